@@ -1,0 +1,5 @@
+"""``python -m ppdata`` runs the command line."""
+
+from ppdata.cli.main import main
+
+main()

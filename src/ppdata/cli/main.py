@@ -1,0 +1,186 @@
+"""The ``ppdata`` command: a thin layer that parses, calls one library function, renders.
+
+Every command takes the connection options (``--endpoint-url``, ``--bucket``, ...) either
+before or after its name. User mistakes print one line, ``Error: ...``, and exit non-zero;
+a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import PpdataError
+from ..settings import Settings
+
+__all__ = ["App", "cli", "common_options", "main", "pass_app"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_META = "ppdata.options"
+
+
+class App:
+    """What a command needs: resolved settings and a lazily made S3 client."""
+
+    def __init__(self, ctx: click.Context) -> None:
+        self.ctx = ctx
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.ctx.meta.setdefault(_META, {})
+
+    @cached_property
+    def settings(self) -> Settings:
+        opts = self.options
+        return Settings.resolve(
+            endpoint_url=opts.get("endpoint_url"),
+            bucket=opts.get("bucket"),
+            cache_dir=opts.get("cache_dir"),
+            spreadsheet=opts.get("spreadsheet"),
+        )
+
+    @cached_property
+    def client(self) -> Any:
+        from ..s3 import S3Client
+
+        return S3Client(self.settings)
+
+    @property
+    def debug(self) -> bool:
+        return bool(self.options.get("debug"))
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value not in (None, False, 0, ()):
+        ctx.meta.setdefault(_META, {})[param.name] = value
+        if param.name in ("debug", "verbose"):
+            _configure_logging(ctx.meta[_META])
+    return value
+
+
+def _configure_logging(opts: dict[str, Any]) -> None:
+    level = logging.WARNING
+    if opts.get("verbose"):
+        level = logging.INFO if opts["verbose"] == 1 else logging.DEBUG
+    if opts.get("debug"):
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("ppdata").setLevel(level)
+
+
+def common_options(f: F) -> F:
+    """Add the connection and diagnostics options to a command (or the group)."""
+    options = [
+        click.option(
+            "--endpoint-url",
+            metavar="URL",
+            help="S3-compatible endpoint, e.g. a mirror at http://127.0.0.1:PORT "
+            "[env PPDATA_ENDPOINT_URL; default: AWS S3, us-west-2].",
+        ),
+        click.option(
+            "--bucket", metavar="NAME", help="Bucket [env PPDATA_BUCKET; default aind-open-data]."
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where the catalog and caches live [env PPDATA_CACHE_DIR].",
+        ),
+        click.option(
+            "--spreadsheet",
+            metavar="CSV_OR_URL",
+            help="The data tracking spreadsheet (CSV path or URL) [env PPDATA_SPREADSHEET].",
+        ),
+        click.option("-v", "--verbose", count=True, help="More log output (-vv for debug)."),
+        click.option("--debug", is_flag=True, help="Show tracebacks and debug logs."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    for param in f.__click_params__[-len(options):]:  # type: ignore[attr-defined]
+        param.expose_value = False
+        param.callback = _store
+        param.is_eager = True
+    return f
+
+
+def pass_app(f: F) -> F:
+    """Pass an :class:`App` as the first argument."""
+
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        return ctx.invoke(f, App(ctx), *args, **kwargs)
+
+    wrapper.__name__ = f.__name__
+    wrapper.__doc__ = f.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="ppdata", prog_name="ppdata")
+@common_options
+def cli() -> None:
+    """Find, stream and download the OpenScope Predictive Processing data.
+
+    Reads the public bucket s3://aind-open-data anonymously. Without internet, or to try
+    things out, serve the synthetic mirror with `ppdata mirror serve` and pass its
+    --endpoint-url (or set PPDATA_ENDPOINT_URL). `ppdata tour` shows it all in one go.
+    """
+
+
+def _register() -> None:
+    from . import data as data_commands
+    from . import mirror as mirror_commands
+    from . import tour as tour_commands
+
+    for module in (mirror_commands, tour_commands, data_commands):
+        module.register(cli)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``ppdata`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("PPDATA_DEBUG", "") not in ("", "0")
+    try:
+        code = cli.main(args=args, prog_name="ppdata", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except PpdataError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {exc} (run again with --debug for the "
+            "traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

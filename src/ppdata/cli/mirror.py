@@ -1,0 +1,76 @@
+"""``ppdata mirror``: build and serve the synthetic copy of the bucket on loopback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .main import App, common_options, pass_app
+from .progress import progress_bar
+
+SIZES = click.Choice(["small", "bench"])
+
+
+@click.group("mirror")
+def mirror_group() -> None:
+    """A synthetic copy of the bucket, served by a real S3 server on 127.0.0.1."""
+
+
+@mirror_group.command("build")
+@click.option("--size", type=SIZES, default="small", show_default=True,
+              help="small: for tests and the tour; bench: adds benchmark-size data (GBs).")
+@common_options
+@pass_app
+def build(app: App, size: str) -> None:
+    """Build the synthetic world into the cache (once; later calls reuse it)."""
+    from ..mirror.world import ensure_world
+
+    click.echo(f"Building the {size} synthetic world (first time only) ...", err=True)
+    root = ensure_world(app.settings.cache_dir, size=size)  # type: ignore[arg-type]
+    click.echo(str(root))
+
+
+@mirror_group.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=9000, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback exposes the mirror to others.")
+@click.option("--size", type=SIZES, default="small", show_default=True,
+              help="Which world to serve.")
+@click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the endpoint URL to this file once serving (for scripts).")
+@common_options
+@pass_app
+def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) -> None:
+    """Serve the synthetic world at http://HOST:PORT until Ctrl-C."""
+    from ..mirror.server import start_mirror
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"Warning: listening on {host}, not only on this machine's loopback.",
+                   err=True)
+    bucket = app.settings.bucket
+    click.echo(f"Preparing the {size} synthetic world (built once, then cached) ...", err=True)
+    with progress_bar("Loading objects", unit="objects") as bar:
+        mirror = start_mirror(app.settings.cache_dir, size=size, host=host, port=port,
+                              bucket=bucket, progress=bar.update_to)
+    with mirror:
+        url = mirror.endpoint_url
+        click.echo(f"Mirror of s3://{bucket} ({mirror.objects} objects) serving at {url}")
+        click.echo(f"  export PPDATA_ENDPOINT_URL={url}")
+        click.echo(f"  export PPDATA_SPREADSHEET={mirror.spreadsheet}")
+        click.echo("Press Ctrl-C to stop.", err=True)
+        if ready_file is not None:
+            tmp = ready_file.with_name(ready_file.name + ".tmp")
+            tmp.write_text(url + "\n" + str(mirror.spreadsheet) + "\n")
+            tmp.replace(ready_file)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("Stopped.", err=True)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(mirror_group)

@@ -1,0 +1,321 @@
+"""A real S3-compatible server on loopback, holding the synthetic world.
+
+moto's server speaks the S3 REST protocol (ListObjectsV2 pagination, ranged GET, HEAD). The
+world's files are uploaded once, then a bucket policy makes the bucket public-read and
+read-only, the way ``aind-open-data`` is: anonymous GET/HEAD/LIST allowed, writes denied.
+ppdata itself only ever reads it with unsigned requests.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import MirrorError
+
+__all__ = ["MirrorServer", "RunningMirror", "load_directory", "public_read_policy", "start_mirror"]
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+# moto accepts any credentials; these only sign the uploads that fill the mirror.
+_LOADER_CREDENTIALS = {"aws_access_key_id": "mirror", "aws_secret_access_key": "mirror"}
+
+
+def public_read_policy(bucket: str) -> dict[str, Any]:
+    """The bucket policy of a public, read-only bucket."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject", "s3:HeadObject", "s3:ListBucket",
+                           "s3:GetBucketLocation"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            },
+            {
+                "Sid": "ReadOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            },
+        ],
+    }
+
+
+def _check_port_free(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise MirrorError(
+                    f"port {port} on {host} is already in use; choose another with --port "
+                    "(or --port 0 for any free port)"
+                ) from exc
+            raise MirrorError(f"cannot listen on {host}:{port}: {exc}") from exc
+
+
+@dataclass
+class MirrorServer:
+    """A moto S3 server on ``host:port`` (port 0 picks a free one).
+
+    Examples
+    --------
+    >>> with MirrorServer() as server:  # doctest: +SKIP
+    ...     load_directory(server.endpoint_url, "aind-open-data", world.bucket_dir)
+    """
+
+    host: str = LOOPBACK
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise MirrorError("the mirror server is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> MirrorServer:
+        """Start serving in a background thread; returns self."""
+        os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        _check_port_free(self.host, self.port)
+        app = DomainDispatcherApplication(create_backend_app)
+        try:
+            self._server = make_server(
+                self.host, self.port, app, threaded=True, request_handler=_QuietHandler.wrap(
+                    MotoRequestHandler
+                )
+            )
+        except OSError as exc:
+            raise MirrorError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}; "
+                "choose another --port"
+            ) from exc
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="ppdata-mirror", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> MirrorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _QuietHandler:
+    """Silence werkzeug's per-request log lines (they would drown the user's terminal)."""
+
+    @staticmethod
+    def wrap(handler: type) -> type:
+        class Quiet(handler):  # type: ignore[misc, valid-type]
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        return Quiet
+
+
+def load_directory(
+    endpoint_url: str,
+    bucket: str,
+    directory: Path,
+    *,
+    workers: int = 8,
+    progress: Callable[[int, int], None] | None = None,
+    in_process: bool = False,
+) -> int:
+    """Upload every file under ``directory`` as a key of ``bucket``, then make it public.
+
+    Parameters
+    ----------
+    endpoint_url : str
+        The mirror server.
+    bucket : str
+        Bucket to create and fill.
+    directory : Path
+        Its files become keys (relative POSIX paths).
+    workers : int
+        Concurrent uploads of large files.
+    progress : callable, optional
+        Called with (files done, files total).
+    in_process : bool
+        The server runs in this process: put small objects straight into its store, which is
+        ~50x faster than uploading them over HTTP. Large objects always go over HTTP as
+        multipart uploads, so their ETags look like the real bucket's (``<md5>-<parts>``).
+
+    Returns
+    -------
+    int
+        The number of objects uploaded.
+    """
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise MirrorError(f"no world at {directory}: build it first (ppdata mirror build)")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name="us-west-2",
+        config=Config(max_pool_connections=workers + 4, retries={"max_attempts": 5}),
+        **_LOADER_CREDENTIALS,
+    )
+    client.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    transfer = TransferConfig(multipart_threshold=_MULTIPART, multipart_chunksize=_MULTIPART,
+                              max_concurrency=4)
+    done = 0
+    lock = threading.Lock()
+
+    def tick() -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            if progress is not None:
+                progress(done, len(files))
+
+    def upload(path: Path) -> None:
+        client.upload_file(str(path), bucket, path.relative_to(directory).as_posix(),
+                           Config=transfer)
+        tick()
+
+    large = [p for p in files if p.stat().st_size >= _MULTIPART]
+    small = [p for p in files if p.stat().st_size < _MULTIPART]
+    if in_process:
+        backend = _moto_backend()
+        for path in small:
+            backend.put_object(bucket, path.relative_to(directory).as_posix(), path.read_bytes())
+            tick()
+    else:
+        large = files
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(upload, large))
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read_policy(bucket)))
+    logger.info("loaded %d objects into %s/%s", len(files), endpoint_url, bucket)
+    return len(files)
+
+
+_MULTIPART = 64 * 2**20
+
+
+def _moto_backend() -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+
+@dataclass
+class RunningMirror:
+    """A mirror server filled with the synthetic world."""
+
+    server: MirrorServer
+    world_root: Path
+    bucket: str
+    objects: int
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.server.endpoint_url
+
+    @property
+    def spreadsheet(self) -> Path:
+        """The world's tracking spreadsheet (CSV)."""
+        return self.world_root / "tracking.csv"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> RunningMirror:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_mirror(
+    cache_dir: Path,
+    *,
+    size: str = "small",
+    host: str = LOOPBACK,
+    port: int = 0,
+    bucket: str = "aind-open-data",
+    world_root: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunningMirror:
+    """Build (once, cached) the synthetic world, start a server and load the world into it.
+
+    Parameters
+    ----------
+    cache_dir : Path
+        Where built worlds are cached (``<cache_dir>/world-<version>-<size>/``).
+    size : {"small", "bench"}
+        The small world for tests and the tour; ``bench`` adds benchmark-size data.
+    host, port : str, int
+        Where to listen (loopback by default; port 0 picks a free port).
+    bucket : str
+        Bucket name to serve.
+    world_root : Path, optional
+        Serve this already-built world instead.
+    progress : callable, optional
+        Called with (objects loaded, objects total).
+
+    Returns
+    -------
+    RunningMirror
+        Stop it with ``.stop()`` or use it as a context manager.
+    """
+    if world_root is None:
+        from .world import ensure_world
+
+        world_root = Path(ensure_world(Path(cache_dir), size=size))  # type: ignore[arg-type]
+    server = MirrorServer(host=host, port=port).start()
+    try:
+        count = load_directory(
+            server.endpoint_url, bucket, world_root / "bucket", in_process=True, progress=progress
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return RunningMirror(server, world_root, bucket, count)
