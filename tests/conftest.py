@@ -61,9 +61,21 @@ def mirror(world_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Mirror
     env = {**os.environ, "PPDATA_CACHE_DIR": str(WORLD_CACHE)}
     log = open(ready.with_name("server.log"), "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ppdata", "mirror", "serve", "--port", "0",
-         "--ready-file", str(ready)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "ppdata",
+            "mirror",
+            "serve",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
     while not ready.exists():
@@ -83,8 +95,13 @@ def mirror(world_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Mirror
 
 @pytest.fixture
 def settings(mirror: Mirror, tmp_path: Path) -> Settings:
-    return Settings(endpoint_url=mirror.endpoint_url, bucket=BUCKET, cache_dir=tmp_path / "cache",
-                    spreadsheet=str(mirror.spreadsheet), retries=2)
+    return Settings(
+        endpoint_url=mirror.endpoint_url,
+        bucket=BUCKET,
+        cache_dir=tmp_path / "cache",
+        spreadsheet=str(mirror.spreadsheet),
+        retries=2,
+    )
 
 
 @pytest.fixture

@@ -25,29 +25,75 @@ DT = datetime(2025, 1, 1, 1, 1, 1)
 @pytest.mark.parametrize(
     ("name", "kind", "platform", "subject", "process", "raw"),
     [
-        ("ecephys_012345_2025-01-01_01-01-01", "raw", "ecephys", "012345", None,
-         "ecephys_012345_2025-01-01_01-01-01"),
-        ("multiplane-ophys_1111111_2025-04-04_04-04-04", "raw", "multiplane-ophys", "1111111",
-         None, "multiplane-ophys_1111111_2025-04-04_04-04-04"),
-        ("SLAP2_567890_2025-09-09_09-09-09", "raw", "SLAP2", "567890", None,
-         "SLAP2_567890_2025-09-09_09-09-09"),
+        (
+            "ecephys_012345_2025-01-01_01-01-01",
+            "raw",
+            "ecephys",
+            "012345",
+            None,
+            "ecephys_012345_2025-01-01_01-01-01",
+        ),
+        (
+            "multiplane-ophys_1111111_2025-04-04_04-04-04",
+            "raw",
+            "multiplane-ophys",
+            "1111111",
+            None,
+            "multiplane-ophys_1111111_2025-04-04_04-04-04",
+        ),
+        (
+            "SLAP2_567890_2025-09-09_09-09-09",
+            "raw",
+            "SLAP2",
+            "567890",
+            None,
+            "SLAP2_567890_2025-09-09_09-09-09",
+        ),
         ("567890_2025-09-09_09-09-09", "raw", None, "567890", None, "567890_2025-09-09_09-09-09"),
-        ("ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02", "derived", "ecephys",
-         "012345", "sorted", "ecephys_012345_2025-01-01_01-01-01"),
-        ("multiplane-ophys_1111111_2025-04-04_04-04-04_processed_2025-05-05_05-05-05", "derived",
-         "multiplane-ophys", "1111111", "processed",
-         "multiplane-ophys_1111111_2025-04-04_04-04-04"),
-        ("ecephys_012345_2025-01-01_01-01-01_nwb_2025-03-03_03-03-03", "derived", "ecephys",
-         "012345", "nwb", "ecephys_012345_2025-01-01_01-01-01"),
-        ("567890_2025-09-09_09-09-09_processed_2025-10-10_10-10-10", "derived", None, "567890",
-         "processed", "567890_2025-09-09_09-09-09"),
+        (
+            "ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02",
+            "derived",
+            "ecephys",
+            "012345",
+            "sorted",
+            "ecephys_012345_2025-01-01_01-01-01",
+        ),
+        (
+            "multiplane-ophys_1111111_2025-04-04_04-04-04_processed_2025-05-05_05-05-05",
+            "derived",
+            "multiplane-ophys",
+            "1111111",
+            "processed",
+            "multiplane-ophys_1111111_2025-04-04_04-04-04",
+        ),
+        (
+            "ecephys_012345_2025-01-01_01-01-01_nwb_2025-03-03_03-03-03",
+            "derived",
+            "ecephys",
+            "012345",
+            "nwb",
+            "ecephys_012345_2025-01-01_01-01-01",
+        ),
+        (
+            "567890_2025-09-09_09-09-09_processed_2025-10-10_10-10-10",
+            "derived",
+            None,
+            "567890",
+            "processed",
+            "567890_2025-09-09_09-09-09",
+        ),
         ("ecephys_012345_ccf", "ccf", "ecephys", "012345", None, None),
     ],
 )
 def test_every_form_parses(name, kind, platform, subject, process, raw):
     n = parse_name(name)
     assert (n.kind, n.platform, n.subject_id, n.process, n.raw_name) == (
-        NameKind(kind), platform, subject, process, raw)
+        NameKind(kind),
+        platform,
+        subject,
+        process,
+        raw,
+    )
     assert str(n) == name
 
 
@@ -59,8 +105,10 @@ def test_datetimes_are_parsed():
 
 
 def test_uri_and_trailing_parts_are_ignored():
-    n = parse_name("s3://aind-open-data/ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-02_"
-                   "02-02-02/nwb/x.nwb")
+    n = parse_name(
+        "s3://aind-open-data/ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-02_"
+        "02-02-02/nwb/x.nwb"
+    )
     assert n.process == "sorted"
     assert parse_name("ecephys_012345_2025-01-01_01-01-01/").kind is NameKind.RAW
 
@@ -75,8 +123,10 @@ def test_uri_and_trailing_parts_are_ignored():
         ("ecephys_0123_45_2025-01-01_01-01-01", "too many parts"),
         ("ecephys_abc_2025-01-01_01-01-01", "subject id 'abc'"),
         ("ecephys_012345_2025-01-01_01-01-01_sorted", "after the acquisition datetime"),
-        ("ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02_nwb_2025-03-03_03-03-03",
-         "not chained"),
+        (
+            "ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02_nwb_2025-03-03_03-03-03",
+            "not chained",
+        ),
         ("ecephys_012345_2025-01-01_01-01-01_so rted_2025-02-02_02-02-02", "space"),
         ("ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-31_02-02-02", "processing datetime"),
         ("_012345_2025-01-01_01-01-01", "platform"),
@@ -101,10 +151,13 @@ def test_builders_refuse_bad_parts():
 
 # -- property-based round trips -----------------------------------------------------------
 datetimes = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
-    lambda d: d.replace(microsecond=0))
+    lambda d: d.replace(microsecond=0)
+)
 subjects = st.from_regex(r"[0-9]{3,8}", fullmatch=True)
-platforms = st.sampled_from(["ecephys", "multiplane-ophys", "single-plane-ophys", "SLAP2",
-                             "behavior"]) | st.none()
+platforms = (
+    st.sampled_from(["ecephys", "multiplane-ophys", "single-plane-ophys", "SLAP2", "behavior"])
+    | st.none()
+)
 processes = st.sampled_from(["sorted", "processed", "nwb"])
 
 
@@ -113,18 +166,29 @@ def test_raw_round_trip(platform, subject, acquired):
     name = raw_name(platform, subject, acquired)
     n = parse_name(name)
     assert (n.kind, n.platform, n.subject_id, n.acquired, n.raw_name) == (
-        NameKind.RAW, platform, subject, acquired, name)
+        NameKind.RAW,
+        platform,
+        subject,
+        acquired,
+        name,
+    )
     assert raw_name(n.platform, n.subject_id, n.acquired) == name
 
 
-@given(platform=platforms, subject=subjects, acquired=datetimes, process=processes,
-       processed=datetimes)
+@given(
+    platform=platforms, subject=subjects, acquired=datetimes, process=processes, processed=datetimes
+)
 def test_derived_round_trip(platform, subject, acquired, process, processed):
     raw = raw_name(platform, subject, acquired)
     name = derived_name(raw, process, processed)
     n = parse_name(name)
     assert (n.kind, n.raw_name, n.process, n.processed, n.subject_id) == (
-        NameKind.DERIVED, raw, process, processed, subject)
+        NameKind.DERIVED,
+        raw,
+        process,
+        processed,
+        subject,
+    )
     assert name == f"{raw}_{process}_{format_datetime(processed)}"
 
 

@@ -243,7 +243,8 @@ def find_assets(
     contents: dict[str, Listing] = {}
     if processed:
         for n, listing in zip(
-            processed, client.pool.map(lambda n: client.list(f"{n.name}/"), processed),
+            processed,
+            client.pool.map(lambda n: client.list(f"{n.name}/"), processed),
             strict=True,
         ):
             contents[n.name] = listing
@@ -255,9 +256,7 @@ def find_assets(
     return mark_versions(assets)
 
 
-def pick_asset(
-    assets: Sequence[Asset], kind: AssetKind | str, version: str | None = None
-) -> Asset:
+def pick_asset(assets: Sequence[Asset], kind: AssetKind | str, version: str | None = None) -> Asset:
     """Choose one asset of a kind: the current one, or the one a user names.
 
     Parameters
@@ -288,8 +287,10 @@ def pick_asset(
         stamp = a.name.rsplit("_", 2)
         tail = "_".join(stamp[-2:]) if len(stamp) == 3 else ""
         iso = a.processed.isoformat() if a.processed else ""
-        if wanted in (a.name, tail) or (tail and tail.startswith(wanted)) or (
-            iso and iso.startswith(wanted)
+        if (
+            wanted in (a.name, tail)
+            or (tail and tail.startswith(wanted))
+            or (iso and iso.startswith(wanted))
         ):
             return a
     listed = ", ".join(a.name for a in of_kind)

@@ -105,8 +105,9 @@ def list_path(path: str, client: S3Client, *, recursive: bool = False) -> list[E
                 info = client.head(key)
             except NotFound:
                 raise NotFound(f"nothing at s3://{bucket}/{key}") from None
-            return [Entry(key, key.rsplit("/", 1)[-1], False, info.size, info.last_modified,
-                          bucket)]
+            return [
+                Entry(key, key.rsplit("/", 1)[-1], False, info.size, info.last_modified, bucket)
+            ]
     if recursive:
         entries = _objects(client, key, base=key)
     else:

@@ -307,7 +307,8 @@ class S3Client:
                     f"access denied to {self.uri(what)} at {self.settings.where}: ppdata reads "
                     "anonymously, so only public objects can be read"
                 )
-            return S3Error(f"S3 error on {self.uri(what)}: {code or status} {err.get('Message', '')}")
+            detail = f"{code or status} {err.get('Message', '')}".strip()
+            return S3Error(f"S3 error on {self.uri(what)}: {detail}")
         if _is_connection_error(exc):
             return BucketUnreachable(self.unreachable_message(exc))
         return S3Error(f"reading {self.uri(what)} failed: {exc}")
@@ -446,8 +447,13 @@ class S3Client:
         ranges = list(ranges)
         return list(self.pool.map(lambda r: self.get_bytes(key, r[0], r[1]), ranges))
 
-    def open_body(self, key: str, start: int | None = None, end: int | None = None,
-                  if_match: str | None = None) -> tuple[Any, dict[str, Any]]:
+    def open_body(
+        self,
+        key: str,
+        start: int | None = None,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
         """Start a streaming GET; returns ``(body, response)``. The caller closes the body.
 
         ``if_match`` (an ETag) makes the server refuse the read if the object changed.
@@ -492,7 +498,7 @@ def _object_info(obj: dict[str, Any]) -> ObjectInfo:
 
 def _backoff(attempt: int, base: float = 0.2, cap: float = 8.0) -> float:
     """Capped exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))  # noqa: S311
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -516,8 +522,15 @@ def _classify(exc: BaseException) -> tuple[bool, float | None, bool]:
         return True, None, True
     if isinstance(
         exc,
-        (ConnectionClosedError, ReadTimeoutError, IncompleteReadError, ResponseStreamingError,
-         ProtocolError, ConnectionError, TimeoutError),
+        (
+            ConnectionClosedError,
+            ReadTimeoutError,
+            IncompleteReadError,
+            ResponseStreamingError,
+            ProtocolError,
+            ConnectionError,
+            TimeoutError,
+        ),
     ):
         return True, None, False
     if isinstance(exc, ClientError):

@@ -65,9 +65,7 @@ class Settings:
     max_workers: int = 16
 
     @classmethod
-    def resolve(
-        cls, env: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from explicit values, then ``PPDATA_*`` variables, then defaults.
 
         Parameters

@@ -62,7 +62,7 @@ def _fetch(source: str, timeout: float) -> bytes:
         if m and "export" not in source:
             url = m.group(1) + "/export?format=csv"
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
                 return resp.read()
         except OSError as exc:
             raise SpreadsheetError(
@@ -129,12 +129,14 @@ def read_spreadsheet(source: str | Path, *, timeout: float = 15.0) -> Spreadshee
         except InvalidName as exc:
             skipped.append(f"row {i}: {exc}")
             continue
-        rows.append({
-            **{str(k): v for k, v in record.items()},
-            "session": parsed.raw_name or parsed.name,
-            "qc_status": (str(record.get(qc_col, "")).strip() or None) if qc_col else None,
-            "notes": (str(record.get(notes_col, "")).strip() or None) if notes_col else None,
-        })
+        rows.append(
+            {
+                **{str(k): v for k, v in record.items()},
+                "session": parsed.raw_name or parsed.name,
+                "qc_status": (str(record.get(qc_col, "")).strip() or None) if qc_col else None,
+                "notes": (str(record.get(notes_col, "")).strip() or None) if notes_col else None,
+            }
+        )
     for reason in skipped:
         logger.warning("spreadsheet %s: skipped %s", source, reason)
     columns = list(dict.fromkeys(["session", "qc_status", "notes", *map(str, frame.columns)]))

@@ -23,11 +23,18 @@ def name_command(names: tuple[str, ...], as_json: bool) -> None:
     rows = []
     for text in names:
         n = parse_name(text)
-        rows.append({
-            "name": n.name, "kind": str(n.kind), "platform": n.platform,
-            "subject_id": n.subject_id, "acquired": n.acquired, "process": n.process,
-            "processed": n.processed, "raw_name": n.raw_name,
-        })
+        rows.append(
+            {
+                "name": n.name,
+                "kind": str(n.kind),
+                "platform": n.platform,
+                "subject_id": n.subject_id,
+                "acquired": n.acquired,
+                "process": n.process,
+                "processed": n.processed,
+                "raw_name": n.raw_name,
+            }
+        )
     if as_json:
         emit_json(rows)
     else:
@@ -76,8 +83,12 @@ def assets_command(app: App, session: str, as_json: bool, with_qc: bool) -> None
         emit_json(rows)
         return
     columns = ["kind", "name", "processed", "current"] + (["qc"] if with_qc else [])
-    emit_table(rows, columns, title=f"Assets of {assets[0].session}",
-               caption=f"s3://{app.client.bucket}/ at {app.settings.where}")
+    emit_table(
+        rows,
+        columns,
+        title=f"Assets of {assets[0].session}",
+        caption=f"s3://{app.client.bucket}/ at {app.settings.where}",
+    )
 
 
 def _qc_statuses(app: App, assets: list[Any]) -> dict[str, str | None]:
@@ -109,13 +120,17 @@ def ls_command(app: App, path: str, recursive: bool, long_: bool, as_json: bool)
             click.echo(e.display)
         return
     rows = [
-        {"size": "" if e.is_folder else human_size(e.size),
-         "modified": e.last_modified, "name": e.display}
+        {
+            "size": "" if e.is_folder else human_size(e.size),
+            "modified": e.last_modified,
+            "name": e.display,
+        }
         for e in entries
     ]
     total = sum(e.size or 0 for e in entries)
-    emit_table(rows, ["size", "modified", "name"],
-               caption=f"{len(entries)} entries, {human_size(total)}")
+    emit_table(
+        rows, ["size", "modified", "name"], caption=f"{len(entries)} entries, {human_size(total)}"
+    )
 
 
 def register(cli: click.Group) -> None:

@@ -102,7 +102,7 @@ def common_options(f: F) -> F:
     ]
     for option in reversed(options):
         f = option(f)
-    for param in f.__click_params__[-len(options):]:  # type: ignore[attr-defined]
+    for param in f.__click_params__[-len(options) :]:  # type: ignore[attr-defined]
         param.expose_value = False
         param.callback = _store
         param.is_eager = True

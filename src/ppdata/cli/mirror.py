@@ -19,8 +19,13 @@ def mirror_group() -> None:
 
 
 @mirror_group.command("build")
-@click.option("--size", type=SIZES, default="small", show_default=True,
-              help="small: for tests and the tour; bench: adds benchmark-size data (GBs).")
+@click.option(
+    "--size",
+    type=SIZES,
+    default="small",
+    show_default=True,
+    help="small: for tests and the tour; bench: adds benchmark-size data (GBs).",
+)
 @common_options
 @pass_app
 def build(app: App, size: str) -> None:
@@ -33,14 +38,27 @@ def build(app: App, size: str) -> None:
 
 
 @mirror_group.command("serve")
-@click.option("--port", type=click.IntRange(0, 65535), default=9000, show_default=True,
-              help="Port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback exposes the mirror to others.")
-@click.option("--size", type=SIZES, default="small", show_default=True,
-              help="Which world to serve.")
-@click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the endpoint URL to this file once serving (for scripts).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=9000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but loopback exposes the mirror to others.",
+)
+@click.option(
+    "--size", type=SIZES, default="small", show_default=True, help="Which world to serve."
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the endpoint URL to this file once serving (for scripts).",
+)
 @common_options
 @pass_app
 def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) -> None:
@@ -48,13 +66,18 @@ def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) ->
     from ..mirror.server import start_mirror
 
     if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"Warning: listening on {host}, not only on this machine's loopback.",
-                   err=True)
+        click.echo(f"Warning: listening on {host}, not only on this machine's loopback.", err=True)
     bucket = app.settings.bucket
     click.echo(f"Preparing the {size} synthetic world (built once, then cached) ...", err=True)
     with progress_bar("Loading objects", unit="objects") as bar:
-        mirror = start_mirror(app.settings.cache_dir, size=size, host=host, port=port,
-                              bucket=bucket, progress=bar.update_to)
+        mirror = start_mirror(
+            app.settings.cache_dir,
+            size=size,
+            host=host,
+            port=port,
+            bucket=bucket,
+            progress=bar.update_to,
+        )
     with mirror:
         url = mirror.endpoint_url
         click.echo(f"Mirror of s3://{bucket} ({mirror.objects} objects) serving at {url}")

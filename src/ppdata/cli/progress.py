@@ -31,8 +31,14 @@ class Bar:
 
 
 @contextmanager
-def progress_bar(description: str, *, unit: str = "", total: int | None = None,
-                 transient: bool = True, quiet: bool = False) -> Iterator[Bar]:
+def progress_bar(
+    description: str,
+    *,
+    unit: str = "",
+    total: int | None = None,
+    transient: bool = True,
+    quiet: bool = False,
+) -> Iterator[Bar]:
     """A progress bar on stderr when it is a terminal; a silent handle otherwise."""
     if quiet or not sys.stderr.isatty():
         yield Bar(None, None)
@@ -46,8 +52,13 @@ def progress_bar(description: str, *, unit: str = "", total: int | None = None,
         TimeElapsedColumn,
     )
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn(unit), TimeElapsedColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=Console(stderr=True), transient=transient) as progress:
         task = progress.add_task(description, total=total)
         yield Bar(progress, task)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-__all__ = ["console", "emit_json", "emit_table", "human_size", "err_console"]
+__all__ = ["console", "emit_json", "emit_table", "err_console", "human_size"]
 
 
 def console() -> Any:

@@ -46,10 +46,19 @@ def _heading(text: str) -> None:
 
 
 @click.command("tour")
-@click.option("--session", help="Session to show (default: the first Neuropixels session "
-              "in the spreadsheet that is on S3).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("tour-output"), show_default=True, help="Where plots are written.")
+@click.option(
+    "--session",
+    help="Session to show (default: the first Neuropixels session "
+    "in the spreadsheet that is on S3).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("tour-output"),
+    show_default=True,
+    help="Where plots are written.",
+)
 @click.option("--size", type=click.Choice(["small", "bench"]), default="small", hidden=True)
 @common_options
 @pass_app
@@ -73,8 +82,9 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
     row = sheet.table[sheet.table["session"] == chosen]
     if len(row):
         r = row.iloc[0]
-        click.echo(f"Session {chosen}: QC status {r['qc_status'] or 'not set'}; "
-                   f"notes: {r['notes'] or '-'}")
+        click.echo(
+            f"Session {chosen}: QC status {r['qc_status'] or 'not set'}; notes: {r['notes'] or '-'}"
+        )
 
     _heading(f"2. Its assets on s3://{settings.bucket}/")
     assets = find_assets(chosen, app.client)

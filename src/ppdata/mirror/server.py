@@ -40,8 +40,12 @@ def public_read_policy(bucket: str) -> dict[str, Any]:
                 "Sid": "PublicRead",
                 "Effect": "Allow",
                 "Principal": "*",
-                "Action": ["s3:GetObject", "s3:HeadObject", "s3:ListBucket",
-                           "s3:GetBucketLocation"],
+                "Action": [
+                    "s3:GetObject",
+                    "s3:HeadObject",
+                    "s3:ListBucket",
+                    "s3:GetBucketLocation",
+                ],
                 "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
             },
             {
@@ -108,9 +112,11 @@ class MirrorServer:
         app = DomainDispatcherApplication(create_backend_app)
         try:
             self._server = make_server(
-                self.host, self.port, app, threaded=True, request_handler=_QuietHandler.wrap(
-                    MotoRequestHandler
-                )
+                self.host,
+                self.port,
+                app,
+                threaded=True,
+                request_handler=_QuietHandler.wrap(MotoRequestHandler),
             )
         except OSError as exc:
             raise MirrorError(
@@ -203,8 +209,9 @@ def load_directory(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
     )
     files = sorted(p for p in directory.rglob("*") if p.is_file())
-    transfer = TransferConfig(multipart_threshold=_MULTIPART, multipart_chunksize=_MULTIPART,
-                              max_concurrency=4)
+    transfer = TransferConfig(
+        multipart_threshold=_MULTIPART, multipart_chunksize=_MULTIPART, max_concurrency=4
+    )
     done = 0
     lock = threading.Lock()
 
@@ -216,8 +223,9 @@ def load_directory(
                 progress(done, len(files))
 
     def upload(path: Path) -> None:
-        client.upload_file(str(path), bucket, path.relative_to(directory).as_posix(),
-                           Config=transfer)
+        client.upload_file(
+            str(path), bucket, path.relative_to(directory).as_posix(), Config=transfer
+        )
         tick()
 
     large = [p for p in files if p.stat().st_size >= _MULTIPART]
