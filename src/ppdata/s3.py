@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 from .errors import BucketUnreachable, NotFound, PpdataError, S3Error
 from .settings import Settings
@@ -149,10 +148,13 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     PpdataError
         If the text is not an ``s3://`` URI with a bucket.
     """
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
+    # Not urllib.parse: keys may hold "#", "?" and spaces, which are not URL syntax here.
+    if not uri.startswith("s3://"):
         raise PpdataError(f"{uri!r} is not an s3:// URI (expected s3://<bucket>/<key>)")
-    return parsed.netloc, parsed.path.lstrip("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise PpdataError(f"{uri!r} names no bucket (expected s3://<bucket>/<key>)")
+    return bucket, key
 
 
 class S3Client:
@@ -316,10 +318,16 @@ class S3Client:
     def unreachable_message(self, exc: BaseException | None = None) -> str:
         """The message for an endpoint that cannot be reached, with what to do."""
         reason = f" ({type(exc).__name__})" if exc is not None else ""
+        where = f"s3://{self.bucket} at {self.settings.where}{reason}"
+        if self.settings.endpoint_url:
+            return (
+                f"cannot reach the bucket {where}: is the server running? Start the local "
+                "mirror with `ppdata mirror serve`, or fix --endpoint-url / PPDATA_ENDPOINT_URL"
+            )
         return (
-            f"cannot reach the bucket {self.bucket!r} at {self.settings.where}{reason}. "
-            "Check the network, or use a mirror: run `ppdata mirror serve` and pass "
-            "--endpoint-url http://127.0.0.1:PORT (or set PPDATA_ENDPOINT_URL)"
+            f"cannot reach the bucket {where}: check the network, or use a mirror: run "
+            "`ppdata mirror serve` and pass --endpoint-url http://127.0.0.1:PORT "
+            "(or set PPDATA_ENDPOINT_URL)"
         )
 
     # -- listing --------------------------------------------------------------------------

@@ -92,12 +92,18 @@ def assets_command(app: App, session: str, as_json: bool, with_qc: bool) -> None
 
 
 def _qc_statuses(app: App, assets: list[Any]) -> dict[str, str | None]:
-    """Overall QC status per asset, from its quality_control.json (read concurrently)."""
-    try:
-        from ..qc import asset_qc_statuses
-    except ImportError:  # pragma: no cover - qc module not there yet
-        return {}
-    return asset_qc_statuses(app.client, assets)
+    """Overall QC status per asset, from its quality_control.json (one concurrent fetch)."""
+    from ..errors import MetadataError
+    from ..qc import get_session_quality_control
+
+    found = get_session_quality_control(app.client, [a.name for a in assets])
+    out: dict[str, str | None] = {}
+    for name, qc in found.items():
+        if isinstance(qc, MetadataError):
+            out[name] = "unreadable"
+        else:
+            out[name] = str(qc.status) if qc is not None and qc.status else None
+    return out
 
 
 @click.command("ls")

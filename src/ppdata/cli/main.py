@@ -134,11 +134,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import data as data_commands
-    from . import mirror as mirror_commands
-    from . import tour as tour_commands
+    from . import data, meta, mirror, tour
 
-    for module in (mirror_commands, tour_commands, data_commands):
+    for module in (tour, data, meta, mirror):
         module.register(cli)
 
 

@@ -1,0 +1,106 @@
+"""Shared benchmark plumbing: a mirror server in its own process, a latency proxy, tables.
+
+The server runs in a separate process (``ppdata mirror serve``) so it never shares the GIL
+with the client being measured; the proxy adds per-request latency like a real network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+WORLD_CACHE = Path(os.environ.get("PPDATA_BENCH_WORLD_CACHE", REPO / ".cache" / "bench-worlds"))
+
+
+@contextlib.contextmanager
+def mirror_process(
+    size: str = "small", cache_dir: Path | None = None
+) -> Iterator[tuple[str, Path]]:
+    """Serve the synthetic world from a child process; yields (endpoint, spreadsheet)."""
+    cache = cache_dir or (WORLD_CACHE if size == "bench" else REPO / ".cache" / "test-worlds")
+    with tempfile.TemporaryDirectory() as tmp:
+        ready = Path(tmp) / "ready"
+        env = {**os.environ, "PPDATA_CACHE_DIR": str(cache)}
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ppdata",
+                "mirror",
+                "serve",
+                "--port",
+                "0",
+                "--size",
+                size,
+                "--ready-file",
+                str(ready),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            while not ready.exists():
+                if proc.poll() is not None:
+                    raise RuntimeError("the mirror server exited before it was ready")
+                time.sleep(0.2)
+            endpoint, spreadsheet = ready.read_text().split()[:2]
+            yield endpoint, Path(spreadsheet)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def endpoint_with_latency(endpoint: str, latency: float) -> Iterator[Any]:
+    """The endpoint itself (latency 0) or a LatencyProxy in front of it."""
+    from ppdata.mirror.proxy import LatencyProxy
+
+    with LatencyProxy(endpoint, latency=latency) as proxy:
+        yield proxy
+
+
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """Median wall time over ``repeat`` runs, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Print a GitHub-markdown table (pasteable into RESULTS.md) and return it."""
+    lines = [
+        f"### {title}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(_fmt(c) for c in row) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    return text
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def ratio(baseline: float, ours: float) -> str:
+    """``baseline / ours`` as ``12.3x`` (higher is better for ppdata)."""
+    if ours == 0:
+        return "inf"
+    return f"{baseline / ours:.1f}x"

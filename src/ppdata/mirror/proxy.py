@@ -1,0 +1,170 @@
+"""A small HTTP proxy on loopback that adds per-request latency and injects faults.
+
+Benchmarks put it between a client and the mirror to measure behaviour at real-world
+latencies (30–80 ms per request to S3); tests use it to inject throttling (503 SlowDown)
+and connection resets. It counts every request it forwards.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlparse
+
+__all__ = ["Fault", "LatencyProxy"]
+
+_HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
+_SLOWDOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
+
+@dataclass
+class Fault:
+    """Make the next ``count`` requests whose path contains ``match`` fail.
+
+    ``kind`` is ``"503"`` (S3 SlowDown with ``Retry-After``), ``"500"``, or ``"reset"``
+    (the connection is closed half-way through the response body).
+    """
+
+    kind: str = "503"
+    count: int = 1
+    match: str = ""
+    method: str | None = None
+
+
+@dataclass
+class LatencyProxy:
+    """Forward HTTP requests to ``upstream`` after ``latency`` seconds each.
+
+    Examples
+    --------
+    >>> with LatencyProxy("http://127.0.0.1:9000", latency=0.05) as proxy:  # doctest: +SKIP
+    ...     S3Client(Settings(endpoint_url=proxy.endpoint_url))
+    """
+
+    upstream: str
+    latency: float = 0.0
+    host: str = "127.0.0.1"
+    port: int = 0
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.injected: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        assert self._server is not None, "start() the proxy first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    def add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            self.requests[method] += 1
+            for fault in self.faults:
+                if fault.count > 0 and fault.match in path and fault.method in (None, method):
+                    fault.count -= 1
+                    self.injected[fault.kind] += 1
+                    return fault
+        return None
+
+    def start(self) -> LatencyProxy:
+        target = urlparse(self.upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def _upstream(self) -> http.client.HTTPConnection:
+                conn = getattr(self, "_conn", None)
+                if conn is None:
+                    conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                    self._conn = conn
+                return conn
+
+            def _forward(self) -> None:
+                if proxy.latency:
+                    time.sleep(proxy.latency)
+                fault = proxy._take_fault(self.command, self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if fault is not None and fault.kind in ("503", "500"):
+                    self.send_response(int(fault.kind))
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", str(len(_SLOWDOWN)))
+                    self.end_headers()
+                    self.wfile.write(_SLOWDOWN)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+                conn = self._upstream()
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    self._conn = None
+                    raise
+                self.send_response(resp.status, resp.reason)
+                size = resp.getheader("Content-Length")
+                for key, value in resp.getheaders():
+                    if key.lower() not in _HOP_HEADERS:
+                        self.send_header(key, value)
+                self.end_headers()
+                if self.command == "HEAD":
+                    resp.read()
+                    return
+                sent = 0
+                half = int(size) // 2 if size else 0
+                while chunk := resp.read(1 << 16):
+                    if fault is not None and fault.kind == "reset" and sent + len(chunk) > half:
+                        self.wfile.write(chunk[: max(0, half - sent)])
+                        self.wfile.flush()
+                        conn.close()
+                        self._conn = None
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
+
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LatencyProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

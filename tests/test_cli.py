@@ -1,0 +1,111 @@
+"""The command line as a user runs it: listings, JSON, errors without tracebacks, the tour."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import WORLD_CACHE
+
+
+def test_help_lists_the_commands(run):
+    result = run("--help")
+    assert result.code == 0
+    for command in ("assets", "ls", "mirror", "tour", "name"):
+        assert command in result.out
+
+
+def test_name_parses_without_network(run):
+    result = run("name", "567890_2025-09-09_09-09-09_processed_2025-10-10_10-10-10", "--json")
+    assert result.code == 0
+    (row,) = json.loads(result.out)
+    assert row["platform"] is None and row["process"] == "processed"
+    assert row["raw_name"] == "567890_2025-09-09_09-09-09"
+
+
+def test_ls_session_asset_subpath_and_url(run, world):
+    from ppdata.mirror.world import EPHYS_REPROCESSED
+
+    session = world.session(EPHYS_REPROCESSED)
+    sorted_asset = session.current("sorted")
+    top = run("ls", EPHYS_REPROCESSED)
+    assert top.code == 0
+    assert {line.rstrip("/") for line in top.out.split()} == {a.name for a in session.assets}
+    inside = run("ls", sorted_asset.name, "--json")
+    names = {e["name"] for e in json.loads(inside.out)}
+    assert {"nwb/", "quality_control/", "visualization_output.json"} <= names
+    sub = run("ls", f"{sorted_asset.name}/quality_control", "--long")
+    assert sub.code == 0 and "ProbeA/" in sub.out
+    url = run("ls", f"s3://aind-open-data/{sorted_asset.name}/quality_control/", "-r", "--json")
+    entries = json.loads(url.out)
+    assert entries and all(e["name"].endswith(".png") for e in entries)
+    assert all(e["size"] > 0 for e in entries)
+    long = run("ls", f"{sorted_asset.name}/quality_control/", "-r", "--long")
+    assert " KB" in long.out or " B " in long.out
+
+
+def test_ls_errors(run):
+    nothing = run("ls", "ecephys_612345_2025-01-01_01-01-01/no/such/folder")
+    assert nothing.code == 1 and nothing.err.startswith("Error: nothing at s3://")
+    other = run("ls", "s3://another-bucket/x")
+    assert other.code == 1 and "--bucket another-bucket" in other.err
+    bad = run("ls", "not-a-session")
+    assert bad.code == 1 and "Traceback" not in bad.err
+
+
+def test_debug_shows_the_traceback(run):
+    with pytest.raises(Exception, match="acquisition datetime"):
+        run("assets", "ecephys_612345_2025-13-01_01-01-01", "--debug")
+
+
+def test_unreachable_endpoint_is_one_line(run):
+    result = run(
+        "assets", "ecephys_612345_2025-01-01_01-01-01", "--endpoint-url", "http://127.0.0.1:9"
+    )
+    assert result.code == 1
+    assert result.err.count("\n") == 1 and "cannot reach the bucket" in result.err
+    assert "ppdata mirror serve" in result.err
+
+
+def test_mirror_serve_on_a_port_in_use(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        env = {**os.environ, "PPDATA_CACHE_DIR": str(WORLD_CACHE)}
+        result = subprocess.run(
+            [sys.executable, "-m", "ppdata", "mirror", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_tour_end_to_end(tmp_path, world_root):
+    """The README's main job, as a subprocess with its own embedded mirror."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PPDATA_")}
+    env["PPDATA_CACHE_DIR"] = str(WORLD_CACHE)
+    out = tmp_path / "plots"
+    result = subprocess.run(
+        [sys.executable, "-m", "ppdata", "tour", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "ecephys_612345_2025-01-01_01-01-01" in text
+    assert "sorted" in text and "raw" in text
+    assert list(Path(out).glob("*.png")), "the tour writes at least one plot"
