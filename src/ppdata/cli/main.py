@@ -134,9 +134,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import data, meta, mirror, tour
+    from . import data, download, meta, mirror, tour
 
-    for module in (tour, data, meta, mirror):
+    for module in (tour, data, meta, download, mirror):
         module.register(cli)
 
 

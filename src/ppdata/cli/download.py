@@ -1,0 +1,282 @@
+"""``ppdata download``: exactly what you need, parallel, resumable, verified."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .main import App, common_options, pass_app
+from .render import emit_json, emit_table, human_size
+
+KINDS = ["raw", "sorted", "planar-ophys", "behavior-videos", "behavior-timing", "nwb", "ccf"]
+
+
+class RichProgress:
+    """Draws one overall bar (bytes/s, ETA) plus the files in flight, on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task: Any = None
+        self._lock = threading.Lock()
+        self._current: list[str] = []
+        self._files_done = 0
+        self._files_total = 0
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def _describe(self) -> str:
+        names = ", ".join(n.rsplit("/", 1)[-1] for n in self._current[:2])
+        more = f" +{len(self._current) - 2}" if len(self._current) > 2 else ""
+        return f"{self._files_done}/{self._files_total} files {names}{more}"
+
+    def start(self, total_bytes: int, total_files: int) -> None:
+        self._files_total = total_files
+        self._task = self._progress.add_task(self._describe(), total=total_bytes)
+
+    def file_started(self, file: Any) -> None:
+        with self._lock:
+            self._current.append(file.key)
+            self._progress.update(self._task, description=self._describe())
+
+    def advance(self, nbytes: int) -> None:
+        self._progress.advance(self._task, nbytes)
+
+    def file_done(self, result: Any) -> None:
+        with self._lock:
+            if result.key in self._current:
+                self._current.remove(result.key)
+            self._files_done += 1
+            self._progress.update(self._task, description=self._describe())
+
+
+@click.command("download")
+@click.argument("target", required=False)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(KINDS),
+    help="For a session: only assets of this kind (repeatable).",
+)
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="GLOB",
+    help="Only files matching GLOB (path inside the asset, e.g. 'nwb/*'; repeatable).",
+)
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out files matching GLOB.")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Destination folder; the bucket's layout is kept below it.",
+)
+@click.option(
+    "--existing",
+    type=click.Choice(["skip", "overwrite", "refresh", "error"]),
+    default="skip",
+    show_default=True,
+    help="Files already there: skip verified ones, overwrite, refresh if changed on "
+    "the server, or stop with an error.",
+)
+@click.option(
+    "--all-versions",
+    is_flag=True,
+    help="Every reprocessed version, not just the current asset of each kind.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Concurrent transfers [default: settings' max workers].",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be fetched and stop.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before a large download.")
+@click.option(
+    "--confirm-above",
+    type=float,
+    default=10.0,
+    show_default=True,
+    metavar="GB",
+    help="Ask before downloading more than this.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar; only errors and the summary.")
+@click.option(
+    "--verify",
+    "verify_dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Re-check the files of an earlier download in this folder and stop.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the plan (--dry-run) or the summary as JSON."
+)
+@common_options
+@pass_app
+def download_command(
+    app: App,
+    target: str | None,
+    kinds: tuple[str, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    dest: Path,
+    existing: str,
+    all_versions: bool,
+    jobs: int | None,
+    dry_run: bool,
+    yes: bool,
+    confirm_above: float,
+    quiet: bool,
+    verify_dest: Path | None,
+    as_json: bool,
+) -> None:
+    """Download TARGET: a session (current assets, or --kind), an asset, asset/sub/path, or
+    an s3:// URL. Files land in DEST/<key>, verified (MD5 or size) before they get their
+    final name; an interrupted download resumes where it stopped.
+    """
+    from ..download import download, plan_download, verify
+
+    if verify_dest is not None:
+        report = verify(verify_dest)
+        _show_verify(report, as_json)
+        return
+    if not target:
+        raise click.UsageError("give a TARGET (session, asset, asset/path or s3:// URL)")
+    plan = plan_download(
+        target,
+        app.client,
+        dest=dest,
+        kinds=kinds or None,
+        include=include,
+        exclude=exclude,
+        versions="all" if all_versions else "current",
+    )
+    for warning in plan.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    for refused in plan.refused:
+        click.echo(f"Refused: {refused.key}: {refused.reason}", err=True)
+    checks = ", ".join(f"{n} by {c}" for c, n in sorted(plan.checks.items()))
+    headline = (
+        f"{plan.count:,} files, {human_size(plan.total_bytes)} from "
+        f"s3://{plan.bucket}/ into {plan.dest} (checks: {checks or 'none'})"
+    )
+    if dry_run:
+        if as_json:
+            emit_json(
+                {
+                    "target": plan.target,
+                    "dest": str(plan.dest),
+                    "count": plan.count,
+                    "total_bytes": plan.total_bytes,
+                    "assets": plan.assets,
+                    "files": [
+                        {
+                            "key": f.key,
+                            "size": f.size,
+                            "check": str(f.check),
+                            "path": str(plan.dest / f.relpath),
+                        }
+                        for f in plan.files
+                    ],
+                    "refused": [{"key": r.key, "reason": r.reason} for r in plan.refused],
+                }
+            )
+            return
+        emit_table(
+            [{"size": human_size(f.size), "check": str(f.check), "key": f.key} for f in plan.files],
+            ["size", "check", "key"],
+            caption=headline,
+        )
+        click.echo(f"Dry run: would download {headline}")
+        return
+    if not quiet:
+        click.echo(f"Downloading {headline}", err=True)
+    if plan.needs_confirmation(int(confirm_above * 1e9)) and not yes:
+        message = plan.confirmation_message()
+        if not sys.stdin.isatty():
+            raise click.ClickException(f"{message}. Pass --yes to go ahead")
+        click.confirm(f"{message[0].upper()}{message[1:]}. Continue?", abort=True, err=True)
+    if quiet or not sys.stderr.isatty():
+        summary = download(plan, app.client, existing=existing, jobs=jobs)
+    else:
+        with RichProgress() as progress:
+            summary = download(plan, app.client, existing=existing, jobs=jobs, progress=progress)
+    for note in summary.notes:
+        click.echo(f"Note: {note}", err=True)
+    if as_json:
+        emit_json(
+            {
+                "dest": str(summary.dest),
+                "fetched": len(summary.fetched),
+                "skipped": len(summary.skipped),
+                "failed": len(summary.failed),
+                "bytes_transferred": summary.bytes_transferred,
+                "seconds": summary.seconds,
+                "checks": dict(summary.checks),
+                "requests": summary.requests,
+                "failures": [{"key": r.key, "message": r.message} for r in summary.failed],
+            }
+        )
+    else:
+        checks_done = ", ".join(f"{n} by {c}" for c, n in sorted(summary.checks.items()))
+        click.echo(f"{summary.describe()}; verified: {checks_done or 'nothing'}")
+    summary.raise_for_failures()
+
+
+def _show_verify(report: Any, as_json: bool) -> None:
+    problems = list(getattr(report, "problems", []))
+    if as_json:
+        emit_json(
+            {
+                "dest": str(report.dest),
+                "checked": report.checked,
+                "ok": report.ok,
+                "checks": dict(report.checks),
+                "problems": [
+                    {"path": p.path, "problem": p.problem, "expected": p.expected, "found": p.found}
+                    for p in problems
+                ],
+            }
+        )
+    else:
+        for p in problems:
+            click.echo(str(p))
+        checks = ", ".join(f"{n} by {c}" for c, n in sorted(report.checks.items()))
+        click.echo(
+            f"{report.checked} files checked in {report.dest} ({checks or 'none'}): "
+            f"{len(problems)} problem(s)"
+            + ("; re-run the download to fetch them again" if problems else "")
+        )
+    if problems:
+        raise SystemExit(1)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(download_command)

@@ -1,0 +1,472 @@
+"""Neuropixels data from an NWB: units, spike times, electrodes, LFP.
+
+Every function takes an open :class:`~ppdata.nwb.NWB` and reads only what it needs: the
+units table is read column by column in one concurrent batch (never row by row), spike
+times only for the units asked for, LFP only for the time window and channels asked for.
+
+Examples
+--------
+>>> from ppdata.nwb import open_nwb
+>>> nwb = open_nwb("ecephys_..._experiment1_recording1.nwb")  # doctest: +SKIP
+>>> good = units(nwb, label="sua", default_qc=True, where="snr > 3")  # doctest: +SKIP
+>>> spikes = spike_times(nwb, good.index[:5])  # doctest: +SKIP
+>>> data, times, channels = lfp(nwb, "ProbeA", start=10, stop=20)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from .errors import NotFound
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .nwb import NWB
+
+__all__ = [
+    "LABELS",
+    "LFPSlice",
+    "electrodes",
+    "lfp",
+    "list_lfp_probes",
+    "list_probes",
+    "spike_times",
+    "units",
+]
+
+logger = logging.getLogger(__name__)
+
+UNITS = "units"
+ELECTRODES = "general/extracellular_ephys/electrodes"
+EXTRACELLULAR = "general/extracellular_ephys"
+#: The classifier's labels, and the columns they are found in (newest first).
+LABELS = ("noise", "mua", "sua")
+LABEL_COLUMNS = ("unitrefine_label", "decoder_label")
+#: Ragged or bulky columns the units DataFrame leaves out (read them with spike_times()).
+_SKIPPED_UNIT_COLUMNS = {"spike_times", "electrodes", "waveform_mean", "waveform_sd", "waveforms"}
+_LFP_NAME = re.compile(r"^ElectricalSeries(?P<probe>.+?)-LFP$")
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+class LFPSlice(NamedTuple):
+    """A window of LFP: ``data`` (time x channel, volts), ``times`` (s), ``channels``."""
+
+    data: np.ndarray
+    times: np.ndarray
+    channels: np.ndarray
+    probe: str = ""
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The window as a DataFrame indexed by time, one column per electrode id."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.data, index=pd.Index(self.times, name="time"))
+        frame.columns = pd.Index(self.channels, name="electrode_id")
+        return frame
+
+
+# --------------------------------------------------------------------------------------
+# probes and electrodes
+# --------------------------------------------------------------------------------------
+
+
+def list_probes(nwb: NWB) -> list[str]:
+    """Probe names: the electrode groups, else the units' ``device_name`` values."""
+    if nwb.exists(EXTRACELLULAR):
+        groups = [
+            name
+            for name in nwb.children(EXTRACELLULAR)
+            if name != "electrodes" and nwb.is_group(f"{EXTRACELLULAR}/{name}")
+        ]
+        if groups:
+            return sorted(groups)
+    if nwb.exists(f"{UNITS}/device_name"):
+        return sorted({str(v) for v in nwb.read(f"{UNITS}/device_name")})
+    return []
+
+
+def electrodes(nwb: NWB) -> pd.DataFrame:
+    """The electrodes table (``location``, ``group_name``, ``channel_name``, ``rel_x`` ...).
+
+    Indexed by electrode id. Object references (``group``) become the group's name.
+
+    Raises
+    ------
+    NotFound
+        If the file has no electrodes table.
+    """
+    import pandas as pd
+
+    if not nwb.exists(ELECTRODES):
+        raise NotFound(f"{nwb.name} has no electrodes table (not an ephys NWB?)")
+    columns = nwb.read_table(ELECTRODES)
+    ids = columns.pop("id")
+    if "group" in columns:
+        groups = columns.pop("group")
+        if "group_name" not in columns:
+            columns["group_name"] = np.array([_ref_name(g) for g in groups], dtype=object)
+    frame = pd.DataFrame({k: _column(v) for k, v in columns.items()}, index=ids)
+    frame.index.name = "electrode_id"
+    return frame
+
+
+def _ref_name(ref: Any) -> str:
+    path = ref.get("path") if isinstance(ref, dict) else ref
+    return str(path or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _column(values: np.ndarray) -> Any:
+    return list(values) if values.ndim > 1 else values
+
+
+# --------------------------------------------------------------------------------------
+# units
+# --------------------------------------------------------------------------------------
+
+
+def units(
+    nwb: NWB,
+    *,
+    label: str | Iterable[str] | None = None,
+    default_qc: bool | None = None,
+    probe: str | Iterable[str] | None = None,
+    where: str | Mapping[str, tuple[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """The units table as a DataFrame: quality metrics, ``label``, ``default_qc``, ``probe``.
+
+    Parameters
+    ----------
+    nwb : NWB
+        An open ephys NWB.
+    label : str or iterable of str, optional
+        Keep units whose normalized label (``noise``, ``mua``, ``sua``) is one of these.
+    default_qc : bool, optional
+        Keep units whose ``default_qc`` equals this.
+    probe : str or iterable of str, optional
+        Keep units of these probes.
+    where : str or mapping, optional
+        Metric thresholds: a pandas query (``"snr > 3 and firing_rate >= 0.5"``) or a
+        mapping ``{"snr": (">", 3)}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit, indexed by unit id (``unit_id``). ``label`` comes from
+        ``unitrefine_label`` (newer files) or ``decoder_label``; ``probe`` from
+        ``device_name`` or the unit's electrode group. Spike times are not included: use
+        :func:`spike_times`.
+
+    Raises
+    ------
+    NotFound
+        No units table; an unknown probe, label or column (the message lists valid ones).
+    """
+    import pandas as pd
+
+    if not nwb.exists(UNITS):
+        raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
+    names = [c for c in nwb.table_columns(UNITS) if c not in _SKIPPED_UNIT_COLUMNS]
+    extra = ["spike_times_index"] if "num_spikes" not in names else []
+    columns = nwb.read_table(UNITS, [*names, *extra])
+    ids = columns.pop("id")
+    frame = pd.DataFrame({k: _column(v) for k, v in columns.items()}, index=ids)
+    frame.index.name = "unit_id"
+    if "spike_times_index" in frame:
+        frame["num_spikes"] = np.diff(np.concatenate([[0], frame.pop("spike_times_index")]))
+
+    frame["label"] = _labels(frame)
+    frame["default_qc"] = _default_qc(frame)
+    frame["probe"] = _probes(nwb, frame)
+    return _filter(frame, label=label, default_qc=default_qc, probe=probe, where=where)
+
+
+def _labels(frame: pd.DataFrame) -> Any:
+    for column in LABEL_COLUMNS:
+        if column in frame:
+            return frame[column].astype(str).str.strip().str.lower()
+    return None
+
+
+def _default_qc(frame: pd.DataFrame) -> Any:
+    if "default_qc" in frame:
+        values = frame["default_qc"]
+        if values.dtype == object:
+            return values.astype(str).str.lower().isin(["true", "1", "yes"])
+        return values.astype(bool)
+    metrics = ("isi_violations_ratio", "presence_ratio", "amplitude_cutoff")
+    if all(m in frame for m in metrics):
+        return (
+            (frame["isi_violations_ratio"] < 0.5)
+            & (frame["presence_ratio"] > 0.8)
+            & (frame["amplitude_cutoff"] < 0.1)
+        )
+    return None
+
+
+def _probes(nwb: NWB, frame: pd.DataFrame) -> Any:
+    if "device_name" in frame:
+        return frame["device_name"].astype(str)
+    if nwb.exists(f"{UNITS}/electrodes") and nwb.exists(f"{UNITS}/electrodes_index"):
+        ends = nwb.read(f"{UNITS}/electrodes_index")
+        rows = nwb.read(f"{UNITS}/electrodes")
+        first = rows[np.concatenate([[0], ends[:-1]])] if len(ends) else rows[:0]
+        table = electrodes(nwb)
+        return table["group_name"].to_numpy()[first]
+    return None
+
+
+def _as_set(value: str | Iterable[str]) -> set[str]:
+    return {value} if isinstance(value, str) else {str(v) for v in value}
+
+
+def _filter(
+    frame: pd.DataFrame,
+    *,
+    label: str | Iterable[str] | None,
+    default_qc: bool | None,
+    probe: str | Iterable[str] | None,
+    where: str | Mapping[str, tuple[str, Any]] | None,
+) -> pd.DataFrame:
+    if label is not None:
+        wanted = {v.lower() for v in _as_set(label)}
+        bad = wanted - set(LABELS)
+        if bad:
+            raise NotFound(f"unknown label(s) {sorted(bad)}: valid labels are {list(LABELS)}")
+        if frame["label"].isna().all():
+            raise NotFound("this units table has no classifier label column to filter on")
+        frame = frame[frame["label"].isin(wanted)]
+    if default_qc is not None:
+        if frame["default_qc"].isna().all():
+            raise NotFound("this units table has no default_qc column or metrics to filter on")
+        frame = frame[frame["default_qc"] == bool(default_qc)]
+    if probe is not None:
+        wanted = _as_set(probe)
+        valid = set(frame["probe"].dropna().unique()) if "probe" in frame else set()
+        bad = wanted - valid
+        if bad:
+            raise NotFound(f"unknown probe(s) {sorted(bad)}: valid probes are {sorted(valid)}")
+        frame = frame[frame["probe"].isin(wanted)]
+    if where is not None:
+        frame = _where(frame, where)
+    return frame
+
+
+def _where(frame: pd.DataFrame, where: str | Mapping[str, tuple[str, Any]]) -> pd.DataFrame:
+    if isinstance(where, str):
+        try:
+            return frame.query(where)
+        except Exception as exc:  # pandas raises many kinds for a bad expression
+            raise NotFound(
+                f"cannot apply {where!r} to the units table ({exc}); "
+                f"columns are {sorted(map(str, frame.columns))}"
+            ) from exc
+    mask = np.ones(len(frame), dtype=bool)
+    for column, (op, value) in where.items():
+        if column not in frame:
+            raise NotFound(
+                f"no column {column!r} in the units table; "
+                f"columns are {sorted(map(str, frame.columns))}"
+            )
+        if op not in _OPS:
+            raise NotFound(f"unknown comparison {op!r}: use one of {list(_OPS)}")
+        mask &= np.asarray(_OPS[op](frame[column], value), dtype=bool)
+    return frame[mask]
+
+
+# --------------------------------------------------------------------------------------
+# spike times
+# --------------------------------------------------------------------------------------
+
+
+def spike_times(nwb: NWB, unit_ids: int | Iterable[int]) -> dict[int, np.ndarray]:
+    """Spike times (seconds) of the units asked for, and only those.
+
+    Reads ``spike_times_index`` once, then only the slices of ``spike_times`` that belong
+    to these units (their chunks fetched in one concurrent batch).
+
+    Parameters
+    ----------
+    nwb : NWB
+        An open ephys NWB.
+    unit_ids : int or iterable of int
+        Unit ids (the index of :func:`units`).
+
+    Returns
+    -------
+    dict
+        Unit id to a sorted 1-D float array.
+
+    Raises
+    ------
+    NotFound
+        An unknown unit id (the message gives the valid ids).
+    """
+    wanted = [int(unit_ids)] if np.isscalar(unit_ids) else [int(u) for u in unit_ids]
+    if not nwb.exists(f"{UNITS}/spike_times_index"):
+        raise NotFound(f"{nwb.name} has no spike times (no units/spike_times_index)")
+    nwb.prefetch([f"{UNITS}/id", f"{UNITS}/spike_times_index"])
+    ids = nwb.read(f"{UNITS}/id")
+    ends = nwb.read(f"{UNITS}/spike_times_index").astype(np.int64)
+    position = {int(u): i for i, u in enumerate(ids)}
+    missing = [u for u in wanted if u not in position]
+    if missing:
+        raise NotFound(f"unknown unit id(s) {missing}: {_describe_ids(ids)}")
+    rows = [position[u] for u in wanted]
+    ranges = [(int(ends[r - 1]) if r else 0, int(ends[r])) for r in rows]
+    slices = nwb.read_ranges(f"{UNITS}/spike_times", ranges)
+    return {u: np.asarray(s, dtype=np.float64) for u, s in zip(wanted, slices, strict=True)}
+
+
+def _describe_ids(ids: np.ndarray) -> str:
+    ids = np.asarray(ids)
+    if ids.size == 0:
+        return "the units table is empty"
+    contiguous = np.array_equal(ids, np.arange(ids[0], ids[0] + ids.size))
+    if contiguous and ids.size > 5:
+        return f"valid unit ids are {int(ids[0])}..{int(ids[-1])} ({ids.size} units)"
+    if ids.size <= 30:
+        return f"valid unit ids are {[int(i) for i in ids]}"
+    head = ", ".join(str(int(i)) for i in ids[:20])
+    return f"valid unit ids include {head}, ... ({ids.size} units; see units())"
+
+
+# --------------------------------------------------------------------------------------
+# LFP
+# --------------------------------------------------------------------------------------
+
+
+def _lfp_series(nwb: NWB) -> dict[str, str]:
+    """Probe name to the path of its LFP ElectricalSeries, wherever the module puts it."""
+    found: dict[str, str] = {}
+    if not nwb.exists("processing"):
+        return found
+    for module in nwb.children("processing"):
+        base = f"processing/{module}"
+        for container in nwb.children(base):
+            if "lfp" not in container.lower() or not nwb.is_group(f"{base}/{container}"):
+                continue
+            for name in nwb.children(f"{base}/{container}"):
+                match = _LFP_NAME.match(name)
+                if match and nwb.exists(f"{base}/{container}/{name}/data"):
+                    found.setdefault(match["probe"], f"{base}/{container}/{name}")
+    return found
+
+
+def list_lfp_probes(nwb: NWB) -> list[str]:
+    """Probes that have an LFP series in this file."""
+    return sorted(_lfp_series(nwb))
+
+
+def lfp(
+    nwb: NWB,
+    probe: str,
+    start: float | None = None,
+    stop: float | None = None,
+    channels: Iterable[int | str] | None = None,
+    *,
+    scaled: bool = True,
+) -> LFPSlice:
+    """A window of one probe's LFP, read lazily (only the chunks covering it).
+
+    Parameters
+    ----------
+    nwb : NWB
+        An open ephys NWB.
+    probe : str
+        Probe name (``"ProbeA"``).
+    start, stop : float, optional
+        Time window in seconds (``[start, stop)``); default the whole series.
+    channels : iterable of int or str, optional
+        Electrode ids (ints, the index of :func:`electrodes`) or channel names (str);
+        default all channels of the series.
+    scaled : bool
+        Return volts (``data * conversion``, float32) instead of the stored integers.
+
+    Returns
+    -------
+    LFPSlice
+        ``(data, times, channels)``: time x channel array, times in seconds, electrode ids.
+
+    Raises
+    ------
+    NotFound
+        Unknown probe or channel (the message lists the valid ones).
+    """
+    series = _lfp_series(nwb)
+    if probe not in series:
+        raise NotFound(
+            f"no LFP for probe {probe!r} in {nwb.name}: probes with LFP are {sorted(series)}"
+        )
+    path = series[probe]
+    electrode_ids = _series_electrodes(nwb, path)
+    if channels is None:
+        columns = None
+        chosen = electrode_ids
+    else:
+        columns = _channel_columns(nwb, probe, electrode_ids, list(channels))
+        chosen = electrode_ids[columns]
+    times, data = nwb.read_timeseries(path, start, stop, columns)
+    if scaled:
+        attrs = nwb.attrs(f"{path}/data")
+        conversion = float(attrs.get("conversion", 1.0))
+        offset = float(attrs.get("offset", 0.0))
+        data = (data.astype(np.float32) * np.float32(conversion) + np.float32(offset)).astype(
+            np.float32
+        )
+    return LFPSlice(data=data, times=times, channels=chosen, probe=probe)
+
+
+def _series_electrodes(nwb: NWB, path: str) -> np.ndarray:
+    """Electrode ids of the series' columns (the region's rows mapped through the ids)."""
+    rows = nwb.read(f"{path}/electrodes").astype(np.int64)
+    if nwb.exists(f"{ELECTRODES}/id"):
+        return nwb.read(f"{ELECTRODES}/id")[rows]
+    return rows
+
+
+def _channel_columns(
+    nwb: NWB, probe: str, electrode_ids: np.ndarray, channels: list[int | str]
+) -> np.ndarray:
+    names: np.ndarray | None = None
+    if any(isinstance(c, str) for c in channels) and nwb.exists(f"{ELECTRODES}/channel_name"):
+        rows = nwb.read(f"{ELECTRODES}/id")
+        all_names = nwb.read(f"{ELECTRODES}/channel_name")
+        by_id = {int(i): str(n) for i, n in zip(rows, all_names, strict=True)}
+        names = np.array([by_id.get(int(e), "") for e in electrode_ids], dtype=object)
+    columns = []
+    bad = []
+    for channel in channels:
+        if isinstance(channel, str) and names is not None:
+            hits = np.flatnonzero(names == channel)
+        else:
+            try:
+                hits = np.flatnonzero(electrode_ids == int(channel))
+            except ValueError:
+                hits = np.array([], dtype=np.int64)
+        if hits.size:
+            columns.append(int(hits[0]))
+        else:
+            bad.append(channel)
+    if bad:
+        ids = [int(e) for e in electrode_ids]
+        shown = f"{ids[0]}..{ids[-1]}" if len(ids) > 12 else str(ids)
+        extra = f" or channel names like {names[0]!r}" if names is not None and len(names) else ""
+        raise NotFound(
+            f"channel(s) {bad} are not in the LFP of {probe}: it has electrode ids {shown}"
+            f" ({len(ids)} channels){extra}"
+        )
+    return np.asarray(columns, dtype=np.int64)

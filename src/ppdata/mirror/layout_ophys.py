@@ -1,0 +1,307 @@
+"""Folder layouts of the Mesoscope assets (raw, planar ophys, behavior videos,
+behavior/timing) and of SLAP2, for the synthetic world (see :mod:`ppdata.mirror.world`).
+
+Layouts follow the data access guide and DOMAIN.md ("Mesoscope planar-ophys asset").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .layout_ephys import write_behavior_folder, write_behavior_videos
+from .layout_files import (
+    mat_bytes,
+    npy_bytes,
+    random_bytes,
+    rng,
+    seed_of,
+    tiff_bytes,
+    write_bytes,
+    write_h5,
+    write_json,
+    write_metadata,
+    write_png,
+    write_text,
+)
+
+if TYPE_CHECKING:
+    from .layout_model import Asset, Plane, Session, World
+
+__all__ = ["write_asset"]
+
+_H5_FRAMES = 120  # frames in the plane h5 files (the NWB holds the full-length traces)
+_CAMERAS = ("Behavior", "Eye", "Face", "Nose")
+
+
+def write_asset(folder: Path, world: World, session: Session, asset: Asset) -> None:
+    """Write one Mesoscope or SLAP2 asset."""
+    if asset.kind == "raw":
+        if session.platform == "multiplane-ophys":
+            _raw_mesoscope(folder, session, asset)
+        else:
+            _raw_slap2(folder, session, asset)
+        return
+    writers = {
+        "planar-ophys": _planar,
+        "behavior-videos": _videos,
+        "behavior-timing": _timing,
+        "unknown": _unknown,
+    }
+    writers[asset.kind](folder, world, session, asset)
+
+
+def _stamp(session: Session) -> str:
+    return session.acquired.strftime("%Y%m%dT%H%M%S")
+
+
+def _tiff(path: Path, shape: tuple[int, ...], *seed: object) -> None:
+    g = rng("tiff", path.name, *seed)
+    write_bytes(path, tiff_bytes(g.integers(0, 4096, size=shape, dtype=np.uint16)))
+
+
+# --- Mesoscope raw --------------------------------------------------------------------------
+
+
+def _raw_mesoscope(folder: Path, session: Session, asset: Asset) -> None:
+    write_behavior_videos(folder, session, _CAMERAS)
+    write_behavior_folder(folder, session)
+    stem = folder / "pophys" / f"{session.subject_id}_{_stamp(session)}"
+    _tiff(stem.with_name(stem.name + "_timeseries.tiff"), (4, 32, 32), session.name)
+    _tiff(stem.with_name(stem.name + "_averaged_depth.tiff"), (32, 32), session.name)
+    _tiff(stem.with_name(stem.name + "_averaged_surface.tiff"), (32, 32), session.name)
+    write_json(
+        stem.with_name(stem.name + "_platform.json"),
+        {"rig_id": session.rig, "imaging_plane_groups": 4, "frame_rate_hz": 9.48},
+    )
+    original = folder / "original_metadata"
+    write_json(original / "session.json", {"rig_id": session.rig, "note": "as acquired"})
+    write_json(original / "rig.json", {"rig_id": session.rig})
+    write_metadata(folder, session, asset, modalities=("pophys", "behavior", "behavior-videos"))
+
+
+# --- planar ophys ---------------------------------------------------------------------------
+
+
+def _planar(folder: Path, world: World, session: Session, asset: Asset) -> None:
+    from . import nwbgen
+
+    for plane in asset.planes:
+        _plane_folder(folder / plane.name, asset, plane)
+    half = max(1, len(asset.planes) // 2)
+    for i in range(half):
+        pair = [p.name for p in asset.planes[i::half]]
+        write_text(folder / f"pair{i}.txt", "\n".join(pair) + "\n")
+    _tiff(folder / "vasculature" / f"{session.subject_id}_vasculature.tif", (48, 48), asset.name)
+    write_json(folder / "vasculature" / "vasculature_metadata.json", {"pixel_size_um": 2.5})
+    g = rng("stitched", asset.name)
+    write_h5(
+        folder / "stitched_full_field_img.h5",
+        {"data": g.integers(0, 4096, size=(48, 96), dtype=np.uint16)},
+        {"pixel_size_um": 2.5},
+    )
+    write_metadata(
+        folder,
+        session,
+        asset,
+        modalities=("pophys",),
+        pipeline="pophys",
+        qc_modality="pophys",
+        qc_groups=tuple(p.name for p in asset.planes),
+    )
+    nwbgen.write_pophys_nwb(
+        folder / str(asset.nwb_path),
+        raw_name=session.name,
+        subject_id=session.subject_id,
+        session_start=session.acquired,
+        planes=tuple((p.structure, p.index, p.depth_um) for p in asset.planes),
+        rois_per_plane=asset.planes[0].rois,
+        duration_s=session.duration_s,
+        image_size=(64, 64),
+        seed=seed_of("nwb", asset.name),
+    )
+
+
+def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
+    name = plane.name
+    g = rng("plane", asset.name, name)
+    n, frames = plane.rois, _H5_FRAMES
+    movie = g.integers(0, 4096, size=(8, 32, 32), dtype=np.uint16)
+    write_h5(
+        base / f"{name}.h5",
+        {"data": movie},
+        {"structure": plane.structure, "depth_um": plane.depth_um},
+    )
+    _tiff(base / f"{name}_depth.tif", (32, 32), asset.name)
+    _tiff(base / f"{name}_surface.tif", (32, 32), asset.name)
+    mc = base / "motion_correction"
+    write_h5(mc / f"{name}_registered.h5", {"data": movie.astype(np.int16)})
+    write_png(mc / f"{name}_average_projection.png", asset.name, size=(32, 32))
+    write_png(mc / f"{name}_max_projection.png", asset.name, size=(32, 32))
+    shifts = "\n".join(f"{i},{g.normal(0, 1):.3f},{g.normal(0, 1):.3f}" for i in range(8))
+    write_text(mc / f"{name}_motion_transform.csv", "frame,x,y\n" + shifts + "\n")
+    raw = g.gamma(2.0, 50.0, size=(n, frames)).astype(np.float32)
+    neuropil = (raw * 0.3).astype(np.float32)
+    corrected = (raw - 0.7 * neuropil).astype(np.float32)
+    masks = (g.random((n, 32, 32)) > 0.97).astype(np.float32)
+    write_h5(
+        base / "extraction" / f"{name}_extraction.h5",
+        {
+            "traces/roi": raw,
+            "traces/neuropil": neuropil,
+            "traces/corrected": corrected,
+            "rois/data": masks[masks > 0],
+            "rois/coords": np.stack(np.nonzero(masks)).astype(np.int32),
+            "rois/shape": np.array(masks.shape, dtype=np.int32),
+            "meanImg": movie.mean(axis=0).astype(np.float32),
+            "maxImg": movie.max(axis=0).astype(np.float32),
+        },
+    )
+    baseline = np.median(corrected, axis=1, keepdims=True)
+    dff = ((corrected - baseline) / np.maximum(baseline, 1)).astype(np.float32)
+    write_h5(
+        base / "dff" / f"{name}_dff.h5",
+        {
+            "data": dff,
+            "baseline": np.repeat(baseline, frames, 1).astype(np.float32),
+            "noise": dff.std(axis=1),
+        },
+    )
+    events = np.where(dff > 0.5, dff, 0).astype(np.float32)
+    write_h5(base / "events" / f"{name}{asset.events_suffix}", {"events": events, "denoised": dff})
+    probability = g.random(n).astype(np.float32)
+    write_h5(
+        base / "classification" / f"{name}_classification.h5",
+        {"soma_probabilities": probability, "soma_predictions": probability > 0.5},
+    )
+    write_h5(base / "decrosstalk" / f"{name}_decrosstalk.h5", {"data": raw[:, :16]})
+    write_png(base / "movie_qc" / f"{name}_max_projection_with_rois.png", asset.name, size=(32, 32))
+
+
+# --- behavior videos and behavior/timing ----------------------------------------------------
+
+
+def _videos(folder: Path, world: World, session: Session, asset: Asset) -> None:
+    for camera in _CAMERAS:
+        g = rng("video", asset.name, camera)
+        write_png(folder / camera / f"{camera}_average_frame.png", asset.name, size=(40, 50))
+        write_bytes(
+            folder / camera / f"{camera}_motion_energy.npy",
+            npy_bytes(g.random(300).astype(np.float32)),
+        )
+        write_json(
+            folder / camera / f"{camera}_metadata.json", {"camera": camera, "frame_rate_hz": 60.0}
+        )
+    g = rng("eye", asset.name)
+    write_h5(
+        folder / "Eye" / "ellipses.h5",
+        {
+            f"{part}/{col}": g.normal(100, 5, 300)
+            for part in ("pupil", "eye", "cr")
+            for col in ("center_x", "center_y", "width", "height", "phi")
+        },
+    )
+    write_metadata(
+        folder, session, asset, modalities=("behavior-videos",), pipeline="behavior-videos"
+    )
+
+
+_TIMING_PLOTS = ("photodiode", "physio", "eye", "face", "behavior")
+
+
+def _timing(folder: Path, world: World, session: Session, asset: Asset) -> None:
+    from . import nwbgen
+
+    for plot in _TIMING_PLOTS:
+        write_png(folder / f"{plot}_timing_plot.png", asset.name)
+    write_png(folder / "wheel_speed.png", asset.name)
+    write_png(folder / "wheel_encoder_signal.png", asset.name)
+    g = rng("metrics", asset.name)
+    write_json(
+        folder / "metrics.json",
+        {
+            "photodiode_delay_s": round(float(g.uniform(0.01, 0.04)), 5),
+            "physio_frame_rate_hz": 9.48,
+            "eye_camera_dropped_frames": int(g.integers(0, 20)),
+            "face_camera_dropped_frames": int(g.integers(0, 20)),
+            "stimulus_frames": int(session.duration_s * 60),
+            "wheel_encoder_ok": True,
+        },
+    )
+    write_metadata(
+        folder,
+        session,
+        asset,
+        modalities=("behavior",),
+        pipeline="behavior",
+        qc_modality="behavior",
+    )
+    nwbgen.write_behavior_nwb(
+        folder / str(asset.nwb_path),
+        raw_name=session.name,
+        subject_id=session.subject_id,
+        session_start=session.acquired,
+        duration_s=session.duration_s,
+        seed=seed_of("nwb", asset.name),
+    )
+
+
+# --- SLAP2 ----------------------------------------------------------------------------------
+
+
+def _raw_slap2(folder: Path, session: Session, asset: Asset) -> None:
+    write_behavior_videos(folder, session, ("Eye", "Face"))
+    g = rng("harp", session.name)
+    harp = folder / "behavior" / "harp"
+    for register in (32, 33, 44):
+        write_bytes(harp / f"Behavior_{register}.bin", random_bytes(600, session.name, register))
+    write_text(
+        folder / "behavior" / "stimulus_log.csv",
+        "trial,start_time,stimulus\n"
+        + "".join(f"{t},{t * 4.0 + g.uniform(0, 0.01):.4f},grating_{t % 4}\n" for t in range(12)),
+    )
+    slap2 = folder / "slap2"
+    dynamic = slap2 / "dynamic_data"
+    stem = f"acquisition_{_stamp(session)}"
+    for dmd in (1, 2):
+        _tiff(
+            dynamic / "reference_stack" / f"{stem}_DMD{dmd}_reference_stack.tif", (3, 24, 24), dmd
+        )
+        for trial in (1, 2, 3):
+            name = f"{stem}_DMD{dmd}-trial{trial:03d}"
+            _tiff(dynamic / f"{name}_REGISTERED_DOWNSAMPLED-80Hz.tif", (4, 16, 24), dmd, trial)
+            shifts = rng("align", name).normal(0, 1, size=(2, 16))
+            write_bytes(
+                dynamic / f"{name}_ALIGNMENTDATA.mat",
+                mat_bytes(
+                    {"motionDSr": shifts[0], "motionDSc": shifts[1]},
+                    created="Tue Sep  9 09:09:09 2025",
+                ),
+            )
+        static = slap2 / "static_data" / f"structure_1_DMD{dmd}"
+        _tiff(static.with_name(static.name + ".tif"), (24, 24), dmd)
+        write_json(
+            static.with_name(static.name + ".annotation.json"),
+            {
+                "rois": [
+                    {"id": i, "center": [4 + 3 * i, 6 + 2 * i], "radius_px": 2} for i in range(5)
+                ]
+            },
+        )
+        write_bytes(static.with_name(static.name + ".dat"), random_bytes(2048, session.name, dmd))
+        write_text(
+            static.with_name(static.name + ".meta"), f"dmd = {dmd}\nlines = 24\npixels = 24\n"
+        )
+    write_text(
+        slap2 / "notes" / "session_notes.txt", "Good expression in DMD1; DMD2 slightly dim.\n"
+    )
+    write_metadata(folder, session, asset, modalities=("slap", "behavior", "behavior-videos"))
+
+
+def _unknown(folder: Path, world: World, session: Session, asset: Asset) -> None:
+    """An early output of a pipeline in development: nothing a classifier knows."""
+    write_json(folder / "pipeline_output" / "run_summary.json", {"status": "partial", "trials": 3})
+    write_text(folder / "logs" / "pipeline.log", "step 1/4 done\nstep 2/4 failed\n")
+    write_metadata(folder, session, asset, modalities=("slap",), pipeline="raw")

@@ -1,0 +1,403 @@
+"""What the synthetic world contains: its sessions, assets, distractors and spreadsheet, as
+data (pure functions; :mod:`ppdata.mirror.world` writes them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+
+from ..naming import ccf_name, derived_name
+from .layout_model import (
+    BUCKET_DIRNAME,
+    EPHYS_COMPLETE,
+    EPHYS_REPROCESSED,
+    MESOSCOPE_A,
+    MESOSCOPE_B,
+    NOT_ON_S3,
+    SIZES,
+    SLAP2_SESSION,
+    SPREADSHEET_NAME,
+    SPREADSHEET_SESSION_COLUMN,
+    Asset,
+    Plane,
+    Session,
+    Size,
+    World,
+    recording_name,
+)
+
+__all__ = [
+    "BIG_LISTING_BENCH",
+    "BIG_LISTING_SMALL",
+    "DISTRACTORS",
+    "STRAY_OBJECTS",
+    "big_object_size",
+    "describe_world",
+    "spreadsheet_bytes",
+]
+
+#: Top-level folders sharing a prefix with ours that a session look-up must never return.
+DISTRACTORS = (
+    # a subject id that extends ours (612345 -> 6123451), another project
+    "ecephys_6123451_2025-01-01_01-01-01",
+    "ecephys_6123451_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02",
+    # another platform's assets of our subject
+    "SmartSPIM_612345_2025-02-02_02-02-02",
+    "SmartSPIM_612345_2025-02-02_02-02-02_stitched_2025-02-10_10-00-00",
+    # a CCF asset whose subject extends ours (623456 -> 6234567)
+    "ecephys_6234567_ccf",
+    # another project's Mesoscope session whose subject extends ours (1111111 -> 11111112)
+    "multiplane-ophys_11111112_2025-04-04_04-04-04",
+    # another project entirely
+    "behavior_700001_2024-12-12_12-12-12",
+)
+
+#: Top-level keys that are objects, not folders (one shares a session prefix).
+STRAY_OBJECTS = (
+    "index.html",
+    "ecephys_612345_2025-01-01_01-01-01_upload.log",
+)
+
+_SMALL_DAT = 64 * 1024
+_BIG_DAT = 1024**3
+BIG_LISTING_SMALL = 1100  # chunk files in the small world's >1,000-key folder
+BIG_LISTING_BENCH = 2000  # objects of 10-500 KB in the bench world's download asset
+
+
+def big_object_size(size: str) -> int:
+    """Size of the largest object (the raw ProbeA ``continuous.dat`` of the first session)."""
+    return _BIG_DAT if size == "bench" else _SMALL_DAT
+
+
+def _dt(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d_%H-%M-%S")
+
+
+def _ephys_sessions(size: str) -> list[Session]:
+    bench = size == "bench"
+    two = ("ProbeA", "ProbeB")
+    s1, s2 = EPHYS_REPROCESSED, EPHYS_COMPLETE
+    new_sorted = _dt("2025-06-10_10-10-10")
+    big_probes = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF")
+    first = Session(
+        s1,
+        "ecephys",
+        "612345",
+        _dt("2025-01-01_01-01-01"),
+        assets=(
+            Asset(s1, "raw", schema=1),
+            Asset(
+                derived_name(s1, "sorted", _dt("2025-02-02_02-02-02")),
+                "sorted",
+                _dt("2025-02-02_02-02-02"),
+                current=False,
+                schema=1,
+                qc_schema=1,
+                nwb_path=f"nwb/{s1}_experiment1_recording1.nwb",
+                nwb_format="zarr",
+                probes=two,
+                units_per_probe=30,
+                label_column="decoder_label",
+                qc_fail=("ProbeB Drift map",),
+            ),
+            Asset(
+                derived_name(s1, "sorted", new_sorted),
+                "sorted",
+                new_sorted,
+                schema=2,
+                qc_schema=2,
+                nwb_path=f"nwb/{s1}_experiment1_recording1.nwb",
+                nwb_format="zarr",
+                probes=big_probes if bench else two,
+                units_per_probe=100 if bench else 45,
+                label_column="unitrefine_label",
+            ),
+        ),
+        spreadsheet_qc="Pass",
+        duration_s=3000.0 if bench else 120.0,
+        rig="327_NP2_20240401",
+        modality="Neuropixels",
+    )
+    second = Session(
+        s2,
+        "ecephys",
+        "623456",
+        _dt("2025-03-03_03-03-03"),
+        assets=(
+            Asset(s2, "raw", schema=1),
+            Asset(
+                derived_name(s2, "sorted", _dt("2025-04-04_04-04-04")),
+                "sorted",
+                _dt("2025-04-04_04-04-04"),
+                schema=2,
+                qc_schema=2,
+                nwb_path=f"nwb/{s2}_experiment1_recording1.nwb",
+                nwb_format="zarr",
+                probes=("ProbeA", "ProbeB", "ProbeC"),
+                units_per_probe=20,
+                label_column="decoder_label",
+                qc_pending=("ProbeC Unit yield",),
+                missing_links=((recording_name("ProbeC"), "sorting_summary"),),
+            ),
+            Asset(ccf_name("623456"), "ccf", schema=2, probes=("ProbeA", "ProbeB", "ProbeC")),
+            Asset(
+                derived_name(s2, "nwb", _dt("2025-05-05_05-05-05")),
+                "nwb",
+                _dt("2025-05-05_05-05-05"),
+                schema=2,
+                nwb_path=f"{s2}_experiment1_recording1.nwb",
+                nwb_format="hdf5",
+                probes=("ProbeA", "ProbeB", "ProbeC"),
+                units_per_probe=20,
+                label_column="decoder_label",
+            ),
+        ),
+        spreadsheet_qc="Pending",
+        rig="327_NP2_20240401",
+        modality="Neuropixels",
+    )
+    return [first, second]
+
+
+def _mesoscope_session(
+    name: str,
+    subject: str,
+    acquired: str,
+    order: dict[str, str],
+    planes: tuple[Plane, ...],
+    *,
+    legacy_events: bool,
+    schemas: dict[str, int],
+    qc: dict[str, tuple[tuple[str, ...], tuple[str, ...]]],
+    spreadsheet_qc: str,
+    duration_s: float,
+) -> Session:
+    assets = [Asset(name, "raw", schema=1)]
+    for kind, when in order.items():
+        fail, pending = qc.get(kind, ((), ()))
+        extra: dict[str, object] = {}
+        if kind == "planar-ophys":
+            extra = {
+                "nwb_path": "pophys.nwb.zarr",
+                "planes": planes,
+                "events_suffix": "_events.h5" if legacy_events else "_events_oasis.h5",
+            }
+        elif kind == "behavior-timing":
+            extra = {"nwb_path": f"{name}.nwb"}
+        if "nwb_path" in extra:
+            extra["nwb_format"] = "zarr"
+        assets.append(
+            Asset(
+                derived_name(name, "processed", _dt(when)),
+                kind,
+                _dt(when),
+                schema=schemas[kind],
+                qc_schema=schemas[kind],
+                qc_fail=fail,
+                qc_pending=pending,
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+    return Session(
+        name,
+        "multiplane-ophys",
+        subject,
+        _dt(acquired),
+        assets=tuple(assets),
+        spreadsheet_qc=spreadsheet_qc,
+        duration_s=duration_s,
+        rig="429_mesoscope_20220321",
+        modality="Mesoscope",
+    )
+
+
+def _mesoscope_sessions(size: str) -> list[Session]:
+    bench = size == "bench"
+    rois = 100 if bench else 12
+    planes_a = tuple(
+        Plane(s, i, d, rois)
+        for s, i, d in (
+            ("VISp", 0, 184),
+            ("VISp", 1, 216),
+            ("VISp", 2, 248),
+            ("VISp", 3, 280),
+            ("VISl", 4, 180),
+            ("VISl", 5, 212),
+            ("VISl", 6, 244),
+            ("VISl", 7, 276),
+        )
+    )
+    planes_b = tuple(
+        Plane(s, i, d, 10)
+        for s, i, d in (("VISp", 0, 175), ("VISp", 1, 225), ("VISl", 2, 190), ("VISl", 3, 240))
+    )
+    a = _mesoscope_session(
+        MESOSCOPE_A,
+        "1111111",
+        "2025-04-04_04-04-04",
+        {  # the guide's example: videos < timing < planar
+            "behavior-videos": "2025-05-05_05-05-05",
+            "behavior-timing": "2025-06-06_06-06-06",
+            "planar-ophys": "2025-07-07_07-07-07",
+        },
+        planes_a,
+        legacy_events=False,
+        schemas={"planar-ophys": 2, "behavior-videos": 1, "behavior-timing": 2},
+        qc={"behavior-timing": ((), ("Running wheel",))},
+        spreadsheet_qc="Pass",
+        duration_s=1200.0 if bench else 60.0,
+    )
+    b = _mesoscope_session(
+        MESOSCOPE_B,
+        "2222222",
+        "2025-05-15_10-30-00",
+        {  # a different order: planar < timing < videos
+            "planar-ophys": "2025-05-16_08-00-00",
+            "behavior-timing": "2025-05-16_09-30-00",
+            "behavior-videos": "2025-05-18_12-00-00",
+        },
+        planes_b,
+        legacy_events=True,
+        schemas={"planar-ophys": 1, "behavior-videos": 2, "behavior-timing": 1},
+        qc={"planar-ophys": (("VISl_3 Z-drift",), ())},
+        spreadsheet_qc="Fail",
+        duration_s=60.0,
+    )
+    return [a, b]
+
+
+def _slap2_session() -> Session:
+    name = SLAP2_SESSION
+    return Session(
+        name,
+        None,
+        "567890",
+        _dt("2025-09-09_09-09-09"),
+        assets=(
+            Asset(name, "raw", schema=2),
+            # the SLAP2 pipeline is in development: an early output nobody can classify yet
+            Asset(
+                derived_name(name, "processed", _dt("2025-10-10_10-10-10")),
+                "unknown",
+                _dt("2025-10-10_10-10-10"),
+                schema=2,
+            ),
+        ),
+        spreadsheet_qc="",
+        rig="SLAP2_1_20250101",
+        modality="SLAP2",
+    )
+
+
+def describe_world(root: Path, size: Size = "small") -> World:
+    """Describe the world :func:`build_world` writes (pure: touches no file).
+
+    Parameters
+    ----------
+    root : Path
+        The world folder.
+    size : {"small", "bench"}
+        ``small`` for tests; ``bench`` adds benchmark-size data.
+
+    Returns
+    -------
+    World
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown world size {size!r}: expected one of {SIZES}")
+    root = Path(root)
+    missing = Session(
+        NOT_ON_S3,
+        "ecephys",
+        "634567",
+        _dt("2025-10-10_10-10-10"),
+        on_s3=False,
+        spreadsheet_qc="Pending",
+        rig="327_NP2_20240401",
+        modality="Neuropixels",
+    )
+    sessions = (*_ephys_sessions(size), *_mesoscope_sessions(size), _slap2_session(), missing)
+    s1 = sessions[0]
+    s2 = sessions[1]
+    big_sorted = s2.current("sorted")
+    big_prefix = f"{big_sorted.name}/postprocessed/{recording_name('ProbeA')}.zarr/"
+    big_object = (
+        f"{s1.name}/ecephys/ecephys_clipped/Record Node 101/experiment1/recording1/continuous/"
+        "Neuropix-PXI-100.ProbeA-AP/continuous.dat"
+    )
+    return World(
+        root=root,
+        bucket_dir=root / BUCKET_DIRNAME,
+        spreadsheet=root / SPREADSHEET_NAME,
+        size=size,
+        sessions=sessions,
+        distractors=DISTRACTORS,
+        stray_objects=STRAY_OBJECTS,
+        big_listing_prefix=big_prefix,
+        big_object_key=big_object,
+        big_object_size=big_object_size(size),
+    )
+
+
+def spreadsheet_bytes(world: World) -> bytes:
+    """The tracking spreadsheet as CSV bytes (column H = raw session names)."""
+    header = [
+        "Date",  # A
+        "Mouse ID",  # B
+        "Modality",  # C
+        "Rig",  # D
+        "Experimenter",  # E
+        "Stimulus",  # F
+        "Old Session id",  # G
+        SPREADSHEET_SESSION_COLUMN,  # H
+        "QC status",  # I
+        "Notes",  # J
+        "Duration (min)",  # K
+    ]
+    notes = {
+        EPHYS_REPROCESSED: 'Re-sorted in June, use the newer "sorted" asset',
+        EPHYS_COMPLETE: "CCF done; complete NWB on S3, DANDI upload pending",
+        MESOSCOPE_A: "All 8 planes good, ΔF/F looks clean",
+        MESOSCOPE_B: 'Z-drift on VISl_3; flagged "Fail", see QC',
+        SLAP2_SESSION: "SLAP2 pilot, raw only",
+        NOT_ON_S3: "Waiting for upload, probe C broke",
+    }
+    experimenters = ["A. Rivera", "B. Chen", "C. Okafor", "D. Novak"]
+    rows = [header]
+    for i, s in enumerate(world.sessions):
+        rows.append(
+            [
+                s.acquired.strftime("%m/%d/%Y"),
+                s.subject_id,
+                s.modality,
+                s.rig,
+                experimenters[i % len(experimenters)],
+                "Predictive processing: standard oddball, sensory-motor",
+                f"{1_300_000_000 + i * 7919}",
+                s.name,
+                s.spreadsheet_qc,
+                notes.get(s.name, ""),
+                f"{s.duration_s / 60:g}",
+            ]
+        )
+    rows.append(
+        [
+            "11/11/2025",
+            "645678",
+            "Neuropixels",
+            "327_NP2_20240401",
+            "A. Rivera",
+            "",
+            "",
+            "",  # H: no session id, the session was never recorded
+            "",
+            "Session aborted, no data",
+            "",
+        ]
+    )
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,239 @@
+"""Plots of NWB data: raster, unit quality, ΔF/F, ROI masks, running speed.
+
+Each function takes data already read (DataFrames / arrays from :mod:`ppdata.ephys`,
+:mod:`ppdata.ophys`, :mod:`ppdata.behavior`) and an output path; the format follows the
+suffix (``.png``, ``.svg``, ``.pdf``). Figures are drawn with matplotlib's object API
+(``matplotlib.figure.Figure`` + Agg canvas): no pyplot state, no GUI, safe in threads.
+The file is written atomically and its path returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "plot_dff",
+    "plot_raster",
+    "plot_roi_masks",
+    "plot_running",
+    "plot_unit_quality",
+]
+
+logger = logging.getLogger(__name__)
+
+LABEL_COLORS = {"sua": "#1b9e77", "mua": "#d95f02", "noise": "#9e9e9e"}
+SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, out: str | Path) -> Path:
+    out = Path(out)
+    if out.suffix.lower() not in SUFFIXES:
+        raise ValueError(f"cannot write a plot to {out.name!r}: use one of {', '.join(SUFFIXES)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    try:
+        fig.savefig(tmp, dpi=120, format=out.suffix.lower().lstrip("."))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.debug("wrote plot %s", out)
+    return out
+
+
+def plot_raster(
+    spikes: Mapping[Any, np.ndarray],
+    out: str | Path,
+    *,
+    start: float | None = None,
+    stop: float | None = None,
+    labels: Mapping[Any, str] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Spike raster: one row per unit (``spikes`` from :func:`ppdata.ephys.spike_times`).
+
+    ``labels`` (unit -> ``sua``/``mua``/``noise``) colours the rows.
+    """
+    fig = _figure(10, max(2.5, 0.25 * len(spikes) + 1.5))
+    ax = fig.add_subplot()
+    units = list(spikes)
+    for row, unit in enumerate(units):
+        times = np.asarray(spikes[unit])
+        if start is not None:
+            times = times[times >= start]
+        if stop is not None:
+            times = times[times < stop]
+        color = LABEL_COLORS.get((labels or {}).get(unit, ""), "black")
+        ax.vlines(times, row + 0.6, row + 1.4, color=color, linewidth=0.6)
+    ax.set_yticks(range(1, len(units) + 1), [str(u) for u in units])
+    ax.set_ylim(0.4, len(units) + 0.6)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("unit")
+    if start is not None or stop is not None:
+        ax.set_xlim(start, stop)
+    ax.set_title(title or f"Spike raster ({len(units)} units)")
+    return _save(fig, out)
+
+
+def plot_unit_quality(
+    units: pd.DataFrame,
+    out: str | Path,
+    *,
+    metrics: Sequence[str] = ("snr", "firing_rate", "presence_ratio", "isi_violations_ratio"),
+    title: str | None = None,
+) -> Path:
+    """Unit quality per probe: label counts (stacked bars) and metric distributions.
+
+    ``units`` is the DataFrame of :func:`ppdata.ephys.units` (``probe``, ``label``, and
+    the metric columns; missing metrics are skipped).
+    """
+    metrics = [m for m in metrics if m in units]
+    fig = _figure(4 + 3 * len(metrics), 4)
+    axes = fig.subplots(1, 1 + len(metrics), squeeze=False)[0]
+    probes = sorted(units["probe"].dropna().unique()) if "probe" in units else ["all"]
+    by_probe = units.groupby("probe") if "probe" in units else [("all", units)]
+    groups = dict(list(by_probe))
+    bottom = np.zeros(len(probes))
+    for label, color in LABEL_COLORS.items():
+        counts = np.array(
+            [int((groups[p].get("label") == label).sum()) if p in groups else 0 for p in probes]
+        )
+        axes[0].bar(probes, counts, bottom=bottom, color=color, label=label)
+        bottom += counts
+    axes[0].set_title("units by label")
+    axes[0].set_ylabel("units")
+    axes[0].legend(fontsize="small")
+    if "default_qc" in units:
+        passing = [int(groups[p]["default_qc"].sum()) if p in groups else 0 for p in probes]
+        for x, n in enumerate(passing):
+            axes[0].annotate(f"qc {n}", (x, bottom[x]), ha="center", va="bottom", fontsize=7)
+    for ax, metric in zip(axes[1:], metrics, strict=True):
+        values = [np.asarray(groups[p][metric].dropna(), dtype=float) for p in probes]
+        ax.boxplot(values, tick_labels=probes, showfliers=False)
+        ax.set_title(metric)
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=45)
+    fig.suptitle(title or f"Unit quality ({len(units)} units)")
+    return _save(fig, out)
+
+
+def plot_dff(
+    dff: pd.DataFrame,
+    out: str | Path,
+    *,
+    examples: int = 5,
+    title: str | None = None,
+) -> Path:
+    """ΔF/F heatmap (ROI x time) above a few example traces (the most active ROIs).
+
+    ``dff`` is the DataFrame of :func:`ppdata.ophys.dff` (time index, one column per ROI).
+    """
+    values = np.asarray(dff.to_numpy(dtype=float))
+    times = np.asarray(dff.index, dtype=float)
+    fig = _figure(10, 7)
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 2], sharex=True)
+    if values.size:
+        vmax = float(np.nanpercentile(values, 99)) or 1.0
+        extent = (times[0], times[-1], values.shape[1] - 0.5, -0.5)
+        image = top.imshow(
+            values.T, aspect="auto", cmap="viridis", vmin=0, vmax=vmax, extent=extent,
+            interpolation="nearest",
+        )  # fmt: skip
+        fig.colorbar(image, ax=top, label="ΔF/F")
+        order = np.argsort(np.nanstd(values, axis=0))[::-1][:examples]
+        spread = (
+            float(np.nanmax(values[:, order]) - np.nanmin(values[:, order])) if order.size else 1
+        )
+        for k, col in enumerate(order):
+            bottom.plot(
+                times, values[:, col] + k * spread, linewidth=0.7, label=str(dff.columns[col])
+            )
+        if order.size:
+            bottom.legend(title="ROI", fontsize="small", loc="upper right")
+    top.set_ylabel("ROI (column)")
+    bottom.set_xlabel("time (s)")
+    bottom.set_ylabel("ΔF/F (offset)")
+    fig.suptitle(title or f"ΔF/F: {values.shape[1] if values.ndim == 2 else 0} ROIs")
+    return _save(fig, out)
+
+
+def plot_roi_masks(
+    masks: np.ndarray,
+    background: np.ndarray,
+    out: str | Path,
+    *,
+    roi_ids: Sequence[Any] | None = None,
+    is_soma: Sequence[bool] | None = None,
+    title: str | None = None,
+) -> Path:
+    """ROI outlines over a projection image (e.g. ``max_projection``).
+
+    ``masks`` is ROI x height x width (:func:`ppdata.ophys.roi_masks`); soma ROIs (if
+    ``is_soma`` is given) are drawn in one colour, the others in another.
+    """
+    fig = _figure(7, 7)
+    ax = fig.add_subplot()
+    ax.imshow(background, cmap="gray", interpolation="nearest")
+    masks = np.asarray(masks)
+    for i, mask in enumerate(masks):
+        if not np.any(mask > 0):
+            continue
+        soma = True if is_soma is None else bool(is_soma[i])
+        ax.contour(mask > 0, levels=[0.5], colors=["#ff4f4f" if soma else "#4fc3ff"],
+                   linewidths=0.8)  # fmt: skip
+        if roi_ids is not None:
+            y, x = np.argwhere(mask > 0).mean(axis=0)
+            ax.text(x, y, str(roi_ids[i]), color="yellow", fontsize=6, ha="center", va="center")
+    ax.set_axis_off()
+    ax.set_title(title or f"{len(masks)} ROIs")
+    return _save(fig, out)
+
+
+def plot_running(
+    speed: pd.DataFrame,
+    out: str | Path,
+    *,
+    epochs: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> Path:
+    """Running speed over time with stimulus epochs shaded.
+
+    ``speed`` from :func:`ppdata.behavior.running_speed`; ``epochs`` from
+    :func:`ppdata.behavior.stimulus_epochs` (``stimulus``, ``start_time``, ``stop_time``).
+    """
+    fig = _figure(11, 3.5)
+    ax = fig.add_subplot()
+    if epochs is not None and len(epochs):
+        from matplotlib import colormaps
+
+        cmap = colormaps["Pastel1"]
+        for i, row in enumerate(epochs.itertuples(index=False)):
+            ax.axvspan(row.start_time, row.stop_time, color=cmap(i % cmap.N), alpha=0.6,
+                       label=str(row.stimulus))  # fmt: skip
+    column = speed.columns[0]
+    ax.plot(np.asarray(speed.index, dtype=float), speed[column].to_numpy(), color="black",
+            linewidth=0.6)  # fmt: skip
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"running speed ({speed.attrs.get('unit', 'cm/s')})")
+    if epochs is not None and len(epochs):
+        ax.legend(fontsize="small", loc="upper right")
+    ax.set_title(title or "Running speed")
+    return _save(fig, out)

@@ -1,0 +1,599 @@
+"""Downloads against a real S3 server (moto on loopback), with real files on disk.
+
+The bucket is built here, small (a few MB): one Neuropixels-like session with a raw asset and
+two versions of its sorted asset (keys with spaces and '#'), a 12 MB single-part object (fetched
+in ranged parts, MD5-checked), an 11 MB multipart object (ETag '<md5>-3', size-checked), unsafe
+keys put straight into the server's store, and a scratch area tests may change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ppdata.download import (
+    DownloadPlan,
+    Existing,
+    FileStatus,
+    NullProgress,
+    download,
+    plan_download,
+    safe_relative_path,
+    verify,
+)
+from ppdata.errors import (
+    AssetNotFound,
+    DownloadError,
+    InvalidName,
+    NotFound,
+    SessionNotFound,
+    UnsafeKey,
+)
+from ppdata.manifest import MANIFEST_NAME, Manifest
+from ppdata.mirror.proxy import Fault, LatencyProxy
+from ppdata.mirror.server import MirrorServer, _moto_backend, load_directory, public_read_policy
+from ppdata.s3 import S3Client
+from ppdata.settings import Settings
+
+BUCKET = "aind-open-data"
+SESSION = "ecephys_612345_2025-01-01_01-01-01"
+SORTED_OLD = f"{SESSION}_sorted_2025-02-02_02-02-02"
+SORTED = f"{SESSION}_sorted_2025-03-03_03-03-03"
+REC = "experiment1_Record Node 101#Neuropix-PXI-100.ProbeA-AP_recording1"
+BIG = "bigfiles/single.bin"  # 12 MB, single-part: ranged parts + MD5
+MULTI = "bigfiles/multi.bin"  # 11 MB, multipart ETag: size check
+PART = 5 * 2**20
+UNSAFE = ["unsafe/../../evil.txt", "unsafe/a//b.txt", "unsafe/back\\slash.txt"]
+
+
+def _bytes(seed: str, n: int) -> bytes:
+    out = bytearray()
+    block = hashlib.sha256(seed.encode()).digest()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block * 64
+    return bytes(out[:n])
+
+
+def _files() -> dict[str, bytes]:
+    files = {
+        f"{SESSION}/data_description.json": b'{"name": "%s"}' % SESSION.encode(),
+        f"{SESSION}/behavior/running.csv": _bytes("run", 20_000),
+        f"{SESSION}/ecephys/ecephys_compressed/probe.zarr/0.0": _bytes("raw0", 50_000),
+        f"{SESSION}/ecephys/ecephys_compressed/probe.zarr/.zarray": b"{}",
+        f"{SORTED_OLD}/data_description.json": b"{}",
+        f"{SORTED_OLD}/nwb/old.nwb": _bytes("old", 1_000),
+        f"{SORTED}/data_description.json": b'{"v": 2}',
+        f"{SORTED}/quality_control.json": b'{"metrics": []}',
+        f"{SORTED}/spikesorted/{REC}/spikes.npy": _bytes("spikes", 30_000),
+        f"{SORTED}/nwb/{SESSION}_experiment1_recording1.nwb/units/0": _bytes("u0", 40_000),
+        f"{SORTED}/nwb/{SESSION}_experiment1_recording1.nwb/.zattrs": b"{}",
+        f"{SORTED}/empty.txt": b"",
+        BIG: _bytes("big", 12 * 2**20),
+        "unsafe/ok.txt": b"fine",
+    }
+    for i in range(30):
+        files[f"many/f{i:02d}.bin"] = _bytes(f"many{i}", 1_000 + 997 * i)
+    return files
+
+
+FILES = _files()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+
+    root = tmp_path_factory.mktemp("bucket")
+    for key, data in FILES.items():
+        path = root.joinpath(*key.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    with MirrorServer() as srv:
+        load_directory(srv.endpoint_url, BUCKET, root, in_process=True)
+        writer = boto3.client(
+            "s3",
+            endpoint_url=srv.endpoint_url,
+            region_name="us-west-2",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
+        writer.delete_bucket_policy(Bucket=BUCKET)
+        writer.upload_fileobj(
+            io.BytesIO(_bytes("multi", 11 * 2**20)),
+            BUCKET,
+            MULTI,
+            Config=TransferConfig(multipart_threshold=PART, multipart_chunksize=PART),
+        )
+        writer.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(public_read_policy(BUCKET)))
+        for key in UNSAFE:
+            put(key, b"evil")
+        yield srv
+
+
+def put(key: str, data: bytes) -> None:
+    """Change an object on the server (the store is in this process)."""
+    _moto_backend().put_object(BUCKET, key, data)
+
+
+@pytest.fixture
+def client(server: MirrorServer, tmp_path: Path):
+    settings = Settings(
+        endpoint_url=server.endpoint_url, bucket=BUCKET, retries=2, cache_dir=tmp_path / "cache"
+    )
+    with S3Client(settings) as c:
+        yield c
+
+
+@pytest.fixture
+def dest(tmp_path: Path) -> Path:
+    return tmp_path / "dest"
+
+
+def gets(client: S3Client) -> int:
+    return client.stats.snapshot()["by_operation"].get("GetObject", {}).get("requests", 0)
+
+
+def local(dest: Path, key: str) -> Path:
+    return dest.joinpath(*key.split("/"))
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+def test_session_plan_takes_current_versions_of_all_kinds(client, dest):
+    plan = plan_download(SESSION, client, dest=dest)
+    assert set(plan.assets) == {SESSION, SORTED}
+    keys = {f.key for f in plan.files}
+    assert f"{SORTED}/spikesorted/{REC}/spikes.npy" in keys
+    assert not any(k.startswith(SORTED_OLD) for k in keys)
+    assert plan.count == len(keys) == 10
+    assert plan.total_bytes == sum(len(FILES[k]) for k in keys)
+    assert not plan.needs_confirmation()
+    assert plan.needs_confirmation(threshold_bytes=1000)
+    assert "streaming the NWB" in plan.confirmation_message()
+    assert plan.checks == {"md5": 10}
+
+
+def test_kinds_versions_include_exclude(client, dest):
+    plan = plan_download(SESSION, client, dest=dest, kinds=["sorted"], versions="all")
+    assert set(plan.assets) == {SORTED, SORTED_OLD}
+    plan = plan_download(SESSION, client, dest=dest, kinds=["sorted"], include=["nwb/*"])
+    assert {f.key.split("/", 2)[1] for f in plan.files} == {"nwb"}
+    assert plan.count == 2
+    plan = plan_download(SORTED, client, dest=dest, exclude=["*.json", "nwb/*"])
+    assert sorted(f.key[len(SORTED) + 1 :] for f in plan.files) == [
+        "empty.txt",
+        f"spikesorted/{REC}/spikes.npy",
+    ]
+    plan = plan_download(SORTED, client, dest=dest, include=["*.json", "*.nothing"])
+    assert plan.count == 2 and any("'*.nothing' matched no file" in w for w in plan.warnings)
+
+
+def test_globs_that_match_nothing_say_what_is_there(client, dest):
+    with pytest.raises(NotFound) as info:
+        plan_download(SORTED, client, dest=dest, include=["*.h5"])
+    msg = str(info.value)
+    assert "'*.h5'" in msg and "nwb/" in msg and "quality_control.json" in msg
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "words"),
+    [
+        ("ecephys_999999_2025-01-01_01-01-01", SessionNotFound, "no assets"),
+        (f"{SESSION}_sorted_2029-01-01_01-01-01", AssetNotFound, SORTED),
+        ("no-such-thing", NotFound, "unknown download target"),
+        (f"{SORTED}/nope", NotFound, "quality_control.json"),
+        (f"s3://{BUCKET}/{SORTED}/nope.txt", NotFound, "nothing at"),
+        ("s3://another-bucket/x", DownloadError, "another-bucket"),
+        (f"s3://{BUCKET}/", DownloadError, "whole bucket"),
+    ],
+)
+def test_unknown_targets(client, dest, target, error, words):
+    with pytest.raises(error) as info:
+        plan_download(target, client, dest=dest)
+    assert words in str(info.value)
+
+
+def test_bad_kind(client, dest):
+    with pytest.raises(InvalidName, match="kinds are: raw, sorted"):
+        plan_download(SESSION, client, dest=dest, kinds=["spikes"])
+    with pytest.raises(AssetNotFound, match="no asset of kind ccf"):
+        plan_download(SESSION, client, dest=dest, kinds=["ccf"])
+
+
+def test_path_and_url_targets(client, dest):
+    one = plan_download(f"{SORTED}/quality_control.json", client, dest=dest)
+    assert [f.key for f in one.files] == [f"{SORTED}/quality_control.json"]
+    folder = plan_download(f"s3://{BUCKET}/{SORTED}/nwb/", client, dest=dest)
+    assert folder.count == 2
+    assert all(f.path == local(dest, f.key) for f in folder.files)
+
+
+# -- safety ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "/etc/passwd",
+        "a/../../b",
+        "..",
+        "a/./b",
+        "a//b",
+        "a/",
+        "a\\b",
+        "a/b\x00c",
+        "C:/x",
+        "a/.ppdata-manifest.json",
+        "a/.x.ppdata-part",
+    ],
+)
+def test_unsafe_keys_are_refused(key):
+    with pytest.raises(UnsafeKey):
+        safe_relative_path(key)
+
+
+def test_safe_keys_and_prefix():
+    assert (
+        str(safe_relative_path(f"{SORTED}/spikesorted/{REC}/x")) == f"{SORTED}/spikesorted/{REC}/x"
+    )
+    assert str(safe_relative_path("a/..b/c..")) == "a/..b/c.."
+    with pytest.raises(UnsafeKey, match="not under"):
+        safe_relative_path("b/x", prefix="a/")
+
+
+def test_unsafe_keys_on_the_server_are_refused_and_reported(client, dest):
+    plan = plan_download("unsafe", client, dest=dest)
+    assert [f.key for f in plan.files] == ["unsafe/ok.txt"]
+    assert sorted(r.key for r in plan.refused) == sorted(UNSAFE)
+    summary = download(plan, client)
+    assert len(summary.fetched) == 1 and len(summary.refused) == 3
+    assert not (dest.parent / "evil.txt").exists() and not (dest / "evil.txt").exists()
+    assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == [
+        ".ppdata-manifest.json",
+        ".ppdata-manifest.lock",
+        "ok.txt",
+    ]
+    with pytest.raises(UnsafeKey):
+        download(f"s3://{BUCKET}/unsafe/../../evil.txt", client, dest=dest)
+
+
+# -- fetching -------------------------------------------------------------------------------
+
+
+def test_download_mirrors_keys_and_checks(client, dest):
+    progress = Recorder()
+    summary = download(SESSION, client, dest=dest, kinds=["sorted"], progress=progress)
+    assert summary.ok and len(summary.fetched) == 6
+    for f in summary.fetched:
+        assert local(dest, f.key).read_bytes() == FILES[f.key]
+    assert local(dest, f"{SORTED}/spikesorted/{REC}/spikes.npy").is_file()
+    assert summary.checks == {"md5": 6}
+    assert summary.requests == {"GetObject": 6}
+    assert progress.total == (sum(len(FILES[r.key]) for r in summary.fetched), 6)
+    assert progress.advanced == summary.bytes_transferred == progress.total[0]
+    assert len(progress.done) == 6
+    assert not list(dest.rglob("*.ppdata-part*"))
+    doc = json.loads((dest / MANIFEST_NAME).read_text())
+    entry = next(e for e in doc["files"] if e["key"].endswith("spikes.npy"))
+    assert entry["uri"] == f"s3://{BUCKET}/{SORTED}/spikesorted/{REC}/spikes.npy"
+    assert entry["check"] == "md5" and entry["md5"] == hashlib.md5(FILES[entry["key"]]).hexdigest()
+
+
+def test_ranged_single_part_object_is_md5_checked(client, dest):
+    summary = download(BIG, client, dest=dest, part_size=PART)
+    assert summary.requests == {"GetObject": 3}  # 5 + 5 + 2 MB
+    assert summary.checks == {"md5": 1}
+    assert local(dest, BIG).read_bytes() == FILES[BIG]
+
+
+def test_multipart_object_is_size_checked(client, dest):
+    plan = plan_download(MULTI, client, dest=dest)
+    assert plan.files[0].etag.endswith('-3"') and plan.checks == {"size": 1}
+    summary = download(plan, client, part_size=PART)
+    assert summary.checks == {"size": 1}
+    assert local(dest, MULTI).read_bytes() == _bytes("multi", 11 * 2**20)
+    assert verify(dest).checks == {"size": 1}
+
+
+def test_rerun_skips_everything_without_a_get(client, dest):
+    download("many", client, dest=dest)
+    before = gets(client)
+    started = time.monotonic()
+    summary = download("many", client, dest=dest)
+    assert time.monotonic() - started < 2
+    assert gets(client) == before
+    assert len(summary.skipped) == 30 and summary.checks == {"manifest": 30}
+    assert summary.requests == {}
+
+
+def test_files_present_without_manifest_are_checked_locally(client, dest):
+    download("many", client, dest=dest)
+    (dest / MANIFEST_NAME).unlink()
+    corrupt = local(dest, "many/f03.bin")
+    corrupt.write_bytes(b"x" * len(FILES["many/f03.bin"]))
+    before = gets(client)
+    summary = download("many", client, dest=dest)
+    assert gets(client) - before == 1
+    assert [r.key for r in summary.fetched] == ["many/f03.bin"]
+    assert summary.checks == {"md5": 30}
+    assert corrupt.read_bytes() == FILES["many/f03.bin"]
+
+
+def test_existing_policies(client, dest):
+    key = "scratch/policy.txt"
+    put(key, b"version one")
+    download(key, client, dest=dest)
+    put(key, b"version two!")
+    assert len(download(key, client, dest=dest).skipped) == 1  # skip: keep what is here
+    assert local(dest, key).read_bytes() == b"version one"
+    refreshed = download(key, client, dest=dest, existing="refresh")
+    assert len(refreshed.fetched) == 1 and local(dest, key).read_bytes() == b"version two!"
+    assert len(download(key, client, dest=dest, existing=Existing.REFRESH).skipped) == 1
+    assert len(download(key, client, dest=dest, existing="overwrite").fetched) == 1
+    with pytest.raises(DownloadError, match="already in"):
+        download(key, client, dest=dest, existing="error")
+    with pytest.raises(InvalidName, match="existing must be"):
+        download(key, client, dest=dest, existing="sometimes")
+
+
+def test_object_changed_between_plan_and_fetch_is_restarted(client, dest):
+    key = "scratch/changing.txt"
+    put(key, b"listed version")
+    plan = plan_download(key, client, dest=dest)
+    put(key, b"the version on the server when fetching")
+    summary = download(plan, client)
+    assert summary.ok and len(summary.fetched) == 1
+    assert local(dest, key).read_bytes() == b"the version on the server when fetching"
+    assert any("changed on the server" in n for n in summary.notes)
+    entry = Manifest.load(dest).get(key)
+    assert entry.md5 == hashlib.md5(b"the version on the server when fetching").hexdigest()
+
+
+def test_large_object_changed_between_plan_and_fetch(client, dest):
+    key = "scratch/changing-big.bin"
+    put(key, _bytes("v1", 11 * 2**20))
+    plan = plan_download(key, client, dest=dest)
+    put(key, _bytes("v2", 11 * 2**20 + 5))
+    summary = download(plan, client, part_size=PART)
+    assert local(dest, key).read_bytes() == _bytes("v2", 11 * 2**20 + 5)
+    assert summary.fetched[0].check == "md5" and summary.notes
+
+
+def test_resume_fetches_only_missing_ranges(client, dest):
+    plan = plan_download(BIG, client, dest=dest)
+    final = plan.files[0].path
+    final.parent.mkdir(parents=True)
+    part = final.with_name(f".{final.name}.ppdata-part")
+    data = FILES[BIG]
+    part.write_bytes(data[:PART] + b"\0" * (len(data) - PART))  # an interrupted run's part file
+    part.with_name(part.name + ".json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "key": BIG,
+                "etag": plan.files[0].etag,
+                "size": len(data),
+                "done": [[0, PART]],
+            }
+        )
+    )
+    summary = download(plan, client, part_size=PART)
+    assert summary.requests == {"GetObject": 2}
+    assert summary.bytes_transferred == len(data) - PART
+    assert summary.fetched[0].resumed == PART
+    assert final.read_bytes() == data and not part.exists()
+
+
+def test_stale_part_file_is_not_trusted(client, dest):
+    plan = plan_download(BIG, client, dest=dest)
+    final = plan.files[0].path
+    final.parent.mkdir(parents=True)
+    part = final.with_name(f".{final.name}.ppdata-part")
+    part.write_bytes(b"\1" * len(FILES[BIG]))
+    part.with_name(part.name + ".json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "key": BIG,
+                "etag": '"0123"',
+                "size": len(FILES[BIG]),
+                "done": [[0, PART]],
+            }
+        )
+    )
+    summary = download(plan, client, part_size=PART)
+    assert summary.requests == {"GetObject": 3}
+    assert final.read_bytes() == FILES[BIG]
+
+
+def test_kill_9_mid_download_then_resume(server, client, dest, tmp_path):
+    """A real interruption: a child process downloading through a slow link is killed."""
+    with LatencyProxy(server.endpoint_url, latency=0.4) as proxy:
+        script = textwrap.dedent(f"""
+            from ppdata.download import download
+            from ppdata.s3 import S3Client
+            from ppdata.settings import Settings
+            c = S3Client(Settings(endpoint_url={proxy.endpoint_url!r}, bucket={BUCKET!r}))
+            download({BIG!r}, c, dest={str(dest)!r}, part_size={PART}, jobs=1)
+        """)
+        child = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        final = local(dest, BIG)
+        sidecar = final.with_name(f".{final.name}.ppdata-part.json")
+        deadline = time.monotonic() + 30
+        while not sidecar.exists() and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.02)
+        child.kill()
+        child.wait()
+    assert sidecar.exists(), child.stderr.read().decode()
+    assert not final.exists()
+    done = json.loads(sidecar.read_text())["done"]
+    have = sum(e - s for s, e in done)
+    summary = download(BIG, client, dest=dest, part_size=PART)
+    assert summary.bytes_transferred == len(FILES[BIG]) - have
+    assert summary.requests["GetObject"] < 3
+    assert final.read_bytes() == FILES[BIG]
+
+
+def test_connection_resets_mid_body_are_resumed(server, dest, tmp_path):
+    with LatencyProxy(server.endpoint_url) as proxy:
+        settings = Settings(
+            endpoint_url=proxy.endpoint_url, bucket=BUCKET, retries=3, cache_dir=tmp_path / "c"
+        )
+        with S3Client(settings) as c:
+            plan = plan_download(BIG, c, dest=dest)
+            proxy.add_fault(Fault("reset", count=2, match="single.bin", method="GET"))
+            summary = download(plan, c, part_size=PART)
+        assert proxy.injected["reset"] == 2
+    assert summary.ok and summary.retries >= 2
+    assert local(dest, BIG).read_bytes() == FILES[BIG]
+
+
+def test_connection_resets_that_do_not_stop(server, dest, tmp_path):
+    with LatencyProxy(server.endpoint_url) as proxy:
+        put("scratch/policy-reset.txt", _bytes("reset", 100_000))
+        settings = Settings(
+            endpoint_url=proxy.endpoint_url, bucket=BUCKET, retries=1, cache_dir=tmp_path / "c"
+        )
+        with S3Client(settings) as c:
+            plan = plan_download("scratch/policy-reset.txt", c, dest=dest)
+            proxy.add_fault(Fault("reset", count=100, match="policy", method="GET"))
+            summary = download(plan, c, raise_on_error=False)
+    assert [r.status for r in summary.results] == [FileStatus.FAILED]
+    assert "kept failing mid-transfer" in summary.failed[0].message
+    assert not local(dest, "scratch/policy-reset.txt").exists()
+    assert not list(dest.rglob("*.ppdata-part"))
+    with pytest.raises(DownloadError, match="Re-run the same download") as info:
+        summary.raise_for_failures()
+    assert info.value.summary is summary
+
+
+def test_throttling_is_retried_then_reported(server, dest, tmp_path):
+    with LatencyProxy(server.endpoint_url) as proxy:
+        settings = Settings(
+            endpoint_url=proxy.endpoint_url, bucket=BUCKET, retries=2, cache_dir=tmp_path / "c"
+        )
+        with S3Client(settings) as c:
+            plan = plan_download("many/f01.bin", c, dest=dest)
+            proxy.add_fault(Fault("503", count=2, match="f01.bin", method="GET"))
+            summary = download(plan, c)
+            assert summary.ok and summary.retries == 2
+            plan = plan_download("many/f02.bin", c, dest=dest)
+            proxy.add_fault(Fault("503", count=10, match="f02.bin", method="GET"))
+            with pytest.raises(DownloadError, match="throttling") as info:
+                download(plan, c)
+    assert info.value.summary.failed[0].key == "many/f02.bin"
+    assert not local(dest, "many/f02.bin").exists()
+
+
+# -- the destination ------------------------------------------------------------------------
+
+
+def test_unwritable_destination(client, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(DownloadError, match="cannot create the destination folder"):
+        download("many/f01.bin", client, dest=blocker / "sub")
+    if os.geteuid() != 0:  # root writes anywhere: only a non-root run can test permissions
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        with pytest.raises(DownloadError, match="not writable"):
+            download("many/f01.bin", client, dest=ro)
+
+
+def test_not_enough_space_is_said_before_starting(client, dest, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(DownloadError, match=r"needs 12\.6 MB but only 1\.0 kB is free"):
+        download(BIG, client, dest=dest)
+    assert gets(client) == 0
+
+
+def test_disk_full_mid_download_stops_cleanly(client, dest, monkeypatch):
+    import errno
+
+    def full(*_a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(DownloadError, match="is full"):
+        download(BIG, client, dest=dest, part_size=PART)
+    assert not local(dest, BIG).exists()
+
+
+def test_two_downloads_into_one_destination_are_refused(client, dest):
+    from ppdata.manifest import destination_lock
+
+    dest.mkdir()
+    with destination_lock(dest), pytest.raises(DownloadError, match="another ppdata download"):
+        download("many/f01.bin", client, dest=dest)
+
+
+# -- verify ---------------------------------------------------------------------------------
+
+
+def test_verify(client, dest):
+    download("many", client, dest=dest)
+    download(MULTI, client, dest=dest, part_size=PART)
+    report = verify(dest)
+    assert report.ok and report.checks == {"md5": 30, "size": 1}
+    local(dest, "many/f05.bin").write_bytes(b"y" * len(FILES["many/f05.bin"]))
+    local(dest, "many/f06.bin").unlink()
+    with open(local(dest, MULTI), "ab") as f:
+        f.write(b"more")
+    report = verify(dest)
+    assert not report.ok
+    assert sorted((p.path, p.problem) for p in report.problems) == [
+        (MULTI, "size"),
+        ("many/f05.bin", "md5"),
+        ("many/f06.bin", "missing"),
+    ]
+    before = gets(client)
+    summary = download("many", client, dest=dest)  # forgotten entries are fetched again
+    assert gets(client) - before == 2 and len(summary.fetched) == 2
+    with pytest.raises(DownloadError, match=r"no \.ppdata-manifest\.json"):
+        verify(dest / "many")
+
+
+class Recorder(NullProgress):
+    def __init__(self) -> None:
+        self.total = (0, 0)
+        self.advanced = 0
+        self.started: list[str] = []
+        self.done: list[str] = []
+
+    def start(self, total_bytes: int, total_files: int) -> None:
+        self.total = (total_bytes, total_files)
+
+    def file_started(self, file) -> None:
+        self.started.append(file.key)
+
+    def advance(self, nbytes: int) -> None:
+        self.advanced += nbytes
+
+    def file_done(self, result) -> None:
+        self.done.append(result.key)
+
+
+def test_plan_object_round_trip(client, dest):
+    plan = plan_download("many", client, dest=dest, include=["*/f1?.bin"])
+    assert isinstance(plan, DownloadPlan) and plan.count == 10
+    with pytest.raises(TypeError):
+        download(plan, client, dest=dest)

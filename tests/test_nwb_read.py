@@ -1,0 +1,487 @@
+"""Reading NWB files: format detection, the NWB handle, ephys/ophys/behavior accessors, plots.
+
+Local files first (values must equal what pynwb reads), then the same files served by a
+real S3 server (moto, in this process) through ppdata.s3.S3Client, counting requests.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ppdata import behavior, ephys, ophys, plots
+from ppdata.errors import NotFound, NWBError
+from ppdata.mirror import nwbgen
+from ppdata.nwb import NWBFormat, detect_format, format_from_objects, open_nwb
+
+RAW_EPHYS = "ecephys_612345_2025-01-01_01-01-01"
+RAW_OPHYS = "multiplane-ophys_1111111_2025-04-04_04-04-04"
+START = datetime(2025, 1, 1, 1, 1, 1)
+EPHYS = {"units_per_probe": 10, "duration_s": 30.0, "lfp_channels": 16, "lfp_duration_s": 2.0}
+PLANES = (("VISp", 0, 184), ("VISl", 4, 220))
+BUCKET = "ppdata-nwb-tests"
+
+
+@pytest.fixture(scope="session")
+def nwb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small NWB files of every kind, laid out like keys of a bucket."""
+    root = tmp_path_factory.mktemp("nwb-read")
+    ids = {"raw_name": RAW_EPHYS, "subject_id": "612345", "session_start": START}
+    nwbgen.write_ephys_nwb(root / "ephys.nwb", **ids, with_eye_tracking=True, **EPHYS)
+    nwbgen.write_ephys_nwb(
+        root / "complete" / "ephys_h5.nwb", **ids, fmt="hdf5", label_column="unitrefine_label",
+        **EPHYS,
+    )  # fmt: skip
+    ophys_ids = {"raw_name": RAW_OPHYS, "subject_id": "1111111", "session_start": START}
+    nwbgen.write_pophys_nwb(
+        root / "pophys.nwb.zarr", **ophys_ids, planes=PLANES, rois_per_plane=6, duration_s=30.0
+    )
+    nwbgen.write_behavior_nwb(root / f"{RAW_OPHYS}.nwb", **ophys_ids, duration_s=30.0)
+    (root / "not-nwb").mkdir()
+    (root / "not-nwb" / "notes.txt").write_text("hello")
+    return root
+
+
+@pytest.fixture(scope="session")
+def pynwb_files(nwb_dir: Path):
+    """The reference: the same files read by pynwb."""
+    from hdmf_zarr import NWBZarrIO
+    from pynwb import NWBHDF5IO
+
+    from ppdata.nwb import install_safe_pickle
+
+    install_safe_pickle()
+    ios = {
+        "ephys": NWBZarrIO(str(nwb_dir / "ephys.nwb"), mode="r"),
+        "ephys_h5": NWBHDF5IO(str(nwb_dir / "complete" / "ephys_h5.nwb"), mode="r"),
+        "pophys": NWBZarrIO(str(nwb_dir / "pophys.nwb.zarr"), mode="r"),
+    }
+    yield {name: io.read() for name, io in ios.items()}
+    for io in ios.values():
+        io.close()
+
+
+@pytest.fixture(params=["ephys.nwb", "complete/ephys_h5.nwb"], ids=["zarr", "hdf5"])
+def ephys_nwb(request, nwb_dir):
+    with open_nwb(nwb_dir / request.param) as nwb:
+        yield nwb
+
+
+@pytest.fixture
+def pophys_nwb(nwb_dir):
+    with open_nwb(nwb_dir / "pophys.nwb.zarr") as nwb:
+        yield nwb
+
+
+# -- detection --------------------------------------------------------------------------
+
+
+def test_format_rule_is_pure():
+    assert format_from_objects([".zattrs", ".zgroup"]) is NWBFormat.ZARR
+    assert format_from_objects(["a/b.nwb/.zmetadata"]) is NWBFormat.ZARR
+    assert format_from_objects(head=b"\x89HDF\r\n\x1a\n" + b"\0" * 8) is NWBFormat.HDF5
+    user_block = b"\0" * 512 + b"\x89HDF\r\n\x1a\n"
+    assert format_from_objects(head=user_block) is NWBFormat.HDF5
+    assert format_from_objects(["x.json"], head=b"PK\x03\x04") is None
+
+
+def test_detect_format_from_contents_not_name(nwb_dir, tmp_path):
+    assert detect_format(nwb_dir / "ephys.nwb") is NWBFormat.ZARR
+    assert detect_format(nwb_dir / "complete" / "ephys_h5.nwb") is NWBFormat.HDF5
+    # an HDF5 file named like a Zarr folder is still HDF5
+    renamed = tmp_path / "looks.nwb.zarr"
+    shutil.copy(nwb_dir / "complete" / "ephys_h5.nwb", renamed)
+    assert detect_format(renamed) is NWBFormat.HDF5
+    with pytest.raises(NWBError, match="neither a Zarr NWB"):
+        detect_format(nwb_dir / "not-nwb")
+    with pytest.raises(NWBError, match="does not exist"):
+        open_nwb(tmp_path / "missing.nwb")
+
+
+# -- the handle ---------------------------------------------------------------------------
+
+
+def test_handle_structure_and_pynwb(ephys_nwb):
+    assert {"units", "processing", "general"} <= set(ephys_nwb.children())
+    assert ephys_nwb.neurodata_type("units") == "Units"
+    assert ephys_nwb.read_scalar("session_start_time").startswith("2025-01-01T01:01:01")
+    nwbfile = ephys_nwb.pynwb()
+    assert nwbfile.session_id == RAW_EPHYS
+    assert ephys_nwb.pynwb() is nwbfile  # opened once
+    with pytest.raises(NotFound, match=r"units holds .*spike_times"):
+        ephys_nwb.read("units/no_such_column")
+
+
+# -- ephys -----------------------------------------------------------------------------------
+
+
+def test_units_match_pynwb(ephys_nwb, pynwb_files):
+    reference = pynwb_files["ephys"].units.to_dataframe()
+    frame = ephys.units(ephys_nwb)
+    assert list(frame.index) == list(reference.index)
+    for column in ("snr", "firing_rate", "presence_ratio", "num_spikes", "ks_unit_id"):
+        np.testing.assert_array_equal(frame[column].to_numpy(), reference[column].to_numpy())
+    assert list(frame["label"]) == list(reference["decoder_label"])
+    assert list(frame["probe"]) == list(reference["device_name"])
+    assert frame["default_qc"].dtype == bool
+    assert "spike_times" not in frame
+
+
+def test_units_filters(ephys_nwb):
+    frame = ephys.units(ephys_nwb)
+    sua = ephys.units(ephys_nwb, label="sua")
+    assert len(sua) == (frame["label"] == "sua").sum() and set(sua["label"]) <= {"sua"}
+    both = ephys.units(ephys_nwb, label=["sua", "mua"], default_qc=True, probe="ProbeB")
+    assert both["default_qc"].all() and set(both["probe"]) <= {"ProbeB"}
+    by_query = ephys.units(ephys_nwb, where="snr > 5 and firing_rate >= 1")
+    by_map = ephys.units(ephys_nwb, where={"snr": (">", 5), "firing_rate": (">=", 1)})
+    assert list(by_query.index) == list(by_map.index)
+    assert ((by_query["snr"] > 5) & (by_query["firing_rate"] >= 1)).all()
+
+
+def test_units_bad_filters_list_valid_values(ephys_nwb):
+    with pytest.raises(NotFound, match=r"valid probes are \['ProbeA', 'ProbeB'\]"):
+        ephys.units(ephys_nwb, probe="ProbeZ")
+    with pytest.raises(NotFound, match="valid labels are"):
+        ephys.units(ephys_nwb, label="good")
+    with pytest.raises(NotFound, match="columns are"):
+        ephys.units(ephys_nwb, where={"nonsense": (">", 1)})
+
+
+def test_spike_times_equal_pynwb(ephys_nwb, pynwb_files):
+    units = pynwb_files["ephys"].units
+    wanted = [0, 7, 19]
+    got = ephys.spike_times(ephys_nwb, wanted)
+    assert list(got) == wanted
+    for unit in wanted:
+        np.testing.assert_array_equal(got[unit], units["spike_times"][unit])
+    assert ephys.spike_times(ephys_nwb, 3)[3].size == units["num_spikes"][3]
+    with pytest.raises(NotFound, match=r"valid unit ids are 0\.\.19"):
+        ephys.spike_times(ephys_nwb, [5, 500])
+
+
+def test_electrodes_and_probes(ephys_nwb):
+    table = ephys.electrodes(ephys_nwb)
+    assert len(table) == 2 * 4 * EPHYS["lfp_channels"]
+    assert {"location", "group_name", "channel_name", "rel_x", "rel_y"} <= set(table.columns)
+    assert ephys.list_probes(ephys_nwb) == ["ProbeA", "ProbeB"]
+    assert ephys.list_lfp_probes(ephys_nwb) == ["ProbeA", "ProbeB"]
+
+
+def test_lfp_window_and_channels(ephys_nwb, pynwb_files):
+    series = pynwb_files["ephys"].processing["ecephys"]["LFP"]["ElectricalSeriesProbeB-LFP"]
+    full = ephys.lfp(ephys_nwb, "ProbeB", scaled=False)
+    np.testing.assert_array_equal(full.data, series.data[:])
+    window = ephys.lfp(ephys_nwb, "ProbeB", start=0.5, stop=0.6)
+    assert window.data.shape == (250, EPHYS["lfp_channels"]) and window.data.dtype == np.float32
+    np.testing.assert_allclose(window.times, 0.5 + np.arange(250) / 2500.0)
+    np.testing.assert_allclose(window.data, series.data[1250:1500] * series.conversion, rtol=1e-6)
+    ids = list(full.channels[[2, 5]])
+    picked = ephys.lfp(ephys_nwb, "ProbeB", start=0.5, stop=0.6, channels=ids)
+    np.testing.assert_array_equal(picked.channels, ids)
+    np.testing.assert_array_equal(picked.data, window.data[:, [2, 5]])
+    by_name = ephys.lfp(ephys_nwb, "ProbeB", 0.5, 0.6, channels=["CH8"])
+    assert by_name.data.shape == (250, 1)
+    assert picked.to_dataframe().shape == (250, 2)
+    with pytest.raises(NotFound, match=r"probes with LFP are \['ProbeA', 'ProbeB'\]"):
+        ephys.lfp(ephys_nwb, "ProbeC")
+    with pytest.raises(NotFound, match="not in the LFP of ProbeB"):
+        ephys.lfp(ephys_nwb, "ProbeB", channels=[1])
+
+
+def test_unitrefine_label_is_preferred(nwb_dir):
+    with open_nwb(nwb_dir / "complete" / "ephys_h5.nwb") as nwb:
+        frame = ephys.units(nwb)
+        assert (frame["label"] == frame["unitrefine_label"]).all()
+
+
+# -- ophys -----------------------------------------------------------------------------------
+
+
+def test_planes(pophys_nwb):
+    frame = ophys.planes(pophys_nwb)
+    assert list(frame.index) == ["VISp_0", "VISl_4"]
+    assert list(frame["structure"]) == ["VISp", "VISl"]
+    assert list(frame["depth_um"]) == [184.0, 220.0]
+    assert np.allclose(frame["rate_hz"], 9.48)
+    assert list(frame["n_rois"]) == [6, 6]
+    assert (frame["n_frames"] == int(30 * 9.48)).all()
+    assert "n_soma" in ophys.summary(pophys_nwb)
+
+
+def test_traces_equal_pynwb(pophys_nwb, pynwb_files):
+    module = pynwb_files["pophys"].processing["VISl_4"]
+    references = {
+        "dff": module["dff_timeseries"]["dff_timeseries"],
+        "events": module["event_timeseries"],
+        "raw": module["raw_timeseries"]["ROI_fluorescence_timeseries"],
+        "neuropil": module["neuropil_fluorescence_timeseries"],
+        "neuropil_corrected": module["neuropil_corrected_timeseries"],
+    }
+    for kind, series in references.items():
+        frame = ophys.traces(pophys_nwb, "VISl_4", kind)
+        np.testing.assert_array_equal(frame.to_numpy(), series.data[:])
+        np.testing.assert_array_equal(frame.index.to_numpy(), series.timestamps[:])
+    window = ophys.dff(pophys_nwb, "VISl_4", start=10.0, stop=12.0, rois=[4, 1])
+    stamps = references["dff"].timestamps[:]
+    rows = (stamps >= 10.0) & (stamps < 12.0)
+    assert list(window.columns) == [4, 1]
+    np.testing.assert_array_equal(window.to_numpy(), references["dff"].data[:][rows][:, [4, 1]])
+
+
+def test_rois_masks_projections(pophys_nwb, pynwb_files):
+    table = pynwb_files["pophys"].processing["VISp_0"]["image_segmentation"]["roi_table"]
+    frame = ophys.rois(pophys_nwb, "VISp_0")
+    assert {"is_soma", "soma_probability"} <= set(frame.columns)
+    assert "image_mask" not in frame
+    np.testing.assert_array_equal(frame["soma_probability"], table["soma_probability"][:])
+    masks = ophys.roi_masks(pophys_nwb, "VISp_0", [3, 0])
+    np.testing.assert_array_equal(masks[0], table["image_mask"][3])
+    np.testing.assert_array_equal(masks[1], table["image_mask"][0])
+    with_masks = ophys.rois(pophys_nwb, "VISp_0", masks=True)
+    assert with_masks["image_mask"].iloc[0].shape == (64, 64)
+    images = ophys.projections(pophys_nwb, "VISp_0")
+    assert set(images) == {"average_projection", "max_projection", "segmentation_mask_image"}
+
+
+def test_ophys_errors_list_valid_values(pophys_nwb, ephys_nwb):
+    with pytest.raises(NotFound, match="planes are VISp_0, VISl_4"):
+        ophys.dff(pophys_nwb, "VISp_3")
+    with pytest.raises(NotFound, match="ROI ids are"):
+        ophys.dff(pophys_nwb, "VISp_0", rois=[99])
+    with pytest.raises(NotFound, match="kinds are"):
+        ophys.traces(pophys_nwb, "VISp_0", "spikes")
+    with pytest.raises(NotFound, match="not an ophys NWB"):
+        ophys.dff(ephys_nwb, "VISp_0")
+
+
+# -- behavior ---------------------------------------------------------------------------------
+
+
+def test_behavior_accessors(nwb_dir):
+    with open_nwb(nwb_dir / f"{RAW_OPHYS}.nwb") as nwb:
+        speed = behavior.running_speed(nwb)
+        assert speed.index.name == "time" and list(speed.columns) == ["speed"]
+        assert len(behavior.wheel_rotation(nwb)) == len(speed)
+        tables = behavior.stimulus_tables(nwb)
+        assert set(tables) == {"spontaneous_presentations", "gratings_presentations"}
+        assert {"start_time", "stop_time", "stimulus_name"} <= set(tables["gratings_presentations"])
+        epochs = behavior.stimulus_epochs(nwb)
+        assert list(epochs["stimulus"]) == ["spontaneous", "gratings"]
+        with pytest.raises(NotFound, match="no eye tracking"):
+            behavior.eye_tracking(nwb)
+
+
+def test_eye_tracking(nwb_dir):
+    with open_nwb(nwb_dir / "ephys.nwb") as nwb:
+        eye = behavior.eye_tracking(nwb)
+        assert {"pupil_x", "pupil_width", "pupil_area", "corneal_reflection_x"} <= set(eye)
+        assert eye["likely_blink"].dtype == bool
+
+
+# -- corrupt input ----------------------------------------------------------------------------
+
+
+def test_corrupt_zarr_chunk_names_the_object(nwb_dir, tmp_path):
+    copy = tmp_path / "ephys.nwb"
+    shutil.copytree(nwb_dir / "ephys.nwb", copy)
+    (copy / "units" / "spike_times" / "0").write_bytes(b"garbage")
+    with open_nwb(copy) as nwb, pytest.raises(NWBError, match="'units/spike_times'"):
+        ephys.spike_times(nwb, [0])
+    (copy / ".zmetadata").write_text("{not json")
+    with pytest.raises(NWBError, match=r"\.zmetadata"):
+        open_nwb(copy)
+
+
+def test_truncated_hdf5_is_an_nwb_error(nwb_dir, tmp_path):
+    data = (nwb_dir / "complete" / "ephys_h5.nwb").read_bytes()
+    cut = tmp_path / "cut.nwb"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(NWBError, match=r"cut\.nwb.*truncated"):
+        open_nwb(cut)
+
+
+# -- plots ------------------------------------------------------------------------------------
+
+
+def test_plots_write_files(nwb_dir, tmp_path):
+    with open_nwb(nwb_dir / "ephys.nwb") as nwb:
+        units = ephys.units(nwb)
+        spikes = ephys.spike_times(nwb, units.index[:6])
+        out = [
+            plots.plot_raster(spikes, tmp_path / "raster.png", labels=units["label"].to_dict()),
+            plots.plot_unit_quality(units, tmp_path / "quality.svg"),
+            plots.plot_running(
+                behavior.running_speed(nwb), tmp_path / "running.png",
+                epochs=behavior.stimulus_epochs(nwb),
+            ),
+        ]  # fmt: skip
+    with open_nwb(nwb_dir / "pophys.nwb.zarr") as nwb:
+        table = ophys.rois(nwb, "VISp_0")
+        out.append(plots.plot_dff(ophys.dff(nwb, "VISp_0"), tmp_path / "dff.png"))
+        out.append(
+            plots.plot_roi_masks(
+                ophys.roi_masks(nwb, "VISp_0"), ophys.projections(nwb, "VISp_0")["max_projection"],
+                tmp_path / "rois.pdf", roi_ids=list(table.index), is_soma=list(table["is_soma"]),
+            )
+        )  # fmt: skip
+    for path in out:
+        assert path.is_file() and path.stat().st_size > 1000
+    assert out[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in out[1].read_bytes()[:400]
+    with pytest.raises(ValueError, match="use one of"):
+        plots.plot_raster(spikes, tmp_path / "raster.gif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in out)
+
+
+# -- remote: the same files on a real S3 server ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bucket_client(nwb_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A moto S3 server (real HTTP, in this process) holding the test files, and a client."""
+    from ppdata.mirror.server import MirrorServer, load_directory
+    from ppdata.s3 import S3Client
+    from ppdata.settings import Settings
+
+    staged = tmp_path_factory.mktemp("bucket")
+    shutil.copytree(nwb_dir, staged, dirs_exist_ok=True)
+    # the same Zarr NWB without consolidated metadata (older writers)
+    shutil.copytree(nwb_dir / "pophys.nwb.zarr", staged / "unconsolidated.nwb")
+    (staged / "unconsolidated.nwb" / ".zmetadata").unlink()
+    with MirrorServer() as server:
+        load_directory(server.endpoint_url, BUCKET, staged, in_process=True)
+        settings = Settings(
+            endpoint_url=server.endpoint_url, bucket=BUCKET, retries=1,
+            cache_dir=tmp_path_factory.mktemp("cache"),
+        )  # fmt: skip
+        with S3Client(settings) as client:
+            yield client
+
+
+@pytest.fixture
+def client(bucket_client):
+    bucket_client.stats.reset()
+    return bucket_client
+
+
+def test_remote_detect_format(client):
+    assert detect_format("ephys.nwb", client=client) is NWBFormat.ZARR
+    assert detect_format("complete/ephys_h5.nwb", client=client) is NWBFormat.HDF5
+    with pytest.raises(NWBError, match="neither a Zarr NWB"):
+        detect_format("not-nwb/notes.txt", client=client)
+    with pytest.raises(NWBError, match="no object there"):
+        detect_format("nothing/here.nwb", client=client)
+
+
+def test_remote_zarr_units_and_spikes_in_few_requests(client, nwb_dir):
+    with open_nwb(f"s3://{BUCKET}/ephys.nwb", client=client) as nwb:
+        assert nwb.format is NWBFormat.ZARR
+        assert client.stats.total_requests <= 2  # .zmetadata and .zgroup, concurrently
+        client.stats.reset()
+        remote = ephys.units(nwb)
+        columns = len(
+            [c for c in nwb.table_columns("units") if c not in ("spike_times", "electrodes")]
+        )
+        # one request per column chunk (+ id), never one per unit
+        assert client.stats.total_requests <= columns + 2
+        client.stats.reset()
+        spikes = ephys.spike_times(nwb, [3, 17])
+        assert client.stats.total_requests <= 3
+        client.stats.reset()
+        again = ephys.spike_times(nwb, [3])
+        assert client.stats.total_requests == 0  # cached
+        client.stats.reset()
+        window = ephys.lfp(nwb, "ProbeA", start=0.2, stop=0.4)
+        assert client.stats.total_requests <= 4
+        assert nwb.stats["requests"] == client.stats.total_requests
+    with open_nwb(nwb_dir / "ephys.nwb") as local:
+        assert remote.equals(ephys.units(local))
+        expected = ephys.spike_times(local, [3, 17])
+        np.testing.assert_array_equal(spikes[3], expected[3])
+        np.testing.assert_array_equal(spikes[17], expected[17])
+        np.testing.assert_array_equal(again[3], expected[3])
+        np.testing.assert_array_equal(window.data, ephys.lfp(local, "ProbeA", 0.2, 0.4).data)
+
+
+def test_remote_hdf5_through_block_cache(client, nwb_dir):
+    key = "complete/ephys_h5.nwb"
+    size = (nwb_dir / key).stat().st_size
+    with open_nwb(key, client=client, format="hdf5", size=size) as nwb:
+        assert nwb.format is NWBFormat.HDF5
+        remote = ephys.units(nwb)
+        spikes = ephys.spike_times(nwb, [2])
+        window = ephys.lfp(nwb, "ProbeB", 0.1, 0.3, channels=None)
+        assert client.stats.bytes.get("GetObject", 0) <= size  # never more than the file
+        assert "HeadObject" not in client.stats.requests  # size was given
+    with open_nwb(nwb_dir / key) as local:
+        assert remote.equals(ephys.units(local))
+        np.testing.assert_array_equal(spikes[2], ephys.spike_times(local, [2])[2])
+        np.testing.assert_array_equal(window.data, ephys.lfp(local, "ProbeB", 0.1, 0.3).data)
+
+
+def test_remote_hdf5_detects_and_heads(client):
+    with open_nwb("complete/ephys_h5.nwb", client=client) as nwb:
+        assert nwb.format is NWBFormat.HDF5
+        assert client.stats.requests.get("HeadObject") == 1
+        assert nwb.pynwb().session_id == RAW_EPHYS
+
+
+def test_remote_ophys_and_behavior(client, nwb_dir):
+    with open_nwb("pophys.nwb.zarr", client=client) as nwb:
+        planes = ophys.planes(nwb)
+        dff = ophys.dff(nwb, "VISl_4", start=5, stop=10, rois=[2])
+    with open_nwb(f"{RAW_OPHYS}.nwb", client=client) as nwb:
+        tables = behavior.stimulus_tables(nwb)
+    with open_nwb(nwb_dir / "pophys.nwb.zarr") as local:
+        assert planes.equals(ophys.planes(local))
+        assert dff.equals(ophys.dff(local, "VISl_4", start=5, stop=10, rois=[2]))
+    assert set(tables) == {"spontaneous_presentations", "gratings_presentations"}
+
+
+def test_remote_zarr_without_consolidated_metadata(client, nwb_dir):
+    with open_nwb("unconsolidated.nwb", client=client) as nwb:
+        assert ophys.list_planes(nwb) == ["VISp_0", "VISl_4"]
+        dff = ophys.dff(nwb, "VISp_0", rois=[0, 5])
+    with open_nwb(nwb_dir / "pophys.nwb.zarr") as local:
+        assert dff.equals(ophys.dff(local, "VISp_0", rois=[0, 5]))
+
+
+def test_s3_zarr_store_is_a_read_only_mapping(client):
+    from ppdata.nwb import S3ZarrStore
+
+    store = S3ZarrStore(client, "ephys.nwb")
+    assert ".zgroup" in store and "nope/.zarray" not in store
+    got = store.getitems([".zgroup", "nope/.zarray"])
+    assert list(got) == [".zgroup"]
+    before = client.stats.total_requests
+    assert store[".zgroup"] == got[".zgroup"]
+    with pytest.raises(KeyError):
+        store["nope/.zarray"]
+    assert client.stats.total_requests == before  # both answers cached
+    assert "units" in store.listdir("")
+    with pytest.raises(NWBError, match="read-only"):
+        store["x"] = b"y"
+
+
+def test_s3_file_reads_like_a_local_file(client, nwb_dir):
+    from ppdata.nwb import S3File
+
+    key = "complete/ephys_h5.nwb"
+    data = (nwb_dir / key).read_bytes()
+    remote = S3File(client, key, block_size=4096)
+    assert remote.size == len(data)
+    remote.seek(5000)
+    assert remote.read(10000) == data[5000:15000]
+    assert remote.tell() == 15000
+    remote.seek(-100, 2)
+    assert remote.read() == data[-100:]
+    assert remote.read(10) == b""
+    requests = client.stats.total_requests
+    remote.seek(6000)
+    assert remote.read(100) == data[6000:6100]
+    assert client.stats.total_requests == requests  # served from cached blocks
