@@ -485,3 +485,29 @@ def test_s3_file_reads_like_a_local_file(client, nwb_dir):
     remote.seek(6000)
     assert remote.read(100) == data[6000:6100]
     assert client.stats.total_requests == requests  # served from cached blocks
+
+
+def test_s3_uri_without_client_uses_settings(bucket_client, monkeypatch):
+    monkeypatch.setenv("PPDATA_ENDPOINT_URL", bucket_client.settings.endpoint_url)
+    with open_nwb(f"s3://{BUCKET}/{RAW_OPHYS}.nwb") as nwb:
+        assert nwb.client is not None and nwb.client is not bucket_client
+        assert len(behavior.running_speed(nwb)) == int(30 * 60)
+        assert nwb.stats["requests"] >= 2
+
+
+def test_summarize(nwb_dir, client):
+    from ppdata.nwb import summarize
+
+    with open_nwb(nwb_dir / "ephys.nwb") as nwb:
+        info = summarize(nwb)
+    assert info["format"] == "zarr" and info["session_id"] == RAW_EPHYS
+    assert info["n_units"] == 20 and info["probes"] == ["ProbeA", "ProbeB"]
+    assert info["lfp"] == [
+        "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP",
+        "processing/ecephys/LFP/ElectricalSeriesProbeB-LFP",
+    ]
+    with open_nwb("pophys.nwb.zarr", client=client) as nwb:
+        client.stats.reset()
+        info = summarize(nwb)
+        assert client.stats.total_requests <= 3  # a few scalars; structure is in .zmetadata
+    assert sorted(info["planes"]) == ["VISl_4", "VISp_0"] and info["n_units"] == 0

@@ -123,11 +123,13 @@ CREATE TABLE assets (
 );
 CREATE INDEX assets_name ON assets (name);
 """
-_TEXT = ("session", "platform", "modality", "subject", "qc_status", "asset_qc_status",
-         *_CURRENT.values(), "notes")
-#: What sessions() selects: the has_* flags travel as one bit mask (fewer values to fetch).
-_SELECT = ", ".join((*_TEXT, "acquired", "refreshed_at", "on_s3", "in_spreadsheet", "n_assets",
-                     " | ".join(f"(has_{c} << {i})" for i, c in enumerate(_IDENT.values()))))
+_TEXT = ("session", "platform", "subject", "qc_status", "asset_qc_status", *_CURRENT.values(),
+         "notes")
+#: What sessions() selects. Every value fetched costs, so the flags and the asset count
+#: travel as one integer: bit 0 on_s3, bit 1 in_spreadsheet, bits 2.. has_<kind>, bits 16.. n.
+_SELECT = ", ".join((*_TEXT, "acquired", "refreshed_at", " | ".join((
+    "on_s3", "(in_spreadsheet << 1)", *(f"(has_{c} << {i + 2})" for i, c in enumerate(
+        _IDENT.values())), "(n_assets << 16)"))))
 
 #: ``{from_version: step}``; each step upgrades a connection's data by one version in place.
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
@@ -1000,22 +1002,24 @@ def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     import pandas as pd
 
     n = len(_TEXT)
-    # newest first, then by name: two stable C-level sorts beat SQL's ORDER BY and pandas'
+    # newest first, then by name: two stable C-level sorts, cheaper than SQL's ORDER BY
     rows.sort(key=itemgetter(0))
-    rows.sort(key=lambda r: r[n] or "", reverse=True)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(_TEXT) + 6)
+    rows.sort(key=itemgetter(n), reverse=True)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (n + 3)
     data: dict[str, Any] = dict(zip(_TEXT, columns, strict=False))
-    data["acquired"] = np.array([a or "NaT" for a in columns[n]], dtype="datetime64[s]")
+    data["modality"] = [_MODALITY.get(p, p) for p in data["platform"]]
+    data["acquired"] = np.array(columns[n], dtype="datetime64[s]")
     data["refreshed_at"] = pd.to_datetime(pd.Series(columns[n + 1], dtype=object),
                                           format="ISO8601", utc=True)
-    data["on_s3"] = np.array(columns[n + 2], dtype=bool)
-    data["in_spreadsheet"] = np.array(columns[n + 3], dtype=bool)
-    data["n_assets"] = np.array(columns[n + 4], dtype="int64")
-    mask = np.array(columns[n + 5], dtype="int64")
-    for bit, ident in enumerate(_IDENT.values()):
-        data[f"has_{ident}"] = (mask >> bit) & 1 == 1
-    names = {m: tuple(k.value for b, k in enumerate(_IDENT) if m >> b & 1) for m in set(mask)}
-    data["kinds"] = [names[m] for m in mask]
+    flags = np.array(columns[n + 2], dtype="int64")
+    data["on_s3"] = flags & 1 == 1
+    data["in_spreadsheet"] = flags & 2 == 2
+    data["n_assets"] = flags >> 16
+    for bit, ident in enumerate(_IDENT.values(), start=2):
+        data[f"has_{ident}"] = (flags >> bit) & 1 == 1
+    names = {f: tuple(k.value for b, k in enumerate(_IDENT, start=2) if f >> b & 1)
+             for f in set(flags.tolist())}
+    data["kinds"] = [names[f] for f in flags.tolist()]
     order = ["session", "platform", "modality", "subject", "acquired", "qc_status",
              "asset_qc_status", "on_s3", "in_spreadsheet", "n_assets", "kinds",
              *(f"has_{c}" for c in _IDENT.values()), *_CURRENT.values(), "notes",

@@ -412,6 +412,11 @@ def lfp(
             f"no LFP for probe {probe!r} in {nwb.name}: probes with LFP are {sorted(series)}"
         )
     path = series[probe]
+    nwb.prefetch(
+        p
+        for p in (f"{path}/electrodes", f"{ELECTRODES}/id", f"{path}/starting_time")
+        if nwb.exists(p)
+    )
     electrode_ids = _series_electrodes(nwb, path)
     if channels is None:
         columns = None

@@ -50,6 +50,7 @@ __all__ = [
     "format_from_objects",
     "install_safe_pickle",
     "open_nwb",
+    "summarize",
 ]
 
 logger = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class NWB:
         self._lock = threading.RLock()
         self._io: Any = None
         self._nwbfile: Any = None
+        self._owned_client = False
 
     # -- life cycle -----------------------------------------------------------------------
     def __enter__(self) -> NWB:
@@ -202,6 +204,8 @@ class NWB:
                 self._io = None
                 self._nwbfile = None
         self._backend.close()
+        if self._owned_client and self.client is not None:
+            self.client.close()
 
     def __repr__(self) -> str:
         return f"NWB({self.source!r}, format={self.format.value})"
@@ -467,10 +471,11 @@ def open_nwb(
     Parameters
     ----------
     source : str or Path
-        A local path (file or Zarr folder); or, with ``client``, a key in its bucket or an
-        ``s3://`` URI of that bucket.
+        A local path (file or Zarr folder); an ``s3://`` URI; or, with ``client``, a key in
+        the client's bucket.
     client : S3Client, optional
-        Read remotely through this client.
+        Read remotely through this client. Without one, an ``s3://`` URI gets its own
+        client from the settings (``PPDATA_*`` / defaults), closed with the NWB.
     format : {"zarr", "hdf5"}, optional
         Skip detection when the format is known (saves one or two requests).
     size : int, optional
@@ -486,6 +491,18 @@ def open_nwb(
         If ``source`` is not an NWB, or its metadata cannot be read (truncated/corrupt).
     """
     fmt = NWBFormat(format) if format is not None else None
+    if client is None and str(source).startswith("s3://"):
+        from .s3 import S3Client, parse_s3_uri
+        from .settings import Settings
+
+        own = S3Client(Settings.resolve(bucket=parse_s3_uri(str(source))[0]))
+        try:
+            nwb = open_nwb(source, client=own, format=fmt, size=size)
+        except BaseException:
+            own.close()
+            raise
+        nwb._owned_client = True
+        return nwb
     if client is None:
         path = Path(source)
         fmt = fmt or detect_format(path)
@@ -580,3 +597,60 @@ def _open_message(source: str, obj: str, exc: BaseException) -> str:
         f"cannot open {source}: reading {obj} failed ({type(exc).__name__}: {exc}); "
         "the NWB may be truncated or corrupt"
     )
+
+
+def summarize(nwb: NWB) -> dict[str, Any]:
+    """What an NWB holds, from its metadata (cheap: no array data is read).
+
+    Returns
+    -------
+    dict
+        ``format``, ``source``, ``session_id``, ``identifier``, ``session_start_time``,
+        ``acquisition``, ``processing`` (module names), ``intervals``, ``n_units``,
+        ``probes`` (electrode groups), ``lfp`` (series paths), ``planes`` (modules with an
+        ROI table or ΔF/F).
+    """
+    scalars = ["session_id", "identifier", "session_start_time", "general/session_id"]
+    present = [p for p in scalars if nwb.exists(p) and not nwb.is_group(p)]
+    nwb.prefetch(present)
+
+    def scalar(path: str) -> Any:
+        return nwb.read_scalar(path) if path in present else None
+
+    def names(path: str) -> list[str]:
+        return nwb.children(path) if nwb.exists(path) and nwb.is_group(path) else []
+
+    modules = names("processing")
+    planes = [
+        m
+        for m in modules
+        if nwb.exists(f"processing/{m}/image_segmentation")
+        or nwb.exists(f"processing/{m}/dff_timeseries")
+    ]
+    lfp = [
+        f"processing/{m}/{c}/{s}"
+        for m in modules
+        for c in names(f"processing/{m}")
+        if "lfp" in c.lower()
+        for s in names(f"processing/{m}/{c}")
+        if s.endswith("-LFP") or s.startswith("ElectricalSeries")
+    ]
+    groups = [
+        g
+        for g in names("general/extracellular_ephys")
+        if g != "electrodes" and nwb.is_group(f"general/extracellular_ephys/{g}")
+    ]
+    return {
+        "format": nwb.format.value,
+        "source": nwb.source,
+        "session_id": scalar("general/session_id") or scalar("session_id"),
+        "identifier": scalar("identifier"),
+        "session_start_time": scalar("session_start_time"),
+        "acquisition": names("acquisition"),
+        "processing": modules,
+        "intervals": names("intervals"),
+        "n_units": nwb.shape("units/id")[0] if nwb.exists("units/id") else 0,
+        "probes": groups,
+        "lfp": lfp,
+        "planes": planes,
+    }

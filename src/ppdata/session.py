@@ -1,0 +1,295 @@
+"""One session, from name to data: ``ppdata.open_session(name).units()``.
+
+A :class:`Session` finds its assets once, then opens the NWB that holds what is asked for
+(the complete NWB when there is one, else the partial NWB of the right asset), lazily and
+once, and hands back DataFrames and arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from .assets import Asset, AssetKind, find_assets, pick_asset
+from .errors import NWBError
+from .locate import NWBLocation, nwbs_in_asset
+from .naming import SessionName, parse_name
+from .s3 import S3Client
+from .settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .nwb import NWB
+
+__all__ = ["Session", "open_session"]
+
+
+class Session:
+    """A session in the bucket.
+
+    Parameters
+    ----------
+    name : str
+        Raw session name, or any of its asset names.
+    client : S3Client, optional
+        Where to read (default: an anonymous client from :meth:`Settings.resolve`).
+    versions : dict, optional
+        Asset kind -> version (asset name or timestamp) to use instead of the current one,
+        e.g. ``{"sorted": "2025-02-02"}`` for an older spike sorting.
+
+    Examples
+    --------
+    >>> s = ppdata.open_session("ecephys_612345_2025-01-01_01-01-01")  # doctest: +SKIP
+    >>> s.units(label="sua").groupby("probe").size()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        name: str,
+        client: S3Client | None = None,
+        *,
+        versions: dict[str, str] | None = None,
+    ) -> None:
+        parsed = parse_name(name)
+        if parsed.raw_name is None:
+            raise NWBError(f"{name!r} names a subject's CCF asset, not a session")
+        self.name: str = parsed.raw_name
+        self.parsed: SessionName = parse_name(self.name)
+        self.client = client or S3Client(Settings.resolve())
+        self.versions = dict(versions or {})
+        self._open: dict[str, NWB] = {}
+
+    def __repr__(self) -> str:
+        return f"Session({self.name!r})"
+
+    # -- assets -----------------------------------------------------------------------------
+    @cached_property
+    def assets(self) -> list[Asset]:
+        """All assets, grouped by kind, newest first (see :func:`ppdata.find_assets`)."""
+        return find_assets(self.name, self.client)
+
+    def asset(self, kind: AssetKind | str, version: str | None = None) -> Asset:
+        """The asset of a kind (current, or the version asked for here or at creation)."""
+        kind = AssetKind(kind)
+        return pick_asset(self.assets, kind, version or self.versions.get(str(kind)))
+
+    @property
+    def kinds(self) -> set[AssetKind]:
+        return {a.kind for a in self.assets}
+
+    # -- NWB --------------------------------------------------------------------------------
+    def nwb_locations(self) -> list[NWBLocation]:
+        """Every NWB of the session's chosen assets: complete first, then partial ones."""
+        out: list[NWBLocation] = []
+        for kind in (
+            AssetKind.NWB,
+            AssetKind.SORTED,
+            AssetKind.PLANAR_OPHYS,
+            AssetKind.BEHAVIOR_TIMING,
+        ):
+            if kind in self.kinds:
+                try:
+                    out.extend(nwbs_in_asset(self.asset(kind), self.client))
+                except NWBError:
+                    continue
+        return out
+
+    def nwb(self, kind: AssetKind | str | None = None) -> NWB:
+        """Open (once) the NWB of an asset kind; by default the complete NWB, else the first
+        partial one.
+
+        Raises
+        ------
+        NWBError
+            If the session has no NWB of that kind; the message lists what it has.
+        """
+        kinds = (
+            [AssetKind(kind)]
+            if kind
+            else [
+                AssetKind.NWB,
+                AssetKind.SORTED,
+                AssetKind.PLANAR_OPHYS,
+                AssetKind.BEHAVIOR_TIMING,
+            ]
+        )
+        for k in kinds:
+            if k not in self.kinds:
+                continue
+            asset = self.asset(k)
+            if asset.name in self._open:
+                return self._open[asset.name]
+            location = nwbs_in_asset(asset, self.client)[0]
+            from .nwb import open_nwb
+
+            nwb = open_nwb(location.key, client=self.client, size=location.size)
+            self._open[asset.name] = nwb
+            return nwb
+        have = ", ".join(sorted(str(k) for k in self.kinds))
+        wanted = ", ".join(str(k) for k in kinds)
+        raise NWBError(f"session {self.name} has no NWB in a {wanted} asset (it has: {have})")
+
+    def _nwb_with(self, test: Any, kinds: Iterable[AssetKind], what: str) -> NWB:
+        """The first NWB among ``kinds`` (complete NWB first) that ``test`` accepts."""
+        tried = []
+        for kind in (AssetKind.NWB, *kinds):
+            if kind not in self.kinds:
+                continue
+            nwb = self.nwb(kind)
+            if test(nwb):
+                return nwb
+            tried.append(str(kind))
+        have = ", ".join(sorted(str(k) for k in self.kinds))
+        looked = f"looked in its {', '.join(tried)} NWB" if tried else "no NWB of it holds one"
+        raise NWBError(f"session {self.name} has no {what} ({looked}; its assets: {have})")
+
+    def _ephys(self) -> NWB:
+        return self._nwb_with(lambda n: n.exists("units"), [AssetKind.SORTED], "units table")
+
+    def _ophys(self) -> NWB:
+        from .ophys import list_planes
+
+        return self._nwb_with(
+            lambda n: bool(list_planes(n)), [AssetKind.PLANAR_OPHYS], "imaging planes"
+        )
+
+    def _behavior(self) -> NWB:
+        from .behavior import running_speed
+
+        def has_running(nwb: NWB) -> bool:
+            try:
+                running_speed(nwb)
+            except (LookupError, NWBError):
+                return False
+            return True
+
+        return self._nwb_with(
+            has_running, [AssetKind.BEHAVIOR_TIMING, AssetKind.SORTED], "running data"
+        )
+
+    # -- ephys ------------------------------------------------------------------------------
+    def units(self, **filters: Any) -> pd.DataFrame:
+        """Units with quality metrics; filters as :func:`ppdata.ephys.units`."""
+        from .ephys import units
+
+        return units(self._ephys(), **filters)
+
+    def spike_times(self, unit_ids: int | Iterable[int]) -> dict[int, Any]:
+        """Spike times (s) of the units asked for, fetching only those."""
+        from .ephys import spike_times
+
+        return spike_times(self._ephys(), unit_ids)
+
+    def probes(self) -> list[str]:
+        from .ephys import list_probes
+
+        return list_probes(self._ephys())
+
+    def electrodes(self) -> pd.DataFrame:
+        from .ephys import electrodes
+
+        return electrodes(self._ephys())
+
+    def lfp(
+        self,
+        probe: str,
+        start: float | None = None,
+        stop: float | None = None,
+        channels: Iterable[int | str] | None = None,
+    ) -> Any:
+        """A window of one probe's LFP (see :func:`ppdata.ephys.lfp`)."""
+        from .ephys import lfp
+
+        return lfp(self._ephys(), probe, start, stop, channels)
+
+    # -- ophys ------------------------------------------------------------------------------
+    def planes(self) -> pd.DataFrame:
+        """Imaging planes: structure, depth, rate, ROI count."""
+        from .ophys import planes
+
+        return planes(self._ophys())
+
+    def dff(
+        self,
+        plane: str,
+        start: float | None = None,
+        stop: float | None = None,
+        rois: Iterable[int] | None = None,
+    ) -> pd.DataFrame:
+        """ΔF/F of a plane, time x ROI, read lazily."""
+        from .ophys import dff
+
+        return dff(self._ophys(), plane, start, stop, rois)
+
+    def traces(
+        self,
+        plane: str,
+        kind: str = "dff",
+        start: float | None = None,
+        stop: float | None = None,
+        rois: Iterable[int] | None = None,
+    ) -> pd.DataFrame:
+        """Traces of one kind (dff, events, raw, neuropil, neuropil_corrected)."""
+        from .ophys import traces
+
+        return traces(self._ophys(), plane, kind, start, stop, rois)
+
+    def rois(self, plane: str, *, masks: bool = False) -> pd.DataFrame:
+        from .ophys import rois
+
+        return rois(self._ophys(), plane, masks=masks)
+
+    # -- behavior ---------------------------------------------------------------------------
+    def running_speed(self) -> pd.DataFrame:
+        from .behavior import running_speed
+
+        return running_speed(self._behavior())
+
+    def stimulus_tables(self) -> dict[str, pd.DataFrame]:
+        """Every ``*_presentations`` table (from the NWB that has running data)."""
+        from .behavior import stimulus_tables
+
+        return stimulus_tables(self._behavior())
+
+    # -- housekeeping -----------------------------------------------------------------------
+    @property
+    def stats(self) -> dict[str, Any]:
+        """HTTP requests and bytes this session's client has caused so far."""
+        return self.client.stats.snapshot()
+
+    def close(self) -> None:
+        for nwb in self._open.values():
+            nwb.close()
+        self._open.clear()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_session(
+    name: str,
+    settings: Settings | None = None,
+    *,
+    client: S3Client | None = None,
+    versions: dict[str, str] | None = None,
+) -> Session:
+    """Open a session by name (nothing is read until asked for).
+
+    Parameters
+    ----------
+    name : str
+        Raw session name or any of its asset names.
+    settings : Settings, optional
+        Where to read (default: :meth:`Settings.resolve`, i.e. the real bucket unless
+        ``PPDATA_ENDPOINT_URL`` says otherwise).
+    client : S3Client, optional
+        A client to share (overrides ``settings``).
+    versions : dict, optional
+        Asset kind -> version to use instead of the current one.
+    """
+    return Session(name, client or S3Client(settings or Settings.resolve()), versions=versions)
