@@ -1,6 +1,106 @@
-"""ppdata: find, stream and download the OpenScope Predictive Processing data."""
+"""ppdata: find, stream and download the OpenScope Predictive Processing data.
+
+Importing ppdata has no side effects: the names below load their modules on first use.
+
+Examples
+--------
+>>> import ppdata
+>>> ppdata.parse_name("ecephys_012345_2025-01-01_01-01-01").subject_id
+'012345'
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+#: public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    "Asset": "assets",
+    "AssetKind": "assets",
+    "AssetMetadata": "metadata",
+    "AssetNotFound": "errors",
+    "BucketUnreachable": "errors",
+    "Catalog": "catalog",
+    "DownloadError": "errors",
+    "DownloadPlan": "download",
+    "DownloadSummary": "download",
+    "Existing": "download",
+    "InvalidName": "errors",
+    "MetadataError": "errors",
+    "NWB": "nwb",
+    "NWBError": "errors",
+    "NWBLocation": "locate",
+    "NotFound": "errors",
+    "PpdataError": "errors",
+    "QualityControl": "qc",
+    "S3Client": "s3",
+    "Session": "session",
+    "SessionName": "naming",
+    "SessionNotFound": "errors",
+    "Settings": "settings",
+    "UnsafeKey": "errors",
+    "classify": "assets",
+    "download": "download",
+    "find_assets": "assets",
+    "find_nwbs": "locate",
+    "get_metadata": "metadata",
+    "get_portal_links": "portal",
+    "get_quality_control": "qc",
+    "list_path": "listing",
+    "make_plot": "plotting",
+    "open_nwb": "nwb",
+    "open_session": "session",
+    "parse_name": "naming",
+    "plan_download": "download",
+    "read_spreadsheet": "spreadsheet",
+    "verify": "manifest",
+}
+
+__all__ = sorted(["__version__", *_EXPORTS])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ppdata' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .assets import Asset, AssetKind, classify, find_assets
+    from .catalog import Catalog
+    from .download import DownloadPlan, DownloadSummary, Existing, download, plan_download
+    from .errors import (
+        AssetNotFound,
+        BucketUnreachable,
+        DownloadError,
+        InvalidName,
+        MetadataError,
+        NotFound,
+        NWBError,
+        PpdataError,
+        SessionNotFound,
+        UnsafeKey,
+    )
+    from .listing import list_path
+    from .locate import NWBLocation, find_nwbs
+    from .manifest import verify
+    from .metadata import AssetMetadata, get_metadata
+    from .naming import SessionName, parse_name
+    from .nwb import NWB, open_nwb
+    from .plotting import make_plot
+    from .portal import get_portal_links
+    from .qc import QualityControl, get_quality_control
+    from .s3 import S3Client
+    from .session import Session, open_session
+    from .settings import Settings
+    from .spreadsheet import read_spreadsheet

@@ -621,12 +621,15 @@ def summarize(nwb: NWB) -> dict[str, Any]:
         return nwb.children(path) if nwb.exists(path) and nwb.is_group(path) else []
 
     modules = names("processing")
-    planes = [
-        m
-        for m in modules
-        if nwb.exists(f"processing/{m}/image_segmentation")
-        or nwb.exists(f"processing/{m}/dff_timeseries")
-    ]
+    planes = sorted(
+        (
+            m
+            for m in modules
+            if nwb.exists(f"processing/{m}/image_segmentation")
+            or nwb.exists(f"processing/{m}/dff_timeseries")
+        ),
+        key=lambda m: (int(m.rsplit("_", 1)[1]) if m.rsplit("_", 1)[-1].isdigit() else 10**6, m),
+    )
     lfp = [
         f"processing/{m}/{c}/{s}"
         for m in modules

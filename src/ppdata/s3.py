@@ -209,10 +209,13 @@ class S3Client:
     def _on_response(self, response_dict: Any = None, event_name: str = "", **kw: Any) -> None:
         if not response_dict:
             return
+        operation = event_name.rsplit(".", 1)[-1] or "request"
+        if operation == "HeadObject":
+            return  # its Content-Length is the object's size, but no body is sent
         headers = response_dict.get("headers") or {}
         length = headers.get("content-length") or headers.get("Content-Length")
         if length:
-            self.stats.add_bytes(event_name.rsplit(".", 1)[-1] or "request", int(length))
+            self.stats.add_bytes(operation, int(length))
 
     @property
     def pool(self) -> ThreadPoolExecutor:

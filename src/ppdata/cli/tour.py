@@ -69,12 +69,15 @@ def tour(app: App, session: str | None, out_dir: Path, size: str) -> None:
 
 
 def _run(app: App, session: str | None, out_dir: Path) -> None:
-    from ..assets import find_assets
+    from ..assets import AssetKind, find_assets
+    from ..session import Session
     from ..spreadsheet import read_spreadsheet
+    from .data import _qc_statuses
 
     settings = app.settings
     if not settings.spreadsheet:
         raise click.UsageError("the tour needs the tracking spreadsheet: pass --spreadsheet")
+    client = app.client
     _heading("1. Find a session in the tracking spreadsheet")
     sheet = read_spreadsheet(settings.spreadsheet)
     click.echo(f"{len(sheet.table)} sessions listed in {sheet.source}")
@@ -87,16 +90,110 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
         )
 
     _heading(f"2. Its assets on s3://{settings.bucket}/")
-    assets = find_assets(chosen, app.client)
-    from .data import _qc_statuses
-
+    assets = find_assets(chosen, client)
     statuses = _qc_statuses(app, assets)
     emit_table(
         [{**a.to_dict(), "qc": statuses.get(a.name)} for a in assets],
         ["kind", "name", "processed", "current", "qc"],
     )
+    _requests(app)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    s = Session(chosen, client)
+    kinds = {a.kind for a in assets}
+    if kinds & {AssetKind.SORTED, AssetKind.NWB}:
+        _ephys(app, s, out_dir)
+    ophys_session = chosen
+    if AssetKind.PLANAR_OPHYS not in kinds:
+        ophys_session = _first_with(app, sheet, AssetKind.PLANAR_OPHYS) or ""
+    if ophys_session:
+        _ophys(app, Session(ophys_session, client), out_dir)
+
+    _heading("6. What a download would fetch (dry run)")
+    from ..download import plan_download
+
+    plan = plan_download(chosen, client, dest=Path("data"), kinds=["sorted"], include=["nwb/*"])
+    click.echo(
+        f"`ppdata download {chosen} --kind sorted --include 'nwb/*' --dest data` would fetch "
+        f"{plan.count:,} files ({_size(plan.total_bytes)}), each verified by "
+        f"{'/'.join(sorted(str(c) for c in plan.checks))} before it gets its final name."
+    )
+    whole = plan_download(chosen, client, dest=Path("data"))
+    click.echo(
+        f"The whole session is {whole.count:,} files ({_size(whole.total_bytes)}); on the real "
+        "bucket raw Neuropixels data is hundreds of GB, so streaming the NWB (as above) is "
+        "usually what you want."
+    )
+    _heading("Done")
+    click.echo(f"Plots are in {out_dir}/. Try: ppdata --help")
+
+
+def _size(n: int) -> str:
+    from .render import human_size
+
+    return human_size(n)
+
+
+def _requests(app: App) -> None:
     stats = app.client.stats.snapshot()
     click.echo(f"({stats['requests']} HTTP requests so far, {stats['bytes']:,} bytes)")
+
+
+def _first_with(app: App, sheet: Any, kind: Any) -> str | None:
+    """The first spreadsheet session on S3 that has an asset of ``kind``."""
+    from ..assets import find_assets
+    from ..errors import SessionNotFound
+
+    for name in sheet.sessions:
+        try:
+            if any(a.kind is kind for a in find_assets(name, app.client)):
+                return str(name)
+        except SessionNotFound:
+            continue
+    return None
+
+
+def _ephys(app: App, s: Any, out_dir: Path) -> None:
+    from ..plotting import make_plot
+
+    _heading("3. Open its NWB and summarise the units")
+    for location in s.nwb_locations()[:1]:
+        nwb = s.nwb(location.asset.kind)
+        click.echo(f"Opened {location.uri} ({nwb.format.value}, streamed, nothing downloaded)")
+    units = s.units()
+    table = units.groupby(["probe", "label"]).size().unstack(fill_value=0)
+    emit_table(
+        [
+            {"probe": p, **{str(k): int(v) for k, v in r.items()}, "total": int(r.sum())}
+            for p, r in table.iterrows()
+        ],
+        title=f"{len(units)} units by probe and label",
+    )
+    passing = int(units["default_qc"].sum()) if "default_qc" in units else 0
+    click.echo(f"{passing} of {len(units)} units pass the default QC")
+    _requests(app)
+    _heading("4. Plots")
+    for kind in ("raster", "unit-quality"):
+        click.echo(f"Wrote {make_plot(kind, s, out_dir / f'{kind}.png')}")
+
+
+def _ophys(app: App, s: Any, out_dir: Path) -> None:
+    from ..plotting import make_plot
+
+    _heading(f"5. ΔF/F of a Mesoscope session: {s.name}")
+    planes = s.planes()
+    emit_table(planes.reset_index().to_dict("records"), title="Imaging planes")
+    plane = str(planes.index[0])
+    dff = s.dff(plane, 0.0, 60.0)
+    stats = dff.describe().T
+    click.echo(
+        f"{plane}: {dff.shape[1]} ROIs x {dff.shape[0]} frames (first 60 s); mean ΔF/F "
+        f"{stats['mean'].mean():.3f}, most active ROI {stats['max'].idxmax()} "
+        f"(peak {stats['max'].max():.2f})"
+    )
+    _requests(app)
+    for kind in ("dff", "rois"):
+        click.echo(f"Wrote {make_plot(kind, s, out_dir / f'{kind}_{plane}.png', plane=plane)}")
 
 
 def _pick_session(app: App, sheet: Any) -> str:

@@ -58,6 +58,7 @@ class LatencyProxy:
     def __post_init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
+        self.bytes_sent = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -71,6 +72,12 @@ class LatencyProxy:
     @property
     def total_requests(self) -> int:
         return sum(self.requests.values())
+
+    def reset_counts(self) -> None:
+        """Forget the requests and bytes counted so far."""
+        with self._lock:
+            self.requests.clear()
+            self.bytes_sent = 0
 
     def add_fault(self, fault: Fault) -> None:
         with self._lock:
@@ -148,6 +155,8 @@ class LatencyProxy:
                         return
                     self.wfile.write(chunk)
                     sent += len(chunk)
+                with proxy._lock:
+                    proxy.bytes_sent += sent
 
             do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
 

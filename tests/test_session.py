@@ -1,0 +1,115 @@
+"""From a session name to data: locating NWBs, the Session facade and the NWB commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ppdata.errors import NotFound, NWBError
+from ppdata.locate import find_nwbs
+from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED, MESOSCOPE_A, MESOSCOPE_B
+from ppdata.session import Session
+
+
+def test_complete_nwb_is_preferred(client, world):
+    expected = world.session(EPHYS_COMPLETE).current("nwb")
+    (first, *_rest) = find_nwbs(EPHYS_COMPLETE, client)
+    assert first.key == expected.nwb_key and first.complete and not first.is_folder
+    assert first.size == world.path(expected.nwb_key).stat().st_size
+
+
+def test_partial_nwbs_by_asset_kind(client, world):
+    session = world.session(MESOSCOPE_B)
+    keys = {loc.key for loc in find_nwbs(MESOSCOPE_B, client)}
+    expected = {a.nwb_key for a in session.assets if a.nwb_key and a.current}
+    assert keys == expected
+    sorted_keys = [loc.key for loc in find_nwbs(EPHYS_REPROCESSED, client)]
+    assert sorted_keys == [world.session(EPHYS_REPROCESSED).current("sorted").nwb_key]
+
+
+def test_pick_an_older_version(client, world):
+    old = world.session(EPHYS_REPROCESSED).assets_of("sorted")[-1]
+    stamp = old.name.rsplit("_sorted_", 1)[1]
+    (loc,) = find_nwbs(EPHYS_REPROCESSED, client, kind="sorted", version=stamp)
+    assert loc.key == old.nwb_key
+
+
+def test_asset_without_nwb_names_what_is_there(client, world):
+    videos = world.session(MESOSCOPE_A).current("behavior-videos")
+    with pytest.raises(NWBError, match="no NWB in .*behavior-videos asset.*found there: .*Eye/"):
+        find_nwbs(videos.name, client)
+
+
+def test_session_units_match_the_world(client, world):
+    expected = world.session(EPHYS_REPROCESSED).current("sorted")
+    s = Session(EPHYS_REPROCESSED, client)
+    units = s.units()
+    assert len(units) == expected.units
+    assert set(units["probe"]) == set(expected.probes)
+    assert set(units["label"]) <= {"noise", "mua", "sua"}
+    sua = s.units(label="sua")
+    assert len(sua) == (units["label"] == "sua").sum()
+    unit = int(units.index[0])
+    spikes = s.spike_times([unit])[unit]
+    assert len(spikes) == units.loc[unit, "num_spikes"]
+
+
+def test_older_version_of_a_session(client, world):
+    old = world.session(EPHYS_REPROCESSED).assets_of("sorted")[-1]
+    s = Session(EPHYS_REPROCESSED, client, versions={"sorted": old.name})
+    assert len(s.units()) == old.units
+
+
+def test_session_ophys_and_behavior(client, world):
+    session = world.session(MESOSCOPE_A)
+    planar = session.current("planar-ophys")
+    s = Session(MESOSCOPE_A, client)
+    planes = s.planes()
+    assert list(planes.index) == [p.name for p in planar.planes]
+    plane = planar.planes[0]
+    dff = s.dff(plane.name, 0, 10)
+    assert dff.shape[1] == plane.rois and 0 < len(dff) <= 10 * 9.48 + 1
+    with pytest.raises(NotFound, match="VISp_0"):
+        s.dff("VISx_9")
+    assert len(s.running_speed()) > 0
+    assert any(name.endswith("_presentations") for name in s.stimulus_tables())
+
+
+def test_ophys_session_has_no_units(client):
+    with pytest.raises(NWBError, match="no units table"):
+        Session(MESOSCOPE_A, client).units()
+
+
+def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
+    nwb = run("nwb", EPHYS_COMPLETE, "--json", "--stats")
+    assert nwb.code == 0, nwb.err
+    rows = json.loads(nwb.out)
+    assert rows[0]["complete"] and rows[0]["format"] == "hdf5" and rows[0]["units"] > 0
+    assert "HTTP requests" in nwb.err
+
+    expected = world.session(EPHYS_REPROCESSED).current("sorted")
+    units = run("units", EPHYS_REPROCESSED, "--json")
+    assert len(json.loads(units.out)) == expected.units
+    csv = tmp_path / "units.csv"
+    assert run("units", EPHYS_REPROCESSED, "--label", "sua", "--csv", str(csv)).code == 0
+    assert csv.read_text().startswith("unit_id,")
+    bad_probe = run("units", EPHYS_REPROCESSED, "--probe", "ProbeZ")
+    assert bad_probe.code == 1 and "ProbeA" in bad_probe.err
+
+    planes = run("planes", MESOSCOPE_A, "--json")
+    assert [p["plane"] for p in json.loads(planes.out)][0] == "VISp_0"
+    dff = run("dff", MESOSCOPE_A, "--plane", "VISp_0", "--stop", "5", "--csv", "-")
+    assert dff.code == 0 and dff.out.count("\n") > 10
+    bad_plane = run("dff", MESOSCOPE_A, "--plane", "VISx_9")
+    assert bad_plane.code == 1 and "VISp_0" in bad_plane.err
+
+    for kind, session in (
+        ("raster", EPHYS_REPROCESSED),
+        ("running", MESOSCOPE_A),
+        ("rois", MESOSCOPE_A),
+    ):
+        out = tmp_path / f"{kind}.png"
+        result = run("plot", kind, session, "--out", str(out))
+        assert result.code == 0, result.err
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
