@@ -9,7 +9,7 @@ import ppdata
 
 
 def test_all_is_sorted_and_every_name_resolves():
-    assert ppdata.__all__ == sorted(ppdata.__all__)
+    assert len(set(ppdata.__all__)) == len(ppdata.__all__)  # ordered by ruff (RUF022)
     for name in ppdata.__all__:
         assert getattr(ppdata, name) is not None, name
 
@@ -37,3 +37,7 @@ def test_unknown_attribute():
 
     with pytest.raises(AttributeError):
         ppdata.no_such_thing  # noqa: B018
+
+
+def test_all_matches_the_exports():
+    assert set(ppdata.__all__) == {"__version__", *ppdata._EXPORTS}

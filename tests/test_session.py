@@ -37,7 +37,7 @@ def test_pick_an_older_version(client, world):
 
 def test_asset_without_nwb_names_what_is_there(client, world):
     videos = world.session(MESOSCOPE_A).current("behavior-videos")
-    with pytest.raises(NWBError, match="no NWB in .*behavior-videos asset.*found there: .*Eye/"):
+    with pytest.raises(NWBError, match=r"no NWB in .*behavior-videos asset.*found there: .*Eye/"):
         find_nwbs(videos.name, client)
 
 
@@ -98,7 +98,7 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
     assert bad_probe.code == 1 and "ProbeA" in bad_probe.err
 
     planes = run("planes", MESOSCOPE_A, "--json")
-    assert [p["plane"] for p in json.loads(planes.out)][0] == "VISp_0"
+    assert json.loads(planes.out)[0]["plane"] == "VISp_0"
     dff = run("dff", MESOSCOPE_A, "--plane", "VISp_0", "--stop", "5", "--csv", "-")
     assert dff.code == 0 and dff.out.count("\n") > 10
     bad_plane = run("dff", MESOSCOPE_A, "--plane", "VISx_9")
