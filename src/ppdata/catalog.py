@@ -277,6 +277,12 @@ class Catalog:
             raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
         try:
             yield con
+        except sqlite3.DatabaseError as exc:
+            self._checked = False  # the next use checks the file again (and rebuilds it)
+            raise CatalogError(
+                f"the catalog {self.path} cannot be used: {exc}. If another ppdata is "
+                "refreshing it, try again; a damaged file is rebuilt on the next command"
+            ) from exc
         finally:
             con.close()
 
@@ -351,7 +357,7 @@ class Catalog:
         finally:
             con.close()
         self.warnings.append(message)
-        logger.warning("%s", message)
+        logger.info("%s", message)  # users see the warning below, once
         warnings.warn(message, CatalogWarning, stacklevel=4)
 
     # -- reading --------------------------------------------------------------------------

@@ -18,8 +18,13 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 #: Availability-matrix columns of the people's table: kind -> short header.
 _MATRIX = {
-    "raw": "raw", "sorted": "sorted", "planar-ophys": "planar", "behavior-videos": "videos",
-    "behavior-timing": "timing", "nwb": "nwb", "ccf": "ccf",
+    "raw": "raw",
+    "sorted": "sorted",
+    "planar-ophys": "planar",
+    "behavior-videos": "videos",
+    "behavior-timing": "timing",
+    "nwb": "nwb",
+    "ccf": "ccf",
 }
 _STALE = timedelta(days=1)
 
@@ -44,8 +49,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _refresh(app: App, catalog: Any, sessions: list[str] | None = None, *,
-             full: bool = False) -> Any:
+def _refresh(
+    app: App, catalog: Any, sessions: list[str] | None = None, *, full: bool = False
+) -> Any:
     with progress_bar("Refreshing the catalog", unit="requests") as bar:
         report = catalog.refresh(app.client, sessions, full=full, progress=bar.update_to)
     click.echo(_summary(report, app), err=True)
@@ -55,16 +61,21 @@ def _refresh(app: App, catalog: Any, sessions: list[str] | None = None, *,
 
 
 def _summary(report: Any, app: App) -> str:
-    parts = [f"{len(report.new)} new", f"{len(report.changed)} changed",
-             f"{report.unchanged} unchanged"]
+    parts = [
+        f"{len(report.new)} new",
+        f"{len(report.changed)} changed",
+        f"{report.unchanged} unchanged",
+    ]
     if report.missing:
         parts.append(f"{len(report.missing)} missing from S3")
     if report.discovered:
         parts.append(f"{len(report.discovered)} found on S3 but not in the spreadsheet")
     if report.removed:
         parts.append(f"{len(report.removed)} removed")
-    return (f"Catalog refreshed from {app.settings.where}: {report.sessions} sessions "
-            f"({', '.join(parts)}); {report.requests} requests in {report.seconds:.1f} s")
+    return (
+        f"Catalog refreshed from {app.settings.where}: {report.sessions} sessions "
+        f"({', '.join(parts)}); {report.requests} requests in {report.seconds:.1f} s"
+    )
 
 
 def _age_text(catalog: Any) -> str:
@@ -78,28 +89,54 @@ def _age_text(catalog: Any) -> str:
 
 
 @click.command("sessions")
-@click.option("-p", "--platform", multiple=True, metavar="NAME",
-              help="ecephys/neuropixels, multiplane-ophys/mesoscope or SLAP2 (repeatable).")
+@click.option(
+    "-p",
+    "--platform",
+    multiple=True,
+    metavar="NAME",
+    help="ecephys/neuropixels, multiplane-ophys/mesoscope or SLAP2 (repeatable).",
+)
 @click.option("--subject", multiple=True, metavar="ID", help="Subject (mouse) id (repeatable).")
 @click.option("--since", metavar="DATE", help="Acquired on or after DATE (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Acquired on or before DATE (YYYY-MM-DD).")
-@click.option("--qc", multiple=True, metavar="STATUS",
-              help="Spreadsheet QC status: Pass, Fail, Pending or none (repeatable).")
-@click.option("--has", multiple=True, metavar="KIND",
-              help="Only sessions with an asset of KIND: raw, sorted, planar-ophys, "
-              "behavior-videos, behavior-timing, nwb, ccf (repeatable or comma-separated; "
-              "all must be there).")
+@click.option(
+    "--qc",
+    multiple=True,
+    metavar="STATUS",
+    help="Spreadsheet QC status: Pass, Fail, Pending or none (repeatable).",
+)
+@click.option(
+    "--has",
+    multiple=True,
+    metavar="KIND",
+    help="Only sessions with an asset of KIND: raw, sorted, planar-ophys, "
+    "behavior-videos, behavior-timing, nwb, ccf (repeatable or comma-separated; "
+    "all must be there).",
+)
 @click.option("-s", "--search", metavar="TEXT", help="Text in the name, subject or notes.")
-@click.option("--on-s3/--missing", "on_s3", default=None,
-              help="Only sessions on S3, or only those listed but missing from it.")
+@click.option(
+    "--on-s3/--missing",
+    "on_s3",
+    default=None,
+    help="Only sessions on S3, or only those listed but missing from it.",
+)
 @click.option("--refresh", is_flag=True, help="Refresh the catalog first (needs the network).")
 @json_option
 @common_options
 @pass_app
-def sessions_command(app: App, platform: tuple[str, ...], subject: tuple[str, ...],
-                     since: str | None, until: str | None, qc: tuple[str, ...],
-                     has: tuple[str, ...], search: str | None, on_s3: bool | None,
-                     refresh: bool, as_json: bool) -> None:
+def sessions_command(
+    app: App,
+    platform: tuple[str, ...],
+    subject: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    qc: tuple[str, ...],
+    has: tuple[str, ...],
+    search: str | None,
+    on_s3: bool | None,
+    refresh: bool,
+    as_json: bool,
+) -> None:
     """List sessions from the local catalog: the tracking spreadsheet joined with S3.
 
     The catalog is read from disk, so this works offline; its age is shown. It is filled
@@ -110,12 +147,18 @@ def sessions_command(app: App, platform: tuple[str, ...], subject: tuple[str, ..
     with _catalog(app) as catalog:
         if refresh or catalog.is_empty:
             if not refresh:
-                click.echo(f"The catalog is empty; filling it from {app.settings.where} ...",
-                           err=True)
+                click.echo(
+                    f"The catalog is empty; filling it from {app.settings.where} ...", err=True
+                )
             _refresh(app, catalog)
         frame = catalog.sessions(
-            platform=_split(platform) or None, subject=_split(subject) or None, since=since,
-            until=until, qc=_split(qc) or None, has=_split(has) or None, search=search,
+            platform=_split(platform) or None,
+            subject=_split(subject) or None,
+            since=since,
+            until=until,
+            qc=_split(qc) or None,
+            has=_split(has) or None,
+            search=search,
             on_s3=on_s3,
         )
         records = session_records(frame)
@@ -126,17 +169,29 @@ def sessions_command(app: App, platform: tuple[str, ...], subject: tuple[str, ..
         return
     rows = []
     for r in records:
-        row = {key: r[key] for key in ("session", "modality", "subject", "qc_status",
-                                       "asset_qc_status", "notes")}
+        row = {
+            key: r[key]
+            for key in ("session", "modality", "subject", "qc_status", "asset_qc_status", "notes")
+        }
         row["acquired"] = (r["acquired"] or "").replace("T", " ")
         row["s3"] = "yes" if r["on_s3"] else "missing"
         row.update({kind: "✓" if kind in r["kinds"] else "·" for kind in _MATRIX})
         rows.append(row)
-    columns = ["session", "modality", "subject", "acquired", "qc_status", "asset_qc_status",
-               "s3", *_MATRIX, "notes"]
+    columns = [
+        "session",
+        "modality",
+        "subject",
+        "acquired",
+        "qc_status",
+        "asset_qc_status",
+        "s3",
+        *_MATRIX,
+        "notes",
+    ]
     headers = {"qc_status": "QC", "asset_qc_status": "asset QC", "s3": "on S3", **_MATRIX}
-    emit_table(rows, columns, headers=headers, title="Sessions",
-               caption=f"{len(rows)} sessions · {age}")
+    emit_table(
+        rows, columns, headers=headers, title="Sessions", caption=f"{len(rows)} sessions · {age}"
+    )
 
 
 @click.group("catalog")
@@ -146,8 +201,11 @@ def catalog_group() -> None:
 
 @catalog_group.command("refresh")
 @click.argument("sessions", nargs=-1)
-@click.option("--full", is_flag=True,
-              help="Re-read every asset (kinds and QC), not only new or changed sessions.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-read every asset (kinds and QC), not only new or changed sessions.",
+)
 @json_option
 @common_options
 @pass_app
@@ -198,8 +256,7 @@ def info_command(app: App, as_json: bool) -> None:
         ("bucket", f"s3://{info.bucket}/ at {info.endpoint}"),
         ("spreadsheet", info.spreadsheet or "(none)"),
     ]
-    emit_table([{"field": k, "value": v} for k, v in rows], ["field", "value"],
-               title="Catalog")
+    emit_table([{"field": k, "value": v} for k, v in rows], ["field", "value"], title="Catalog")
 
 
 def register(cli: click.Group) -> None:

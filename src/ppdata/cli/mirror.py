@@ -33,7 +33,11 @@ def build(app: App, size: str) -> None:
     from ..mirror.world import ensure_world
 
     click.echo(f"Building the {size} synthetic world (first time only) ...", err=True)
-    root = ensure_world(app.settings.cache_dir, size=size)  # type: ignore[arg-type]
+    root = ensure_world(
+        app.settings.cache_dir,
+        size=size,  # type: ignore[arg-type]
+        progress=lambda message: click.echo(f"  {message}", err=True),
+    )
     click.echo(str(root))
 
 
@@ -77,6 +81,7 @@ def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) ->
             port=port,
             bucket=bucket,
             progress=bar.update_to,
+            world_progress=lambda message: click.echo(f"  {message}", err=True),
         )
     with mirror:
         url = mirror.endpoint_url

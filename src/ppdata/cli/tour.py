@@ -28,7 +28,12 @@ def _endpoint(app: App, size: str) -> Iterator[App]:
 
     started = time.perf_counter()
     click.echo("Starting the embedded mirror (a real S3 server on 127.0.0.1) ...", err=True)
-    mirror = start_mirror(app.settings.cache_dir, size=size, bucket=app.settings.bucket)
+    mirror = start_mirror(
+        app.settings.cache_dir,
+        size=size,
+        bucket=app.settings.bucket,
+        world_progress=lambda message: click.echo(f"  {message}", err=True),
+    )
     with mirror:
         click.echo(
             f"Mirror of s3://{mirror.bucket}: {mirror.objects} objects at {mirror.endpoint_url} "

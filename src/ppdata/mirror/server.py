@@ -291,6 +291,7 @@ def start_mirror(
     bucket: str = "aind-open-data",
     world_root: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    world_progress: Callable[[str], None] | None = None,
 ) -> RunningMirror:
     """Build (once, cached) the synthetic world, start a server and load the world into it.
 
@@ -308,6 +309,8 @@ def start_mirror(
         Serve this already-built world instead.
     progress : callable, optional
         Called with (objects loaded, objects total).
+    world_progress : callable, optional
+        Called with a message for each step of a first-time world build.
 
     Returns
     -------
@@ -317,7 +320,9 @@ def start_mirror(
     if world_root is None:
         from .world import ensure_world
 
-        world_root = Path(ensure_world(Path(cache_dir), size=size))  # type: ignore[arg-type]
+        world_root = Path(
+            ensure_world(Path(cache_dir), size=size, progress=world_progress)  # type: ignore[arg-type]
+        )
     server = MirrorServer(host=host, port=port).start()
     try:
         count = load_directory(
