@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ppdata.assets import AssetKind
-from ppdata.catalog import Catalog, RefreshReport, _Scan
+from ppdata.catalog import Catalog, RefreshReport, _refresh, _schema
 from ppdata.mirror.server import MirrorServer, _moto_backend, load_directory
 from ppdata.naming import ccf_name, derived_name, parse_name, raw_name
 from ppdata.s3 import S3Client
@@ -44,8 +44,12 @@ def _table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     print(f"\n{title}")
     for i, row in enumerate(cells):
-        print("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(
-            zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                c.rjust(w) if j else c.ljust(w)
+                for j, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if i == 0:
             print("  ".join("-" * w for w in widths))
 
@@ -71,50 +75,102 @@ def generate(n: int, seed: int = 7) -> list[dict[str, Any]]:
         if platform == "ecephys":
             for i in range(rng.choice([1, 1, 2])):
                 kinds[derived_name(name, "sorted", later + timedelta(days=30 * i))] = (
-                    AssetKind.SORTED)
+                    AssetKind.SORTED
+                )
             if rng.random() < 0.2:
                 kinds[ccf_name(subject)] = AssetKind.CCF
                 kinds[derived_name(name, "nwb", later + timedelta(days=90))] = AssetKind.NWB
         elif platform == "multiplane-ophys":
             for i, kind in enumerate(PROCESSED):
                 kinds[derived_name(name, "processed", later + timedelta(hours=i))] = kind
-        out.append({
-            "session": name, "platform": platform, "kinds": kinds,
-            "qc": rng.choice(["Pass", "Pass", "Fail", "Pending", ""]),
-            "notes": rng.choice(["", "", "good", "z-drift on plane 3", "probe C broke",
-                                 "re-sorted", "ΔF/F looks clean"]),
-        })
+        out.append(
+            {
+                "session": name,
+                "platform": platform,
+                "kinds": kinds,
+                "qc": rng.choice(["Pass", "Pass", "Fail", "Pending", ""]),
+                "notes": rng.choice(
+                    [
+                        "",
+                        "",
+                        "good",
+                        "z-drift on plane 3",
+                        "probe C broke",
+                        "re-sorted",
+                        "ΔF/F looks clean",
+                    ]
+                ),
+            }
+        )
     return out
 
 
 def fill_catalog(catalog: Catalog, sessions: list[dict[str, Any]]) -> float:
     """Write generated sessions through the catalog's own write path (no network)."""
     scans = {
-        s["session"]: _Scan(s["session"], parse_name(s["session"]), sorted(s["kinds"]), "gen",
-                            True, kinds=dict(s["kinds"]), platform=s["platform"] or "SLAP2")
+        s["session"]: _refresh.Scan(
+            s["session"],
+            parse_name(s["session"]),
+            sorted(s["kinds"]),
+            "gen",
+            True,
+            kinds=dict(s["kinds"]),
+            platform=s["platform"] or "SLAP2",
+        )
         for s in sessions
     }
-    sheet = {s["session"]: {"qc_status": s["qc"] or None, "notes": s["notes"] or None}
-             for s in sessions}
+    sheet = {
+        s["session"]: {"qc_status": s["qc"] or None, "notes": s["notes"] or None} for s in sessions
+    }
     started = time.perf_counter()
-    catalog._write(scans, {}, sheet, RefreshReport(), explicit=False, full=False)
+    now = _schema.utcnow().isoformat()
+    with catalog._connect() as con, _schema.transaction(con):  # private: no network here
+        _refresh.write(con, scans, {}, sheet, RefreshReport(), explicit=False, now=now)
+        _schema.set_meta(con, last_refresh=now)
     return time.perf_counter() - started
 
 
 def write_spreadsheet(path: Path, sessions: list[dict[str, Any]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["Date", "Mouse ID", "Modality", "Rig", "Experimenter", "Stimulus",
-                         "Old Session id", SESSION_COLUMN, "QC status", "Notes", "Uploaded"])
+        writer.writerow(
+            [
+                "Date",
+                "Mouse ID",
+                "Modality",
+                "Rig",
+                "Experimenter",
+                "Stimulus",
+                "Old Session id",
+                SESSION_COLUMN,
+                "QC status",
+                "Notes",
+                "Uploaded",
+            ]
+        )
         for i, s in enumerate(sessions):
             p = parse_name(s["session"])
-            writer.writerow([p.acquired.strftime("%m/%d/%Y"), p.subject_id,
-                             MODALITY[s["platform"]], "rig", "someone", "oddball",
-                             1_300_000_000 + i, s["session"], s["qc"], s["notes"], "yes"])
+            writer.writerow(
+                [
+                    p.acquired.strftime("%m/%d/%Y"),
+                    p.subject_id,
+                    MODALITY[s["platform"]],
+                    "rig",
+                    "someone",
+                    "oddball",
+                    1_300_000_000 + i,
+                    s["session"],
+                    s["qc"],
+                    s["notes"],
+                    "yes",
+                ]
+            )
 
 
-_NAME = (r"^(?:(?P<platform>[A-Za-z][A-Za-z0-9-]*)_)?(?P<subject>[A-Za-z0-9-]*\d[A-Za-z0-9-]*)_"
-         r"(?P<acquired>\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})$")
+_NAME = (
+    r"^(?:(?P<platform>[A-Za-z][A-Za-z0-9-]*)_)?(?P<subject>[A-Za-z0-9-]*\d[A-Za-z0-9-]*)_"
+    r"(?P<acquired>\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})$"
+)
 
 
 def baseline(path: Path, f: dict[str, Any]) -> pd.DataFrame:
@@ -137,7 +193,8 @@ def baseline(path: Path, f: dict[str, Any]) -> pd.DataFrame:
             mask &= acquired < pd.Timestamp(f["until"]) + pd.Timedelta(days=1)
     if "search" in f:
         mask &= names.str.contains(f["search"], case=False, regex=False) | frame[
-            "Notes"].str.contains(f["search"], case=False, regex=False)
+            "Notes"
+        ].str.contains(f["search"], case=False, regex=False)
     return frame[mask]
 
 
@@ -165,38 +222,72 @@ def bench_queries(n: int, runs: int, tmp: Path) -> None:
     cases: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
         ("no filter", {}, {}),
         ("platform=mesoscope", {"platform": "mesoscope"}, {"platform": "mesoscope"}),
-        ("neuropixels, QC Pass, 6 months",
-         {"platform": "neuropixels", "qc": "Pass", "since": "2024-01-01", "until": "2024-06-30"},
-         {"platform": "neuropixels", "qc": "Pass", "since": "2024-01-01", "until": "2024-06-30"}),
+        (
+            "neuropixels, QC Pass, 6 months",
+            {"platform": "neuropixels", "qc": "Pass", "since": "2024-01-01", "until": "2024-06-30"},
+            {"platform": "neuropixels", "qc": "Pass", "since": "2024-01-01", "until": "2024-06-30"},
+        ),
         (f"subject={subject}", {"subject": subject}, {"subject": subject}),
         ("search 'drift'", {"search": "drift"}, {"search": "drift"}),
         ("has sorted+ccf", {"has": ["sorted", "ccf"]}, None),
-        ("mesoscope, has planar-ophys, QC Fail",
-         {"platform": "mesoscope", "has": "planar-ophys", "qc": "Fail"}, None),
+        (
+            "mesoscope, has planar-ophys, QC Fail",
+            {"platform": "mesoscope", "has": "planar-ophys", "qc": "Fail"},
+            None,
+        ),
     ]
     rows = []
     for label, ours, theirs in cases:
         med, p95, cpu, count = _times(lambda o=ours: catalog.sessions(**o), runs)
         if theirs is None:
-            rows.append([label, count, f"{med:.1f}", f"{p95:.1f}", f"{cpu:.1f}", "n/a (needs S3)",
-                         "", ""])
+            rows.append(
+                [label, count, f"{med:.1f}", f"{p95:.1f}", f"{cpu:.1f}", "n/a (needs S3)", "", ""]
+            )
             continue
         b_med, b_p95, _, b_count = _times(lambda t=theirs: baseline(sheet, t), runs)
         if b_count != count:
             raise SystemExit(f"{label}: the catalog found {count} rows, the baseline {b_count}")
-        rows.append([label, count, f"{med:.1f}", f"{p95:.1f}", f"{cpu:.1f}", f"{b_med:.1f}",
-                     f"{b_p95:.1f}", f"{b_med / med:.1f}x"])
+        rows.append(
+            [
+                label,
+                count,
+                f"{med:.1f}",
+                f"{p95:.1f}",
+                f"{cpu:.1f}",
+                f"{b_med:.1f}",
+                f"{b_p95:.1f}",
+                f"{b_med / med:.1f}x",
+            ]
+        )
     typo = sessions[len(sessions) // 3]["session"].replace("_20", "_21", 1)
     med, p95, cpu, _ = _times(lambda: catalog.suggest(typo), runs)
     found = catalog.suggest(typo)[:1] == [sessions[len(sessions) // 3]["session"]]
-    rows.append([f"suggest(typo) -> {'right' if found else 'WRONG'} name", 5, f"{med:.1f}",
-                 f"{p95:.1f}", f"{cpu:.1f}", "", "", ""])
+    rows.append(
+        [
+            f"suggest(typo) -> {'right' if found else 'WRONG'} name",
+            5,
+            f"{med:.1f}",
+            f"{p95:.1f}",
+            f"{cpu:.1f}",
+            "",
+            "",
+            "",
+        ]
+    )
     _table(
         f"Catalog.sessions() on {n:,} sessions, {runs} runs each (catalog filled in "
         f"{seconds:.1f} s, {catalog.path.stat().st_size / 1e6:.1f} MB); baseline = "
         "pandas.read_csv(spreadsheet) + filter, each time",
-        ["filter", "rows", "median ms", "p95 ms", "CPU ms", "baseline median ms",
-         "baseline p95 ms", "speed-up"],
+        [
+            "filter",
+            "rows",
+            "median ms",
+            "p95 ms",
+            "CPU ms",
+            "baseline median ms",
+            "baseline p95 ms",
+            "speed-up",
+        ],
         rows,
     )
 
@@ -243,8 +334,12 @@ def bench_refresh(n: int, distractors: int, tmp: Path) -> None:
         for s in sessions:
             _put_session(bucket, s)
         _distractors(bucket, 0, distractors)
-        settings = Settings(endpoint_url=server.endpoint_url, bucket=bucket,
-                            cache_dir=tmp / "refresh", spreadsheet=str(sheet))
+        settings = Settings(
+            endpoint_url=server.endpoint_url,
+            bucket=bucket,
+            cache_dir=tmp / "refresh",
+            spreadsheet=str(sheet),
+        )
         catalog = Catalog(settings)
         top = distractors + n + 1
         with S3Client(settings) as client:
@@ -255,9 +350,18 @@ def bench_refresh(n: int, distractors: int, tmp: Path) -> None:
                 report = catalog.refresh(client)
                 seconds = time.perf_counter() - started
                 by_op = client.stats.requests
-                rows.append([label, changed, f"{top_level:,}", report.root_listings,
-                             report.content_listings, by_op.get("GetObject", 0),
-                             client.stats.total_requests, f"{seconds:.2f}"])
+                rows.append(
+                    [
+                        label,
+                        changed,
+                        f"{top_level:,}",
+                        report.root_listings,
+                        report.content_listings,
+                        by_op.get("GetObject", 0),
+                        client.stats.total_requests,
+                        f"{seconds:.2f}",
+                    ]
+                )
 
             measure("first refresh (all new)", n, top)
             measure("nothing changed", 0, top)
@@ -278,15 +382,27 @@ def bench_refresh(n: int, distractors: int, tmp: Path) -> None:
     _table(
         f"Catalog.refresh() of {n} sessions ({prefixes} subject prefixes) in a bucket with other "
         "projects' folders; requests counted at the HTTP layer",
-        ["refresh", "changed k", "top-level folders", "root listings", "content listings",
-         "QC GETs", "requests", "seconds"],
+        [
+            "refresh",
+            "changed k",
+            "top-level folders",
+            "root listings",
+            "content listings",
+            "QC GETs",
+            "requests",
+            "seconds",
+        ],
         rows,
     )
-    print(f"  requests = {prefixes} subject listings + 2 per changed session (1 content "
-          "listing to classify the new _processed_ asset + 1 quality_control.json GET);")
-    print(f"  the bucket's size does not enter. A full root listing alone took {pages} "
-          f"requests at {top:,} top-level folders and grows with the bucket "
-          "(hundreds of pages for aind-open-data).")
+    print(
+        f"  requests = {prefixes} subject listings + 2 per changed session (1 content "
+        "listing to classify the new _processed_ asset + 1 quality_control.json GET);"
+    )
+    print(
+        f"  the bucket's size does not enter. A full root listing alone took {pages} "
+        f"requests at {top:,} top-level folders and grows with the bucket "
+        "(hundreds of pages for aind-open-data)."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

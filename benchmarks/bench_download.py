@@ -47,6 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_table, ratio
 
 BUCKET = "bench-bucket"
+#: s5cmd's default (256 workers) floods a Python server: set by --s5cmd-workers.
+S5CMD_WORKERS = 16
 MULTIPART = 64 * 2**20
 PART = 8 * 2**20
 
@@ -328,7 +330,14 @@ def commands(
     if tool == "ppdata":
         return [sys.executable, "-c", OURS, endpoint, uri, str(dest), str(jobs)]
     if tool == "s5cmd":
-        base = [str(tools / "s5cmd"), "--no-sign-request", "--endpoint-url", endpoint]
+        base = [
+            str(tools / "s5cmd"),
+            "--no-sign-request",
+            "--endpoint-url",
+            endpoint,
+            "--numworkers",
+            str(S5CMD_WORKERS),
+        ]
         if workload == "a":
             return [*base, "cp", uri, str(dest / key)]
         verb = "sync" if workload == "c" else "cp"
@@ -419,7 +428,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=16, help="ppdata's concurrent requests")
     parser.add_argument("--work", type=Path, default=None, help="data and downloads folder")
     parser.add_argument("--workloads", default="abc")
+    parser.add_argument(
+        "--s5cmd-workers",
+        type=int,
+        default=16,
+        help="s5cmd --numworkers (its default, 256, overwhelms the Python "
+        "test server: (b) takes ~60 s instead of ~3 s)",
+    )
     args = parser.parse_args()
+    global S5CMD_WORKERS
+    S5CMD_WORKERS = args.s5cmd_workers
     big, n_small = (64 * 2**20, 200) if args.small else (2**30, 2000)
     work = args.work or Path(tempfile.gettempdir()) / "ppdata-bench-download"
     data = work / "data"
@@ -490,7 +508,8 @@ def main() -> None:
         shutil.rmtree(work / f"dest-{tool}", ignore_errors=True)
     print_table(
         f"download: ppdata vs s5cmd vs AWS CLI ({args.server} server on loopback, "
-        f"{os.cpu_count()} cores; ppdata --jobs {args.jobs})",
+        f"{os.cpu_count()} cores; ppdata --jobs {args.jobs}, "
+        f"s5cmd --numworkers {args.s5cmd_workers}, AWS CLI defaults)",
         [
             "workload",
             "tool",

@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from ppdata import catalog as catalog_module
 from ppdata.assets import find_assets
-from ppdata.catalog import Catalog, CatalogWarning, InvalidFilter, format_age
+from ppdata.catalog import (
+    SCHEMA_VERSION,
+    Catalog,
+    CatalogWarning,
+    InvalidFilter,
+    _refresh,
+    _schema,
+    format_age,
+)
 from ppdata.errors import BucketUnreachable, CatalogError, SessionNotFound
 from ppdata.mirror.server import MirrorServer, _moto_backend, load_directory
 from ppdata.mirror.world import (
@@ -187,7 +194,7 @@ def test_foreign_sqlite_file_is_rebuilt(settings):
     con.commit()
     con.close()
     with pytest.warns(CatalogWarning, match="no meta table"):
-        assert Catalog(settings).info().schema_version == catalog_module.SCHEMA_VERSION
+        assert Catalog(settings).info().schema_version == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("version", ["0", "999", "x"])
@@ -203,13 +210,13 @@ def test_unknown_schema_version_is_rebuilt(filled, version):
 
 def test_schema_migration_keeps_the_data(filled, monkeypatch):
     steps = []
-    monkeypatch.setattr(catalog_module, "SCHEMA_VERSION", catalog_module.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", _schema.SCHEMA_VERSION + 1)
     monkeypatch.setitem(
-        catalog_module._MIGRATIONS, catalog_module.SCHEMA_VERSION - 1, lambda con: steps.append(con)
+        _schema.MIGRATIONS, _schema.SCHEMA_VERSION - 1, lambda con: steps.append(con)
     )
     catalog = Catalog(filled.settings)
     info = catalog.info()  # no warning: filterwarnings=error would fail the test
-    assert len(steps) == 1 and info.schema_version == catalog_module.SCHEMA_VERSION
+    assert len(steps) == 1 and info.schema_version == _schema.SCHEMA_VERSION
     assert info.sessions > 0 and not catalog.warnings
 
 
@@ -279,7 +286,7 @@ def test_cli_catalog_refresh_and_info(run, world):
     assert again["content_listings"] == 0 and again["unchanged"] == len(world.sessions)
     info = json.loads(run("catalog", "info", "--json").out)
     assert info["sessions"] == len(world.sessions) and info["missing"] == 1
-    assert info["schema_version"] == catalog_module.SCHEMA_VERSION and info["size_bytes"] > 0
+    assert info["schema_version"] == SCHEMA_VERSION and info["size_bytes"] > 0
     assert info["age"] in ("just now",) or info["age"].endswith("s ago")
     table = run("catalog", "info")
     assert "schema version" in table.out and "last refresh" in table.out
@@ -437,7 +444,7 @@ def test_new_session_of_a_known_subject_is_discovered(own):
 
 
 def test_refresh_of_named_sessions_lists_only_their_subjects(own):
-    settings, client, bucket = own
+    settings, client, _ = own
     catalog = Catalog(settings)
     report = catalog.refresh(client, [f"{M}_processed_2025-04-04_04-04-04"])
     assert report.root_listings == 1 and report.new == [M]
@@ -456,7 +463,7 @@ def test_failed_write_leaves_the_previous_catalog(own, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(catalog_module, "_write_session", boom)
+    monkeypatch.setattr(_refresh, "write_session", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         catalog.refresh(client)
     after = catalog.sessions()

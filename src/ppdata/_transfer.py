@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DownloadError, NotFound, PpdataError, S3Error
 from .manifest import Check, ManifestEntry, _now, atomic_write_text, md5_file
+from .s3 import RawGetter
 
 if TYPE_CHECKING:
     from .download import DownloadSummary, PlannedFile, ProgressCallback
@@ -163,6 +164,7 @@ class Engine:
         self.part_size = max(part_size, 5 * 2**20)
         self.cancel = threading.Event()
         self.getter = RawGetter(client, self.jobs)
+        self._made: set[Path] = set()
         self.fatal: DownloadError | None = None
         self._stats_lock = threading.Lock()
 
@@ -228,7 +230,9 @@ class Engine:
         """Open a transfer: temp file, resumed ranges; returns its parts."""
         f = t.file
         try:
-            f.path.parent.mkdir(parents=True, exist_ok=True)
+            if f.path.parent not in self._made:
+                f.path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(f.path.parent)
             if t.ranged:
                 t.done = _read_sidecar(f) or []
                 if t.done:
@@ -415,11 +419,16 @@ class Engine:
                 )
             check = Check.MD5
         os.replace(t.temp, f.path)
+        mtime_ns = None
         if f.last_modified is not None:
             with contextlib.suppress(OSError):
-                os.utime(f.path, ns=(time.time_ns(), int(f.last_modified.timestamp() * 1e9)))
-        _remove(t.sidecar)
-        st = os.stat(f.path)
+                stamp = int(f.last_modified.timestamp() * 1e9)
+                os.utime(f.path, ns=(time.time_ns(), stamp))
+                mtime_ns = stamp
+        if t.ranged:
+            _remove(t.sidecar)
+        if mtime_ns is None:
+            mtime_ns = os.stat(f.path).st_mtime_ns
         t.entry = ManifestEntry(
             path=f.relpath,
             key=f.key,
@@ -429,7 +438,7 @@ class Engine:
             md5=f.md5,
             check=str(check),
             downloaded=_now(),
-            mtime_ns=st.st_mtime_ns,
+            mtime_ns=mtime_ns,
             last_modified=f.last_modified.isoformat() if f.last_modified else None,
         )
         with t.lock:
@@ -527,126 +536,6 @@ class Engine:
             )
             self.fatal.__cause__ = exc
             self.cancel.set()
-
-
-class RawGetter:
-    """Anonymous GETs over a plain urllib3 pool, under the client's rules.
-
-    botocore spends ~2 ms of CPU per request building and parsing it; for thousands of small
-    files that, not the network, is the limit. An unsigned GET needs none of it, so this
-    sends one directly to :meth:`S3Client.http_url`, with the client's timeouts, its retry
-    policy and error translation (:meth:`S3Client.retry`; failures are raised as the botocore
-    errors that policy knows), and its request and byte counts (as ``GetObject``).
-    """
-
-    def __init__(self, client: S3Client, jobs: int) -> None:
-        import urllib3
-
-        s = client.settings
-        kwargs: dict[str, Any] = {}
-        with contextlib.suppress(ImportError):
-            import certifi
-
-            kwargs["ca_certs"] = certifi.where()
-        self.client = client
-        self.pool = urllib3.PoolManager(
-            num_pools=4,
-            maxsize=max(jobs, 1),
-            retries=False,
-            timeout=urllib3.Timeout(connect=s.connect_timeout, read=s.read_timeout),
-            **kwargs,
-        )
-        self.endpoint = s.endpoint_url or f"https://s3.{s.region}.amazonaws.com"
-
-    def open(
-        self,
-        key: str,
-        start: int | None = None,
-        end: int | None = None,
-        if_match: str | None = None,
-    ) -> tuple[Any, dict[str, Any]]:
-        """Like :meth:`S3Client.open_body`: ``(body, {"ETag", "ContentLength"})``."""
-        headers = {"User-Agent": "ppdata"}
-        if start is not None or end is not None:
-            headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
-        if if_match:
-            headers["If-Match"] = if_match
-        url = self.client.http_url(key)
-        return self.client.retry(key, lambda: self._get(url, headers))
-
-    def _get(self, url: str, headers: dict[str, str]) -> tuple[Any, dict[str, Any]]:
-        import urllib3
-        from botocore import exceptions as bx
-
-        stats = self.client.stats
-        stats.add_request("GetObject")
-        try:
-            resp = self.pool.request(
-                "GET",
-                url,
-                headers=headers,
-                preload_content=False,
-                decode_content=False,
-                redirect=False,
-            )
-        except (
-            urllib3.exceptions.NewConnectionError,
-            urllib3.exceptions.ConnectTimeoutError,
-        ) as exc:
-            raise bx.EndpointConnectionError(endpoint_url=self.endpoint, error=exc) from exc
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise bx.ReadTimeoutError(endpoint_url=self.endpoint, error=exc) from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise bx.ConnectionClosedError(endpoint_url=self.endpoint, error=exc) from exc
-        length = resp.headers.get("Content-Length")
-        if length:
-            stats.add_bytes("GetObject", int(length))
-        if resp.status in (200, 206):
-            return _Body(resp), {
-                "ETag": resp.headers.get("ETag"),
-                "ContentLength": int(length) if length else None,
-            }
-        data = resp.read(65536)
-        resp.release_conn()
-        text = data.decode("utf-8", "replace")
-        code = _xml(text, "Code") or str(resp.status)
-        raise bx.ClientError(
-            {
-                "Error": {"Code": code, "Message": _xml(text, "Message")},
-                "ResponseMetadata": {
-                    "HTTPStatusCode": resp.status,
-                    "HTTPHeaders": {k.lower(): v for k, v in resp.headers.items()},
-                },
-            },
-            "GetObject",
-        )
-
-
-class _Body:
-    """A urllib3 response: back to the pool when read to the end, closed otherwise."""
-
-    def __init__(self, resp: Any) -> None:
-        self.resp = resp
-        self.finished = False
-
-    def read(self, n: int) -> bytes:
-        data = self.resp.read(n)
-        if not data:
-            self.finished = True
-        return data
-
-    def close(self) -> None:
-        if self.finished:
-            self.resp.release_conn()
-        else:
-            self.resp.close()
-
-
-def _xml(text: str, tag: str) -> str:
-    import re
-
-    m = re.search(rf"<{tag}>(.*?)</{tag}>", text, re.S)
-    return m.group(1) if m else ""
 
 
 class _Checksum(DownloadError):

@@ -476,6 +476,7 @@ def download(
         raise InvalidName(
             f"existing must be one of {', '.join(Existing)}, not {existing!r}"
         ) from None
+    started = time.monotonic()
     own = client is None
     if isinstance(target, DownloadPlan):
         if dest is not None or kinds is not None or include or exclude:
@@ -505,6 +506,7 @@ def download(
         summary = _download_plan(
             plan, client, policy, jobs, progress or NullProgress(), part_size, run_plan
         )
+        summary.seconds = time.monotonic() - started  # planning included
     finally:
         if own:
             client.close()

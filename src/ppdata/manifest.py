@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -187,7 +187,7 @@ class Manifest:
         with self._lock:
             if not (self._dirty or force):
                 return
-            files = [asdict(e) for _, e in sorted(self.entries.items())]
+            files = [dict(vars(e)) for _, e in sorted(self.entries.items())]
             self._dirty = False
             self._saved_at = time.monotonic()
         doc = {

@@ -41,7 +41,15 @@ MODALITY = {
 }
 
 #: Text columns sessions() fetches as they are.
-TEXT = ("session", "platform", "subject", "qc_status", "asset_qc_status", *CURRENT.values(), "notes")
+TEXT = (
+    "session",
+    "platform",
+    "subject",
+    "qc_status",
+    "asset_qc_status",
+    *CURRENT.values(),
+    "notes",
+)
 #: Every value fetched costs (~0.2 us each), so the flags and the asset count travel as one
 #: integer: bit 0 on_s3, bit 1 in_spreadsheet, bits 2.. has_<kind>, bits 16.. n_assets.
 _FLAGS = " | ".join(
@@ -52,7 +60,7 @@ _FLAGS = " | ".join(
         "(n_assets << 16)",
     )
 )
-SELECT = ", ".join((*TEXT, "acquired", "refreshed_at", _FLAGS))
+SELECT = ", ".join((*TEXT, "acquired", "refreshed_at", _FLAGS, "rowid"))
 FRAME_COLUMNS = (
     "session",
     "platform",
@@ -170,8 +178,7 @@ def where(
     if search:
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", search.strip()) + "%"
         conditions.append(
-            "(session LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' "
-            "OR notes LIKE ? ESCAPE '\\')"
+            "(session LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' OR notes LIKE ? ESCAPE '\\')"
         )
         params += [pattern] * 3
     if on_s3 is not None:
@@ -180,8 +187,9 @@ def where(
     return conditions, params
 
 
-def frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """The sessions frame from rows of :data:`SELECT`, built column by column."""
+def frame(rows: list[tuple[Any, ...]]) -> tuple[pd.DataFrame, Any]:
+    """The sessions frame from rows of :data:`SELECT`, built column by column, and the
+    rows' ``rowid`` (a numpy array, in the frame's order)."""
     import numpy as np
     import pandas as pd
 
@@ -189,9 +197,10 @@ def frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     # newest first, then by name: two stable C-level sorts, cheaper than SQL's ORDER BY
     rows.sort(key=itemgetter(0))
     rows.sort(key=itemgetter(n), reverse=True)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (n + 3)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (n + 4)
     data: dict[str, Any] = dict(zip(TEXT, columns, strict=False))
-    data["modality"] = [modality_of(p) for p in data["platform"]]
+    modality = {p: modality_of(p) for p in set(data["platform"])}
+    data["modality"] = [modality[p] for p in data["platform"]]
     data["acquired"] = np.array(columns[n], dtype="datetime64[s]")
     data["refreshed_at"] = pd.to_datetime(
         pd.Series(columns[n + 1], dtype=object), format="ISO8601", utc=True
@@ -203,9 +212,12 @@ def frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     for bit, ident in enumerate(IDENT.values(), start=2):
         data[f"has_{ident}"] = (flags >> bit) & 1 == 1
     masks = flags.tolist()
-    kinds = {m: tuple(k.value for b, k in enumerate(IDENT, start=2) if m >> b & 1) for m in masks}
+    kinds = {
+        m: tuple(k.value for b, k in enumerate(IDENT, start=2) if m >> b & 1) for m in set(masks)
+    }
     data["kinds"] = [kinds[m] for m in masks]
-    return pd.DataFrame(data, columns=list(FRAME_COLUMNS))
+    rowids = np.array(columns[n + 3], dtype="int64")
+    return pd.DataFrame(data, columns=list(FRAME_COLUMNS)), rowids
 
 
 def session_records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -85,6 +86,7 @@ def create(con: sqlite3.Connection) -> None:
             if statement.strip():
                 con.execute(statement)
         set_meta(con, schema_version=str(SCHEMA_VERSION), created_at=utcnow().isoformat())
+        touch(con)
     con.execute("PRAGMA journal_mode=WAL")  # readers are not blocked by a refresh's write
 
 
@@ -106,6 +108,11 @@ def set_meta(con: sqlite3.Connection, **values: str | None) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         list(values.items()),
     )
+
+
+def touch(con: sqlite3.Connection) -> None:
+    """Mark a write: a new random generation token tells readers their cached copy is old."""
+    set_meta(con, generation=uuid.uuid4().hex)
 
 
 def columns(con: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
@@ -131,9 +138,11 @@ def expected_columns() -> dict[str, list[tuple[str, str]]]:
     return _EXPECTED[0]
 
 
-def problem(con: sqlite3.Connection) -> str | None:
+def problem(con: sqlite3.Connection, *, thorough: bool = False) -> str | None:
     """Why the database cannot be used, or ``None``: creates an empty one, migrates an old
-    one when a step exists.
+    one when a step exists. SQLite itself notices a file that is not a database or is
+    truncated; ``thorough`` adds ``PRAGMA quick_check`` (reads every page: done only after
+    an operation failed).
 
     Raises
     ------
@@ -158,11 +167,12 @@ def problem(con: sqlite3.Connection) -> str | None:
             MIGRATIONS[version](con)
             version += 1
             set_meta(con, schema_version=str(version))
+            touch(con)
     if version != SCHEMA_VERSION:
         return f"its schema version is {version}, this ppdata uses {SCHEMA_VERSION}"
     if columns(con) != expected_columns():
         return f"its tables do not match schema version {SCHEMA_VERSION}"
-    check = con.execute("PRAGMA quick_check").fetchone()
+    check = con.execute("PRAGMA quick_check").fetchone() if thorough else ("ok",)
     if not check or check[0] != "ok":
         return f"it is damaged ({check[0] if check else 'no answer'})"
     return None

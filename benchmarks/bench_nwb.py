@@ -1,0 +1,624 @@
+"""Benchmark: reading NWB data, ppdata vs the notebook method (issue 4, Performance).
+
+Operations, on the benchmark-size world (``--quick``: the small one):
+
+1. open + units table (Zarr ephys NWB, ~250 MB);
+2. spike times of one unit;
+3. LFP, 10 s x 96 channels of one probe;
+4. one ROI's ΔF/F over the whole session;
+5. one plane's ΔF/F for 60 s;
+6. open + units table of the complete HDF5 NWB.
+
+ppdata: ``Session`` with an ``S3Client`` pointed at the proxy, starting from the session
+name (so its "open" includes finding the assets and the NWB). Notebook: the guide's method,
+given the NWB's URL: pynwb + ``NWBZarrIO(url, mode="r", storage_options={"anon": True, ...})``
+for Zarr, remfile + h5py + ``NWBHDF5IO`` for HDF5, then ``units.to_dataframe()``,
+``units["spike_times"][i]``, ``<series>.data[a:b, ...]``.
+
+Both sides run in a worker process (not in the process that runs the proxy, so they never
+share its GIL), one fresh client / reader per operation. Requests and bytes are counted at
+the HTTP layer by the proxy, the same layer for both. For operations 2-5 the NWB is opened
+first, the proxy counts are reset, and only the operation is timed; the cost of the open is
+reported separately ("including open" tables). A notebook phase that runs past the budget is
+stopped (its worker killed) and reported as ``>budget`` with what was counted until then.
+
+    /tmp/venv/bin/python benchmarks/bench_nwb.py            # bench world, 0 and 50 ms
+    /tmp/venv/bin/python benchmarks/bench_nwb.py --quick    # small world, smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+SIDES = ("ppdata", "notebook")
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    label: str
+    includes_open: bool
+
+
+OPS = (
+    Op("units", "open + units table (Zarr)", True),
+    Op("spikes", "spike times of one unit", False),
+    Op("lfp", "LFP 10 s x 96 channels", False),
+    Op("roi", "one ROI's ΔF/F, whole session", False),
+    Op("plane", "one plane's ΔF/F, 60 s", False),
+    Op("units_hdf5", "open + units table (HDF5 complete NWB)", True),
+)
+
+
+# ------------------------------------------------------------------------------------------
+# the worker: runs one side of one operation, timing it; the parent counts at the proxy
+# ------------------------------------------------------------------------------------------
+
+
+def _checksum(values: Any, scale: float = 1.0, offset: float = 0.0) -> dict[str, Any]:
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64) * scale + offset
+    return {"shape": list(arr.shape), "sum": float(arr.sum()), "abs": float(np.abs(arr).sum())}
+
+
+class _PpdataSide:
+    """ppdata, from the session name, through an S3Client pointed at the proxy."""
+
+    def __init__(self, endpoint: str, plan: dict[str, Any]) -> None:
+        self.endpoint, self.plan, self.session = endpoint, plan, None
+
+    def open(self, op: str) -> None:
+        from ppdata.s3 import S3Client
+        from ppdata.session import Session
+        from ppdata.settings import Settings
+
+        name = {"units": "ephys_session", "spikes": "ephys_session", "lfp": "ephys_session"}
+        name.update(roi="ophys_session", plane="ophys_session", units_hdf5="hdf5_session")
+        client = S3Client(Settings(endpoint_url=self.endpoint))
+        self.session = Session(self.plan[name[op]], client)
+        if op in ("spikes", "lfp"):
+            self.session.nwb("sorted")
+        elif op in ("roi", "plane"):
+            self.session.nwb("planar-ophys")
+
+    def run(self, op: str) -> dict[str, Any]:
+        p, s = self.plan, self.session
+        assert s is not None
+        if op in ("units", "units_hdf5"):
+            return {"rows": len(s.units())}
+        if op == "spikes":
+            return _checksum(s.spike_times(p["unit_id"])[p["unit_id"]])
+        if op == "lfp":
+            return _checksum(s.lfp(p["probe"], p["lfp_start"], p["lfp_stop"]).data)
+        if op == "roi":
+            return _checksum(s.dff(p["plane"], rois=[p["roi_id"]]).to_numpy())
+        return _checksum(s.dff(p["plane"], p["plane_start"], p["plane_stop"]).to_numpy())
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session.client.close()
+
+
+class _NotebookSide:
+    """The guide's notebook method, given the NWB's URL."""
+
+    def __init__(self, endpoint: str, plan: dict[str, Any]) -> None:
+        self.endpoint, self.plan = endpoint, plan
+        self.io: Any = None
+        self.nwbfile: Any = None
+        self.h5: Any = None
+
+    def open(self, op: str) -> None:
+        from urllib.parse import quote
+
+        p = self.plan
+        if op == "units_hdf5":
+            import h5py
+            import remfile
+            from pynwb import NWBHDF5IO
+
+            url = f"{self.endpoint}/{p['bucket']}/{quote(p['hdf5_key'])}"
+            self.h5 = h5py.File(remfile.File(url), "r")
+            self.io = NWBHDF5IO(file=self.h5, mode="r")
+        else:
+            from hdmf_zarr import NWBZarrIO
+
+            key = p["ephys_key"] if op in ("units", "spikes", "lfp") else p["ophys_key"]
+            self.io = NWBZarrIO(
+                f"s3://{p['bucket']}/{key}",
+                mode="r",
+                storage_options={"anon": True, "client_kwargs": {"endpoint_url": self.endpoint}},
+            )
+        self.nwbfile = self.io.read()
+
+    def run(self, op: str) -> dict[str, Any]:
+        import numpy as np
+
+        p, nwbfile = self.plan, self.nwbfile
+        if op in ("units", "units_hdf5"):
+            return {"rows": len(nwbfile.units.to_dataframe())}
+        if op == "spikes":
+            return _checksum(nwbfile.units["spike_times"][p["unit_row"]])
+        if op == "lfp":
+            series = nwbfile.processing["ecephys"]["LFP"][f"ElectricalSeries{p['probe']}-LFP"]
+            data = series.data[p["lfp_rows"][0] : p["lfp_rows"][1], :]
+            return _checksum(data, series.conversion, series.offset)
+        series = nwbfile.processing[p["plane"]]["dff_timeseries"]["dff_timeseries"]
+        if op == "roi":
+            series.timestamps[:]
+            return _checksum(series.data[:, p["roi_column"]][:, None])
+        stamps = series.timestamps[:]
+        i0, i1 = np.searchsorted(stamps, [p["plane_start"], p["plane_stop"]], side="left")
+        return _checksum(series.data[i0:i1, :])
+
+    def close(self) -> None:
+        if self.io is not None:
+            self.io.close()
+        if self.h5 is not None:
+            self.h5.close()
+
+
+def worker_main() -> None:
+    """Serve requests from the parent: one JSON line in, JSON lines out (see ``Worker``)."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
+    import h5py  # noqa: F401  -- imports and client set-up are not part of any timing
+    import hdmf_zarr  # noqa: F401
+    import pynwb  # noqa: F401
+    import remfile  # noqa: F401
+    import s3fs
+
+    from ppdata.nwb import install_safe_pickle
+    from ppdata.s3 import S3Client
+    from ppdata.settings import Settings
+
+    # hdmf-zarr pickles strings; numcodecs 0.15 refuses to unpickle them. This restricted
+    # decoder rebuilds plain numpy arrays only; it changes nothing in what is read.
+    install_safe_pickle()
+    S3Client(Settings(endpoint_url="http://127.0.0.1:9")).close()  # warm botocore's loaders
+    s3fs.S3FileSystem(anon=True, client_kwargs={"endpoint_url": "http://127.0.0.1:9"})
+    print(json.dumps({"event": "ready"}), file=out)
+
+    def send(**msg: Any) -> None:
+        print(json.dumps(msg), file=out)
+
+    for line in sys.stdin:
+        job = json.loads(line)
+        s3fs.S3FileSystem.clear_instance_cache()  # nothing carries over between operations
+        cls = _PpdataSide if job["side"] == "ppdata" else _NotebookSide
+        side = cls(job["endpoint"], job["plan"])
+        op = job["op"]
+        includes_open = next(o.includes_open for o in OPS if o.name == op)
+        try:
+            start = time.perf_counter()
+            if not includes_open:
+                side.open(op)
+            send(event="opened", seconds=time.perf_counter() - start)
+            if sys.stdin.readline().strip() != "go":
+                return
+            start = time.perf_counter()
+            if includes_open:
+                side.open(op)
+            check = side.run(op)
+            send(event="done", seconds=time.perf_counter() - start, check=check)
+        except Exception as exc:
+            send(event="error", message=f"{type(exc).__name__}: {exc}")
+        finally:
+            try:
+                side.close()
+            except Exception:
+                pass
+
+
+# ------------------------------------------------------------------------------------------
+# the parent: one worker process, one proxy per measurement
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    """What one side of one operation cost; ``None`` seconds = stopped at the budget."""
+
+    open_requests: int = 0
+    open_bytes: int = 0
+    open_seconds: float | None = 0.0
+    requests: int = 0
+    bytes: int = 0
+    seconds: float | None = None
+    check: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def timed_out(self) -> bool:
+        return self.seconds is None and not self.error
+
+    def total(self) -> Measurement:
+        """The cost including the open."""
+        seconds = (
+            None
+            if self.seconds is None or self.open_seconds is None
+            else self.open_seconds + self.seconds
+        )
+        return Measurement(
+            requests=self.open_requests + self.requests,
+            bytes=self.open_bytes + self.bytes,
+            seconds=seconds,
+            check=self.check,
+            error=self.error,
+        )
+
+
+class Worker:
+    """A worker process (this file with ``--worker``), restarted after a timeout."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
+        if self._next(120)["event"] != "ready":
+            raise RuntimeError("the benchmark worker did not start")
+
+    @staticmethod
+    def _read(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def _next(self, timeout: float) -> dict[str, Any]:
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return {"event": "timeout"}
+        if line is None:
+            return {"event": "error", "message": "the worker exited"}
+        return json.loads(line)
+
+    def _send(self, text: str) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()  # our own child, by its handle
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def measure(self, side: str, op: Op, plan: dict[str, Any], proxy: Any, budget: float):
+        """Run one side of one operation through ``proxy``; count there."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        result = Measurement()
+        proxy.reset_counts()
+        job = {"side": side, "op": op.name, "endpoint": proxy.endpoint_url, "plan": plan}
+        self._send(json.dumps(job))
+        msg = self._next(budget)
+        result.open_requests, result.open_bytes = proxy.total_requests, proxy.bytes_sent
+        if msg["event"] != "opened":
+            result.open_seconds = None
+            result.requests, result.bytes = result.open_requests, result.open_bytes
+            return self._fail(result, msg, "open")
+        result.open_seconds = msg["seconds"]
+        proxy.reset_counts()
+        self._send("go")
+        msg = self._next(budget)
+        result.requests, result.bytes = proxy.total_requests, proxy.bytes_sent
+        if msg["event"] != "done":
+            return self._fail(result, msg, "operation")
+        result.seconds, result.check = msg["seconds"], msg["check"]
+        return result
+
+    def _fail(self, result: Measurement, msg: dict[str, Any], phase: str) -> Measurement:
+        if msg["event"] == "timeout":
+            self.stop()
+        else:
+            result.error = f"{phase}: {msg.get('message', msg)}"
+        return result
+
+
+# ------------------------------------------------------------------------------------------
+# what to read: chosen from the world through a direct (uncounted) client
+# ------------------------------------------------------------------------------------------
+
+
+def make_plan(endpoint: str) -> tuple[dict[str, Any], list[str]]:
+    """Sessions, keys, unit, probe, windows, plane, ROI; and lines describing the NWBs."""
+    import numpy as np
+
+    from ppdata.ephys import list_lfp_probes
+    from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED, MESOSCOPE_A
+    from ppdata.ophys import list_planes
+    from ppdata.s3 import S3Client
+    from ppdata.session import Session
+    from ppdata.settings import Settings
+
+    client = S3Client(Settings(endpoint_url=endpoint))
+    plan: dict[str, Any] = {
+        "bucket": client.bucket,
+        "ephys_session": EPHYS_REPROCESSED,
+        "ophys_session": MESOSCOPE_A,
+        "hdf5_session": EPHYS_COMPLETE,
+    }
+    notes = []
+
+    def size_of(key: str, folder: bool) -> str:
+        objs = client.list_objects(key + "/") if folder else [client.head(key)]
+        return f"{sum(o.size for o in objs) / 1e6:.0f} MB in {len(objs)} object(s)"
+
+    ephys = Session(EPHYS_REPROCESSED, client)
+    nwb = ephys.nwb("sorted")
+    plan["ephys_key"] = nwb.key
+    ids = nwb.read("units/id")
+    plan["unit_row"] = min(5, len(ids) - 1)
+    plan["unit_id"] = int(ids[plan["unit_row"]])
+    plan["probe"] = probe = list_lfp_probes(nwb)[0]
+    series = f"processing/ecephys/LFP/ElectricalSeries{probe}-LFP"
+    n_rows, n_channels = nwb.shape(f"{series}/data")
+    t0 = float(nwb.read_scalar(f"{series}/starting_time"))
+    rate = float(nwb.attrs(f"{series}/starting_time")["rate"])
+    width = min(int(round(10 * rate)), n_rows)
+    first = (n_rows - width) // 2
+    plan["lfp_rows"] = [first, first + width]
+    plan["lfp_start"], plan["lfp_stop"] = t0 + first / rate, t0 + (first + width) / rate
+    notes.append(
+        f"ephys Zarr NWB ({EPHYS_REPROCESSED}, sorted): {size_of(nwb.key, True)}; "
+        f"{len(ids)} units; LFP of {probe}: {n_rows} x {n_channels} at {rate:g} Hz; "
+        f"read rows {first}:{first + width} ({width / rate:g} s), unit row {plan['unit_row']}"
+    )
+
+    ophys = Session(MESOSCOPE_A, client)
+    nwb = ophys.nwb("planar-ophys")
+    plan["ophys_key"] = nwb.key
+    plan["plane"] = plane = list_planes(nwb)[0]
+    series = f"processing/{plane}/dff_timeseries/dff_timeseries"
+    stamps = nwb.read(f"{series}/timestamps")
+    table_ids = nwb.read(f"processing/{plane}/image_segmentation/roi_table/id")
+    rows = nwb.read(f"{series}/rois").astype(np.int64)
+    plan["roi_column"] = column = min(3, len(rows) - 1)
+    plan["roi_id"] = int(table_ids[rows[column]])
+    span = float(stamps[-1] - stamps[0])
+    start = float(stamps[int(np.searchsorted(stamps, stamps[0] + max(0.0, (span - 60) / 2)))])
+    plan["plane_start"], plan["plane_stop"] = start, start + 60.0
+    notes.append(
+        f"ophys Zarr NWB ({MESOSCOPE_A}): {size_of(nwb.key, True)}; plane {plane}: "
+        f"{nwb.shape(f'{series}/data')} (time x ROI) over {span:.0f} s; ROI column {column}"
+    )
+
+    complete = Session(EPHYS_COMPLETE, client)
+    location = complete.nwb_locations()[0]
+    plan["hdf5_key"] = location.key
+    nwb = complete.nwb()
+    notes.append(
+        f"complete NWB ({EPHYS_COMPLETE}): {nwb.format.value}, "
+        f"{size_of(location.key, False)}; {nwb.shape('units/id')[0]} units"
+    )
+    for s in (ephys, ophys, complete):
+        s.close()
+    client.close()
+    return plan, notes
+
+
+# ------------------------------------------------------------------------------------------
+# tables and targets
+# ------------------------------------------------------------------------------------------
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n / 1e3:.1f} kB"
+
+
+def _secs(m: Measurement, budget: float) -> str:
+    if m.error:
+        return "error"
+    return f">{budget:.0f}" if m.seconds is None else f"{m.seconds:.3g}"
+
+
+def _row(op: Op, pp: Measurement, nb: Measurement, budget: float) -> list[str]:
+    low = ">=" if nb.timed_out else ""  # counts of a stopped baseline are lower bounds
+    req = f"{low}{nb.requests / max(pp.requests, 1):.1f}x"
+    byt = "inf" if nb.bytes == 0 else f"{pp.bytes / nb.bytes:.2f}x"
+    if nb.timed_out and nb.bytes:
+        byt = f"<={byt}"
+    if pp.seconds is None or nb.error or pp.error:
+        speed = "n/a"
+    elif nb.seconds is None:
+        speed = f">{budget / pp.seconds:.1f}x"
+    else:
+        speed = f"{nb.seconds / pp.seconds:.1f}x"
+    return [
+        op.label,
+        str(pp.requests),
+        f"{low}{nb.requests}",
+        req,
+        _mb(pp.bytes),
+        f"{low}{_mb(nb.bytes)}",
+        byt,
+        _secs(pp, budget),
+        _secs(nb, budget),
+        speed,
+    ]
+
+
+HEADER = [
+    "operation",
+    "requests ppdata",
+    "requests notebook",
+    "ratio",
+    "bytes ppdata",
+    "bytes notebook",
+    "ratio",
+    "s ppdata",
+    "s notebook",
+    "speed-up",
+]
+
+
+def _targets(
+    results: list[tuple[Op, Measurement, Measurement]], latency: float, budget: float
+) -> list[str]:
+    """One line per target: met / not met, and for which operations."""
+
+    def verdict(name: str, test: Any) -> str:
+        met, not_met = [], []
+        for op, pp, nb in results:
+            ok, value = test(pp, nb)
+            (met if ok else not_met).append(f"{op.name} {value}")
+        status = "met" if not not_met else "NOT met"
+        detail = f"met: {', '.join(met) or '-'}; not met: {', '.join(not_met) or '-'}"
+        return f"- {name}: {status} ({detail})"
+
+    def requests(pp: Measurement, nb: Measurement) -> tuple[bool, str]:
+        r = nb.requests / max(pp.requests, 1)
+        return r >= 10, f"{r:.1f}x"
+
+    def bytes_(pp: Measurement, nb: Measurement) -> tuple[bool, str]:
+        r = pp.bytes / nb.bytes if nb.bytes else float("inf")
+        return r <= 1.5, f"{r:.2f}x"
+
+    def speed(pp: Measurement, nb: Measurement) -> tuple[bool, str]:
+        if pp.seconds is None or pp.error or nb.error:
+            return False, "n/a"
+        nb_s = budget if nb.seconds is None else nb.seconds
+        r = nb_s / pp.seconds
+        return r >= 5, f"{'>' if nb.seconds is None else ''}{r:.1f}x"
+
+    lines = [
+        verdict(">= 10x fewer requests", requests),
+        verdict("bytes <= 1.5x the notebook's", bytes_),
+    ]
+    if latency > 0:
+        lines.append(verdict(f">= 5x less wall time at {latency * 1000:.0f} ms", speed))
+    return lines
+
+
+def report(
+    latency: float, rows: list[tuple[Op, Measurement, Measurement]], budget: float, world: str
+) -> None:
+    from _common import print_table
+
+    ms = f"{latency * 1000:.0f} ms"
+    where = "loopback" if latency == 0 else f"{ms} injected per request"
+    print_table(
+        f"NWB reads, {world} world, {where}: the operation only",
+        HEADER,
+        [_row(op, pp, nb, budget) for op, pp, nb in rows],
+    )
+    print(
+        "Notes: for the rows that do not say 'open', the NWB was opened first (ppdata: "
+        "Session from the session name, which also finds the assets and the NWB; notebook: "
+        "NWBZarrIO.read() on the NWB's URL), then the proxy counts were reset and only the "
+        "operation was timed. Requests ratio = notebook / ppdata (target >= 10x); bytes "
+        "ratio = ppdata / notebook (target <= 1.5x); speed-up = notebook s / ppdata s "
+        "(target >= 5x at 50 ms). '>' / '>=' : the notebook was stopped at the "
+        f"{budget:.0f} s budget and these are the counts until then.\n"
+    )
+    totals = [(op, pp.total(), nb.total()) for op, pp, nb in rows]
+    print_table(
+        f"NWB reads, {world} world, {where}: including the open",
+        HEADER,
+        [_row(op, pp, nb, budget) for op, pp, nb in totals],
+    )
+    print(f"Targets, {ms}, the operation only:")
+    print("\n".join(_targets(rows, latency, budget)))
+    print(f"Targets, {ms}, including the open:")
+    print("\n".join(_targets(totals, latency, budget)))
+    for op, pp, nb in rows:
+        for side, m in (("ppdata", pp), ("notebook", nb)):
+            if m.error:
+                print(f"! {op.name} {side}: {m.error}")
+        if pp.check and nb.check and not _same(pp.check, nb.check):
+            print(f"! {op.name}: results differ: ppdata {pp.check} vs notebook {nb.check}")
+    print()
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same shape and sums (to float32 rounding: ppdata scales LFP in float32)."""
+    if set(a) != set(b):
+        return False
+    scale = 1e-5 * max(a.get("abs", 0.0), b.get("abs", 0.0)) + 1e-12
+    return all(
+        abs(a[k] - b[k]) <= scale if isinstance(a[k], float) else a[k] == b[k] for k in a
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# main
+# ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small world, short budget")
+    parser.add_argument("--latency", type=float, nargs="*", default=[0.0, 0.05])
+    parser.add_argument("--budget", type=float, help="seconds per notebook phase (300; 20)")
+    parser.add_argument("--ops", nargs="*", choices=[o.name for o in OPS], help="a subset")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker_main()
+        return
+    from _common import endpoint_with_latency, mirror_process
+
+    world = "small" if args.quick else "bench"
+    budget = args.budget or (20.0 if args.quick else 300.0)
+    ops = [o for o in OPS if not args.ops or o.name in args.ops]
+    began = time.perf_counter()
+    worker = Worker()
+    try:
+        with mirror_process(world) as (endpoint, _sheet):
+            plan, notes = make_plan(endpoint)
+            print(f"World: {world}. " + "\n".join(["", *notes]).replace("\n", "\n- ") + "\n")
+            for latency in args.latency:
+                rows = []
+                for op in ops:
+                    got = {}
+                    for side in SIDES:
+                        with endpoint_with_latency(endpoint, latency) as proxy:
+                            got[side] = worker.measure(side, op, plan, proxy, budget)
+                        m = got[side]
+                        print(
+                            f"  [{latency * 1000:.0f} ms] {op.name:<10} {side:<8} "
+                            f"open {m.open_requests} req; op {m.requests} req "
+                            f"{_mb(m.bytes)} {_secs(m, budget)} s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                    rows.append((op, got["ppdata"], got["notebook"]))
+                report(latency, rows, budget, world)
+    finally:
+        worker.stop()
+    print(f"Total run time: {time.perf_counter() - began:.0f} s")
+    print("Command: " + shlex.join([sys.executable, *sys.argv]))
+
+
+if __name__ == "__main__":
+    main()
