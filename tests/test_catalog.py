@@ -509,3 +509,18 @@ def test_offline_from_stored_data(tmp_path):
     with S3Client(settings) as client, pytest.raises(BucketUnreachable):
         offline.refresh(client)
     assert list(offline.sessions()["session"]) == [E]
+
+
+def test_a_reused_catalog_sees_a_refresh_made_by_another(own):
+    settings, client, bucket = own
+    reader = Catalog(settings)
+    Catalog(settings).refresh(client)
+    first = reader.sessions(platform="neuropixels")
+    assert reader.sessions(platform="neuropixels").equals(first)  # now from its cached table
+    assert reader._snapshot is not None
+    assert reader.sessions(subject="700002")["session"].tolist() == [M]
+    new = "ecephys_700001_2025-06-06_06-06-06"
+    _put(bucket, f"{new}/x.json")
+    Catalog(settings).refresh(client)  # another process, as far as `reader` knows
+    assert new in set(reader.sessions(platform="neuropixels")["session"])
+    assert len(reader.sessions()) == len(first) + 3  # + the new one, M and S

@@ -109,3 +109,64 @@ def test_tour_end_to_end(tmp_path, world_root):
     assert "ecephys_612345_2025-01-01_01-01-01" in text
     assert "sorted" in text and "raw" in text
     assert list(Path(out).glob("*.png")), "the tour writes at least one plot"
+
+
+def test_download_cli_dry_run_fetch_rerun_verify(run, world, tmp_path):
+    from ppdata.mirror.world import EPHYS_REPROCESSED
+
+    asset = world.session(EPHYS_REPROCESSED).current("sorted")
+    dest = tmp_path / "data"
+    args = (
+        "download",
+        EPHYS_REPROCESSED,
+        "--kind",
+        "sorted",
+        "--include",
+        "nwb/*",
+        "--dest",
+        str(dest),
+    )
+    dry = run(*args, "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    plan = json.loads(dry.out)
+    on_disk = [p for p in world.path(asset.nwb_key).rglob("*") if p.is_file()]
+    assert plan["count"] == len(on_disk) and not dest.exists()
+    first = run(*args, "--json")
+    assert first.code == 0, first.err
+    summary = json.loads(first.out)
+    assert summary["fetched"] == plan["count"] and summary["failed"] == 0
+    for f in plan["files"]:
+        assert Path(f["path"]).read_bytes() == world.path(f["key"]).read_bytes()
+    again = run(*args, "--json")
+    assert json.loads(again.out)["skipped"] == plan["count"]
+    assert json.loads(again.out)["requests"].get("GetObject", 0) == 0
+    verified = run("download", "--verify", str(dest))
+    assert verified.code == 0 and "0 problem(s)" in verified.out
+    victim = Path(plan["files"][0]["path"])
+    victim.write_bytes(b"changed")
+    broken = run("download", "--verify", str(dest))
+    assert broken.code == 1 and victim.name in broken.out
+
+
+def test_download_cli_asks_before_a_large_download(run, tmp_path):
+    from ppdata.mirror.world import EPHYS_REPROCESSED
+
+    result = run(
+        "download", EPHYS_REPROCESSED, "--dest", str(tmp_path / "d"), "--confirm-above", "0.000001"
+    )
+    assert result.code == 1 and "--yes" in result.err and "streaming the NWB" in result.err
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").rglob("*.json"))
+
+
+def test_download_cli_bad_targets(run, tmp_path):
+    missing = run("download", "ecephys_612345_2024-01-01_01-01-01", "--dest", str(tmp_path))
+    assert missing.code == 1 and missing.err.startswith("Error: ")
+    nothing = run(
+        "download",
+        "ecephys_612345_2025-01-01_01-01-01",
+        "--include",
+        "*.xyz",
+        "--dest",
+        str(tmp_path),
+    )
+    assert nothing.code == 1 and "*.xyz" in nothing.err and "Traceback" not in nothing.err
