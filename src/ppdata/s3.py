@@ -180,6 +180,7 @@ class S3Client:
         self._client = self._make_client()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._raw: RawGetter | None = None
 
     # -- set-up ---------------------------------------------------------------------------
     def _make_client(self) -> Any:
@@ -417,20 +418,17 @@ class S3Client:
         NotFound
             If there is no such object.
         """
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if start is not None or end is not None:
-            first = start or 0
-            last = "" if end is None else str(end - 1)
-            if end is not None and end <= first:
-                return b""
-            kwargs["Range"] = f"bytes={first}-{last}"
+        if end is not None and end <= (start or 0):
+            return b""
+        return self.raw.read(key, start, end)
 
-        def call() -> bytes:
-            resp = self._client.get_object(**kwargs)
-            with resp["Body"] as body:
-                return body.read()
-
-        return self._retry(key, call)
+    @property
+    def raw(self) -> RawGetter:
+        """The plain-HTTP path for anonymous GETs (see :class:`RawGetter`)."""
+        with self._pool_lock:
+            if self._raw is None:
+                self._raw = RawGetter(self, self.settings.max_workers + 4)
+            return self._raw
 
     def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Read many small objects concurrently; keys that do not exist are left out."""
@@ -545,6 +543,24 @@ class RawGetter:
         url = self.client.http_url(key)
         return self.client.retry(key, lambda: self._get(url, headers))
 
+    def read(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
+        """The whole body of a GET (``[start, end)``); an interrupted body is fetched again."""
+        headers = {"User-Agent": "ppdata"}
+        if start is not None or end is not None:
+            headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
+        url = self.client.http_url(key)
+
+        def call() -> bytes:
+            body, _ = self._get(url, headers)
+            try:
+                data: bytes = body.resp.read(decode_content=False)
+                body.finished = True  # read to the end: the connection goes back to the pool
+                return data
+            finally:
+                body.close()
+
+        return self.client.retry(key, call)
+
     def _get(self, url: str, headers: dict[str, str]) -> tuple[Any, dict[str, Any]]:
         import urllib3
         from botocore import exceptions as bx
@@ -649,7 +665,7 @@ def _classify(exc: BaseException) -> tuple[bool, float | None, bool]:
         ReadTimeoutError,
         ResponseStreamingError,
     )
-    from urllib3.exceptions import ProtocolError
+    from urllib3.exceptions import HTTPError as Urllib3Error
 
     if _is_connection_error(exc):
         return True, None, True
@@ -660,7 +676,7 @@ def _classify(exc: BaseException) -> tuple[bool, float | None, bool]:
             ReadTimeoutError,
             IncompleteReadError,
             ResponseStreamingError,
-            ProtocolError,
+            Urllib3Error,
             ConnectionError,
             TimeoutError,
         ),

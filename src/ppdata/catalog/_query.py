@@ -198,9 +198,13 @@ def frame(rows: list[tuple[Any, ...]]) -> tuple[pd.DataFrame, Any]:
     rows.sort(key=itemgetter(0))
     rows.sort(key=itemgetter(n), reverse=True)
     columns = list(zip(*rows, strict=True)) if rows else [()] * (n + 4)
-    data: dict[str, Any] = dict(zip(TEXT, columns, strict=False))
-    modality = {p: modality_of(p) for p in set(data["platform"])}
-    data["modality"] = [modality[p] for p in data["platform"]]
+    # explicit dtypes: the same columns whatever the rows (an all-blank column stays str)
+    data: dict[str, Any] = {
+        name: pd.array(values, dtype="str") for name, values in zip(TEXT, columns, strict=False)
+    }
+    platforms = columns[TEXT.index("platform")]
+    modality = {p: modality_of(p) for p in set(platforms)}
+    data["modality"] = pd.array([modality[p] for p in platforms], dtype="str")
     data["acquired"] = np.array(columns[n], dtype="datetime64[s]")
     data["refreshed_at"] = pd.to_datetime(
         pd.Series(columns[n + 1], dtype=object), format="ISO8601", utc=True
