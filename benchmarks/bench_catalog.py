@@ -394,6 +394,10 @@ def bench_refresh(n: int, distractors: int, tmp: Path) -> None:
         f"requests at {top:,} top-level folders and grows with the bucket "
         "(hundreds of pages for aind-open-data)."
     )
+    print(
+        "  (seconds grow with the bucket only because the in-process moto server scans every "
+        "key for each listing; S3 serves a prefix listing from its index.)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,16 +48,6 @@ def filled(catalog: Catalog, client: S3Client) -> Catalog:
     return catalog
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _registered():
-    """The catalog commands, registered the way cli/main.py's _register does."""
-    from ppdata.cli import catalog as catalog_commands
-    from ppdata.cli.main import cli
-
-    if "sessions" not in cli.commands:
-        catalog_commands.register(cli)
-
-
 # -- against the synthetic world ------------------------------------------------------------
 
 
@@ -524,3 +514,23 @@ def test_a_reused_catalog_sees_a_refresh_made_by_another(own):
     Catalog(settings).refresh(client)  # another process, as far as `reader` knows
     assert new in set(reader.sessions(platform="neuropixels")["session"])
     assert len(reader.sessions()) == len(first) + 3  # + the new one, M and S
+
+
+def test_frame_columns_and_dtypes_do_not_depend_on_the_rows(filled):
+    empty, everything = filled.sessions(subject="000000"), filled.sessions()
+    assert empty.empty and list(empty.columns) == list(everything.columns)
+    assert (empty.dtypes == everything.dtypes).all()
+    assert str(everything["acquired"].dtype) == "datetime64[s]"
+    assert everything["on_s3"].dtype == bool and everything["n_assets"].dtype == "int64"
+
+
+def test_cli_sessions_with_an_empty_catalog_offline(run):
+    result = run("sessions", "--endpoint-url", "http://127.0.0.1:9")
+    assert result.code == 1
+    assert "ppdata catalog refresh" in result.err and "mirror" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_suggest_without_a_catalog_creates_nothing(settings):
+    catalog = Catalog(settings)
+    assert catalog.suggest(EPHYS_REPROCESSED) == [] and not catalog.path.exists()

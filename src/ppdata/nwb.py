@@ -479,7 +479,9 @@ def open_nwb(
     format : {"zarr", "hdf5"}, optional
         Skip detection when the format is known (saves one or two requests).
     size : int, optional
-        Size of a remote HDF5 object, if known from a listing (saves a HEAD request).
+        Size of a remote single object (an HDF5 file), if known from a listing: saves a
+        HEAD request, and the Zarr probe (one object is never a Zarr folder; the HDF5
+        signature is still checked).
 
     Returns
     -------
@@ -546,6 +548,8 @@ def _open_local(path: Path, fmt: NWBFormat) -> NWB:
 def _open_remote(client: S3Client, key: str, fmt: NWBFormat | None, size: int | None) -> NWB:
     source = client.uri(key)
     store = S3ZarrStore(client, key)
+    if fmt is None and size is not None:
+        fmt = NWBFormat.HDF5  # a listing showed one object: not a Zarr folder
     if fmt is None or fmt is NWBFormat.ZARR:
         markers = client.get_many([f"{key}/{m}" for m in ZARR_MARKERS])
         for marker in ZARR_MARKERS:

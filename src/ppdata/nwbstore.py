@@ -310,7 +310,10 @@ class S3File(io.RawIOBase):
     size : int, optional
         The object's size; found with one HEAD request if not given.
     block_size : int
-        Bytes per cached block (default 2 MiB).
+        Bytes per cached block (default 1 MiB). h5py's metadata reads are small and
+        scattered, each a round trip on a miss: bigger blocks mean fewer of them but more
+        bytes read that nobody asked for; runs of neighbouring blocks (array chunks) are
+        fetched in one ranged GET whatever the block size.
     cache_bytes : int
         Bytes of blocks kept (default 256 MiB).
     """
@@ -321,7 +324,7 @@ class S3File(io.RawIOBase):
         key: str,
         size: int | None = None,
         *,
-        block_size: int = 2 * 2**20,
+        block_size: int = 2**20,
         cache_bytes: int = 256 * 2**20,
     ) -> None:
         super().__init__()

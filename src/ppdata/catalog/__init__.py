@@ -359,24 +359,28 @@ class Catalog:
     def suggest(self, name: str, n: int = 5) -> list[str]:
         """Session names close to ``name`` (did-you-mean), best first.
 
-        A derived name is reduced to its session first. An SQL pre-ranking by shared name
-        parts (subject, date, time) keeps at most 100 candidates for difflib, so a look-up
-        stays in milliseconds on 10,000 sessions.
+        A derived name is reduced to its session first. An SQL pre-ranking by the name
+        parts it shares (subject, date, time; the platform only if nothing else matches)
+        keeps at most 20 candidates for difflib, so a look-up stays fast on 10,000 sessions.
         """
+        if not self.path.exists():
+            return []  # no catalog yet: nothing to suggest, and nothing to create for it
         text = name.strip().strip("/")
         with contextlib.suppress(InvalidName):
             text = parse_name(text).raw_name or text
         tokens = [t for t in re.split(r"[_\s/]+", text.lower().replace(":", "-")) if len(t) > 2]
+        rare = [t for t in tokens if resolve_platform(t) is None]
         with self._connect() as con:
-            if tokens:
-                score = " + ".join(f"(instr(lower(session), ?) > 0) * {len(t)}" for t in tokens)
+            rows: list[tuple[str, ...]] = []
+            for group in (g for g in (rare, tokens) if g):
+                score = " + ".join(f"(instr(lower(session), ?) > 0) * {len(t)}" for t in group)
                 rows = con.execute(
                     f"SELECT session, {score} AS score FROM sessions WHERE score > 0 "
-                    "ORDER BY score DESC LIMIT 100",
-                    tokens,
+                    "ORDER BY score DESC LIMIT 20",
+                    group,
                 ).fetchall()
-            else:
-                rows = con.execute("SELECT session FROM sessions").fetchall()
+                if rows:
+                    break
         pool = {r[0].lower(): r[0] for r in rows}
         return [pool[c] for c in difflib.get_close_matches(text.lower(), list(pool), n, 0.6)]
 

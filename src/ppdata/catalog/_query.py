@@ -208,7 +208,7 @@ def frame(rows: list[tuple[Any, ...]]) -> tuple[pd.DataFrame, Any]:
     data["acquired"] = np.array(columns[n], dtype="datetime64[s]")
     data["refreshed_at"] = pd.to_datetime(
         pd.Series(columns[n + 1], dtype=object), format="ISO8601", utc=True
-    )
+    ).astype("datetime64[us, UTC]")
     flags = np.array(columns[n + 2], dtype="int64")
     data["on_s3"] = flags & 1 == 1
     data["in_spreadsheet"] = flags & 2 == 2
@@ -219,7 +219,7 @@ def frame(rows: list[tuple[Any, ...]]) -> tuple[pd.DataFrame, Any]:
     kinds = {
         m: tuple(k.value for b, k in enumerate(IDENT, start=2) if m >> b & 1) for m in set(masks)
     }
-    data["kinds"] = [kinds[m] for m in masks]
+    data["kinds"] = pd.Series([kinds[m] for m in masks], dtype=object)
     rowids = np.array(columns[n + 3], dtype="int64")
     return pd.DataFrame(data, columns=list(FRAME_COLUMNS)), rowids
 

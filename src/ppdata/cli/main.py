@@ -134,9 +134,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import data, download, meta, mirror, nwb, tour
+    from . import catalog, data, download, meta, mirror, nwb, tour
 
-    for module in (tour, data, meta, nwb, download, mirror):
+    for module in (tour, catalog, data, meta, nwb, download, mirror):
         module.register(cli)
 
 
