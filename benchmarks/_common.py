@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -26,37 +23,11 @@ def mirror_process(
     size: str = "small", cache_dir: Path | None = None
 ) -> Iterator[tuple[str, Path]]:
     """Serve the synthetic world from a child process; yields (endpoint, spreadsheet)."""
+    from ppdata.mirror.server import serve_in_subprocess
+
     cache = cache_dir or (WORLD_CACHE if size == "bench" else REPO / ".cache" / "test-worlds")
-    with tempfile.TemporaryDirectory() as tmp:
-        ready = Path(tmp) / "ready"
-        env = {**os.environ, "PPDATA_CACHE_DIR": str(cache)}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ppdata",
-                "mirror",
-                "serve",
-                "--port",
-                "0",
-                "--size",
-                size,
-                "--ready-file",
-                str(ready),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            while not ready.exists():
-                if proc.poll() is not None:
-                    raise RuntimeError("the mirror server exited before it was ready")
-                time.sleep(0.2)
-            endpoint, spreadsheet = ready.read_text().split()[:2]
-            yield endpoint, Path(spreadsheet)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with serve_in_subprocess(cache, size=size) as served:
+        yield served
 
 
 @contextlib.contextmanager

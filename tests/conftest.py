@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,45 +49,15 @@ def world(world_root: Path):
 class Mirror:
     endpoint_url: str
     spreadsheet: Path
-    process: subprocess.Popen
 
 
 @pytest.fixture(scope="session")
 def mirror(world_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Mirror:
-    ready = tmp_path_factory.mktemp("mirror") / "ready"
-    env = {**os.environ, "PPDATA_CACHE_DIR": str(WORLD_CACHE)}
-    log = open(ready.with_name("server.log"), "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ppdata",
-            "mirror",
-            "serve",
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("mirror did not start: " + ready.with_name("server.log").read_text())
-        time.sleep(0.1)
-    endpoint, spreadsheet = ready.read_text().split()[:2]
-    yield Mirror(endpoint, Path(spreadsheet), proc)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    from ppdata.mirror.server import serve_in_subprocess
+
+    log = tmp_path_factory.mktemp("mirror") / "server.log"
+    with serve_in_subprocess(WORLD_CACHE, log=log) as (endpoint, spreadsheet):
+        yield Mirror(endpoint, spreadsheet)
 
 
 @pytest.fixture

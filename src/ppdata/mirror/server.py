@@ -8,13 +8,14 @@ ppdata itself only ever reads it with unsigned requests.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,14 @@ from typing import Any
 
 from ..errors import MirrorError
 
-__all__ = ["MirrorServer", "RunningMirror", "load_directory", "public_read_policy", "start_mirror"]
+__all__ = [
+    "MirrorServer",
+    "RunningMirror",
+    "load_directory",
+    "public_read_policy",
+    "serve_in_subprocess",
+    "start_mirror",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -332,3 +340,67 @@ def start_mirror(
         server.stop()
         raise
     return RunningMirror(server, world_root, bucket, count)
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(
+    cache_dir: Path,
+    *,
+    size: str = "small",
+    timeout: float = 600.0,
+    log: Path | None = None,
+) -> Iterator[tuple[str, Path]]:
+    """Run ``ppdata mirror serve`` in a child process on a free port, for tests and benchmarks.
+
+    A separate process keeps the server off the measured client's GIL.
+
+    Yields
+    ------
+    (endpoint_url, spreadsheet)
+        Once the server is ready; the child is stopped on exit.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory(prefix="ppdata-mirror-") as tmp:
+        ready = Path(tmp) / "ready"
+        log_path = log or Path(tmp) / "server.log"
+        env = {**os.environ, "PPDATA_CACHE_DIR": str(cache_dir)}
+        with open(log_path, "wb") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "ppdata",
+                    "mirror",
+                    "serve",
+                    "--port",
+                    "0",
+                    "--size",
+                    size,
+                    "--ready-file",
+                    str(ready),
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            try:
+                deadline = time.monotonic() + timeout
+                while not ready.exists():
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise MirrorError(
+                            "the mirror server did not start: " + log_path.read_text()[-2000:]
+                        )
+                    time.sleep(0.1)
+                endpoint, spreadsheet = ready.read_text().split()[:2]
+                yield endpoint, Path(spreadsheet)
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
