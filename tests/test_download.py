@@ -37,6 +37,7 @@ from ppdata.errors import (
     NotFound,
     SessionNotFound,
     UnsafeKey,
+    WrongBucket,
 )
 from ppdata.manifest import MANIFEST_NAME, Manifest
 from ppdata.mirror.proxy import Fault, LatencyProxy
@@ -195,7 +196,7 @@ def test_globs_that_match_nothing_say_what_is_there(client, dest):
         ("no-such-thing", NotFound, "unknown download target"),
         (f"{SORTED}/nope", NotFound, "quality_control.json"),
         (f"s3://{BUCKET}/{SORTED}/nope.txt", NotFound, "nothing at"),
-        ("s3://another-bucket/x", DownloadError, "another-bucket"),
+        ("s3://another-bucket/x", WrongBucket, "--bucket another-bucket"),
         (f"s3://{BUCKET}/", DownloadError, "whole bucket"),
     ],
 )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .errors import AssetNotFound, DownloadError, InvalidName, NotFound, UnsafeKey
 from .manifest import LOCK_NAME, MANIFEST_NAME
-from .s3 import ObjectInfo, S3Client, parse_s3_uri
+from .s3 import ObjectInfo, S3Client
 
 if TYPE_CHECKING:
     from .download import DownloadPlan
@@ -146,12 +146,7 @@ def _resolve(
         raise NotFound("empty download target: give a session, an asset, a path or an s3:// URL")
     wanted_kinds = _parse_kinds(kinds)
     if target.startswith("s3://"):
-        bucket, key = parse_s3_uri(target)
-        if bucket != client.bucket:
-            raise DownloadError(
-                f"{target} is in the bucket {bucket!r}, but ppdata reads {client.bucket!r} at "
-                f"{client.settings.where}; set --bucket / PPDATA_BUCKET to read another bucket"
-            )
+        key = client.key_of(target)
         if not key.strip("/"):
             raise DownloadError(
                 f"refusing to download the whole bucket {client.bucket!r}: name a session, an "

@@ -23,6 +23,7 @@ __all__ = [
     "SessionNotFound",
     "SpreadsheetError",
     "UnsafeKey",
+    "WrongBucket",
 ]
 
 
@@ -44,6 +45,10 @@ class SessionNotFound(NotFound):
 
 class AssetNotFound(NotFound):
     """No asset of this name or kind exists in the bucket."""
+
+
+class WrongBucket(PpdataError, ValueError):
+    """An ``s3://`` URI that names another bucket than the one ppdata is reading."""
 
 
 class S3Error(PpdataError, OSError):

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .errors import InvalidName, NotFound, PpdataError
+from .errors import InvalidName, NotFound
 from .naming import NameKind, parse_name
-from .s3 import S3Client, parse_s3_uri
+from .s3 import S3Client
 
 __all__ = ["Entry", "list_path", "resolve_path"]
 
@@ -48,18 +48,12 @@ def resolve_path(path: str, client: S3Client) -> tuple[str, bool]:
     ------
     InvalidName
         If the first part is not a session or asset name.
-    PpdataError
+    WrongBucket
         If an s3:// URL names another bucket.
     """
     text = path.strip()
     if text.startswith("s3://"):
-        bucket, key = parse_s3_uri(text)
-        if bucket != client.bucket:
-            raise PpdataError(
-                f"{text!r} is in bucket {bucket!r}, but ppdata is reading {client.bucket!r}; "
-                f"pass --bucket {bucket}"
-            )
-        return key, False
+        return client.key_of(text), False
     head, _, rest = text.lstrip("/").partition("/")
     try:
         parsed = parse_name(head)

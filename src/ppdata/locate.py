@@ -153,11 +153,7 @@ def find_nwbs(
     """
     text = target.strip()
     if text.startswith("s3://") or "/" in text.strip("/"):
-        key = text
-        if text.startswith("s3://"):
-            from .s3 import parse_s3_uri
-
-            _, key = parse_s3_uri(text)
+        key = client.key_of(text)
         asset = get_asset(key.split("/", 1)[0], client)
         inner = key.rstrip("/")
         if inner == asset.name:

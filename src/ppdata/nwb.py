@@ -509,16 +509,7 @@ def open_nwb(
         path = Path(source)
         fmt = fmt or detect_format(path)
         return _open_local(path, fmt)
-    key = str(source)
-    if key.startswith("s3://"):
-        from .s3 import parse_s3_uri
-
-        bucket, key = parse_s3_uri(key)
-        if bucket != client.bucket:
-            raise NWBError(
-                f"{source} is in bucket {bucket!r} but the client reads {client.bucket!r}"
-            )
-    key = key.rstrip("/")
+    key = client.key_of(str(source)).rstrip("/")
     return _open_remote(client, key, fmt, size)
 
 

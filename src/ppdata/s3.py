@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .errors import BucketUnreachable, NotFound, PpdataError, S3Error
+from .errors import BucketUnreachable, NotFound, PpdataError, S3Error, WrongBucket
 from .settings import Settings
 
 __all__ = [
@@ -248,6 +248,24 @@ class S3Client:
     def uri(self, key: str = "") -> str:
         """The ``s3://`` URI of a key in this bucket."""
         return f"s3://{self.bucket}/{key}"
+
+    def key_of(self, text: str) -> str:
+        """The key an ``s3://`` URI of this bucket names; other text is taken as a key.
+
+        Raises
+        ------
+        WrongBucket
+            If the URI names another bucket (the message says how to read that one).
+        """
+        if not text.startswith("s3://"):
+            return text
+        bucket, key = parse_s3_uri(text)
+        if bucket != self.bucket:
+            raise WrongBucket(
+                f"{text} is in the bucket {bucket!r}, but ppdata reads {self.bucket!r} at "
+                f"{self.settings.where}; pass --bucket {bucket} (or set PPDATA_BUCKET)"
+            )
+        return key
 
     def http_url(self, key: str) -> str:
         """A plain HTTPS (or mirror) URL of a key, for tools that stream by URL."""
