@@ -170,3 +170,34 @@ def test_download_cli_bad_targets(run, tmp_path):
         str(tmp_path),
     )
     assert nothing.code == 1 and "*.xyz" in nothing.err and "Traceback" not in nothing.err
+
+
+def test_settings_flags_reach_the_client(run):
+    slow = run(
+        "assets",
+        "ecephys_612345_2025-01-01_01-01-01",
+        "--no-qc",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--retries",
+        "0",
+        "--connect-timeout",
+        "0.5",
+        "--read-timeout",
+        "1",
+    )
+    assert slow.code == 1 and "cannot reach" in slow.err
+    bad = run("assets", "x", "--retries", "-1")
+    assert bad.code == 2 and "--retries" in bad.err
+
+
+def test_flags_override_environment(monkeypatch):
+    from ppdata.cli.main import App, cli
+
+    monkeypatch.setenv("PPDATA_RETRIES", "7")
+    monkeypatch.setenv("PPDATA_BUCKET", "from-env")
+    args = ["--retries", "0", "--connect-timeout", "0.5", "--read-timeout", "2", "name", "x"]
+    with cli.make_context("ppdata", args) as ctx:
+        settings = App(ctx).settings
+    assert (settings.retries, settings.connect_timeout, settings.read_timeout) == (0, 0.5, 2.0)
+    assert settings.bucket == "from-env"

@@ -24,6 +24,16 @@ __all__ = ["App", "cli", "common_options", "main", "pass_app"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _META = "ppdata.options"
+#: options that are settings (see :class:`ppdata.settings.Settings`)
+_SETTING_OPTIONS = (
+    "endpoint_url",
+    "bucket",
+    "cache_dir",
+    "spreadsheet",
+    "connect_timeout",
+    "read_timeout",
+    "retries",
+)
 
 
 class App:
@@ -39,12 +49,7 @@ class App:
     @cached_property
     def settings(self) -> Settings:
         opts = self.options
-        return Settings.resolve(
-            endpoint_url=opts.get("endpoint_url"),
-            bucket=opts.get("bucket"),
-            cache_dir=opts.get("cache_dir"),
-            spreadsheet=opts.get("spreadsheet"),
-        )
+        return Settings.resolve(**{name: opts.get(name) for name in _SETTING_OPTIONS})
 
     @cached_property
     def client(self) -> Any:
@@ -58,7 +63,10 @@ class App:
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value not in (None, False, 0, ()):
+    unset = (
+        value is None or value is False or value == () or (param.name == "verbose" and not value)
+    )
+    if not unset:
         ctx.meta.setdefault(_META, {})[param.name] = value
         if param.name in ("debug", "verbose"):
             _configure_logging(ctx.meta[_META])
@@ -96,6 +104,24 @@ def common_options(f: F) -> F:
             "--spreadsheet",
             metavar="CSV_OR_URL",
             help="The data tracking spreadsheet (CSV path or URL) [env PPDATA_SPREADSHEET].",
+        ),
+        click.option(
+            "--connect-timeout",
+            type=click.FloatRange(0.1),
+            metavar="S",
+            help="Seconds to wait for a connection [env PPDATA_CONNECT_TIMEOUT; default 5].",
+        ),
+        click.option(
+            "--read-timeout",
+            type=click.FloatRange(0.1),
+            metavar="S",
+            help="Seconds to wait for each read [env PPDATA_READ_TIMEOUT; default 30].",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 20),
+            metavar="N",
+            help="Retries of throttled or failed requests [env PPDATA_RETRIES; default 4].",
         ),
         click.option("-v", "--verbose", count=True, help="More log output (-vv for debug)."),
         click.option("--debug", is_flag=True, help="Show tracebacks and debug logs."),
