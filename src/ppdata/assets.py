@@ -214,6 +214,11 @@ def find_assets(
             f"as ecephys_{parsed.subject_id}_<YYYY-MM-DD_HH-MM-SS>"
         )
     raw = parsed.raw_name
+    # The subject's CCF asset only shares the "ecephys_<subject>_" prefix: list it at the
+    # same time as the session's own folders (one round trip, two requests).
+    ccf_listing = None
+    if (parsed.platform or "").lower() == "ecephys":
+        ccf_listing = client.pool.submit(client.list, parsed.ccf_name, delimiter="/")
     root = client.list(raw, delimiter="/")
     names = [p.rstrip("/") for p in root.prefixes]
     found: list[SessionName] = []
@@ -234,11 +239,8 @@ def find_assets(
             f"no assets of session {raw!r} in s3://{client.bucket}/ at "
             f"{client.settings.where}{hint}"
         )
-    if (parsed.platform or "").lower() == "ecephys":
-        ccf = parsed.ccf_name
-        listing = client.list(ccf, delimiter="/")
-        if f"{ccf}/" in listing.prefixes:
-            found.append(parse_name(ccf))
+    if ccf_listing is not None and f"{parsed.ccf_name}/" in ccf_listing.result().prefixes:
+        found.append(parse_name(parsed.ccf_name))
     processed = [n for n in found if n.process == "processed"]
     contents: dict[str, Listing] = {}
     if processed:

@@ -248,7 +248,8 @@ def _ephys_nwb_params(world: World, session: Session, asset: Asset) -> dict[str,
     if (
         world.size == "bench"
         and asset.current
-        and asset.kind == "sorted"
+        and asset.kind in ("sorted", "nwb")
+        and asset.units_per_probe >= 100
         and session.duration_s > 1000
     ):
         params.update(nwbgen.benchmark_ephys_kwargs())

@@ -150,12 +150,14 @@ def _ephys_sessions(size: str) -> list[Session]:
                 schema=2,
                 nwb_path=f"{s2}_experiment1_recording1.nwb",
                 nwb_format="hdf5",
-                probes=("ProbeA", "ProbeB", "ProbeC"),
-                units_per_probe=20,
+                # benchmark-size in the bench world, so HDF5 streaming is measured for real
+                probes=big_probes if bench else ("ProbeA", "ProbeB", "ProbeC"),
+                units_per_probe=100 if bench else 20,
                 label_column="decoder_label",
             ),
         ),
         spreadsheet_qc="Pending",
+        duration_s=3000.0 if bench else 120.0,
         rig="327_NP2_20240401",
         modality="Neuropixels",
     )
@@ -316,6 +318,7 @@ def describe_world(root: Path, size: Size = "small") -> World:
         _dt("2025-10-10_10-10-10"),
         on_s3=False,
         spreadsheet_qc="Pending",
+        duration_s=3000.0 if bench else 120.0,
         rig="327_NP2_20240401",
         modality="Neuropixels",
     )
