@@ -318,7 +318,6 @@ def describe_world(root: Path, size: Size = "small") -> World:
         _dt("2025-10-10_10-10-10"),
         on_s3=False,
         spreadsheet_qc="Pending",
-        duration_s=3000.0 if bench else 120.0,
         rig="327_NP2_20240401",
         modality="Neuropixels",
     )
