@@ -124,22 +124,17 @@ def _contents(nwb: Any) -> dict[str, Any]:
             out[group] = nwb.children(group)
     if nwb.exists("units"):
         out["units"] = nwb.shape("units/id")[0]
-    try:
-        from ..ophys import list_planes
+    from ..ephys import list_lfp_probes
+    from ..errors import PpdataError
+    from ..ophys import list_planes
 
-        planes = list_planes(nwb)
-        if planes:
-            out["planes"] = planes
-    except Exception:  # a summary never fails because one part is odd
-        pass
-    try:
-        from ..ephys import list_lfp_probes
-
-        lfp = list_lfp_probes(nwb)
-        if lfp:
-            out["lfp_probes"] = lfp
-    except Exception:
-        pass
+    for field, lister in (("planes", list_planes), ("lfp_probes", list_lfp_probes)):
+        try:
+            found = lister(nwb)
+        except (PpdataError, LookupError) as exc:  # a summary shows what it can
+            found = [f"unreadable: {exc}"]
+        if found:
+            out[field] = found
     if hasattr(nwb, "size") and nwb.size:
         out["size"] = human_size(nwb.size)
     return out
