@@ -476,26 +476,6 @@ class S3Client:
         ranges = list(ranges)
         return list(self.pool.map(lambda r: self.get_bytes(key, r[0], r[1]), ranges))
 
-    def open_body(
-        self,
-        key: str,
-        start: int | None = None,
-        end: int | None = None,
-        if_match: str | None = None,
-    ) -> tuple[Any, dict[str, Any]]:
-        """Start a streaming GET; returns ``(body, response)``. The caller closes the body.
-
-        ``if_match`` (an ETag) makes the server refuse the read if the object changed.
-        """
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if start is not None or end is not None:
-            last = "" if end is None else str(end - 1)
-            kwargs["Range"] = f"bytes={start or 0}-{last}"
-        if if_match:
-            kwargs["IfMatch"] = if_match
-        resp = self._retry(key, lambda: self._client.get_object(**kwargs))
-        return resp["Body"], resp
-
     def check_reachable(self) -> None:
         """Make one cheap request to the bucket; raise if it cannot be reached.
 
@@ -552,10 +532,12 @@ class RawGetter:
         end: int | None = None,
         if_match: str | None = None,
     ) -> tuple[Any, dict[str, Any]]:
-        """Like :meth:`S3Client.open_body`: ``(body, {"ETag", "ContentLength"})``."""
-        headers = {"User-Agent": "ppdata"}
-        if start is not None or end is not None:
-            headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
+        """Start a streaming GET of ``[start, end)``: ``(body, {"ETag", "ContentLength"})``.
+
+        ``if_match`` (an ETag) makes the server refuse the read if the object changed. The
+        caller reads the body and closes it.
+        """
+        headers = _headers(start, end)
         if if_match:
             headers["If-Match"] = if_match
         url = self.client.http_url(key)
@@ -563,9 +545,7 @@ class RawGetter:
 
     def read(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
         """The whole body of a GET (``[start, end)``); an interrupted body is fetched again."""
-        headers = {"User-Agent": "ppdata"}
-        if start is not None or end is not None:
-            headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
+        headers = _headers(start, end)
         url = self.client.http_url(key)
 
         def call() -> bytes:
@@ -625,6 +605,14 @@ class RawGetter:
             },
             "GetObject",
         )
+
+
+def _headers(start: int | None, end: int | None) -> dict[str, str]:
+    """Request headers of a GET of the byte range ``[start, end)`` (whole object if neither)."""
+    headers = {"User-Agent": "ppdata"}
+    if start is not None or end is not None:
+        headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
+    return headers
 
 
 class _Body:
