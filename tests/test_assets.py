@@ -170,3 +170,11 @@ def test_assets_table_and_bad_input_in_the_cli(run):
     assert bad.err.startswith("Error: the acquisition datetime") and "Traceback" not in bad.err
     missing = run("assets", "ecephys_612345_2024-01-01_01-01-01")
     assert missing.code == 1 and "no assets of session" in missing.err
+
+
+def test_without_a_catalog_suggestions_come_from_the_subjects_sessions(client):
+    with pytest.raises(SessionNotFound, match="did you mean: ecephys_612345_2025-01-01_01-01-01"):
+        find_assets("ecephys_612345_2025-01-01_01-01-09", client)
+    with pytest.raises(SessionNotFound) as info:
+        find_assets("ecephys_999999_2025-01-01_01-01-01", client)
+    assert "did you mean" not in str(info.value)

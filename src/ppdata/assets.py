@@ -230,11 +230,10 @@ def find_assets(
         if candidate.raw_name == raw:
             found.append(candidate)
     if not found:
-        hint = ""
-        if suggest is not None:
-            close = [c for c in suggest(raw) if c != raw]
-            if close:
-                hint = "; did you mean: " + ", ".join(close[:5])
+        close = [c for c in (suggest(raw) if suggest is not None else []) if c != raw]
+        if not close:
+            close = _same_subject(parsed, client)
+        hint = "; did you mean: " + ", ".join(close[:5]) if close else ""
         raise SessionNotFound(
             f"no assets of session {raw!r} in s3://{client.bucket}/ at "
             f"{client.settings.where}{hint}"
@@ -256,6 +255,25 @@ def find_assets(
         kind = classify(n, entries if n.name in contents else None)
         assets.append(Asset(n.name, kind, client.bucket, n, entries=entries))
     return mark_versions(assets)
+
+
+def _same_subject(parsed: SessionName, client: S3Client) -> list[str]:
+    """Sessions of the same subject on S3, closest first (one listing; for did-you-mean)."""
+    import difflib
+
+    prefix = (
+        f"{parsed.platform}_{parsed.subject_id}_" if parsed.platform else (f"{parsed.subject_id}_")
+    )
+    sessions = set()
+    for folder in client.list(prefix, delimiter="/").prefixes:
+        try:
+            other = parse_name(folder.rstrip("/"))
+        except InvalidName:
+            continue
+        if other.raw_name and other.subject_id == parsed.subject_id:
+            sessions.add(other.raw_name)
+    raw = parsed.raw_name or parsed.name
+    return difflib.get_close_matches(raw, sorted(sessions), n=5, cutoff=0.0)
 
 
 def pick_asset(assets: Sequence[Asset], kind: AssetKind | str, version: str | None = None) -> Asset:
