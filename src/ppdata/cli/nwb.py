@@ -185,7 +185,7 @@ def units_command(
             {"probe": p, **{str(k): int(v) for k, v in r.items()}, "total": int(r.sum())}
             for p, r in summary.iterrows()
         ]
-        emit_table(rows, title=f"Units of {s.name} by probe and label ({len(frame)} units)")
+        emit_table(rows, title=f"{len(frame)} units by probe and label", caption=s.name)
         columns = (
             list(frame.columns)
             if all_columns
