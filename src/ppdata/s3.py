@@ -388,12 +388,18 @@ class S3Client:
     def _pages(self, prefix: str, delimiter: str | None) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            # encoding-type=url: keys may hold characters XML cannot carry (as boto3 does)
+            params = {
+                "list-type": "2",
+                "prefix": prefix,
+                "max-keys": "1000",
+                "encoding-type": "url",
+            }
             if delimiter:
-                kwargs["Delimiter"] = delimiter
+                params["delimiter"] = delimiter
             if token:
-                kwargs["ContinuationToken"] = token
-            page = self._retry(prefix, lambda kw=kwargs: self._client.list_objects_v2(**kw))
+                params["continuation-token"] = token
+            page = self.raw.list_page(params)
             yield page
             if not page.get("IsTruncated"):
                 return
@@ -559,12 +565,14 @@ class RawGetter:
 
         return self.client.retry(key, call)
 
-    def _get(self, url: str, headers: dict[str, str]) -> tuple[Any, dict[str, Any]]:
+    def _get(
+        self, url: str, headers: dict[str, str], operation: str = "GetObject"
+    ) -> tuple[Any, dict[str, Any]]:
         import urllib3
         from botocore import exceptions as bx
 
         stats = self.client.stats
-        stats.add_request("GetObject")
+        stats.add_request(operation)
         try:
             resp = self.pool.request(
                 "GET",
@@ -585,7 +593,7 @@ class RawGetter:
             raise bx.ConnectionClosedError(endpoint_url=self.endpoint, error=exc) from exc
         length = resp.headers.get("Content-Length")
         if length:
-            stats.add_bytes("GetObject", int(length))
+            stats.add_bytes(operation, int(length))
         if resp.status in (200, 206):
             return _Body(resp), {
                 "ETag": resp.headers.get("ETag"),
@@ -603,8 +611,65 @@ class RawGetter:
                     "HTTPHeaders": {k.lower(): v for k, v in resp.headers.items()},
                 },
             },
-            "GetObject",
+            operation,
         )
+
+    def list_page(self, params: dict[str, str]) -> dict[str, Any]:
+        """One ListObjectsV2 page, parsed into the shape boto3 returns.
+
+        botocore spends ~0.25 ms of CPU per listed object parsing a page; ElementTree needs
+        a tenth of that, which matters for assets of thousands of keys.
+        """
+        from urllib.parse import quote, urlencode
+
+        url = self.client.http_url("") + "?" + urlencode(params, quote_via=quote)
+
+        def call() -> bytes:
+            body, _ = self._get(url, {"User-Agent": "ppdata"}, operation="ListObjectsV2")
+            try:
+                data: bytes = body.resp.read(decode_content=True)
+                body.finished = True
+                return data
+            finally:
+                body.close()
+
+        return _parse_listing(self.client.retry(params.get("prefix", ""), call))
+
+
+def _parse_listing(xml: bytes) -> dict[str, Any]:
+    """A ListObjectsV2 result (XML) as boto3's dict: CommonPrefixes, Contents, IsTruncated."""
+    from datetime import datetime
+    from urllib.parse import unquote_plus
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(xml)
+    decode = unquote_plus if root.findtext(f"{_ns(root)}EncodingType") == "url" else str
+    ns = _ns(root)
+    page: dict[str, Any] = {
+        "IsTruncated": root.findtext(f"{ns}IsTruncated") == "true",
+        "NextContinuationToken": root.findtext(f"{ns}NextContinuationToken"),
+        "CommonPrefixes": [
+            {"Prefix": decode(p.findtext(f"{ns}Prefix") or "")}
+            for p in root.iterfind(f"{ns}CommonPrefixes")
+        ],
+        "Contents": [],
+    }
+    for item in root.iterfind(f"{ns}Contents"):
+        stamp = item.findtext(f"{ns}LastModified")
+        page["Contents"].append(
+            {
+                "Key": decode(item.findtext(f"{ns}Key") or ""),
+                "Size": int(item.findtext(f"{ns}Size") or 0),
+                "ETag": item.findtext(f"{ns}ETag"),
+                "LastModified": datetime.fromisoformat(stamp) if stamp else None,
+            }
+        )
+    return page
+
+
+def _ns(root: Any) -> str:
+    """The ``{namespace}`` prefix of an S3 XML document's tags (empty if none)."""
+    return root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
 
 
 def _headers(start: int | None, end: int | None) -> dict[str, str]:
