@@ -212,10 +212,10 @@ def _running_speed(rng: np.random.Generator, duration_s: float) -> tuple[np.ndar
     return t, speed.astype(np.float32)
 
 
-def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
+def _running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str) -> Any:
+    """The ``running`` processing module holding ``running_speed``."""
     from pynwb import TimeSeries
 
-    t, speed = _running_speed(rng, duration_s)
     module = nwbfile.create_processing_module(name="running", description="running speed")
     module.add(
         TimeSeries(
@@ -226,6 +226,14 @@ def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
             description="running speed from the wheel encoder, low-pass filtered",
         )
     )
+    return module
+
+
+def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
+    from pynwb import TimeSeries
+
+    t, speed = _running_speed(rng, duration_s)
+    module = _running_module(nwbfile, t, speed, fmt)
     module.add(
         TimeSeries(
             name="running_speed_end_times",
@@ -949,16 +957,7 @@ def write_behavior_nwb(
                     description=name.replace("_", " "),
                 )
             )
-        module = nwbfile.create_processing_module(name="running", description="running speed")
-        module.add(
-            TimeSeries(
-                name="running_speed",
-                data=_wrap(speed, fmt),
-                timestamps=_wrap(t, fmt),
-                unit="cm/s",
-                description="running speed from the wheel encoder, low-pass filtered",
-            )
-        )
+        _running_module(nwbfile, t, speed, fmt)
         _add_stimulus(nwbfile, rng, duration_s, fmt)
         _write(nwbfile, Path(path), fmt)
     logger.debug("wrote behavior NWB %s", path)
