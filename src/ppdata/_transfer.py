@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import DownloadError, NotFound, PpdataError, S3Error
-from .manifest import Check, ManifestEntry, _now, atomic_write_text, md5_file
+from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
 from .s3 import RawGetter
 
 if TYPE_CHECKING:
@@ -427,20 +427,7 @@ class Engine:
                 mtime_ns = stamp
         if t.ranged:
             _remove(t.sidecar)
-        if mtime_ns is None:
-            mtime_ns = os.stat(f.path).st_mtime_ns
-        t.entry = ManifestEntry(
-            path=f.relpath,
-            key=f.key,
-            uri=f.uri,
-            size=f.size,
-            etag=f.etag,
-            md5=f.md5,
-            check=str(check),
-            downloaded=_now(),
-            mtime_ns=mtime_ns,
-            last_modified=f.last_modified.isoformat() if f.last_modified else None,
-        )
+        t.entry = ManifestEntry.for_file(f, check, mtime_ns)
         with t.lock:
             if t.state == "running":
                 t.state = "finished"

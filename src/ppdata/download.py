@@ -44,7 +44,15 @@ from .errors import (
     PpdataError,
     UnsafeKey,
 )
-from .manifest import Check, Manifest, VerifyReport, destination_lock, md5_file, verify
+from .manifest import (
+    Check,
+    Manifest,
+    ManifestEntry,
+    VerifyReport,
+    destination_lock,
+    md5_file,
+    verify,
+)
 from .s3 import ObjectInfo, S3Client
 
 __all__ = [
@@ -622,7 +630,7 @@ def _sort_existing(
             continue
         check = _check_local(f)
         if check is not None:
-            manifest.record(_entry_for(f, check))
+            manifest.record(ManifestEntry.for_file(f, check))
             skipped.append(FileResult(f.key, f.path, FileStatus.SKIPPED, f.size, check=check))
         else:
             todo.append(f)
@@ -645,24 +653,6 @@ def _check_local(f: PlannedFile) -> str | None:
     if f.md5 is None:
         return str(Check.SIZE)
     return str(Check.MD5) if md5_file(f.path) == f.md5 else None
-
-
-def _entry_for(f: PlannedFile, check: str) -> Any:
-    from .manifest import ManifestEntry, _now
-
-    st = f.path.stat()
-    return ManifestEntry(
-        path=f.relpath,
-        key=f.key,
-        uri=f.uri,
-        size=f.size,
-        etag=f.etag,
-        md5=f.md5,
-        check=check,
-        downloaded=_now(),
-        mtime_ns=st.st_mtime_ns,
-        last_modified=f.last_modified.isoformat() if f.last_modified else None,
-    )
 
 
 def _error_text(exc: BaseException) -> str:

@@ -100,6 +100,25 @@ class ManifestEntry:
     mtime_ns: int
     last_modified: str | None = None
 
+    @classmethod
+    def for_file(cls, f: Any, check: str, mtime_ns: int | None = None) -> ManifestEntry:
+        """The entry of a planned file (:class:`ppdata.download.PlannedFile`) now on disk.
+
+        ``mtime_ns`` defaults to the local file's modification time.
+        """
+        return cls(
+            path=f.relpath,
+            key=f.key,
+            uri=f.uri,
+            size=f.size,
+            etag=f.etag,
+            md5=f.md5,
+            check=str(check),
+            downloaded=_now(),
+            mtime_ns=f.path.stat().st_mtime_ns if mtime_ns is None else mtime_ns,
+            last_modified=f.last_modified.isoformat() if f.last_modified else None,
+        )
+
     def matches_disk(self, dest: Path) -> bool:
         """True when the local file still has the size and mtime recorded (no read)."""
         try:
