@@ -45,11 +45,16 @@ def _suggester(app: App) -> Any:
     """Did-you-mean from the local catalog, if there is one (never fails)."""
 
     def suggest(name: str) -> list[str]:
-        try:
-            from ..catalog import Catalog
+        import sqlite3
 
+        from ..catalog import Catalog
+        from ..errors import PpdataError
+
+        if not app.settings.catalog_path.exists():
+            return []  # no catalog yet: do not create one just to suggest names
+        try:
             return Catalog(app.settings).suggest(name)
-        except Exception:  # the catalog is a nicety here; a missing one is fine
+        except (PpdataError, OSError, sqlite3.Error):  # a nicety here, never a failure
             return []
 
     return suggest
@@ -72,7 +77,7 @@ def assets_command(app: App, session: str, as_json: bool, with_qc: bool) -> None
     assets = find_assets(session, app.client, suggest=_suggester(app))
     statuses: dict[str, str | None] = {}
     if with_qc:
-        statuses = _qc_statuses(app, assets)
+        statuses = qc_statuses(app, assets)
     rows = []
     for a in assets:
         row = a.to_dict()
@@ -91,7 +96,7 @@ def assets_command(app: App, session: str, as_json: bool, with_qc: bool) -> None
     )
 
 
-def _qc_statuses(app: App, assets: list[Any]) -> dict[str, str | None]:
+def qc_statuses(app: App, assets: list[Any]) -> dict[str, str | None]:
     """Overall QC status per asset, from its quality_control.json (one concurrent fetch)."""
     from ..errors import MetadataError
     from ..qc import get_session_quality_control

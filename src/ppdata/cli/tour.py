@@ -77,7 +77,7 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
     from ..assets import AssetKind, find_assets
     from ..session import Session
     from ..spreadsheet import read_spreadsheet
-    from .data import _qc_statuses
+    from .data import qc_statuses
 
     settings = app.settings
     if not settings.spreadsheet:
@@ -96,7 +96,7 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
 
     _heading(f"2. Its assets on s3://{settings.bucket}/")
     assets = find_assets(chosen, client)
-    statuses = _qc_statuses(app, assets)
+    statuses = qc_statuses(app, assets)
     emit_table(
         [{**a.to_dict(), "qc": statuses.get(a.name)} for a in assets],
         ["kind", "name", "processed", "current", "qc"],
