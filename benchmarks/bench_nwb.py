@@ -11,9 +11,11 @@ Operations, on the benchmark-size world (``--quick``: the small one):
 
 ppdata: ``Session`` with an ``S3Client`` pointed at the proxy, starting from the session
 name (so its "open" includes finding the assets and the NWB). Notebook: the guide's method,
-given the NWB's URL: pynwb + ``NWBZarrIO(url, mode="r", storage_options={"anon": True, ...})``
-for Zarr, remfile + h5py + ``NWBHDF5IO`` for HDF5, then ``units.to_dataframe()``,
-``units["spike_times"][i]``, ``<series>.data[a:b, ...]``.
+also from the session name: list keys down to the NWB (the session's folders, then each
+folder on the path to the NWB: the fewest listings that find it; boto3, unsigned), then
+pynwb + ``NWBZarrIO(url, mode="r", storage_options={"anon": True, ...})`` for Zarr, remfile
++ h5py + ``NWBHDF5IO`` for HDF5, then ``units.to_dataframe()``, ``units["spike_times"][i]``,
+``<series>.data[a:b, ...]``.
 
 Both sides run in a worker process (not in the process that runs the proxy, so they never
 share its GIL), one fresh client / reader per operation. Requests and bytes are counted at
@@ -81,6 +83,11 @@ def _checksum(values: Any, scale: float = 1.0, offset: float = 0.0) -> dict[str,
     return {"shape": list(arr.shape), "sum": float(arr.sum()), "abs": float(np.abs(arr).sum())}
 
 
+#: The plan's session each operation reads.
+SESSION_OF = {"units": "ephys_session", "spikes": "ephys_session", "lfp": "ephys_session"}
+SESSION_OF.update(roi="ophys_session", plane="ophys_session", units_hdf5="hdf5_session")
+
+
 class _PpdataSide:
     """ppdata, from the session name, through an S3Client pointed at the proxy."""
 
@@ -92,10 +99,8 @@ class _PpdataSide:
         from ppdata.session import Session
         from ppdata.settings import Settings
 
-        name = {"units": "ephys_session", "spikes": "ephys_session", "lfp": "ephys_session"}
-        name.update(roi="ophys_session", plane="ophys_session", units_hdf5="hdf5_session")
         client = S3Client(Settings(endpoint_url=self.endpoint))
-        self.session = Session(self.plan[name[op]], client)
+        self.session = Session(self.plan[SESSION_OF[op]], client)
         if op in ("spikes", "lfp"):
             self.session.nwb("sorted")
         elif op in ("roi", "plane"):
@@ -121,18 +126,41 @@ class _PpdataSide:
 
 
 class _NotebookSide:
-    """The guide's notebook method, given the NWB's URL."""
+    """The guide's notebook method: list keys down to the NWB, then open its URL."""
 
     def __init__(self, endpoint: str, plan: dict[str, Any]) -> None:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
         self.endpoint, self.plan = endpoint, plan
         self.io: Any = None
         self.nwbfile: Any = None
         self.h5: Any = None
+        self.s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-west-2",
+            config=Config(signature_version=UNSIGNED),
+        )
+
+    def discover(self, session: str, key: str) -> None:
+        """The fewest listings that lead from a session name to its NWB: the session's
+        folders (``Prefix=<session>``, as DOMAIN.md says), then each folder on the way down
+        to the NWB. A notebook user who does not know which asset holds it lists more."""
+        bucket = self.plan["bucket"]
+        self.s3.list_objects_v2(Bucket=bucket, Prefix=session, Delimiter="/")
+        parts = key.rstrip("/").split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth]) + "/"
+            self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")
 
     def open(self, op: str) -> None:
         from urllib.parse import quote
 
         p = self.plan
+        key = {"units_hdf5": p["hdf5_key"], "roi": p["ophys_key"], "plane": p["ophys_key"]}
+        self.discover(p[SESSION_OF[op]], key.get(op, p["ephys_key"]))
         if op == "units_hdf5":
             import h5py
             import remfile
@@ -583,7 +611,8 @@ def report(
         "Notes: the two 'open + units table' rows include the open in both tables. For the "
         "other rows the NWB was opened first (ppdata: "
         "Session from the session name, which also finds the assets and the NWB; notebook: "
-        "NWBZarrIO.read() on the NWB's URL), then the proxy counts were reset and only the "
+        "listings from the session name down to the NWB, then NWBZarrIO.read() on its URL), "
+        "then the proxy counts were reset and only the "
         "operation was timed. Requests ratio = notebook / ppdata (target >= 10x); bytes "
         "ratio = ppdata / notebook (target <= 1.5x); speed-up = notebook s / ppdata s "
         "(target >= 5x at 50 ms). '>' / '>=' : the notebook was stopped at the budget "

@@ -24,6 +24,9 @@ START = datetime(2025, 1, 1, 1, 1, 1)
 EPHYS = {"units_per_probe": 10, "duration_s": 30.0, "lfp_channels": 16, "lfp_duration_s": 2.0}
 PLANES = (("VISp", 0, 184), ("VISl", 4, 220))
 BUCKET = "ppdata-nwb-tests"
+COMPLETE_H5 = f"{RAW_EPHYS}_nwb_2025-05-05_05-05-05"
+OLDER_RAW = "ecephys_600001_2024-01-01_01-01-01"
+COMPLETE_OLDER = f"{OLDER_RAW}_nwb_2024-03-03_03-03-03"
 
 
 @pytest.fixture(scope="session")
@@ -353,6 +356,13 @@ def bucket_client(nwb_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     # the same Zarr NWB without consolidated metadata (older writers)
     shutil.copytree(nwb_dir / "pophys.nwb.zarr", staged / "unconsolidated.nwb")
     (staged / "unconsolidated.nwb" / ".zmetadata").unlink()
+    # complete-NWB assets: the HDF5 file at its usual name, and an older layout (a Zarr
+    # folder one level down with a .nwb.zarr suffix) where only a listing finds it
+    usual = staged / COMPLETE_H5 / f"{RAW_EPHYS}_experiment1_recording1.nwb"
+    usual.parent.mkdir()
+    shutil.copy(nwb_dir / "complete" / "ephys_h5.nwb", usual)
+    older = f"{OLDER_RAW}_nwb/{OLDER_RAW}_experiment1_recording1.nwb.zarr"
+    shutil.copytree(nwb_dir / "ephys.nwb", staged / COMPLETE_OLDER / older)
     with MirrorServer() as server:
         load_directory(server.endpoint_url, BUCKET, staged, in_process=True)
         settings = Settings(
@@ -429,6 +439,45 @@ def test_remote_hdf5_detects_and_heads(client):
         assert nwb.format is NWBFormat.HDF5
         assert client.stats.requests.get("HeadObject") == 1
         assert nwb.pynwb().session_id == RAW_EPHYS
+
+
+def test_complete_hdf5_nwb_opens_from_its_usual_name(client, nwb_dir):
+    from ppdata.session import Session
+
+    with Session(RAW_EPHYS, client) as s:
+        units = s.units()
+    # one root listing (no CCF listing, no listing of the asset), no HEAD: the first GET
+    # of <raw>_experiment1_recording1.nwb tells the format and the size
+    assert client.stats.requests.get("ListObjectsV2") == 1
+    assert "HeadObject" not in client.stats.requests
+    with open_nwb(nwb_dir / "complete" / "ephys_h5.nwb") as local:
+        assert units.equals(ephys.units(local))
+
+
+def test_complete_nwb_elsewhere_is_found_by_listing(client, nwb_dir):
+    from ppdata.locate import probe_complete_hdf5
+    from ppdata.nwbstore import BLOCK_SIZE
+    from ppdata.session import Session
+
+    with Session(OLDER_RAW, client) as s:
+        (asset,) = s.assets
+        assert probe_complete_hdf5(asset, client, BLOCK_SIZE) is None  # nothing at the name
+        nwb = s.nwb()
+        assert nwb.format is NWBFormat.ZARR and nwb.key.endswith(".nwb.zarr")
+        units = s.units()
+    with open_nwb(nwb_dir / "ephys.nwb") as local:
+        assert units.equals(ephys.units(local))
+
+
+def test_lfp_as_xarray(client, nwb_dir):
+    with open_nwb(nwb_dir / "ephys.nwb") as local:
+        window = ephys.lfp(local, "ProbeA", 0.5, 1.0, channels=[0, 4])
+    arr = window.to_xarray()
+    assert arr.dims == ("time", "channel") and arr.name == "ProbeA LFP"
+    np.testing.assert_array_equal(arr.coords["time"].values, window.times)
+    np.testing.assert_array_equal(arr.coords["channel"].values, window.channels)
+    np.testing.assert_array_equal(arr.sel(channel=window.channels[1]).values, window.data[:, 1])
+    assert arr.attrs["units"] == "volts"
 
 
 def test_remote_ophys_and_behavior(client, nwb_dir):

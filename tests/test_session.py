@@ -104,6 +104,17 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
     bad_plane = run("dff", MESOSCOPE_A, "--plane", "VISx_9")
     assert bad_plane.code == 1 and "VISp_0" in bad_plane.err
 
+    lfp = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeA", "--start", "1", "--stop", "1.5",
+              "--channel", "0", "--channel", "4", "--json")  # fmt: skip
+    assert lfp.code == 0, lfp.err
+    samples = json.loads(lfp.out)
+    assert samples and set(samples[0]) == {"time", "0", "4"}
+    assert all(1 <= row["time"] < 1.5 for row in samples)
+    table = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeA", "--stop", "0.2")
+    assert table.code == 0 and "µV" in table.out
+    bad_probe = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeZ")
+    assert bad_probe.code == 1 and "ProbeA" in bad_probe.err and "Traceback" not in bad_probe.err
+
     for kind, session in (
         ("raster", EPHYS_REPROCESSED),
         ("running", MESOSCOPE_A),

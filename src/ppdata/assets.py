@@ -182,6 +182,7 @@ def find_assets(
     client: S3Client,
     *,
     suggest: Callable[[str], Sequence[str]] | None = None,
+    ccf: bool = True,
 ) -> list[Asset]:
     """Find every asset of a session.
 
@@ -194,6 +195,9 @@ def find_assets(
     suggest : callable, optional
         Given the name, returns close names to offer when nothing is found (the catalog's
         did-you-mean).
+    ccf : bool
+        Also look for the subject's CCF asset (Neuropixels; one more listing, made at the
+        same time). Default True.
 
     Returns
     -------
@@ -217,7 +221,7 @@ def find_assets(
     # The subject's CCF asset only shares the "ecephys_<subject>_" prefix: list it at the
     # same time as the session's own folders (one round trip, two requests).
     ccf_listing = None
-    if (parsed.platform or "").lower() == "ecephys":
+    if ccf and (parsed.platform or "").lower() == "ecephys":
         ccf_listing = client.pool.submit(client.list, parsed.ccf_name, delimiter="/")
     root = client.list(raw, delimiter="/")
     names = [p.rstrip("/") for p in root.prefixes]

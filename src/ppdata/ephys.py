@@ -27,6 +27,7 @@ from .errors import NotFound
 
 if TYPE_CHECKING:
     import pandas as pd
+    import xarray as xr
 
     from .nwb import NWB
 
@@ -77,6 +78,25 @@ class LFPSlice(NamedTuple):
         frame = pd.DataFrame(self.data, index=pd.Index(self.times, name="time"))
         frame.columns = pd.Index(self.channels, name="electrode_id")
         return frame
+
+    def to_xarray(self) -> xr.DataArray:
+        """The window as an ``xarray.DataArray`` with ``time`` (s) and ``channel``
+        (electrode id) coordinates, named after the probe.
+
+        Examples
+        --------
+        >>> lfp = session.lfp("ProbeA", 100, 110).to_xarray()  # doctest: +SKIP
+        >>> lfp.sel(time=slice(100, 101), channel=[3, 4]).mean("time")  # doctest: +SKIP
+        """
+        import xarray as xr
+
+        return xr.DataArray(
+            self.data,
+            dims=("time", "channel"),
+            coords={"time": self.times, "channel": self.channels},
+            name=f"{self.probe} LFP" if self.probe else "LFP",
+            attrs={"units": "volts" if self.data.dtype.kind == "f" else "raw", "probe": self.probe},
+        )
 
 
 # --------------------------------------------------------------------------------------

@@ -109,6 +109,33 @@ def nwbs_in_asset(asset: Asset, client: S3Client) -> list[NWBLocation]:
     return found
 
 
+def probe_complete_hdf5(asset: Asset, client: S3Client, nbytes: int) -> tuple[str, int, bytes] | None:
+    """The complete NWB at its usual place, ``<asset>/<raw name>_experiment1_recording1.nwb``,
+    if an HDF5 file is there: ``(key, size, first nbytes)``, else ``None``.
+
+    One ranged GET that also reads the file's first block, where opening by listing takes a
+    listing and then the same GET. Whether it is an NWB is told by the HDF5 signature in
+    the bytes, not by the name; anything else there (a Zarr folder, nothing) answers
+    ``None`` and the caller lists the asset as usual.
+    """
+    from .errors import BucketUnreachable, NotFound, S3Error
+    from .nwb import NWBFormat, format_from_objects
+
+    raw = asset.parsed.raw_name
+    if asset.kind is not AssetKind.NWB or not raw:
+        return None
+    key = f"{asset.prefix}{raw}_experiment1_recording1.nwb"
+    try:
+        first, size = client.get_first(key, nbytes)
+    except BucketUnreachable:
+        raise
+    except (NotFound, S3Error):  # nothing there, an empty object (416), a 403 for a miss
+        return None
+    if format_from_objects(head=first) is not NWBFormat.HDF5:
+        return None
+    return key, size, first
+
+
 def _match(asset: Asset, listing: Any) -> list[NWBLocation]:
     out = [NWBLocation(asset, p.rstrip("/"), True) for p in listing.prefixes if _NWB_NAME.search(p)]
     out += [

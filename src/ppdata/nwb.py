@@ -536,7 +536,14 @@ def _open_local(path: Path, fmt: NWBFormat) -> NWB:
     return NWB(H5Backend(root, None), source=source)
 
 
-def _open_remote(client: S3Client, key: str, fmt: NWBFormat | None, size: int | None) -> NWB:
+def _open_remote(
+    client: S3Client,
+    key: str,
+    fmt: NWBFormat | None,
+    size: int | None,
+    first: bytes | None = None,
+) -> NWB:
+    """Open a remote NWB; ``first``: its first bytes, already read with its size."""
     source = client.uri(key)
     store = S3ZarrStore(client, key)
     if fmt is None and size is not None:
@@ -573,6 +580,8 @@ def _open_remote(client: S3Client, key: str, fmt: NWBFormat | None, size: int | 
         raise NWBError(
             f"{source} is not an NWB: no object there and no Zarr group under it"
         ) from None
+    if first:
+        fileobj.seed(first)
     fileobj.prefetch([(0, min(fileobj.size, fileobj.block_size))])
     head = fileobj.read(max(_HDF5_OFFSETS) + 8)
     fileobj.seek(0)

@@ -294,6 +294,10 @@ def as_zarr_store(store: S3ZarrStore) -> Any:
     return _zarr_adapter_class(store)
 
 
+#: Bytes per cached block of a remote HDF5 file (see :class:`S3File`).
+BLOCK_SIZE = 2 * 2**20
+
+
 class S3File(io.RawIOBase):
     """A read-only, seekable file object over one S3 object, with a block cache.
 
@@ -310,10 +314,13 @@ class S3File(io.RawIOBase):
     size : int, optional
         The object's size; found with one HEAD request if not given.
     block_size : int
-        Bytes per cached block (default 1 MiB). h5py's metadata reads are small and
+        Bytes per cached block (default 2 MiB). h5py's metadata reads are small and
         scattered, each a round trip on a miss: bigger blocks mean fewer of them but more
         bytes read that nobody asked for; runs of neighbouring blocks (array chunks) are
-        fetched in one ranged GET whatever the block size.
+        fetched in one ranged GET whatever the block size. HDF5 writers put an object's
+        header next to what was written at the same time, so the headers a read needs
+        cluster in a few places: on the bench world's 282 MB complete NWB, opening it and
+        reading the units table touches 5 blocks of 1 MiB but 4 of 2 MiB (7 MB in all).
     cache_bytes : int
         Bytes of blocks kept (default 256 MiB).
     """
@@ -324,7 +331,7 @@ class S3File(io.RawIOBase):
         key: str,
         size: int | None = None,
         *,
-        block_size: int = 2**20,
+        block_size: int = BLOCK_SIZE,
         cache_bytes: int = 256 * 2**20,
     ) -> None:
         super().__init__()
@@ -362,6 +369,14 @@ class S3File(io.RawIOBase):
             raise ValueError("negative seek position")
         self._pos = pos
         return pos
+
+    def seed(self, data: bytes) -> None:
+        """Cache the object's first bytes, already read (whole blocks only)."""
+        blocks = len(data) // self.block_size
+        if len(data) == self.size and len(data) % self.block_size:
+            blocks += 1  # the whole object: its last, short block too
+        for b in range(blocks):
+            self._blocks.put(b, data[b * self.block_size : (b + 1) * self.block_size])
 
     def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Make sure the blocks covering byte ranges ``[start, end)`` are cached."""

@@ -446,6 +446,19 @@ class S3Client:
             return b""
         return self.raw.read(key, start, end)
 
+    def get_first(self, key: str, nbytes: int) -> tuple[bytes, int]:
+        """The first ``nbytes`` of an object and its total size, in one ranged GET.
+
+        Opening a file whose key is known but whose size is not this way saves the HEAD
+        request (the size comes from the response's ``Content-Range``).
+
+        Raises
+        ------
+        NotFound
+            If there is no such object.
+        """
+        return self.raw.read_first(key, nbytes)
+
     @property
     def raw(self) -> RawGetter:
         """The plain-HTTP path for anonymous GETs (see :class:`RawGetter`)."""
@@ -565,6 +578,23 @@ class RawGetter:
 
         return self.client.retry(key, call)
 
+    def read_first(self, key: str, nbytes: int) -> tuple[bytes, int]:
+        """``(first nbytes, total size)`` of an object, from one ranged GET."""
+        headers = _headers(0, max(1, nbytes))
+        url = self.client.http_url(key)
+
+        def call() -> tuple[bytes, int]:
+            body, _ = self._get(url, headers)
+            try:
+                data: bytes = body.resp.read(decode_content=False)
+                body.finished = True
+                total = _total_size(body.resp.headers.get("Content-Range"), len(data))
+                return data[:nbytes], total
+            finally:
+                body.close()
+
+        return self.client.retry(key, call)
+
     def _get(
         self, url: str, headers: dict[str, str], operation: str = "GetObject"
     ) -> tuple[Any, dict[str, Any]]:
@@ -678,6 +708,15 @@ def _headers(start: int | None, end: int | None) -> dict[str, str]:
     if start is not None or end is not None:
         headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
     return headers
+
+
+def _total_size(content_range: str | None, received: int) -> int:
+    """The object size in ``Content-Range: bytes 0-99/1234`` (a 200 reply: what came)."""
+    if content_range and "/" in content_range:
+        total = content_range.rsplit("/", 1)[1].strip()
+        if total.isdigit():
+            return int(total)
+    return received
 
 
 class _Body:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .assets import Asset, AssetKind, find_assets, pick_asset
 from .errors import NWBError
-from .locate import NWBLocation, nwbs_in_asset
+from .locate import NWBLocation, nwbs_in_asset, probe_complete_hdf5
 from .naming import SessionName, parse_name
 from .s3 import S3Client
 from .settings import Settings
@@ -70,14 +70,24 @@ class Session:
         """All assets, grouped by kind, newest first (see :func:`ppdata.find_assets`)."""
         return find_assets(self.name, self.client)
 
+    @cached_property
+    def _own_assets(self) -> list[Asset]:
+        """The session's own assets, without the subject's CCF: all that reading its NWBs
+        needs, and one listing fewer than :attr:`assets` for Neuropixels."""
+        if "assets" in self.__dict__:
+            return [a for a in self.assets if a.kind is not AssetKind.CCF]
+        return find_assets(self.name, self.client, ccf=False)
+
     def asset(self, kind: AssetKind | str, version: str | None = None) -> Asset:
         """The asset of a kind (current, or the version asked for here or at creation)."""
         kind = AssetKind(kind)
-        return pick_asset(self.assets, kind, version or self.versions.get(str(kind)))
+        pool = self.assets if kind is AssetKind.CCF else self._own_assets
+        return pick_asset(pool, kind, version or self.versions.get(str(kind)))
 
     @property
     def kinds(self) -> set[AssetKind]:
-        return {a.kind for a in self.assets}
+        """Kinds of the session's own assets (the subject's CCF is in :attr:`assets`)."""
+        return {a.kind for a in self._own_assets}
 
     # -- NWB --------------------------------------------------------------------------------
     def nwb_locations(self) -> list[NWBLocation]:
@@ -119,17 +129,25 @@ class Session:
             if k not in self.kinds:
                 continue
             asset = self.asset(k)
-            if asset.name in self._open:
-                return self._open[asset.name]
-            location = nwbs_in_asset(asset, self.client)[0]
-            from .nwb import open_nwb
-
-            nwb = open_nwb(location.key, client=self.client, size=location.size)
-            self._open[asset.name] = nwb
-            return nwb
+            if asset.name not in self._open:
+                self._open[asset.name] = self._open_nwb_of(asset)
+            return self._open[asset.name]
         have = ", ".join(sorted(str(k) for k in self.kinds))
         wanted = ", ".join(str(k) for k in kinds)
         raise NWBError(f"session {self.name} has no NWB in a {wanted} asset (it has: {have})")
+
+    def _open_nwb_of(self, asset: Asset) -> NWB:
+        """Open the (first) NWB of an asset: a complete HDF5 NWB at its usual name straight
+        away, anything else after listing the asset."""
+        from .nwb import NWBFormat, _open_remote, open_nwb
+        from .nwbstore import BLOCK_SIZE
+
+        probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE)
+        if probed is not None:
+            key, size, first = probed
+            return _open_remote(self.client, key, NWBFormat.HDF5, size, first)
+        location = nwbs_in_asset(asset, self.client)[0]
+        return open_nwb(location.key, client=self.client, size=location.size)
 
     def _nwb_with(self, test: Any, kinds: Iterable[AssetKind], what: str) -> NWB:
         """The first NWB among ``kinds`` (complete NWB first) that ``test`` accepts."""

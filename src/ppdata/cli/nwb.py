@@ -1,4 +1,4 @@
-"""``ppdata nwb|units|spikes|planes|dff|plot``: stream NWB contents, never download them."""
+"""``ppdata nwb|units|spikes|planes|dff|lfp|plot``: stream NWB contents, never download them."""
 
 from __future__ import annotations
 
@@ -312,6 +312,63 @@ def dff_command(
     _report_stats(app, show_stats)
 
 
+@click.command("lfp")
+@click.argument("session")
+@click.option("--probe", required=True, help="Probe name, e.g. ProbeA (`ppdata nwb SESSION`).")
+@click.option("--start", type=float, help="From this time (s).")
+@click.option("--stop", type=float, help="Up to this time (s).")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    help="Only this electrode id or channel name (repeatable).",
+)
+@click.option("--csv", metavar="FILE", help="Write time x channel (volts) as CSV ('-' for stdout).")
+@json_option
+@nwb_options
+@common_options
+@pass_app
+def lfp_command(
+    app: App,
+    session: str,
+    probe: str,
+    start: float | None,
+    stop: float | None,
+    channels: tuple[str, ...],
+    csv: str | None,
+    as_json: bool,
+    version: str | None,
+    show_stats: bool,
+) -> None:
+    """LFP of one probe, sliced by time and channel, streamed (only the chunks covering it).
+
+    Without --csv/--json: a summary per channel in microvolts.
+    """
+    wanted = [int(c) if c.lstrip("-").isdigit() else c for c in channels] or None
+    s = _session(app, session, "sorted", version)
+    window = s.lfp(probe, start, stop, wanted)
+    frame = window.to_dataframe()
+    if not _write_frame(frame, csv, as_json):
+        micro = frame * 1e6
+        rows = [
+            {
+                "electrode_id": col,
+                "mean µV": micro[col].mean(),
+                "std µV": micro[col].std(),
+                "min µV": micro[col].min(),
+                "max µV": micro[col].max(),
+            }
+            for col in micro.columns
+        ]
+        t0, t1 = (float(window.times[0]), float(window.times[-1])) if len(frame) else (0, 0)
+        emit_table(
+            rows,
+            title=f"LFP of {probe}: {frame.shape[1]} channels x {frame.shape[0]} samples, "
+            f"{t0:.3f}-{t1:.3f} s",
+        )
+    _report_stats(app, show_stats)
+
+
 PLOTS = ["raster", "unit-quality", "dff", "rois", "running"]
 
 
@@ -384,6 +441,7 @@ def register(cli: click.Group) -> None:
         spikes_command,
         planes_command,
         dff_command,
+        lfp_command,
         plot_command,
     ):
         cli.add_command(command)
