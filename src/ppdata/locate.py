@@ -109,7 +109,9 @@ def nwbs_in_asset(asset: Asset, client: S3Client) -> list[NWBLocation]:
     return found
 
 
-def probe_complete_hdf5(asset: Asset, client: S3Client, nbytes: int) -> tuple[str, int, bytes] | None:
+def probe_complete_hdf5(
+    asset: Asset, client: S3Client, nbytes: int
+) -> tuple[str, int, bytes] | None:
     """The complete NWB at its usual place, ``<asset>/<raw name>_experiment1_recording1.nwb``,
     if an HDF5 file is there: ``(key, size, first nbytes)``, else ``None``.
 
