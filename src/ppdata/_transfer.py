@@ -31,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DownloadError, NotFound, PpdataError, S3Error
+from .errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
 from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
 from .s3 import RawGetter
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_PART_SIZE = 16 * 2**20
+MIN_PART_SIZE = 5 * 2**20
 CHUNK = 2**20
 PART_SUFFIX = ".ppdata-part"
 SIDECAR_VERSION = 1
@@ -83,7 +84,8 @@ def resumable_bytes(files: list[PlannedFile]) -> int:
     """Bytes of ``files`` already preallocated by interrupted runs (for the space check)."""
     total = 0
     for f in files:
-        if _read_sidecar(f) is not None:
+        # only files fetched in parts (over twice the smallest part size) leave a sidecar
+        if f.size > 2 * MIN_PART_SIZE and _read_sidecar(f) is not None:
             total += f.size
     return total
 
@@ -161,22 +163,70 @@ class Engine:
         self.summary = summary
         self.progress = progress
         self.jobs = max(1, jobs)
-        self.part_size = max(part_size, 5 * 2**20)
+        self.part_size = max(part_size, MIN_PART_SIZE)
         self.cancel = threading.Event()
         self.getter = RawGetter(client, self.jobs)
         self._made: set[Path] = set()
         self.fatal: DownloadError | None = None
         self._stats_lock = threading.Lock()
+        self._local = threading.local()
 
     # -- scheduling (main thread) ---------------------------------------------------------
     def run(self, files: list[PlannedFile]) -> None:
         transfers = [_Transfer(f, self.part_size) for f in files]
-        # large files first: they are the long pole, and their parts keep every worker busy
-        transfers.sort(key=lambda t: not t.ranged)
-        queue: deque[Any] = deque(transfers)
         self.progress.start(sum(f.size for f in files) - self._resumed_total(transfers), len(files))
-        in_flight: dict[Future[None], _Transfer] = {}
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ppdata-download")
+        try:
+            # large files first: they are the long pole, and their parts keep every worker
+            # busy; then the small ones, each fetched whole by one worker from start to end
+            self._run_parts(pool, [t for t in transfers if t.ranged])
+            if self.fatal is None:
+                self._run_small(pool, [t for t in transfers if not t.ranged])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.getter.close()
+        if self.fatal is not None:
+            raise self.fatal
+
+    def _run_small(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+        """Small files: ``jobs`` workers, each taking the next file and doing all of it
+        (start, GET, checks, rename, record); no per-file scheduling by this thread."""
+        if not transfers:
+            return
+        queue = deque(transfers)
+
+        def lane() -> None:
+            while not self.cancel.is_set() and self.fatal is None:
+                try:
+                    t: _Transfer | None = queue.popleft()
+                except IndexError:
+                    return
+                while t is not None:
+                    if not self._start(t) or t.state != "running":
+                        break  # could not even start: settled as failed by _start
+                    with t.lock:
+                        t.outstanding += 1
+                    self._work(t, 0, t.file.size)
+                    t = self._settle(t)  # a file changed on the server comes back once
+
+        lanes = [pool.submit(lane) for _ in range(min(self.jobs, len(transfers)))]
+        try:
+            while True:
+                done, pending = wait(lanes, timeout=0.5)
+                self.manifest.save_every(2.0)
+                if not pending:
+                    break
+            for fut in done:
+                fut.result()
+        except BaseException:
+            self.cancel.set()  # each worker ends the file it has (small), then stops
+            wait(lanes)
+            raise
+
+    def _run_parts(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+        """Large files, as concurrent ranged parts scheduled from this thread."""
+        queue: deque[Any] = deque(transfers)
+        in_flight: dict[Future[None], _Transfer] = {}
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < 2 * self.jobs and self.fatal is None:
@@ -214,10 +264,6 @@ class Engine:
                 elif not t.ranged:
                     _remove(t.temp)
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if self.fatal is not None:
-            raise self.fatal
 
     def _resumed_total(self, transfers: list[_Transfer]) -> int:
         total = 0
@@ -384,17 +430,41 @@ class Engine:
                 t.outstanding -= 1
 
     def _fetch_whole(self, t: _Transfer) -> None:
+        """A small file: one GET into one buffer, hashed and written at once."""
         f = t.file
-        digest = hashlib.md5() if f.md5 else None
-        with open(t.temp, "wb") as out:
-
-            def sink(_offset: int, data: bytes) -> None:
-                out.write(data)
-                if digest is not None:
-                    digest.update(data)
-
-            self._stream(t, 0, f.size, sink, whole=True)
-        self._finish(t, digest.hexdigest() if digest is not None else None)
+        if self.cancel.is_set():
+            raise _Stop
+        try:
+            body, resp = self.getter.get_whole(f.key, if_match=f.etag)
+        except S3Error as exc:
+            if _code(exc) in ("PreconditionFailed", "412"):
+                raise _Changed(f"ETag {f.etag} no longer matches") from exc
+            cause = exc.__cause__
+            if isinstance(cause, _stream_errors()) and not isinstance(exc, BucketUnreachable):
+                attempts = self.client.settings.retries + 1
+                raise DownloadError(
+                    f"the connection kept failing mid-transfer ({type(cause).__name__}: "
+                    f"{cause}) after {attempts} attempts; re-run to fetch it again"
+                ) from exc
+            raise
+        etag = resp.get("ETag")
+        if (f.etag and etag and etag != f.etag) or len(body) != f.size:
+            raise _Changed(
+                f"the server sent ETag {etag}, {len(body)} bytes; expected {f.etag}, {f.size} bytes"
+            )
+        md5 = hashlib.md5(body).hexdigest() if f.md5 else None
+        fd = os.open(t.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view, written = memoryview(body), 0
+            while written < len(body):
+                written += os.write(fd, view[written:])
+        finally:
+            os.close(fd)
+        with self._stats_lock:
+            t.transferred += len(body)
+            self.summary.bytes_transferred += len(body)
+        self.progress.advance(len(body))
+        self._finish(t, md5)
 
     def _finish(self, t: _Transfer, md5: str | None) -> None:
         """Check size (and MD5) of the temp file, then move it into place."""
@@ -442,13 +512,20 @@ class Engine:
         }
         atomic_write_text(t.sidecar, json.dumps(doc))
 
+    def _buffer(self) -> memoryview:
+        """This worker's reusable read buffer: a part streams through it into the file,
+        with no new allocation (and no page faults) per chunk."""
+        buffer: memoryview | None = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = memoryview(bytearray(CHUNK))
+        return buffer
+
     def _stream(
         self,
         t: _Transfer,
         start: int,
         end: int,
         sink: Any,
-        whole: bool = False,
     ) -> None:
         """GET ``[start, end)`` into ``sink(offset, data)``, resuming a body cut mid-way."""
         f = t.file
@@ -456,11 +533,8 @@ class Engine:
         failures = 0
         errors = _stream_errors()
         while True:
-            ranged = not (whole and cur == 0)
             try:
-                body, resp = self.getter.open(
-                    f.key, cur if ranged else None, end if ranged else None, if_match=f.etag
-                )
+                body, resp = self.getter.open(f.key, cur, end, if_match=f.etag)
             except S3Error as exc:
                 if _code(exc) in ("PreconditionFailed", "412"):
                     raise _Changed(f"ETag {f.etag} no longer matches") from exc
@@ -475,12 +549,14 @@ class Engine:
                         f"the server sent ETag {etag}, {length} bytes; expected "
                         f"{f.etag}, {end - cur} bytes"
                     )
+                buffer = self._buffer()
                 while True:
                     if self.cancel.is_set() or t.state != "running":
                         raise _Stop
-                    data = body.read(CHUNK)
-                    if not data:
+                    n = body.readinto(buffer)
+                    if not n:
                         break
+                    data = buffer[:n]
                     if cur + len(data) > end:
                         raise _Changed("the server sent more bytes than the object has")
                     sink(cur, data)

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -116,7 +117,7 @@ class PlannedFile:
     uri: str
     last_modified: datetime | None = None
 
-    @property
+    @cached_property
     def md5(self) -> str | None:
         """The MD5 the content must have (single-part ETags), else ``None``."""
         return ObjectInfo(self.key, self.size, self.etag).md5

@@ -215,7 +215,7 @@ class Manifest:
             "written": _now(),
             "files": files,
         }
-        atomic_write_text(self.path, json.dumps(doc, indent=1))
+        atomic_write_text(self.path, _dump(doc))
 
     def save_every(self, seconds: float) -> None:
         """Save if it changed and the last save is older than ``seconds``."""
@@ -403,5 +403,23 @@ def verify(
     return report
 
 
+def _dump(doc: dict[str, Any]) -> str:
+    """The manifest as JSON, one file a line: readable, and written by json's C encoder
+    (``indent`` would take its pure-Python one, ~10x slower for thousands of files)."""
+    files = doc.get("files", [])
+    head = json.dumps({k: v for k, v in doc.items() if k != "files"})
+    lines = ",\n  ".join(json.dumps(f) for f in files)
+    body = f'"files": [\n  {lines}\n]' if files else '"files": []'
+    return head[:-1] + (", " if head != "{}" else "") + body + "}\n"
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """The time now, to the second, ISO 8601 in UTC (formatted once per second: thousands
+    of small files finish within one)."""
+    second = int(time.time())
+    if _NOW[0] != second:
+        _NOW[:] = [second, datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")]
+    return str(_NOW[1])
+
+
+_NOW: list[Any] = [None, ""]

@@ -177,7 +177,7 @@ class S3Client:
         self.settings = settings or Settings.resolve()
         self.bucket = self.settings.bucket
         self.stats = RequestStats()
-        self._client = self._make_client()
+        self._boto: Any = None  # made on first use: botocore takes ~0.3 s to load
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._raw: RawGetter | None = None
@@ -204,6 +204,14 @@ class S3Client:
         events.register("before-send.s3", self._on_send)
         events.register("response-received.s3", self._on_response)
         return client
+
+    @property
+    def _client(self) -> Any:
+        """The boto3 client (HEAD, paged listings of the API), made on first use."""
+        with self._pool_lock:
+            if self._boto is None:
+                self._boto = self._make_client()
+            return self._boto
 
     def _on_send(self, event_name: str = "", **kwargs: Any) -> None:
         # event names are "before-send.s3.<Operation>", emitted once per HTTP attempt
@@ -236,7 +244,12 @@ class S3Client:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
-        self._client.close()
+            boto, self._boto = self._boto, None
+            raw, self._raw = self._raw, None
+        if boto is not None:
+            boto.close()
+        if raw is not None:
+            raw.close()
 
     def __enter__(self) -> S3Client:
         return self
@@ -526,23 +539,35 @@ class RawGetter:
     """
 
     def __init__(self, client: S3Client, jobs: int) -> None:
-        import urllib3
-
         s = client.settings
-        kwargs: dict[str, Any] = {}
-        with contextlib.suppress(ImportError):
-            import certifi
-
-            kwargs["ca_certs"] = certifi.where()
         self.client = client
-        self.pool = urllib3.PoolManager(
-            num_pools=4,
-            maxsize=max(jobs, 1),
-            retries=False,
-            timeout=urllib3.Timeout(connect=s.connect_timeout, read=s.read_timeout),
-            **kwargs,
-        )
+        self.jobs = max(jobs, 1)
         self.endpoint = s.endpoint_url or f"https://s3.{s.region}.amazonaws.com"
+        self._pool: Any = None
+        self._lean: dict[str, Any] = {}
+        self._lean_lock = threading.Lock()
+
+    @property
+    def pool(self) -> Any:
+        """The urllib3 pool of streamed and ranged GETs, made on first use."""
+        with self._lean_lock:
+            if self._pool is None:
+                import urllib3
+
+                s = self.client.settings
+                kwargs: dict[str, Any] = {}
+                with contextlib.suppress(ImportError):
+                    import certifi
+
+                    kwargs["ca_certs"] = certifi.where()
+                self._pool = urllib3.PoolManager(
+                    num_pools=4,
+                    maxsize=self.jobs,
+                    retries=False,
+                    timeout=urllib3.Timeout(connect=s.connect_timeout, read=s.read_timeout),
+                    **kwargs,
+                )
+            return self._pool
 
     def open(
         self,
@@ -560,7 +585,7 @@ class RawGetter:
         if if_match:
             headers["If-Match"] = if_match
         url = self.client.http_url(key)
-        return self.client.retry(key, lambda: self._get(url, headers))
+        return self.client.retry(key, lambda: self._lean_stream(url, headers))
 
     def read(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
         """The whole body of a GET (``[start, end)``); an interrupted body is fetched again."""
@@ -631,18 +656,94 @@ class RawGetter:
             }
         data = resp.read(65536)
         resp.release_conn()
-        text = data.decode("utf-8", "replace")
-        code = _xml(text, "Code") or str(resp.status)
-        raise bx.ClientError(
-            {
-                "Error": {"Code": code, "Message": _xml(text, "Message")},
-                "ResponseMetadata": {
-                    "HTTPStatusCode": resp.status,
-                    "HTTPHeaders": {k.lower(): v for k, v in resp.headers.items()},
-                },
-            },
-            operation,
-        )
+        raise _client_error(resp.status, resp.headers, data, operation)
+
+    def get_whole(self, key: str, if_match: str | None = None) -> tuple[bytearray, dict[str, Any]]:
+        """The whole body of an object in one buffer: ``(body, {"ETag", "ContentLength"})``.
+
+        For small objects (up to a few MB): one lean request on a kept-alive connection of
+        this thread (:mod:`ppdata._http`), about a fifth of urllib3's CPU. Retries, error
+        translation and counting are the same as for :meth:`read`; an interrupted body is
+        fetched again whole.
+        """
+        headers = _headers(None, None)
+        if if_match:
+            headers["If-Match"] = if_match
+        url = self.client.http_url(key)
+        return self.client.retry(key, lambda: self._lean_get(url, headers))
+
+    def _lean_get(
+        self, url: str, headers: dict[str, str], operation: str = "GetObject", decode: bool = False
+    ) -> tuple[bytearray, dict[str, Any]]:
+        """One whole GET through the lean path, into one buffer."""
+        body, meta = self._lean_stream(url, headers, operation)
+        with contextlib.closing(body):
+            if meta["ContentLength"] is not None:
+                data = _read_all(body, meta["ContentLength"])
+            else:  # a chunked reply, on the urllib3 path
+                data = bytearray()
+                while chunk := body.read(2**20):
+                    data += chunk
+        encoding = (meta.get("ContentEncoding") or "identity").lower()
+        if decode and encoding == "gzip":
+            import gzip
+
+            data = bytearray(gzip.decompress(data))
+        elif decode and encoding not in ("identity", ""):
+            raise S3Error(f"unexpected Content-Encoding {encoding} from {self.endpoint}")
+        return data, {**meta, "ContentLength": len(data)}
+
+    def _lean_stream(
+        self, url: str, headers: dict[str, str], operation: str = "GetObject"
+    ) -> tuple[Any, dict[str, Any]]:
+        """Start a GET on the lean path: ``(body, {"ETag", "ContentLength",
+        "ContentEncoding"})``, the body having ``readinto`` and ``close``. An error reply is
+        raised as the botocore error the retry policy knows; a reply the lean path does not
+        read is sent again on the urllib3 path."""
+        from botocore import exceptions as bx
+
+        from ._http import ConnectFailed, LeanGetter, Unsupported
+
+        scheme, rest = url.split("://", 1)
+        host, _, path = rest.partition("/")
+        base = f"{scheme}://{host}"
+        with self._lean_lock:
+            lean = self._lean.get(base)
+            if lean is None:
+                s = self.client.settings
+                lean = self._lean[base] = LeanGetter(base, s.connect_timeout, s.read_timeout)
+        stats = self.client.stats
+        stats.add_request(operation)
+        try:
+            status, got, body = lean.stream("/" + path, headers)
+        except Unsupported:
+            stream, meta = self._get(url, headers, operation)
+            encoding = stream.resp.headers.get("Content-Encoding")
+            return stream, {**meta, "ContentEncoding": encoding}
+        except ConnectFailed as exc:
+            raise bx.EndpointConnectionError(endpoint_url=self.endpoint, error=exc) from exc
+        except TimeoutError as exc:
+            raise bx.ReadTimeoutError(endpoint_url=self.endpoint, error=exc) from exc
+        except OSError as exc:
+            raise bx.ConnectionClosedError(endpoint_url=self.endpoint, error=exc) from exc
+        stats.add_bytes(operation, body.length)
+        if status not in (200, 206):
+            with body:
+                text = bytes(_read_all(body, min(body.length, 65536)))
+            raise _client_error(status, got, text, operation)
+        meta = {
+            "ETag": got.get("etag"),
+            "ContentLength": body.length,
+            "ContentEncoding": got.get("content-encoding"),
+        }
+        return body, meta
+
+    def close(self) -> None:
+        """Close the lean connections (the urllib3 pool closes with the process)."""
+        with self._lean_lock:
+            leans, self._lean = list(self._lean.values()), {}
+        for lean in leans:
+            lean.close()
 
     def list_page(self, params: dict[str, str]) -> dict[str, Any]:
         """One ListObjectsV2 page, parsed into the shape boto3 returns.
@@ -655,13 +756,9 @@ class RawGetter:
         url = self.client.http_url("") + "?" + urlencode(params, quote_via=quote)
 
         def call() -> bytes:
-            body, _ = self._get(url, {"User-Agent": "ppdata"}, operation="ListObjectsV2")
-            try:
-                data: bytes = body.resp.read(decode_content=True)
-                body.finished = True
-                return data
-            finally:
-                body.close()
+            headers = {"User-Agent": "ppdata"}
+            body, _ = self._lean_get(url, headers, operation="ListObjectsV2", decode=True)
+            return bytes(body)
 
         return _parse_listing(self.client.retry(params.get("prefix", ""), call))
 
@@ -710,6 +807,23 @@ def _headers(start: int | None, end: int | None) -> dict[str, str]:
     return headers
 
 
+def _client_error(status: int, headers: Any, data: bytes, operation: str) -> Exception:
+    """The botocore ``ClientError`` of an S3 error reply (so the retry policy knows it)."""
+    from botocore.exceptions import ClientError
+
+    text = data.decode("utf-8", "replace")
+    return ClientError(
+        {
+            "Error": {"Code": _xml(text, "Code") or str(status), "Message": _xml(text, "Message")},
+            "ResponseMetadata": {
+                "HTTPStatusCode": status,
+                "HTTPHeaders": {k.lower(): v for k, v in headers.items()},
+            },
+        },
+        operation,
+    )
+
+
 def _total_size(content_range: str | None, received: int) -> int:
     """The object size in ``Content-Range: bytes 0-99/1234`` (a 200 reply: what came)."""
     if content_range and "/" in content_range:
@@ -717,6 +831,18 @@ def _total_size(content_range: str | None, received: int) -> int:
         if total.isdigit():
             return int(total)
     return received
+
+
+def _read_all(body: Any, n: int) -> bytearray:
+    """The first ``n`` bytes of a body (all of it when ``n`` is its length)."""
+    data = bytearray(n)
+    view, got = memoryview(data), 0
+    while got < n:
+        k = body.readinto(view[got:])
+        if not k:
+            raise ConnectionResetError(f"the body ended at byte {got:,} of {n:,}")
+        got += k
+    return data
 
 
 class _Body:
@@ -731,6 +857,12 @@ class _Body:
         if not data:
             self.finished = True
         return data
+
+    def readinto(self, buffer: Any) -> int:
+        n: int = self.resp.readinto(buffer)
+        if not n:
+            self.finished = True
+        return n
 
     def close(self) -> None:
         if self.finished:
