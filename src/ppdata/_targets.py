@@ -225,21 +225,19 @@ def _resolve_path(
 ) -> list[tuple[str, ObjectInfo | None]]:
     key = path.lstrip("/")
     folder = key.rstrip("/") + "/"
-    listing = client.list(folder)
-    if listing.prefixes or listing.objects:
+    # One listing of the path as a prefix tells both: ``<key>/`` among its folders, or an
+    # object named ``<key>`` with its size and ETag (no HEAD needed).
+    listing = client.list(key.rstrip("/"))
+    if folder in listing.prefixes:
         plan.roots.append(folder)
         plan.assets.append(folder.split("/", 1)[0])
         return [(folder, None)]
-    if not key.endswith("/"):
-        try:
-            info = client.head(key)
-        except NotFound:
-            pass
-        else:
-            parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
-            plan.roots.append(key)
-            plan.assets.append(key.split("/", 1)[0])
-            return [(parent, info)]
+    info = next((o for o in listing.objects if o.key == key), None)
+    if info is not None:
+        parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+        plan.roots.append(key)
+        plan.assets.append(key.split("/", 1)[0])
+        return [(parent, info)]
     parent = key.rstrip("/").rsplit("/", 1)[0] + "/" if "/" in key.rstrip("/") else ""
     there = client.list(parent).names if parent else []
     hint = (

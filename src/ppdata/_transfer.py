@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import random
+import sys
 import threading
 import time
 from collections import deque
@@ -612,17 +613,21 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
         ReadTimeoutError,
         ResponseStreamingError,
     )
-    from urllib3.exceptions import HTTPError as Urllib3Error
 
-    return (
+    errors: tuple[type[BaseException], ...] = (
         ConnectionClosedError,
         IncompleteReadError,
         ReadTimeoutError,
         ResponseStreamingError,
-        Urllib3Error,
         ConnectionError,
         TimeoutError,
     )
+    # urllib3 (~0.1 s to import) serves only replies the lean path does not read: when it
+    # was never loaded, none of its errors can happen
+    urllib3_errors = sys.modules.get("urllib3.exceptions")
+    if urllib3_errors is not None:
+        errors += (urllib3_errors.HTTPError,)
+    return errors
 
 
 def _code(exc: BaseException) -> str:
