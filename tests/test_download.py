@@ -483,6 +483,21 @@ def test_connection_resets_that_do_not_stop(server, dest, tmp_path):
     assert info.value.summary is summary
 
 
+def test_small_files_get_more_workers_when_replies_are_slow(server, dest, tmp_path, caplog):
+    for i in range(48):
+        put(f"slow/f{i:02d}.bin", _bytes(f"slow{i}", 3000))
+    with LatencyProxy(server.endpoint_url, latency=0.05) as proxy:
+        settings = Settings(
+            endpoint_url=proxy.endpoint_url, bucket=BUCKET, cache_dir=tmp_path / "c"
+        )
+        with S3Client(settings) as c, caplog.at_level("DEBUG", logger="ppdata._transfer"):
+            summary = download("slow/", c, dest=dest, jobs=16)
+    assert summary.ok and len(summary.fetched) == 48
+    grown = [r.getMessage() for r in caplog.records if "lanes" in r.getMessage()]
+    assert grown and grown[-1].endswith("16 lanes")  # 4 at first, doubled while waiting
+    assert local(dest, "slow/f47.bin").read_bytes() == _bytes("slow47", 3000)
+
+
 def test_throttling_is_retried_then_reported(server, dest, tmp_path):
     with LatencyProxy(server.endpoint_url) as proxy:
         settings = Settings(

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PART_SIZE = 16 * 2**20
 MIN_PART_SIZE = 5 * 2**20
+#: Workers fetching small files at first; more join while replies are slow to come.
+LANES_AT_START = 4
 CHUNK = 2**20
 PART_SUFFIX = ".ppdata-part"
 SIDECAR_VERSION = 1
@@ -139,6 +141,7 @@ class _Transfer:
         self.transferred = 0
         self.resumed = 0
         self.restarts = restarts
+        self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
 
     def fail(self, exc: BaseException, state: str = "failed") -> None:
         with self.lock:
@@ -190,11 +193,19 @@ class Engine:
             raise self.fatal
 
     def _run_small(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
-        """Small files: ``jobs`` workers, each taking the next file and doing all of it
-        (start, GET, checks, rename, record); no per-file scheduling by this thread."""
+        """Small files: workers ("lanes"), each taking the next file and doing all of it
+        (start, GET, checks, rename, record); no per-file scheduling by this thread.
+
+        Lanes start few and double while they spend most of their time waiting for replies
+        (Little's law: the concurrency a link needs is its latency over the work per file).
+        Far from the server (S3: tens of ms a request) that reaches ``jobs`` within a
+        fraction of a second; next to it (a mirror on this machine) replies come as fast as
+        the CPU handles them, and more threads would only contend for the interpreter.
+        """
         if not transfers:
             return
         queue = deque(transfers)
+        clock = {"wait": 0.0, "total": 0.0}
 
         def lane() -> None:
             while not self.cancel.is_set() and self.fatal is None:
@@ -207,16 +218,32 @@ class Engine:
                         break  # could not even start: settled as failed by _start
                     with t.lock:
                         t.outstanding += 1
+                    began = time.perf_counter()
                     self._work(t, 0, t.file.size)
+                    with self._stats_lock:
+                        clock["wait"] += t.waited
+                        clock["total"] += time.perf_counter() - began
                     t = self._settle(t)  # a file changed on the server comes back once
 
-        lanes = [pool.submit(lane) for _ in range(min(self.jobs, len(transfers)))]
+        lanes = [pool.submit(lane) for _ in range(min(self.jobs, LANES_AT_START, len(queue)))]
         try:
             while True:
-                done, pending = wait(lanes, timeout=0.5)
+                done, pending = wait(lanes, timeout=0.05)
                 self.manifest.save_every(2.0)
                 if not pending:
                     break
+                with self._stats_lock:
+                    waited, total = clock["wait"], clock["total"]
+                    clock["wait"] = clock["total"] = 0.0
+                # mostly waiting for replies: more requests in flight will help
+                if total > 0 and waited > 0.75 * total and len(lanes) < self.jobs and queue:
+                    more = min(self.jobs, 2 * len(lanes)) - len(lanes)
+                    lanes += [pool.submit(lane) for _ in range(more)]
+                    logger.debug(
+                        "replies are slow (%.0f%% of the time): %d lanes",
+                        100 * waited / total,
+                        len(lanes),
+                    )
             for fut in done:
                 fut.result()
         except BaseException:
@@ -435,6 +462,7 @@ class Engine:
         f = t.file
         if self.cancel.is_set():
             raise _Stop
+        began = time.perf_counter()
         try:
             body, resp = self.getter.get_whole(f.key, if_match=f.etag)
         except S3Error as exc:
@@ -448,6 +476,7 @@ class Engine:
                     f"{cause}) after {attempts} attempts; re-run to fetch it again"
                 ) from exc
             raise
+        t.waited = time.perf_counter() - began
         etag = resp.get("ETag")
         if (f.etag and etag and etag != f.etag) or len(body) != f.size:
             raise _Changed(
