@@ -480,6 +480,15 @@ def test_lfp_as_xarray(client, nwb_dir):
     assert arr.attrs["units"] == "volts"
 
 
+def test_pynwb_on_remote_zarr_is_counted(client):
+    with open_nwb("ephys.nwb", client=client) as nwb:
+        before = client.stats.total_requests
+        nwbfile = nwb.pynwb()  # hdmf-zarr reads through s3fs, with our counting session
+        assert nwbfile.session_id == RAW_EPHYS
+        assert client.stats.total_requests > before + 10
+        assert client.stats.bytes.get("GetObject", 0) > 0
+
+
 def test_remote_ophys_and_behavior(client, nwb_dir):
     with open_nwb("pophys.nwb.zarr", client=client) as nwb:
         planes = ophys.planes(nwb)

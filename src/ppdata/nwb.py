@@ -394,8 +394,9 @@ class NWB:
     def pynwb(self) -> Any:
         """The file read by pynwb (``NWBZarrIO`` or ``NWBHDF5IO``), opened once and kept.
 
-        For a remote Zarr file hdmf-zarr reads through s3fs (anonymous, same endpoint);
-        those requests are not counted in ``stats``.
+        For a remote Zarr file hdmf-zarr reads through s3fs (anonymous, same endpoint,
+        its requests counted in ``stats`` too); pynwb reads every scalar and attribute when
+        it opens a file, so this costs far more requests than the accessors.
         """
         with self._lock:
             if self._nwbfile is None:

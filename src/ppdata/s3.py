@@ -293,13 +293,24 @@ class S3Client:
         """The underlying (unsigned) boto3 client, for code that needs it directly."""
         return self._client
 
-    def storage_options(self) -> dict[str, Any]:
-        """fsspec/s3fs options that reach the same endpoint anonymously."""
+    def storage_options(self, *, counted: bool = True) -> dict[str, Any]:
+        """fsspec/s3fs options that reach the same endpoint anonymously.
+
+        With ``counted`` (default), s3fs gets a session whose requests and bytes are added
+        to :attr:`stats`, counted at the same layer as ours (each HTTP attempt).
+        """
         opts: dict[str, Any] = {"anon": True}
         client_kwargs: dict[str, Any] = {"region_name": self.settings.region}
         if self.settings.endpoint_url:
             client_kwargs["endpoint_url"] = self.settings.endpoint_url
         opts["client_kwargs"] = client_kwargs
+        if counted:
+            from aiobotocore.session import AioSession
+
+            session = AioSession()
+            session.register("before-send.s3", self._on_send)
+            session.register("response-received.s3", self._on_response)
+            opts["session"] = session
         return opts
 
     # -- retry and error translation ------------------------------------------------------
