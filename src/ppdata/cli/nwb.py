@@ -50,6 +50,13 @@ def _report_stats(app: App, show: bool) -> None:
         )
 
 
+def _column_summary(frame: Any, name: str, unit: str = "") -> list[dict[str, Any]]:
+    """One row per column of ``frame``: its mean, std, min and max (for a table view)."""
+    described = frame.describe().T
+    stats = ("mean", "std", "min", "max")
+    return [{name: col, **{f"{k}{unit}": r[k] for k in stats}} for col, r in described.iterrows()]
+
+
 def _write_frame(frame: Any, csv: str | None, as_json: bool) -> bool:
     """Write a DataFrame as CSV (file or '-') or JSON; return True if it was written."""
     if csv:
@@ -298,11 +305,7 @@ def dff_command(
     s = _session(app, session, "planar-ophys", version)
     frame = s.traces(plane, trace_kind, start, stop, list(rois) or None)
     if not _write_frame(frame, csv, as_json):
-        described = frame.describe().T
-        rows = [
-            {"roi": roi, "mean": r["mean"], "std": r["std"], "min": r["min"], "max": r["max"]}
-            for roi, r in described.iterrows()
-        ]
+        rows = _column_summary(frame, "roi")
         t0, t1 = (float(frame.index[0]), float(frame.index[-1])) if len(frame) else (0, 0)
         emit_table(
             rows,
@@ -349,17 +352,7 @@ def lfp_command(
     window = s.lfp(probe, start, stop, wanted)
     frame = window.to_dataframe()
     if not _write_frame(frame, csv, as_json):
-        micro = frame * 1e6
-        rows = [
-            {
-                "electrode_id": col,
-                "mean µV": micro[col].mean(),
-                "std µV": micro[col].std(),
-                "min µV": micro[col].min(),
-                "max µV": micro[col].max(),
-            }
-            for col in micro.columns
-        ]
+        rows = _column_summary(frame * 1e6, "electrode_id", " µV")
         t0, t1 = (float(window.times[0]), float(window.times[-1])) if len(frame) else (0, 0)
         emit_table(
             rows,
