@@ -32,9 +32,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._raw import RawGetter
 from .errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
 from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
-from .s3 import RawGetter
 
 if TYPE_CHECKING:
     from .download import DownloadSummary, PlannedFile, ProgressCallback
