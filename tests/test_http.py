@@ -130,3 +130,71 @@ def test_s3_client_falls_back_retries_and_translates(server):
         with pytest.raises(S3Error, match="ended at byte 100"):
             client.raw.get_whole("cut")
         assert client.stats.retries == before + 1  # retried once, then reported
+
+
+@pytest.fixture
+def tls_server(tmp_path) -> Iterator[tuple[_Server, str]]:
+    """The same server over TLS, with a certificate for 127.0.0.1 made here (the real
+    bucket is reached over HTTPS)."""
+    import datetime as dt
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    srv = _Server(("127.0.0.1", 0), _Handler)
+    srv.socket = context.wrap_socket(srv.socket, server_side=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv, str(cert_file)
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_https_is_verified_and_kept_alive(tls_server):
+    import ssl
+
+    srv, cafile = tls_server
+    endpoint = f"https://127.0.0.1:{srv.server_address[1]}"
+    lean = LeanGetter(endpoint, 5, 5)
+    with pytest.raises(ssl.SSLCertVerificationError):  # not signed by a known authority
+        lean.stream("/b/fixed", {})
+    lean._ssl = ssl.create_default_context(cafile=cafile)  # trust this test's certificate
+    for _ in range(3):
+        assert _read(lean, "/b/fixed")[2] == BODY
+    assert _read(lean, "/b/drop")[2] == BODY
+    assert _read(lean, "/b/fixed")[2] == BODY
+    assert srv.connections == 2  # one kept alive, one after the drop (the refused one never
+    # reached the handler)
+    lean.close()
