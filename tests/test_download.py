@@ -373,6 +373,17 @@ def test_large_object_changed_between_plan_and_fetch(client, dest):
     assert summary.fetched[0].check == "md5" and summary.notes
 
 
+def test_small_object_that_grew_large_is_fetched_in_parts(client, dest):
+    key = "scratch/grew.bin"
+    put(key, b"small when listed")
+    plan = plan_download(key, client, dest=dest)
+    put(key, _bytes("grown", 3 * PART + 7))
+    summary = download(plan, client, part_size=PART)
+    assert summary.ok and local(dest, key).read_bytes() == _bytes("grown", 3 * PART + 7)
+    assert summary.requests["GetObject"] >= 4  # the refused GET, then one per part
+    assert not list(dest.rglob("*.ppdata-part*"))
+
+
 def test_resume_fetches_only_missing_ranges(client, dest):
     plan = plan_download(BIG, client, dest=dest)
     final = plan.files[0].path

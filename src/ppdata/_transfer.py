@@ -214,12 +214,16 @@ class Engine:
                 except IndexError:
                     return
                 while t is not None:
-                    if not self._start(t) or t.state != "running":
+                    parts = self._start(t)
+                    if not parts or t.state != "running":
                         break  # could not even start: settled as failed by _start
-                    with t.lock:
-                        t.outstanding += 1
                     began = time.perf_counter()
-                    self._work(t, 0, t.file.size)
+                    # one part for a small file; a file that changed on the server into a
+                    # large one comes back ranged, and this worker fetches its parts in turn
+                    for _, start, end in parts:
+                        with t.lock:
+                            t.outstanding += 1
+                        self._work(t, start, end)
                     with self._stats_lock:
                         clock["wait"] += t.waited
                         clock["total"] += time.perf_counter() - began
