@@ -212,53 +212,65 @@ def _running_speed(rng: np.random.Generator, duration_s: float) -> tuple[np.ndar
     return t, speed.astype(np.float32)
 
 
-def _running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str) -> Any:
-    """The ``running`` processing module holding ``running_speed``."""
+def _series(
+    name: str, data: np.ndarray, t: np.ndarray, *, unit: str, description: str, fmt: str
+) -> Any:
+    """A TimeSeries with explicit timestamps, its arrays stored as the backend stores them."""
     from pynwb import TimeSeries
 
+    return TimeSeries(
+        name=name,
+        data=_wrap(data, fmt),
+        timestamps=_wrap(t, fmt),
+        unit=unit,
+        description=description,
+    )
+
+
+def _running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str) -> Any:
+    """The ``running`` processing module holding ``running_speed``."""
     module = nwbfile.create_processing_module(name="running", description="running speed")
     module.add(
-        TimeSeries(
-            name="running_speed",
-            data=_wrap(speed, fmt),
-            timestamps=_wrap(t, fmt),
+        _series(
+            "running_speed",
+            speed,
+            t,
             unit="cm/s",
             description="running speed from the wheel encoder, low-pass filtered",
+            fmt=fmt,
         )
     )
     return module
 
 
 def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
-    from pynwb import TimeSeries
-
     t, speed = _running_speed(rng, duration_s)
     module = _running_module(nwbfile, t, speed, fmt)
     module.add(
-        TimeSeries(
-            name="running_speed_end_times",
-            data=_wrap(speed, fmt),
-            timestamps=_wrap(t + 1.0 / RUNNING_RATE, fmt),
+        _series(
+            "running_speed_end_times",
+            speed,
+            t + 1.0 / RUNNING_RATE,
             unit="cm/s",
             description="running speed aligned to the end of each wheel sample",
+            fmt=fmt,
         )
     )
 
 
 def _add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
     """Stimulus frame times plus the ``*_presentations`` tables of the session."""
-    from pynwb import TimeSeries
-
     n_frames = max(2, int(duration_s * STIMULUS_FRAME_RATE))
     frame_times = np.arange(n_frames) / STIMULUS_FRAME_RATE + 1e-4 * rng.random(n_frames)
     module = nwbfile.create_processing_module(name="stimulus", description="stimulus timing")
     module.add(
-        TimeSeries(
-            name="timestamps",
-            data=_wrap(np.arange(n_frames, dtype=np.int64), fmt),
-            timestamps=_wrap(np.sort(frame_times), fmt),
+        _series(
+            "timestamps",
+            np.arange(n_frames, dtype=np.int64),
+            np.sort(frame_times),
             unit="frame",
             description="stimulus frame times (photodiode corrected)",
+            fmt=fmt,
         )
     )
 
@@ -307,8 +319,6 @@ def _add_eye_tracking(
     nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
 ) -> None:
     """Pupil and corneal reflection ellipses (plain TimeSeries: no ndx extension here)."""
-    from pynwb import TimeSeries
-
     n = max(2, int(duration_s * EYE_RATE))
     t = np.arange(n) / EYE_RATE
     module = nwbfile.create_processing_module(name="eye_tracking", description="eye tracking")
@@ -319,22 +329,24 @@ def _add_eye_tracking(
         angle = rng.normal(0.0, 0.1, (n, 1))
         data = np.hstack([center, size, angle]).astype(np.float32)
         module.add(
-            TimeSeries(
-                name=name,
-                data=_wrap(data, fmt),
-                timestamps=_wrap(t, fmt),
+            _series(
+                name,
+                data,
+                t,
                 unit="pixels",
                 description=ellipse_doc,
+                fmt=fmt,
             )
         )
     blink = rng.random(n) < 0.01
     module.add(
-        TimeSeries(
-            name="likely_blink_times",
-            data=_wrap(blink, fmt),
-            timestamps=_wrap(t, fmt),
+        _series(
+            "likely_blink_times",
+            blink,
+            t,
             unit="n/a",
             description="True where the frame is likely a blink",
+            fmt=fmt,
         )
     )
 
@@ -920,8 +932,6 @@ def write_behavior_nwb(
     seed : int
         Seed of every random value.
     """
-    from pynwb import TimeSeries
-
     rng = np.random.default_rng(seed)
     fmt = "zarr"
     with _deterministic_ids(f"behavior:{raw_name}:{seed}"):
@@ -936,12 +946,13 @@ def write_behavior_nwb(
         wheel_radius_cm = 8.255
         rotation = np.concatenate([[0.0], np.diff(t) * speed[1:] / wheel_radius_cm])
         nwbfile.add_acquisition(
-            TimeSeries(
-                name="raw_running_wheel_rotation",
-                data=_wrap(rotation.astype(np.float32), fmt),
-                timestamps=_wrap(t, fmt),
+            _series(
+                "raw_running_wheel_rotation",
+                rotation.astype(np.float32),
+                t,
                 unit="radians",
                 description="wheel rotation per sample",
+                fmt=fmt,
             )
         )
         for name, base in (
@@ -949,12 +960,13 @@ def write_behavior_nwb(
             ("running_wheel_supply_voltage", 5.0),
         ):
             nwbfile.add_acquisition(
-                TimeSeries(
-                    name=name,
-                    data=_wrap((base + rng.normal(0.0, 0.01, len(t))).astype(np.float32), fmt),
-                    timestamps=_wrap(t, fmt),
+                _series(
+                    name,
+                    (base + rng.normal(0.0, 0.01, len(t))).astype(np.float32),
+                    t,
                     unit="V",
                     description=name.replace("_", " "),
+                    fmt=fmt,
                 )
             )
         _running_module(nwbfile, t, speed, fmt)
