@@ -207,6 +207,17 @@ class LeanBody:
         self.remaining -= n
         return n
 
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes of the body (fewer only at its end); b"" once it is read."""
+        if self.remaining <= 0 or self._conn is None:
+            return b""
+        data = self._conn.rfile.read(min(n, self.remaining))
+        if not data:
+            done = self.length - self.remaining
+            raise ConnectionResetError(f"the body ended at byte {done:,} of {self.length:,}")
+        self.remaining -= len(data)
+        return data
+
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is None:

@@ -82,36 +82,16 @@ class RawGetter:
 
     def read(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
         """The whole body of a GET (``[start, end)``); an interrupted body is fetched again."""
-        headers = _headers(start, end)
         url = self.client.http_url(key)
-
-        def call() -> bytes:
-            body, _ = self._get(url, headers)
-            try:
-                data: bytes = body.resp.read(decode_content=False)
-                body.finished = True  # read to the end: the connection goes back to the pool
-                return data
-            finally:
-                body.close()
-
-        return self.client.retry(key, call)
+        headers = _headers(start, end)
+        return self.client.retry(key, lambda: self._lean_get(url, headers)[0])
 
     def read_first(self, key: str, nbytes: int) -> tuple[bytes, int]:
         """``(first nbytes, total size)`` of an object, from one ranged GET."""
-        headers = _headers(0, max(1, nbytes))
         url = self.client.http_url(key)
-
-        def call() -> tuple[bytes, int]:
-            body, _ = self._get(url, headers)
-            try:
-                data: bytes = body.resp.read(decode_content=False)
-                body.finished = True
-                total = _total_size(body.resp.headers.get("Content-Range"), len(data))
-                return data[:nbytes], total
-            finally:
-                body.close()
-
-        return self.client.retry(key, call)
+        headers = _headers(0, max(1, nbytes))
+        data, meta = self.client.retry(key, lambda: self._lean_get(url, headers))
+        return data[:nbytes], _total_size(meta.get("ContentRange"), len(data))
 
     def _get(
         self, url: str, headers: dict[str, str], operation: str = "GetObject"
@@ -146,12 +126,14 @@ class RawGetter:
             return _Body(resp), {
                 "ETag": resp.headers.get("ETag"),
                 "ContentLength": int(length) if length else None,
+                "ContentEncoding": resp.headers.get("Content-Encoding"),
+                "ContentRange": resp.headers.get("Content-Range"),
             }
         data = resp.read(65536)
         resp.release_conn()
         raise _client_error(resp.status, resp.headers, data, operation)
 
-    def get_whole(self, key: str, if_match: str | None = None) -> tuple[bytearray, dict[str, Any]]:
+    def get_whole(self, key: str, if_match: str | None = None) -> tuple[bytes, dict[str, Any]]:
         """The whole body of an object in one buffer: ``(body, {"ETag", "ContentLength"})``.
 
         For small objects (up to a few MB): one lean request on a kept-alive connection of
@@ -167,21 +149,19 @@ class RawGetter:
 
     def _lean_get(
         self, url: str, headers: dict[str, str], operation: str = "GetObject", decode: bool = False
-    ) -> tuple[bytearray, dict[str, Any]]:
+    ) -> tuple[bytes, dict[str, Any]]:
         """One whole GET through the lean path, into one buffer."""
         body, meta = self._lean_stream(url, headers, operation)
         with contextlib.closing(body):
             if meta["ContentLength"] is not None:
                 data = _read_all(body, meta["ContentLength"])
             else:  # a chunked reply, on the urllib3 path
-                data = bytearray()
-                while chunk := body.read(2**20):
-                    data += chunk
+                data = b"".join(iter(lambda: body.read(2**20), b""))
         encoding = (meta.get("ContentEncoding") or "identity").lower()
         if decode and encoding == "gzip":
             import gzip
 
-            data = bytearray(gzip.decompress(data))
+            data = gzip.decompress(data)
         elif decode and encoding not in ("identity", ""):
             raise S3Error(f"unexpected Content-Encoding {encoding} from {self.endpoint}")
         return data, {**meta, "ContentLength": len(data)}
@@ -190,7 +170,8 @@ class RawGetter:
         self, url: str, headers: dict[str, str], operation: str = "GetObject"
     ) -> tuple[Any, dict[str, Any]]:
         """Start a GET on the lean path: ``(body, {"ETag", "ContentLength",
-        "ContentEncoding"})``, the body having ``readinto`` and ``close``. An error reply is
+        "ContentEncoding", "ContentRange"})``, the body having ``read``, ``readinto`` and
+        ``close``. An error reply is
         raised as the botocore error the retry policy knows; a reply the lean path does not
         read is sent again on the urllib3 path."""
         from botocore import exceptions as bx
@@ -210,9 +191,7 @@ class RawGetter:
         try:
             status, got, body = lean.stream("/" + path, headers)
         except Unsupported:
-            stream, meta = self._get(url, headers, operation)
-            encoding = stream.resp.headers.get("Content-Encoding")
-            return stream, {**meta, "ContentEncoding": encoding}
+            return self._get(url, headers, operation)
         except ConnectFailed as exc:
             raise bx.EndpointConnectionError(endpoint_url=self.endpoint, error=exc) from exc
         except TimeoutError as exc:
@@ -222,12 +201,13 @@ class RawGetter:
         stats.add_bytes(operation, body.length)
         if status not in (200, 206):
             with body:
-                text = bytes(_read_all(body, min(body.length, 65536)))
+                text = _read_all(body, min(body.length, 65536))
             raise _client_error(status, got, text, operation)
         meta = {
             "ETag": got.get("etag"),
             "ContentLength": body.length,
             "ContentEncoding": got.get("content-encoding"),
+            "ContentRange": got.get("content-range"),
         }
         return body, meta
 
@@ -326,15 +306,11 @@ def _total_size(content_range: str | None, received: int) -> int:
     return received
 
 
-def _read_all(body: Any, n: int) -> bytearray:
+def _read_all(body: Any, n: int) -> bytes:
     """The first ``n`` bytes of a body (all of it when ``n`` is its length)."""
-    data = bytearray(n)
-    view, got = memoryview(data), 0
-    while got < n:
-        k = body.readinto(view[got:])
-        if not k:
-            raise ConnectionResetError(f"the body ended at byte {got:,} of {n:,}")
-        got += k
+    data: bytes = body.read(n)
+    if len(data) < n:
+        raise ConnectionResetError(f"the body ended at byte {len(data):,} of {n:,}")
     return data
 
 
