@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ppdata._http import LeanGetter, Unsupported
+from ppdata._http import ConnectFailed, LeanGetter, Unsupported
 from ppdata.errors import NotFound, S3Error
 from ppdata.s3 import S3Client
 from ppdata.settings import Settings
@@ -188,8 +188,9 @@ def test_https_is_verified_and_kept_alive(tls_server):
     srv, cafile = tls_server
     endpoint = f"https://127.0.0.1:{srv.server_address[1]}"
     lean = LeanGetter(endpoint, 5, 5)
-    with pytest.raises(ssl.SSLCertVerificationError):  # not signed by a known authority
-        lean.stream("/b/fixed", {})
+    with pytest.raises(ConnectFailed, match="certificate verify failed") as info:
+        lean.stream("/b/fixed", {})  # not signed by a known authority
+    assert isinstance(info.value.__cause__, ssl.SSLCertVerificationError)
     lean._ssl = ssl.create_default_context(cafile=cafile)  # trust this test's certificate
     for _ in range(3):
         assert _read(lean, "/b/fixed")[2] == BODY

@@ -81,7 +81,11 @@ class LeanGetter:
             raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.https:
-            sock = self._ssl_context().wrap_socket(sock, server_hostname=self.host)
+            try:
+                sock = self._ssl_context().wrap_socket(sock, server_hostname=self.host)
+            except OSError as exc:  # ssl.SSLError included: a refused certificate too
+                sock.close()
+                raise ConnectFailed(f"TLS with {self.host}:{self.port} failed: {exc}") from exc
         sock.settimeout(self.read_timeout)
         conn = _Conn(sock)
         with self._lock:
