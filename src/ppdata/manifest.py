@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -414,12 +415,11 @@ def _dump(doc: dict[str, Any]) -> str:
 
 
 def _now() -> str:
-    """The time now, to the second, ISO 8601 in UTC (formatted once per second: thousands
-    of small files finish within one)."""
-    second = int(time.time())
-    if _NOW[0] != second:
-        _NOW[:] = [second, datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")]
-    return str(_NOW[1])
+    """The time now, to the second, ISO 8601 in UTC."""
+    return _iso_second(int(time.time()))
 
 
-_NOW: list[Any] = [None, ""]
+@functools.lru_cache(maxsize=1)
+def _iso_second(second: int) -> str:
+    # formatted once per second: thousands of small files finish within one
+    return datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")
