@@ -624,7 +624,7 @@ class Engine:
         if self.fatal is None:
             import shutil
 
-            from .download import format_bytes
+            from .units import format_bytes
 
             free = shutil.disk_usage(self.manifest.dest).free
             self.fatal = DownloadError(

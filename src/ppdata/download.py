@@ -55,6 +55,7 @@ from .manifest import (
     verify,
 )
 from .s3 import ObjectInfo, S3Client
+from .units import format_bytes
 
 __all__ = [
     "DEFAULT_CONFIRM_BYTES",
@@ -214,15 +215,6 @@ class DownloadPlan:
             else "; streaming the NWB (ppdata nwb) avoids downloading"
         )
         return msg + hint
-
-
-def format_bytes(n: float) -> str:
-    """``1234567`` → ``'1.2 MB'`` (decimal units, like the S3 console)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
 
 
 def plan_download(

@@ -64,6 +64,10 @@ class Settings:
     spreadsheet: str | None = None
     max_workers: int = 16
 
+    def __post_init__(self) -> None:
+        if self.endpoint_url is not None:
+            object.__setattr__(self, "endpoint_url", check_endpoint(self.endpoint_url))
+
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from explicit values, then ``PPDATA_*`` variables, then defaults.
@@ -138,5 +142,45 @@ def _coerce(name: str, type_: Any, value: Any) -> Any:
             f"got {value!r}"
         ) from exc
     if isinstance(value, str) and name == "endpoint_url":
-        return value.rstrip("/")
+        return check_endpoint(value)
     return value
+
+
+def check_endpoint(url: str) -> str:
+    """An endpoint URL with its trailing ``/`` removed, or an error saying what is wrong.
+
+    Examples
+    --------
+    >>> check_endpoint("http://127.0.0.1:9517/")
+    'http://127.0.0.1:9517'
+    >>> check_endpoint("127.0.0.1:9517")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ppdata.errors.PpdataError: the endpoint URL '127.0.0.1:9517' has no scheme; ...
+    """
+    from urllib.parse import urlsplit
+
+    from .errors import PpdataError
+
+    text = url.strip().rstrip("/")
+    hint = "give it as http://HOST:PORT or https://HOST (env PPDATA_ENDPOINT_URL)"
+    if "://" not in text:
+        raise PpdataError(
+            f"the endpoint URL {url!r} has no scheme; {hint}, e.g. http://{text}"
+        )
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise PpdataError(f"the endpoint URL {url!r} is not valid ({exc}); {hint}") from None
+    if parts.scheme not in ("http", "https"):
+        raise PpdataError(
+            f"the endpoint URL {url!r} has the scheme {parts.scheme!r}; only http and https "
+            f"work; {hint}"
+        )
+    if not parts.hostname:
+        raise PpdataError(f"the endpoint URL {url!r} names no host; {hint}")
+    if parts.query or parts.fragment:
+        raise PpdataError(f"the endpoint URL {url!r} has a query or fragment; {hint}")
+    del port
+    return text
