@@ -140,8 +140,9 @@ def _resolve(
     target: str, client: S3Client, kinds: Iterable[str] | None, versions: str, plan: DownloadPlan
 ) -> list[tuple[str, ObjectInfo | None]]:
     """Turn a target into listing roots: ``(prefix, None)`` or ``(key, its ObjectInfo)``."""
-    from .naming import NameKind, parse_name
+    from .naming import NameKind, as_s3_uri, parse_name
 
+    target = as_s3_uri(target)
     if not target:
         raise NotFound("empty download target: give a session, an asset, a path or an s3:// URL")
     wanted_kinds = _parse_kinds(kinds)

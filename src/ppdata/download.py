@@ -55,7 +55,7 @@ from .manifest import (
     verify,
 )
 from .s3 import ObjectInfo, S3Client
-from .units import format_bytes
+from .units import format_bytes, plural
 
 __all__ = [
     "DEFAULT_CONFIRM_BYTES",
@@ -86,7 +86,9 @@ class Existing(StrEnum):
     """What to do with files already in the destination.
 
     ``skip``: keep files already downloaded and verified (recorded in the manifest and
-    unchanged on disk, or matching the listing's size and MD5); fetch anything else.
+    unchanged on disk, or matching the listing's size and MD5); fetch missing files. A
+    local file that differs from the bucket and that ppdata did not download (it is not in
+    the manifest) is kept and reported, never replaced (dandi-cli's semantics).
     ``refresh``: like ``skip``, and also fetch files whose ETag or size on the server differs
     from what was downloaded. ``overwrite``: fetch everything again. ``error``: refuse to
     start if any file is already there.
@@ -101,6 +103,7 @@ class Existing(StrEnum):
 class FileStatus(StrEnum):
     FETCHED = "fetched"
     SKIPPED = "skipped"
+    KEPT = "kept"  #: a local file that differs from the bucket, left alone
     FAILED = "failed"
 
 
@@ -182,6 +185,23 @@ class DownloadPlan:
     @property
     def count(self) -> int:
         return len(self.files)
+
+    def to_frame(self) -> Any:
+        """One row per planned file: ``key, size, check, path`` (a pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [[f.key, f.size, str(f.check), str(f.path)] for f in self.files],
+            columns=["key", "size", "check", "path"],
+        )
+
+    def __repr__(self) -> str:
+        refused = f", {len(self.refused):,} refused" if self.refused else ""
+        return (
+            f"<DownloadPlan {self.target}: {plural(self.count, 'file')}, "
+            f"{format_bytes(self.total_bytes)} into {self.dest}{refused}; .to_frame() lists "
+            "them>"
+        )
 
     @property
     def total_bytes(self) -> int:
@@ -363,6 +383,11 @@ class DownloadSummary:
         return self._of(FileStatus.FAILED)
 
     @property
+    def kept(self) -> list[FileResult]:
+        """Local files that differ from the bucket, left alone (see :class:`Existing`)."""
+        return self._of(FileStatus.KEPT)
+
+    @property
     def ok(self) -> bool:
         """True when no file failed."""
         return not self.failed
@@ -380,14 +405,55 @@ class DownloadSummary:
 
     def describe(self) -> str:
         """A one-line summary."""
+        kept = f"{len(self.kept):,} kept (differ from the bucket), " if self.kept else ""
         text = (
-            f"{len(self.fetched):,} fetched, {len(self.skipped):,} skipped, "
+            f"{len(self.fetched):,} fetched, {len(self.skipped):,} skipped, {kept}"
             f"{len(self.failed):,} failed; {format_bytes(self.bytes_transferred)} in "
             f"{self.seconds:.1f} s ({format_bytes(self.bytes_per_second)}/s)"
         )
         if self.refused:
-            text += f"; {len(self.refused)} unsafe keys refused"
+            text += f"; {plural(len(self.refused), 'unsafe key')} refused"
         return text
+
+    @property
+    def files(self) -> Any:
+        """One row per file: ``key, path, status, size, check, transferred, resumed,
+        message`` (a pandas DataFrame)."""
+        import pandas as pd
+
+        columns = ["key", "path", "status", "size", "check", "transferred", "resumed", "message"]
+        return pd.DataFrame(
+            [
+                [
+                    r.key,
+                    str(r.path),
+                    str(r.status),
+                    r.size,
+                    r.check,
+                    r.transferred,
+                    r.resumed,
+                    r.message,
+                ]
+                for r in self.results
+            ],
+            columns=columns,
+        )
+
+    def __repr__(self) -> str:
+        return f"<DownloadSummary {self.dest}: {self.describe()}; .files has the details>"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td>{escape(str(status))}</td><td>{n:,}</td></tr>"
+            for status, n in Counter(str(r.status) for r in self.results).items()
+        )
+        return (
+            f"<p><b>Download into {escape(str(self.dest))}</b>: {escape(self.describe())}</p>"
+            f"<table><tr><th>status</th><th>files</th></tr>{rows}</table>"
+            "<p><code>.files</code> is a DataFrame with one row per file.</p>"
+        )
 
     def raise_for_failures(self) -> None:
         """Raise :class:`DownloadError` naming the failed files, if any."""
@@ -460,7 +526,8 @@ def download(
         As for :func:`plan_download`; :class:`UnsafeKey` when the only key asked for is
         unsafe.
     KeyboardInterrupt
-        Passed on after the transfers stop; a re-run resumes where this one stopped.
+        Passed on after the transfers stop, with the summary of what finished as its
+        ``summary`` attribute; a re-run resumes where this one stopped.
 
     Examples
     --------
@@ -546,6 +613,9 @@ def _download_plan(
                 jobs=jobs or client.settings.max_workers,
                 part_size=part_size,
             )
+        except KeyboardInterrupt as exc:
+            exc.summary = summary  # type: ignore[attr-defined]  # what finished, for the CLI
+            raise
         finally:
             manifest.save()
             after = client.stats.snapshot()
@@ -625,6 +695,17 @@ def _sort_existing(
         if check is not None:
             manifest.record(ManifestEntry.for_file(f, check))
             skipped.append(FileResult(f.key, f.path, FileStatus.SKIPPED, f.size, check=check))
+        elif entry is None and f.path.is_file():
+            skipped.append(
+                FileResult(
+                    f.key,
+                    f.path,
+                    FileStatus.KEPT,
+                    f.size,
+                    message="differs from the bucket and was not downloaded by ppdata; kept "
+                    "(use --existing overwrite to replace it)",
+                )
+            )
         else:
             todo.append(f)
     if present:

@@ -75,6 +75,10 @@ class NWBError(PpdataError, RuntimeError):
     """An NWB file cannot be located, opened or read."""
 
 
+class InvalidWindow(PpdataError, ValueError):
+    """A time window that is empty, reversed or outside the data (says the valid range)."""
+
+
 class DownloadError(PpdataError, OSError):
     """A download could not be completed."""
 

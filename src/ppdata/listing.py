@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import InvalidName, NotFound
-from .naming import NameKind, parse_name
+from .naming import NameKind, as_s3_uri, parse_name
 from .s3 import S3Client
 
 __all__ = ["Entry", "list_path", "resolve_path"]
@@ -51,7 +51,7 @@ def resolve_path(path: str, client: S3Client) -> tuple[str, bool]:
     WrongBucket
         If an s3:// URL names another bucket.
     """
-    text = path.strip()
+    text = as_s3_uri(path).strip()
     if text.startswith("s3://"):
         return client.key_of(text), False
     head, _, rest = text.lstrip("/").partition("/")

@@ -16,7 +16,7 @@ from typing import Any
 
 from .assets import Asset, AssetKind, find_assets, get_asset, pick_asset
 from .errors import NWBError
-from .naming import NameKind, parse_name
+from .naming import NameKind, as_s3_uri, parse_name
 from .s3 import S3Client
 
 __all__ = ["NWBLocation", "find_nwbs", "nwbs_in_asset"]
@@ -180,7 +180,7 @@ def find_nwbs(
     NWBError
         If no NWB is found; the message says what was found instead.
     """
-    text = target.strip()
+    text = as_s3_uri(target).strip()
     if text.startswith("s3://") or "/" in text.strip("/"):
         key = client.key_of(text)
         asset = get_asset(key.split("/", 1)[0], client)

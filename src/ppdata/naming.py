@@ -29,6 +29,7 @@ __all__ = [
     "KNOWN_PLATFORMS",
     "NameKind",
     "SessionName",
+    "as_s3_uri",
     "ccf_name",
     "derived_name",
     "format_datetime",
@@ -250,8 +251,44 @@ def _check_part(part: str, value: str, pattern: str) -> None:
         raise InvalidName(f"the {part} {value!r} is not valid (no underscores; e.g. 612345)")
 
 
+_HTTPS_BUCKET = re.compile(
+    r"https?://(?:"
+    r"(?P<vhost>[a-z0-9][a-z0-9.-]*)\.s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com"
+    r"|s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com/(?P<path>[^/?#]+)"
+    r")(?:/(?P<key>[^?#]*))?(?:[?#].*)?$"
+)
+
+
+def as_s3_uri(text: str) -> str:
+    """An AWS ``https://`` URL of a bucket object as ``s3://bucket/key``; other text as is.
+
+    Both styles are understood: ``https://aind-open-data.s3.amazonaws.com/KEY`` (with or
+    without a region, e.g. ``.s3.us-west-2.amazonaws.com``) and
+    ``https://s3.us-west-2.amazonaws.com/aind-open-data/KEY``. The key is URL-decoded.
+
+    Examples
+    --------
+    >>> as_s3_uri("https://aind-open-data.s3.amazonaws.com/ecephys_1_2025-01-01_01-01-01/x")
+    's3://aind-open-data/ecephys_1_2025-01-01_01-01-01/x'
+    >>> as_s3_uri("https://s3.us-west-2.amazonaws.com/aind-open-data/a%20b")
+    's3://aind-open-data/a b'
+    >>> as_s3_uri("ecephys_1_2025-01-01_01-01-01")
+    'ecephys_1_2025-01-01_01-01-01'
+    """
+    stripped = text.strip()
+    if not stripped.lower().startswith(("https://", "http://")):
+        return text
+    m = _HTTPS_BUCKET.match(stripped)
+    if m is None:
+        return text
+    from urllib.parse import unquote
+
+    bucket = m["vhost"] or m["path"]
+    return f"s3://{bucket}/{unquote(m['key'] or '')}"
+
+
 def _strip(name: str) -> str:
-    text = name.strip()
+    text = as_s3_uri(name).strip()
     if text.startswith("s3://"):
         text = text[len("s3://") :].split("/", 1)[1] if "/" in text[5:] else ""
     return text.strip("/").split("/", 1)[0]
@@ -271,6 +308,12 @@ def _explain(text: str) -> str:
     )
     if " " in text:
         return f"the name {text!r} contains a space; {example}"
+    if re.fullmatch(_PARTS["subject"], text) and text.isdigit():
+        return (
+            f"{text!r} looks like a subject (mouse) id, not a session name; list its "
+            f"sessions with `ppdata sessions --subject {text}` (Python: "
+            f"ppdata.Catalog().sessions(subject=[{text!r}]))"
+        )
     loose = _DT_LOOSE.search(text)
     if loose and not re.fullmatch(_PARTS["datetime"], loose.group()):
         return (

@@ -334,6 +334,13 @@ class NWB:
         """
         path = self._check(path)
         n = self.shape(f"{path}/data")[0]
+        if start is not None and stop is not None and stop <= start:
+            from .errors import InvalidWindow
+
+            raise InvalidWindow(
+                f"the time window {start:g}-{stop:g} s is {'empty' if stop == start else 'reversed'}"
+                f": stop must be after start ({self._span(path, n)})"
+            )
         if self.exists(f"{path}/timestamps"):
             stamps = self.read(f"{path}/timestamps")
             i0 = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
@@ -350,11 +357,30 @@ class NWB:
             i0, i1 = min(i0, n), min(max(i1, i0), n)
             times = t0 + np.arange(i0, i1) / rate
         i1 = max(i1, i0)
+        if i1 == i0 and n and (start is not None or stop is not None):
+            from .errors import InvalidWindow
+
+            lo = "start" if start is None else f"{start:g}"
+            hi = "end" if stop is None else f"{stop:g}"
+            raise InvalidWindow(
+                f"the time window {lo}-{hi} s holds no samples of {path}: {self._span(path, n)}"
+            )
         if columns is None:
             data = self.read(f"{path}/data", slice(i0, i1))
         else:
             data = self.read(f"{path}/data", (slice(i0, i1), np.asarray(columns, dtype=np.int64)))
         return times, data
+
+    def _span(self, path: str, n: int) -> str:
+        """``the data covers 0.000-3.999 s (N samples)``, for window errors."""
+        if self.exists(f"{path}/timestamps"):
+            stamps = self.read(f"{path}/timestamps")
+            first, last = float(stamps[0]), float(stamps[-1])
+        else:
+            first = float(self.read_scalar(f"{path}/starting_time"))
+            rate = float(self.attrs(f"{path}/starting_time").get("rate", 0.0)) or 1.0
+            last = first + (n - 1) / rate
+        return f"the data covers {first:.3f}-{last:.3f} s ({n:,} samples)"
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Fetch every chunk of these arrays at once (concurrently), ahead of reading them.

@@ -270,6 +270,9 @@ class S3Client:
         WrongBucket
             If the URI names another bucket (the message says how to read that one).
         """
+        from .naming import as_s3_uri
+
+        text = as_s3_uri(text)
         if not text.startswith("s3://"):
             return text
         bucket, key = parse_s3_uri(text)

@@ -165,9 +165,7 @@ def check_endpoint(url: str) -> str:
     text = url.strip().rstrip("/")
     hint = "give it as http://HOST:PORT or https://HOST (env PPDATA_ENDPOINT_URL)"
     if "://" not in text:
-        raise PpdataError(
-            f"the endpoint URL {url!r} has no scheme; {hint}, e.g. http://{text}"
-        )
+        raise PpdataError(f"the endpoint URL {url!r} has no scheme; {hint}, e.g. http://{text}")
     try:
         parts = urlsplit(text)
         port = parts.port

@@ -256,6 +256,33 @@ class Catalog:
         with self._connect() as con:
             return con.execute("SELECT 1 FROM sessions LIMIT 1").fetchone() is None
 
+    def _check_statuses(self, column: str, wanted: str | Sequence[str] | None) -> None:
+        """Refuse a QC status that is neither a known one nor in the catalog (a typo such
+        as ``passed`` would otherwise silently match nothing)."""
+        from ._query import InvalidFilter
+
+        values = [wanted] if isinstance(wanted, str) else list(wanted or [])
+        if not values:
+            return
+        with self._connect() as con:
+            found = {
+                str(r[0])
+                for r in con.execute(f"SELECT DISTINCT {column} FROM sessions")
+                if r[0] is not None
+            }
+        valid = {v.lower(): v for v in ("Pass", "Fail", "Pending", *sorted(found))}
+        valid.update({"none": "none"})
+        blank = ("", "none", "null", "blank")
+        bad = [
+            v for v in values if v.strip().lower() not in valid and v.strip().lower() not in blank
+        ]
+        if bad:
+            option = "--qc" if column == "qc_status" else "asset_qc"
+            raise InvalidFilter(
+                f"{option} {bad[0]!r} is not a QC status; use one of "
+                f"{', '.join(sorted(set(valid.values()), key=str.lower))} (case does not matter)"
+            )
+
     def sessions(
         self,
         *,
@@ -317,6 +344,8 @@ class Catalog:
 
         from ._query import SELECT, frame, where
 
+        self._check_statuses("qc_status", qc)
+        self._check_statuses("asset_qc_status", asset_qc)
         conditions, params = where(
             platform, subject, since, until, qc, asset_qc, has, search, on_s3
         )

@@ -88,6 +88,17 @@ def _age_text(catalog: Any) -> str:
     return text
 
 
+def _spreadsheet_changed(app: App, catalog: Any) -> str | None:
+    """How the configured spreadsheet differs from the one the catalog was built from."""
+    wanted = app.settings.spreadsheet
+    if not wanted or catalog.is_empty:
+        return None
+    built = catalog.info().spreadsheet
+    if built == wanted:
+        return None
+    return f"the catalog was built from {built or 'no spreadsheet'}, now {wanted}"
+
+
 @click.command("sessions")
 @click.option(
     "-p",
@@ -103,7 +114,8 @@ def _age_text(catalog: Any) -> str:
     "--qc",
     multiple=True,
     metavar="STATUS",
-    help="Spreadsheet QC status: Pass, Fail, Pending or none (repeatable).",
+    help="Spreadsheet QC status: Pass, Fail, Pending or none (repeatable; case does not "
+    "matter; other values are refused unless the spreadsheet has them).",
 )
 @click.option(
     "--has",
@@ -145,8 +157,13 @@ def sessions_command(
     from ..catalog import session_records
 
     with _catalog(app) as catalog:
-        if refresh or catalog.is_empty:
-            if not refresh:
+        changed = _spreadsheet_changed(app, catalog)
+        if refresh or changed or catalog.is_empty:
+            if changed and not refresh:
+                click.echo(
+                    f"The spreadsheet changed ({changed}); refreshing the catalog ...", err=True
+                )
+            elif not refresh:
                 click.echo(
                     f"The catalog is empty; filling it from {app.settings.where} ...", err=True
                 )

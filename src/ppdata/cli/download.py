@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .main import App, common_options, pass_app
-from .render import emit_json, emit_table, human_size
+from .render import emit_json, emit_table, format_bytes, plural
 
 KINDS = ["raw", "sorted", "planar-ophys", "behavior-videos", "behavior-timing", "nwb", "ccf"]
 
@@ -184,7 +184,7 @@ def download_command(
         click.echo(f"Refused: {refused.key}: {refused.reason}", err=True)
     checks = ", ".join(f"{n} by {c}" for c, n in sorted(plan.checks.items()))
     headline = (
-        f"{plan.count:,} files, {human_size(plan.total_bytes)} from "
+        f"{plural(plan.count, 'file')}, {format_bytes(plan.total_bytes)} from "
         f"s3://{plan.bucket}/ into {plan.dest} (checks: {checks or 'none'})"
     )
     if dry_run:
@@ -210,7 +210,10 @@ def download_command(
             )
             return
         emit_table(
-            [{"size": human_size(f.size), "check": str(f.check), "key": f.key} for f in plan.files],
+            [
+                {"size": format_bytes(f.size), "check": str(f.check), "key": f.key}
+                for f in plan.files
+            ],
             ["size", "check", "key"],
             caption=headline,
         )
@@ -223,19 +226,29 @@ def download_command(
         if not sys.stdin.isatty():
             raise click.ClickException(f"{message}. Pass --yes to go ahead")
         click.confirm(f"{message[0].upper()}{message[1:]}. Continue?", abort=True, err=True)
-    if quiet or not sys.stderr.isatty():
-        summary = download(plan, app.client, existing=existing, jobs=jobs)
-    else:
-        with RichProgress() as progress:
-            summary = download(plan, app.client, existing=existing, jobs=jobs, progress=progress)
+    try:
+        if quiet or not sys.stderr.isatty():
+            summary = download(plan, app.client, existing=existing, jobs=jobs)
+        else:
+            with RichProgress() as progress:
+                summary = download(
+                    plan, app.client, existing=existing, jobs=jobs, progress=progress
+                )
+    except KeyboardInterrupt as exc:
+        _interrupted(app, plan, getattr(exc, "summary", None), _resume_command(app, locals()))
     for note in summary.notes:
         click.echo(f"Note: {note}", err=True)
+    for kept in summary.kept[:10]:
+        click.echo(f"Kept: {kept.path} {kept.message}", err=True)
+    if len(summary.kept) > 10:
+        click.echo(f"Kept: ... and {len(summary.kept) - 10:,} more such files", err=True)
     if as_json:
         emit_json(
             {
                 "dest": str(summary.dest),
                 "fetched": len(summary.fetched),
                 "skipped": len(summary.skipped),
+                "kept": [{"key": r.key, "path": str(r.path)} for r in summary.kept],
                 "failed": len(summary.failed),
                 "bytes_transferred": summary.bytes_transferred,
                 "seconds": summary.seconds,
@@ -248,6 +261,44 @@ def download_command(
         checks_done = ", ".join(f"{n} by {c}" for c, n in sorted(summary.checks.items()))
         click.echo(f"{summary.describe()}; verified: {checks_done or 'nothing'}")
     summary.raise_for_failures()
+
+
+def _resume_command(app: App, given: dict[str, Any]) -> str:
+    """The command line that picks up an interrupted download where it stopped."""
+    import shlex
+
+    words = ["ppdata", "download", given["target"], "--dest", str(given["dest"])]
+    for kind in given["kinds"]:
+        words += ["--kind", kind]
+    for glob in given["include"]:
+        words += ["--include", glob]
+    for glob in given["exclude"]:
+        words += ["--exclude", glob]
+    if given["all_versions"]:
+        words.append("--all-versions")
+    if given["existing"] != "skip":
+        words += ["--existing", given["existing"]]
+    for name in ("endpoint_url", "bucket"):
+        if app.options.get(name):
+            words += [f"--{name.replace('_', '-')}", str(app.options[name])]
+    words.append("--yes")
+    return shlex.join(words)
+
+
+def _interrupted(app: App, plan: Any, summary: Any, resume: str) -> None:
+    """Say what an interrupted download finished, and how to resume; exit 130."""
+    if summary is not None:
+        done = len(summary.fetched) + len(summary.skipped)
+        click.echo(
+            f"Interrupted: {done:,} of {plural(plan.count, 'file')} are complete in "
+            f"{plan.dest} ({len(summary.fetched):,} fetched in this run, "
+            f"{format_bytes(summary.bytes_transferred)}); partial files are kept.",
+            err=True,
+        )
+    else:
+        click.echo("Interrupted before any file finished; nothing is lost.", err=True)
+    click.echo(f"Resume with: {resume}", err=True)
+    raise SystemExit(130)
 
 
 def _show_verify(report: Any, as_json: bool) -> None:
@@ -270,8 +321,8 @@ def _show_verify(report: Any, as_json: bool) -> None:
             click.echo(str(p))
         checks = ", ".join(f"{n} by {c}" for c, n in sorted(report.checks.items()))
         click.echo(
-            f"{report.checked} files checked in {report.dest} ({checks or 'none'}): "
-            f"{len(problems)} problem(s)"
+            f"{plural(report.checked, 'file')} checked in {report.dest} ({checks or 'none'}): "
+            f"{plural(len(problems), 'problem')}"
             + ("; re-run the download to fetch them again" if problems else "")
         )
     if problems:
