@@ -338,8 +338,9 @@ class NWB:
             from .errors import InvalidWindow
 
             raise InvalidWindow(
-                f"the time window {start:g}-{stop:g} s is {'empty' if stop == start else 'reversed'}"
-                f": stop must be after start ({self._span(path, n)})"
+                f"the time window {start:g}-{stop:g} s is "
+                f"{'empty' if stop == start else 'reversed'}: stop must be after start "
+                f"({self._span(path, n)})"
             )
         if self.exists(f"{path}/timestamps"):
             stamps = self.read(f"{path}/timestamps")

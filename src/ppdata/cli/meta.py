@@ -8,6 +8,7 @@ import click
 
 from .data import json_option
 from .main import App, common_options, pass_app
+from .nwb import asset_version_option
 from .render import console, emit_json, emit_table
 
 
@@ -168,7 +169,7 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
 @click.command("portal")
 @click.argument("name", metavar="SESSION_OR_ASSET")
 @json_option
-@click.option("--version", "version", help="Pick another sorted asset (name or timestamp).")
+@asset_version_option
 @common_options
 @pass_app
 def portal_command(app: App, name: str, as_json: bool, version: str | None) -> None:

@@ -11,26 +11,49 @@ import click
 
 from .data import json_option
 from .main import App, common_options, pass_app
-from .render import emit_json, emit_table, human_size
+from .render import emit_json, emit_table, format_bytes, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _renamed_version(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        raise click.UsageError(
+            f"--version is now --asset-version (e.g. --asset-version {value}); "
+            "`ppdata --version` prints the program's version",
+            ctx,
+        )
+    return value
+
+
+def asset_version_option(f: F) -> F:
+    """``--asset-version`` to pick a reprocessed asset; the old ``--version NAME`` spelling
+    gets an error naming the new one (``ppdata --version`` is the program's version)."""
+    f = click.option(
+        "--version",
+        "old_version",
+        hidden=True,
+        expose_value=False,
+        callback=_renamed_version,
+        metavar="NAME",
+    )(f)
+    return click.option(
+        "--asset-version",
+        "version",
+        metavar="NAME_OR_TIMESTAMP",
+        help="Use this version (reprocessing) of the asset instead of the current one.",
+    )(f)
+
+
 def nwb_options(f: F) -> F:
-    """``--version`` to pick a reprocessed asset, and ``--stats`` to show network use."""
+    """``--asset-version`` to pick a reprocessed asset, ``--stats`` to show network use."""
     f = click.option(
         "--stats",
         "show_stats",
         is_flag=True,
         help="Report the HTTP requests and bytes this command caused.",
     )(f)
-    f = click.option(
-        "--version",
-        "version",
-        metavar="NAME_OR_TIMESTAMP",
-        help="Use this version of the asset instead of the current one.",
-    )(f)
-    return f
+    return asset_version_option(f)
 
 
 def _session(app: App, name: str, kind: str, version: str | None) -> Any:
@@ -44,8 +67,8 @@ def _report_stats(app: App, show: bool) -> None:
         s = app.client.stats.snapshot()
         ops = ", ".join(f"{op} {v['requests']}" for op, v in s["by_operation"].items())
         click.echo(
-            f"Network: {s['requests']} HTTP requests ({ops}), {s['bytes']:,} bytes, "
-            f"{s['retries']} retries",
+            f"Network: {plural(s['requests'], 'HTTP request')} ({ops}), "
+            f"{format_bytes(s['bytes'])}, {plural(s['retries'], 'retry', 'retries')}",
             err=True,
         )
 
@@ -115,12 +138,28 @@ def nwb_command(
         emit_json(rows)
     else:
         for row in rows:
+            shown = dict(row)
+            if shown.get("size") is not None:
+                shown["size"] = f"{format_bytes(shown['size'])} ({shown['size']:,} bytes)"
+            shown["complete"] = (
+                "yes: the nwb asset's file, with every modality of the session"
+                if row.get("complete")
+                else f"no: a partial NWB, only what the {row.get('kind')} asset holds"
+            )
             emit_table(
-                [{"field": k, "value": v} for k, v in row.items() if v not in (None, "", [])],
+                [{"field": k, "value": v} for k, v in shown.items() if v not in (None, "", [])],
                 ["field", "value"],
                 title=row["uri"],
             )
+        click.echo(_COMPLETE_NOTE)
     _report_stats(app, show_stats)
+
+
+_COMPLETE_NOTE = (
+    "Complete NWBs (in _nwb_ assets) hold all of a session: units, LFP, imaging, behavior "
+    "and stimuli. Partial NWBs come with each processed asset (sorted: units and LFP; "
+    "processed Mesoscope: imaging planes; behavior: running and stimuli) and exist sooner."
+)
 
 
 def _contents(nwb: Any) -> dict[str, Any]:
@@ -143,7 +182,7 @@ def _contents(nwb: Any) -> dict[str, Any]:
         if found:
             out[field] = found
     if hasattr(nwb, "size") and nwb.size:
-        out["size"] = human_size(nwb.size)
+        out["size"] = nwb.size
     return out
 
 
@@ -350,6 +389,10 @@ def lfp_command(
     wanted = [int(c) if c.lstrip("-").isdigit() else c for c in channels] or None
     s = _session(app, session, "sorted", version)
     window = s.lfp(probe, start, stop, wanted)
+    if as_json and not csv:
+        emit_json(_lfp_columns(window, s.name), indent=None)
+        _report_stats(app, show_stats)
+        return
     frame = window.to_dataframe()
     if not _write_frame(frame, csv, as_json):
         rows = _column_summary(frame * 1e6, "electrode_id", " µV")
@@ -360,6 +403,26 @@ def lfp_command(
             f"{t0:.3f}-{t1:.3f} s",
         )
     _report_stats(app, show_stats)
+
+
+def _lfp_columns(window: Any, session: str) -> dict[str, Any]:
+    """LFP as compact columns: ``channels`` ids, ``times`` (s) and ``data`` as one array per
+    channel (channels x samples, microvolts to 0.01), instead of one record per sample."""
+    import numpy as np
+
+    times = np.asarray(window.times, dtype=float)
+    rate = float(1.0 / np.median(np.diff(times))) if len(times) > 1 else None
+    return {
+        "session": session,
+        "probe": window.probe,
+        "unit": "uV",
+        "layout": "data[channel][sample]",
+        "start": float(times[0]) if len(times) else None,
+        "rate_hz": rate,
+        "channels": [int(c) if str(c).lstrip("-").isdigit() else str(c) for c in window.channels],
+        "times": np.round(times, 9),
+        "data": np.round(np.asarray(window.data, dtype=np.float64).T * 1e6, 2),
+    }
 
 
 PLOTS = ["raster", "unit-quality", "dff", "rois", "running"]

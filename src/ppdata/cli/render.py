@@ -69,14 +69,14 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
-def emit_json(data: Any) -> None:
-    """Print JSON to stdout (for ``--json``)."""
-    click.echo(json.dumps(_clean(data), indent=2, default=_default))
+def emit_json(data: Any, *, indent: int | None = 2) -> None:
+    """Print strict JSON to stdout (for ``--json``); ``indent=None`` for large arrays."""
+    click.echo(json.dumps(_clean(data), indent=indent, default=_default, allow_nan=False))
 
 
 def _clean(data: Any) -> Any:
-    """Replace NaN with null so the output is strict JSON."""
-    if isinstance(data, float) and math.isnan(data):
+    """Replace NaN and infinities with null so the output is strict JSON."""
+    if isinstance(data, float) and not math.isfinite(data):
         return None
     if isinstance(data, Mapping):
         return {str(k): _clean(v) for k, v in data.items()}
