@@ -463,7 +463,8 @@ class DownloadSummary:
         lines = "; ".join(f"{r.key}: {r.message}" for r in failed[:5])
         more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
         err = DownloadError(
-            f"{len(failed)} of {len(self.results)} files failed: {lines}{more}. Re-run the same "
+            f"{len(failed):,} of {plural(len(self.results), 'file')} failed: {lines}{more}. "
+            "Re-run the same "
             "download to retry them; completed files and parts are kept"
         )
         err.summary = self  # type: ignore[attr-defined]

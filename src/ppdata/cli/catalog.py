@@ -12,7 +12,7 @@ import click
 
 from .main import App, common_options, pass_app
 from .progress import progress_bar
-from .render import emit_json, emit_table, human_size
+from .render import emit_json, emit_table, format_bytes, plural
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -73,8 +73,8 @@ def _summary(report: Any, app: App) -> str:
     if report.removed:
         parts.append(f"{len(report.removed)} removed")
     return (
-        f"Catalog refreshed from {app.settings.where}: {report.sessions} sessions "
-        f"({', '.join(parts)}); {report.requests} requests in {report.seconds:.1f} s"
+        f"Catalog refreshed from {app.settings.where}: {plural(report.sessions, 'session')} "
+        f"({', '.join(parts)}); {plural(report.requests, 'request')} in {report.seconds:.1f} s"
     )
 
 
@@ -207,7 +207,11 @@ def sessions_command(
     ]
     headers = {"qc_status": "QC", "asset_qc_status": "asset QC", "s3": "on S3", **_MATRIX}
     emit_table(
-        rows, columns, headers=headers, title="Sessions", caption=f"{len(rows)} sessions · {age}"
+        rows,
+        columns,
+        headers=headers,
+        title="Sessions",
+        caption=f"{plural(len(rows), 'session')} · {age}",
     )
 
 
@@ -269,7 +273,7 @@ def info_command(app: App, as_json: bool) -> None:
         ("sessions", f"{info.sessions} ({info.on_s3} on S3, {info.missing} missing from S3)"),
         ("last refresh", last),
         ("age", format_age(info.age) + (" (oldest row)" if info.age is not None else "")),
-        ("size", human_size(info.size_bytes)),
+        ("size", format_bytes(info.size_bytes)),
         ("bucket", f"s3://{info.bucket}/ at {info.endpoint}"),
         ("spreadsheet", info.spreadsheet or "(none)"),
     ]

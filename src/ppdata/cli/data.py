@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from .main import App, common_options, pass_app
-from .render import emit_json, emit_table, human_size
+from .render import emit_json, emit_table, format_bytes, plural
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -132,7 +132,7 @@ def ls_command(app: App, path: str, recursive: bool, long_: bool, as_json: bool)
         return
     rows = [
         {
-            "size": "" if e.is_folder else human_size(e.size),
+            "size": "" if e.is_folder else format_bytes(e.size),
             "modified": e.last_modified,
             "name": e.display,
         }
@@ -140,7 +140,9 @@ def ls_command(app: App, path: str, recursive: bool, long_: bool, as_json: bool)
     ]
     total = sum(e.size or 0 for e in entries)
     emit_table(
-        rows, ["size", "modified", "name"], caption=f"{len(entries)} entries, {human_size(total)}"
+        rows,
+        ["size", "modified", "name"],
+        caption=f"{plural(len(entries), 'entry', 'entries')}, {format_bytes(total)}",
     )
 
 

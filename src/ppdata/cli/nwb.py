@@ -87,7 +87,7 @@ def _write_frame(frame: Any, csv: str | None, as_json: bool) -> bool:
             frame.to_csv(sys.stdout)
         else:
             frame.to_csv(csv)
-            click.echo(f"Wrote {len(frame)} rows to {csv}", err=True)
+            click.echo(f"Wrote {plural(len(frame), 'row')} to {csv}", err=True)
         return True
     if as_json:
         emit_json(frame.reset_index().to_dict("records"))
@@ -231,7 +231,7 @@ def units_command(
             {"probe": p, **{str(k): int(v) for k, v in r.items()}, "total": int(r.sum())}
             for p, r in summary.iterrows()
         ]
-        emit_table(rows, title=f"{len(frame)} units by probe and label", caption=s.name)
+        emit_table(rows, title=f"{plural(len(frame), 'unit')} by probe and label", caption=s.name)
         columns = (
             list(frame.columns)
             if all_columns

@@ -85,7 +85,9 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
     client = app.client
     _heading("1. Find a session in the tracking spreadsheet")
     sheet = read_spreadsheet(settings.spreadsheet)
-    click.echo(f"{len(sheet.table)} sessions listed in {sheet.source}")
+    from .render import plural
+
+    click.echo(f"{plural(len(sheet.table), 'session')} listed in {sheet.source}")
     chosen = session or _pick_session(app, sheet)
     row = sheet.table[sheet.table["session"] == chosen]
     if len(row):
@@ -134,14 +136,18 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
 
 
 def _size(n: int) -> str:
-    from .render import human_size
+    from .render import format_bytes
 
-    return human_size(n)
+    return format_bytes(n)
 
 
 def _requests(app: App) -> None:
     stats = app.client.stats.snapshot()
-    click.echo(f"({stats['requests']} HTTP requests so far, {stats['bytes']:,} bytes)")
+    from .render import format_bytes, plural
+
+    click.echo(
+        f"({plural(stats['requests'], 'HTTP request')} so far, {format_bytes(stats['bytes'])})"
+    )
 
 
 def _first_with(app: App, sheet: Any, kind: Any) -> str | None:
