@@ -47,7 +47,7 @@ def test_ls_session_asset_subpath_and_url(run, world):
     assert entries and all(e["name"].endswith(".png") for e in entries)
     assert all(e["size"] > 0 for e in entries)
     long = run("ls", f"{sorted_asset.name}/quality_control/", "-r", "--long")
-    assert " KB" in long.out or " B " in long.out
+    assert " kB" in long.out or " B " in long.out
 
 
 def test_ls_errors(run):
@@ -141,7 +141,7 @@ def test_download_cli_dry_run_fetch_rerun_verify(run, world, tmp_path):
     assert json.loads(again.out)["skipped"] == plan["count"]
     assert json.loads(again.out)["requests"].get("GetObject", 0) == 0
     verified = run("download", "--verify", str(dest))
-    assert verified.code == 0 and "0 problem(s)" in verified.out
+    assert verified.code == 0 and "0 problems" in verified.out
     victim = Path(plan["files"][0]["path"])
     victim.write_bytes(b"changed")
     broken = run("download", "--verify", str(dest))

@@ -327,9 +327,15 @@ def test_files_present_without_manifest_are_checked_locally(client, dest):
     corrupt.write_bytes(b"x" * len(FILES["many/f03.bin"]))
     before = gets(client)
     summary = download("many", client, dest=dest)
-    assert gets(client) - before == 1
-    assert [r.key for r in summary.fetched] == ["many/f03.bin"]
-    assert summary.checks == {"md5": 30}
+    # a differing file ppdata did not download is kept and reported (dandi-cli's semantics)
+    assert gets(client) - before == 0 and not summary.fetched
+    assert [r.key for r in summary.kept] == ["many/f03.bin"]
+    assert "--existing overwrite" in summary.kept[0].message
+    assert summary.checks == {"md5": 29}
+    assert corrupt.read_bytes() == b"x" * len(FILES["many/f03.bin"])
+    assert "1 kept" in summary.describe()
+    replaced = download("many", client, dest=dest, existing="overwrite")
+    assert len(replaced.fetched) == 30 and not replaced.kept
     assert corrupt.read_bytes() == FILES["many/f03.bin"]
 
 

@@ -696,7 +696,7 @@ def _sort_existing(
         if check is not None:
             manifest.record(ManifestEntry.for_file(f, check))
             skipped.append(FileResult(f.key, f.path, FileStatus.SKIPPED, f.size, check=check))
-        elif entry is None and f.path.is_file():
+        elif entry is None and f.relpath not in manifest.damaged and f.path.is_file():
             skipped.append(
                 FileResult(
                     f.key,

@@ -149,6 +149,9 @@ class Manifest:
         self.dest = Path(dest)
         self.entries: dict[str, ManifestEntry] = dict(entries or {})
         self.header: dict[str, Any] = dict(header or {})
+        #: paths whose files ppdata downloaded but :func:`verify` found damaged: fetched
+        #: again by the next download (other differing local files are kept)
+        self.damaged: set[str] = set(self.header.pop("damaged", None) or ())
         self._lock = threading.Lock()
         self._dirty = False
         self._saved_at = time.monotonic()
@@ -194,13 +197,17 @@ class Manifest:
         """Add or replace an entry (saved by the next :meth:`save`)."""
         with self._lock:
             self.entries[entry.path] = entry
+            self.damaged.discard(entry.path)
             self._dirty = True
 
-    def forget(self, path: str) -> None:
-        """Drop an entry (its file will be checked or fetched again by the next run)."""
+    def forget(self, path: str, *, damaged: bool = True) -> None:
+        """Drop an entry; with ``damaged`` its file is fetched again by the next download
+        (rather than kept as a local file that differs from the bucket)."""
         with self._lock:
             if self.entries.pop(path, None) is not None:
                 self._dirty = True
+                if damaged:
+                    self.damaged.add(path)
 
     def save(self, *, force: bool = False) -> None:
         """Write the manifest atomically if it changed."""
@@ -212,6 +219,7 @@ class Manifest:
             self._saved_at = time.monotonic()
         doc = {
             **self.header,
+            **({"damaged": sorted(self.damaged)} if self.damaged else {}),
             "version": MANIFEST_VERSION,
             "written": _now(),
             "files": files,
