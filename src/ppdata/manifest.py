@@ -171,6 +171,8 @@ class Manifest:
         path = dest / MANIFEST_NAME
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict) or not isinstance(raw.get("files", []), list):
+                raise ValueError("not a ppdata manifest (no list of files)")
         except FileNotFoundError:
             return cls(dest)
         except (OSError, ValueError) as exc:
@@ -179,13 +181,10 @@ class Manifest:
                 os.replace(path, path.with_name(MANIFEST_NAME + ".bad"))
             return cls(dest)
         entries: dict[str, ManifestEntry] = {}
-        names = set(ManifestEntry.__dataclass_fields__)
         for item in raw.get("files", []):
-            try:
-                entry = ManifestEntry(**{k: v for k, v in item.items() if k in names})
-            except TypeError:
-                continue  # an entry missing fields: the file gets checked again
-            entries[entry.path] = entry
+            entry = _entry(item)
+            if entry is not None:  # a malformed entry: the file gets checked again
+                entries[entry.path] = entry
         header = {k: v for k, v in raw.items() if k != "files"}
         return cls(dest, entries, header)
 
@@ -233,6 +232,30 @@ class Manifest:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+def _entry(item: Any) -> ManifestEntry | None:
+    """A manifest entry from its JSON, or ``None`` if any field is missing or mistyped."""
+    import dataclasses
+    import typing
+
+    if not isinstance(item, dict):
+        return None
+    hints = typing.get_type_hints(ManifestEntry)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(ManifestEntry):
+        if f.name not in item:
+            if f.default is dataclasses.MISSING:
+                return None
+            continue
+        value, hint = item[f.name], hints[f.name]
+        allowed = tuple(a for a in typing.get_args(hint) or (hint,) if isinstance(a, type))
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            return None
+        values[f.name] = value
+    if not values["path"] or values["size"] < 0:
+        return None
+    return ManifestEntry(**values)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

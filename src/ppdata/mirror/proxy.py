@@ -7,6 +7,7 @@ and connection resets. It counts every request it forwards.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import threading
 import time
@@ -23,6 +24,15 @@ _SLOWDOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
+_ERRORS = {
+    "503": _SLOWDOWN,
+    "500": b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message></Error>",
+    "403": b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Access Denied</Message></Error>",
+    "404": b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
+    b"<Message>The specified key does not exist.</Message></Error>",
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -48,14 +58,25 @@ class _Server(ThreadingHTTPServer):
 class Fault:
     """Make the next ``count`` requests whose path contains ``match`` fail.
 
-    ``kind`` is ``"503"`` (S3 SlowDown with ``Retry-After``), ``"500"``, or ``"reset"``
-    (the connection is closed half-way through the response body).
+    ``kind`` is one of:
+
+    - ``"503"``: S3 SlowDown with ``Retry-After: <retry_after>``; ``"500"``: InternalError;
+    - ``"403"``: AccessDenied; ``"404"``: NoSuchKey (S3's XML error bodies);
+    - ``"reset"``: the connection is closed half-way through the response body;
+    - ``"reset-before"``: the connection is reset (RST) before any reply;
+    - ``"truncate"``: the full ``Content-Length`` is announced, half the body is sent, then
+      the connection is closed cleanly (FIN);
+    - ``"stall"``: nothing is sent for ``stall`` seconds, then the reply goes on (longer
+      than the client's read timeout, this is a hang the client must time out of).
     """
 
     kind: str = "503"
     count: int = 1
     match: str = ""
     method: str | None = None
+    retry_after: str = "0"
+    stall: float = 0.0
+    after: int = 0  #: let this many matching requests through first
 
 
 @dataclass
@@ -107,6 +128,9 @@ class LatencyProxy:
             self.requests[method] += 1
             for fault in self.faults:
                 if fault.count > 0 and fault.match in path and fault.method in (None, method):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.count -= 1
                     self.injected[fault.kind] += 1
                     return fault
@@ -135,13 +159,27 @@ class LatencyProxy:
                 fault = proxy._take_fault(self.command, self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                if fault is not None and fault.kind in ("503", "500"):
+                if fault is not None and fault.kind == "reset-before":
+                    import socket
+                    import struct
+
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if fault is not None and fault.kind == "stall":
+                    time.sleep(fault.stall)
+                if fault is not None and fault.kind in _ERRORS:
+                    error = b"" if self.command == "HEAD" else _ERRORS[fault.kind]
                     self.send_response(int(fault.kind))
                     self.send_header("Content-Type", "application/xml")
-                    self.send_header("Retry-After", "0")
-                    self.send_header("Content-Length", str(len(_SLOWDOWN)))
+                    if fault.kind == "503":
+                        self.send_header("Retry-After", fault.retry_after)
+                    self.send_header("Content-Length", str(len(_ERRORS[fault.kind])))
                     self.end_headers()
-                    self.wfile.write(_SLOWDOWN)
+                    self.wfile.write(error)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
                 conn = self._upstream()
@@ -164,12 +202,18 @@ class LatencyProxy:
                 sent = 0
                 half = int(size) // 2 if size else 0
                 while chunk := resp.read(1 << 16):
-                    if fault is not None and fault.kind == "reset" and sent + len(chunk) > half:
+                    cut = fault is not None and fault.kind in ("reset", "truncate")
+                    if cut and sent + len(chunk) > half:
                         self.wfile.write(chunk[: max(0, half - sent)])
                         self.wfile.flush()
                         conn.close()
                         self._conn = None
                         self.close_connection = True
+                        if fault.kind == "truncate":
+                            import socket
+
+                            with contextlib.suppress(OSError):
+                                self.connection.shutdown(socket.SHUT_WR)
                         self.connection.close()
                         return
                     self.wfile.write(chunk)
