@@ -373,7 +373,7 @@ def nwb_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tally:
         tally.trials += 1
         key = keys[t % len(keys)]
         with proxy_for(lab) as proxy:
-            proxy.add_fault(Fault(kind, count=1, match="", after=rng.randint(0, 6), stall=STALL))
+            proxy.add_fault(Fault(kind, count=1, match="", after=rng.randint(0, 2), stall=STALL))
             with S3Client(lab.settings(proxy.endpoint_url)) as client:
                 outcome, value = watchdog(lambda c=client, k=key: read(c, k))
             tally.faults += sum(proxy.injected.values())
@@ -397,7 +397,9 @@ def kill_and_resume(lab: Lab, trials: int, rng: random.Random) -> Tally:
     with proxy_for(lab, latency=0.02) as proxy:
         whole = timed_cli(lab, args, proxy.endpoint_url)
         tally.notes.append(f"an uninterrupted run takes {whole:.1f} s; kills land in it")
-        for _ in range(trials):
+        attempts = 0
+        while tally.faults < trials and attempts < 3 * trials:
+            attempts += 1
             tally.trials += 1
             dest = lab.dest("k")
             proc = lab.cli([*args, "--dest", str(dest)], proxy.endpoint_url)
@@ -436,7 +438,7 @@ def ctrl_c(lab: Lab, trials: int, rng: random.Random) -> Tally:
             tally.trials += 1
             dest = lab.dest("c")
             proc = lab.cli(["download", PREFIX, "--dest", str(dest), "--yes"], proxy.endpoint_url)
-            time.sleep(rng.uniform(0.4, 0.9) * whole)
+            time.sleep(rng.uniform(0.6, 0.9) * whole)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
                 tally.faults += 1

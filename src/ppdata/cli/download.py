@@ -169,15 +169,18 @@ def download_command(
         return
     if not target:
         raise click.UsageError("give a TARGET (session, asset, asset/path or s3:// URL)")
-    plan = plan_download(
-        target,
-        app.client,
-        dest=dest,
-        kinds=kinds or None,
-        include=include,
-        exclude=exclude,
-        versions="all" if all_versions else "current",
-    )
+    try:
+        plan = plan_download(
+            target,
+            app.client,
+            dest=dest,
+            kinds=kinds or None,
+            include=include,
+            exclude=exclude,
+            versions="all" if all_versions else "current",
+        )
+    except KeyboardInterrupt:
+        _interrupted(app, None, None, _resume_command(app, locals()))
     for warning in plan.warnings:
         click.echo(f"Warning: {warning}", err=True)
     for refused in plan.refused:
@@ -287,7 +290,9 @@ def _resume_command(app: App, given: dict[str, Any]) -> str:
 
 def _interrupted(app: App, plan: Any, summary: Any, resume: str) -> None:
     """Say what an interrupted download finished, and how to resume; exit 130."""
-    if summary is not None:
+    if plan is None:
+        click.echo("Interrupted while listing what to download; nothing was written.", err=True)
+    elif summary is not None:
         done = len(summary.fetched) + len(summary.skipped)
         click.echo(
             f"Interrupted: {done:,} of {plural(plan.count, 'file')} are complete in "
