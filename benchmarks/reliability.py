@@ -143,23 +143,23 @@ class Lab:
             f"{PREFIX}small/f{i:02d}.bin": _bytes(f"s{i}", 2_000 + 3_001 * i) for i in range(SMALL)
         }
         self.objects[BIG] = _bytes("big", big_mb * 2**20)
+        # This mirror is the lab's own: keep public reads, drop the read-only Deny so objects
+        # can be changed while downloads read them (lifting the whole policy would make
+        # those reads fail with 403).
+        import json
+
+        from ppdata.mirror.server import public_read_policy
+
+        policy = public_read_policy(BUCKET)
+        policy["Statement"] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+        self.writer.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
         for key, data in self.objects.items():
             self.put(key, data)
         self._n = 0
 
     def put(self, key: str, data: bytes) -> None:
-        """Write an object (the public-read policy refuses writes: lifted meanwhile)."""
-        import json
-
-        from ppdata.mirror.server import public_read_policy
-
-        self.writer.delete_bucket_policy(Bucket=BUCKET)
-        try:
-            self.writer.put_object(Bucket=BUCKET, Key=key, Body=data)
-        finally:
-            self.writer.put_bucket_policy(
-                Bucket=BUCKET, Policy=json.dumps(public_read_policy(BUCKET))
-            )
+        """Write an object (the lab's mirror allows writes; see ``__init__``)."""
+        self.writer.put_object(Bucket=BUCKET, Key=key, Body=data)
 
     def dest(self, name: str = "d") -> Path:
         self._n += 1
