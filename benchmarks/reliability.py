@@ -438,10 +438,9 @@ def ctrl_c(lab: Lab, trials: int, rng: random.Random) -> Tally:
             tally.trials += 1
             dest = lab.dest("c")
             proc = lab.cli(["download", PREFIX, "--dest", str(dest), "--yes"], proxy.endpoint_url)
-            time.sleep(rng.uniform(0.6, 0.9) * whole)
+            time.sleep(rng.uniform(0.45, 0.8) * whole)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
-                tally.faults += 1
             try:
                 _, err = proc.communicate(timeout=HANG_AFTER)
             except subprocess.TimeoutExpired:
@@ -452,7 +451,8 @@ def ctrl_c(lab: Lab, trials: int, rng: random.Random) -> Tally:
             resume_line = next(
                 (ln for ln in err.splitlines() if ln.startswith("Resume with: ")), None
             )
-            if proc.returncode == 130:
+            if proc.returncode == 130:  # the signal landed (not just as the process ended)
+                tally.faults += 1
                 tally.error(err, resume_line is not None and "Interrupted" in err)
             if resume_line is None:
                 lab.check(dest, tally)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -106,6 +107,10 @@ def install_safe_pickle() -> type:
 # --------------------------------------------------------------------------------------
 
 
+#: A Zarr chunk's name (``0``, ``3.1.0``): the keys whose absence means "fill value".
+_CHUNK = re.compile(r"\d+(\.\d+)*")
+
+
 class _LRUBytes:
     """A byte-bounded LRU map of keys to bytes (thread-safe)."""
 
@@ -183,6 +188,7 @@ class S3ZarrStore(MutableMapping[str, bytes]):
         try:
             value = self.client.get_bytes(self._full(key))
         except NotFound:
+            self._absent(key)
             self._missing.add(key)
             raise KeyError(key) from None
         self._cache.put(key, value)
@@ -204,10 +210,23 @@ class S3ZarrStore(MutableMapping[str, bytes]):
             fetched = self.client.get_many([self._full(k) for k in need])
             for key in need:
                 value = fetched.get(self._full(key))
+                if value is None:
+                    self._absent(key)
                 self.remember(key, value)
                 if value is not None:
                     out[key] = value
         return out
+
+    def _absent(self, key: str) -> None:
+        """A chunk the server says is not there reads as the fill value (Zarr's rule), unless
+        the folder's listing has it: then the object vanished or the server is failing, and
+        silently reading fill values would be wrong data."""
+        if not _CHUNK.fullmatch(key.rsplit("/", 1)[-1]) or key not in set(self._all_keys()):
+            return
+        raise NWBError(
+            f"s3://{self.client.bucket}/{self._full(key)} is listed, but the server says it "
+            "does not exist (it changed on the server, or the server is failing); try again"
+        )
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
