@@ -453,7 +453,8 @@ def ctrl_c(lab: Lab, trials: int, rng: random.Random) -> Tally:
             )
             if proc.returncode == 130:  # the signal landed (not just as the process ended)
                 tally.faults += 1
-                tally.error(err, resume_line is not None and "Interrupted" in err)
+                started = any(dest.rglob("*.bin*"))  # anything written: a resume is needed
+                tally.error(err, "Interrupted" in err and (resume_line is not None or not started))
             if resume_line is None:
                 lab.check(dest, tally)
                 continue
