@@ -8,10 +8,19 @@ from .main import App, common_options, pass_app
 
 
 @click.command("web")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0: any free port).")  # fmt: skip
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to bind. Only change it to share the page on a trusted network.")  # fmt: skip
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; change it only to share the page on a trusted network.",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
 @common_options
 @pass_app
@@ -24,8 +33,10 @@ def web_command(app: App, port: int, host: str, no_browser: bool) -> None:
     from ..web.server import serve
 
     def ready(url: str) -> None:
-        click.echo(f"ppdata web: serving {url} (reading s3://{app.settings.bucket} at "
-                   f"{app.settings.where}); Ctrl+C to stop")  # fmt: skip
+        click.echo(
+            f"ppdata web: serving {url} (reading s3://{app.settings.bucket} at "
+            f"{app.settings.where}); Ctrl+C to stop"
+        )
         if not no_browser:
             import webbrowser
 

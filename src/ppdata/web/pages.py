@@ -184,9 +184,12 @@ class Handlers:
                 continue
             for row in qc.table.to_dict("records"):
                 figure = row.get("figure")
-                if isinstance(figure, str) and figure.lower().endswith(PREVIEW_IMAGE):
-                    if "://" not in figure:
-                        row["figure_key"] = f"{asset_name}/{figure.lstrip('/')}"
+                if (
+                    isinstance(figure, str)
+                    and figure.lower().endswith(PREVIEW_IMAGE)
+                    and "://" not in figure
+                ):
+                    row["figure_key"] = f"{asset_name}/{figure.lstrip('/')}"
                 qc_rows.append({"asset": asset_name, **row})
         plots = self._plots(overview)
         return self.render(
@@ -366,6 +369,11 @@ class Handlers:
                 f"client.get_bytes({key!r})", f"client.list({key!r})"
             ),
             command=snippets.download_command(key, self.endpoint_url),
+        )
+
+    def _nothing(self, request: Request, key: str) -> Response:
+        return self._error(
+            request, NotFound(f"nothing at s3://{self.web.client.bucket}/{key}"), 404
         )
 
     def _object_page(self, request: Request, asset: str, key: str) -> Response:
