@@ -6,7 +6,7 @@ a line saying how many were left out, so an object never prints as a wall of tex
 Examples
 --------
 >>> print(html_card("Session", [("subject", "820459")], note="a <note>"))  # doctest: +ELLIPSIS
-<div class="ppdata-card">...<b>Session</b>...820459...a &lt;note&gt;...
+<div class="ppdata-card"...<b>Session</b>...820459...a &lt;note&gt;...
 """
 
 from __future__ import annotations
