@@ -116,7 +116,7 @@ class Handlers:
             problem, status = str(exc), 400
         except (BucketUnreachable, CatalogError) as exc:
             banner, status = str(exc), 503
-        sort = q.get("sort") if q.get("sort") in SORTS else "acquired"
+        sort = str(q.get("sort")) if q.get("sort") in SORTS else "acquired"
         descending = q.get("desc", "1" if sort == "acquired" else "") == "1"
         rows.sort(key=lambda r: (r.get(sort) is None, str(r.get(sort) or "")), reverse=descending)
         if descending:  # keep blanks last either way

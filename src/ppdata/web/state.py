@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -219,7 +219,7 @@ class WebState:
         overview = SessionOverview(raw, parse_name(raw), True, None, assets=assets)
         raw_asset = next((a for a in assets if a.kind is AssetKind.RAW), assets[0])
         sorted_asset = overview.current(str(AssetKind.SORTED))
-        jobs = {
+        jobs: dict[str, Future[Any]] = {
             "qc": self.pool.submit(self._qc, [a.name for a in assets]),
             "metadata": self.pool.submit(self._metadata, raw_asset.name),
         }
