@@ -115,6 +115,7 @@ EXAMPLES: dict[str, list[Example]] = {
     "tour": [ex("tour", "--out", "{tmp}/tour", works_for=None)],
     "mirror build": [ex(skip="builds a world (a minute): covered by tests/test_world.py")],
     "mirror serve": [ex(skip="serves until Ctrl-C: covered by conftest's mirror fixture")],
+    "web": [ex(skip="serves until Ctrl-C: covered by tests/test_web.py over HTTP")],
 }
 
 
