@@ -107,9 +107,10 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
     lfp = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeA", "--start", "1", "--stop", "1.5",
               "--channel", "0", "--channel", "4", "--json")  # fmt: skip
     assert lfp.code == 0, lfp.err
-    samples = json.loads(lfp.out)
-    assert samples and set(samples[0]) == {"time", "0", "4"}
-    assert all(1 <= row["time"] < 1.5 for row in samples)
+    doc = json.loads(lfp.out)  # compact columns: channels x samples
+    assert doc["channels"] == [0, 4] and len(doc["data"]) == 2
+    assert doc["times"] and all(1 <= t < 1.5 for t in doc["times"])
+    assert all(len(row) == len(doc["times"]) for row in doc["data"])
     table = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeA", "--stop", "0.2")
     assert table.code == 0 and "µV" in table.out
     bad_probe = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeZ")
