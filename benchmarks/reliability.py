@@ -438,7 +438,13 @@ def ctrl_c(lab: Lab, trials: int, rng: random.Random) -> Tally:
             tally.trials += 1
             dest = lab.dest("c")
             proc = lab.cli(["download", PREFIX, "--dest", str(dest), "--yes"], proxy.endpoint_url)
-            time.sleep(rng.uniform(0.45, 0.8) * whole)
+            # signal once bytes are arriving (timing alone misses on a busy machine)
+            deadline = time.monotonic() + whole * 3 + 10
+            while proc.poll() is None and time.monotonic() < deadline:
+                if any(dest.rglob("*.bin*")):
+                    break
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.3) * whole)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
             try:
