@@ -214,12 +214,22 @@ class Lab:
             "PPDATA_RETRIES": str(RETRIES),
             **(env or {}),
         }
+        extra = popen.pop("preexec_fn", None)
+
+        def child() -> None:
+            # a shell's background job ignores SIGINT, and children inherit that: give the
+            # command the default handler back so Ctrl-C reaches it as it would a user's
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            if extra is not None:
+                extra()
+
         return subprocess.Popen(
             [sys.executable, "-m", "ppdata", *args],
             env=full_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=child,
             **popen,
         )
 
