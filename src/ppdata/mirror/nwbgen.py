@@ -679,8 +679,6 @@ def _add_plane(
 ) -> None:
     from pynwb.base import Images
     from pynwb.image import GrayscaleImage
-
-    from . import stimgen
     from pynwb.ophys import (
         DfOverF,
         Fluorescence,
@@ -688,6 +686,8 @@ def _add_plane(
         OpticalChannel,
         RoiResponseSeries,
     )
+
+    from . import stimgen
 
     name = f"{structure}_{index}"
     module = nwbfile.create_processing_module(name=name, description=f"ophys of plane {name}")
