@@ -134,14 +134,15 @@ def _grating(
 def _oddball_types(
     rng: np.random.Generator, n: int, deviants: tuple[str, ...], fraction: float
 ) -> list[str]:
-    """``n`` trial types, ``fraction`` of them deviants (equal numbers of each), never two
-    deviants in a row and none in the first three trials."""
+    """``n`` trial types, about ``fraction`` of them deviants (the types in turn), at least
+    two standards between deviants (so responses do not overlap) and none in the first
+    three trials."""
     out = ["standard"] * n
-    per_type = max(1, round(n * fraction / len(deviants)))
-    slots = [i for i in range(3, n) if i % 2 == 1]
+    slots = list(range(3, n, 3))
     rng.shuffle(slots)
-    chosen = sorted(slots[: per_type * len(deviants)])
-    kinds = [d for d in deviants for _ in range(per_type)][: len(chosen)]
+    count = min(len(slots), max(len(deviants), round(n * fraction)))
+    chosen = sorted(slots[:count])
+    kinds = [deviants[i % len(deviants)] for i in range(len(chosen))]
     rng.shuffle(kinds)
     for i, kind in zip(chosen, kinds, strict=True):
         out[i] = kind
@@ -564,7 +565,7 @@ def add_dff_responses(
     kernel_t = np.arange(0.0, 3.0, 0.02)
     kernel = (1 - np.exp(-kernel_t / 0.1)) * np.exp(-kernel_t / 0.7)
     drive = np.zeros_like(timestamps, dtype=np.float64)
-    for onsets, amplitude in ((dev, 0.8), (std, 0.12)):
+    for onsets, amplitude in ((dev, 1.5), (std, 0.15)):
         for onset in onsets:
             lag = timestamps - onset
             inside = (lag >= 0) & (lag < kernel_t[-1])

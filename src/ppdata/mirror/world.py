@@ -168,7 +168,13 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    sources = ["world.py", "nwbgen.py", "jsongen.py", *(p.name for p in here.glob("layout_*.py"))]
+    sources = [
+        "world.py",
+        "nwbgen.py",
+        "stimgen.py",
+        "jsongen.py",
+        *(p.name for p in here.glob("layout_*.py")),
+    ]
     for name in sorted(sources):
         path = here / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))
