@@ -121,7 +121,7 @@ def test_figures_are_returned_and_labelled(ephys, meso, tmp_path):
     top, heat = fig.axes[0], fig.axes[1]
     assert top.get_ylabel() == "firing rate (spikes/s)"
     assert heat.get_xlabel() == "time from stimulus onset (s)"
-    assert [t.get_text() for t in top.get_legend().get_texts()][0].startswith("deviant (")
+    assert top.get_legend().get_texts()[0].get_text().startswith("deviant (")
     assert any(line.get_xdata()[0] == 0.0 for line in top.get_lines())  # time 0 marked
     assert not list(tmp_path.iterdir())  # nothing written unless asked
     plots.psth_figure(psth, tmp_path / "psth.png")

@@ -134,11 +134,33 @@ def _check_span(trials: Trials, window: tuple[float, float], lo: float, hi: floa
         return
     first, last = float(every.min()), float(every.max())
     if first + window[0] < lo - 1e-9 or last + window[1] > hi + 1e-9:
+        data = f"{lo:.2f}-{hi:.2f} s" if np.isfinite(hi) else f"from {lo:.2f} s"
+        upper = f"{hi - last:.2f}" if np.isfinite(hi) else "..."
         raise NotFound(
-            f"window ({window[0]:g}, {window[1]:g}) s reaches outside the data "
-            f"({lo:.2f}-{hi:.2f} s) for some trials; valid windows lie within "
-            f"({lo - first:.2f}, {hi - last:.2f}) s of the onsets"
+            f"window ({window[0]:g}, {window[1]:g}) s reaches outside the data ({data}) "
+            f"for some trials; valid windows lie within ({lo - first:.2f}, {upper}) s of "
+            "the onsets"
         )
+
+
+#: Spike times read per batch (8 M float64 = 64 MB): bounds memory and the block cache.
+BATCH_SPIKES = 8_000_000
+
+
+def _unit_counts(train: np.ndarray, onsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Spike counts per bin, summed over trials, of one sorted train."""
+    if train.size == 0 or onsets.size == 0:
+        return np.zeros(len(edges) - 1, dtype=np.int64)
+    a = np.searchsorted(train, onsets + edges[0], side="left")
+    n = np.searchsorted(train, onsets + edges[-1], side="left") - a
+    total = int(n.sum())
+    if total == 0:
+        return np.zeros(len(edges) - 1, dtype=np.int64)
+    # every spike in any trial window, minus its trial's onset
+    trial = np.repeat(np.arange(len(onsets)), n)
+    offset = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+    relative = train[np.repeat(a, n) + offset] - onsets[trial]
+    return np.histogram(relative, bins=edges)[0]
 
 
 def psth_from_spikes(
@@ -154,27 +176,25 @@ def psth_from_spikes(
     ``spike_times_index`` (end of each unit), ``rows`` the units wanted (positions in the
     table), ``onsets`` the trial onsets and ``edges`` the bin edges relative to the onset.
     """
-    out = np.zeros((len(rows), len(edges) - 1), dtype=np.int64)
-    if len(onsets) == 0:
-        return out
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-    lo, hi = onsets + edges[0], onsets + edges[-1]
+    out = np.zeros((len(rows), len(edges) - 1), dtype=np.int64)
     for i, r in enumerate(rows):
-        train = spikes[starts[r] : ends[r]]
-        if train.size == 0:
-            continue
-        a = np.searchsorted(train, lo, side="left")
-        b = np.searchsorted(train, hi, side="left")
-        n = b - a
-        total = int(n.sum())
-        if total == 0:
-            continue
-        # every spike in any trial window, minus its trial's onset
-        trial = np.repeat(np.arange(len(onsets)), n)
-        offset = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-        relative = train[np.repeat(a, n) + offset] - onsets[trial]
-        out[i] = np.histogram(relative, bins=edges)[0]
+        out[i] = _unit_counts(spikes[starts[r] : ends[r]], onsets, edges)
     return out
+
+
+def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """Positions in ``rows`` grouped so each group holds at most ~BATCH_SPIKES spikes."""
+    groups: list[list[int]] = [[]]
+    held = 0
+    for i, r in enumerate(rows):
+        size = int(ends[r] - starts[r])
+        if groups[-1] and held + size > BATCH_SPIKES:
+            groups.append([])
+            held = 0
+        groups[-1].append(i)
+        held += size
+    return [np.asarray(g, dtype=np.int64) for g in groups if g]
 
 
 def aligned_spikes(
@@ -227,13 +247,14 @@ def aligned_spikes(
 
     w0, w1 = _check_window(window, bin_size)
     trials = select_trials(presentations, to, vs, block)
-    paths = [f"{UNITS}/id", f"{UNITS}/spike_times_index", f"{UNITS}/spike_times"]
-    if not nwb.exists(paths[1]):
+    _check_span(trials, (w0, w1), 0.0, np.inf)  # before reading anything big
+    path = f"{UNITS}/spike_times"
+    if not nwb.exists(f"{UNITS}/spike_times_index"):
         raise NotFound(f"{nwb.name} has no spike times (no units/spike_times_index)")
-    nwb.prefetch(paths)  # the whole column in one concurrent batch: never unit by unit
-    ids = np.asarray(nwb.read(paths[0]))
-    ends = np.asarray(nwb.read(paths[1]), dtype=np.int64)
-    spikes = np.asarray(nwb.read(paths[2]), dtype=np.float64)
+    nwb.prefetch([f"{UNITS}/id", f"{UNITS}/spike_times_index"])
+    ids = np.asarray(nwb.read(f"{UNITS}/id"))
+    ends = np.asarray(nwb.read(f"{UNITS}/spike_times_index"), dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
     table = units if isinstance(units, pd.DataFrame) else None
     wanted = list(ids) if units is None else list(table.index) if table is not None else list(units)
     position = {int(u): i for i, u in enumerate(ids)}
@@ -241,17 +262,25 @@ def aligned_spikes(
     if missing:
         raise NotFound(f"unknown unit id(s) {missing[:10]}: {_describe_ids(ids)}")
     rows = np.asarray([position[int(u)] for u in wanted], dtype=np.int64)
-    hi = float(spikes.max()) if spikes.size else 0.0
-    _check_span(trials, (w0, w1), 0.0, max(hi, float(presentations["stop_time"].max())))
     n_bins = max(1, round((w1 - w0) / bin_size))
     edges = w0 + np.arange(n_bins + 1) * bin_size
+    counts = np.zeros((len(rows), 2, n_bins), dtype=np.int64)
+    last = 0.0
+    # the trains of many units per request batch (their chunks fetched together), never
+    # unit by unit; batches bound memory and keep the block cache from thrashing
+    for batch in _batches(rows, starts, ends):
+        trains = nwb.read_ranges(path, [(starts[rows[i]], ends[rows[i]]) for i in batch])
+        for i, train in zip(batch, trains, strict=True):
+            train = np.asarray(train, dtype=np.float64)
+            if train.size:
+                last = max(last, float(train[-1]))
+            for c, condition in enumerate((to, vs)):
+                counts[i, c] = _unit_counts(train, trials.onsets[condition], edges)
+    _check_span(trials, (w0, w1), 0.0, max(last, float(presentations["stop_time"].max())))
     rates = np.empty((len(rows), 2, n_bins), dtype=np.float64)
     for c, condition in enumerate((to, vs)):
-        onsets = trials.onsets[condition]
-        counts = psth_from_spikes(spikes, ends, rows, onsets, edges)
-        rates[:, c, :] = counts / (max(len(onsets), 1) * bin_size)
-        if len(onsets) == 0:
-            rates[:, c, :] = np.nan
+        n = len(trials.onsets[condition])
+        rates[:, c, :] = counts[:, c, :] / (n * bin_size) if n else np.nan
     coords: dict[str, Any] = {
         "unit": np.asarray(wanted, dtype=np.int64),
         "condition": [to, vs],

@@ -336,6 +336,24 @@ class Session:
 
         return presentations(self._stimulus_nwb(), block, self._stimuli_cache())
 
+    def _trial_presentations(self, block: str | None) -> pd.DataFrame:
+        """Presentations for an aligned analysis, reading only the tables it needs: the
+        block asked for, else the context (``… mismatch block``) tables, else all."""
+        from .stimuli import (
+            context_tables,
+            find_block,
+            presentations,
+            stimulus_tables,
+            table_names,
+        )
+
+        nwb = self._stimulus_nwb()
+        if "_tables" in self.__dict__:
+            return presentations(nwb, None, self.__dict__["_tables"])
+        names = table_names(nwb)
+        wanted = [find_block(dict.fromkeys(names), block)] if block else context_tables(names)
+        return presentations(nwb, None, stimulus_tables(nwb, wanted or names))
+
     def aligned_spikes(
         self,
         units: pd.DataFrame | Iterable[int] | None = None,
@@ -356,7 +374,14 @@ class Session:
         if units is None:
             units = self.units()
         return aligned_spikes(
-            self._ephys(), self.presentations(), units, to, vs, block, window, bin_size
+            self._ephys(),
+            self._trial_presentations(block),
+            units,
+            to,
+            vs,
+            block,
+            window,
+            bin_size,
         )
 
     def aligned_dff(
@@ -372,7 +397,9 @@ class Session:
         coordinates on ``trial``. See :func:`ppdata.aligned.aligned_dff`."""
         from .aligned import aligned_dff
 
-        return aligned_dff(self._ophys(), plane, self.presentations(), rois, to, vs, block, window)
+        return aligned_dff(
+            self._ophys(), plane, self._trial_presentations(block), rois, to, vs, block, window
+        )
 
 
 def open_session(

@@ -42,17 +42,20 @@ if TYPE_CHECKING:
 __all__ = [
     "DEVIANT_TYPES",
     "blocks",
+    "context_tables",
     "find_block",
     "has_stimulus_tables",
     "is_deviant",
     "presentations",
     "stimulus_epochs",
     "stimulus_tables",
+    "table_names",
 ]
 
 logger = logging.getLogger(__name__)
 
 SUFFIX = "_presentations"
+CONTEXT_HINT = "mismatch block"
 #: TrialType values that are oddballs (plus every ``motor_`` type).
 DEVIANT_TYPES = frozenset({"orientation_45", "orientation_90", "halt", "omission", "jitter"})
 #: Columns that are text even when every value looks like a number.
@@ -131,15 +134,29 @@ def _read_table(nwb: NWB, name: str) -> pd.DataFrame:
     return frame
 
 
-def stimulus_tables(nwb: NWB) -> dict[str, pd.DataFrame]:
-    """Every ``*_presentations`` table, by its name in the file (empty dict if none).
+def table_names(nwb: NWB) -> list[str]:
+    """Names of the ``*_presentations`` tables, as in the file."""
+    if not nwb.exists("intervals"):
+        return []
+    return [n for n in nwb.children("intervals") if n.endswith(SUFFIX)]
+
+
+def context_tables(names: list[str]) -> list[str]:
+    """The context (oddball) blocks among table names: ``Standard``, ``Sensory-motor``,
+    ``Sequence`` and ``Duration mismatch block`` (the names the paper's code keys on)."""
+    return [n for n in names if CONTEXT_HINT in n.lower()]
+
+
+def stimulus_tables(nwb: NWB, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Every ``*_presentations`` table (or those named), by its name in the file.
 
     Each DataFrame is indexed by presentation id and holds every column of the file
-    (``timeseries`` turned into ``onset_index``), text decoded and numbers numeric.
+    (``timeseries`` turned into ``onset_index``), text decoded and numbers numeric. Empty
+    dict if the file has none.
     """
-    if not has_stimulus_tables(nwb):
+    names = table_names(nwb) if names is None else names
+    if not names:
         return {}
-    names = [n for n in nwb.children("intervals") if n.endswith(SUFFIX)]
     paths = []
     for name in names:
         path = f"intervals/{name}"
