@@ -175,9 +175,9 @@ def make_plan(world_root: Path, session: str) -> dict[str, Any]:
             d.id.get_storage_size() for d in table.values() if isinstance(d, h5py.Dataset)
         )
         st = f["units/spike_times"]
-        index_bytes = f["units/spike_times_index"].id.get_storage_size() + f[
-            "units/id"
-        ].id.get_storage_size()
+        index_bytes = (
+            f["units/spike_times_index"].id.get_storage_size() + f["units/id"].id.get_storage_size()
+        )
         chunk = st.chunks[0] if st.chunks else len(st)
         n_chunks = -(-len(st) // chunk)
         holding, holding_bytes = 0, 0
@@ -248,7 +248,11 @@ def main() -> None:
             counts["bulk"] = (proxy.total_requests, proxy.bytes_sent)
     nb = results["notebook"]
     nb_time = nb["seconds"] if nb["complete"] else nb["seconds"] * nb["of"] / max(nb["units"], 1)
-    nb_label = f"{nb_time:.1f}" if nb["complete"] else f"~{nb_time:.0f} ({nb['units']}/{nb['of']} units in {nb['seconds']:.0f} s)"  # noqa: E501
+    nb_label = (
+        f"{nb_time:.1f}"
+        if nb["complete"]
+        else f"~{nb_time:.0f} ({nb['units']}/{nb['of']} units in {nb['seconds']:.0f} s)"
+    )
     rows = [
         ["ppdata (bulk, from the session name)", f"{results['ppdata']['seconds']:.2f}",
          counts["ppdata"][0], f"{counts['ppdata'][1] / 1e6:.1f}"],
@@ -273,7 +277,7 @@ def main() -> None:
             ["needed: those chunks + index + stimulus table (MB)", f"{needed / 1e6:.2f}"],
             ["fetched by ppdata (MB)", f"{counts['ppdata'][1] / 1e6:.2f}"],
             ["fetched / needed", f"{counts['ppdata'][1] / needed:.2f}x (target <= 1.2x)"],
-            ["ppdata time / one bulk read", f"{results['ppdata']['seconds'] / results['bulk']['seconds']:.2f}x (target <= 2x)"],  # noqa: E501
+            ["ppdata time / one bulk read", f"{results['ppdata']['seconds'] / results['bulk']['seconds']:.2f}x (target <= 2x)"],
             ["NWB file size (MB)", f"{plan['file_bytes'] / 1e6:.1f}"],
         ],
     )  # fmt: skip
