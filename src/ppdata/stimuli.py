@@ -96,6 +96,10 @@ def _numeric(values: np.ndarray, name: str) -> np.ndarray:
     """Numbers stored as strings become float64; text stays text."""
     if values.dtype.kind != "O" or name in _TEXT_COLUMNS or values.size == 0:
         return values
+    try:  # the common case, vectorized: every value a number or "nan"
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        pass
     out = np.empty(values.size, dtype=np.float64)
     for i, v in enumerate(values.ravel()):
         if v is None or (isinstance(v, str) and v.strip().lower() in ("", "nan", "none")):
