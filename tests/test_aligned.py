@@ -43,6 +43,31 @@ def test_psth_shape_counts_and_units(ephys):
     assert set(psth["probe"].values) == set(units["probe"])
 
 
+def test_spike_times_are_read_in_bulk_not_per_unit(client, monkeypatch):
+    """One batch of spans for all units (counted where the reads are issued), and few
+    requests; a unit-by-unit reader would issue one read per unit."""
+    with Session(EPHYS_COMPLETE, client) as s:
+        units = s.units()
+        s.presentations(SEQUENCE)
+        nwb = s._ephys()
+        batches: list[int] = []
+        for owner, name in ((nwb, "read_ranges"), (nwb._backend, "prefetch_ranges")):
+            original = getattr(owner, name)
+
+            def counting(path, ranges, _original=original):
+                if path.endswith("spike_times"):
+                    batches.append(len(ranges))
+                return _original(path, ranges)
+
+            monkeypatch.setattr(owner, name, counting)
+        before = s.stats["requests"]
+        psth = s.aligned_spikes(units, to="deviant", vs="standard")
+        spent = s.stats["requests"] - before
+    assert psth.sizes["unit"] == len(units) > 20
+    assert len(batches) == 1 and batches[0] <= 2, batches  # one batch, neighbours merged
+    assert spent <= 5
+
+
 def test_psth_matches_a_unit_by_unit_count(ephys):
     """The bulk computation equals counting each unit's spikes trial by trial."""
     units = ephys.units().index[:5]

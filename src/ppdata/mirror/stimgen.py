@@ -570,6 +570,6 @@ def add_dff_responses(
             lag = timestamps - onset
             inside = (lag >= 0) & (lag < kernel_t[-1])
             drive[inside] += amplitude * np.interp(lag[inside], kernel_t, kernel)
-    gains = rng.uniform(0.6, 1.4, int(responsive.sum()))
+    gains = rng.uniform(0.6, 1.4, int(np.count_nonzero(responsive)))
     dff[:, responsive] += (drive[:, None] * gains[None, :]).astype(dff.dtype)
     return dff
