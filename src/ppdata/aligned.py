@@ -366,13 +366,26 @@ def aligned_spikes(
     counts = np.zeros((len(rows), 2, n_bins), dtype=np.int64)
     last = 0.0
     # the trains of many units per request batch (their chunks fetched together), never
-    # unit by unit; batches bound memory and keep the block cache from thrashing
-    for batch in _batches(rows, starts, ends):
-        for i, train in _read_trains(nwb, path, rows, batch, starts, ends):
-            if train.size:
-                last = max(last, float(train[-1]))
-            for c, condition in enumerate((to, vs)):
-                counts[i, c] = _unit_counts(train, trials.onsets[condition], edges)
+    # unit by unit; batches bound memory and keep the block cache from thrashing. The next
+    # batch is fetched and inflated while this one is binned (one batch in flight).
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = _batches(rows, starts, ends)
+    with ThreadPoolExecutor(1) as reader:
+        pending = [
+            reader.submit(_read_trains, nwb, path, rows, b, starts, ends) for b in batches[:1]
+        ]
+        for k in range(len(batches)):
+            trains = pending.pop().result()
+            if k + 1 < len(batches):
+                pending.append(
+                    reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
+                )
+            for i, train in trains:
+                if train.size:
+                    last = max(last, float(train[-1]))
+                for c, condition in enumerate((to, vs)):
+                    counts[i, c] = _unit_counts(train, trials.onsets[condition], edges)
     _check_span(trials, (w0, w1), 0.0, max(last, float(presentations["stop_time"].max())))
     rates = np.empty((len(rows), 2, n_bins), dtype=np.float64)
     for c, condition in enumerate((to, vs)):
