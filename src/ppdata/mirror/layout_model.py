@@ -20,6 +20,7 @@ __all__ = [
     "MESOSCOPE_B",
     "NOT_ON_S3",
     "SIZES",
+    "SLAP2_P3",
     "SLAP2_SESSION",
     "SPREADSHEET_NAME",
     "SPREADSHEET_SESSION_COLUMN",
@@ -53,6 +54,8 @@ KINDS = (
     "behavior-timing",
     "nwb",
     "ccf",
+    "motion-corrected",
+    "slap2-processed",
     "unknown",
 )
 
@@ -62,6 +65,8 @@ EPHYS_COMPLETE = "ecephys_623456_2025-03-03_03-03-03"
 MESOSCOPE_A = "multiplane-ophys_1111111_2025-04-04_04-04-04"
 MESOSCOPE_B = "multiplane-ophys_2222222_2025-05-15_10-30-00"
 SLAP2_SESSION = "567890_2025-09-09_09-09-09"
+#: A SLAP2 session with ``_motion-corrected_`` and ``_processed_`` assets (real name, §11).
+SLAP2_P3 = "828408_2025-11-13_10-30-53"
 #: Listed in the spreadsheet, absent from the bucket.
 NOT_ON_S3 = "ecephys_634567_2025-10-10_10-10-10"
 

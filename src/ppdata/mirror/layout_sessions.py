@@ -18,6 +18,7 @@ from .layout_model import (
     MESOSCOPE_B,
     NOT_ON_S3,
     SIZES,
+    SLAP2_P3,
     SLAP2_SESSION,
     SPREADSHEET_NAME,
     SPREADSHEET_SESSION_COLUMN,
@@ -294,6 +295,32 @@ def _slap2_session() -> Session:
     )
 
 
+def _slap2_p3_session() -> Session:
+    """A P3 SLAP2 session with the two derived assets the real bucket holds for 8 sessions."""
+    name = SLAP2_P3
+    corrected, processed = _dt("2026-05-21_01-54-59"), _dt("2026-05-22_06-53-48")
+    return Session(
+        name,
+        None,
+        "828408",
+        _dt("2025-11-13_10-30-53"),
+        assets=(
+            Asset(name, "raw", schema=2),
+            Asset(
+                derived_name(name, "motion-corrected", corrected),
+                "motion-corrected",
+                corrected,
+                schema=2,
+            ),
+            Asset(
+                derived_name(name, "processed", processed), "slap2-processed", processed, schema=2
+            ),
+        ),
+        rig="SLAP2_1_20250101",
+        modality="SLAP2",
+    )
+
+
 def describe_world(root: Path, size: Size = "small") -> World:
     """Describe the world :func:`build_world` writes (pure: touches no file).
 
@@ -321,7 +348,13 @@ def describe_world(root: Path, size: Size = "small") -> World:
         rig="327_NP2_20240401",
         modality="Neuropixels",
     )
-    sessions = (*_ephys_sessions(size), *_mesoscope_sessions(size), _slap2_session(), missing)
+    sessions = (
+        *_ephys_sessions(size),
+        *_mesoscope_sessions(size),
+        _slap2_session(),
+        _slap2_p3_session(),
+        missing,
+    )
     s1 = sessions[0]
     s2 = sessions[1]
     big_sorted = s2.current("sorted")
@@ -365,6 +398,7 @@ def spreadsheet_bytes(world: World) -> bytes:
         MESOSCOPE_A: "All 8 planes good, ΔF/F looks clean",
         MESOSCOPE_B: 'Z-drift on VISl_3; flagged "Fail", see QC',
         SLAP2_SESSION: "SLAP2 pilot, raw only",
+        SLAP2_P3: "SLAP2 P3, motion-corrected and processed",
         NOT_ON_S3: "Waiting for upload, probe C broke",
     }
     experimenters = ["A. Rivera", "B. Chen", "C. Okafor", "D. Novak"]

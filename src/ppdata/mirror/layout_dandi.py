@@ -1,0 +1,114 @@
+"""The DANDI side of the synthetic world: blobs (the complete NWBs) and the index the DANDI
+API stand-in (:mod:`ppdata.mirror.dandi_api`) serves.
+
+Written beside the bucket: ``root/dandiarchive/blobs/<aaa>/<bbb>/<uuid>`` (one file per
+object of the mirror's ``dandiarchive`` bucket, as on the real archive) and
+``root/dandi.json``. Asset paths follow REAL_SHAPES.md §13: the rule (raw name with ``_`` →
+``-``, ``ses-`` prefix, under ``sub-<mouse>/``) for the ephys and P3 SLAP2 sessions; the
+SLAP2 pilot breaks it (``ses-SLAP2-<mouse>-…``) the way ``801381_2025-06-05_14-57-42`` does.
+The Mesoscope dandiset exists but holds none of our sessions (its NWBs are not in the world).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .layout_files import rng, write_h5, write_json
+
+if TYPE_CHECKING:
+    from .layout_model import World
+
+__all__ = ["BLOB_BUCKET", "DANDI_DIRNAME", "INDEX_NAME", "dandi_path", "write_dandi"]
+
+BLOB_BUCKET = "dandiarchive"
+DANDI_DIRNAME = "dandiarchive"
+INDEX_NAME = "dandi.json"
+_NAMESPACE = uuid.UUID("0b7c1a3e-5d1f-4f2e-9a57-5f1d2c3b4a69")
+_CREATED = "2026-07-01T00:00:00.000000Z"
+DANDISETS = {
+    "001637": "Neuropixels: OpenScope predictive processing",
+    "001768": "Mesoscope: OpenScope predictive processing",
+    "001424": "SLAP2: OpenScope predictive processing",
+}
+
+
+def dandi_path(raw_name: str, subject: str, suffix: str, *, prefix: str = "") -> str:
+    """The asset path by the rule: ``sub-<m>/sub-<m>_ses-<prefix><name, _ → ->_<suffix>.nwb``."""
+    session = prefix + raw_name.replace("_", "-")
+    return f"sub-{subject}/sub-{subject}_ses-{session}_{suffix}.nwb"
+
+
+def _slap2_nwb(path: Path, session_name: str) -> None:
+    """A small HDF5 NWB in the pilot shape: ΔF per DMD and one stimulus table."""
+    g = rng("dandi-slap2", session_name)
+    n, rois = 400, 6
+    write_h5(
+        path,
+        {
+            "processing/ophys/DfOverF/DMD1_DfOverF/data": g.normal(0, 1, (n, rois)).astype("f4"),
+            "processing/ophys/DfOverF/DMD1_DfOverF/timestamps": np.arange(n) / 200.0,
+            "intervals/stimulus_presentations/start_time": np.arange(10) * 0.2,
+            "intervals/stimulus_presentations/stop_time": np.arange(10) * 0.2 + 0.1,
+            "session_description": "SLAP2 imaging (synthetic)",
+        },
+        attrs={"neurodata_type": "NWBFile", "namespace": "core", "nwb_version": "2.8.0"},
+    )
+
+
+def write_dandi(world: World) -> None:
+    """Write the blobs and ``dandi.json`` of the world's DANDI stand-in."""
+    from .layout_model import EPHYS_COMPLETE, SLAP2_P3, SLAP2_SESSION
+
+    top = world.root / DANDI_DIRNAME
+    if top.exists():
+        shutil.rmtree(top)
+    index: dict[str, Any] = {
+        "blob_bucket": BLOB_BUCKET,
+        "dandisets": {
+            i: {"name": n, "version": "draft", "assets": []} for i, n in DANDISETS.items()
+        },
+    }
+
+    def add(dandiset: str, path: str, write: Any) -> None:
+        asset_id = str(uuid.uuid5(_NAMESPACE, f"{dandiset}/{path}"))
+        blob_id = str(uuid.uuid5(_NAMESPACE, f"blob/{dandiset}/{path}"))
+        key = f"blobs/{blob_id[:3]}/{blob_id[3:6]}/{blob_id}"
+        target = top / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(target)
+        data = target.read_bytes()
+        index["dandisets"][dandiset]["assets"].append(
+            {
+                "asset_id": asset_id,
+                "blob": blob_id,
+                "path": path,
+                "size": len(data),
+                "key": key,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "created": _CREATED,
+                "modified": _CREATED,
+            }
+        )
+
+    ephys = world.session(EPHYS_COMPLETE)
+    nwb_key = ephys.current("nwb").nwb_key
+    if nwb_key is not None:
+        add(
+            "001637",
+            dandi_path(ephys.name, ephys.subject_id, "ecephys"),
+            lambda target: shutil.copyfile(world.path(nwb_key), target),
+        )
+    for name, prefix in ((SLAP2_P3, ""), (SLAP2_SESSION, "SLAP2-")):
+        s = world.session(name)
+        add(
+            "001424",
+            dandi_path(s.name, s.subject_id, "image+ophys", prefix=prefix),
+            lambda target, s=s: _slap2_nwb(target, s.name),
+        )
+    write_json(world.root / INDEX_NAME, index)

@@ -1,0 +1,272 @@
+"""Folder layouts of the SLAP2 assets (raw, ``_motion-corrected_``, ``_processed_``) for the
+synthetic world (see :mod:`ppdata.mirror.world`).
+
+Shapes follow REAL_SHAPES.md §12: per-trial ``.dat`` files with the v2 header, a per-DMD
+``.meta`` (MAT v7.3, i.e. HDF5 behind a 512-byte MATLAB header) and ``.annotation.json``,
+a reference stack TIFF; the motion-corrected asset holds float32 BigTIFF movies (channels
+interleaved, 50-px NaN margin) and ``_ALIGNMENTDATA.mat``. The raw asset also keeps the
+older stand-ins the world had before (registered TIFFs in ``dynamic_data``,
+``static_data``). What a SLAP2 ``_processed_`` asset holds is not known: ``DMD<n>/``
+folders of a summary HDF5 (invented, marked so in the docs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..slap2 import dat_header_bytes
+from .layout_ephys import write_behavior_videos
+from .layout_files import (
+    mat_bytes,
+    random_bytes,
+    rng,
+    tiff_bytes,
+    write_bytes,
+    write_h5,
+    write_json,
+    write_metadata,
+    write_text,
+)
+
+if TYPE_CHECKING:
+    from .layout_model import Asset, Session, World
+
+__all__ = ["DAT_GEOMETRY", "KINDS", "MOVIE_SHAPE", "TRIALS", "write_asset"]
+
+#: Asset kinds written here besides ``raw``.
+KINDS = ("motion-corrected", "slap2-processed")
+DMDS = (1, 2)
+TRIALS = (1, 2, 3)
+#: Geometry of the raw ``.dat`` files (small: a few hundred KB each).
+DAT_GEOMETRY = {
+    "cycles": 200,
+    "lines_per_cycle": 8,
+    "superpixels_per_line": 32,
+    "line_header_bytes": 16,
+    "channels": 2,
+    "header_pad_to": 512,
+}
+#: Registered movies: frames (80 Hz) and the cropped field of view, before the NaN margin.
+MOVIE_SHAPE = (6, 12, 12)
+_MARGIN = 50
+_LINE_PERIOD_S = 625e-6
+
+
+def write_asset(folder: Path, world: World, session: Session, asset: Asset) -> None:
+    """Write one SLAP2 asset."""
+    if asset.kind == "raw":
+        _raw_slap2(folder, session, asset)
+        _raw_real(folder, session)
+    elif asset.kind == "motion-corrected":
+        _motion_corrected(folder, session, asset)
+    elif asset.kind == "slap2-processed":
+        _processed(folder, session, asset)
+    else:
+        raise ValueError(f"not a SLAP2 asset kind: {asset.kind!r}")
+
+
+def _stamp(session: Session) -> str:
+    return session.acquired.strftime("%Y%m%dT%H%M%S")
+
+
+def _tiff(path: Path, shape: tuple[int, ...], *seed: object) -> None:
+    g = rng("tiff", path.name, *seed)
+    write_bytes(path, tiff_bytes(g.integers(0, 4096, size=shape, dtype=np.uint16)))
+
+
+def dat_bytes(session_name: str, dmd: int, trial: int) -> bytes:
+    """One raw trial file: v2 header, padding to the first cycle, then the cycles."""
+    g = DAT_GEOMETRY
+    lpc, spl, nch = g["lines_per_cycle"], g["superpixels_per_line"], g["channels"]
+    line_bytes = g["line_header_bytes"] + 2 * nch * spl
+    fields = {
+        "firstCycleOffsetBytes": g["header_pad_to"],
+        "lineHeaderSizeBytes": g["line_header_bytes"],
+        "laserPathIdx": 1,
+        "bytesPerCycle": lpc * line_bytes,
+        "linesPerCycle": lpc,
+        "superPixelsPerCycle": lpc * spl,
+        "dmdPixelsPerRow": 1280,
+        "dmdPixelsPerColumn": 800,
+        "numChannels": nch,
+        "channelMask": 0b11,
+        "numSlices": 1,
+        "channelsInterleave": 0,
+        "fpgaSystemClock_Hz": 200_000_000,
+        "referenceTimestamp_lower": 1_000_000 * trial,
+        "referenceTimestamp_upper": 0,
+    }
+    header = dat_header_bytes(fields).ljust(g["header_pad_to"], b"\x00")
+    cycles = g["cycles"]
+    samples = rng("dat", session_name, dmd, trial).integers(
+        -200, 3000, size=(cycles, lpc, nch, spl), dtype=np.int16
+    )
+    # channel 2 (red, structural) is dimmer and steadier than channel 1
+    samples[:, :, 1] //= 4
+    line_header = np.zeros((cycles, lpc, 4), dtype="<u4")
+    line_header[..., 0] = np.arange(lpc)[None, :]
+    line_header[..., 1] = np.arange(cycles)[:, None]
+    body = np.concatenate(
+        [line_header.view("<u1"), samples.astype("<i2").reshape(cycles, lpc, -1).view("<u1")],
+        axis=2,
+    )
+    return header + body.tobytes()
+
+
+def _meta(path: Path, dmd: int) -> None:
+    """A MAT v7.3 file: HDF5 with a 512-byte user block holding the MATLAB text header."""
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    g = DAT_GEOMETRY
+    with h5py.File(path, "w", userblock_size=512) as h5:
+        h5.create_dataset("linePeriod_s", data=np.array([[_LINE_PERIOD_S]]), track_times=False)
+        refs_group = h5.create_group("#refs#", track_times=False)
+        refs = []
+        for line in range(g["lines_per_cycle"]):
+            ids = np.arange(g["superpixels_per_line"], dtype=float) + 1000 * dmd + 100 * line
+            ds = refs_group.create_dataset(f"l{line}", data=ids[None, :], track_times=False)
+            refs.append(ds.ref)
+        plan = h5.create_group("AcquisitionContainer/AcquisitionPlan", track_times=False)
+        plan.create_dataset(
+            "superPixelIDs",
+            data=np.array(refs, dtype=h5py.ref_dtype)[:, None],
+            track_times=False,
+        )
+    text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Thu Nov 13 10:30:53 2025 HDF5"
+    with open(path, "r+b") as handle:
+        handle.write(text.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM")
+
+
+def _raw_real(folder: Path, session: Session) -> None:
+    """The raw files in their real shapes (REAL_SHAPES.md §12)."""
+    dynamic = folder / "slap2" / "dynamic_data"
+    date, time = session.acquired.strftime("%Y%m%d"), session.acquired.strftime("%H%M%S")
+    stem = f"activity_{date}_{time}"
+    for i, dmd in enumerate(DMDS):
+        for trial in TRIALS:
+            write_bytes(
+                dynamic / f"{stem}_DMD{dmd}-TRIAL{trial:06d}.dat",
+                dat_bytes(session.name, dmd, trial),
+            )
+        _meta(dynamic / f"{stem}_DMD{dmd}.meta", dmd)
+        write_json(
+            dynamic / f"{stem}_DMD{dmd}.annotation.json",
+            {
+                "intended_green_channel_target": "iGluSnFR4f",
+                "intended_red_channel_target": "jRGECO1a" if i else "RCaMP3",
+                "targeted_structure": "VISp",
+                "pia_depth_on_remote_focus_um": 110 + 40 * i,
+            },
+        )
+        _tiff(
+            dynamic / "reference_stack" / f"refStack_{date}_{time}_DMD{dmd}-REFERENCE.tif",
+            (5, 40, 40),
+            dmd,
+        )
+
+
+def movie_pages(session_name: str, dmd: int, trial: int) -> np.ndarray:
+    """The pages of a registered movie: ``(frames * 2, y, x)`` float32, channels
+    interleaved, with the NaN margin."""
+    frames, h, w = MOVIE_SHAPE
+    g = rng("movie", session_name, dmd, trial)
+    pages = np.full((frames * 2, h + 2 * _MARGIN, w + 2 * _MARGIN), np.nan, dtype=np.float32)
+    base = g.uniform(100, 400, size=(h, w)).astype(np.float32)
+    for f in range(frames):
+        pages[2 * f, _MARGIN:-_MARGIN, _MARGIN:-_MARGIN] = base + g.normal(0, 20, (h, w))
+        pages[2 * f + 1, _MARGIN:-_MARGIN, _MARGIN:-_MARGIN] = base / 4 + g.normal(0, 5, (h, w))
+    return pages
+
+
+def _motion_corrected(folder: Path, session: Session, asset: Asset) -> None:
+    import tifffile
+
+    for dmd in DMDS:
+        for trial in TRIALS:
+            stem = folder / f"DMD{dmd}" / f"E1T{trial}DMD{dmd}"
+            path = stem.with_name(stem.name + "_REGISTERED_DOWNSAMPLED-80Hz.tif")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # one page per write: a MATLAB-like file of uniform pages (no tifffile series
+            # metadata, no timestamps), so the bytes are reproducible
+            with tifffile.TiffWriter(path, bigtiff=True) as tif:
+                for page in movie_pages(session.name, dmd, trial):
+                    tif.write(page, software=False, metadata=None, resolution=(40000, 40000))
+            shifts = rng("align", asset.name, dmd, trial).normal(0, 1, size=(2, MOVIE_SHAPE[0]))
+            write_bytes(
+                stem.with_name(stem.name + "_ALIGNMENTDATA.mat"),
+                mat_bytes(
+                    {"alignHz": np.array([80.0]), "motionDSr": shifts[0], "motionDSc": shifts[1]},
+                    created="Thu May 21 01:54:59 2026",
+                ),
+            )
+    write_metadata(folder, session, asset, modalities=("slap",))
+
+
+def _processed(folder: Path, session: Session, asset: Asset) -> None:
+    for dmd in DMDS:
+        g = rng("processed", asset.name, dmd)
+        write_h5(
+            folder / f"DMD{dmd}" / f"summary_DMD{dmd}.h5",
+            {
+                "meanIm": g.uniform(0, 1, size=MOVIE_SHAPE[1:]).astype(np.float32),
+                "dF": g.normal(0, 1, size=(5, 400)).astype(np.float32),
+            },
+            attrs={"frame_rate_hz": 200.0},
+        )
+    write_metadata(folder, session, asset, modalities=("slap",))
+
+
+# --- the world's earlier SLAP2 stand-ins (moved here from layout_ophys) ---------------------
+
+
+def _raw_slap2(folder: Path, session: Session, asset: Asset) -> None:
+    write_behavior_videos(folder, session, ("Eye", "Face"))
+    g = rng("harp", session.name)
+    harp = folder / "behavior" / "harp"
+    for register in (32, 33, 44):
+        write_bytes(harp / f"Behavior_{register}.bin", random_bytes(600, session.name, register))
+    write_text(
+        folder / "behavior" / "stimulus_log.csv",
+        "trial,start_time,stimulus\n"
+        + "".join(f"{t},{t * 4.0 + g.uniform(0, 0.01):.4f},grating_{t % 4}\n" for t in range(12)),
+    )
+    slap2 = folder / "slap2"
+    dynamic = slap2 / "dynamic_data"
+    stem = f"acquisition_{_stamp(session)}"
+    for dmd in (1, 2):
+        _tiff(
+            dynamic / "reference_stack" / f"{stem}_DMD{dmd}_reference_stack.tif", (3, 24, 24), dmd
+        )
+        for trial in (1, 2, 3):
+            name = f"{stem}_DMD{dmd}-trial{trial:03d}"
+            _tiff(dynamic / f"{name}_REGISTERED_DOWNSAMPLED-80Hz.tif", (4, 16, 24), dmd, trial)
+            shifts = rng("align", name).normal(0, 1, size=(2, 16))
+            write_bytes(
+                dynamic / f"{name}_ALIGNMENTDATA.mat",
+                mat_bytes(
+                    {"motionDSr": shifts[0], "motionDSc": shifts[1]},
+                    created="Tue Sep  9 09:09:09 2025",
+                ),
+            )
+        static = slap2 / "static_data" / f"structure_1_DMD{dmd}"
+        _tiff(static.with_name(static.name + ".tif"), (24, 24), dmd)
+        write_json(
+            static.with_name(static.name + ".annotation.json"),
+            {
+                "rois": [
+                    {"id": i, "center": [4 + 3 * i, 6 + 2 * i], "radius_px": 2} for i in range(5)
+                ]
+            },
+        )
+        write_bytes(static.with_name(static.name + ".dat"), random_bytes(2048, session.name, dmd))
+        write_text(
+            static.with_name(static.name + ".meta"), f"dmd = {dmd}\nlines = 24\npixels = 24\n"
+        )
+    write_text(
+        slap2 / "notes" / "session_notes.txt", "Good expression in DMD1; DMD2 slightly dim.\n"
+    )
+    write_metadata(folder, session, asset, modalities=("slap", "behavior", "behavior-videos"))

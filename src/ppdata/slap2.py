@@ -1,0 +1,599 @@
+"""SLAP2 imaging from S3: the raw per-trial ``.dat`` files, read lazily with ranged GETs,
+and the files around them (``.meta``, annotation JSON, reference stack, registered TIFFs).
+
+Shapes follow REAL_SHAPES.md §12 (see ``docs/real-shapes-slap2-dandi.md``):
+
+- raw asset, ``slap2/dynamic_data/``: ``<label>_<YYYYMMDD>_<HHMMSS>_DMD<n>-TRIAL<t>.dat``
+  (newer acquisitions: ``…-TRIAL<t>-CYCLE-<offset>.dat`` chunks), one ``…_DMD<n>.meta``
+  (MAT v7.3 = HDF5) and ``…_DMD<n>.annotation.json`` per DMD, and
+  ``reference_stack/refStack_<date>_<time>_DMD<n>-REFERENCE.tif``;
+- ``_motion-corrected_`` asset: ``E<epoch>T<trial>DMD<n>_REGISTERED_DOWNSAMPLED-80Hz.tif``
+  (float32 pages, channels interleaved) and ``…_ALIGNMENTDATA.mat``.
+
+A ``.dat`` starts with a little-endian uint32 header: magic, version 2, header bytes,
+``(field id, value)`` pairs, magic. Cycles follow from ``firstCycleOffsetBytes``, each
+``bytesPerCycle`` long; inside a cycle, ``linesPerCycle`` lines of ``lineHeaderSizeBytes``
+then int16 samples per channel per super-pixel. The line layout (per-line channel blocks,
+or samples interleaved when ``channelsInterleave`` is 1) is **unverified** on real files.
+
+Examples
+--------
+>>> s = ppdata.open_session("828408_2025-11-13_10-30-53")  # doctest: +SKIP
+>>> slap = s.slap2()  # doctest: +SKIP
+>>> slap.read_trial(dmd=1, trial=1, channel=1).shape  # doctest: +SKIP
+(200, 8, 32)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import NotFound, OutOfRange, PpdataError
+
+if TYPE_CHECKING:
+    from .assets import Asset
+    from .s3 import S3Client
+
+__all__ = [
+    "DAT_FIELDS",
+    "DAT_MAGIC",
+    "DatHeader",
+    "Slap2",
+    "Slap2File",
+    "dat_header_bytes",
+    "parse_dat_header",
+    "parse_slap2_key",
+]
+
+logger = logging.getLogger(__name__)
+
+DAT_MAGIC = 322379495
+#: Header field ids, in id order (0 and 3 are confirmed by the packaging code; the rest
+#: follow the order SLAP2_Utils lists them in).
+DAT_FIELDS = (
+    "firstCycleOffsetBytes",
+    "lineHeaderSizeBytes",
+    "laserPathIdx",
+    "bytesPerCycle",
+    "linesPerCycle",
+    "superPixelsPerCycle",
+    "dmdPixelsPerRow",
+    "dmdPixelsPerColumn",
+    "numChannels",
+    "channelMask",
+    "numSlices",
+    "channelsInterleave",
+    "fpgaSystemClock_Hz",
+    "referenceTimestamp_lower",
+    "referenceTimestamp_upper",
+)
+#: Bytes read to parse a header (one ranged GET; a longer header costs one more).
+HEADER_PROBE = 4096
+
+_PATTERNS = {
+    "dat": re.compile(
+        r"_(?P<stamp>\d{8}_\d{6})_DMD(?P<dmd>\d+)-TRIAL(?P<trial>\d+)"
+        r"(?:-CYCLE-(?P<cycle>\d+))?\.dat$",
+        re.IGNORECASE,
+    ),
+    "meta": re.compile(r"_\d{8}_\d{6}_DMD(?P<dmd>\d+)\.meta$"),
+    "annotation": re.compile(r"_\d{8}_\d{6}_DMD(?P<dmd>\d+)\.annotation\.json$"),
+    "reference": re.compile(r"refStack_.*_DMD(?P<dmd>\d+)-REFERENCE\.tif$"),
+    "registered": re.compile(
+        r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_REGISTERED_DOWNSAMPLED-\d+Hz\.tif$"
+    ),
+    "alignment": re.compile(
+        r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_ALIGNMENTDATA\.(mat|h5)$"
+    ),
+}
+
+
+# --- the .dat header --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatHeader:
+    """A parsed ``.dat`` header and the geometry it implies.
+
+    Attributes
+    ----------
+    header_bytes : int
+        Length of the header.
+    fields : dict
+        Field name (or ``field<id>`` for an id we do not know) -> value.
+    file_size : int
+        Size of the file, for the cycle count.
+    """
+
+    header_bytes: int
+    fields: Mapping[str, int]
+    file_size: int
+
+    def _field(self, name: str) -> int:
+        try:
+            return int(self.fields[name])
+        except KeyError:
+            raise PpdataError(
+                f"SLAP2 .dat header has no {name}; fields: {sorted(self.fields)}"
+            ) from None
+
+    @property
+    def first_cycle_offset(self) -> int:
+        return self._field("firstCycleOffsetBytes")
+
+    @property
+    def bytes_per_cycle(self) -> int:
+        return self._field("bytesPerCycle")
+
+    @property
+    def lines_per_cycle(self) -> int:
+        return self._field("linesPerCycle")
+
+    @property
+    def line_header_bytes(self) -> int:
+        return self._field("lineHeaderSizeBytes")
+
+    @property
+    def num_channels(self) -> int:
+        return self._field("numChannels")
+
+    @property
+    def channels(self) -> list[int]:
+        """Channel numbers (1-based) from ``channelMask``, or 1..numChannels."""
+        mask = int(self.fields.get("channelMask", 0))
+        found = [bit + 1 for bit in range(32) if mask >> bit & 1]
+        return found if len(found) == self.num_channels else list(range(1, self.num_channels + 1))
+
+    @property
+    def interleaved(self) -> bool:
+        return bool(self.fields.get("channelsInterleave", 0))
+
+    @property
+    def superpixels_per_line(self) -> int:
+        return self._field("superPixelsPerCycle") // self.lines_per_cycle
+
+    @property
+    def line_bytes(self) -> int:
+        return self.bytes_per_cycle // self.lines_per_cycle
+
+    @property
+    def cycles(self) -> int:
+        """Complete cycles in the file (an incomplete trailing cycle is not counted)."""
+        return max(0, (self.file_size - self.first_cycle_offset) // self.bytes_per_cycle)
+
+    def line_offset(self, cycle: int, line: int) -> int:
+        """Byte offset of a line's header."""
+        return self.first_cycle_offset + cycle * self.bytes_per_cycle + line * self.line_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "header_bytes": self.header_bytes,
+            "cycles": self.cycles,
+            "lines_per_cycle": self.lines_per_cycle,
+            "superpixels_per_line": self.superpixels_per_line,
+            "channels": self.channels,
+            **{k: int(v) for k, v in self.fields.items()},
+        }
+
+
+def parse_dat_header(data: bytes, file_size: int) -> DatHeader:
+    """Parse a SLAP2 ``.dat`` v2 header from the file's first bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        At least the header (its length is at word 2; :data:`HEADER_PROBE` bytes suffice
+        for the headers we know).
+    file_size : int
+        The file's size.
+
+    Raises
+    ------
+    PpdataError
+        If the magic numbers, version or sizes are wrong, or ``data`` is too short (the
+        message says how many bytes the header needs).
+    """
+    if len(data) < 16:
+        raise PpdataError("SLAP2 .dat too short: a v2 header needs at least 16 bytes")
+    magic, version, header_bytes = struct.unpack_from("<3I", data)
+    if magic != DAT_MAGIC:
+        raise PpdataError(f"not a SLAP2 .dat: magic {magic}, expected {DAT_MAGIC}")
+    if version != 2:
+        raise PpdataError(f"SLAP2 .dat version {version} is not supported (expected 2)")
+    if header_bytes < 16 or header_bytes % 4 or (header_bytes // 4 - 4) % 2:
+        raise PpdataError(f"SLAP2 .dat header size {header_bytes} is invalid")
+    if len(data) < header_bytes:
+        raise PpdataError(f"SLAP2 .dat header needs {header_bytes} bytes, got {len(data)}")
+    words = np.frombuffer(data[:header_bytes], dtype="<u4")
+    if words[-1] != DAT_MAGIC:
+        raise PpdataError("SLAP2 .dat header does not end with the magic number")
+    fields: dict[str, int] = {}
+    for i in range(3, len(words) - 1, 2):
+        fid = int(words[i])
+        name = DAT_FIELDS[fid] if fid < len(DAT_FIELDS) else f"field{fid}"
+        fields[name] = int(words[i + 1])
+    header = DatHeader(header_bytes, fields, int(file_size))
+    if header.bytes_per_cycle <= 0 or header.lines_per_cycle <= 0:
+        raise PpdataError("SLAP2 .dat header has no bytesPerCycle/linesPerCycle")
+    return header
+
+
+def dat_header_bytes(fields: Mapping[str, int]) -> bytes:
+    """Encode a v2 header (the inverse of :func:`parse_dat_header`; the mirror uses it)."""
+    pairs = [(DAT_FIELDS.index(name), int(value)) for name, value in fields.items()]
+    size = 4 * (3 + 2 * len(pairs) + 1)
+    words = [DAT_MAGIC, 2, size, *(x for pair in pairs for x in pair), DAT_MAGIC]
+    return struct.pack(f"<{len(words)}I", *words)
+
+
+# --- files ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slap2File:
+    """One SLAP2 file of a session.
+
+    Attributes
+    ----------
+    key : str
+        Its S3 key.
+    size : int
+    kind : str
+        ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment`` or
+        ``other``.
+    asset : str
+        The asset holding it.
+    dmd, trial : int or None
+        Its DMD and trial, where its name says.
+    cycle_offset : int or None
+        First cycle of a ``-CYCLE-<offset>`` chunk.
+    """
+
+    key: str
+    size: int
+    kind: str
+    asset: str
+    dmd: int | None = None
+    trial: int | None = None
+    cycle_offset: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "size": self.size,
+            "kind": self.kind,
+            "asset": self.asset,
+            "dmd": self.dmd,
+            "trial": self.trial,
+        }
+
+
+def parse_slap2_key(key: str, size: int = 0, asset: str = "") -> Slap2File:
+    """Classify one key by its file name (pure)."""
+    name = key.rsplit("/", 1)[-1]
+    for kind, pattern in _PATTERNS.items():
+        m = pattern.search(name)
+        if m:
+            groups = m.groupdict()
+            return Slap2File(
+                key,
+                size,
+                kind,
+                asset,
+                dmd=int(groups["dmd"]),
+                trial=int(groups["trial"]) if groups.get("trial") else None,
+                cycle_offset=int(groups["cycle"]) if groups.get("cycle") else None,
+            )
+    return Slap2File(key, size, "other", asset)
+
+
+def _range_selection(what: str, asked: Any, total: int) -> range:
+    """A ``slice``, ``(start, stop)``, int or ``None`` as a range, checked against ``total``."""
+    if asked is None:
+        return range(total)
+    if isinstance(asked, int):
+        start, stop = asked, asked + 1
+    elif isinstance(asked, slice):
+        if asked.step not in (None, 1):
+            raise OutOfRange(f"{what}: only contiguous ranges are supported (step 1)")
+        start = 0 if asked.start is None else asked.start
+        stop = total if asked.stop is None else asked.stop
+    else:
+        start, stop = asked
+    if not (0 <= start < stop <= total):
+        raise OutOfRange(
+            f"{what} {start}..{stop} is out of range: valid is 0..{total} (stop exclusive)"
+        )
+    return range(start, stop)
+
+
+# --- the session's SLAP2 data ---------------------------------------------------------
+
+
+class Slap2:
+    """The SLAP2 files of one session, read lazily from S3.
+
+    Parameters
+    ----------
+    client : S3Client
+    raw : Asset
+        The raw asset.
+    derived : sequence of Asset
+        Its ``_motion-corrected_`` and SLAP2 ``_processed_`` assets (current ones).
+    """
+
+    def __init__(self, client: S3Client, raw: Asset, derived: Sequence[Asset] = ()) -> None:
+        self.client = client
+        self.raw = raw
+        self.derived = list(derived)
+        self._headers: dict[str, DatHeader] = {}
+
+    def __repr__(self) -> str:
+        return f"Slap2({self.raw.name!r})"
+
+    @cached_property
+    def files(self) -> list[Slap2File]:
+        """Every file under the raw ``slap2/`` folder and in the derived assets."""
+
+        def listing(prefix: str, asset: str) -> list[Slap2File]:
+            return [parse_slap2_key(o.key, o.size, asset) for o in self.client.list_objects(prefix)]
+
+        prefixes = [(f"{self.raw.prefix}slap2/", self.raw.name)]
+        prefixes += [(a.prefix, a.name) for a in self.derived]
+        out: list[Slap2File] = []
+        for found in self.client.pool.map(lambda p: listing(*p), prefixes):
+            out.extend(found)
+        return out
+
+    def _of(self, kind: str, dmd: int | None = None, trial: int | None = None) -> list[Slap2File]:
+        return sorted(
+            (
+                f
+                for f in self.files
+                if f.kind == kind
+                and (dmd is None or f.dmd == dmd)
+                and (trial is None or f.trial == trial)
+            ),
+            key=lambda f: (f.dmd or 0, f.trial or 0, f.cycle_offset or 0, f.key),
+        )
+
+    def dmds(self) -> list[int]:
+        """DMD numbers with raw trials or registered movies."""
+        return sorted({f.dmd for f in self.files if f.dmd is not None})
+
+    def trials(self, dmd: int | None = None) -> list[int]:
+        """Trial numbers of the raw ``.dat`` files (of one DMD, or of any)."""
+        return sorted({f.trial for f in self._of("dat", dmd) if f.trial is not None})
+
+    def summary(self) -> dict[str, Any]:
+        """DMDs, trials and file counts (the ``ppdata slap2 --json`` contract)."""
+        per_dmd = []
+        for dmd in self.dmds():
+            per_dmd.append(
+                {
+                    "dmd": dmd,
+                    "trials": self.trials(dmd),
+                    "dat_bytes": sum(f.size for f in self._of("dat", dmd)),
+                    "registered": len(self._of("registered", dmd)),
+                    "meta": bool(self._of("meta", dmd)),
+                    "annotation": bool(self._of("annotation", dmd)),
+                    "reference_stack": bool(self._of("reference", dmd)),
+                }
+            )
+        return {
+            "session": self.raw.session,
+            "assets": [self.raw.name, *(a.name for a in self.derived)],
+            "dmds": per_dmd,
+            "files": [f.to_dict() for f in self.files if f.kind != "other"],
+        }
+
+    def _one(self, kind: str, dmd: int, trial: int | None = None) -> Slap2File:
+        found = self._of(kind, dmd, trial)
+        if not found:
+            have = self.dmds() if trial is None else self.trials(dmd) or "none"
+            what = f"DMD{dmd}" + (f" trial {trial}" if trial is not None else "")
+            valid = "DMDs" if trial is None else f"DMD{dmd} trials"
+            raise NotFound(f"no SLAP2 {kind} file for {what} in {self.raw.name}; {valid}: {have}")
+        return found[0]
+
+    # -- raw .dat --------------------------------------------------------------------------
+    def header(self, dmd: int, trial: int) -> DatHeader:
+        """The parsed header of a trial's (first) ``.dat`` file: one ranged GET, cached."""
+        f = self._one("dat", dmd, trial)
+        if f.key not in self._headers:
+            data, size = self.client.get_first(f.key, HEADER_PROBE)
+            try:
+                header = parse_dat_header(data, size)
+            except PpdataError as exc:
+                if "needs" not in str(exc):
+                    raise PpdataError(f"{self.client.uri(f.key)}: {exc}") from None
+                nbytes = struct.unpack_from("<I", data, 8)[0]
+                data, size = self.client.get_first(f.key, nbytes)
+                header = parse_dat_header(data, size)
+            self._headers[f.key] = header
+        return self._headers[f.key]
+
+    def read_trial(
+        self,
+        dmd: int,
+        trial: int,
+        *,
+        channel: int = 1,
+        cycles: Any = None,
+        lines: Any = None,
+    ) -> np.ndarray:
+        """Samples of one channel of a trial: ``(cycles, lines, super-pixels)`` int16.
+
+        Only the byte ranges of the cycles and lines asked for are read (at most three
+        ranged GETs after the header, made concurrently).
+
+        Parameters
+        ----------
+        dmd, trial : int
+        channel : int
+            1-based channel number (1: green, iGluSnFR; 2: red).
+        cycles, lines : slice, (start, stop), int or None
+            Which cycles of the trial and lines of each cycle (default: all).
+
+        Raises
+        ------
+        OutOfRange
+            If a range or the channel is outside the file; the message gives the valid range.
+        NotFound
+            If the session has no ``.dat`` for that DMD and trial.
+        """
+        if any(f.cycle_offset is not None for f in self._of("dat", dmd, trial)):
+            raise PpdataError(
+                "cycle-chunked .dat files (-CYCLE-<offset>) are listed but not read yet; "
+                "download them with ppdata download"
+            )
+        h = self.header(dmd, trial)
+        if channel not in h.channels:
+            raise OutOfRange(f"channel {channel} is not in this file: channels are {h.channels}")
+        ci = h.channels.index(channel)
+        cyc = _range_selection("cycles", cycles, h.cycles)
+        lin = _range_selection("lines", lines, h.lines_per_cycle)
+        spl, nch, lh = h.superpixels_per_line, h.num_channels, h.line_header_bytes
+        # bytes of one line that hold this channel, relative to the line start
+        if h.interleaved:
+            lo, hi = lh + 2 * ci, lh + 2 * nch * spl
+        else:
+            lo, hi = lh + 2 * ci * spl, lh + 2 * (ci + 1) * spl
+        key = self._one("dat", dmd, trial).key
+        per_cycle = [
+            (h.line_offset(c, lin.start) + lo, h.line_offset(c, lin.stop - 1) + hi) for c in cyc
+        ]
+        runs = _coalesce(per_cycle)
+        if len(runs) > 3:  # lines subset over many cycles: one read over the whole span
+            runs = [(per_cycle[0][0], per_cycle[-1][1])]
+        datas = (
+            [self.client.get_bytes(key, *runs[0])]
+            if len(runs) == 1
+            else self.client.get_ranges(key, runs)
+        )
+        out = np.empty((len(cyc), len(lin), spl), dtype="<i2")
+        for i, c in enumerate(cyc):
+            for j, line in enumerate(lin):
+                start = h.line_offset(c, line) + lo
+                run = next(k for k, (a, b) in enumerate(runs) if a <= start < b)
+                off = start - runs[run][0]
+                buf = datas[run]
+                if h.interleaved:
+                    row = np.frombuffer(buf, "<i2", count=nch * spl, offset=off)[::nch]
+                else:
+                    row = np.frombuffer(buf, "<i2", count=spl, offset=off)
+                out[i, j] = row
+        return out
+
+    # -- other files -----------------------------------------------------------------------
+    def meta(self, dmd: int) -> dict[str, Any]:
+        """Fields of a DMD's ``.meta`` (MAT v7.3 = HDF5): ``linePeriod_s`` and the
+        super-pixel ids per line (``AcquisitionContainer/AcquisitionPlan/superPixelIDs``,
+        object references followed)."""
+        import h5py
+
+        from .nwbstore import S3File
+
+        f = self._one("meta", dmd)
+        with h5py.File(S3File(self.client, f.key, f.size, block_size=256 * 2**10), "r") as h5:
+            out: dict[str, Any] = {}
+            if "linePeriod_s" in h5:
+                out["linePeriod_s"] = float(np.asarray(h5["linePeriod_s"]).ravel()[0])
+            path = "AcquisitionContainer/AcquisitionPlan/superPixelIDs"
+            if path in h5:
+                refs = np.asarray(h5[path]).ravel()
+                out["superPixelIDs"] = [np.asarray(h5[r]).ravel().astype(int) for r in refs]
+        return out
+
+    def annotation(self, dmd: int) -> dict[str, Any]:
+        """A DMD's ``.annotation.json`` (targets, structure, depth)."""
+        f = self._one("annotation", dmd)
+        try:
+            return json.loads(self.client.get_bytes(f.key))
+        except ValueError as exc:
+            raise PpdataError(f"{self.client.uri(f.key)} is not valid JSON: {exc}") from exc
+
+    def reference_stack(self, dmd: int) -> np.ndarray:
+        """A DMD's reference stack, ``(z, y, x)``."""
+        import tifffile
+
+        from .nwbstore import S3File
+
+        f = self._one("reference", dmd)
+        with tifffile.TiffFile(S3File(self.client, f.key, f.size)) as tif:
+            return tif.asarray()
+
+    def registered(
+        self, dmd: int, trial: int, *, frames: Any = None, channel: int = 1, channels: int = 2
+    ) -> np.ndarray:
+        """Frames of a registered (motion-corrected, 80 Hz) movie: ``(frames, y, x)`` float32.
+
+        Only the TIFF pages of the frames asked for are read (pages are channel-interleaved:
+        page ``frame * channels + channel - 1``). NaN margins are kept.
+
+        Raises
+        ------
+        OutOfRange
+            If the frame range is outside the movie; the message gives the valid range.
+        """
+        import tifffile
+
+        from .nwbstore import S3File
+
+        f = self._one("registered", dmd, trial)
+        if not 1 <= channel <= channels:
+            raise OutOfRange(f"channel {channel} is out of range: valid is 1..{channels}")
+        fileobj = S3File(self.client, f.key, f.size, block_size=64 * 2**10)
+        with tifffile.TiffFile(fileobj) as tif:
+            first = tif.pages.first
+            # Pages of these movies are uniform and contiguous: page k's IFD is at a fixed
+            # stride, so reading frame k touches only its own IFD and data, not the chain.
+            try:
+                second = tif.pages[1]
+            except IndexError:
+                second = None
+            stride = (second.offset - first.offset) if second is not None else f.size
+            n_pages = -(-(f.size - first.offset) // stride)
+            sel = _range_selection("frames", frames, n_pages // channels)
+            out = np.empty((len(sel), *first.shape), dtype=first.dtype)
+            for i, fr in enumerate(sel):
+                index = fr * channels + channel - 1
+                tif.filehandle.seek(first.offset + index * stride)
+                page = tifffile.TiffPage(tif, index)
+                if page.shape != first.shape:
+                    raise PpdataError(f"{self.client.uri(f.key)}: page {index} is not uniform")
+                out[i] = page.asarray()
+            return out
+
+    def mean_image(self, dmd: int) -> np.ndarray:
+        """A DMD's mean image: mean of the first registered movie (channel 1), else the mean
+        of its reference stack."""
+        movies = self._of("registered", dmd)
+        if movies:
+            with np.errstate(invalid="ignore"):
+                return np.nanmean(self.registered(dmd, movies[0].trial or 0), axis=0)
+        if self._of("reference", dmd):
+            return self.reference_stack(dmd).astype(float).mean(axis=0)
+        raise NotFound(
+            f"no registered movie or reference stack for DMD{dmd} in {self.raw.name}; "
+            f"DMDs: {self.dmds()}"
+        )
+
+
+def _coalesce(ranges: Sequence[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1] + gap:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
