@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -27,6 +28,7 @@ from .naming import parse_name
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .download import DownloadPlan
     from .nwb import NWB
     from .s3 import S3Client
 
@@ -37,6 +39,7 @@ __all__ = [
     "candidate_paths",
     "find_dandi_asset",
     "open_dandi_nwb",
+    "plan_dandi_download",
 ]
 
 logger = logging.getLogger(__name__)
@@ -297,3 +300,29 @@ def open_dandi_nwb(asset: DandiAsset, settings: Settings | None = None) -> NWB:
         raise
     nwb._owned_client = True
     return nwb
+
+
+def plan_dandi_download(
+    asset: DandiAsset, dest: str | Path = ".", settings: Settings | None = None
+) -> tuple[DownloadPlan, S3Client]:
+    """Plan the download of a DANDI asset's blob to ``dest/<DANDI path>``.
+
+    Returns the plan and the client of the blob's bucket (give both to
+    :func:`ppdata.download`; close the client after).
+    """
+    import dataclasses
+
+    from .download import plan_download
+    from .s3 import S3Client
+
+    blob_settings, key = blob_location(asset.s3_url, settings)
+    client = S3Client(blob_settings)
+    try:
+        plan = plan_download(f"s3://{blob_settings.bucket}/{key}", client, dest=dest)
+    except BaseException:
+        client.close()
+        raise
+    target = Path(dest).joinpath(*asset.path.split("/"))
+    plan.files = [dataclasses.replace(f, path=target) for f in plan.files]
+    plan.target = f"DANDI:{asset.dandiset}/{asset.version}/{asset.path}"
+    return plan, client

@@ -22,9 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .dandi import DandiAsset
-    from .slap2 import Slap2
-
     from .nwb import NWB
+    from .slap2 import Slap2
 
 __all__ = ["Session", "open_session"]
 

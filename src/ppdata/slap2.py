@@ -579,8 +579,12 @@ class Slap2:
         of its reference stack."""
         movies = self._of("registered", dmd)
         if movies:
-            with np.errstate(invalid="ignore"):
-                return np.nanmean(self.registered(dmd, movies[0].trial or 0), axis=0)
+            import warnings
+
+            frames = self.registered(dmd, movies[0].trial or 0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the NaN margin: all-NaN
+                return np.nanmean(frames, axis=0)
         if self._of("reference", dmd):
             return self.reference_stack(dmd).astype(float).mean(axis=0)
         raise NotFound(

@@ -160,9 +160,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import catalog, data, download, meta, mirror, nwb, tour
+    from . import catalog, dandi, data, download, meta, mirror, nwb, slap2, tour
 
-    for module in (tour, catalog, data, meta, nwb, download, mirror):
+    for module in (tour, catalog, data, meta, nwb, slap2, dandi, download, mirror):
         module.register(cli)
 
 

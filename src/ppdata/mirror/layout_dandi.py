@@ -5,7 +5,8 @@ Written beside the bucket: ``root/dandiarchive/blobs/<aaa>/<bbb>/<uuid>`` (one f
 object of the mirror's ``dandiarchive`` bucket, as on the real archive) and
 ``root/dandi.json``. Asset paths follow REAL_SHAPES.md §13: the rule (raw name with ``_`` →
 ``-``, ``ses-`` prefix, under ``sub-<mouse>/``) for the ephys and P3 SLAP2 sessions; the
-SLAP2 pilot breaks it (``ses-SLAP2-<mouse>-…``) the way ``801381_2025-06-05_14-57-42`` does.
+SLAP2 pilot breaks it (``ses-<YYYYMMDD>T<HHMMSS>``, like the real old pilot
+``sub-794237_ses-20250508T145040``), so only the search by subject finds it.
 The Mesoscope dandiset exists but holds none of our sessions (its NWBs are not in the world).
 """
 
@@ -104,11 +105,18 @@ def write_dandi(world: World) -> None:
             dandi_path(ephys.name, ephys.subject_id, "ecephys"),
             lambda target: shutil.copyfile(world.path(nwb_key), target),
         )
-    for name, prefix in ((SLAP2_P3, ""), (SLAP2_SESSION, "SLAP2-")):
-        s = world.session(name)
-        add(
-            "001424",
-            dandi_path(s.name, s.subject_id, "image+ophys", prefix=prefix),
-            lambda target, s=s: _slap2_nwb(target, s.name),
-        )
+    p3 = world.session(SLAP2_P3)
+    add(
+        "001424",
+        dandi_path(p3.name, p3.subject_id, "image+ophys"),
+        lambda target: _slap2_nwb(target, p3.name),
+    )
+    # the pilot breaks the rule, like the real sub-794237_ses-20250508T145040_image+ophys.nwb
+    pilot = world.session(SLAP2_SESSION)
+    stamp = pilot.acquired.strftime("%Y%m%dT%H%M%S")
+    add(
+        "001424",
+        f"sub-{pilot.subject_id}/sub-{pilot.subject_id}_ses-{stamp}_image+ophys.nwb",
+        lambda target: _slap2_nwb(target, pilot.name),
+    )
     write_json(world.root / INDEX_NAME, index)
