@@ -92,6 +92,8 @@ def test_every_asset_name_parses_with_the_right_form(fresh: World):
         "behavior-videos": "processed",
         "behavior-timing": "processed",
         "nwb": "nwb",
+        "motion-corrected": "motion-corrected",
+        "slap2-processed": "processed",
         "unknown": "processed",
     }
     for session in fresh.sessions:
