@@ -480,18 +480,20 @@ class Slap2:
             if len(runs) == 1
             else self.client.get_ranges(key, runs)
         )
+        # a strided view per run: cycles, lines and samples sit at fixed strides
+        step = 2 * nch if h.interleaved else 2
         out = np.empty((len(cyc), len(lin), spl), dtype="<i2")
-        for i, c in enumerate(cyc):
-            for j, line in enumerate(lin):
-                start = h.line_offset(c, line) + lo
-                run = next(k for k, (a, b) in enumerate(runs) if a <= start < b)
-                off = start - runs[run][0]
-                buf = datas[run]
-                if h.interleaved:
-                    row = np.frombuffer(buf, "<i2", count=nch * spl, offset=off)[::nch]
-                else:
-                    row = np.frombuffer(buf, "<i2", count=spl, offset=off)
-                out[i, j] = row
+        i = 0
+        for (start, _end), buf in zip(runs, datas, strict=True):
+            n = sum(1 for a, _ in per_cycle[i:] if start <= a < _end)
+            out[i : i + n] = np.ndarray(
+                (n, len(lin), spl),
+                dtype="<i2",
+                buffer=buf,
+                offset=per_cycle[i][0] - start,
+                strides=(h.bytes_per_cycle, h.line_bytes, step),
+            )
+            i += n
         return out
 
     # -- other files -----------------------------------------------------------------------
@@ -565,8 +567,13 @@ class Slap2:
             n_pages = -(-(f.size - first.offset) // stride)
             sel = _range_selection("frames", frames, n_pages // channels)
             out = np.empty((len(sel), *first.shape), dtype=first.dtype)
-            for i, fr in enumerate(sel):
-                index = fr * channels + channel - 1
+            indices = [fr * channels + channel - 1 for fr in sel]
+            # fetch every page asked for at once (concurrent ranged GETs), then parse them
+            ifd_start = min(first.offset, *first.dataoffsets)
+            fileobj.prefetch(
+                (ifd_start + k * stride, ifd_start + (k + 1) * stride) for k in indices
+            )
+            for i, index in enumerate(indices):
                 tif.filehandle.seek(first.offset + index * stride)
                 page = tifffile.TiffPage(tif, index)
                 if page.shape != first.shape:
