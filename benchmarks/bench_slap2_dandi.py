@@ -48,7 +48,8 @@ def slap2_rows(proxy, latency: float, repeat: int) -> list[list]:
             f for f in slap.files if f.kind == "registered" and f.dmd == 1 and f.trial == 1
         )
         header = slap.header(1, 1)
-        asked_trial = header.cycles * header.lines_per_cycle * header.superpixels_per_line * 2
+        plan = slap.line_plan(1, 1)
+        asked_trial = header.cycles * plan.superpixels * 2
 
         def measure(label: str, ours, base, asked: int) -> None:
             before_r, before_b = _requests(proxy), client.stats.total_bytes
@@ -77,11 +78,13 @@ def slap2_rows(proxy, latency: float, repeat: int) -> list[list]:
         def whole_dat(cycles: slice) -> np.ndarray:
             data = client.get_bytes(dat.key)
             body = np.frombuffer(data[header.first_cycle_offset :], dtype="<u1")
-            body = body[: header.cycles * header.bytes_per_cycle].reshape(
-                header.cycles, header.lines_per_cycle, header.line_bytes
-            )
-            lh, spl = header.line_header_bytes, header.superpixels_per_line
-            return body[cycles, :, lh : lh + 2 * spl].copy().view("<i2")
+            body = body[: header.cycles * header.bytes_per_cycle].reshape(header.cycles, -1)
+            lh = header.line_header_bytes
+            parts = [
+                body[cycles, start + lh : start + lh + 2 * count].copy().view("<i2")
+                for start, count in zip(plan.starts, plan.counts, strict=True)
+            ]
+            return np.concatenate(parts, axis=1)
 
         measure(
             "raw .dat, 1 trial, channel 1 (after the header)",

@@ -11,7 +11,14 @@ import pytest
 
 from ppdata.assets import AssetKind, classify
 from ppdata.errors import NotFound, NWBError, OutOfRange, PpdataError
-from ppdata.mirror.layout_slap2 import DAT_GEOMETRY, MOVIE_SHAPE, TRIALS, dat_bytes, movie_pages
+from ppdata.mirror.layout_slap2 import (
+    DAT_GEOMETRY,
+    MOVIE_SHAPE,
+    TRIALS,
+    dat_bytes,
+    dat_samples,
+    movie_pages,
+)
 from ppdata.mirror.world import MESOSCOPE_A, SLAP2_P3, SLAP2_SESSION
 from ppdata.session import open_session
 from ppdata.slap2 import (
@@ -19,35 +26,37 @@ from ppdata.slap2 import (
     HEADER_PROBE,
     dat_header_bytes,
     parse_dat_header,
+    parse_line_plan,
     parse_slap2_key,
 )
 
 # --- pure ---------------------------------------------------------------------------------
 
 
-def _expected(session: str, dmd: int, trial: int) -> np.ndarray:
-    """(cycles, lines, channels, super-pixels) decoded from the world's own writer."""
-    g = DAT_GEOMETRY
-    data = dat_bytes(session, dmd, trial)
-    lpc, spl, nch = g["lines_per_cycle"], g["superpixels_per_line"], g["channels"]
-    line = g["line_header_bytes"] + 2 * nch * spl
-    body = np.frombuffer(data[g["header_pad_to"] :], dtype="<u1").reshape(-1, lpc, line)
-    samples = body[:, :, g["line_header_bytes"] :].copy().view("<i2")
-    return samples.reshape(-1, lpc, nch, spl)
+def _expected(session: str, dmd: int, trial: int, channel: int, lines=None) -> np.ndarray:
+    """(cycles, super-pixels) of one channel, from the world's own writer."""
+    per_line = dat_samples(session, dmd, trial)
+    chosen = per_line if lines is None else per_line[lines[0] : lines[1]]
+    return np.concatenate([line[:, channel - 1] for line in chosen], axis=1)
 
 
-def test_header_round_trip():
-    fields = {"firstCycleOffsetBytes": 256, "bytesPerCycle": 1152, "linesPerCycle": 8}
-    fields |= {"lineHeaderSizeBytes": 16, "superPixelsPerCycle": 256, "numChannels": 2}
+def test_header_and_line_plan_round_trip():
+    fields = {"firstCycleOffsetBytes": 0, "bytesPerCycle": 2 * 48 + 56, "linesPerCycle": 3}
+    fields |= {"lineHeaderSizeBytes": 40, "superPixelsPerCycle": 10, "numChannels": 2}
     fields |= {"channelMask": 3}
+    fields["firstCycleOffsetBytes"] = len(dat_header_bytes(fields))
     raw = dat_header_bytes(fields)
     words = struct.unpack(f"<{len(raw) // 4}I", raw)
     assert words[0] == words[-1] == DAT_MAGIC and words[1] == 2 and words[2] == len(raw)
-    header = parse_dat_header(raw.ljust(256, b"\0") + bytes(1152 * 3 + 100), 256 + 1152 * 3 + 100)
+    cycle = b"".join(struct.pack("<I", size).ljust(size, b"\0") for size in (48, 48, 56))
+    data = raw + cycle * 3 + b"\0" * 100
+    header = parse_dat_header(data, len(data))
     assert header.cycles == 3  # the incomplete trailing cycle is not counted
-    assert header.superpixels_per_line == 32 and header.line_bytes == 144
-    assert header.channels == [1, 2]
-    assert header.line_offset(2, 1) == 256 + 2 * 1152 + 144
+    assert header.channels == [1, 2] and header.cycle_offset(2) == len(raw) + 2 * 152
+    plan = parse_line_plan(cycle, header)
+    assert plan.starts == (0, 48, 96) and plan.counts == (2, 2, 4) and plan.superpixels == 8
+    with pytest.raises(PpdataError, match="add up to"):
+        parse_line_plan(cycle[:96] + struct.pack("<I", 40).ljust(56, b"\0"), header)
 
 
 @pytest.mark.parametrize(
@@ -127,42 +136,47 @@ def test_header_is_one_ranged_read(client, slap):
     snap = client.stats.snapshot()
     assert snap["requests"] == 1 and snap["bytes"] <= HEADER_PROBE
     assert header.cycles == DAT_GEOMETRY["cycles"]
-    assert header.lines_per_cycle == DAT_GEOMETRY["lines_per_cycle"]
+    assert header.lines_per_cycle == len(DAT_GEOMETRY["line_counts"])
     assert header.fields["dmdPixelsPerRow"] == 1280
+    assert slap.line_plan(1, 2).counts == DAT_GEOMETRY["line_counts"]
     slap.header(1, 2)
     assert client.stats.snapshot()["requests"] == 1  # cached
 
 
 @pytest.mark.parametrize("channel", [1, 2])
 def test_read_whole_trial(client, slap, channel):
-    expected = _expected(SLAP2_P3, 2, 3)[:, :, channel - 1]
+    expected = _expected(SLAP2_P3, 2, 3, channel)
     slap.header(2, 3)
     client.stats.reset()
     data = slap.read_trial(2, 3, channel=channel)
     assert data.dtype == np.int16 and data.shape == expected.shape
     np.testing.assert_array_equal(data, expected)
     snap = client.stats.snapshot()
-    assert snap["requests"] <= 3
+    assert snap["requests"] == 1
     # one contiguous span: never more than the file's data section
-    assert snap["bytes"] <= len(dat_bytes(SLAP2_P3, 2, 3)) - DAT_GEOMETRY["header_pad_to"]
+    header = slap.header(2, 3)
+    assert snap["bytes"] <= len(dat_bytes(SLAP2_P3, 2, 3)) - header.first_cycle_offset
 
 
 def test_read_cycles_and_lines(client, slap):
-    expected = _expected(SLAP2_P3, 1, 1)
-    slap.header(1, 1)
+    header = slap.header(1, 1)
     client.stats.reset()
     data = slap.read_trial(1, 1, channel=1, cycles=slice(10, 20))
-    np.testing.assert_array_equal(data, expected[10:20, :, 0])
-    g = DAT_GEOMETRY
-    line = g["line_header_bytes"] + 2 * g["channels"] * g["superpixels_per_line"]
-    assert client.stats.snapshot()["bytes"] <= 10 * g["lines_per_cycle"] * line
+    np.testing.assert_array_equal(data, _expected(SLAP2_P3, 1, 1, 1)[10:20])
+    assert client.stats.snapshot()["bytes"] == 10 * header.bytes_per_cycle
     # a few lines of a few cycles: separate small ranges, fetched concurrently
     client.stats.reset()
     part = slap.read_trial(1, 1, channel=2, cycles=(5, 8), lines=(2, 4))
-    np.testing.assert_array_equal(part, expected[5:8, 2:4, 1])
-    assert client.stats.snapshot()["requests"] == 3
+    np.testing.assert_array_equal(part, _expected(SLAP2_P3, 1, 1, 2, (2, 4))[5:8])
+    snap = client.stats.snapshot()
+    assert snap["requests"] == 3 and snap["bytes"] < 3 * header.bytes_per_cycle
     single = slap.read_trial(1, 1, cycles=7, lines=3)
-    np.testing.assert_array_equal(single, expected[7:8, 3:4, 0])
+    np.testing.assert_array_equal(single, _expected(SLAP2_P3, 1, 1, 1, (3, 4))[7:8])
+    # many cycles of one line: one read over the span, not one per cycle
+    client.stats.reset()
+    many = slap.read_trial(1, 1, cycles=(0, 50), lines=(0, 1))
+    np.testing.assert_array_equal(many, _expected(SLAP2_P3, 1, 1, 1, (0, 1))[:50])
+    assert client.stats.snapshot()["requests"] == 1
 
 
 @pytest.mark.parametrize(
@@ -187,7 +201,7 @@ def test_meta_annotation_reference(client, slap):
     meta = slap.meta(2)
     assert meta["linePeriod_s"] == pytest.approx(625e-6)
     ids = meta["superPixelIDs"]
-    assert len(ids) == DAT_GEOMETRY["lines_per_cycle"]
+    assert [len(i) for i in ids] == list(DAT_GEOMETRY["line_counts"])
     assert list(ids[1][:3]) == [2100, 2101, 2102]
     note = slap.annotation(1)
     assert note["intended_green_channel_target"] == "iGluSnFR4f"

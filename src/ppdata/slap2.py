@@ -47,10 +47,12 @@ __all__ = [
     "DAT_FIELDS",
     "DAT_MAGIC",
     "DatHeader",
+    "LinePlan",
     "Slap2",
     "Slap2File",
     "dat_header_bytes",
     "parse_dat_header",
+    "parse_line_plan",
     "parse_slap2_key",
 ]
 
@@ -76,8 +78,9 @@ DAT_FIELDS = (
     "referenceTimestamp_lower",
     "referenceTimestamp_upper",
 )
-#: Bytes read to parse a header (one ranged GET; a longer header costs one more).
-HEADER_PROBE = 4096
+#: Bytes read first: the header and, in the files we know of (cycles of ~31 KB), the whole
+#: first cycle, whose line headers give the line layout. More costs one more ranged GET.
+HEADER_PROBE = 64 * 2**10
 
 _PATTERNS = {
     "dat": re.compile(
@@ -158,31 +161,74 @@ class DatHeader:
         return bool(self.fields.get("channelsInterleave", 0))
 
     @property
-    def superpixels_per_line(self) -> int:
-        return self._field("superPixelsPerCycle") // self.lines_per_cycle
-
-    @property
-    def line_bytes(self) -> int:
-        return self.bytes_per_cycle // self.lines_per_cycle
-
-    @property
     def cycles(self) -> int:
         """Complete cycles in the file (an incomplete trailing cycle is not counted)."""
         return max(0, (self.file_size - self.first_cycle_offset) // self.bytes_per_cycle)
 
-    def line_offset(self, cycle: int, line: int) -> int:
-        """Byte offset of a line's header."""
-        return self.first_cycle_offset + cycle * self.bytes_per_cycle + line * self.line_bytes
+    def cycle_offset(self, cycle: int) -> int:
+        """Byte offset of a cycle."""
+        return self.first_cycle_offset + cycle * self.bytes_per_cycle
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "header_bytes": self.header_bytes,
             "cycles": self.cycles,
             "lines_per_cycle": self.lines_per_cycle,
-            "superpixels_per_line": self.superpixels_per_line,
             "channels": self.channels,
             **{k: int(v) for k, v in self.fields.items()},
         }
+
+
+@dataclass(frozen=True)
+class LinePlan:
+    """Where each line of a cycle is: lines differ in size (each carries the samples of its
+    own super-pixels), and every cycle repeats the first one's layout.
+
+    Attributes
+    ----------
+    starts : tuple of int
+        Byte offset of each line inside a cycle.
+    sizes : tuple of int
+        Bytes of each line (``lineSizeBytes``, the first uint32 of its line header).
+    counts : tuple of int
+        Samples per channel of each line (its super-pixel count).
+    """
+
+    starts: tuple[int, ...]
+    sizes: tuple[int, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def superpixels(self) -> int:
+        return sum(self.counts)
+
+
+def parse_line_plan(cycle: bytes, header: DatHeader) -> LinePlan:
+    """The line layout from the bytes of one whole cycle.
+
+    Raises
+    ------
+    PpdataError
+        If the line sizes do not add up to ``bytesPerCycle``.
+    """
+    starts, sizes, counts = [], [], []
+    cursor = 0
+    lh, nch = header.line_header_bytes, header.num_channels
+    for _ in range(header.lines_per_cycle):
+        if cursor + 4 > len(cycle):
+            raise PpdataError("SLAP2 .dat cycle ends inside a line header")
+        size = struct.unpack_from("<I", cycle, cursor)[0]
+        if size < lh or (size - lh) % (2 * nch):
+            raise PpdataError(f"SLAP2 .dat line at byte {cursor} has an invalid size {size}")
+        starts.append(cursor)
+        sizes.append(size)
+        counts.append((size - lh) // 2 // nch)
+        cursor += size
+    if cursor != header.bytes_per_cycle:
+        raise PpdataError(
+            f"SLAP2 .dat lines add up to {cursor} bytes, the header says {header.bytes_per_cycle}"
+        )
+    return LinePlan(tuple(starts), tuple(sizes), tuple(counts))
 
 
 def parse_dat_header(data: bytes, file_size: int) -> DatHeader:
@@ -335,7 +381,7 @@ class Slap2:
         self.client = client
         self.raw = raw
         self.derived = list(derived)
-        self._headers: dict[str, DatHeader] = {}
+        self._headers: dict[str, tuple[DatHeader, LinePlan]] = {}
 
     def __repr__(self) -> str:
         return f"Slap2({self.raw.name!r})"
@@ -406,21 +452,39 @@ class Slap2:
         return found[0]
 
     # -- raw .dat --------------------------------------------------------------------------
-    def header(self, dmd: int, trial: int) -> DatHeader:
-        """The parsed header of a trial's (first) ``.dat`` file: one ranged GET, cached."""
+    def _layout(self, dmd: int, trial: int) -> tuple[str, DatHeader, LinePlan]:
         f = self._one("dat", dmd, trial)
         if f.key not in self._headers:
             data, size = self.client.get_first(f.key, HEADER_PROBE)
+            where = self.client.uri(f.key)
             try:
                 header = parse_dat_header(data, size)
             except PpdataError as exc:
                 if "needs" not in str(exc):
-                    raise PpdataError(f"{self.client.uri(f.key)}: {exc}") from None
-                nbytes = struct.unpack_from("<I", data, 8)[0]
-                data, size = self.client.get_first(f.key, nbytes)
+                    raise PpdataError(f"{where}: {exc}") from None
+                data, size = self.client.get_first(f.key, struct.unpack_from("<I", data, 8)[0])
                 header = parse_dat_header(data, size)
-            self._headers[f.key] = header
-        return self._headers[f.key]
+            if header.cycles == 0:
+                raise PpdataError(f"{where} holds no complete cycle")
+            first_end = header.cycle_offset(1)
+            if len(data) < first_end:  # a cycle longer than the first read
+                data += self.client.get_bytes(f.key, len(data), first_end)
+            try:
+                plan = parse_line_plan(data[header.first_cycle_offset : first_end], header)
+            except PpdataError as exc:
+                raise PpdataError(f"{where}: {exc}") from None
+            self._headers[f.key] = (header, plan)
+        header, plan = self._headers[f.key]
+        return f.key, header, plan
+
+    def header(self, dmd: int, trial: int) -> DatHeader:
+        """The parsed header of a trial's ``.dat`` file (one ranged GET that also holds the
+        first cycle, whose line sizes :meth:`line_plan` gives; cached)."""
+        return self._layout(dmd, trial)[1]
+
+    def line_plan(self, dmd: int, trial: int) -> LinePlan:
+        """Where each line of a cycle is, and its super-pixel count."""
+        return self._layout(dmd, trial)[2]
 
     def read_trial(
         self,
@@ -431,10 +495,12 @@ class Slap2:
         cycles: Any = None,
         lines: Any = None,
     ) -> np.ndarray:
-        """Samples of one channel of a trial: ``(cycles, lines, super-pixels)`` int16.
+        """Samples of one channel of a trial: ``(cycles, super-pixels)`` int16.
 
-        Only the byte ranges of the cycles and lines asked for are read (at most three
-        ranged GETs after the header, made concurrently).
+        The super-pixels are those of the lines asked for, in line order (the order of
+        ``meta(dmd)["superPixelIDs"]``, which maps each to DMD pixels). Only the byte ranges
+        of those cycles and lines are read: one ranged GET for a run of whole cycles, at most
+        three (concurrent) for a subset of lines.
 
         Parameters
         ----------
@@ -456,45 +522,50 @@ class Slap2:
                 "cycle-chunked .dat files (-CYCLE-<offset>) are listed but not read yet; "
                 "download them with ppdata download"
             )
-        h = self.header(dmd, trial)
+        key, h, plan = self._layout(dmd, trial)
         if channel not in h.channels:
             raise OutOfRange(f"channel {channel} is not in this file: channels are {h.channels}")
-        ci = h.channels.index(channel)
+        ci, nch, lh = h.channels.index(channel), h.num_channels, h.line_header_bytes
         cyc = _range_selection("cycles", cycles, h.cycles)
         lin = _range_selection("lines", lines, h.lines_per_cycle)
-        spl, nch, lh = h.superpixels_per_line, h.num_channels, h.line_header_bytes
-        # bytes of one line that hold this channel, relative to the line start
-        if h.interleaved:
-            lo, hi = lh + 2 * ci, lh + 2 * nch * spl
-        else:
-            lo, hi = lh + 2 * ci * spl, lh + 2 * (ci + 1) * spl
-        key = self._one("dat", dmd, trial).key
-        per_cycle = [
-            (h.line_offset(c, lin.start) + lo, h.line_offset(c, lin.stop - 1) + hi) for c in cyc
-        ]
+        lo = plan.starts[lin.start]
+        hi = plan.starts[lin.stop - 1] + plan.sizes[lin.stop - 1]
+        per_cycle = [(h.cycle_offset(c) + lo, h.cycle_offset(c) + hi) for c in cyc]
         runs = _coalesce(per_cycle)
-        if len(runs) > 3:  # lines subset over many cycles: one read over the whole span
+        if len(runs) > 3:  # a few lines of many cycles: one read over the whole span
             runs = [(per_cycle[0][0], per_cycle[-1][1])]
         datas = (
             [self.client.get_bytes(key, *runs[0])]
             if len(runs) == 1
             else self.client.get_ranges(key, runs)
         )
-        # a strided view per run: cycles, lines and samples sit at fixed strides
-        step = 2 * nch if h.interleaved else 2
-        out = np.empty((len(cyc), len(lin), spl), dtype="<i2")
-        i = 0
-        for (start, _end), buf in zip(runs, datas, strict=True):
-            n = sum(1 for a, _ in per_cycle[i:] if start <= a < _end)
-            out[i : i + n] = np.ndarray(
-                (n, len(lin), spl),
-                dtype="<i2",
+        parts = []
+        first = 0
+        for (start, end), buf in zip(runs, datas, strict=True):
+            n = sum(1 for a, _ in per_cycle[first:] if start <= a < end)
+            # (cycles, bytes of the lines asked for): cycles sit bytesPerCycle apart
+            view = np.ndarray(
+                (n, hi - lo),
+                dtype=np.uint8,
                 buffer=buf,
-                offset=per_cycle[i][0] - start,
-                strides=(h.bytes_per_cycle, h.line_bytes, step),
+                offset=per_cycle[first][0] - start,
+                strides=(h.bytes_per_cycle, 1),
             )
-            i += n
-        return out
+            columns = []
+            for line in lin:
+                count = plan.counts[line]
+                if not count:
+                    continue
+                data_start = plan.starts[line] - lo + lh
+                block = view[:, data_start : data_start + 2 * nch * count]
+                samples = np.ascontiguousarray(block).view("<i2")
+                if h.interleaved:
+                    columns.append(samples[:, ci::nch])
+                else:
+                    columns.append(samples[:, ci * count : (ci + 1) * count])
+            parts.append(np.concatenate(columns, axis=1) if columns else np.empty((n, 0), "<i2"))
+            first += n
+        return np.concatenate(parts, axis=0)
 
     # -- other files -----------------------------------------------------------------------
     def meta(self, dmd: int) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..slap2 import dat_header_bytes
+from ..slap2 import DAT_MAGIC, dat_header_bytes
 from .layout_ephys import write_behavior_videos
 from .layout_files import (
     mat_bytes,
@@ -34,20 +34,28 @@ from .layout_files import (
 if TYPE_CHECKING:
     from .layout_model import Asset, Session, World
 
-__all__ = ["DAT_GEOMETRY", "KINDS", "MOVIE_SHAPE", "TRIALS", "write_asset"]
+__all__ = [
+    "DAT_GEOMETRY",
+    "KINDS",
+    "MOVIE_SHAPE",
+    "TRIALS",
+    "dat_bytes",
+    "dat_samples",
+    "movie_pages",
+    "write_asset",
+]
 
 #: Asset kinds written here besides ``raw``.
 KINDS = ("motion-corrected", "slap2-processed")
 DMDS = (1, 2)
 TRIALS = (1, 2, 3)
-#: Geometry of the raw ``.dat`` files (small: a few hundred KB each).
+#: Geometry of the raw ``.dat`` files (small: a few hundred KB each). Lines differ in size,
+#: as on the real files: each holds its own super-pixels (counts per line below).
 DAT_GEOMETRY = {
     "cycles": 200,
-    "lines_per_cycle": 8,
-    "superpixels_per_line": 32,
-    "line_header_bytes": 16,
+    "line_counts": (32, 30, 28, 26, 32, 30, 28, 26),
+    "line_header_bytes": 40,
     "channels": 2,
-    "header_pad_to": 512,
 }
 #: Registered movies: frames (80 Hz) and the cropped field of view, before the NaN margin.
 MOVIE_SHAPE = (6, 12, 12)
@@ -77,18 +85,32 @@ def _tiff(path: Path, shape: tuple[int, ...], *seed: object) -> None:
     write_bytes(path, tiff_bytes(g.integers(0, 4096, size=shape, dtype=np.uint16)))
 
 
-def dat_bytes(session_name: str, dmd: int, trial: int) -> bytes:
-    """One raw trial file: v2 header, padding to the first cycle, then the cycles."""
+def dat_samples(session_name: str, dmd: int, trial: int) -> list[np.ndarray]:
+    """The samples of each line: ``(cycles, channels, count)`` int16 per line."""
     g = DAT_GEOMETRY
-    lpc, spl, nch = g["lines_per_cycle"], g["superpixels_per_line"], g["channels"]
-    line_bytes = g["line_header_bytes"] + 2 * nch * spl
+    r = rng("dat", session_name, dmd, trial)
+    out = []
+    for count in g["line_counts"]:
+        samples = r.integers(-200, 3000, size=(g["cycles"], g["channels"], count), dtype=np.int16)
+        samples[:, 1] //= 4  # channel 2 (red, structural) is dimmer than channel 1
+        out.append(samples)
+    return out
+
+
+def dat_bytes(session_name: str, dmd: int, trial: int) -> bytes:
+    """One raw trial file: the v2 header, then cycles of lines, each line a 40-byte line
+    header (lineSizeBytes, magic, line number, acquisition number, flags, x/y offsets,
+    timestamp, z offset, z feedback) and one block of int16 samples per channel."""
+    g = DAT_GEOMETRY
+    lh, nch, counts = g["line_header_bytes"], g["channels"], g["line_counts"]
+    sizes = [lh + 2 * nch * count for count in counts]
     fields = {
-        "firstCycleOffsetBytes": g["header_pad_to"],
-        "lineHeaderSizeBytes": g["line_header_bytes"],
+        "firstCycleOffsetBytes": 0,  # patched below: right after the header, as on real files
+        "lineHeaderSizeBytes": lh,
         "laserPathIdx": 1,
-        "bytesPerCycle": lpc * line_bytes,
-        "linesPerCycle": lpc,
-        "superPixelsPerCycle": lpc * spl,
+        "bytesPerCycle": sum(sizes),
+        "linesPerCycle": len(counts),
+        "superPixelsPerCycle": sum(counts),
         "dmdPixelsPerRow": 1280,
         "dmdPixelsPerColumn": 800,
         "numChannels": nch,
@@ -99,21 +121,24 @@ def dat_bytes(session_name: str, dmd: int, trial: int) -> bytes:
         "referenceTimestamp_lower": 1_000_000 * trial,
         "referenceTimestamp_upper": 0,
     }
-    header = dat_header_bytes(fields).ljust(g["header_pad_to"], b"\x00")
+    fields["firstCycleOffsetBytes"] = len(dat_header_bytes(fields))
     cycles = g["cycles"]
-    samples = rng("dat", session_name, dmd, trial).integers(
-        -200, 3000, size=(cycles, lpc, nch, spl), dtype=np.int16
-    )
-    # channel 2 (red, structural) is dimmer and steadier than channel 1
-    samples[:, :, 1] //= 4
-    line_header = np.zeros((cycles, lpc, 4), dtype="<u4")
-    line_header[..., 0] = np.arange(lpc)[None, :]
-    line_header[..., 1] = np.arange(cycles)[:, None]
-    body = np.concatenate(
-        [line_header.view("<u1"), samples.astype("<i2").reshape(cycles, lpc, -1).view("<u1")],
-        axis=2,
-    )
-    return header + body.tobytes()
+    samples = dat_samples(session_name, dmd, trial)
+    lines = []
+    for i, (size, data) in enumerate(zip(sizes, samples, strict=True)):
+        header = np.zeros((cycles, lh), dtype=np.uint8)
+        words = header[:, :20].view("<u4")
+        words[:, 0] = size
+        words[:, 1] = DAT_MAGIC
+        words[:, 2] = i
+        words[:, 3] = np.arange(cycles)
+        header[:, 24:32] = ((np.arange(cycles, dtype="<u8") * len(sizes) + i) * 125_000)[
+            :, None
+        ].view(np.uint8)
+        lines.append(header)
+        lines.append(data.astype("<i2").reshape(cycles, -1).view(np.uint8))
+    body = np.concatenate(lines, axis=1)
+    return dat_header_bytes(fields) + body.tobytes()
 
 
 def _meta(path: Path, dmd: int) -> None:
@@ -126,8 +151,8 @@ def _meta(path: Path, dmd: int) -> None:
         h5.create_dataset("linePeriod_s", data=np.array([[_LINE_PERIOD_S]]), track_times=False)
         refs_group = h5.create_group("#refs#", track_times=False)
         refs = []
-        for line in range(g["lines_per_cycle"]):
-            ids = np.arange(g["superpixels_per_line"], dtype=float) + 1000 * dmd + 100 * line
+        for line, count in enumerate(g["line_counts"]):
+            ids = np.arange(count, dtype=float) + 1000 * dmd + 100 * line
             ds = refs_group.create_dataset(f"l{line}", data=ids[None, :], track_times=False)
             refs.append(ds.ref)
         plan = h5.create_group("AcquisitionContainer/AcquisitionPlan", track_times=False)
