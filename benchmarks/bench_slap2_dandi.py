@@ -37,12 +37,12 @@ def slap2_rows(proxy, latency: float, repeat: int) -> list[list]:
     import numpy as np
     import tifffile
 
-    from ppdata.mirror.world import SLAP2_P3
+    from ppdata.mirror.world import SLAP2_SESSION
 
     settings = Settings(endpoint_url=proxy.endpoint_url)
     rows = []
     with S3Client(settings) as client:
-        slap = open_session(SLAP2_P3, client=client).slap2()
+        slap = open_session(SLAP2_SESSION, client=client).slap2()
         dat = next(f for f in slap.files if f.kind == "dat" and f.dmd == 1 and f.trial == 1)
         movie = next(
             f for f in slap.files if f.kind == "registered" and f.dmd == 1 and f.trial == 1

@@ -13,7 +13,7 @@ from ppdata.mirror.world import (
     EPHYS_COMPLETE,
     EPHYS_REPROCESSED,
     MESOSCOPE_A,
-    SLAP2_P3,
+    SLAP2_PILOT,
     SLAP2_SESSION,
 )
 from ppdata.s3 import S3Client
@@ -44,13 +44,11 @@ def test_candidate_paths_follow_the_rule(name, first):
     assert candidate_paths(name)[0] == first
 
 
-def test_slap2_candidates_include_pilot_spellings():
-    assert candidate_paths("801381_2025-06-05_14-57-42")[1] == (
-        "sub-801381/sub-801381_ses-SLAP2-801381-2025-06-05-14-57-42_image+ophys.nwb"
-    )
-    assert candidate_paths("SLAP2_796630_2025-08-28_14-25-34")[1] == (
-        "sub-796630/sub-796630_ses-796630-2025-08-28-14-25-34_image+ophys.nwb"
-    )
+def test_slap2_pilot_names_keep_their_prefix():
+    # the DANDI name of SLAP2_796630_… keeps "SLAP2": the rule applies to the name as given
+    assert candidate_paths("SLAP2_796630_2025-08-28_14-25-34") == [
+        "sub-796630/sub-796630_ses-SLAP2-796630-2025-08-28-14-25-34_image+ophys.nwb"
+    ]
 
 
 def test_blob_location():
@@ -101,14 +99,14 @@ def test_find_by_rule(dsettings, world):
     assert found.download_url.endswith(f"/api/assets/{found.asset_id}/download/")
     assert "/dandiarchive/blobs/" in found.s3_url
     assert found.api_requests <= 3
-    p3 = find_dandi_asset(SLAP2_P3, dsettings)
+    p3 = find_dandi_asset(SLAP2_SESSION, dsettings)
     assert p3.dandiset == "001424" and p3.matched_by == "rule"
 
 
 def test_pilot_found_by_subject_search(dsettings):
-    found = find_dandi_asset(SLAP2_SESSION, dsettings)
+    found = find_dandi_asset(SLAP2_PILOT, dsettings)
     assert found.matched_by == "subject search"
-    assert found.path.endswith("_ses-20250909T090909_image+ophys.nwb")
+    assert found.path.endswith("_ses-SLAP2-801381-2025-06-05-14-57-42_image+ophys.nwb")
 
 
 @pytest.mark.parametrize("name", [MESOSCOPE_A, EPHYS_REPROCESSED])
@@ -133,7 +131,7 @@ def test_units_from_dandi_equal_units_from_s3(dclient):
 
 
 def test_dandi_session_without_units(dclient):
-    with open_session(SLAP2_P3, client=dclient, source="dandi") as s:
+    with open_session(SLAP2_SESSION, client=dclient, source="dandi") as s:
         with pytest.raises(Exception, match="no units table in its DANDI NWB"):
             s.units()
         assert s.nwb().exists("processing/ophys/DfOverF/DMD1_DfOverF/data")
@@ -154,7 +152,7 @@ def test_pagination_is_followed(dsettings, mirror):
 
 
 def test_plan_download_goes_to_the_dandi_path(dsettings, tmp_path):
-    found = find_dandi_asset(SLAP2_P3, dsettings)
+    found = find_dandi_asset(SLAP2_SESSION, dsettings)
     plan, client = plan_dandi_download(found, tmp_path, dsettings)
     with client:
         assert [f.path for f in plan.files] == [tmp_path.joinpath(*found.path.split("/"))]
@@ -176,13 +174,13 @@ def test_cli_dandi(drun, mirror):
     data = json.loads(result.out)
     assert data["dandiset"] == "001637" and data["path"] == candidate_paths(EPHYS_COMPLETE)[0]
     assert {"version", "size", "url"} <= set(data)
-    table = drun("dandi", SLAP2_SESSION)
+    table = drun("dandi", SLAP2_PILOT)
     assert table.code == 0, table.err
     assert "001424" in table.out and "subject search" in table.out
 
 
 def test_cli_dandi_api_url_option(run, mirror):
-    result = run("dandi", SLAP2_P3, "--json", "--dandi-api-url", f"{mirror.endpoint_url}/api")
+    result = run("dandi", SLAP2_SESSION, "--json", "--dandi-api-url", f"{mirror.endpoint_url}/api")
     assert result.code == 0, result.err
     assert json.loads(result.out)["dandiset"] == "001424"
 

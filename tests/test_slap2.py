@@ -19,7 +19,7 @@ from ppdata.mirror.layout_slap2 import (
     dat_samples,
     movie_pages,
 )
-from ppdata.mirror.world import MESOSCOPE_A, SLAP2_P3, SLAP2_SESSION
+from ppdata.mirror.world import MESOSCOPE_A, SLAP2_PILOT, SLAP2_SESSION
 from ppdata.session import open_session
 from ppdata.slap2 import (
     DAT_MAGIC,
@@ -94,8 +94,8 @@ def test_parse_slap2_key(name, kind, dmd, trial, cycle):
 
 
 def test_classify_slap2_assets():
-    corrected = f"{SLAP2_P3}_motion-corrected_2026-05-21_01-54-59"
-    processed = f"{SLAP2_P3}_processed_2026-05-22_06-53-48"
+    corrected = f"{SLAP2_SESSION}_motion-corrected_2026-05-21_01-54-59"
+    processed = f"{SLAP2_SESSION}_processed_2026-05-22_06-53-48"
     assert classify(corrected) is AssetKind.MOTION_CORRECTED
     assert classify(processed, ["DMD1/", "DMD2/", "data_description.json"]) is (
         AssetKind.SLAP2_PROCESSED
@@ -112,17 +112,17 @@ def test_classify_slap2_assets():
 
 @pytest.fixture
 def slap(client):
-    with open_session(SLAP2_P3, client=client) as s:
+    with open_session(SLAP2_SESSION, client=client) as s:
         yield s.slap2()
 
 
 def test_session_kinds_and_listing(client, slap):
-    s = open_session(SLAP2_P3, client=client)
+    s = open_session(SLAP2_SESSION, client=client)
     assert s.kinds == {AssetKind.RAW, AssetKind.MOTION_CORRECTED, AssetKind.SLAP2_PROCESSED}
     assert slap.dmds() == [1, 2]
     assert slap.trials(1) == list(TRIALS) and slap.trials(2) == list(TRIALS)
     summary = slap.summary()
-    assert summary["session"] == SLAP2_P3 and len(summary["assets"]) == 3
+    assert summary["session"] == SLAP2_SESSION and len(summary["assets"]) == 3
     dmd1 = summary["dmds"][0]
     assert dmd1["registered"] == len(TRIALS) and dmd1["meta"] and dmd1["reference_stack"]
     kinds = {f["kind"] for f in summary["files"]}
@@ -145,7 +145,7 @@ def test_header_is_one_ranged_read(client, slap):
 
 @pytest.mark.parametrize("channel", [1, 2])
 def test_read_whole_trial(client, slap, channel):
-    expected = _expected(SLAP2_P3, 2, 3, channel)
+    expected = _expected(SLAP2_SESSION, 2, 3, channel)
     slap.header(2, 3)
     client.stats.reset()
     data = slap.read_trial(2, 3, channel=channel)
@@ -155,27 +155,27 @@ def test_read_whole_trial(client, slap, channel):
     assert snap["requests"] == 1
     # one contiguous span: never more than the file's data section
     header = slap.header(2, 3)
-    assert snap["bytes"] <= len(dat_bytes(SLAP2_P3, 2, 3)) - header.first_cycle_offset
+    assert snap["bytes"] <= len(dat_bytes(SLAP2_SESSION, 2, 3)) - header.first_cycle_offset
 
 
 def test_read_cycles_and_lines(client, slap):
     header = slap.header(1, 1)
     client.stats.reset()
     data = slap.read_trial(1, 1, channel=1, cycles=slice(10, 20))
-    np.testing.assert_array_equal(data, _expected(SLAP2_P3, 1, 1, 1)[10:20])
+    np.testing.assert_array_equal(data, _expected(SLAP2_SESSION, 1, 1, 1)[10:20])
     assert client.stats.snapshot()["bytes"] == 10 * header.bytes_per_cycle
     # a few lines of a few cycles: separate small ranges, fetched concurrently
     client.stats.reset()
     part = slap.read_trial(1, 1, channel=2, cycles=(5, 8), lines=(2, 4))
-    np.testing.assert_array_equal(part, _expected(SLAP2_P3, 1, 1, 2, (2, 4))[5:8])
+    np.testing.assert_array_equal(part, _expected(SLAP2_SESSION, 1, 1, 2, (2, 4))[5:8])
     snap = client.stats.snapshot()
     assert snap["requests"] == 3 and snap["bytes"] < 3 * header.bytes_per_cycle
     single = slap.read_trial(1, 1, cycles=7, lines=3)
-    np.testing.assert_array_equal(single, _expected(SLAP2_P3, 1, 1, 1, (3, 4))[7:8])
+    np.testing.assert_array_equal(single, _expected(SLAP2_SESSION, 1, 1, 1, (3, 4))[7:8])
     # many cycles of one line: one read over the span, not one per cycle
     client.stats.reset()
     many = slap.read_trial(1, 1, cycles=(0, 50), lines=(0, 1))
-    np.testing.assert_array_equal(many, _expected(SLAP2_P3, 1, 1, 1, (0, 1))[:50])
+    np.testing.assert_array_equal(many, _expected(SLAP2_SESSION, 1, 1, 1, (0, 1))[:50])
     assert client.stats.snapshot()["requests"] == 1
 
 
@@ -211,7 +211,7 @@ def test_meta_annotation_reference(client, slap):
 
 
 def test_registered_reads_only_pages_asked(client, slap, world):
-    pages = movie_pages(SLAP2_P3, 1, 2)
+    pages = movie_pages(SLAP2_SESSION, 1, 2)
     assert slap.files
     client.stats.reset()
     frames = slap.registered(1, 2, frames=(3, 5), channel=2)
@@ -225,7 +225,7 @@ def test_registered_reads_only_pages_asked(client, slap, world):
 
 def test_mean_image(slap):
     image = slap.mean_image(1)
-    pages = movie_pages(SLAP2_P3, 1, 1)
+    pages = movie_pages(SLAP2_SESSION, 1, 1)
     np.testing.assert_allclose(image[60, 60], pages[0::2, 60, 60].mean(), rtol=1e-5)
 
 
@@ -235,7 +235,7 @@ def test_not_a_slap2_session(client):
 
 
 def test_pilot_has_raw_only(client):
-    slap = open_session(SLAP2_SESSION, client=client).slap2()
+    slap = open_session(SLAP2_PILOT, client=client).slap2()
     assert slap.derived == [] and slap.trials(1) == list(TRIALS)
     assert slap.mean_image(1).shape == (40, 40)  # no movie: the reference stack's mean
 
@@ -244,12 +244,12 @@ def test_pilot_has_raw_only(client):
 
 
 def test_cli_json_and_table(run):
-    result = run("slap2", SLAP2_P3, "--json")
+    result = run("slap2", SLAP2_SESSION, "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert [d["dmd"] for d in data["dmds"]] == [1, 2]
     assert data["dmds"][0]["trials"] == list(TRIALS)
-    table = run("slap2", SLAP2_P3, "--files")
+    table = run("slap2", SLAP2_SESSION, "--files")
     assert table.code == 0, table.err
     assert "registered movies" in table.out and "E1T1DMD1_REGISTERED_DOWNSAMPLED-80Hz.tif" in (
         table.out
@@ -258,7 +258,7 @@ def test_cli_json_and_table(run):
 
 def test_cli_plot(run, tmp_path):
     out = tmp_path / "mean.png"
-    result = run("slap2", SLAP2_P3, "--plot", str(out))
+    result = run("slap2", SLAP2_SESSION, "--plot", str(out))
     assert result.code == 0, result.err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

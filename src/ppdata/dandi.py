@@ -131,24 +131,17 @@ def _session_parts(name: str) -> tuple[str, str, str, str]:
 
 
 def candidate_paths(name: str) -> list[str]:
-    """Asset paths the rule gives for a session, most likely first (pure).
-
-    SLAP2 sessions also get the pilot variants: a bare raw name with ``SLAP2-`` added, and a
-    ``SLAP2_`` raw name without it.
+    """Asset paths the rule gives for a session (pure). SLAP2 pilots break the rule
+    (``ses-SLAP2-801381-…``, ``ses-20250508T145040``): :func:`find_dandi_asset` then
+    searches the subject's assets by date and time.
 
     Examples
     --------
     >>> candidate_paths("ecephys_820459_2025-11-12_14-34-33")
     ['sub-820459/sub-820459_ses-ecephys-820459-2025-11-12-14-34-33_ecephys.nwb']
     """
-    raw, subject, dandiset, suffix = _session_parts(name)
-    sessions = [raw.replace("_", "-")]
-    if dandiset == "001424":
-        if raw.startswith("SLAP2_"):
-            sessions.append(raw[len("SLAP2_") :].replace("_", "-"))
-        else:
-            sessions.append("SLAP2-" + raw.replace("_", "-"))
-    return [f"sub-{subject}/sub-{subject}_ses-{s}_{suffix}.nwb" for s in sessions]
+    raw, subject, _, suffix = _session_parts(name)
+    return [f"sub-{subject}/sub-{subject}_ses-{raw.replace('_', '-')}_{suffix}.nwb"]
 
 
 def _stamps(name: str) -> list[str]:

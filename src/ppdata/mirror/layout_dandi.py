@@ -5,8 +5,8 @@ Written beside the bucket: ``root/dandiarchive/blobs/<aaa>/<bbb>/<uuid>`` (one f
 object of the mirror's ``dandiarchive`` bucket, as on the real archive) and
 ``root/dandi.json``. Asset paths follow REAL_SHAPES.md §13: the rule (raw name with ``_`` →
 ``-``, ``ses-`` prefix, under ``sub-<mouse>/``) for the ephys and P3 SLAP2 sessions; the
-SLAP2 pilot breaks it (``ses-<YYYYMMDD>T<HHMMSS>``, like the real old pilot
-``sub-794237_ses-20250508T145040``), so only the search by subject finds it.
+SLAP2 pilot breaks it (``ses-SLAP2-801381-…``, its real path), so only the search by
+subject finds it.
 The Mesoscope dandiset exists but holds none of our sessions (its NWBs are not in the world).
 """
 
@@ -64,7 +64,7 @@ def _slap2_nwb(path: Path, session_name: str) -> None:
 
 def write_dandi(world: World) -> None:
     """Write the blobs and ``dandi.json`` of the world's DANDI stand-in."""
-    from .layout_model import EPHYS_COMPLETE, SLAP2_P3, SLAP2_SESSION
+    from .layout_model import EPHYS_COMPLETE, SLAP2_PILOT, SLAP2_SESSION
 
     top = world.root / DANDI_DIRNAME
     if top.exists():
@@ -105,18 +105,17 @@ def write_dandi(world: World) -> None:
             dandi_path(ephys.name, ephys.subject_id, "ecephys"),
             lambda target: shutil.copyfile(world.path(nwb_key), target),
         )
-    p3 = world.session(SLAP2_P3)
+    p3 = world.session(SLAP2_SESSION)
     add(
         "001424",
         dandi_path(p3.name, p3.subject_id, "image+ophys"),
         lambda target: _slap2_nwb(target, p3.name),
     )
-    # the pilot breaks the rule, like the real sub-794237_ses-20250508T145040_image+ophys.nwb
-    pilot = world.session(SLAP2_SESSION)
-    stamp = pilot.acquired.strftime("%Y%m%dT%H%M%S")
+    # the pilot breaks the rule, as the real 801381_2025-06-05_14-57-42 does
+    pilot = world.session(SLAP2_PILOT)
     add(
         "001424",
-        f"sub-{pilot.subject_id}/sub-{pilot.subject_id}_ses-{stamp}_image+ophys.nwb",
+        dandi_path(pilot.name, pilot.subject_id, "image+ophys", prefix="SLAP2-"),
         lambda target: _slap2_nwb(target, pilot.name),
     )
     write_json(world.root / INDEX_NAME, index)
