@@ -13,6 +13,7 @@ from ppdata.mirror.world import (
     EPHYS_COMPLETE,
     EPHYS_REPROCESSED,
     MESOSCOPE_A,
+    MESOSCOPE_B,
     SLAP2_PILOT,
     SLAP2_SESSION,
 )
@@ -109,7 +110,7 @@ def test_pilot_found_by_subject_search(dsettings):
     assert found.path.endswith("_ses-SLAP2-801381-2025-06-05-14-57-42_image+ophys.nwb")
 
 
-@pytest.mark.parametrize("name", [MESOSCOPE_A, EPHYS_REPROCESSED])
+@pytest.mark.parametrize("name", [MESOSCOPE_B, EPHYS_REPROCESSED])
 def test_no_dandi_asset_names_the_s3_route(dsettings, name):
     with pytest.raises(DandiAssetNotFound, match=r"read it from S3 instead: ppdata\.open_session"):
         find_dandi_asset(name, dsettings)
@@ -128,6 +129,19 @@ def test_units_from_dandi_equal_units_from_s3(dclient):
         assert set(dandi.stimulus_tables())
     pd.testing.assert_frame_equal(units, expected)
     assert stats["dandi"]["requests"] >= 1 and stats["dandi"]["api_requests"] >= 1
+
+
+def test_planes_from_dandi_equal_planes_from_s3(dclient):
+    import pandas as pd
+
+    with open_session(MESOSCOPE_A, client=dclient) as s3:
+        planes = s3.planes()
+        plane = str(planes.index[0])
+        dff = s3.dff(plane, 1.0, 3.0)
+    with open_session(MESOSCOPE_A, client=dclient, source="dandi") as dandi:
+        assert dandi.dandi_asset.dandiset == "001768"
+        pd.testing.assert_frame_equal(dandi.planes(), planes)
+        pd.testing.assert_frame_equal(dandi.dff(plane, 1.0, 3.0), dff)
 
 
 def test_dandi_session_without_units(dclient):
@@ -186,7 +200,7 @@ def test_cli_dandi_api_url_option(run, mirror):
 
 
 def test_cli_dandi_missing(drun):
-    result = drun("dandi", MESOSCOPE_A)
+    result = drun("dandi", MESOSCOPE_B)
     assert result.code == 1
     assert "no asset of session" in result.err and "ppdata.open_session" in result.err
 

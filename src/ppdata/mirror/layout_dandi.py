@@ -7,7 +7,8 @@ object of the mirror's ``dandiarchive`` bucket, as on the real archive) and
 ``-``, ``ses-`` prefix, under ``sub-<mouse>/``) for the ephys and P3 SLAP2 sessions; the
 SLAP2 pilot breaks it (``ses-SLAP2-801381-…``, its real path), so only the search by
 subject finds it.
-The Mesoscope dandiset exists but holds none of our sessions (its NWBs are not in the world).
+Mesoscope A's planar NWB is exported to HDF5 for 001768; Mesoscope B is not on DANDI (the
+"no DANDI asset" case).
 """
 
 from __future__ import annotations
@@ -62,9 +63,19 @@ def _slap2_nwb(path: Path, session_name: str) -> None:
     )
 
 
+def _zarr_to_hdf5(source: Path, target: Path) -> None:
+    """The same NWB as HDF5 (DANDI holds HDF5): pynwb's export keeps the object ids, and
+    the bytes are reproducible."""
+    from hdmf_zarr.nwb import NWBZarrIO
+    from pynwb import NWBHDF5IO
+
+    with NWBZarrIO(str(source), mode="r") as read_io, NWBHDF5IO(str(target), mode="w") as out:
+        out.export(src_io=read_io, write_args={"link_data": False})
+
+
 def write_dandi(world: World) -> None:
     """Write the blobs and ``dandi.json`` of the world's DANDI stand-in."""
-    from .layout_model import EPHYS_COMPLETE, SLAP2_PILOT, SLAP2_SESSION
+    from .layout_model import EPHYS_COMPLETE, MESOSCOPE_A, SLAP2_PILOT, SLAP2_SESSION
 
     top = world.root / DANDI_DIRNAME
     if top.exists():
@@ -104,6 +115,14 @@ def write_dandi(world: World) -> None:
             "001637",
             dandi_path(ephys.name, ephys.subject_id, "ecephys"),
             lambda target: shutil.copyfile(world.path(nwb_key), target),
+        )
+    meso = world.session(MESOSCOPE_A)
+    planar_key = meso.current("planar-ophys").nwb_key
+    if planar_key is not None:
+        add(
+            "001768",
+            dandi_path(meso.name, meso.subject_id, "ophys"),
+            lambda target: _zarr_to_hdf5(world.path(planar_key), target),
         )
     p3 = world.session(SLAP2_SESSION)
     add(
