@@ -210,6 +210,13 @@ def test_meta_annotation_reference(client, slap):
     assert stack.shape == (5, 40, 40) and stack.dtype == np.uint16
 
 
+def test_cycle_times(slap):
+    period = 625e-6 * len(DAT_GEOMETRY["line_counts"])
+    times = slap.cycle_times(1, 1, cycles=(10, 12))
+    np.testing.assert_allclose(times, [10.5 * period, 11.5 * period])
+    assert len(slap.cycle_times(1, 1)) == DAT_GEOMETRY["cycles"]
+
+
 def test_registered_reads_only_pages_asked(client, slap, world):
     pages = movie_pages(SLAP2_SESSION, 1, 2)
     assert slap.files
@@ -261,6 +268,13 @@ def test_cli_plot(run, tmp_path):
     result = run("slap2", SLAP2_SESSION, "--plot", str(out))
     assert result.code == 0, result.err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_plot_kind(run, tmp_path):
+    out = tmp_path / "mean.svg"
+    result = run("plot", "slap2-mean", SLAP2_SESSION, "--out", str(out))
+    assert result.code == 0, result.err
+    assert "DMD2" in out.read_text() and "µm" in out.read_text()
 
 
 def test_cli_not_slap2(run):

@@ -567,6 +567,14 @@ class Slap2:
             first += n
         return np.concatenate(parts, axis=0)
 
+    def cycle_times(self, dmd: int, trial: int, cycles: Any = None) -> np.ndarray:
+        """Times (s from the trial's start) of the middle of each cycle asked for: a cycle
+        lasts ``linePeriod_s`` (from the ``.meta``) times ``linesPerCycle``."""
+        h = self.header(dmd, trial)
+        period = self.meta(dmd)["linePeriod_s"] * h.lines_per_cycle
+        chosen = _range_selection("cycles", cycles, h.cycles)
+        return (np.arange(chosen.start, chosen.stop) + 0.5) * period
+
     # -- other files -----------------------------------------------------------------------
     def meta(self, dmd: int) -> dict[str, Any]:
         """Fields of a DMD's ``.meta`` (MAT v7.3 = HDF5): ``linePeriod_s`` and the
