@@ -110,6 +110,6 @@ def make_plot(
         )
     if kind == "slap2-mean":
         slap = session.slap2()
-        images = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
-        return plots.plot_slap2_mean(images, out, title=f"{name}: mean image per DMD")
+        means = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
+        return plots.plot_slap2_mean(means, out, title=f"{name}: mean image per DMD")
     raise NotFound(f"unknown plot kind {kind!r}; choose one of {', '.join(PLOT_KINDS)}")

@@ -33,7 +33,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -610,7 +610,7 @@ class Slap2:
         from .nwbstore import S3File
 
         f = self._one("reference", dmd)
-        with tifffile.TiffFile(S3File(self.client, f.key, f.size)) as tif:
+        with tifffile.TiffFile(cast("IO[bytes]", S3File(self.client, f.key, f.size))) as tif:
             return tif.asarray()
 
     def registered(
@@ -634,7 +634,7 @@ class Slap2:
         if not 1 <= channel <= channels:
             raise OutOfRange(f"channel {channel} is out of range: valid is 1..{channels}")
         fileobj = S3File(self.client, f.key, f.size, block_size=64 * 2**10)
-        with tifffile.TiffFile(fileobj) as tif:
+        with tifffile.TiffFile(cast("IO[bytes]", fileobj)) as tif:
             first = tif.pages.first
             # Pages of these movies are uniform and contiguous: page k's IFD is at a fixed
             # stride, so reading frame k touches only its own IFD and data, not the chain.

@@ -13,7 +13,7 @@ folders of a summary HDF5 (invented, marked so in the docs).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,7 +51,7 @@ DMDS = (1, 2)
 TRIALS = (1, 2, 3)
 #: Geometry of the raw ``.dat`` files (small: a few hundred KB each). Lines differ in size,
 #: as on the real files: each holds its own super-pixels (counts per line below).
-DAT_GEOMETRY = {
+DAT_GEOMETRY: dict[str, Any] = {
     "cycles": 200,
     "line_counts": (32, 30, 28, 26, 32, 30, 28, 26),
     "line_header_bytes": 40,
