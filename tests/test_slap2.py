@@ -12,6 +12,8 @@ import pytest
 from ppdata.assets import AssetKind, classify
 from ppdata.errors import NotFound, NWBError, OutOfRange, PpdataError
 from ppdata.mirror.layout_slap2 import (
+    CHUNK_STARTS,
+    CHUNKED_TRIAL,
     DAT_GEOMETRY,
     MOVIE_SHAPE,
     TRIALS,
@@ -120,7 +122,7 @@ def test_session_kinds_and_listing(client, slap):
     s = open_session(SLAP2_SESSION, client=client)
     assert s.kinds == {AssetKind.RAW, AssetKind.MOTION_CORRECTED, AssetKind.SLAP2_PROCESSED}
     assert slap.dmds() == [1, 2]
-    assert slap.trials(1) == list(TRIALS) and slap.trials(2) == list(TRIALS)
+    assert slap.trials(1) == [*TRIALS, CHUNKED_TRIAL] and slap.trials(2) == list(TRIALS)
     summary = slap.summary()
     assert summary["session"] == SLAP2_SESSION and len(summary["assets"]) == 3
     dmd1 = summary["dmds"][0]
@@ -179,6 +181,24 @@ def test_read_cycles_and_lines(client, slap):
     assert client.stats.snapshot()["requests"] == 1
 
 
+def test_read_across_cycle_chunks(client, slap):
+    expected = _expected(SLAP2_SESSION, 1, CHUNKED_TRIAL, 1)
+    chunks = [f for f in slap.files if f.kind == "dat" and f.trial == CHUNKED_TRIAL]
+    assert [f.cycle_offset for f in chunks] == list(CHUNK_STARTS)
+    assert slap.n_cycles(1, CHUNKED_TRIAL) == DAT_GEOMETRY["cycles"]
+    client.stats.reset()
+    whole = slap.read_trial(1, CHUNKED_TRIAL)
+    np.testing.assert_array_equal(whole, expected)
+    assert client.stats.snapshot()["requests"] == 2  # one read per chunk (headers cached)
+    split = CHUNK_STARTS[1]
+    window = slap.read_trial(1, CHUNKED_TRIAL, cycles=(split - 3, split + 2), lines=(1, 3))
+    np.testing.assert_array_equal(
+        window, _expected(SLAP2_SESSION, 1, CHUNKED_TRIAL, 1, (1, 3))[split - 3 : split + 2]
+    )
+    with pytest.raises(OutOfRange, match=rf"valid is 0\.\.{DAT_GEOMETRY['cycles']}"):
+        slap.read_trial(1, CHUNKED_TRIAL, cycles=(0, 500))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -193,7 +213,7 @@ def test_read_out_of_range(slap, kwargs, message):
 
 
 def test_unknown_trial_names_valid_ones(slap):
-    with pytest.raises(NotFound, match=r"DMD1 trials: \[1, 2, 3\]"):
+    with pytest.raises(NotFound, match=r"DMD1 trials: \[1, 2, 3, 4\]"):
         slap.read_trial(1, 99)
 
 
@@ -243,7 +263,7 @@ def test_not_a_slap2_session(client):
 
 def test_pilot_has_raw_only(client):
     slap = open_session(SLAP2_PILOT, client=client).slap2()
-    assert slap.derived == [] and slap.trials(1) == list(TRIALS)
+    assert slap.derived == [] and slap.trials(2) == list(TRIALS)
     assert slap.mean_image(1).shape == (40, 40)  # no movie: the reference stack's mean
 
 
@@ -255,7 +275,7 @@ def test_cli_json_and_table(run):
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert [d["dmd"] for d in data["dmds"]] == [1, 2]
-    assert data["dmds"][0]["trials"] == list(TRIALS)
+    assert data["dmds"][1]["trials"] == list(TRIALS)
     table = run("slap2", SLAP2_SESSION, "--files")
     assert table.code == 0, table.err
     assert "registered movies" in table.out and "E1T1DMD1_REGISTERED_DOWNSAMPLED-80Hz.tif" in (

@@ -28,16 +28,25 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import struct
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from .errors import NotFound, OutOfRange, PpdataError
+from .slap2_format import (
+    DAT_FIELDS,
+    DAT_MAGIC,
+    DatHeader,
+    LinePlan,
+    Slap2File,
+    dat_header_bytes,
+    parse_dat_header,
+    parse_line_plan,
+    parse_slap2_key,
+)
 
 if TYPE_CHECKING:
     from .assets import Asset
@@ -46,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DAT_FIELDS",
     "DAT_MAGIC",
+    "HEADER_PROBE",
     "DatHeader",
     "LinePlan",
     "Slap2",
@@ -58,288 +68,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DAT_MAGIC = 322379495
-#: Header field ids, in id order (0 and 3 are confirmed by the packaging code; the rest
-#: follow the order SLAP2_Utils lists them in).
-DAT_FIELDS = (
-    "firstCycleOffsetBytes",
-    "lineHeaderSizeBytes",
-    "laserPathIdx",
-    "bytesPerCycle",
-    "linesPerCycle",
-    "superPixelsPerCycle",
-    "dmdPixelsPerRow",
-    "dmdPixelsPerColumn",
-    "numChannels",
-    "channelMask",
-    "numSlices",
-    "channelsInterleave",
-    "fpgaSystemClock_Hz",
-    "referenceTimestamp_lower",
-    "referenceTimestamp_upper",
-)
 #: Bytes read first: the header and, in the files we know of (cycles of ~31 KB), the whole
 #: first cycle, whose line headers give the line layout. More costs one more ranged GET.
 HEADER_PROBE = 64 * 2**10
-
-_PATTERNS = {
-    "dat": re.compile(
-        r"_(?P<stamp>\d{8}_\d{6})_DMD(?P<dmd>\d+)-TRIAL(?P<trial>\d+)"
-        r"(?:-CYCLE-(?P<cycle>\d+))?\.dat$",
-        re.IGNORECASE,
-    ),
-    "meta": re.compile(r"_\d{8}_\d{6}_DMD(?P<dmd>\d+)\.meta$"),
-    "annotation": re.compile(r"_\d{8}_\d{6}_DMD(?P<dmd>\d+)\.annotation\.json$"),
-    "reference": re.compile(r"refStack_.*_DMD(?P<dmd>\d+)-REFERENCE\.tif$"),
-    "registered": re.compile(
-        r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_REGISTERED_DOWNSAMPLED-\d+Hz\.tif$"
-    ),
-    "alignment": re.compile(
-        r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_ALIGNMENTDATA\.(mat|h5)$"
-    ),
-}
-
-
-# --- the .dat header --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DatHeader:
-    """A parsed ``.dat`` header and the geometry it implies.
-
-    Attributes
-    ----------
-    header_bytes : int
-        Length of the header.
-    fields : dict
-        Field name (or ``field<id>`` for an id we do not know) -> value.
-    file_size : int
-        Size of the file, for the cycle count.
-    """
-
-    header_bytes: int
-    fields: Mapping[str, int]
-    file_size: int
-
-    def _field(self, name: str) -> int:
-        try:
-            return int(self.fields[name])
-        except KeyError:
-            raise PpdataError(
-                f"SLAP2 .dat header has no {name}; fields: {sorted(self.fields)}"
-            ) from None
-
-    @property
-    def first_cycle_offset(self) -> int:
-        return self._field("firstCycleOffsetBytes")
-
-    @property
-    def bytes_per_cycle(self) -> int:
-        return self._field("bytesPerCycle")
-
-    @property
-    def lines_per_cycle(self) -> int:
-        return self._field("linesPerCycle")
-
-    @property
-    def line_header_bytes(self) -> int:
-        return self._field("lineHeaderSizeBytes")
-
-    @property
-    def num_channels(self) -> int:
-        return self._field("numChannels")
-
-    @property
-    def channels(self) -> list[int]:
-        """Channel numbers (1-based) from ``channelMask``, or 1..numChannels."""
-        mask = int(self.fields.get("channelMask", 0))
-        found = [bit + 1 for bit in range(32) if mask >> bit & 1]
-        return found if len(found) == self.num_channels else list(range(1, self.num_channels + 1))
-
-    @property
-    def interleaved(self) -> bool:
-        return bool(self.fields.get("channelsInterleave", 0))
-
-    @property
-    def cycles(self) -> int:
-        """Complete cycles in the file (an incomplete trailing cycle is not counted)."""
-        return max(0, (self.file_size - self.first_cycle_offset) // self.bytes_per_cycle)
-
-    def cycle_offset(self, cycle: int) -> int:
-        """Byte offset of a cycle."""
-        return self.first_cycle_offset + cycle * self.bytes_per_cycle
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "header_bytes": self.header_bytes,
-            "cycles": self.cycles,
-            "lines_per_cycle": self.lines_per_cycle,
-            "channels": self.channels,
-            **{k: int(v) for k, v in self.fields.items()},
-        }
-
-
-@dataclass(frozen=True)
-class LinePlan:
-    """Where each line of a cycle is: lines differ in size (each carries the samples of its
-    own super-pixels), and every cycle repeats the first one's layout.
-
-    Attributes
-    ----------
-    starts : tuple of int
-        Byte offset of each line inside a cycle.
-    sizes : tuple of int
-        Bytes of each line (``lineSizeBytes``, the first uint32 of its line header).
-    counts : tuple of int
-        Samples per channel of each line (its super-pixel count).
-    """
-
-    starts: tuple[int, ...]
-    sizes: tuple[int, ...]
-    counts: tuple[int, ...]
-
-    @property
-    def superpixels(self) -> int:
-        return sum(self.counts)
-
-
-def parse_line_plan(cycle: bytes, header: DatHeader) -> LinePlan:
-    """The line layout from the bytes of one whole cycle.
-
-    Raises
-    ------
-    PpdataError
-        If the line sizes do not add up to ``bytesPerCycle``.
-    """
-    starts, sizes, counts = [], [], []
-    cursor = 0
-    lh, nch = header.line_header_bytes, header.num_channels
-    for _ in range(header.lines_per_cycle):
-        if cursor + 4 > len(cycle):
-            raise PpdataError("SLAP2 .dat cycle ends inside a line header")
-        size = struct.unpack_from("<I", cycle, cursor)[0]
-        if size < lh or (size - lh) % (2 * nch):
-            raise PpdataError(f"SLAP2 .dat line at byte {cursor} has an invalid size {size}")
-        starts.append(cursor)
-        sizes.append(size)
-        counts.append((size - lh) // 2 // nch)
-        cursor += size
-    if cursor != header.bytes_per_cycle:
-        raise PpdataError(
-            f"SLAP2 .dat lines add up to {cursor} bytes, the header says {header.bytes_per_cycle}"
-        )
-    return LinePlan(tuple(starts), tuple(sizes), tuple(counts))
-
-
-def parse_dat_header(data: bytes, file_size: int) -> DatHeader:
-    """Parse a SLAP2 ``.dat`` v2 header from the file's first bytes.
-
-    Parameters
-    ----------
-    data : bytes
-        At least the header (its length is at word 2; :data:`HEADER_PROBE` bytes suffice
-        for the headers we know).
-    file_size : int
-        The file's size.
-
-    Raises
-    ------
-    PpdataError
-        If the magic numbers, version or sizes are wrong, or ``data`` is too short (the
-        message says how many bytes the header needs).
-    """
-    if len(data) < 16:
-        raise PpdataError("SLAP2 .dat too short: a v2 header needs at least 16 bytes")
-    magic, version, header_bytes = struct.unpack_from("<3I", data)
-    if magic != DAT_MAGIC:
-        raise PpdataError(f"not a SLAP2 .dat: magic {magic}, expected {DAT_MAGIC}")
-    if version != 2:
-        raise PpdataError(f"SLAP2 .dat version {version} is not supported (expected 2)")
-    if header_bytes < 16 or header_bytes % 4 or (header_bytes // 4 - 4) % 2:
-        raise PpdataError(f"SLAP2 .dat header size {header_bytes} is invalid")
-    if len(data) < header_bytes:
-        raise PpdataError(f"SLAP2 .dat header needs {header_bytes} bytes, got {len(data)}")
-    words = np.frombuffer(data[:header_bytes], dtype="<u4")
-    if words[-1] != DAT_MAGIC:
-        raise PpdataError("SLAP2 .dat header does not end with the magic number")
-    fields: dict[str, int] = {}
-    for i in range(3, len(words) - 1, 2):
-        fid = int(words[i])
-        name = DAT_FIELDS[fid] if fid < len(DAT_FIELDS) else f"field{fid}"
-        fields[name] = int(words[i + 1])
-    header = DatHeader(header_bytes, fields, int(file_size))
-    if header.bytes_per_cycle <= 0 or header.lines_per_cycle <= 0:
-        raise PpdataError("SLAP2 .dat header has no bytesPerCycle/linesPerCycle")
-    return header
-
-
-def dat_header_bytes(fields: Mapping[str, int]) -> bytes:
-    """Encode a v2 header (the inverse of :func:`parse_dat_header`; the mirror uses it)."""
-    pairs = [(DAT_FIELDS.index(name), int(value)) for name, value in fields.items()]
-    size = 4 * (3 + 2 * len(pairs) + 1)
-    words = [DAT_MAGIC, 2, size, *(x for pair in pairs for x in pair), DAT_MAGIC]
-    return struct.pack(f"<{len(words)}I", *words)
-
-
-# --- files ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Slap2File:
-    """One SLAP2 file of a session.
-
-    Attributes
-    ----------
-    key : str
-        Its S3 key.
-    size : int
-    kind : str
-        ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment`` or
-        ``other``.
-    asset : str
-        The asset holding it.
-    dmd, trial : int or None
-        Its DMD and trial, where its name says.
-    cycle_offset : int or None
-        First cycle of a ``-CYCLE-<offset>`` chunk.
-    """
-
-    key: str
-    size: int
-    kind: str
-    asset: str
-    dmd: int | None = None
-    trial: int | None = None
-    cycle_offset: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "size": self.size,
-            "kind": self.kind,
-            "asset": self.asset,
-            "dmd": self.dmd,
-            "trial": self.trial,
-        }
-
-
-def parse_slap2_key(key: str, size: int = 0, asset: str = "") -> Slap2File:
-    """Classify one key by its file name (pure)."""
-    name = key.rsplit("/", 1)[-1]
-    for kind, pattern in _PATTERNS.items():
-        m = pattern.search(name)
-        if m:
-            groups = m.groupdict()
-            return Slap2File(
-                key,
-                size,
-                kind,
-                asset,
-                dmd=int(groups["dmd"]),
-                trial=int(groups["trial"]) if groups.get("trial") else None,
-                cycle_offset=int(groups["cycle"]) if groups.get("cycle") else None,
-            )
-    return Slap2File(key, size, "other", asset)
 
 
 def _range_selection(what: str, asked: Any, total: int) -> range:
@@ -381,7 +112,7 @@ class Slap2:
         self.client = client
         self.raw = raw
         self.derived = list(derived)
-        self._headers: dict[str, tuple[DatHeader, LinePlan]] = {}
+        self._headers: dict[str, tuple[DatHeader, LinePlan | None]] = {}
 
     def __repr__(self) -> str:
         return f"Slap2({self.raw.name!r})"
@@ -452,39 +183,70 @@ class Slap2:
         return found[0]
 
     # -- raw .dat --------------------------------------------------------------------------
-    def _layout(self, dmd: int, trial: int) -> tuple[str, DatHeader, LinePlan]:
-        f = self._one("dat", dmd, trial)
-        if f.key not in self._headers:
-            data, size = self.client.get_first(f.key, HEADER_PROBE)
-            where = self.client.uri(f.key)
+    def _layout_of(self, key: str) -> tuple[DatHeader, LinePlan | None]:
+        """Header and line plan of one ``.dat`` (one ranged GET, cached); no plan for a
+        chunk without a complete cycle."""
+        if key not in self._headers:
+            data, size = self.client.get_first(key, HEADER_PROBE)
+            where = self.client.uri(key)
             try:
                 header = parse_dat_header(data, size)
             except PpdataError as exc:
                 if "needs" not in str(exc):
                     raise PpdataError(f"{where}: {exc}") from None
-                data, size = self.client.get_first(f.key, struct.unpack_from("<I", data, 8)[0])
+                data, size = self.client.get_first(key, struct.unpack_from("<I", data, 8)[0])
                 header = parse_dat_header(data, size)
-            if header.cycles == 0:
-                raise PpdataError(f"{where} holds no complete cycle")
-            first_end = header.cycle_offset(1)
-            if len(data) < first_end:  # a cycle longer than the first read
-                data += self.client.get_bytes(f.key, len(data), first_end)
-            try:
-                plan = parse_line_plan(data[header.first_cycle_offset : first_end], header)
-            except PpdataError as exc:
-                raise PpdataError(f"{where}: {exc}") from None
-            self._headers[f.key] = (header, plan)
-        header, plan = self._headers[f.key]
-        return f.key, header, plan
+            plan = None
+            if header.cycles:
+                first_end = header.cycle_offset(1)
+                if len(data) < first_end:  # a cycle longer than the first read
+                    data += self.client.get_bytes(key, len(data), first_end)
+                try:
+                    plan = parse_line_plan(data[header.first_cycle_offset : first_end], header)
+                except PpdataError as exc:
+                    raise PpdataError(f"{where}: {exc}") from None
+            self._headers[key] = (header, plan)
+        return self._headers[key]
+
+    def _chunks(self, dmd: int, trial: int) -> list[tuple[Slap2File, DatHeader, LinePlan]]:
+        """The trial's file, or its ``-CYCLE-<offset>`` chunks in order (headers read
+        concurrently), checked to be contiguous."""
+        files = self._of("dat", dmd, trial) or [self._one("dat", dmd, trial)]
+        layouts = list(self.client.pool.map(lambda f: self._layout_of(f.key), files))
+        out: list[tuple[Slap2File, DatHeader, LinePlan]] = []
+        expected = 0
+        for i, (f, (header, plan)) in enumerate(zip(files, layouts, strict=True)):
+            if f.cycle_offset is not None and f.cycle_offset != expected:
+                gap = "overlap" if f.cycle_offset < expected else "gap"
+                raise PpdataError(
+                    f"SLAP2 cycle chunks of DMD{dmd} trial {trial} {gap}: "
+                    f"{f.key.rsplit('/', 1)[-1]} starts at cycle {f.cycle_offset}, "
+                    f"the chunks before it end at {expected}"
+                )
+            expected += header.cycles
+            if plan is None:
+                if i != len(files) - 1:
+                    raise PpdataError(f"{self.client.uri(f.key)} holds no complete cycle")
+                continue
+            if out and plan.counts != out[0][2].counts:
+                raise PpdataError(f"{self.client.uri(f.key)}: line layout differs between chunks")
+            out.append((f, header, plan))
+        if not out:
+            raise PpdataError(f"DMD{dmd} trial {trial} of {self.raw.name} holds no complete cycle")
+        return out
 
     def header(self, dmd: int, trial: int) -> DatHeader:
-        """The parsed header of a trial's ``.dat`` file (one ranged GET that also holds the
-        first cycle, whose line sizes :meth:`line_plan` gives; cached)."""
-        return self._layout(dmd, trial)[1]
+        """The parsed header of a trial's (first) ``.dat`` file (one ranged GET that also
+        holds the first cycle, whose line sizes :meth:`line_plan` gives; cached)."""
+        return self._chunks(dmd, trial)[0][1]
 
     def line_plan(self, dmd: int, trial: int) -> LinePlan:
         """Where each line of a cycle is, and its super-pixel count."""
-        return self._layout(dmd, trial)[2]
+        return self._chunks(dmd, trial)[0][2]
+
+    def n_cycles(self, dmd: int, trial: int) -> int:
+        """Complete cycles of a trial (over all its chunks)."""
+        return sum(h.cycles for _, h, _ in self._chunks(dmd, trial))
 
     def read_trial(
         self,
@@ -500,7 +262,8 @@ class Slap2:
         The super-pixels are those of the lines asked for, in line order (the order of
         ``meta(dmd)["superPixelIDs"]``, which maps each to DMD pixels). Only the byte ranges
         of those cycles and lines are read: one ranged GET for a run of whole cycles, at most
-        three (concurrent) for a subset of lines.
+        three (concurrent) for a subset of lines; a trial split in ``-CYCLE-`` chunks costs
+        that per chunk it spans.
 
         Parameters
         ----------
@@ -517,17 +280,28 @@ class Slap2:
         NotFound
             If the session has no ``.dat`` for that DMD and trial.
         """
-        if any(f.cycle_offset is not None for f in self._of("dat", dmd, trial)):
-            raise PpdataError(
-                "cycle-chunked .dat files (-CYCLE-<offset>) are listed but not read yet; "
-                "download them with ppdata download"
-            )
-        key, h, plan = self._layout(dmd, trial)
+        chunks = self._chunks(dmd, trial)
+        h = chunks[0][1]
         if channel not in h.channels:
             raise OutOfRange(f"channel {channel} is not in this file: channels are {h.channels}")
-        ci, nch, lh = h.channels.index(channel), h.num_channels, h.line_header_bytes
-        cyc = _range_selection("cycles", cycles, h.cycles)
+        total = sum(ch.cycles for _, ch, _ in chunks)
+        cyc = _range_selection("cycles", cycles, total)
         lin = _range_selection("lines", lines, h.lines_per_cycle)
+        parts = []
+        first = 0
+        for f, ch, cplan in chunks:
+            lo, hi = max(cyc.start, first), min(cyc.stop, first + ch.cycles)
+            if lo < hi:
+                parts.append(
+                    self._read_span(f.key, ch, cplan, range(lo - first, hi - first), lin, channel)
+                )
+            first += ch.cycles
+        return np.concatenate(parts, axis=0)
+
+    def _read_span(
+        self, key: str, h: DatHeader, plan: LinePlan, cyc: range, lin: range, channel: int
+    ) -> np.ndarray:
+        ci, nch, lh = h.channels.index(channel), h.num_channels, h.line_header_bytes
         lo = plan.starts[lin.start]
         hi = plan.starts[lin.stop - 1] + plan.sizes[lin.stop - 1]
         per_cycle = [(h.cycle_offset(c) + lo, h.cycle_offset(c) + hi) for c in cyc]
@@ -572,7 +346,7 @@ class Slap2:
         lasts ``linePeriod_s`` (from the ``.meta``) times ``linesPerCycle``."""
         h = self.header(dmd, trial)
         period = self.meta(dmd)["linePeriod_s"] * h.lines_per_cycle
-        chosen = _range_selection("cycles", cycles, h.cycles)
+        chosen = _range_selection("cycles", cycles, self.n_cycles(dmd, trial))
         return (np.arange(chosen.start, chosen.stop) + 0.5) * period
 
     # -- other files -----------------------------------------------------------------------

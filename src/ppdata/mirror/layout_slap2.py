@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..slap2 import DAT_MAGIC, dat_header_bytes
+from ..slap2_format import DAT_MAGIC, dat_header_bytes
 from .layout_ephys import write_behavior_videos
 from .layout_files import (
     mat_bytes,
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .layout_model import Asset, Session, World
 
 __all__ = [
+    "CHUNKED_TRIAL",
+    "CHUNK_STARTS",
     "DAT_GEOMETRY",
     "KINDS",
     "MOVIE_SHAPE",
@@ -57,6 +59,9 @@ DAT_GEOMETRY: dict[str, Any] = {
     "line_header_bytes": 40,
     "channels": 2,
 }
+#: A trial written as ``-CYCLE-<offset>`` chunks (DMD1 only), split at these cycles.
+CHUNKED_TRIAL = 4
+CHUNK_STARTS = (0, 120)
 #: Registered movies: frames (80 Hz) and the cropped field of view, before the NaN margin.
 MOVIE_SHAPE = (6, 12, 12)
 _MARGIN = 50
@@ -97,10 +102,13 @@ def dat_samples(session_name: str, dmd: int, trial: int) -> list[np.ndarray]:
     return out
 
 
-def dat_bytes(session_name: str, dmd: int, trial: int) -> bytes:
+def dat_bytes(
+    session_name: str, dmd: int, trial: int, chunk: tuple[int, int] | None = None
+) -> bytes:
     """One raw trial file: the v2 header, then cycles of lines, each line a 40-byte line
     header (lineSizeBytes, magic, line number, acquisition number, flags, x/y offsets,
-    timestamp, z offset, z feedback) and one block of int16 samples per channel."""
+    timestamp, z offset, z feedback) and one block of int16 samples per channel.
+    ``chunk``: only these cycles (``[start, stop)``), for a ``-CYCLE-<start>`` file."""
     g = DAT_GEOMETRY
     lh, nch, counts = g["line_header_bytes"], g["channels"], g["line_counts"]
     sizes = [lh + 2 * nch * count for count in counts]
@@ -138,6 +146,8 @@ def dat_bytes(session_name: str, dmd: int, trial: int) -> bytes:
         lines.append(header)
         lines.append(data.astype("<i2").reshape(cycles, -1).view(np.uint8))
     body = np.concatenate(lines, axis=1)
+    if chunk is not None:
+        body = body[chunk[0] : chunk[1]]
     return dat_header_bytes(fields) + body.tobytes()
 
 
@@ -177,6 +187,13 @@ def _raw_real(folder: Path, session: Session) -> None:
                 dynamic / f"{stem}_DMD{dmd}-TRIAL{trial:06d}.dat",
                 dat_bytes(session.name, dmd, trial),
             )
+        if dmd == 1:
+            ends = (*CHUNK_STARTS[1:], DAT_GEOMETRY["cycles"])
+            for start, end in zip(CHUNK_STARTS, ends, strict=True):
+                write_bytes(
+                    dynamic / f"{stem}_DMD1-TRIAL{CHUNKED_TRIAL:06d}-CYCLE-{start:06d}.dat",
+                    dat_bytes(session.name, 1, CHUNKED_TRIAL, (start, end)),
+                )
         _meta(dynamic / f"{stem}_DMD{dmd}.meta", dmd)
         write_json(
             dynamic / f"{stem}_DMD{dmd}.annotation.json",
