@@ -25,11 +25,14 @@ from .layout_files import (
     write_png,
     write_text,
 )
+from .layout_slap2 import MARKUP_NOTE
 
 if TYPE_CHECKING:
     from .layout_model import Asset, Plane, Session, World
 
-__all__ = ["write_asset"]
+__all__ = ["MARKUP_NOTE", "write_asset"]
+
+# MARKUP_NOTE lives with the SLAP2 layouts that write it; re-exported here for its users.
 
 _H5_FRAMES = 120  # frames in the plane h5 files (the NWB holds the full-length traces)
 _CAMERAS = ("Behavior", "Eye", "Face", "Nose")

@@ -39,6 +39,7 @@ __all__ = [
     "CHUNK_STARTS",
     "DAT_GEOMETRY",
     "KINDS",
+    "MARKUP_NOTE",
     "MOVIE_SHAPE",
     "TRIALS",
     "dat_bytes",
@@ -47,6 +48,9 @@ __all__ = [
     "write_asset",
 ]
 
+#: A file in the SLAP2 raw asset's ``slap2/notes/`` whose name is markup (``<script>``, an
+#: ``<img onerror>``): the web page's XSS test looks for it (a ``/`` cannot be in a name).
+MARKUP_NOTE = "<script>window.ppdataXss=1<script><img src=x onerror=window.ppdataXss=2>.txt"
 #: Asset kinds written here besides ``raw``.
 KINDS = ("motion-corrected", "slap2-processed")
 DMDS = (1, 2)
@@ -311,4 +315,6 @@ def _raw_slap2(folder: Path, session: Session, asset: Asset) -> None:
     write_text(
         slap2 / "notes" / "session_notes.txt", "Good expression in DMD1; DMD2 slightly dim.\n"
     )
+    # A note whose name holds markup: pages that show key names must show it as text.
+    write_text(slap2 / "notes" / MARKUP_NOTE, "A file name with markup in it.\n")
     write_metadata(folder, session, asset, modalities=("slap", "behavior", "behavior-videos"))
