@@ -211,3 +211,13 @@ def test_cli_download_from_dandi(drun, tmp_path, world):
     path = tmp_path.joinpath(*candidate_paths(EPHYS_COMPLETE)[0].split("/"))
     nwb_key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
     assert path.read_bytes() == world.path(nwb_key).read_bytes()
+
+
+def test_cli_download_dry_run_names_the_dandi_path(drun, tmp_path):
+    result = drun(
+        "download", SLAP2_SESSION, "--source", "dandi", "--dest", str(tmp_path), "--dry-run"
+    )
+    assert result.code == 0, result.err
+    assert "DANDI:001424/draft/" in result.out
+    assert candidate_paths(SLAP2_SESSION)[0].rsplit("/", 1)[-1] in result.out
+    assert not any(tmp_path.iterdir())

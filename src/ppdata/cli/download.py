@@ -206,9 +206,10 @@ def download_command(
     for refused in plan.refused:
         click.echo(f"Refused: {refused.key}: {refused.reason}", err=True)
     checks = ", ".join(f"{n} by {c}" for c, n in sorted(plan.checks.items()))
+    origin = plan.target if source == "dandi" else f"s3://{plan.bucket}/"
     headline = (
         f"{plan.count:,} files, {human_size(plan.total_bytes)} from "
-        f"s3://{plan.bucket}/ into {plan.dest} (checks: {checks or 'none'})"
+        f"{origin} into {plan.dest} (checks: {checks or 'none'})"
     )
     if dry_run:
         if as_json:
@@ -232,8 +233,12 @@ def download_command(
                 }
             )
             return
+        where = (lambda f: str(f.path)) if source == "dandi" else (lambda f: f.key)
         emit_table(
-            [{"size": human_size(f.size), "check": str(f.check), "key": f.key} for f in plan.files],
+            [
+                {"size": human_size(f.size), "check": str(f.check), "key": where(f)}
+                for f in plan.files
+            ],
             ["size", "check", "key"],
             caption=headline,
         )
