@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ppdata.dandi import blob_location, candidate_paths, find_dandi_asset, plan_dandi_download
-from ppdata.errors import DandiAssetNotFound
+from ppdata.errors import BucketUnreachable, DandiAssetNotFound
 from ppdata.mirror.world import (
     EPHYS_COMPLETE,
     EPHYS_REPROCESSED,
@@ -149,6 +149,18 @@ def test_dandi_session_without_units(dclient):
         with pytest.raises(Exception, match="no units table in its DANDI NWB"):
             s.units()
         assert s.nwb().exists("processing/ophys/DfOverF/DMD1_DfOverF/data")
+
+
+def test_unreachable_api(settings):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(BucketUnreachable, match="cannot reach the DANDI API"):
+        find_dandi_asset(
+            EPHYS_COMPLETE, settings.with_(dandi_api_url=f"http://127.0.0.1:{port}/api")
+        )
 
 
 def test_bad_source():

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -196,8 +197,16 @@ def find_dandi_asset(
         count[0] += 1
         return response
 
+    _check_reachable(settings)
     try:
-        with DandiAPIClient(api_url=settings.dandi_api_url) as api:
+        api_client = DandiAPIClient(api_url=settings.dandi_api_url)
+    except RuntimeError as exc:  # an API it does not know, whose server info it cannot get
+        raise BucketUnreachable(
+            f"cannot reach the DANDI API at {settings.dandi_api_url} ({exc}); check the URL "
+            "(PPDATA_DANDI_API_URL / --dandi-api-url) or the network"
+        ) from exc
+    try:
+        with api_client as api:
             api.session.hooks["response"].append(counted)
             dandiset = api.get_dandiset(dandiset_id, version, lazy=True)
             assets = {a.path: a for a in dandiset.get_assets_with_path_prefix(f"sub-{subject}/")}
@@ -247,6 +256,31 @@ def find_dandi_asset(
         matched_by=matched_by,
         api_requests=count[0],
     )
+
+
+def _check_reachable(settings: Settings) -> None:
+    """Fail fast when the real archive cannot be reached: the ``dandi`` client retries a
+    failed connection 12 times with growing waits (over a minute), and falls back silently
+    when its own server-info check fails. One ``GET /info/`` with our timeouts, once per
+    process and URL (an API it does not know is checked by the client itself)."""
+    from dandi.consts import known_instances
+
+    url = settings.dandi_api_url
+    if any(i.api and i.api.rstrip("/") == url for i in known_instances.values()):
+        _probe(url, settings.connect_timeout, settings.read_timeout)
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(url: str, connect_timeout: float, read_timeout: float) -> None:
+    import requests
+
+    try:
+        requests.get(f"{url}/info/", timeout=(connect_timeout, read_timeout)).close()
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise BucketUnreachable(
+            f"cannot reach the DANDI API at {url}: {exc}; check the network, or point "
+            "PPDATA_DANDI_API_URL / --dandi-api-url at a mirror"
+        ) from exc
 
 
 _AWS_HOST = re.compile(
