@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from ppdata.dandi import blob_location, candidate_paths, find_dandi_asset, plan_dandi_download
@@ -121,8 +122,14 @@ def test_units_from_dandi_equal_units_from_s3(dclient):
 
     with open_session(EPHYS_COMPLETE, client=dclient) as s3:
         expected = s3.units()
+        probe = s3.probes()[0]
+        lfp = s3.lfp(probe, 1.0, 1.5)
     with open_session(EPHYS_COMPLETE, client=dclient, source="dandi") as dandi:
         units = dandi.units()
+        window = dandi.lfp(probe, 1.0, 1.5)
+        for got, want in zip(window, lfp, strict=True):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        assert np.asarray(window[0]).size > 0
         stats = dandi.stats
         assert dandi.nwb().source.startswith("s3://dandiarchive/blobs/")
         assert dandi.running_speed().shape[0] > 0
