@@ -10,18 +10,20 @@ Shapes follow REAL_SHAPES.md §12 (see ``docs/real-shapes-slap2-dandi.md``):
 - ``_motion-corrected_`` asset: ``E<epoch>T<trial>DMD<n>_REGISTERED_DOWNSAMPLED-80Hz.tif``
   (float32 pages, channels interleaved) and ``…_ALIGNMENTDATA.mat``.
 
-A ``.dat`` starts with a little-endian uint32 header: magic, version 2, header bytes,
-``(field id, value)`` pairs, magic. Cycles follow from ``firstCycleOffsetBytes``, each
-``bytesPerCycle`` long; inside a cycle, ``linesPerCycle`` lines of ``lineHeaderSizeBytes``
-then int16 samples per channel per super-pixel. The line layout (per-line channel blocks,
-or samples interleaved when ``channelsInterleave`` is 1) is **unverified** on real files.
+A ``.dat`` starts with a little-endian uint32 header (parsed in :mod:`ppdata.slap2_format`).
+Cycles follow from ``firstCycleOffsetBytes``, each ``bytesPerCycle`` long, all with the first
+cycle's line layout: ``linesPerCycle`` lines of different sizes, each a line header (its
+first uint32 is the line's size) then one block of int16 samples per channel, one sample
+per super-pixel of that line — the layout the paper's extraction script reads on the real
+files. The first ranged GET holds the header and the first cycle; a read then costs one
+ranged GET per run of cycles.
 
 Examples
 --------
 >>> s = ppdata.open_session("828408_2025-11-13_10-30-53")  # doctest: +SKIP
 >>> slap = s.slap2()  # doctest: +SKIP
->>> slap.read_trial(dmd=1, trial=1, channel=1).shape  # doctest: +SKIP
-(200, 8, 32)
+>>> slap.read_trial(dmd=1, trial=1, channel=1, cycles=(100, 110)).shape  # doctest: +SKIP
+(10, 232)
 """
 
 from __future__ import annotations
