@@ -78,9 +78,7 @@ def test_eye_tracking_tables_in_the_real_shape(complete):
 def test_eye_tracking_reader_keeps_every_column(complete):
     eye = behavior.eye_tracking(complete)
     prefixes = ("pupil", "cr", "ellipse")
-    expected = [
-        f"{p}_{c}" for p in prefixes for c in behaviorgen.EYE_COLUMNS if c != "timestamps"
-    ]
+    expected = [f"{p}_{c}" for p in prefixes for c in behaviorgen.EYE_COLUMNS if c != "timestamps"]
     assert list(eye.columns) == [*expected, "likely_blink"]
     assert eye.index.name == "time" and len(eye) == 60 * 60
     stored = complete.read("processing/eye_tracking/pupil/timestamps")

@@ -112,6 +112,7 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
     found = get_session_quality_control(app.client, [a.name for a in assets])
     overall = session_status(found)
     tables, statuses, errors = [], {}, {}
+    probe_tables: dict[str, list[dict[str, Any]]] = {}
     for asset_name, qc in found.items():
         if isinstance(qc, MetadataError):
             errors[asset_name] = str(qc)
@@ -120,6 +121,9 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
             statuses[asset_name] = None
             continue
         statuses[asset_name] = str(qc.status) if qc.status else None
+        per_probe = qc.by_probe()
+        if len(per_probe):
+            probe_tables[asset_name] = per_probe.to_dict("records")
         table = qc.failing() if failing else qc.table
         tables.append(table.assign(asset=asset_name))
     figure_map: dict[str, dict[str, list[str]]] = {}
@@ -138,6 +142,7 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
                 "assets": statuses,
                 "errors": errors,
                 "metrics": rows,
+                "probes": probe_tables,
                 "figures": figure_map,
             }
         )
@@ -151,10 +156,12 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
         if len(table):
             cols = [
                 c
-                for c in ("stage", "modality", "metric", "status", "probe", "figure")
+                for c in ("stage", "modality", "metric", "status", "probe", "recording", "figure")
                 if c in table.columns
             ]
             emit_table(table.to_dict("records"), cols, title=str(table["asset"].iloc[0]))
+    for asset_name, per_probe_status in probe_tables.items():
+        emit_table(per_probe_status, title=f"QC per probe of {asset_name}")
     for asset_name, per_probe in figure_map.items():
         emit_table(
             [

@@ -72,9 +72,7 @@ def _wrap(data: np.ndarray, fmt: str) -> Any:
     return wrap(data, fmt)
 
 
-def _series(
-    name: str, data: np.ndarray, t: Any, *, unit: str, description: str, fmt: str
-) -> Any:
+def _series(name: str, data: np.ndarray, t: Any, *, unit: str, description: str, fmt: str) -> Any:
     """A TimeSeries with explicit timestamps (``t`` an array, or a TimeSeries to link to)."""
     from pynwb import TimeSeries
 
@@ -115,8 +113,7 @@ def running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str)
         speed,
         t,
         unit="cm/s",
-        description="running speed from the wheel encoder, low-pass filtered; negative = "
-        "backwards",
+        description="running speed from the wheel encoder, low-pass filtered; negative = backwards",
         fmt=fmt,
     )
     module.add(speed_series)
@@ -242,9 +239,9 @@ def add_eye_tracking(
             VectorData(
                 name=column,
                 description=descriptions[column],
-                data=values[column] if column == "reference_frame" else _wrap(
-                    np.asarray(values[column], dtype=np.float64), fmt
-                ),
+                data=values[column]
+                if column == "reference_frame"
+                else _wrap(np.asarray(values[column], dtype=np.float64), fmt),
             )
             for column in EYE_COLUMNS
         ]
