@@ -147,3 +147,24 @@ def test_mesoscope_behavior_from_the_behavior_asset(client, world):
         assert list(s._open) == [timing.name]
         with pytest.raises(NWBError, match="no eye tracking"):
             s.eye_tracking()
+
+
+# -- local time in the NWB ---------------------------------------------------------------------
+
+
+def test_nwb_times_are_local_with_lmt_date_of_birth(tmp_path):
+    path = tmp_path / "times.nwb"
+    with nwbgen._deterministic_ids("times"):
+        nwbfile = nwbgen._new_nwbfile(
+            raw_name=RAW,
+            kind="times",
+            subject_id="820459",
+            session_start=datetime(2025, 11, 12, 14, 34, 33),  # the raw name's wall time
+            description="times",
+        )
+        nwbgen._write(nwbfile, path, "hdf5")
+    with open_nwb(path) as nwb:
+        assert nwb.read_scalar("session_start_time") == "2025-11-12T14:34:33-08:00"
+        assert nwb.read_scalar("general/subject/date_of_birth").endswith("T00:00:00-07:53")
+    summer = nwbgen._aware(datetime(2026, 6, 27, 9, 5, 10))
+    assert summer.isoformat() == "2026-06-27T09:05:10-07:00"

@@ -248,3 +248,45 @@ def test_visualization_output_links_and_missing_keys():
     assert "sha1://" in out[recs[0]]["timeseries"]
     assert visualization_output(recs, missing={recs[0]: "all"})[recs[0]] == {}
     assert visualization_output(recs) == visualization_output(recs)
+
+
+def test_sorted_v2_asset_mixes_majors_like_the_collector():
+    docs = metadata_documents(
+        SORTED,
+        schema=2,
+        platform="ecephys",
+        subject_id="612345",
+        acquired=datetime(2025, 1, 1, 1, 1, 1),
+        process="sorted",
+        processed=datetime(2025, 2, 2, 2, 2, 2),
+    )
+    majors = {name: doc["schema_version"].split(".")[0] for name, doc in docs.items()}
+    assert majors == {
+        "data_description.json": "2",
+        "processing.json": "2",
+        "metadata.nd.json": "2",
+        # copied unchanged from the v1 raw asset
+        "subject.json": "1",
+        "procedures.json": "1",
+        "session.json": "1",
+        "rig.json": "1",
+    }
+    description = docs["data_description.json"]
+    assert not {"platform", "process_name", "input_data_name"} & set(description)
+    assert description["source_data"] == [RAW]
+    assert {"license", "tags", "modalities", "data_summary"} <= set(description)
+
+
+def test_times_local_for_acquisition_and_utc_for_processing():
+    winter = sorted_v1()
+    assert winter["session.json"]["session_start_time"] == "2025-01-01T01:01:01-08:00"
+    assert winter["data_description.json"]["creation_time"] == "2025-02-02T02:02:02+00:00"
+    summer = metadata_documents(
+        "ecephys_612345_2025-07-01_09-30-00",
+        schema=1,
+        platform="ecephys",
+        subject_id="612345",
+        acquired=datetime(2025, 7, 1, 9, 30, 0),
+    )
+    assert summer["session.json"]["session_start_time"] == "2025-07-01T09:30:00-07:00"
+    assert summer["data_description.json"]["creation_time"] == "2025-07-01T09:30:00-07:00"

@@ -65,7 +65,12 @@ def test_v1_generated(v1_docs):
     assert md.sex == subject["sex"] and md.genotype == subject["genotype"]
     assert md.date_of_birth == date.fromisoformat(subject["date_of_birth"])
     assert md.species == "Mus musculus"
-    assert md.session_start == datetime.fromisoformat("2025-01-01T01:01:01+00:00")
+    # the raw name's time is local wall time: -08:00 in January; the UTC view beside it
+    assert md.session_start == datetime.fromisoformat("2025-01-01T01:01:01-08:00")
+    assert md.session_start.isoformat() == "2025-01-01T01:01:01-08:00"
+    assert md.session_start_utc.isoformat() == "2025-01-01T09:01:01+00:00"
+    # the derived suffix is UTC creation time
+    assert md.creation_time_utc.isoformat() == "2025-02-02T02:02:02+00:00"
     assert md.session_end > md.session_start
     assert md.instrument_id == v1_docs["session.json"]["rig_id"]
     assert md.session_type

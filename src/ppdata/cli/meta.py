@@ -25,6 +25,18 @@ def _resolve_assets(app: App, name: str, kinds: tuple[str, ...] = ()) -> list[An
     return [get_asset(parsed.name, app.client)]
 
 
+def _with_utc(local: Any, utc: Any) -> str | None:
+    """``2025-11-12 14:34:33-08:00 (22:34:33 UTC)``: the time as written, and in UTC."""
+    if local is None:
+        return None
+    text = local.isoformat(sep=" ")
+    if utc is None or local.utcoffset() is None:
+        return f"{text} (no time zone)"
+    if not local.utcoffset():
+        return f"{text} (UTC)"
+    return f"{text} ({utc.strftime('%Y-%m-%d %H:%M:%S')} UTC)"
+
+
 @click.command("metadata")
 @click.argument("name", metavar="SESSION_OR_ASSET")
 @json_option
@@ -63,8 +75,9 @@ def metadata_command(app: App, name: str, as_json: bool, show_raw: bool) -> None
         ("genotype", meta.genotype),
         ("date of birth", meta.date_of_birth),
         ("species", meta.species),
-        ("session start", meta.session_start),
+        ("session start", _with_utc(meta.session_start, meta.session_start_utc)),
         ("session end", meta.session_end),
+        ("created", _with_utc(meta.creation_time, meta.creation_time_utc)),
         ("session type", meta.session_type),
         ("rig / instrument", meta.instrument_id),
         ("input data", meta.input_data_name),

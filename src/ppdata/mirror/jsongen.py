@@ -172,6 +172,29 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+#: The rigs' clock: the time in a raw name is local wall time in Seattle (REAL_SHAPES §9).
+LOCAL_TIME_ZONE = "America/Los_Angeles"
+
+
+def local_time(value: datetime) -> datetime:
+    """A naive local wall time (as in a raw name) made aware: -08:00 in winter, -07:00 in
+    summer. Aware datetimes are returned unchanged.
+
+    >>> local_time(datetime(2025, 11, 12, 14, 34, 33)).isoformat()
+    '2025-11-12T14:34:33-08:00'
+    >>> local_time(datetime(2026, 7, 1, 9, 0, 0)).isoformat()
+    '2026-07-01T09:00:00-07:00'
+    """
+    from zoneinfo import ZoneInfo
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(LOCAL_TIME_ZONE))
+
+
+def utc_time(value: datetime) -> datetime:
+    """A naive UTC time (as in a derived name's suffix) made aware."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _header(kind: str, schema: int, versions: Mapping[str, str]) -> dict[str, Any]:
     head: dict[str, Any] = {}
     if schema >= 2 and kind in _OBJECT_TYPES:
@@ -236,6 +259,7 @@ def metadata_documents(
     pipeline: str | None = None,
     quality_control: Mapping[str, Any] | None = None,
     versions: Mapping[str, str] | None = None,
+    raw_schema: Literal[1, 2] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The metadata JSON documents of one asset, as ``{filename: document}``.
 
@@ -277,6 +301,14 @@ def metadata_documents(
         A quality_control document to embed in ``metadata.nd.json``.
     versions : mapping, optional
         Overrides of ``schema_version`` per kind (e.g. ``{"data_description": "2.3.3"}``).
+    raw_schema : {1, 2}, optional
+        Major version of the documents copied from the raw asset (subject, procedures,
+        session/acquisition, rig/instrument). Default: 1 for platform-prefixed names (v1
+        raw assets), else ``schema``. With ``schema=2`` and a v1 raw asset the documents mix
+        majors as the pipelines write them.
+
+    Times: ``acquired`` is the local wall time of the raw name (naive = US/Pacific, so
+    -08:00 / -07:00 offsets), ``processed`` the UTC time of the derived name.
 
     Returns
     -------
@@ -288,8 +320,16 @@ def metadata_documents(
     vers = {**SCHEMA_VERSIONS[schema], **(versions or {})}
     rng = _rng(seed, asset_name)
     derived = process is not None
+    acquired = local_time(acquired)
     if derived and processed is None:
         processed = acquired + timedelta(days=30)
+    if processed is not None:
+        processed = utc_time(processed)
+    if raw_schema is None:
+        raw_schema = 1 if platform in _PLATFORM_NAMES else schema
+    # the results collector writes v2 data_description/processing and copies the raw
+    # asset's subject/procedures/session/rig unchanged (v1 for prefixed platforms)
+    raw_vers = {**SCHEMA_VERSIONS[raw_schema], **(versions or {})}
     if input_data_name is None and derived:
         marker = f"_{process}_"
         input_data_name = asset_name.rsplit(marker, 1)[0] if marker in asset_name else asset_name
@@ -312,18 +352,20 @@ def metadata_documents(
             modalities,
             project_name,
         ),
-        "subject.json": _subject(schema, vers, subject_id, acquired, rng),
-        "procedures.json": _procedures(schema, vers, subject_id, acquired, platform, rng),
+        "subject.json": _subject(raw_schema, raw_vers, subject_id, acquired, rng),
+        "procedures.json": _procedures(raw_schema, raw_vers, subject_id, acquired, platform, rng),
     }
     session_end = acquired + timedelta(seconds=max((e[2] for e in epochs), default=3600.0) + 120)
-    if schema == 1:
-        docs["session.json"] = _session(vers, acquired, session_end, rig, epochs, modalities, rng)
-        docs["rig.json"] = _rig(vers, rig, modalities, acquired)
+    if raw_schema == 1:
+        docs["session.json"] = _session(
+            raw_vers, acquired, session_end, rig, epochs, modalities, rng
+        )
+        docs["rig.json"] = _rig(raw_vers, rig, modalities, acquired)
     else:
         docs["acquisition.json"] = _acquisition(
-            vers, subject_id, acquired, session_end, rig, epochs, modalities, rng
+            raw_vers, subject_id, acquired, session_end, rig, epochs, modalities, rng
         )
-        docs["instrument.json"] = _instrument(vers, rig, modalities, acquired)
+        docs["instrument.json"] = _instrument(raw_vers, rig, modalities, acquired)
     key = _pipeline_key(platform, process, pipeline)
     docs["processing.json"] = _processing(schema, vers, key, acquired, processed, rng)
     docs["metadata.nd.json"] = _metadata_nd(
@@ -394,8 +436,6 @@ def _data_description(
             "data_summary": None,
         }
     )
-    if process:
-        doc["process_name"] = process
     return doc
 
 

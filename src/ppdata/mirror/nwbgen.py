@@ -32,7 +32,7 @@ import threading
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -95,8 +95,21 @@ def _deterministic_ids(seed_text: str) -> Iterator[None]:
 
 
 def _aware(when: datetime) -> datetime:
-    """NWB wants time-zone aware datetimes; a naive one is taken as UTC."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    """NWB wants time-zone aware datetimes; a naive one is the rig's local wall time (as in
+    the raw name): US/Pacific, -08:00 in winter, -07:00 in summer (REAL_SHAPES §9)."""
+    from .jsongen import local_time
+
+    return local_time(when)
+
+
+def _date_of_birth(start: datetime, days: int) -> datetime:
+    """Midnight ``days`` before the session with the pytz LMT offset the real files carry
+    (-07:53, from localizing US/Pacific without ``normalize``; REAL_SHAPES §9)."""
+    from datetime import timedelta, timezone
+
+    born = (start - timedelta(days=days)).date()
+    lmt = timezone(-timedelta(hours=7, minutes=53), "LMT")
+    return datetime(born.year, born.month, born.day, tzinfo=lmt)
 
 
 def _new_nwbfile(
@@ -120,6 +133,7 @@ def _new_nwbfile(
             sex="F",
             age="P90D",
             genotype="wt/wt",
+            date_of_birth=_date_of_birth(start, days=90),
         ),
     )
 
