@@ -182,7 +182,8 @@ def test_quality_control_v1_shape():
     ]
     assert by_name["Drift"]["latest_status"] == "Fail"
     assert by_name["Saturation"]["latest_status"] == "Pass"
-    assert by_name["Noise"]["latest_status"] == "Pending"
+    assert by_name["Noise"]["latest_status"] == "Pass"  # RMS is passed by the pipeline
+    assert by_name["Raw Data"]["latest_status"] == "Pending"
     raw_a, _raw_b = by_name["Raw Data"]["metrics"]
     assert raw_a["name"] == f"Raw data {REC.format('A')} "  # trailing space, as written
     assert set(raw_a) >= {"name", "value", "status_history", "description", "reference"}

@@ -75,64 +75,81 @@ def _dropdown(options: Sequence[str], statuses: Sequence[str], chosen: str = "")
     return {"value": chosen, "options": list(options), "status": list(statuses), "type": "dropdown"}
 
 
-# label (for fail/pending matching), v1 evaluation, v1 metric prefix, v2 name, stage, figure,
-# dropdown options / statuses (None: an automated value)
-_ECEPHYS: tuple[tuple[str, str, str, str, str, str | None, tuple[Any, Any] | None], ...] = (
+# label (for fail/pending matching), v1 evaluation, v1 name ({r}: full recording name), v2
+# name ({r}: tag), stage, figure, dropdown (options, statuses) or None, status as written.
+# v1 names and dropdowns as aind-ephys-processing-qc's code/qc_utils.py writes them (note the
+# trailing spaces); v2 names as listed in REAL_SHAPES.md §8.
+_ECEPHYS: tuple[tuple[Any, ...], ...] = (
     (
         "Raw data",
         "Raw Data",
-        "Raw data {rec} ",
-        "Raw data {tag}",
+        "Raw data {r} ",
+        "Raw data {r}",
         "Raw data",
         "traces_raw.png",
         (("Normal", "No spikes", "Noisy"), ("Pass", "Fail", "Fail")),
+        "Pending",
     ),
-    ("PSD", "PSD", "PSD {rec}", "PSD {tag}", "Raw data", "psd.png", None),
+    ("PSD", "PSD", "PSD (Wide Band) {r} ", "PSD {r}", "Raw data", "psd_wide.png", None, "Pass"),
     (
         "Noise",
         "Noise",
-        "Noise {rec}",
-        "RMS {tag}",
+        "RMS {r}",
+        "RMS {r}",
         "Raw data",
         "rms.png",
-        (("Normal", "Noisy", "Dead channels"), ("Pass", "Fail", "Fail")),
+        (("Good", "No out channels detected"), ("Pass", "Fail")),
+        "Pass",
     ),
     (
         "Drift map",
         "Drift",
-        "Drift {rec}",
-        "Probe Drift - {tag}",
+        "Probe Drift - {r}",
+        "Probe Drift - {r}",
         "Raw data",
         "drift_map.png",
-        (("No Drift", "Drifty", "High Drift"), ("Pass", "Pass", "Fail")),
+        (("Good", "High Drift"), ("Pass", "Fail")),
+        "Pending",
     ),
-    ("Saturation", "Saturation", "Saturation {rec}", "Saturation - {tag}", "Raw data", None, None),
+    (
+        "Saturation",
+        "Saturation",
+        "Saturation - {r}",
+        "Saturation - {r}",
+        "Raw data",
+        None,
+        None,
+        "Pass",
+    ),
     (
         "Unit yield",
         "Unit Yield",
-        "Unit yield {rec}",
-        "Unit Metrics Yield - {tag}",
+        "Unit Metrics Yield - {r}",
+        "Unit Metrics Yield - {r}",
         "Processing",
         "unit_yield.png",
         (("Good", "Low yield"), ("Pass", "Fail")),
+        "Pending",
     ),
     (
         "Firing rate",
         "Firing Rate",
-        "Firing rate {rec}",
-        "Firing rate - {tag}",
+        "Firing rate - {r}",
+        "Firing rate - {r}",
         "Processing",
         "firing_rate.png",
         (("Normal", "Abnormal"), ("Pass", "Fail")),
+        "Pending",
     ),
     (
         "Sorting curation",
         "Sorting Curation",
-        "Sorting curation {rec}",
-        "Sorting Curation - {tag}",
+        "Sorting Curation - {r}",
+        "Sorting Curation - {r}",
         "Processing",
         None,
         None,
+        "Pending",
     ),
 )
 
@@ -169,15 +186,9 @@ def _combine(values: Any) -> str:
 
 
 def _history(status: str, when: datetime, schema: int) -> list[dict[str, Any]]:
-    """Automated first entry; a person's verdict for Fail; Pending waits for the portal."""
+    """The pipeline's entry (evaluator ""); a person's verdict after it for Fail."""
     first = "Pending" if status == "Pending" else "Pass"
-    entries = [
-        {
-            "evaluator": "Automated" if first == "Pass" else "",
-            "status": first,
-            "timestamp": _iso(when),
-        }
-    ]
+    entries = [{"evaluator": "", "status": first, "timestamp": _iso(when)}]
     if status == "Fail":
         entries.append(
             {
@@ -218,11 +229,7 @@ def _ecephys_value(spec: tuple[Any, ...], status: str, rng: random.Random, schem
             return {"type": "CurationMetric", "curations": [curation], "curation_history": []}
         return [curation]
     opts, statuses = options
-    chosen = ""
-    if status == "Fail":
-        chosen = opts[statuses.index("Fail")]
-    elif status == "Pass":
-        chosen = opts[0]
+    chosen = opts[statuses.index("Fail")] if status == "Fail" else ""
     return _dropdown(opts, statuses, chosen)
 
 
@@ -240,12 +247,9 @@ def _ecephys_metrics(
         tag = short_recording(rec)
         probe = next((p for p in tag.split("_") if p.startswith("Probe")), tag).split("-")[0]
         for i, spec in enumerate(_ECEPHYS):
-            label, _ev, v1_name, v2_name, stage, figure, options = spec
-            automated = options is None and label != "Sorting curation"
-            status = _status_of(
-                f"{probe} {label}", label, fail, pending, "Pass" if automated else "Pending"
-            )
-            name = v1_name.format(rec=rec) if schema == 1 else v2_name.format(tag=tag)
+            label, _ev, v1_name, v2_name, stage, figure, _options, default = spec
+            status = _status_of(f"{probe} {label}", label, fail, pending, default)
+            name = v1_name.format(r=rec) if schema == 1 else v2_name.format(r=tag)
             reference: str | None = f"quality_control/{rec}/{figure}" if figure else None
             if label == "Sorting curation":
                 gui = "https://ephys.allenneuraldynamics.org/ephys_gui_app?analyzer_path=" + quote(
