@@ -227,7 +227,7 @@ def test_session_status_combines_assets():
 
 
 def test_qc_figures_per_probe():
-    asset = "ecephys_820454_2025-11-04_14-59-22_sorted_2026-06-27_11-07-00"
+    asset = "ecephys_820454_2025-11-04_14-59-22_sorted_2025-11-19_21-40-12"
     a, b = REC.format("ProbeA"), REC.format("ProbeB")
     keys = [
         f"{asset}/quality_control/{b}/drift_map.png",
