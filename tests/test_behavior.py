@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import numpy as np
@@ -168,3 +169,25 @@ def test_nwb_times_are_local_with_lmt_date_of_birth(tmp_path):
         assert nwb.read_scalar("general/subject/date_of_birth").endswith("T00:00:00-07:53")
     summer = nwbgen._aware(datetime(2026, 6, 27, 9, 5, 10))
     assert summer.isoformat() == "2026-06-27T09:05:10-07:00"
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_behavior(run, world, tmp_path):
+    complete = world.session(EPHYS_COMPLETE).current("nwb")
+    table = run("behavior", EPHYS_COMPLETE, "--what", "eye")
+    assert table.code == 0, table.err
+    assert "pupil_area" in table.out and "cr_data_x" in table.out and "likely_blink" in table.out
+    assert complete.name in table.out  # says which NWB it read
+    out = tmp_path / "running.csv"
+    csv = run("behavior", EPHYS_COMPLETE, "--start", "1", "--stop", "2", "--csv", str(out))
+    assert csv.code == 0, csv.err
+    lines = out.read_text().splitlines()
+    assert lines[0] == "time,speed" and 55 <= len(lines) - 1 <= 65
+    wheel = run("behavior", MESOSCOPE_A, "--what", "wheel", "--stop", "1", "--json")
+    rows = json.loads(wheel.out)
+    assert rows and set(rows[0]) == {"time", "rotation"} and all(r["time"] < 1 for r in rows)
+    missing = run("behavior", EPHYS_REPROCESSED)
+    assert missing.code == 1 and f"{EPHYS_REPROCESSED}/behavior/" in missing.err
+    assert "Traceback" not in missing.err
