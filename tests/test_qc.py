@@ -307,3 +307,18 @@ def test_world_qc_figures_of_sorted_assets(client, world):
         figures = qc_figures(keys)
         assert list(figures) == sorted(asset.probes)
         assert all(k.endswith(".png") for ks in figures.values() for k in ks)
+
+
+def test_cli_qc_per_probe(run, world):
+    from ppdata.mirror.world import EPHYS_REPROCESSED
+
+    asset = world.session(EPHYS_REPROCESSED).current("sorted")
+    result = run("qc", asset.name, "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    per_probe = report["probes"][asset.name]
+    assert [row["probe"] for row in per_probe] == sorted(asset.probes)
+    assert all(row["recording"].endswith("-AP_recording1") for row in per_probe)
+    assert {m["probe"] for m in report["metrics"]} == set(asset.probes)
+    table = run("qc", asset.name, "--figures")
+    assert table.code == 0 and "QC per probe" in table.out and "QC figures" in table.out
