@@ -96,6 +96,24 @@ def test_v1_groups_per_metric_type_and_v2_status_keys():
     assert v2.status is QCStatus.PENDING
 
 
+def test_v2_0_list_tags_still_give_the_probe():
+    doc = {
+        "schema_version": "2.0.6",
+        "metrics": [
+            {
+                "name": "Drift",
+                "stage": "Raw data",
+                "value": None,
+                "tags": ["experiment1_ProbeD-AP_recording1", "drift"],
+                "status_history": [{"status": "Pending"}],
+            }
+        ],
+    }
+    row = read_quality_control(doc).table.iloc[0]
+    assert row["tags"] == {"tag_1": "experiment1_ProbeD-AP_recording1", "tag_2": "drift"}
+    assert (row["probe"], row["recording"]) == ("ProbeD", "experiment1_ProbeD-AP_recording1")
+
+
 def test_full_recording_names_with_other_record_nodes():
     rec = "experiment2_Record Node 103#Neuropix-PXI-101.ProbeF-AP_recording3"
     doc = {

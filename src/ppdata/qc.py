@@ -239,7 +239,7 @@ def _rows(doc: Mapping[str, Any], file: str) -> tuple[list[dict[str, Any]], dict
         if isinstance(name, str):
             name = name.strip()  # v1 names can end in a space
         reference = metric.get("reference")
-        texts = (tags.get("probe"), name, reference, parent.get("name"))
+        texts = (tags.get("probe"), name, reference, parent.get("name"), *tags.values())
         probe = _probe_of(*texts) or (tags.get("probe") if tags.get("probe") else None)
         recording = _recording_of(*texts)
         status_value = _to_status(status)
