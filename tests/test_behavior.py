@@ -130,11 +130,15 @@ def test_complete_nwb_behavior(client, world):
 def test_neuropixels_without_complete_nwb_names_the_raw_folder(client, world):
     assert "nwb" not in world.session(EPHYS_REPROCESSED).kinds
     with Session(EPHYS_REPROCESSED, client) as s:
-        for call in (s.running_speed, s.eye_tracking, s.wheel_rotation):
+        for call, folder in (
+            (s.running_speed, "behavior/"),
+            (s.wheel_rotation, "behavior/"),
+            (s.eye_tracking, "behavior-videos/"),
+        ):
             with pytest.raises(NWBError) as info:
                 call()
             message = str(info.value)
-            assert f"{EPHYS_REPROCESSED}/behavior/" in message and "complete NWB" in message
+            assert f"{EPHYS_REPROCESSED}/{folder}" in message and "complete NWB" in message
             assert "\n" not in message
         assert not s._open  # never opened the sorted NWB for behavior
 

@@ -189,9 +189,14 @@ class Session:
         if AssetKind.NWB not in kinds and AssetKind.BEHAVIOR_TIMING not in kinds:
             raw = self.name
             if AssetKind.SORTED in kinds or self.parsed.platform == "ecephys":
+                where = f"s3://{self.client.bucket}/{raw}"
+                held = (
+                    f"only the eye camera video is in the raw asset, {where}/behavior-videos/"
+                    if what == "eye tracking"
+                    else f"its {what} is in the raw asset, {where}/behavior/"
+                )
                 raise NWBError(
-                    f"session {raw} has no complete NWB (_nwb_ asset) yet: its {what} is in "
-                    f"the raw asset, s3://{self.client.bucket}/{raw}/behavior/, until the "
+                    f"session {raw} has no complete NWB (_nwb_ asset) yet: {held}, until the "
                     "complete NWB is published (the sorted NWB holds no behavior)"
                 )
             have = ", ".join(sorted(str(k) for k in kinds))
