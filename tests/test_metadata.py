@@ -439,3 +439,28 @@ def test_get_metadata_of_a_missing_asset(client):
 
     with pytest.raises(NotFound, match="no metadata JSON under ecephys_999999"):
         get_metadata(client, "ecephys_999999_2025-01-01_01-01-01")
+
+
+def test_world_times_local_in_metadata_utc_in_derived_names(client, world, run):
+    from ppdata.metadata import get_metadata
+    from ppdata.mirror.world import EPHYS_COMPLETE
+    from ppdata.naming import parse_name
+
+    session = world.session(EPHYS_COMPLETE)
+    raw = get_metadata(client, session.name)
+    # the raw name's time is the local wall time of the session start
+    assert raw.session_start.replace(tzinfo=None) == session.acquired
+    assert raw.session_start.utcoffset().total_seconds() in (-8 * 3600, -7 * 3600)
+    assert raw.session_start_utc == raw.session_start
+    derived = session.current("sorted")
+    md = get_metadata(client, derived.name)
+    # v2 data_description and processing beside v1 documents copied from raw
+    majors = {k: v.split(".")[0] for k, v in md.schema_versions.items()}
+    if derived.schema == 2:
+        assert majors["data_description"] == majors["processing"] == "2"
+        assert majors["subject"] == majors["session"] == "1"
+    # a derived asset's creation time is the UTC time of its name's suffix
+    assert md.creation_time_utc.replace(tzinfo=None) == parse_name(derived.name).processed
+    shown = run("metadata", session.name)
+    assert shown.code == 0 and "UTC)" in shown.out
+    assert session.acquired.strftime("%H:%M:%S") in shown.out
