@@ -32,8 +32,8 @@ def complete(request, tmp_path_factory):
             session_start=datetime(2025, 11, 12, 22, 34, 33, tzinfo=UTC),
             description="behavior parts",
         )
-        nwbgen._add_wheel_acquisition(nwbfile, rng, 60.0, fmt)
-        nwbgen._add_running(nwbfile, rng, 60.0, fmt)
+        t, speed = nwbgen._add_wheel_acquisition(nwbfile, rng, 60.0, fmt)
+        nwbgen._running_module(nwbfile, t, speed, fmt)  # running from the same wheel
         nwbgen._add_eye_tracking(nwbfile, rng, 60.0, fmt)
         nwbgen._write(nwbfile, path, fmt)
     with open_nwb(path) as nwb:
@@ -58,6 +58,8 @@ def test_wheel_acquisition_series(complete):
     assert set(behaviorgen.WHEEL_ACQUISITION) <= set(complete.children("acquisition"))
     wheel = behavior.wheel_rotation(complete)
     assert wheel.attrs["source"] == "acquisition/raw_running_wheel_rotation"
+    speed = behavior.running_speed(complete)
+    assert np.array_equal(wheel.index, speed.index)  # running derived from the same wheel
     assert len(wheel) == 60 * 60 and wheel.attrs["unit"] == "radians"
     volts = behavior._series_frame(complete, "acquisition/running_wheel_signal_voltage", "v")
     assert volts.attrs["unit"] == "V" and np.array_equal(volts.index, wheel.index)

@@ -140,9 +140,10 @@ def add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, f
 
 def add_wheel_acquisition(
     nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
     """Add the wheel encoder's acquisition series (rotation per sample, signal and supply
-    voltages), ~60 Hz with explicit timestamps."""
+    voltages), ~60 Hz with explicit timestamps; return the wheel's ``(timestamps, speed)``
+    so that :func:`running_module` can derive ``running`` from the same wheel."""
     t, speed = running_speed(rng, duration_s)
     dt = np.diff(t, prepend=t[0])
     rotation = (speed * dt / WHEEL_RADIUS_CM).astype(np.float32)
@@ -171,6 +172,7 @@ def add_wheel_acquisition(
                 fmt=fmt,
             )
         )
+    return t, speed
 
 
 # --------------------------------------------------------------------------------------

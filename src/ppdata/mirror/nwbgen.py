@@ -252,11 +252,12 @@ def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
 
 def _add_wheel_acquisition(
     nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
-) -> None:
-    """Acquisition ``raw_running_wheel_rotation`` + the two wheel voltages (h2: behaviorgen)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Acquisition ``raw_running_wheel_rotation`` + the two wheel voltages (h2: behaviorgen);
+    returns the wheel's ``(timestamps, speed)`` for :func:`_running_module`."""
     from .behaviorgen import add_wheel_acquisition
 
-    add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
+    return add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
 
 
 def _add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
