@@ -198,7 +198,7 @@ def test_https_is_verified_and_kept_alive(tls_server):
     srv, cafile = tls_server
     url = f"https://127.0.0.1:{srv.server_address[1]}/b/fixed"
     transport = Transport(connect_timeout=5, read_timeout=5)
-    with pytest.raises(ConnectFailed, match="CERTIFICATE_VERIFY_FAILED|certificate verify"):
+    with pytest.raises(ConnectFailed, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
         transport.open("GET", url)  # not signed by a known authority
     transport.close()
     trusting = Transport(connect_timeout=5, read_timeout=5)

@@ -9,6 +9,7 @@ under the one :class:`~ppdata.transport.RetryPolicy`, and turns failures into
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -273,7 +274,7 @@ class S3Client:
         for page in self._pages(prefix, None):
             yield from page.objects
 
-    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+    def list_objects(self, prefix: str) -> builtins.list[ObjectInfo]:
         """Every object under ``prefix``, recursively."""
         return list(self.iter_objects(prefix))
 
@@ -441,7 +442,7 @@ class S3Client:
                 out[key] = data
         return out
 
-    def get_ranges(self, key: str, ranges: Iterable[tuple[int, int]]) -> list[bytes]:
+    def get_ranges(self, key: str, ranges: Iterable[tuple[int, int]]) -> builtins.list[bytes]:
         """Read several byte ranges of one object concurrently, in the order given."""
         ranges = list(ranges)
         return list(self.pool.map(lambda r: self.get_bytes(key, r[0], r[1]), ranges))

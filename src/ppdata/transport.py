@@ -404,7 +404,8 @@ def _proxy_for(proxies: Mapping[str, str], scheme: str, host: str) -> str | None
         return None
     import urllib.request
 
-    if urllib.request.proxy_bypass_environment(host, {"no": proxies.get("no", "")}):
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if bypass(host, {"no": proxies.get("no", "")}):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 
