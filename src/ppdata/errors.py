@@ -181,6 +181,11 @@ S3_CODES: dict[str, tuple[type[PpdataError], str]] = {
     "PreconditionFailed": (S3Error, "{uri} changed while it was read ({detail})"),
     "InvalidRange": (S3Error, "the byte range asked of {uri} is outside it ({detail})"),
     "SlowDown": (S3Error, "S3 kept throttling reads of {uri} ({detail}); try again later"),
+    "PermanentRedirect": (
+        S3Error,
+        "the bucket {bucket!r} is in another region than the one asked ({detail}); set "
+        "PPDATA_REGION to the bucket's region",
+    ),
 }
 
 #: HTTP statuses, for replies without a known S3 code (a HEAD has no body to carry one).
