@@ -67,21 +67,3 @@ def test_import_contracts_hold():
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
 
-
-def test_the_library_never_imports_the_web_app():
-    """The import-linter contract names ppdata.cli; the web app joins it once it exists."""
-    grimp = pytest.importorskip("grimp")
-    graph = grimp.build_graph("ppdata", exclude_type_checking_imports=True)
-    apps = ("ppdata.cli", "ppdata.web", "ppdata.__main__")
-
-    def is_app(module: str) -> bool:
-        return any(module == a or module.startswith(a + ".") for a in apps)
-
-    wrong = sorted(
-        f"{importer} -> {imported}"
-        for imported in graph.modules
-        if is_app(imported)
-        for importer in graph.find_modules_that_directly_import(imported)
-        if not is_app(importer)
-    )
-    assert wrong == []

@@ -23,6 +23,7 @@ from .settings import Settings
 from .transport import Body, RequestStats, RetryPolicy, Transport
 
 __all__ = [
+    "ListPage",
     "Listing",
     "ObjectInfo",
     "RequestStats",
@@ -94,7 +95,7 @@ class S3Client:
     Examples
     --------
     >>> client = S3Client(Settings(endpoint_url="http://127.0.0.1:9000"))  # doctest: +SKIP
-    >>> client.list("ecephys_612345_2025-01-01_01-01-01_").prefixes  # doctest: +SKIP
+    >>> client.list("ecephys_820454_2025-11-04_14-59-22_").prefixes  # doctest: +SKIP
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -278,27 +279,51 @@ class S3Client:
         """Every object under ``prefix``, recursively."""
         return list(self.iter_objects(prefix))
 
-    def _pages(self, prefix: str, delimiter: str | None, max_keys: int = 1000) -> Iterator[_Page]:
+    def _pages(
+        self, prefix: str, delimiter: str | None, max_keys: int = 1000
+    ) -> Iterator[ListPage]:
         token: str | None = None
         while True:
-            # encoding-type=url: keys may hold characters XML cannot carry (as boto3 does)
-            params = {
-                "list-type": "2",
-                "prefix": prefix,
-                "max-keys": str(max_keys),
-                "encoding-type": "url",
-            }
-            if delimiter:
-                params["delimiter"] = delimiter
-            if token:
-                params["continuation-token"] = token
-            page = self._list_page(params)
+            page = self.list_page(prefix, delimiter=delimiter, token=token, max_keys=max_keys)
             yield page
             if not page.truncated or not page.token:
                 return
             token = page.token
 
-    def _list_page(self, params: dict[str, str]) -> _Page:
+    def list_page(
+        self,
+        prefix: str,
+        *,
+        delimiter: str | None = "/",
+        token: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One page of a listing (for paging through a large folder one screen at a time).
+
+        Parameters
+        ----------
+        prefix : str
+            Key prefix.
+        delimiter : str or None
+            ``/`` for one level, ``None`` for everything under the prefix.
+        token : str, optional
+            The ``token`` of the previous page, to get the next one.
+        max_keys : int
+            Entries per page (S3 sends at most 1,000).
+        """
+        params = {
+            "list-type": "2",
+            "prefix": prefix,
+            "max-keys": str(max_keys),
+            "encoding-type": "url",
+        }
+        if delimiter:
+            params["delimiter"] = delimiter
+        if token:
+            params["continuation-token"] = token
+        return self._request_page(params)
+
+    def _request_page(self, params: dict[str, str]) -> ListPage:
         """One ListObjectsV2 page (parsed with ElementTree: a tenth of botocore's CPU)."""
         from urllib.parse import urlencode
 
@@ -461,14 +486,16 @@ class S3Client:
 
 
 @dataclass
-class _Page:
+class ListPage:
+    """One page of a listing: sub-folders, objects, and the token of the next page."""
+
     prefixes: list[str]
     objects: list[ObjectInfo]
     truncated: bool
     token: str | None
 
 
-def _parse_listing(xml: bytes) -> _Page:
+def _parse_listing(xml: bytes) -> ListPage:
     """A ListObjectsV2 result (XML): its sub-folders, objects and continuation."""
     from urllib.parse import unquote_plus
     from xml.etree import ElementTree
@@ -490,7 +517,7 @@ def _parse_listing(xml: bytes) -> _Page:
                 last_modified=datetime.fromisoformat(stamp) if stamp else None,
             )
         )
-    return _Page(
+    return ListPage(
         prefixes=[
             decode(p.findtext(f"{ns}Prefix") or "") for p in root.iterfind(f"{ns}CommonPrefixes")
         ],
