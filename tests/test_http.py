@@ -17,6 +17,9 @@ from ppdata.settings import Settings
 from ppdata.transport import Transport
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
+SHEET = (
+    "a,b,c,d,e,f,g,New Session id (Code Ocean)\n1,2,3,4,5,6,7,ecephys_612345_2025-01-01_01-01-01\n"
+)
 
 
 class _Server(ThreadingHTTPServer):
@@ -40,6 +43,19 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(self.server, _Server)
         self.server.paths.append(self.path)
         name = self.path.rsplit("/", 1)[-1]
+        if name == "moved":  # as Google answers a sheet's CSV export
+            self.send_response(302)
+            self.send_header("Location", "/b/sheet.csv")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if name == "sheet.csv":
+            sheet = SHEET.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(sheet)))
+            self.end_headers()
+            self.wfile.write(sheet)
+            return
         if name == "chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -139,6 +155,18 @@ def test_s3_client_retries_and_translates(server):
             client.get_whole("cut")
         assert isinstance(info.value.__cause__, Interrupted)
         assert client.stats.retries == before + 1  # retried once, then reported
+
+
+def test_the_spreadsheet_is_downloaded_through_the_transport(server):
+    from ppdata.errors import SpreadsheetError
+    from ppdata.spreadsheet import read_spreadsheet
+
+    sheet = read_spreadsheet(_endpoint(server) + "/b/moved")  # a redirect, followed
+    assert sheet.sessions == ["ecephys_612345_2025-01-01_01-01-01"]
+    assert server.paths == ["/b/moved", "/b/sheet.csv"]
+    with pytest.raises(SpreadsheetError, match="cannot download the spreadsheet") as info:
+        read_spreadsheet(_endpoint(server) + "/b/missing")
+    assert info.value.__cause__.status == 404
 
 
 @pytest.fixture
