@@ -66,4 +66,3 @@ def test_import_contracts_hold():
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
-
