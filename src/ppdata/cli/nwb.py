@@ -363,7 +363,7 @@ def lfp_command(
     _report_stats(app, show_stats)
 
 
-PLOTS = ["raster", "unit-quality", "dff", "rois", "running", *ALIGNED_PLOTS]
+PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean", *ALIGNED_PLOTS]
 
 
 @click.command("plot")
@@ -404,7 +404,8 @@ def plot_command(
     show_stats: bool,
     **aligned: Any,
 ) -> None:
-    """Plot KIND for SESSION: raster, unit-quality, dff, rois, running, psth or aligned-dff.
+    """Plot KIND for SESSION: raster, unit-quality, dff, rois, running, slap2-mean, psth or
+    aligned-dff.
 
     psth / aligned-dff: mean ± SEM of --to and --vs around the onsets (see `ppdata psth`).
     """
