@@ -21,7 +21,9 @@ from .settings import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .dandi import DandiAsset
     from .nwb import NWB
+    from .slap2 import Slap2
 
 __all__ = ["Session", "open_session"]
 
@@ -38,6 +40,9 @@ class Session:
     versions : dict, optional
         Asset kind -> version (asset name or timestamp) to use instead of the current one,
         e.g. ``{"sorted": "2025-02-02"}`` for an older spike sorting.
+    source : {"s3", "dandi"}
+        Where NWB data comes from: the bucket's assets, or the complete NWB on DANDI
+        (found through ``settings.dandi_api_url``, streamed from the archive's S3 bucket).
 
     Examples
     --------
@@ -51,7 +56,10 @@ class Session:
         client: S3Client | None = None,
         *,
         versions: dict[str, str] | None = None,
+        source: str = "s3",
     ) -> None:
+        if source not in ("s3", "dandi"):
+            raise ValueError(f"source must be 's3' or 'dandi', got {source!r}")
         parsed = parse_name(name)
         if parsed.raw_name is None:
             raise NWBError(f"{name!r} names a subject's CCF asset, not a session")
@@ -60,6 +68,7 @@ class Session:
         self.client = client or S3Client(Settings.resolve())
         self.versions = dict(versions or {})
         self._open: dict[str, NWB] = {}
+        self.source = source
 
     def __repr__(self) -> str:
         return f"Session({self.name!r})"
@@ -125,6 +134,8 @@ class Session:
                 AssetKind.BEHAVIOR_TIMING,
             ]
         )
+        if self.source == "dandi" and (kind is None or AssetKind(kind) is AssetKind.NWB):
+            return self._dandi_nwb()
         for k in kinds:
             if k not in self.kinds:
                 continue
@@ -151,6 +162,13 @@ class Session:
 
     def _nwb_with(self, test: Any, kinds: Iterable[AssetKind], what: str) -> NWB:
         """The first NWB among ``kinds`` (complete NWB first) that ``test`` accepts."""
+        if self.source == "dandi":
+            nwb = self._dandi_nwb()
+            if test(nwb):
+                return nwb
+            raise NWBError(
+                f"session {self.name} has no {what} in its DANDI NWB {self.dandi_asset.path}"
+            )
         tried = []
         for kind in (AssetKind.NWB, *kinds):
             if kind not in self.kinds:
@@ -173,7 +191,9 @@ class Session:
             lambda n: bool(list_planes(n)), [AssetKind.PLANAR_OPHYS], "imaging planes"
         )
 
-    def _behavior(self) -> NWB:
+    def _behavior(self, what: str = "running data", has: Any = None) -> NWB:
+        """The NWB that holds behavior: the complete NWB (``_nwb_`` asset), else the
+        Mesoscope behavior/timing NWB. Never the sorted NWB, which holds none."""
         from .behavior import running_speed
 
         def has_running(nwb: NWB) -> bool:
@@ -183,9 +203,65 @@ class Session:
                 return False
             return True
 
-        return self._nwb_with(
-            has_running, [AssetKind.BEHAVIOR_TIMING, AssetKind.SORTED], "running data"
-        )
+        kinds = self.kinds
+        if AssetKind.NWB not in kinds and AssetKind.BEHAVIOR_TIMING not in kinds:
+            raw = self.name
+            if AssetKind.SORTED in kinds or self.parsed.platform == "ecephys":
+                where = f"s3://{self.client.bucket}/{raw}"
+                held = (
+                    f"only the eye camera video is in the raw asset, {where}/behavior-videos/"
+                    if what == "eye tracking"
+                    else f"its {what} is in the raw asset, {where}/behavior/"
+                )
+                raise NWBError(
+                    f"session {raw} has no complete NWB (_nwb_ asset) yet: {held}, until the "
+                    "complete NWB is published (the sorted NWB holds no behavior)"
+                )
+            have = ", ".join(sorted(str(k) for k in kinds))
+            raise NWBError(
+                f"session {raw} has no NWB with {what} (no _nwb_ or behavior/timing asset; "
+                f"its assets: {have})"
+            )
+        return self._nwb_with(has or has_running, [AssetKind.BEHAVIOR_TIMING], what)
+
+    # -- DANDI ------------------------------------------------------------------------------
+    @cached_property
+    def dandi_asset(self) -> DandiAsset:
+        """The session's complete NWB on DANDI (see :func:`ppdata.dandi.find_dandi_asset`)."""
+        from .dandi import find_dandi_asset
+
+        return find_dandi_asset(self.name, self.client.settings)
+
+    def _dandi_nwb(self) -> NWB:
+        if "dandi" not in self._open:
+            from .dandi import open_dandi_nwb
+
+            self._open["dandi"] = open_dandi_nwb(self.dandi_asset, self.client.settings)
+        return self._open["dandi"]
+
+    # -- SLAP2 ------------------------------------------------------------------------------
+    def slap2(self) -> Slap2:
+        """The session's SLAP2 files: raw trials, ``.meta``, annotations, reference stacks,
+        registered movies (see :class:`ppdata.slap2.Slap2`).
+
+        Raises
+        ------
+        NWBError
+            If the session is not a SLAP2 session.
+        """
+        from .slap2 import Slap2
+
+        if self.parsed.platform not in (None, "SLAP2"):
+            raise NWBError(
+                f"session {self.name} is {self.parsed.platform}, not SLAP2; "
+                "SLAP2 sessions have unprefixed names like 828408_2025-11-13_10-30-53"
+            )
+        derived = [
+            self.asset(k)
+            for k in (AssetKind.MOTION_CORRECTED, AssetKind.SLAP2_PROCESSED)
+            if k in self.kinds
+        ]
+        return Slap2(self.client, self.asset(AssetKind.RAW), derived)
 
     # -- ephys ------------------------------------------------------------------------------
     def units(self, **filters: Any) -> pd.DataFrame:
@@ -261,21 +337,61 @@ class Session:
 
     # -- behavior ---------------------------------------------------------------------------
     def running_speed(self) -> pd.DataFrame:
+        """Running speed (``speed``, cm/s, negative = backwards) indexed by time (s).
+
+        From the complete NWB, or the Mesoscope behavior/timing NWB.
+
+        Raises
+        ------
+        NWBError
+            If no NWB of the session holds behavior; for a Neuropixels session without a
+            complete NWB the message names the raw asset's ``behavior/`` folder.
+        """
         from .behavior import running_speed
 
         return running_speed(self._behavior())
 
-    def stimulus_tables(self) -> dict[str, pd.DataFrame]:
-        """Every ``*_presentations`` table (from the NWB that has running data)."""
-        from .behavior import stimulus_tables
+    def wheel_rotation(self) -> pd.DataFrame:
+        """Running-wheel rotation per sample (``rotation``, radians) indexed by time (s)."""
+        from .behavior import wheel_rotation
 
-        return stimulus_tables(self._behavior())
+        return wheel_rotation(self._behavior("running wheel data"))
+
+    def eye_tracking(self) -> pd.DataFrame:
+        """Eye tracking (pupil, corneal reflection, eye ellipse, blinks) as one DataFrame
+        indexed by time; see :func:`ppdata.behavior.eye_tracking`.
+
+        Raises
+        ------
+        NWBError
+            If no NWB of the session holds eye tracking (Mesoscope behavior/timing NWBs
+            have none; Neuropixels sessions before their complete NWB have it only in the
+            raw asset's videos).
+        """
+        from .behavior import eye_tracking
+
+        def has_eye(nwb: NWB) -> bool:
+            return nwb.exists("processing/eye_tracking")
+
+        return eye_tracking(self._behavior("eye tracking", has_eye))
+
+    def stimulus_tables(self) -> dict[str, pd.DataFrame]:
+        """Every ``*_presentations`` table by name (see :func:`ppdata.stimuli.stimulus_tables`),
+        from the NWB that holds them: the complete NWB, or the Mesoscope behavior NWB."""
+        from .stimuli import stimulus_tables
+
+        return stimulus_tables(self._stimulus_nwb())
 
     # -- housekeeping -----------------------------------------------------------------------
     @property
     def stats(self) -> dict[str, Any]:
-        """HTTP requests and bytes this session's client has caused so far."""
-        return self.client.stats.snapshot()
+        """HTTP requests and bytes this session's client has caused so far (with a
+        ``dandi`` entry for the DANDI blob's client and API look-up, when used)."""
+        out = self.client.stats.snapshot()
+        if "dandi" in self._open and self._open["dandi"].client is not None:
+            out["dandi"] = self._open["dandi"].client.stats.snapshot()
+            out["dandi"]["api_requests"] = self.dandi_asset.api_requests
+        return out
 
     def close(self) -> None:
         for nwb in self._open.values():
@@ -288,6 +404,118 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- stimuli and aligned responses ------------------------------------------------------
+    def _stimulus_nwb(self) -> NWB:
+        """The NWB with the ``*_presentations`` tables; a one-line error saying where they
+        would be when the session has none."""
+        from .stimuli import has_stimulus_tables
+
+        for kind in (AssetKind.NWB, AssetKind.BEHAVIOR_TIMING):
+            if kind in self.kinds:
+                nwb = self.nwb(kind)
+                if has_stimulus_tables(nwb):
+                    return nwb
+        have = ", ".join(sorted(str(k) for k in self.kinds)) or "none"
+        if self.parsed.platform == "ecephys":
+            where = (
+                f"a Neuropixels session's stimulus tables are in its complete NWB "
+                f"({self.name}_nwb_<date>/{self.name}_experiment1_recording1.nwb, "
+                f"intervals/*_presentations), which is not published for it yet; until then "
+                f"the stimulus log is in the raw asset's behavior/ folder"
+            )
+        else:
+            where = (
+                f"stimulus tables are in the complete NWB or, for Mesoscope, in the "
+                f"behavior/timing asset's {self.name}.nwb (intervals/*_presentations)"
+            )
+        raise NWBError(f"session {self.name} has no stimulus tables: {where} (its assets: {have})")
+
+    def _stimuli_cache(self) -> dict[str, pd.DataFrame]:
+        if "_tables" not in self.__dict__:
+            self.__dict__["_tables"] = self.stimulus_tables()
+        return self.__dict__["_tables"]
+
+    def stimuli(self) -> pd.DataFrame:
+        """The stimulus blocks: name, BlockType, time span, presentations per TrialType.
+
+        See :func:`ppdata.stimuli.blocks`.
+        """
+        from .stimuli import blocks
+
+        return blocks(self._stimulus_nwb(), self._stimuli_cache())
+
+    def presentations(self, block: str | None = None) -> pd.DataFrame:
+        """Presentations of one block (default: every block) with ``trial_type`` and
+        ``deviant``; see :func:`ppdata.stimuli.presentations`."""
+        from .stimuli import presentations
+
+        return presentations(self._stimulus_nwb(), block, self._stimuli_cache())
+
+    def _trial_presentations(self, block: str | None) -> pd.DataFrame:
+        """Presentations for an aligned analysis, reading only the tables it needs: the
+        block asked for, else the context (``… mismatch block``) tables, else all."""
+        from .stimuli import (
+            context_tables,
+            find_block,
+            presentations,
+            stimulus_tables,
+            table_names,
+        )
+
+        nwb = self._stimulus_nwb()
+        if "_tables" in self.__dict__:
+            return presentations(nwb, None, self.__dict__["_tables"])
+        names = table_names(nwb)
+        wanted = [find_block(dict.fromkeys(names), block)] if block else context_tables(names)
+        return presentations(nwb, None, stimulus_tables(nwb, wanted or names))
+
+    def aligned_spikes(
+        self,
+        units: pd.DataFrame | Iterable[int] | None = None,
+        to: str = "deviant",
+        vs: str = "standard",
+        block: str | None = None,
+        window: tuple[float, float] = (-0.5, 1.0),
+        bin_size: float = 0.01,
+    ) -> Any:
+        """PSTHs, unit × condition × time in spikes/s (an ``xarray.DataArray``).
+
+        ``to`` / ``vs`` take a ``TrialType`` or ``"deviant"``; ``units`` a units table
+        (its ``probe``/``brain_area`` become coordinates), unit ids, or ``None`` for every
+        unit. Spike times are fetched in bulk. See :func:`ppdata.aligned.aligned_spikes`.
+        """
+        from .aligned import aligned_spikes
+
+        if units is None:
+            units = self.units()
+        return aligned_spikes(
+            self._ephys(),
+            self._trial_presentations(block),
+            units,
+            to,
+            vs,
+            block,
+            window,
+            bin_size,
+        )
+
+    def aligned_dff(
+        self,
+        plane: str,
+        rois: Iterable[int] | None = None,
+        to: str = "deviant",
+        vs: str = "standard",
+        block: str | None = None,
+        window: tuple[float, float] = (-1.0, 2.0),
+    ) -> Any:
+        """Trial-aligned ΔF/F, roi × trial × time, with ``condition`` and ``trial_type``
+        coordinates on ``trial``. See :func:`ppdata.aligned.aligned_dff`."""
+        from .aligned import aligned_dff
+
+        return aligned_dff(
+            self._ophys(), plane, self._trial_presentations(block), rois, to, vs, block, window
+        )
+
 
 def open_session(
     name: str,
@@ -295,6 +523,7 @@ def open_session(
     *,
     client: S3Client | None = None,
     versions: dict[str, str] | None = None,
+    source: str = "s3",
 ) -> Session:
     """Open a session by name (nothing is read until asked for).
 
@@ -309,5 +538,13 @@ def open_session(
         A client to share (overrides ``settings``).
     versions : dict, optional
         Asset kind -> version to use instead of the current one.
+    source : {"s3", "dandi"}
+        ``dandi``: read NWB data (units, LFP, planes, behavior, stimuli) from the session's
+        complete NWB on DANDI instead of the bucket's assets.
     """
-    return Session(name, client or S3Client(settings or Settings.resolve()), versions=versions)
+    return Session(
+        name,
+        client or S3Client(settings or Settings.resolve()),
+        versions=versions,
+        source=source,
+    )

@@ -138,6 +138,18 @@ class RichProgress:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the plan (--dry-run) or the summary as JSON."
 )
+@click.option(
+    "--source",
+    type=click.Choice(["s3", "dandi"]),
+    default="s3",
+    show_default=True,
+    help="dandi: download the session's complete NWB from DANDI (to DEST/<DANDI path>).",
+)
+@click.option(
+    "--dandi-api-url",
+    metavar="URL",
+    help="The DANDI API [env PPDATA_DANDI_API_URL; default https://api.dandiarchive.org/api].",
+)
 @common_options
 @pass_app
 def download_command(
@@ -156,6 +168,8 @@ def download_command(
     quiet: bool,
     verify_dest: Path | None,
     as_json: bool,
+    source: str,
+    dandi_api_url: str | None,
 ) -> None:
     """Download TARGET: a session (current assets, or --kind), an asset, asset/sub/path, or
     an s3:// URL. Files land in DEST/<key>, verified (MD5 or size) before they get their
@@ -169,16 +183,25 @@ def download_command(
         return
     if not target:
         raise click.UsageError("give a TARGET (session, asset, asset/path or s3:// URL)")
+    client = app.client
     try:
-        plan = plan_download(
-            target,
-            app.client,
-            dest=dest,
-            kinds=kinds or None,
-            include=include,
-            exclude=exclude,
-            versions="all" if all_versions else "current",
-        )
+        if source == "dandi":
+            from ..dandi import find_dandi_asset, plan_dandi_download
+
+            settings = app.settings
+            if dandi_api_url:
+                settings = settings.with_(dandi_api_url=dandi_api_url.rstrip("/"))
+            plan, client = plan_dandi_download(find_dandi_asset(target, settings), dest, settings)
+        else:
+            plan = plan_download(
+                target,
+                app.client,
+                dest=dest,
+                kinds=kinds or None,
+                include=include,
+                exclude=exclude,
+                versions="all" if all_versions else "current",
+            )
     except KeyboardInterrupt:
         _interrupted(app, None, None, _resume_command(app, locals()))
     for warning in plan.warnings:
@@ -186,9 +209,10 @@ def download_command(
     for refused in plan.refused:
         click.echo(f"Refused: {refused.key}: {refused.reason}", err=True)
     checks = ", ".join(f"{n} by {c}" for c, n in sorted(plan.checks.items()))
+    origin = plan.target if source == "dandi" else f"s3://{plan.bucket}/"
     headline = (
         f"{plural(plan.count, 'file')}, {format_bytes(plan.total_bytes)} from "
-        f"s3://{plan.bucket}/ into {plan.dest} (checks: {checks or 'none'})"
+        f"{origin} into {plan.dest} (checks: {checks or 'none'})"
     )
     if dry_run:
         if as_json:
@@ -212,9 +236,10 @@ def download_command(
                 }
             )
             return
+        where = (lambda f: str(f.path)) if source == "dandi" else (lambda f: f.key)
         emit_table(
             [
-                {"size": format_bytes(f.size), "check": str(f.check), "key": f.key}
+                {"size": format_bytes(f.size), "check": str(f.check), "key": where(f)}
                 for f in plan.files
             ],
             ["size", "check", "key"],
@@ -231,12 +256,10 @@ def download_command(
         click.confirm(f"{message[0].upper()}{message[1:]}. Continue?", abort=True, err=True)
     try:
         if quiet or not sys.stderr.isatty():
-            summary = download(plan, app.client, existing=existing, jobs=jobs)
+            summary = download(plan, client, existing=existing, jobs=jobs)
         else:
             with RichProgress() as progress:
-                summary = download(
-                    plan, app.client, existing=existing, jobs=jobs, progress=progress
-                )
+                summary = download(plan, client, existing=existing, jobs=jobs, progress=progress)
     except KeyboardInterrupt as exc:
         _interrupted(app, plan, getattr(exc, "summary", None), _resume_command(app, locals()))
     for note in summary.notes:
@@ -281,6 +304,10 @@ def _resume_command(app: App, given: dict[str, Any]) -> str:
         words.append("--all-versions")
     if given["existing"] != "skip":
         words += ["--existing", given["existing"]]
+    if given.get("source", "s3") != "s3":
+        words += ["--source", given["source"]]
+    if given.get("dandi_api_url"):
+        words += ["--dandi-api-url", given["dandi_api_url"]]
     for name in ("endpoint_url", "bucket"):
         if app.options.get(name):
             words += [f"--{name.replace('_', '-')}", str(app.options[name])]

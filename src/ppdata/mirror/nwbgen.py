@@ -32,7 +32,7 @@ import threading
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -95,8 +95,21 @@ def _deterministic_ids(seed_text: str) -> Iterator[None]:
 
 
 def _aware(when: datetime) -> datetime:
-    """NWB wants time-zone aware datetimes; a naive one is taken as UTC."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    """NWB wants time-zone aware datetimes; a naive one is the rig's local wall time (as in
+    the raw name): US/Pacific, -08:00 in winter, -07:00 in summer (REAL_SHAPES §9)."""
+    from .jsongen import local_time
+
+    return local_time(when)
+
+
+def _date_of_birth(start: datetime, days: int) -> datetime:
+    """Midnight ``days`` before the session with the pytz LMT offset the real files carry
+    (-07:53, from localizing US/Pacific without ``normalize``; REAL_SHAPES §9)."""
+    from datetime import timedelta, timezone
+
+    born = (start - timedelta(days=days)).date()
+    lmt = timezone(-timedelta(hours=7, minutes=53), "LMT")
+    return datetime(born.year, born.month, born.day, tzinfo=lmt)
 
 
 def _new_nwbfile(
@@ -120,6 +133,7 @@ def _new_nwbfile(
             sex="F",
             age="P90D",
             genotype="wt/wt",
+            date_of_birth=_date_of_birth(start, days=90),
         ),
     )
 
@@ -203,13 +217,9 @@ def _time_intervals(name: str, description: str, columns: dict[str, tuple[str, A
 
 
 def _running_speed(rng: np.random.Generator, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
-    n = max(2, int(duration_s * RUNNING_RATE))
-    t = np.arange(n) / RUNNING_RATE
-    # bouts of running: a smoothed random walk, clipped at zero
-    steps = rng.normal(0.0, 0.6, n)
-    walk = np.convolve(np.cumsum(steps), np.ones(30) / 30.0, mode="same")
-    speed = np.clip(walk - np.median(walk) + 5.0, 0.0, None) + rng.normal(0.0, 0.3, n)
-    return t, speed.astype(np.float32)
+    from .behaviorgen import running_speed
+
+    return running_speed(rng, duration_s)
 
 
 def _series(
@@ -228,127 +238,42 @@ def _series(
 
 
 def _running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str) -> Any:
-    """The ``running`` processing module holding ``running_speed``."""
-    module = nwbfile.create_processing_module(name="running", description="running speed")
-    module.add(
-        _series(
-            "running_speed",
-            speed,
-            t,
-            unit="cm/s",
-            description="running speed from the wheel encoder, low-pass filtered",
-            fmt=fmt,
-        )
-    )
-    return module
+    """The ``running`` module: ``running_speed`` + ``running_wheel_rotation`` (h2: behaviorgen)."""
+    from .behaviorgen import running_module
+
+    return running_module(nwbfile, t, speed, fmt)
 
 
 def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
-    t, speed = _running_speed(rng, duration_s)
-    module = _running_module(nwbfile, t, speed, fmt)
-    module.add(
-        _series(
-            "running_speed_end_times",
-            speed,
-            t + 1.0 / RUNNING_RATE,
-            unit="cm/s",
-            description="running speed aligned to the end of each wheel sample",
-            fmt=fmt,
-        )
-    )
+    from .behaviorgen import add_running
+
+    add_running(nwbfile, rng, duration_s, fmt)
+
+
+def _add_wheel_acquisition(
+    nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Acquisition ``raw_running_wheel_rotation`` + the two wheel voltages (h2: behaviorgen);
+    returns the wheel's ``(timestamps, speed)`` for :func:`_running_module`."""
+    from .behaviorgen import add_wheel_acquisition
+
+    return add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
 
 
 def _add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
-    """Stimulus frame times plus the ``*_presentations`` tables of the session."""
-    n_frames = max(2, int(duration_s * STIMULUS_FRAME_RATE))
-    frame_times = np.arange(n_frames) / STIMULUS_FRAME_RATE + 1e-4 * rng.random(n_frames)
-    module = nwbfile.create_processing_module(name="stimulus", description="stimulus timing")
-    module.add(
-        _series(
-            "timestamps",
-            np.arange(n_frames, dtype=np.int64),
-            np.sort(frame_times),
-            unit="frame",
-            description="stimulus frame times (photodiode corrected)",
-            fmt=fmt,
-        )
-    )
+    """Stimulus onsets plus the ``*_presentations`` tables (see :mod:`.stimgen`)."""
+    from . import stimgen
 
-    spont_end = round(max(1.0, 0.1 * duration_s), 3)
-    nwbfile.add_time_intervals(
-        _time_intervals(
-            "spontaneous_presentations",
-            "grey screen (spontaneous activity) epochs",
-            {
-                "start_time": ("start of the epoch (s)", np.array([0.0])),
-                "stop_time": ("end of the epoch (s)", np.array([spont_end])),
-                "stimulus_name": ("stimulus name", ["spontaneous"]),
-                "stimulus_block": ("stimulus block", np.array([0], dtype=np.int64)),
-            },
-        )
-    )
-
-    # gratings: 0.5 s on, 0.5 s grey; every 8th an orientation oddball
-    starts = np.arange(spont_end + 1.0, duration_s - 1.0, 1.0)
-    if len(starts) == 0:
-        starts = np.array([spont_end])
-    n = len(starts)
-    orientation = np.full(n, 135.0)
-    oddball = (np.arange(n) % 8 == 7) & (rng.random(n) < 0.9)
-    orientation[oddball] = rng.choice([0.0, 45.0, 90.0], size=int(oddball.sum()))
-    nwbfile.add_time_intervals(
-        _time_intervals(
-            "gratings_presentations",
-            "drifting grating sequence with orientation oddballs",
-            {
-                "start_time": ("start of the presentation (s)", starts),
-                "stop_time": ("end of the presentation (s)", starts + 0.5),
-                "stimulus_name": ("stimulus name", ["drifting_gratings"] * n),
-                "stimulus_block": ("stimulus block", np.ones(n, dtype=np.int64)),
-                "orientation": ("grating orientation (degrees)", orientation),
-                "spatial_frequency": ("cycles/degree", np.full(n, 0.04)),
-                "temporal_frequency": ("Hz", np.full(n, 2.0)),
-                "contrast": ("Michelson contrast", np.full(n, 0.8)),
-                "is_oddball": ("presentation deviates from the sequence", oddball),
-            },
-        )
-    )
+    stimgen.add_stimulus(nwbfile, rng, duration_s, fmt)
 
 
 def _add_eye_tracking(
     nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
 ) -> None:
-    """Pupil and corneal reflection ellipses (plain TimeSeries: no ndx extension here)."""
-    n = max(2, int(duration_s * EYE_RATE))
-    t = np.arange(n) / EYE_RATE
-    module = nwbfile.create_processing_module(name="eye_tracking", description="eye tracking")
-    ellipse_doc = "ellipse fit per frame; columns: x, y, width, height, angle (pixels, radians)"
-    for name, radius in (("pupil", 40.0), ("corneal_reflection", 6.0)):
-        center = np.cumsum(rng.normal(0.0, 0.2, (n, 2)), axis=0) + 200.0
-        size = radius + rng.normal(0.0, radius * 0.05, (n, 2))
-        angle = rng.normal(0.0, 0.1, (n, 1))
-        data = np.hstack([center, size, angle]).astype(np.float32)
-        module.add(
-            _series(
-                name,
-                data,
-                t,
-                unit="pixels",
-                description=ellipse_doc,
-                fmt=fmt,
-            )
-        )
-    blink = rng.random(n) < 0.01
-    module.add(
-        _series(
-            "likely_blink_times",
-            blink,
-            t,
-            unit="n/a",
-            description="True where the frame is likely a blink",
-            fmt=fmt,
-        )
-    )
+    """``processing/eye_tracking``: pupil/CR/ellipse tables + blinks (h2: behaviorgen)."""
+    from .behaviorgen import add_eye_tracking
+
+    add_eye_tracking(nwbfile, rng, duration_s, fmt)
 
 
 # --------------------------------------------------------------------------------------
@@ -737,6 +662,8 @@ def _add_plane(
         RoiResponseSeries,
     )
 
+    from . import stimgen
+
     name = f"{structure}_{index}"
     module = nwbfile.create_processing_module(name=name, description=f"ophys of plane {name}")
     plane = nwbfile.create_imaging_plane(
@@ -808,6 +735,7 @@ def _add_plane(
     )
 
     traces = _calcium_traces(rng, len(timestamps), n_rois, rate_hz)
+    stimgen.add_dff_responses(traces["dff"], timestamps, len(timestamps) / rate_hz, index)
 
     def series(series_name: str, key: str, unit: str) -> Any:
         region = table.create_roi_table_region(

@@ -68,6 +68,8 @@ class Fault:
       the connection is closed cleanly (FIN);
     - ``"stall"``: nothing is sent for ``stall`` seconds, then the reply goes on (longer
       than the client's read timeout, this is a hang the client must time out of).
+
+    ``retry_after`` is the ``Retry-After`` header (seconds) of a 503 or 500.
     """
 
     kind: str = "503"
@@ -175,7 +177,7 @@ class LatencyProxy:
                     error = b"" if self.command == "HEAD" else _ERRORS[fault.kind]
                     self.send_response(int(fault.kind))
                     self.send_header("Content-Type", "application/xml")
-                    if fault.kind == "503":
+                    if fault.kind in ("503", "500"):
                         self.send_header("Retry-After", fault.retry_after)
                     self.send_header("Content-Length", str(len(_ERRORS[fault.kind])))
                     self.end_headers()
