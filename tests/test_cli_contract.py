@@ -116,6 +116,12 @@ EXAMPLES: dict[str, list[Example]] = {
     "mirror build": [ex(skip="builds a world (a minute): covered by tests/test_world.py")],
     "mirror serve": [ex(skip="serves until Ctrl-C: covered by conftest's mirror fixture")],
     "web": [ex(skip="serves until Ctrl-C: covered by tests/test_web.py over HTTP")],
+    "stimuli": [ex("stimuli", "{session}", works_for=("ephys-complete", *MESO))],
+    "psth": [ex("psth", "{session}", works_for=("ephys-complete",))],
+    "aligned-dff": [ex("aligned-dff", "{session}", "--plane", "{plane}", works_for=MESO)],
+    "behavior": [ex("behavior", "{session}", works_for=("ephys-complete", *MESO))],
+    "dandi": [ex("dandi", "{session}", works_for=("ephys-complete", "mesoscope", "slap2"))],
+    "slap2": [ex("slap2", "{session}", works_for=("slap2",))],
 }
 
 
@@ -218,7 +224,8 @@ _ONE_WIDTH = {"plot": ("100",), "tour": ("120",)}
 
 
 @pytest.mark.parametrize(("path", "index", "kind"), _CASES)
-def test_contract(path, index, kind, run, world, tmp_path, monkeypatch, cut_names):
+def test_contract(path, index, kind, run, world, tmp_path, monkeypatch, cut_names, mirror):
+    monkeypatch.setenv("PPDATA_DANDI_API_URL", f"{mirror.endpoint_url}/api")  # its stand-in
     example = EXAMPLES[path][index]
     works = kind is None or kind in (example.works_for or ())
     args = [_fill(a, world, kind, tmp_path, 0) for a in example.args]
