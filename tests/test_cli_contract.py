@@ -97,7 +97,15 @@ EXAMPLES: dict[str, list[Example]] = {
             "plot", "dff", "{session}", "--out", "{png}", "--stop", "20", works_for=MESO, on=PLOT_ON
         ),
         ex("plot", "rois", "{session}", "--out", "{png}", works_for=MESO, on=PLOT_ON),
-        ex("plot", "running", "{session}", "--out", "{png}", works_for=(*EPHYS, *MESO), on=PLOT_ON),
+        ex(
+            "plot",
+            "running",
+            "{session}",
+            "--out",
+            "{png}",
+            works_for=("ephys-complete", *MESO),
+            on=PLOT_ON,
+        ),
     ],
     "download": [
         ex("download", "{session}", "--include", "*.json", "--dest", "{tmp}/dry", "--dry-run"),
