@@ -335,11 +335,7 @@ class NWB:
         path = self._check(path)
         n = self.shape(f"{path}/data")[0]
         if self.exists(f"{path}/timestamps"):
-            stamps = self.read(f"{path}/timestamps")
-            i0 = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
-            i1 = n if stop is None else int(np.searchsorted(stamps, stop, side="left"))
-            i1 = min(i1, n)
-            times = stamps[i0:i1]
+            i0, i1, times = self._timestamp_window(f"{path}/timestamps", n, start, stop)
         else:
             t0 = float(self.read_scalar(f"{path}/starting_time"))
             rate = float(self.attrs(f"{path}/starting_time").get("rate", 0.0))
@@ -355,6 +351,57 @@ class NWB:
         else:
             data = self.read(f"{path}/data", (slice(i0, i1), np.asarray(columns, dtype=np.int64)))
         return times, data
+
+    def _timestamp_window(
+        self, path: str, n: int, start: float | None, stop: float | None
+    ) -> tuple[int, int, np.ndarray]:
+        """Rows ``[i0, i1)`` of sorted timestamps in ``[start, stop)`` and their values,
+        reading only the part of the array that covers the window.
+
+        A whole window (or an array already read) reads the array; otherwise the first and
+        last stamps give the mean rate, the guessed rows (plus a margin) are read and
+        checked, and a binary search over single stamps takes over if the guess misses
+        (gaps in the clock).
+        """
+        n = min(n, self.shape(path)[0])
+        if (start is None and stop is None) or path in self._cache or n < 4096:
+            stamps = self.read(path)[:n]
+            i0 = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
+            i1 = n if stop is None else int(np.searchsorted(stamps, stop, side="left"))
+            return i0, max(i0, i1), stamps[i0:i1]
+        first = float(self.read(path, slice(0, 1))[0])
+        last = float(self.read(path, slice(n - 1, n))[0])
+        lo_t = first if start is None else start
+        hi_t = last + 1.0 if stop is None else stop
+        rate = (n - 1) / (last - first) if last > first else 0.0
+        margin = 64
+        if rate > 0:
+            g0 = int(np.floor((lo_t - first) * rate)) - margin
+            g1 = int(np.ceil((hi_t - first) * rate)) + margin
+            a, b = min(max(g0, 0), n), min(max(g1, 0), n)
+            if b > a:
+                part = self.read(path, slice(a, b))
+                covers_lo = a == 0 or part[0] < lo_t
+                covers_hi = b == n or part[-1] >= hi_t
+                if covers_lo and covers_hi:
+                    j0 = int(np.searchsorted(part, lo_t, side="left"))
+                    j1 = int(np.searchsorted(part, hi_t, side="left"))
+                    return a + j0, a + max(j0, j1), part[j0:j1]
+        i0 = 0 if start is None else self._search(path, n, start)
+        i1 = n if stop is None else self._search(path, n, stop)
+        i1 = max(i0, i1)
+        return i0, i1, self.read(path, slice(i0, i1)) if i1 > i0 else np.empty(0)
+
+    def _search(self, path: str, n: int, value: float) -> int:
+        """``searchsorted(stamps, value, "left")`` by bisection, one stamp per probe."""
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if float(self.read(path, slice(mid, mid + 1))[0]) < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Fetch every chunk of these arrays at once (concurrently), ahead of reading them.

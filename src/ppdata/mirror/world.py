@@ -168,7 +168,8 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    sources = ["world.py", "nwbgen.py", "jsongen.py", *(p.name for p in here.glob("layout_*.py"))]
+    generators = (*here.glob("layout_*.py"), *here.glob("nwbgen*.py"))
+    sources = ["world.py", "jsongen.py", *(p.name for p in generators)]
     for name in sorted(sources):
         path = here / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))
