@@ -317,6 +317,11 @@ class NWB:
             if isinstance(entry, dict) and entry.get("name") == name:
                 return str(entry.get("path", "")).strip("/") or None
         if self.format is NWBFormat.HDF5 and self._backend.exists(f"{path}/{name}"):
+            import h5py
+
+            link = self._backend.node(path).get(name, getlink=True)
+            if isinstance(link, h5py.SoftLink):
+                return str(link.path).strip("/") or None
             return str(self._backend.node(f"{path}/{name}").name).strip("/")
         return None
 
