@@ -30,7 +30,11 @@ from .layout_files import (
 if TYPE_CHECKING:
     from .layout_model import Asset, Plane, Session, World
 
-__all__ = ["write_asset"]
+__all__ = ["MARKUP_NOTE", "write_asset"]
+
+#: A file in the SLAP2 raw asset's ``slap2/notes/`` whose name is markup (``<script>``, an
+#: ``<img onerror>``): the web page's XSS test looks for it (a ``/`` cannot be in a name).
+MARKUP_NOTE = "<script>window.ppdataXss=1<script><img src=x onerror=window.ppdataXss=2>.txt"
 
 _H5_FRAMES = 120  # frames in the plane h5 files (the NWB holds the full-length traces)
 _CAMERAS = ("Behavior", "Eye", "Face", "Nose")
@@ -297,6 +301,8 @@ def _raw_slap2(folder: Path, session: Session, asset: Asset) -> None:
     write_text(
         slap2 / "notes" / "session_notes.txt", "Good expression in DMD1; DMD2 slightly dim.\n"
     )
+    # A note whose name holds markup: pages that show key names must show it as text.
+    write_text(slap2 / "notes" / MARKUP_NOTE, "A file name with markup in it.\n")
     write_metadata(folder, session, asset, modalities=("slap", "behavior", "behavior-videos"))
 
 
