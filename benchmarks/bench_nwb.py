@@ -120,10 +120,11 @@ class _PpdataSide:
         elif op in LONG_LFP:
             from ppdata.ephys import lfp
 
-            # open = the file and the series' metadata, as pynwb's read() does for the notebook
+            # open = the file and the series' metadata, as pynwb's read() does for the
+            # notebook (an empty window at the series' start: nothing near the one measured)
             nwb = self.session.nwb(LONG_LFP[op])
             p = self.plan
-            lfp(nwb, p["long_probe"], p["long_start"], p["long_start"])
+            lfp(nwb, p["long_probe"], p["long_first"], p["long_first"])
 
     def run(self, op: str) -> dict[str, Any]:
         p, s = self.plan, self.session
@@ -524,6 +525,7 @@ def make_plan(endpoint: str, ophys_session: str) -> tuple[dict[str, Any], list[s
     stamps = nwb.read(f"{series}/timestamps")
     n_rows, n_channels = nwb.shape(f"{series}/data")
     middle = float(stamps[len(stamps) // 2])
+    plan["long_first"] = float(stamps[0])
     plan["long_start"], plan["long_stop"] = middle, middle + 1.0
     i0, i1 = (int(i) for i in np.searchsorted(stamps, [middle, middle + 1.0], side="left"))
     item = 2 * n_channels

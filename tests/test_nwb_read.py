@@ -39,6 +39,11 @@ def nwb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         root / "complete" / "ephys_h5.nwb", **ids, fmt="hdf5", label_column="unitrefine_label",
         complete=True, ccf=True, **EPHYS,
     )  # fmt: skip
+    for name, fmt in (("long_lfp.nwb", "zarr"), ("long_lfp.h5", "hdf5")):  # 120-s LFP
+        nwbgen.write_ephys_nwb(
+            root / "long" / name, **ids, fmt=fmt, probes=("ProbeA",), units_per_probe=2,
+            duration_s=120.0, long_lfp_probes=("ProbeA",),
+        )  # fmt: skip
     ophys_ids = {"raw_name": RAW_OPHYS, "subject_id": "832700", "session_start": START}
     nwbgen.write_pophys_nwb(
         root / "pophys.nwb.zarr", **ophys_ids, planes=PLANES, rois_per_plane=6, duration_s=30.0
@@ -531,6 +536,39 @@ def test_remote_hdf5_through_block_cache(client, nwb_dir):
         assert remote.equals(ephys.units(local))
         np.testing.assert_array_equal(spikes[2], ephys.spike_times(local, [2])[2])
         np.testing.assert_array_equal(window.data, ephys.lfp(local, "ProbeB", 0.1, 0.3).data)
+
+
+@pytest.mark.parametrize("name", ["long_lfp.h5", "long_lfp.nwb"])
+def test_remote_lfp_window_reads_only_the_covering_timestamps(client, nwb_dir, name):
+    """A 1-s window of an LFP with explicit timestamps: bytes <= 1.5x (its data + the
+    timestamp chunks covering it; HDF5 contiguous: their byte ranges), never the whole
+    timestamps array."""
+    key = f"long/{name}"
+    series = "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP"
+    with open_nwb(key, client=client) as nwb:
+        stamps = nwb.array(f"{series}/timestamps")
+        first = float(stamps[0])
+        ephys.lfp(nwb, "ProbeA", first, first)  # the series' metadata, as an open reads it
+        client.stats.reset()
+        window = ephys.lfp(nwb, "ProbeA", 60.0, 61.0)
+        got = client.stats.bytes.get("GetObject", 0)
+        i0, i1 = np.searchsorted(stamps[:], [60.0, 61.0])
+        assert len(window.times) == i1 - i0 > 1200
+        if nwb.format is NWBFormat.HDF5:
+            floor = (i1 - i0) * (96 * 2 + 8)
+        else:
+            floor = 0
+            for part, suffix in (("data", ".0"), ("timestamps", "")):
+                chunk = nwb.array(f"{series}/{part}").chunks[0]
+                for c in range(i0 // chunk, (i1 - 1) // chunk + 1):
+                    floor += client.head(f"{key}/{series}/{part}/{c}{suffix}").size
+        assert 0 < got <= 1.5 * floor, (got, floor)
+        if nwb.format is NWBFormat.HDF5:
+            assert got < stamps.size * 8 / 20  # far less than the timestamps array
+    with open_nwb(nwb_dir / key) as local:
+        expected = ephys.lfp(local, "ProbeA", 60.0, 61.0)
+        np.testing.assert_array_equal(window.data, expected.data)
+        np.testing.assert_array_equal(window.times, expected.times)
 
 
 def test_remote_hdf5_detects_and_heads(client):
