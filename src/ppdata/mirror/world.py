@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import MirrorError
-from . import layout_ephys, layout_files, layout_ophys
+from . import layout_dandi, layout_ephys, layout_files, layout_ophys
 from .layout_model import (
     BUCKET_DIRNAME,
     EPHYS_COMPLETE,
@@ -49,6 +49,7 @@ from .layout_model import (
     MESOSCOPE_B,
     NOT_ON_S3,
     SIZES,
+    SLAP2_PILOT,
     SLAP2_SESSION,
     SPREADSHEET_NAME,
     SPREADSHEET_SESSION_COLUMN,
@@ -73,6 +74,7 @@ __all__ = [
     "NONDETERMINISTIC_KEYS",
     "NOT_ON_S3",
     "SIZES",
+    "SLAP2_PILOT",
     "SLAP2_SESSION",
     "SPREADSHEET_NAME",
     "SPREADSHEET_SESSION_COLUMN",
@@ -142,6 +144,8 @@ def build_world(
                 layout_ephys.write_asset(folder, world, session, asset)
             else:
                 layout_ophys.write_asset(folder, world, session, asset)
+    say("writing the DANDI stand-in")
+    layout_dandi.write_dandi(world)
     say("writing distractors")
     layout_ephys.write_distractors(world)
     say(f"writing {SPREADSHEET_NAME}")
@@ -168,8 +172,10 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    generators = (*here.glob("layout_*.py"), *here.glob("nwbgen*.py"))
-    sources = ["world.py", "jsongen.py", *(p.name for p in generators)]
+    # every generator module (nwbgen, nwbgen_ephys, jsongen, behaviorgen, qcgen, ...) and
+    # every layout
+    generators = [*here.glob("*gen.py"), *here.glob("*gen_*.py"), *here.glob("layout_*.py")]
+    sources = ["world.py", *sorted({p.name for p in generators})]
     for name in sorted(sources):
         path = here / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))
