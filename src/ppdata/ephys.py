@@ -293,10 +293,10 @@ def _brain_areas(nwb: NWB, frame: pd.DataFrame) -> Any:
     valid = (peak >= 0) & (position < ends)
     rows = np.full(len(frame), -1, dtype=np.int64)
     if valid.any():
-        picked = nwb.read_ranges(
-            f"{UNITS}/electrodes", [(int(p), int(p) + 1) for p in position[valid]]
-        )
-        rows[valid] = [int(r[0]) for r in picked]
+        # one element per unit, but spread over the whole array: its chunks are all needed,
+        # so one read of it (one batch of chunks, one decode) beats thousands of slices
+        flat = nwb.read(f"{UNITS}/electrodes")
+        rows[valid] = np.asarray(flat, dtype=np.int64)[position[valid]]
     locations = nwb.read(path)
     out = np.array([str(locations[r]) if r >= 0 else None for r in rows], dtype=object)
     return out
