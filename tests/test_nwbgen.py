@@ -159,6 +159,16 @@ def test_complete_ephys_nwb(gen_files):
             "running_wheel_supply_voltage",
         }
         assert any(name.endswith("_presentations") for name in nwb.intervals)
+        speed = nwb.processing["running"]["running_speed"]
+        assert speed.unit == "cm/s" and len(speed.data) == len(speed.timestamps)
+        assert {"pupil", "corneal_reflection", "likely_blink_times"} <= set(
+            nwb.processing["eye_tracking"].data_interfaces
+        )
+        names = set(nwb.intervals)
+        assert {"spontaneous_presentations", "Sequence mismatch block_presentations"} <= names
+        gratings = nwb.intervals["Sequence mismatch block_presentations"].to_dataframe()
+        assert {"start_time", "stop_time", "stim_name", "Orientation", "TrialType"} <= set(gratings)
+        assert (gratings["stop_time"] > gratings["start_time"]).all()
         units = nwb.units.to_dataframe(exclude={"waveform_mean", "waveform_sd", "electrodes"})
         assert set(RELEASE_2026_COLUMNS) <= set(units)
         assert (units["unitrefine_label"] == units["decoder_label"]).all()
