@@ -166,7 +166,7 @@ def test_units_bad_filters_list_valid_values(ephys_nwb):
 
 
 def test_spike_times_equal_pynwb(ephys_nwb, pynwb_files):
-    units = pynwb_files["ephys"].units
+    units = _reference(ephys_nwb, pynwb_files).units
     wanted = [0, 7, 19]
     got = ephys.spike_times(ephys_nwb, wanted)
     assert list(got) == wanted
