@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "get_quality_control": "qc",
     "list_path": "listing",
     "make_plot": "plotting",
+    "map_sessions": "project.mapping",
     "open_nwb": "nwb",
     "open_session": "session",
     "parse_name": "naming",
@@ -94,6 +95,7 @@ __all__ = [
     "get_quality_control",
     "list_path",
     "make_plot",
+    "map_sessions",
     "open_nwb",
     "open_session",
     "parse_name",
@@ -139,6 +141,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .naming import SessionName, parse_name
     from .nwb import NWB, open_nwb
     from .plotting import make_plot
+    from .project.mapping import map_sessions
     from .portal import get_portal_links
     from .qc import QualityControl, get_quality_control
     from .s3 import S3Client

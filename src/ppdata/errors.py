@@ -85,3 +85,7 @@ class UnsafeKey(DownloadError, ValueError):
 
 class MirrorError(PpdataError, RuntimeError):
     """The local mirror (synthetic world or its S3 server) cannot be built or started."""
+
+
+class ClusterError(PpdataError, ConnectionError):
+    """The Dask cluster cannot be reached or started."""
