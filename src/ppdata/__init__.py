@@ -141,8 +141,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .naming import SessionName, parse_name
     from .nwb import NWB, open_nwb
     from .plotting import make_plot
-    from .project.mapping import map_sessions
     from .portal import get_portal_links
+    from .project.mapping import map_sessions
     from .qc import QualityControl, get_quality_control
     from .s3 import S3Client
     from .session import Session, open_session

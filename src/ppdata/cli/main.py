@@ -160,9 +160,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import catalog, data, download, meta, mirror, nwb, tour
+    from . import catalog, data, download, meta, mirror, nwb, project, tour
 
-    for module in (tour, catalog, data, meta, nwb, download, mirror):
+    for module in (tour, catalog, data, meta, nwb, download, mirror, project):
         module.register(cli)
 
 

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import NotFound, PpdataError
 from ..settings import Settings
@@ -64,7 +64,9 @@ class ProjectResult:
             parts.append(f"{len(self.computed)} computed ({self.requests} requests)")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
-        return f"{self.table}: {len(self.frame)} rows; " + ", ".join(parts) + f"; {self.seconds:.1f} s"
+        return (
+            f"{self.table}: {len(self.frame)} rows; " + ", ".join(parts) + f"; {self.seconds:.1f} s"
+        )
 
 
 def _spec(table: str) -> TableSpec:
@@ -232,7 +234,7 @@ def _where(frame: pd.DataFrame, where: str, table: str) -> pd.DataFrame:
     try:
         return frame.query(where)
     # pandas raises many kinds of exception for a bad expression; all mean the same here
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise NotFound(
             f"cannot apply --where {where!r} to the {table} table ({type(exc).__name__}: "
             f"{exc}); its columns are {', '.join(map(str, frame.columns))}"

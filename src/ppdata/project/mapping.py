@@ -75,7 +75,7 @@ def call_on_session(
             value = fn(session)
         # A user's function may fail in any way; the contract is a row saying why, so every
         # ordinary exception is caught here (never KeyboardInterrupt or SystemExit).
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             error = _describe(exc)
             logger.info("session %s failed (attempt %d): %s", name, attempt, error)
             if attempt <= retries:

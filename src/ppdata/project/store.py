@@ -20,7 +20,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,7 @@ class ProjectStore:
         folder.mkdir(parents=True, exist_ok=True)
         known = self.manifest(table)
         written = 0
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         for session, version, frame, info in parts:
             path = self.part_path(table, session)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

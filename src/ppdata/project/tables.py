@@ -43,7 +43,9 @@ def scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(first, (list, tuple, np.ndarray, dict, set)):
             continue
         if isinstance(first, bytes):
-            values = values.map(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+            values = values.map(
+                lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+            )
         kinds = {type(v) for v in sample}
         if kinds <= {bool, np.bool_}:
             out[str(name)] = values.astype("boolean")
@@ -147,7 +149,9 @@ def stimuli_table(session: Session) -> pd.DataFrame:
         )
         frame.insert(0, "table", str(name).removesuffix("_presentations"))
         parts.append(scalar_columns(frame))
-    frame = pd.concat(parts, ignore_index=True, sort=False) if parts else pd.DataFrame({"table": []})
+    frame = (
+        pd.concat(parts, ignore_index=True, sort=False) if parts else pd.DataFrame({"table": []})
+    )
     frame.insert(0, "subject", session.parsed.subject_id)
     return scalar_columns(frame)
 
