@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import MirrorError
-from . import layout_ephys, layout_files, layout_ophys
+from . import inventory, layout_ephys, layout_files, layout_ophys
 from .layout_model import (
     BUCKET_DIRNAME,
     EPHYS_COMPLETE,
@@ -134,10 +134,14 @@ def build_world(
         shutil.rmtree(world.bucket_dir)
     world.bucket_dir.mkdir()
     started = time.monotonic()
+    inventory_names = inventory.inventory_names()
     for session in world.on_s3:
         for asset in session.assets:
             say(f"writing {asset.name}")
             folder = world.bucket_dir / asset.name
+            if session.name in inventory_names:
+                inventory.write_asset(folder, session, asset)
+                continue
             if asset.kind in ("raw", "sorted", "ccf", "nwb") and session.platform == "ecephys":
                 layout_ephys.write_asset(folder, world, session, asset)
             else:
@@ -168,7 +172,13 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    sources = ["world.py", "nwbgen.py", "jsongen.py", *(p.name for p in here.glob("layout_*.py"))]
+    sources = [
+        "world.py",
+        "nwbgen.py",
+        "jsongen.py",
+        "inventory.py",
+        *(p.name for p in here.glob("layout_*.py")),
+    ]
     for name in sorted(sources):
         path = here / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))
