@@ -257,7 +257,8 @@ def _ephys_shape(name: str) -> tuple[tuple[str, ...], int]:
 
     g = rng("inventory", name)
     probes = PROBES if g.random() < 0.7 else PROBES[:5]
-    return probes, int(g.integers(380, 720))
+    total = int(g.integers(2225, 4347))  # the release's range of units per session
+    return probes, total // len(probes)
 
 
 def _session(row: InventorySession) -> Session:
