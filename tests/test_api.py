@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -25,7 +26,9 @@ def test_import_is_light_and_silent(tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin"},
+        # PYTHONPATH passes through for a source tree that is not installed (worktrees)
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin"}
+        | {k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]" and result.stderr == ""

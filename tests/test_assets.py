@@ -7,14 +7,14 @@ import pytest
 from ppdata.assets import AssetKind, classify, find_assets, get_asset, pick_asset
 from ppdata.errors import AssetNotFound, InvalidName, SessionNotFound
 
-P = "multiplane-ophys_1111111_2025-04-04_04-04-04_processed_2025-05-05_05-05-05"
+P = "multiplane-ophys_832700_2026-01-24_12-06-12_processed_2026-01-25_13-22-08"
 
 
 @pytest.mark.parametrize(
     ("name", "entries", "kind"),
     [
         ("ecephys_1_2025-01-01_01-01-01", None, AssetKind.RAW),
-        ("567890_2025-09-09_09-09-09", None, AssetKind.RAW),
+        ("828408_2025-11-13_10-30-53", None, AssetKind.RAW),
         ("ecephys_1_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02", None, AssetKind.SORTED),
         ("ecephys_1_2025-01-01_01-01-01_nwb_2025-02-02_02-02-02", None, AssetKind.NWB),
         ("ecephys_1_ccf", None, AssetKind.CCF),
@@ -107,11 +107,11 @@ def test_reprocessed_versions_newest_first_and_pickable(client, world):
 
 
 def test_unknown_session_is_not_found_with_suggestions(client):
-    with pytest.raises(SessionNotFound, match="did you mean: ecephys_612345"):
+    with pytest.raises(SessionNotFound, match="did you mean: ecephys_820454"):
         find_assets(
-            "ecephys_612345_2025-01-01_01-01-02",
+            "ecephys_820454_2025-11-04_14-59-23",
             client,
-            suggest=lambda name: ["ecephys_612345_2025-01-01_01-01-01"],
+            suggest=lambda name: ["ecephys_820454_2025-11-04_14-59-22"],
         )
 
 
@@ -127,7 +127,7 @@ def test_get_asset(client, world):
     ccf = world.session(EPHYS_COMPLETE).current("ccf")
     assert get_asset(ccf.name, client).kind is AssetKind.CCF
     with pytest.raises(AssetNotFound):
-        get_asset("ecephys_623456_2025-03-03_03-03-03_sorted_1999-01-01_01-01-01", client)
+        get_asset("ecephys_820459_2025-11-12_14-34-33_sorted_1999-01-01_01-01-01", client)
 
 
 def test_assets_json_contract(run, world):
@@ -165,16 +165,16 @@ def test_assets_table_and_bad_input_in_the_cli(run):
 
     ok = run("assets", MESOSCOPE_A)
     assert ok.code == 0 and "planar-ophys" in ok.out and "behavior-videos" in ok.out
-    bad = run("assets", "ecephys_612345_2025-13-01_01-01-01")
+    bad = run("assets", "ecephys_820454_2025-13-04_14-59-22")
     assert bad.code == 1
     assert bad.err.startswith("Error: the acquisition datetime") and "Traceback" not in bad.err
-    missing = run("assets", "ecephys_612345_2024-01-01_01-01-01")
+    missing = run("assets", "ecephys_820454_2024-11-04_14-59-22")
     assert missing.code == 1 and "no assets of session" in missing.err
 
 
 def test_without_a_catalog_suggestions_come_from_the_subjects_sessions(client):
-    with pytest.raises(SessionNotFound, match="did you mean: ecephys_612345_2025-01-01_01-01-01"):
-        find_assets("ecephys_612345_2025-01-01_01-01-09", client)
+    with pytest.raises(SessionNotFound, match="did you mean: ecephys_820454_2025-11-04_14-59-22"):
+        find_assets("ecephys_820454_2025-11-04_14-59-29", client)
     with pytest.raises(SessionNotFound) as info:
         find_assets("ecephys_999999_2025-01-01_01-01-01", client)
     assert "did you mean" not in str(info.value)

@@ -109,12 +109,12 @@ def test_full_refresh_reads_everything_again(filled, client, world):
         ({"has": ["sorted", "ccf"]}, {EPHYS_COMPLETE}),
         ({"has": "nwb"}, {EPHYS_COMPLETE}),
         ({"has": "planar-ophys"}, {MESOSCOPE_A, MESOSCOPE_B}),
-        ({"subject": "1111111"}, {MESOSCOPE_A}),
-        ({"since": "2025-04-04", "until": "2025-05-15"}, {MESOSCOPE_A, MESOSCOPE_B}),
-        ({"until": "2025-01-01"}, {EPHYS_REPROCESSED}),
+        ({"subject": "832700"}, {MESOSCOPE_A}),
+        ({"since": "2026-01-24", "until": "2026-03-05"}, {MESOSCOPE_A, MESOSCOPE_B}),
+        ({"until": "2025-11-04"}, {EPHYS_REPROCESSED}),
         ({"qc": "none"}, {SLAP2_SESSION}),
         ({"search": "z-DRIFT"}, {MESOSCOPE_B}),
-        ({"search": "612345_2025"}, {EPHYS_REPROCESSED}),
+        ({"search": "820454_2025"}, {EPHYS_REPROCESSED}),
         ({"on_s3": False}, {NOT_ON_S3}),
         ({"asset_qc": "Fail"}, {MESOSCOPE_B}),
     ],
@@ -137,10 +137,10 @@ def test_bad_filters_say_what_is_wrong(filled, filters, message):
 
 
 def test_did_you_mean(filled, client):
-    typo = EPHYS_REPROCESSED.replace("612345", "612354")
+    typo = EPHYS_REPROCESSED.replace("820454", "820445")
     assert filled.suggest(typo)[0] == EPHYS_REPROCESSED
     assert (
-        filled.suggest(MESOSCOPE_A.replace("04-04-04", "04-04-05") + "_sorted_2025-01-01_01-01-01")[
+        filled.suggest(MESOSCOPE_A.replace("12-06-12", "12-06-13") + "_sorted_2025-01-01_01-01-01")[
             0
         ]
         == MESOSCOPE_A
@@ -151,7 +151,7 @@ def test_did_you_mean(filled, client):
     with pytest.raises(SessionNotFound, match="did you mean"):
         filled.get_session(typo)
     assert filled.get_session(MESOSCOPE_A)["assets"]["planar-ophys"] == (
-        "multiplane-ophys_1111111_2025-04-04_04-04-04_processed_2025-07-07_07-07-07"
+        "multiplane-ophys_832700_2026-01-24_12-06-12_processed_2026-03-28_02-17-32"
     )
 
 
@@ -222,7 +222,7 @@ def test_empty_catalog_and_unreachable_endpoint(tmp_path):
     with pytest.raises(CatalogError, match="ppdata catalog refresh"):
         catalog.sessions()
     with S3Client(dead) as client, pytest.raises(CatalogError, match="mirror"):
-        catalog.refresh(client, ["ecephys_612345_2025-01-01_01-01-01"])
+        catalog.refresh(client, ["ecephys_820454_2025-11-04_14-59-22"])
 
 
 def test_cli_sessions_json_fills_an_empty_catalog(run, world):
@@ -249,8 +249,8 @@ def test_cli_sessions_json_fills_an_empty_catalog(run, world):
     assert all(set(r) == keys for r in rows)
     complete = next(r for r in rows if r["session"] == EPHYS_COMPLETE)
     assert set(complete["kinds"]) == {"raw", "sorted", "ccf", "nwb"}
-    assert complete["assets"]["ccf"] == "ecephys_623456_ccf"
-    assert complete["acquired"] == "2025-03-03T03:03:03"
+    assert complete["assets"]["ccf"] == "ecephys_820459_ccf"
+    assert complete["acquired"] == "2025-11-12T14:34:33"
     missing = next(r for r in rows if r["session"] == NOT_ON_S3)
     assert missing["on_s3"] is False and missing["kinds"] == []
     assert "empty" in result.err and "catalog refreshed" in result.err
@@ -280,7 +280,7 @@ def test_cli_catalog_refresh_and_info(run, world):
     assert info["age"] in ("just now",) or info["age"].endswith("s ago")
     table = run("catalog", "info")
     assert "schema version" in table.out and "last refresh" in table.out
-    typo = run("catalog", "refresh", EPHYS_REPROCESSED.replace("01-01-01", "01-01-02", 1))
+    typo = run("catalog", "refresh", EPHYS_REPROCESSED.replace("14-59-22", "14-59-23", 1))
     assert typo.code == 1 and "did you mean" in typo.err and EPHYS_REPROCESSED in typo.err
 
 

@@ -22,11 +22,11 @@ def test_help_lists_the_commands(run):
 
 
 def test_name_parses_without_network(run):
-    result = run("name", "567890_2025-09-09_09-09-09_processed_2025-10-10_10-10-10", "--json")
+    result = run("name", "828408_2025-11-13_10-30-53_processed_2026-05-22_06-53-48", "--json")
     assert result.code == 0
     (row,) = json.loads(result.out)
     assert row["platform"] is None and row["process"] == "processed"
-    assert row["raw_name"] == "567890_2025-09-09_09-09-09"
+    assert row["raw_name"] == "828408_2025-11-13_10-30-53"
 
 
 def test_ls_session_asset_subpath_and_url(run, world):
@@ -51,7 +51,7 @@ def test_ls_session_asset_subpath_and_url(run, world):
 
 
 def test_ls_errors(run):
-    nothing = run("ls", "ecephys_612345_2025-01-01_01-01-01/no/such/folder")
+    nothing = run("ls", "ecephys_820454_2025-11-04_14-59-22/no/such/folder")
     assert nothing.code == 1 and nothing.err.startswith("Error: nothing at s3://")
     other = run("ls", "s3://another-bucket/x")
     assert other.code == 1 and "--bucket another-bucket" in other.err
@@ -61,12 +61,12 @@ def test_ls_errors(run):
 
 def test_debug_shows_the_traceback(run):
     with pytest.raises(Exception, match="acquisition datetime"):
-        run("assets", "ecephys_612345_2025-13-01_01-01-01", "--debug")
+        run("assets", "ecephys_820454_2025-13-04_14-59-22", "--debug")
 
 
 def test_unreachable_endpoint_is_one_line(run):
     result = run(
-        "assets", "ecephys_612345_2025-01-01_01-01-01", "--endpoint-url", "http://127.0.0.1:9"
+        "assets", "ecephys_820454_2025-11-04_14-59-22", "--endpoint-url", "http://127.0.0.1:9"
     )
     assert result.code == 1
     assert result.err.count("\n") == 1 and "cannot reach the bucket" in result.err
@@ -106,7 +106,7 @@ def test_tour_end_to_end(tmp_path, world_root):
     )
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert "ecephys_612345_2025-01-01_01-01-01" in text
+    assert "ecephys_820454_2025-11-04_14-59-22" in text
     assert "sorted" in text and "raw" in text
     assert list(Path(out).glob("*.png")), "the tour writes at least one plot"
 
@@ -159,11 +159,11 @@ def test_download_cli_asks_before_a_large_download(run, tmp_path):
 
 
 def test_download_cli_bad_targets(run, tmp_path):
-    missing = run("download", "ecephys_612345_2024-01-01_01-01-01", "--dest", str(tmp_path))
+    missing = run("download", "ecephys_820454_2024-11-04_14-59-22", "--dest", str(tmp_path))
     assert missing.code == 1 and missing.err.startswith("Error: ")
     nothing = run(
         "download",
-        "ecephys_612345_2025-01-01_01-01-01",
+        "ecephys_820454_2025-11-04_14-59-22",
         "--include",
         "*.xyz",
         "--dest",
@@ -175,7 +175,7 @@ def test_download_cli_bad_targets(run, tmp_path):
 def test_settings_flags_reach_the_client(run):
     slow = run(
         "assets",
-        "ecephys_612345_2025-01-01_01-01-01",
+        "ecephys_820454_2025-11-04_14-59-22",
         "--no-qc",
         "--endpoint-url",
         "http://127.0.0.1:9",

@@ -46,9 +46,9 @@ from ppdata.s3 import S3Client
 from ppdata.settings import Settings
 
 BUCKET = "aind-open-data"
-SESSION = "ecephys_612345_2025-01-01_01-01-01"
-SORTED_OLD = f"{SESSION}_sorted_2025-02-02_02-02-02"
-SORTED = f"{SESSION}_sorted_2025-03-03_03-03-03"
+SESSION = "ecephys_820454_2025-11-04_14-59-22"
+SORTED_OLD = f"{SESSION}_sorted_2025-11-19_21-40-12"
+SORTED = f"{SESSION}_sorted_2026-06-27_11-07-00"
 REC = "experiment1_Record Node 101#Neuropix-PXI-100.ProbeA-AP_recording1"
 BIG = "bigfiles/single.bin"  # 12 MB, single-part: ranged parts + MD5
 MULTI = "bigfiles/multi.bin"  # 11 MB, multipart ETag: size check

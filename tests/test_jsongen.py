@@ -15,9 +15,9 @@ from ppdata.mirror.jsongen import (
     visualization_output,
 )
 
-RAW = "ecephys_612345_2025-01-01_01-01-01"
+RAW = "ecephys_820454_2025-11-04_14-59-22"
 SORTED = f"{RAW}_sorted_2025-02-02_02-02-02"
-SLAP2 = "567890_2025-09-09_09-09-09"
+SLAP2 = "828408_2025-11-13_10-30-53"
 REC = "experiment1_Record Node 101#Neuropix-PXI-100.Probe{}-AP_recording1"
 
 V1_FILES = {
@@ -45,7 +45,7 @@ def sorted_v1(**kw):
         SORTED,
         schema=1,
         platform="ecephys",
-        subject_id="612345",
+        subject_id="820454",
         acquired=datetime(2025, 1, 1, 1, 1, 1),
         process="sorted",
         processed=datetime(2025, 2, 2, 2, 2, 2),
@@ -58,7 +58,7 @@ def slap2_v2(**kw):
         SLAP2,
         schema=2,
         platform=None,
-        subject_id="567890",
+        subject_id="828408",
         acquired=datetime(2025, 9, 9, 9, 9, 9),
         modalities=("slap", "behavior-videos"),
         **kw,

@@ -19,10 +19,10 @@ from ppdata.metadata import (
 )
 from ppdata.mirror.jsongen import metadata_documents
 
-RAW = "ecephys_612345_2025-01-01_01-01-01"
+RAW = "ecephys_820454_2025-11-04_14-59-22"
 SORTED = f"{RAW}_sorted_2025-02-02_02-02-02"
-MESO = "multiplane-ophys_1111111_2025-04-04_04-04-04_processed_2025-05-05_05-05-05"
-SLAP2 = "567890_2025-09-09_09-09-09"
+MESO = "multiplane-ophys_832700_2026-01-24_12-06-12_processed_2026-01-25_13-22-08"
+SLAP2 = "828408_2025-11-13_10-30-53"
 
 
 def as_bytes(docs):
@@ -35,7 +35,7 @@ def v1_docs():
         SORTED,
         schema=1,
         platform="ecephys",
-        subject_id="612345",
+        subject_id="820454",
         acquired=datetime(2025, 1, 1, 1, 1, 1),
         process="sorted",
         processed=datetime(2025, 2, 2, 2, 2, 2),
@@ -48,7 +48,7 @@ def v2_docs():
         SLAP2,
         schema=2,
         platform=None,
-        subject_id="567890",
+        subject_id="828408",
         acquired=datetime(2025, 9, 9, 9, 9, 9),
         modalities=("slap",),
         stimulus_epochs=[("Standard oddball", 0, 600), ("Spontaneous", 660, 960)],
@@ -61,7 +61,7 @@ def test_v1_generated(v1_docs):
     subject = v1_docs["subject.json"]
     assert md.ok and md.warnings == ()
     assert md.name == SORTED
-    assert md.subject_id == "612345"
+    assert md.subject_id == "820454"
     assert md.sex == subject["sex"] and md.genotype == subject["genotype"]
     assert md.date_of_birth == date.fromisoformat(subject["date_of_birth"])
     assert md.species == "Mus musculus"
@@ -93,7 +93,7 @@ def test_v2_generated(v2_docs):
     md = read_metadata(as_bytes(v2_docs))
     details = v2_docs["subject.json"]["subject_details"]
     assert md.ok
-    assert md.subject_id == "567890"
+    assert md.subject_id == "828408"
     assert md.sex == details["sex"] and md.genotype == details["genotype"]
     assert md.species == "Mus musculus"
     assert md.instrument_id == "SLAP2_1"
@@ -121,13 +121,13 @@ def test_v2_derived_uses_source_data_and_name(v2_docs):
         MESO,
         schema=2,
         platform="multiplane-ophys",
-        subject_id="1111111",
+        subject_id="832700",
         acquired=datetime(2025, 4, 4, 4, 4, 4),
         process="processed",
         modalities=("pophys",),
     )
     md = read_metadata(as_bytes(docs))
-    assert md.input_data_name == "multiplane-ophys_1111111_2025-04-04_04-04-04"
+    assert md.input_data_name == "multiplane-ophys_832700_2026-01-24_12-06-12"
     assert md.platform == "multiplane-ophys"  # v2 has no platform: taken from the name
     assert md.process_name == "processed"
     assert "Video ROI segmentation" in [s.name for s in md.processing]
@@ -158,7 +158,7 @@ def test_full_keys_are_accepted_and_other_files_ignored(v2_docs):
     files = {f"{SLAP2}/{name}": body for name, body in as_bytes(v2_docs).items()}
     files[f"{SLAP2}/slap2/notes/notes.txt"] = b"not json"
     md = read_metadata(files)
-    assert md.ok and md.subject_id == "567890"
+    assert md.ok and md.subject_id == "828408"
 
 
 def test_metadata_keys():
@@ -192,7 +192,7 @@ def test_known_versions_do_not_warn(v1_docs):
 
 def test_malformed_json_names_the_file_and_others_are_read(v1_docs):
     files = as_bytes(v1_docs)
-    files["subject.json"] = b'{"subject_id": "612345", "sex": '
+    files["subject.json"] = b'{"subject_id": "820454", "sex": '
     del files["metadata.nd.json"]
     md = read_metadata(files)
     assert not md.ok
@@ -201,7 +201,7 @@ def test_malformed_json_names_the_file_and_others_are_read(v1_docs):
     assert "subject.json" in str(err) and "not valid JSON" in str(err)
     assert err.file == "subject.json"
     assert md.sex is None
-    assert md.subject_id == "612345"  # from data_description.json
+    assert md.subject_id == "820454"  # from data_description.json
     assert md.session_start is not None and md.processing
 
 
@@ -227,11 +227,11 @@ def test_wrong_type_key_names_file_and_key(v1_docs):
 
 
 def test_bad_metadata_nd_section(v1_docs):
-    nd = dict(v1_docs["metadata.nd.json"], subject="612345")
+    nd = dict(v1_docs["metadata.nd.json"], subject="820454")
     md = read_metadata(as_bytes({"metadata.nd.json": nd}))
     assert [e.key for e in md.errors] == ["subject"]
     assert "metadata.nd.json" in str(md.errors[0])
-    assert md.subject_id == "612345"  # still from the data_description section
+    assert md.subject_id == "820454"  # still from the data_description section
 
 
 def test_load_json_document_errors():
@@ -313,7 +313,7 @@ HAND_V2 = {
         "object_type": "Subject",
         "describedBy": "https://raw.githubusercontent.com/AllenNeuralDynamics/aind-data-schema/main/src/aind_data_schema/core/subject.py",
         "schema_version": "2.0.2",
-        "subject_id": "567890",
+        "subject_id": "828408",
         "subject_details": {
             "object_type": "Mouse subject",
             "sex": "Female",
@@ -325,7 +325,7 @@ HAND_V2 = {
     "acquisition.json": {
         "object_type": "Acquisition",
         "schema_version": "2.0.0",
-        "subject_id": "567890",
+        "subject_id": "828408",
         "acquisition_start_time": "2025-09-09T09:09:09-07:00",
         "acquisition_end_time": "2025-09-09T10:09:09-07:00",
         "instrument_id": None,
@@ -341,8 +341,8 @@ HAND_V2 = {
     "data_description.json": {
         "object_type": "Data description",
         "schema_version": "2.3.3",
-        "name": "567890_2025-09-09_09-09-09",
-        "subject_id": "567890",
+        "name": "828408_2025-11-13_10-30-53",
+        "subject_id": "828408",
         "data_level": "raw",
         "project_name": "OpenScope",
         "modalities": [{"name": "Scanned line projection imaging", "abbreviation": "slap"}],
@@ -396,7 +396,7 @@ def test_hand_written_v2_with_nulls():
 def test_empty_input_gives_an_empty_view():
     md = read_metadata({}, name=RAW)
     assert isinstance(md, AssetMetadata)
-    assert md.name == RAW and md.subject_id == "612345" and md.platform == "ecephys"
+    assert md.name == RAW and md.subject_id == "820454" and md.platform == "ecephys"
     assert md.ok and md.sources == {}
 
 

@@ -18,8 +18,8 @@ from ppdata.errors import NotFound, NWBError
 from ppdata.mirror import nwbgen
 from ppdata.nwb import NWBFormat, detect_format, format_from_objects, open_nwb
 
-RAW_EPHYS = "ecephys_612345_2025-01-01_01-01-01"
-RAW_OPHYS = "multiplane-ophys_1111111_2025-04-04_04-04-04"
+RAW_EPHYS = "ecephys_820454_2025-11-04_14-59-22"
+RAW_OPHYS = "multiplane-ophys_832700_2026-01-24_12-06-12"
 START = datetime(2025, 1, 1, 1, 1, 1)
 EPHYS = {"units_per_probe": 10, "duration_s": 30.0, "lfp_channels": 16, "lfp_duration_s": 2.0}
 PLANES = (("VISp", 0, 184), ("VISl", 4, 220))
@@ -33,13 +33,13 @@ COMPLETE_OLDER = f"{OLDER_RAW}_nwb_2024-03-03_03-03-03"
 def nwb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Small NWB files of every kind, laid out like keys of a bucket."""
     root = tmp_path_factory.mktemp("nwb-read")
-    ids = {"raw_name": RAW_EPHYS, "subject_id": "612345", "session_start": START}
+    ids = {"raw_name": RAW_EPHYS, "subject_id": "820454", "session_start": START}
     nwbgen.write_ephys_nwb(root / "ephys.nwb", **ids, with_eye_tracking=True, **EPHYS)
     nwbgen.write_ephys_nwb(
         root / "complete" / "ephys_h5.nwb", **ids, fmt="hdf5", label_column="unitrefine_label",
         **EPHYS,
     )  # fmt: skip
-    ophys_ids = {"raw_name": RAW_OPHYS, "subject_id": "1111111", "session_start": START}
+    ophys_ids = {"raw_name": RAW_OPHYS, "subject_id": "832700", "session_start": START}
     nwbgen.write_pophys_nwb(
         root / "pophys.nwb.zarr", **ophys_ids, planes=PLANES, rois_per_plane=6, duration_s=30.0
     )

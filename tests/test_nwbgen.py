@@ -12,8 +12,8 @@ import pytest
 from ppdata.mirror import nwbgen
 from ppdata.nwb import install_safe_pickle
 
-RAW_EPHYS = "ecephys_612345_2025-01-01_01-01-01"
-RAW_OPHYS = "multiplane-ophys_1111111_2025-04-04_04-04-04"
+RAW_EPHYS = "ecephys_820454_2025-11-04_14-59-22"
+RAW_OPHYS = "multiplane-ophys_832700_2026-01-24_12-06-12"
 START = datetime(2025, 1, 1, 1, 1, 1)
 SMALL_EPHYS = {"units_per_probe": 8, "duration_s": 30.0, "lfp_channels": 12, "lfp_duration_s": 2.0}
 PLANES = (("VISp", 0, 184), ("VISp", 1, 260), ("VISl", 4, 220))
@@ -28,7 +28,7 @@ def gen_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "pophys": root / "pophys.nwb.zarr",
         "behavior": root / f"{RAW_OPHYS}.nwb",
     }
-    common = {"raw_name": RAW_EPHYS, "subject_id": "612345", "session_start": START}
+    common = {"raw_name": RAW_EPHYS, "subject_id": "820454", "session_start": START}
     nwbgen.write_ephys_nwb(files["ephys_zarr"], **common, with_eye_tracking=True, **SMALL_EPHYS)
     nwbgen.write_ephys_nwb(
         files["ephys_hdf5"],
@@ -39,7 +39,7 @@ def gen_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         with_behavior=False,
         **SMALL_EPHYS,
     )
-    ophys = {"raw_name": RAW_OPHYS, "subject_id": "1111111", "session_start": START}
+    ophys = {"raw_name": RAW_OPHYS, "subject_id": "832700", "session_start": START}
     nwbgen.write_pophys_nwb(
         files["pophys"], **ophys, planes=PLANES, rois_per_plane=7, duration_s=20.0
     )
@@ -191,18 +191,18 @@ def test_behavior_nwb(gen_files):
         assert {"running", "stimulus"} <= set(nwb.processing)
         assert "running_speed" in nwb.processing["running"].data_interfaces
         assert all(name.endswith("_presentations") for name in nwb.intervals)
-        assert nwb.session_id == RAW_OPHYS and nwb.subject.subject_id == "1111111"
+        assert nwb.session_id == RAW_OPHYS and nwb.subject.subject_id == "832700"
 
 
 def test_writers_are_deterministic(gen_files, tmp_path):
     again = tmp_path / gen_files["behavior"].name
     nwbgen.write_behavior_nwb(
-        again, raw_name=RAW_OPHYS, subject_id="1111111", session_start=START, duration_s=20.0
+        again, raw_name=RAW_OPHYS, subject_id="832700", session_start=START, duration_s=20.0
     )
     assert _tree_digest(again) == _tree_digest(gen_files["behavior"])
     other = tmp_path / "other" / gen_files["behavior"].name
     nwbgen.write_behavior_nwb(
-        other, raw_name=RAW_OPHYS, subject_id="1111111", session_start=START, duration_s=20.0,
+        other, raw_name=RAW_OPHYS, subject_id="832700", session_start=START, duration_s=20.0,
         seed=1,
     )  # fmt: skip
     assert _tree_digest(other) != _tree_digest(gen_files["behavior"])
@@ -212,7 +212,7 @@ def test_rewrite_replaces_and_leaves_no_temporary(gen_files, tmp_path):
     path = tmp_path / "x.nwb"
     for _ in range(2):
         nwbgen.write_ephys_nwb(
-            path, raw_name=RAW_EPHYS, subject_id="612345", session_start=START, fmt="hdf5",
+            path, raw_name=RAW_EPHYS, subject_id="820454", session_start=START, fmt="hdf5",
             with_behavior=False, **SMALL_EPHYS,
         )  # fmt: skip
     assert [p.name for p in tmp_path.iterdir()] == ["x.nwb"]

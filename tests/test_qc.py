@@ -168,7 +168,7 @@ def test_session_status_combines_assets():
 
 
 def test_qc_figures_per_probe():
-    asset = "ecephys_612345_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02"
+    asset = "ecephys_820454_2025-11-04_14-59-22_sorted_2025-11-19_21-40-12"
     keys = [
         f"{asset}/quality_control/ProbeB/drift_map.png",
         f"{asset}/quality_control/ProbeA/unit_yield.png",

@@ -80,7 +80,7 @@ def test_main_session_names_follow_the_guide():
     assert parse_name(EPHYS_REPROCESSED).platform == "ecephys"
     assert parse_name(MESOSCOPE_A).platform == "multiplane-ophys"
     assert len(parse_name(EPHYS_COMPLETE).subject_id) == 6
-    assert len(parse_name(MESOSCOPE_B).subject_id) == 7
+    assert len(parse_name(MESOSCOPE_B).subject_id) == 6
     slap2 = parse_name(SLAP2_SESSION)
     assert slap2.kind is NameKind.RAW and slap2.platform is None
 
@@ -126,9 +126,9 @@ def test_distractors_share_our_prefixes_but_not_our_sessions(fresh: World):
         for session in fresh.on_s3:
             assert not name.startswith(session.name + "_") and name != session.name
     names = fresh.distractors
-    assert any(n.startswith("ecephys_612345") for n in names)  # subject 6123451
-    assert any(n.startswith("ecephys_623456") and n.endswith("_ccf") for n in names)
-    assert any(parse_name(n).subject_id == "612345" and n.startswith("SmartSPIM") for n in names)
+    assert any(n.startswith("ecephys_8204541") for n in names)  # subject 820454 extended
+    assert any(n.startswith("ecephys_8204597") and n.endswith("_ccf") for n in names)
+    assert any(parse_name(n).subject_id == "820454" and n.startswith("SmartSPIM") for n in names)
     # a stray object sits under a session's listing prefix
     assert any(s.startswith(EPHYS_REPROCESSED + "_") for s in fresh.stray_objects)
     # another project's metadata

@@ -173,8 +173,8 @@ def parse_name(name: str) -> SessionName:
     Parameters
     ----------
     name : str
-        A name such as ``ecephys_012345_2025-01-01_01-01-01``, ``567890_2025-09-09_09-09-09``,
-        ``multiplane-ophys_1111111_2025-04-04_04-04-04_processed_2025-05-05_05-05-05`` or
+        A name such as ``ecephys_012345_2025-01-01_01-01-01``, ``828408_2025-11-13_10-30-53``,
+        ``multiplane-ophys_832700_2026-01-24_12-06-12_processed_2026-01-25_13-22-08`` or
         ``ecephys_012345_ccf``. A trailing ``/`` and an ``s3://bucket/`` prefix are ignored.
 
     Returns
@@ -247,7 +247,7 @@ def ccf_name(subject_id: str) -> str:
 
 def _check_part(part: str, value: str, pattern: str) -> None:
     if not re.fullmatch(pattern, value or ""):
-        raise InvalidName(f"the {part} {value!r} is not valid (no underscores; e.g. 612345)")
+        raise InvalidName(f"the {part} {value!r} is not valid (no underscores; e.g. 820454)")
 
 
 def _strip(name: str) -> str:

@@ -170,7 +170,7 @@ class S3Client:
     Examples
     --------
     >>> client = S3Client(Settings(endpoint_url="http://127.0.0.1:9000"))  # doctest: +SKIP
-    >>> client.list("ecephys_612345_2025-01-01_01-01-01_").prefixes  # doctest: +SKIP
+    >>> client.list("ecephys_820454_2025-11-04_14-59-22_").prefixes  # doctest: +SKIP
     """
 
     def __init__(self, settings: Settings | None = None) -> None:

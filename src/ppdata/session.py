@@ -41,7 +41,7 @@ class Session:
 
     Examples
     --------
-    >>> s = ppdata.open_session("ecephys_612345_2025-01-01_01-01-01")  # doctest: +SKIP
+    >>> s = ppdata.open_session("ecephys_820454_2025-11-04_14-59-22")  # doctest: +SKIP
     >>> s.units(label="sua").groupby("probe").size()  # doctest: +SKIP
     """
 

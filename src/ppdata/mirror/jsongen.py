@@ -8,8 +8,8 @@ Examples
 --------
 >>> from datetime import datetime
 >>> docs = metadata_documents(
-...     "ecephys_612345_2025-01-01_01-01-01", schema=1, platform="ecephys",
-...     subject_id="612345", acquired=datetime(2025, 1, 1, 1, 1, 1))
+...     "ecephys_820454_2025-11-04_14-59-22", schema=1, platform="ecephys",
+...     subject_id="820454", acquired=datetime(2025, 1, 1, 1, 1, 1))
 >>> sorted(docs)[:3]
 ['data_description.json', 'metadata.nd.json', 'procedures.json']
 >>> docs["data_description.json"]["schema_version"]

@@ -353,7 +353,7 @@ def write_distractors(world: World) -> None:
             subject_id=subject,
             acquired=acquired,
             modalities=("ecephys",) if platform == "ecephys" else ("behavior",),
-            project_name="Dynamic Routing" if subject != "612345" else "Brain Wide Map",
+            project_name="Brain Wide Map" if platform == "SmartSPIM" else "Dynamic Routing",
             seed=seed_of("distractor", name),
         )
         write_json(folder / "data_description.json", docs["data_description.json"])

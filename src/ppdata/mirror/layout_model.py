@@ -56,14 +56,15 @@ KINDS = (
     "unknown",
 )
 
-# The main sessions (names from the guide's examples where it gives them).
-EPHYS_REPROCESSED = "ecephys_612345_2025-01-01_01-01-01"
-EPHYS_COMPLETE = "ecephys_623456_2025-03-03_03-03-03"
-MESOSCOPE_A = "multiplane-ophys_1111111_2025-04-04_04-04-04"
-MESOSCOPE_B = "multiplane-ophys_2222222_2025-05-15_10-30-00"
-SLAP2_SESSION = "567890_2025-09-09_09-09-09"
+# The main sessions: real Predictive Processing session names (REAL_SHAPES.md §11), so
+# examples written for the real bucket work against the mirror too.
+EPHYS_REPROCESSED = "ecephys_820454_2025-11-04_14-59-22"
+EPHYS_COMPLETE = "ecephys_820459_2025-11-12_14-34-33"
+MESOSCOPE_A = "multiplane-ophys_832700_2026-01-24_12-06-12"
+MESOSCOPE_B = "multiplane-ophys_837568_2026-03-05_14-14-51"
+SLAP2_SESSION = "828408_2025-11-13_10-30-53"
 #: Listed in the spreadsheet, absent from the bucket.
-NOT_ON_S3 = "ecephys_634567_2025-10-10_10-10-10"
+NOT_ON_S3 = "ecephys_830846_2026-03-09_10-32-54"
 
 
 def recording_name(probe: str) -> str:

@@ -41,16 +41,16 @@ __all__ = [
 
 #: Top-level folders sharing a prefix with ours that a session look-up must never return.
 DISTRACTORS = (
-    # a subject id that extends ours (612345 -> 6123451), another project
-    "ecephys_6123451_2025-01-01_01-01-01",
-    "ecephys_6123451_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02",
+    # a subject id that extends ours (820454 -> 8204541), another project
+    "ecephys_8204541_2025-11-04_14-59-22",
+    "ecephys_8204541_2025-11-04_14-59-22_sorted_2025-11-20_02-02-02",
     # another platform's assets of our subject
-    "SmartSPIM_612345_2025-02-02_02-02-02",
-    "SmartSPIM_612345_2025-02-02_02-02-02_stitched_2025-02-10_10-00-00",
-    # a CCF asset whose subject extends ours (623456 -> 6234567)
-    "ecephys_6234567_ccf",
-    # another project's Mesoscope session whose subject extends ours (1111111 -> 11111112)
-    "multiplane-ophys_11111112_2025-04-04_04-04-04",
+    "SmartSPIM_820454_2025-12-02_10-00-00",
+    "SmartSPIM_820454_2025-12-02_10-00-00_stitched_2025-12-10_10-00-00",
+    # a CCF asset whose subject extends ours (820459 -> 8204597)
+    "ecephys_8204597_ccf",
+    # another project's Mesoscope session whose subject extends ours (832700 -> 8327001)
+    "multiplane-ophys_8327001_2026-01-24_12-06-12",
     # another project entirely
     "behavior_700001_2024-12-12_12-12-12",
 )
@@ -58,7 +58,7 @@ DISTRACTORS = (
 #: Top-level keys that are objects, not folders (one shares a session prefix).
 STRAY_OBJECTS = (
     "index.html",
-    "ecephys_612345_2025-01-01_01-01-01_upload.log",
+    "ecephys_820454_2025-11-04_14-59-22_upload.log",
 )
 
 _SMALL_DAT = 64 * 1024
@@ -80,19 +80,19 @@ def _ephys_sessions(size: str) -> list[Session]:
     bench = size == "bench"
     two = ("ProbeA", "ProbeB")
     s1, s2 = EPHYS_REPROCESSED, EPHYS_COMPLETE
-    new_sorted = _dt("2025-06-10_10-10-10")
+    new_sorted = _dt("2026-06-27_11-07-00")
     big_probes = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF")
     first = Session(
         s1,
         "ecephys",
-        "612345",
-        _dt("2025-01-01_01-01-01"),
+        "820454",
+        _dt("2025-11-04_14-59-22"),
         assets=(
             Asset(s1, "raw", schema=1),
             Asset(
-                derived_name(s1, "sorted", _dt("2025-02-02_02-02-02")),
+                derived_name(s1, "sorted", _dt("2025-11-19_21-40-12")),
                 "sorted",
-                _dt("2025-02-02_02-02-02"),
+                _dt("2025-11-19_21-40-12"),
                 current=False,
                 schema=1,
                 qc_schema=1,
@@ -124,14 +124,14 @@ def _ephys_sessions(size: str) -> list[Session]:
     second = Session(
         s2,
         "ecephys",
-        "623456",
-        _dt("2025-03-03_03-03-03"),
+        "820459",
+        _dt("2025-11-12_14-34-33"),
         assets=(
             Asset(s2, "raw", schema=1),
             Asset(
-                derived_name(s2, "sorted", _dt("2025-04-04_04-04-04")),
+                derived_name(s2, "sorted", _dt("2026-06-27_09-05-10")),
                 "sorted",
-                _dt("2025-04-04_04-04-04"),
+                _dt("2026-06-27_09-05-10"),
                 schema=2,
                 qc_schema=2,
                 nwb_path=f"nwb/{s2}_experiment1_recording1.nwb",
@@ -142,11 +142,11 @@ def _ephys_sessions(size: str) -> list[Session]:
                 qc_pending=("ProbeC Unit yield",),
                 missing_links=((recording_name("ProbeC"), "sorting_summary"),),
             ),
-            Asset(ccf_name("623456"), "ccf", schema=2, probes=("ProbeA", "ProbeB", "ProbeC")),
+            Asset(ccf_name("820459"), "ccf", schema=2, probes=("ProbeA", "ProbeB", "ProbeC")),
             Asset(
-                derived_name(s2, "nwb", _dt("2025-05-05_05-05-05")),
+                derived_name(s2, "nwb", _dt("2026-07-21_06-45-18")),
                 "nwb",
-                _dt("2025-05-05_05-05-05"),
+                _dt("2026-07-21_06-45-18"),
                 schema=2,
                 nwb_path=f"{s2}_experiment1_recording1.nwb",
                 nwb_format="hdf5",
@@ -238,12 +238,12 @@ def _mesoscope_sessions(size: str) -> list[Session]:
     )
     a = _mesoscope_session(
         MESOSCOPE_A,
-        "1111111",
-        "2025-04-04_04-04-04",
-        {  # the guide's example: videos < timing < planar
-            "behavior-videos": "2025-05-05_05-05-05",
-            "behavior-timing": "2025-06-06_06-06-06",
-            "planar-ophys": "2025-07-07_07-07-07",
+        "832700",
+        "2026-01-24_12-06-12",
+        {  # the real assets: videos < timing < planar
+            "behavior-videos": "2026-01-25_13-22-08",
+            "behavior-timing": "2026-01-25_13-33-34",
+            "planar-ophys": "2026-03-28_02-17-32",
         },
         planes_a,
         legacy_events=False,
@@ -254,12 +254,12 @@ def _mesoscope_sessions(size: str) -> list[Session]:
     )
     b = _mesoscope_session(
         MESOSCOPE_B,
-        "2222222",
-        "2025-05-15_10-30-00",
-        {  # a different order: planar < timing < videos
-            "planar-ophys": "2025-05-16_08-00-00",
-            "behavior-timing": "2025-05-16_09-30-00",
-            "behavior-videos": "2025-05-18_12-00-00",
+        "837568",
+        "2026-03-05_14-14-51",
+        {  # another order (real: videos first, then behavior and planar in either order)
+            "behavior-videos": "2026-03-06_11-20-15",
+            "planar-ophys": "2026-03-06_11-31-22",
+            "behavior-timing": "2026-03-06_11-45-09",
         },
         planes_b,
         legacy_events=True,
@@ -276,15 +276,15 @@ def _slap2_session() -> Session:
     return Session(
         name,
         None,
-        "567890",
-        _dt("2025-09-09_09-09-09"),
+        "828408",
+        _dt("2025-11-13_10-30-53"),
         assets=(
             Asset(name, "raw", schema=2),
             # the SLAP2 pipeline is in development: an early output nobody can classify yet
             Asset(
-                derived_name(name, "processed", _dt("2025-10-10_10-10-10")),
+                derived_name(name, "processed", _dt("2026-05-22_06-53-48")),
                 "unknown",
-                _dt("2025-10-10_10-10-10"),
+                _dt("2026-05-22_06-53-48"),
                 schema=2,
             ),
         ),
@@ -314,8 +314,8 @@ def describe_world(root: Path, size: Size = "small") -> World:
     missing = Session(
         NOT_ON_S3,
         "ecephys",
-        "634567",
-        _dt("2025-10-10_10-10-10"),
+        "830846",
+        _dt("2026-03-09_10-32-54"),
         on_s3=False,
         spreadsheet_qc="Pending",
         rig="327_NP2_20240401",

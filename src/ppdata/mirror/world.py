@@ -23,7 +23,7 @@ Examples
 >>> from pathlib import Path
 >>> world = load_world(ensure_world(Path("/tmp/ppdata-cache")))  # doctest: +SKIP
 >>> world.session(EPHYS_REPROCESSED).current("sorted").name  # doctest: +SKIP
-'ecephys_612345_2025-01-01_01-01-01_sorted_2025-06-10_10-10-10'
+'ecephys_820454_2025-11-04_14-59-22_sorted_2026-06-27_11-07-00'
 """
 
 from __future__ import annotations

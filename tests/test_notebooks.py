@@ -1,0 +1,77 @@
+"""The project's notebooks (``docs/notebooks/``) run from top to bottom against the mirror.
+
+Each notebook is executed by nbclient in a kernel of this interpreter (the project's venv),
+with ``PPDATA_ENDPOINT_URL`` and ``PPDATA_SPREADSHEET`` pointing at the session's mirror, the
+way a reader runs them after ``ppdata mirror serve``. A failing cell fails the test with the
+notebook's name and the cell's number and source. Notebooks are kept without outputs in git.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "docs" / "notebooks").glob("*.ipynb"))
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [p.stem for p in paths]
+
+
+def test_there_are_notebooks() -> None:
+    assert len(NOTEBOOKS) >= 4, "docs/notebooks/ should hold the four journeys"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_stored_without_outputs(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert not cell.get("outputs"), f"{path.name} cell {index} has stored outputs: strip them"
+        assert cell.get("execution_count") is None, f"{path.name} cell {index} has a count"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs(path: Path, mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    monkeypatch.setenv("PPDATA_ENDPOINT_URL", mirror.endpoint_url)
+    monkeypatch.setenv("PPDATA_SPREADSHEET", str(mirror.spreadsheet))
+    monkeypatch.setenv("PPDATA_CACHE_DIR", str(tmp_path / "cache"))
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        failed = _failed_cell(nb)
+        where = f"cell {failed[0]}:\n{failed[1]}" if failed else "a cell"
+        pytest.fail(f"{path.name} failed at {where}\n{exc}", pytrace=False)
+    images = sum(
+        1
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    )
+    assert images >= 1, f"{path.name} should show at least one figure inline"
+
+
+def _failed_cell(nb) -> tuple[int, str] | None:
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "error":
+                return index, cell.source
+    return None
