@@ -134,12 +134,12 @@ def build_world(
         shutil.rmtree(world.bucket_dir)
     world.bucket_dir.mkdir()
     started = time.monotonic()
-    inventory_names = inventory.inventory_names()
+    added = inventory.added_names(root) if size == "bench" else frozenset()
     for session in world.on_s3:
         for asset in session.assets:
             say(f"writing {asset.name}")
             folder = world.bucket_dir / asset.name
-            if session.name in inventory_names:
+            if session.name in added:
                 inventory.write_asset(folder, session, asset)
                 continue
             if asset.kind in ("raw", "sorted", "ccf", "nwb") and session.platform == "ecephys":
