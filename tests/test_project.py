@@ -234,7 +234,7 @@ def test_unknown_table_and_bad_where(settings):
     from ppdata.errors import NotFound
     from ppdata.project import project_table
 
-    with pytest.raises(NotFound, match="tables are rois, stimuli, units"):
+    with pytest.raises(NotFound, match="tables are roi_responses, rois, stimuli"):
         project_table("neurons", settings=settings)
 
 

@@ -290,6 +290,71 @@ def yield_command(
     )
 
 
+@project_group.command(name="responses")
+@click.option("--rois", is_flag=True, help="ROIs of Mesoscope sessions instead of units.")
+@click.option("--by", default="session", show_default=True, help="Plot one outline per value.")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the index histogram (.png/.svg/.pdf).",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler [env PPDATA_SCHEDULER].")
+@click.option("--where", metavar="EXPR", help='Row filter, e.g. "n_deviant >= 20".')
+@_filters
+@_outputs
+@common_options
+@pass_app
+def responses_command(
+    app: App,
+    rois: bool,
+    by: str,
+    plot_path: Path | None,
+    scheduler: str | None,
+    where: str | None,
+    platform: tuple[str, ...],
+    subject: tuple[str, ...],
+    qc: tuple[str, ...],
+    refresh_catalog: bool,
+    as_json: bool,
+    csv_path: str | None,
+    parquet_dir: Path | None,
+    limit: int,
+) -> None:
+    """Deviant-vs-standard response index per unit (or per ROI) across sessions."""
+    from ..project import project_table
+    from ..project.responses import plot_response_index
+
+    name = "roi_responses" if rois else "unit_responses"
+    with progress_bar(f"Computing {name}", unit="sessions") as bar:
+        result = project_table(
+            name,
+            platform=_split(platform),
+            subject=_split(subject),
+            qc=_split(qc),
+            where=where,
+            scheduler=scheduler,
+            settings=app.settings,
+            refresh_catalog=refresh_catalog,
+            progress=bar.update_to,
+        )
+    if plot_path is not None:
+        plot_response_index(result.frame, plot_path, by=by, what="ROIs" if rois else "units")
+        click.echo(f"Wrote {plot_path}", err=True)
+    note = result.summary()
+    if result.failed:
+        note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
+    _emit(
+        result.frame,
+        name,
+        as_json=as_json,
+        csv_path=csv_path,
+        parquet_dir=parquet_dir,
+        limit=limit,
+        note=note,
+    )
+
+
 for _name, _help in (
     ("units", "Every unit of every Neuropixels session: metrics, label, probe, brain area."),
     ("rois", "Every ROI of every Mesoscope session: plane, structure, depth, soma scores."),

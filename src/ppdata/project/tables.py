@@ -174,6 +174,18 @@ class TableSpec:
     version: int = 1
 
 
+def _unit_responses(session: Session) -> pd.DataFrame:
+    from .responses import unit_responses_table
+
+    return scalar_columns(unit_responses_table(session))
+
+
+def _roi_responses(session: Session) -> pd.DataFrame:
+    from .responses import roi_responses_table
+
+    return scalar_columns(roi_responses_table(session))
+
+
 TABLES: dict[str, TableSpec] = {
     "units": TableSpec(
         "units",
@@ -195,5 +207,19 @@ TABLES: dict[str, TableSpec] = {
         ("ecephys", "multiplane-ophys"),
         ("nwb", "behavior-timing", "sorted"),
         "one row per stimulus presentation: table, start_time, stop_time, TrialType ...",
+    ),
+    "unit_responses": TableSpec(
+        "unit_responses",
+        _unit_responses,
+        ("ecephys",),
+        ("nwb", "sorted"),
+        "one row per unit: deviant and standard rates (spikes/s), deviant-vs-standard index",
+    ),
+    "roi_responses": TableSpec(
+        "roi_responses",
+        _roi_responses,
+        ("multiplane-ophys",),
+        ("nwb", "planar-ophys", "behavior-timing"),
+        "one row per ROI: deviant and standard ΔF/F change, deviant-vs-standard index",
     ),
 }
