@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -209,6 +210,50 @@ def test_cli_units_on_a_users_cluster_via_env(run, world, external_scheduler, mo
     again = run("project", "query", "SELECT count(*) AS n FROM units", "--json")
     assert again.code == 0, again.err
     assert json.loads(again.out) == [{"n": len(rows)}]
+
+
+def test_ctrl_c_cancels_the_work_on_the_cluster(settings, external_scheduler, tmp_path):
+    from distributed import Client
+
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import sys, time\n"
+        "from ppdata import map_sessions\n"
+        "from ppdata.settings import Settings\n"
+        "def slow(session):\n"
+        "    time.sleep(20)\n"
+        "    return 1\n"
+        "if __name__ == '__main__':\n"
+        f"    s = Settings(endpoint_url={settings.endpoint_url!r}, cache_dir={str(tmp_path)!r})\n"
+        "    names = [f'ecephys_9{i:05d}_2025-01-01_01-01-01' for i in range(6)]\n"
+        "    try:\n"
+        f"        map_sessions(slow, names, {external_scheduler!r}, settings=s)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('interrupted', flush=True)\n"
+        "        sys.exit(130)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    process = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE)
+
+    def tasks(client):
+        return client.run_on_scheduler(
+            lambda dask_scheduler: sum(
+                k.startswith("ppdata-") for k in map(str, dask_scheduler.tasks)
+            )
+        )
+
+    with Client(external_scheduler, timeout="30s", set_as_default=False) as client:
+        deadline = time.monotonic() + 60
+        while tasks(client) < 6:
+            assert time.monotonic() < deadline and process.poll() is None, "tasks never arrived"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+        assert process.returncode == 130 and b"interrupted" in out
+        deadline = time.monotonic() + 10
+        while tasks(client):
+            assert time.monotonic() < deadline, "the tasks are still on the scheduler"
+            time.sleep(0.1)
 
 
 # --- bad input ------------------------------------------------------------------------------
