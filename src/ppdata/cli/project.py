@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,10 @@ def _emit(
     parquet_dir: Path | None,
     limit: int,
     note: str | None = None,
+    people: Sequence[str] | None = None,
 ) -> None:
+    """Write the table where asked; else show it to people: the first ``limit`` rows and,
+    for wide tables, the columns that matter (``TableSpec.people``), never cut."""
     if parquet_dir is not None:
         parquet_dir.mkdir(parents=True, exist_ok=True)
         target = parquet_dir / f"{name}.parquet"
@@ -86,13 +90,21 @@ def _emit(
         if note:
             click.echo(note, err=True)
         return
+    from ..project.tables import TABLES
+
+    if people is None:
+        people = TABLES[name].people if name in TABLES else ()
     shown = frame if not limit else frame.head(limit)
-    caption = None
+    columns = [str(c) for c in frame.columns]
+    picked = [c for c in people if c in columns] + (["error"] if "error" in columns else [])
+    columns = picked if people and picked else columns
+    notes = []
     if len(shown) < len(frame):
-        caption = (
-            f"{len(frame) - len(shown)} more rows: use --csv, --json or --parquet, or --limit 0"
-        )
-    emit_table(shown.to_dict("records"), [str(c) for c in frame.columns], caption=caption)
+        notes.append(f"{len(frame) - len(shown)} more rows (--limit 0 shows all)")
+    if len(columns) < frame.shape[1]:
+        notes.append(f"{frame.shape[1] - len(columns)} more columns")
+    caption = "; ".join(notes) + "; --csv, --json or --parquet write everything" if notes else None
+    emit_table(shown.to_dict("records"), columns, caption=caption)
     if note:
         click.echo(note, err=True)
 
@@ -202,8 +214,16 @@ def sessions_command(
         settings=app.settings,
         refresh_catalog=refresh_catalog,
     )
+    people = ["session", "platform", "subject", "acquired", "qc_status"]
+    people += [c for c in frame.columns if str(c).endswith("_rows")]
     _emit(
-        frame, "sessions", as_json=as_json, csv_path=csv_path, parquet_dir=parquet_dir, limit=limit
+        frame,
+        "sessions",
+        as_json=as_json,
+        csv_path=csv_path,
+        parquet_dir=parquet_dir,
+        limit=limit,
+        people=people,
     )
 
 

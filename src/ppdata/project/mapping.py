@@ -42,6 +42,10 @@ class Outcome:
     bytes: int = 0
 
 
+#: Failures that another attempt would repeat (a missing table, a bad argument): not retried.
+_FINAL = (LookupError, ValueError, TypeError, AttributeError, NotImplementedError)
+
+
 @lru_cache(maxsize=4)
 def _worker_client(settings: Settings) -> S3Client:
     """One S3 client (one connection pool) per worker process and settings, kept for all
@@ -78,6 +82,8 @@ def call_on_session(
         except Exception as exc:
             error = _describe(exc)
             logger.info("session %s failed (attempt %d): %s", name, attempt, error)
+            if isinstance(exc, _FINAL):
+                break  # the same input fails the same way: another attempt only costs time
             if attempt <= retries:
                 time.sleep(min(0.25 * 2 ** (attempt - 1), 2.0))
             continue
@@ -207,7 +213,9 @@ def map_sessions(
     settings : Settings, optional
         Where workers read from (default :meth:`Settings.resolve`); sent with each task.
     retries : int
-        Further attempts of a session whose function raised.
+        Further attempts of a session whose function raised, with backoff; not for
+        failures another attempt would repeat (``LookupError`` such as
+        :class:`~ppdata.NotFound`, ``ValueError``, ``TypeError``, ``AttributeError``).
     workers : int, optional
         Worker processes of a local cluster (default: one per CPU).
     progress : callable, optional

@@ -170,6 +170,8 @@ class TableSpec:
     #: asset kinds it may read; a session needs at least one of them
     kinds: tuple[str, ...]
     description: str
+    #: columns shown in the table for people (all columns go to --csv/--json/--parquet)
+    people: tuple[str, ...] = ()
     #: bumped when ``compute`` changes what it writes, so cached parts are made again
     version: int = 1
 
@@ -193,6 +195,17 @@ TABLES: dict[str, TableSpec] = {
         ("ecephys",),
         ("nwb", "sorted"),
         "one row per sorted unit: metrics, label, default_qc, probe, brain_area",
+        (
+            "session",
+            "unit_id",
+            "probe",
+            "label",
+            "default_qc",
+            "brain_area",
+            "snr",
+            "firing_rate",
+            "num_spikes",
+        ),
     ),
     "rois": TableSpec(
         "rois",
@@ -200,6 +213,7 @@ TABLES: dict[str, TableSpec] = {
         ("multiplane-ophys",),
         ("nwb", "planar-ophys"),
         "one row per ROI: plane, structure, depth_um, is_soma, soma_probability",
+        ("session", "plane", "structure", "depth_um", "roi_id", "is_soma", "soma_probability"),
     ),
     "stimuli": TableSpec(
         "stimuli",
@@ -207,6 +221,7 @@ TABLES: dict[str, TableSpec] = {
         ("ecephys", "multiplane-ophys"),
         ("nwb", "behavior-timing", "sorted"),
         "one row per stimulus presentation: table, start_time, stop_time, TrialType ...",
+        ("session", "table", "start_time", "stop_time", "stim_name", "TrialType"),
     ),
     "unit_responses": TableSpec(
         "unit_responses",
@@ -214,6 +229,17 @@ TABLES: dict[str, TableSpec] = {
         ("ecephys",),
         ("nwb", "sorted"),
         "one row per unit: deviant and standard rates (spikes/s), deviant-vs-standard index",
+        (
+            "session",
+            "unit_id",
+            "probe",
+            "label",
+            "deviant_rate",
+            "standard_rate",
+            "index",
+            "n_deviant",
+            "n_standard",
+        ),
     ),
     "roi_responses": TableSpec(
         "roi_responses",
@@ -221,5 +247,15 @@ TABLES: dict[str, TableSpec] = {
         ("multiplane-ophys",),
         ("nwb", "planar-ophys", "behavior-timing"),
         "one row per ROI: deviant and standard ΔF/F change, deviant-vs-standard index",
+        (
+            "session",
+            "plane",
+            "roi_id",
+            "deviant_dff",
+            "standard_dff",
+            "index",
+            "n_deviant",
+            "n_standard",
+        ),
     ),
 }
