@@ -3,10 +3,12 @@
 The bench world carries the release's real inventory (141 sessions, their real asset
 names) with a units NWB for each of the 60 Neuropixels sessions: 56 complete HDF5 NWBs in
 their ``_nwb_`` assets and 4 Zarr NWBs in ``_sorted_`` assets (whose ``_nwb_`` asset is
-internal), 2,225–4,346 units each, as in the release.
+internal), 2,225–4,346 units each, as in the release (one hand-made session, the
+bench-size NWB of 600 units, is among them).
 
-The job: one table of every unit's scalar columns (metrics, labels, probe) over the 60
-sessions, with the session on each row.
+The job: one table of every unit's scalar columns (metrics, labels, probe) over the 56
+sessions with HDF5 NWBs (lazynwb cannot read the 4 Zarr ones over plain HTTP), with the
+session on each row.
 
 - ppdata: ``project_table("units")``, one task per session on a Dask LocalCluster of worker
   processes (started inside the timing), the catalog already refreshed (timed apart);
@@ -43,10 +45,31 @@ def _nwb_urls(endpoint: str, bucket: str, names: list[str]) -> list[str]:
     world = describe_world(Path("."), "bench")
     urls = []
     for name in names:
-        session = world.session(name)
-        asset = session.current("nwb" if "nwb" in session.kinds else "sorted")
+        asset = _reader(world, name)
         urls.append(f"{endpoint}/{bucket}/{asset.nwb_key}")
     return urls
+
+
+def _reader(world: Any, name: str) -> Any:
+    session = world.session(name)
+    return session.current("nwb" if "nwb" in session.kinds else "sorted")
+
+
+def _hdf5_sessions() -> list[str]:
+    """Neuropixels sessions of the inventory whose units NWB is HDF5 (a public ``_nwb_``
+    asset): 56 of 60. lazynwb cannot open the other 4 (Zarr) over plain HTTP: it passes
+    ``anon`` to fsspec's HTTP filesystem, which hands it to aiohttp."""
+    from ppdata.mirror.inventory import inventory
+    from ppdata.mirror.layout_sessions import describe_world
+
+    world = describe_world(Path("."), "bench")
+    names = [r.name for r in inventory() if r.modality == "Neuropixels"]
+    return [
+        n
+        for n in names
+        if any(s.name == n and s.on_s3 for s in world.sessions)
+        and _reader(world, n).nwb_format == "hdf5"
+    ]
 
 
 def _ours(settings: Any, names: list[str], workers: int, proxy: Any) -> dict[str, Any]:
@@ -69,9 +92,22 @@ def _ours(settings: Any, names: list[str], workers: int, proxy: Any) -> dict[str
     }
 
 
+def _allow_plain_http() -> None:
+    """The mirror speaks plain HTTP; lazynwb's obstore range reader refuses ``http://``
+    unless its client allows it, and lazynwb has no setting for that. Only the default of
+    that one client option changes: what is read, and how, stays lazynwb's."""
+    import lazynwb._hdf5.range_reader as range_reader
+
+    init = range_reader._RangeReaderConfig.__init__
+    defaults = list(init.__defaults__)
+    defaults[5] = {"allow_http": True}  # client_options
+    init.__defaults__ = tuple(defaults)
+
+
 def _lazynwb(urls: list[str], proxy: Any, *, clear: bool) -> dict[str, Any]:
     import lazynwb
 
+    _allow_plain_http()
     if clear:
         lazynwb.clear_cache()
     proxy.reset_counts()
@@ -96,17 +132,16 @@ def _mb(n: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, nargs="*", default=[0.0, 0.05])
-    parser.add_argument("--sessions", type=int, default=60, help="Neuropixels sessions (≤60)")
+    parser.add_argument("--sessions", type=int, default=56, help="Neuropixels sessions (≤56)")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--skip-lazynwb", action="store_true")
     args = parser.parse_args()
 
     from ppdata.catalog import Catalog
-    from ppdata.mirror.inventory import inventory
     from ppdata.s3 import S3Client
     from ppdata.settings import Settings
 
-    names = [r.name for r in inventory() if r.modality == "Neuropixels"][: args.sessions]
+    names = _hdf5_sessions()[: args.sessions]
     began = time.perf_counter()
     tables = []
     with mirror_process("bench") as (endpoint, sheet):
