@@ -12,12 +12,14 @@ __all__ = [
     "AssetNotFound",
     "BucketUnreachable",
     "CatalogError",
+    "DandiAssetNotFound",
     "DownloadError",
     "InvalidName",
     "MetadataError",
     "MirrorError",
     "NWBError",
     "NotFound",
+    "OutOfRange",
     "PpdataError",
     "S3Error",
     "SessionNotFound",
@@ -85,6 +87,15 @@ class UnsafeKey(DownloadError, ValueError):
 
 class MirrorError(PpdataError, RuntimeError):
     """The local mirror (synthetic world or its S3 server) cannot be built or started."""
+
+
+class OutOfRange(PpdataError, IndexError):
+    """A trial, frame, cycle or channel outside what the data holds (the message gives the
+    valid range)."""
+
+
+class DandiAssetNotFound(NotFound):
+    """A session has no asset on DANDI (the message names the S3 route instead)."""
 
 
 class ClusterError(PpdataError, ConnectionError):

@@ -160,9 +160,23 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import catalog, data, download, meta, mirror, nwb, project, tour
+    from . import (
+        behavior,
+        catalog,
+        dandi,
+        data,
+        download,
+        meta,
+        mirror,
+        nwb,
+        project,
+        slap2,
+        tour,
+        web,
+    )
 
-    for module in (tour, catalog, data, meta, nwb, download, mirror, project):
+    modules = (tour, catalog, data, meta, nwb, behavior, slap2, dandi, download, mirror, web)
+    for module in (*modules, project):
         module.register(cli)
 
 

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import layout_slap2
 from .layout_ephys import write_behavior_folder, write_behavior_videos
 from .layout_files import (
-    mat_bytes,
     npy_bytes,
-    random_bytes,
     rng,
     seed_of,
     tiff_bytes,
@@ -26,11 +25,14 @@ from .layout_files import (
     write_png,
     write_text,
 )
+from .layout_slap2 import MARKUP_NOTE
 
 if TYPE_CHECKING:
     from .layout_model import Asset, Plane, Session, World
 
-__all__ = ["write_asset"]
+__all__ = ["MARKUP_NOTE", "write_asset"]
+
+# MARKUP_NOTE lives with the SLAP2 layouts that write it; re-exported here for its users.
 
 _H5_FRAMES = 120  # frames in the plane h5 files (the NWB holds the full-length traces)
 _CAMERAS = ("Behavior", "Eye", "Face", "Nose")
@@ -38,11 +40,13 @@ _CAMERAS = ("Behavior", "Eye", "Face", "Nose")
 
 def write_asset(folder: Path, world: World, session: Session, asset: Asset) -> None:
     """Write one Mesoscope or SLAP2 asset."""
+    if asset.kind in layout_slap2.KINDS or (
+        asset.kind == "raw" and session.platform != "multiplane-ophys"
+    ):
+        layout_slap2.write_asset(folder, world, session, asset)
+        return
     if asset.kind == "raw":
-        if session.platform == "multiplane-ophys":
-            _raw_mesoscope(folder, session, asset)
-        else:
-            _raw_slap2(folder, session, asset)
+        _raw_mesoscope(folder, session, asset)
         return
     writers = {
         "planar-ophys": _planar,
@@ -138,14 +142,28 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     _tiff(base / f"{name}_surface.tif", (32, 32), asset.name)
     mc = base / "motion_correction"
     write_h5(mc / f"{name}_registered.h5", {"data": movie.astype(np.int16)})
+    # names as aind-ophys-nwb finds them: ``*<plane>_<part>*`` (REAL_SHAPES §7)
     write_png(mc / f"{name}_average_projection.png", asset.name, size=(32, 32))
-    write_png(mc / f"{name}_max_projection.png", asset.name, size=(32, 32))
+    write_png(mc / f"{name}_maximum_projection.png", asset.name, size=(32, 32))
     shifts = "\n".join(f"{i},{g.normal(0, 1):.3f},{g.normal(0, 1):.3f}" for i in range(8))
     write_text(mc / f"{name}_motion_transform.csv", "frame,x,y\n" + shifts + "\n")
+    write_json(
+        mc / f"{name}_registered_metrics.json",
+        {
+            "plane": name,
+            "frames": 8,
+            "mean_shift_px": round(float(g.uniform(0.2, 2.0)), 3),
+            "max_shift_px": round(float(g.uniform(2.0, 8.0)), 3),
+        },
+    )
     raw = g.gamma(2.0, 50.0, size=(n, frames)).astype(np.float32)
     neuropil = (raw * 0.3).astype(np.float32)
     corrected = (raw - 0.7 * neuropil).astype(np.float32)
     masks = (g.random((n, 32, 32)) > 0.97).astype(np.float32)
+    write_json(
+        base / "extraction" / f"{name}_extract_traces.json",
+        {"plane": name, "neuropil_coefficient": 0.7, "rois": n},
+    )
     write_h5(
         base / "extraction" / f"{name}_extraction.h5",
         {
@@ -171,10 +189,16 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     )
     events = np.where(dff > 0.5, dff, 0).astype(np.float32)
     write_h5(base / "events" / f"{name}{asset.events_suffix}", {"events": events, "denoised": dff})
-    probability = g.random(n).astype(np.float32)
+    soma = g.random(n).astype(np.float32)
+    dendrite = (g.random(n) * (1 - soma)).astype(np.float32)
     write_h5(
         base / "classification" / f"{name}_classification.h5",
-        {"soma_probabilities": probability, "soma_predictions": probability > 0.5},
+        {
+            "soma/probabilities": soma,
+            "soma/predictions": soma > 0.5,
+            "dendrites/probabilities": dendrite,
+            "dendrites/predictions": dendrite > 0.5,
+        },
     )
     write_h5(base / "decrosstalk" / f"{name}_decrosstalk.h5", {"data": raw[:, :16]})
     write_png(base / "movie_qc" / f"{name}_max_projection_with_rois.png", asset.name, size=(32, 32))
@@ -246,58 +270,6 @@ def _timing(folder: Path, world: World, session: Session, asset: Asset) -> None:
         duration_s=session.duration_s,
         seed=seed_of("nwb", asset.name),
     )
-
-
-# --- SLAP2 ----------------------------------------------------------------------------------
-
-
-def _raw_slap2(folder: Path, session: Session, asset: Asset) -> None:
-    write_behavior_videos(folder, session, ("Eye", "Face"))
-    g = rng("harp", session.name)
-    harp = folder / "behavior" / "harp"
-    for register in (32, 33, 44):
-        write_bytes(harp / f"Behavior_{register}.bin", random_bytes(600, session.name, register))
-    write_text(
-        folder / "behavior" / "stimulus_log.csv",
-        "trial,start_time,stimulus\n"
-        + "".join(f"{t},{t * 4.0 + g.uniform(0, 0.01):.4f},grating_{t % 4}\n" for t in range(12)),
-    )
-    slap2 = folder / "slap2"
-    dynamic = slap2 / "dynamic_data"
-    stem = f"acquisition_{_stamp(session)}"
-    for dmd in (1, 2):
-        _tiff(
-            dynamic / "reference_stack" / f"{stem}_DMD{dmd}_reference_stack.tif", (3, 24, 24), dmd
-        )
-        for trial in (1, 2, 3):
-            name = f"{stem}_DMD{dmd}-trial{trial:03d}"
-            _tiff(dynamic / f"{name}_REGISTERED_DOWNSAMPLED-80Hz.tif", (4, 16, 24), dmd, trial)
-            shifts = rng("align", name).normal(0, 1, size=(2, 16))
-            write_bytes(
-                dynamic / f"{name}_ALIGNMENTDATA.mat",
-                mat_bytes(
-                    {"motionDSr": shifts[0], "motionDSc": shifts[1]},
-                    created="Tue Sep  9 09:09:09 2025",
-                ),
-            )
-        static = slap2 / "static_data" / f"structure_1_DMD{dmd}"
-        _tiff(static.with_name(static.name + ".tif"), (24, 24), dmd)
-        write_json(
-            static.with_name(static.name + ".annotation.json"),
-            {
-                "rois": [
-                    {"id": i, "center": [4 + 3 * i, 6 + 2 * i], "radius_px": 2} for i in range(5)
-                ]
-            },
-        )
-        write_bytes(static.with_name(static.name + ".dat"), random_bytes(2048, session.name, dmd))
-        write_text(
-            static.with_name(static.name + ".meta"), f"dmd = {dmd}\nlines = 24\npixels = 24\n"
-        )
-    write_text(
-        slap2 / "notes" / "session_notes.txt", "Good expression in DMD1; DMD2 slightly dim.\n"
-    )
-    write_metadata(folder, session, asset, modalities=("slap", "behavior", "behavior-videos"))
 
 
 def _unknown(folder: Path, world: World, session: Session, asset: Asset) -> None:

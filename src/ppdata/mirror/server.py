@@ -94,6 +94,9 @@ class MirrorServer:
 
     host: str = LOOPBACK
     port: int = 0
+    #: The DANDI stand-in's index (``dandi.json``): when given, DANDI API paths are answered
+    #: beside S3 (see :mod:`ppdata.mirror.dandi_api`).
+    dandi_index: Path | None = None
 
     def __post_init__(self) -> None:
         self._server: Any = None
@@ -118,6 +121,10 @@ class MirrorServer:
 
         _check_port_free(self.host, self.port)
         app = DomainDispatcherApplication(create_backend_app)
+        if self.dandi_index is not None:
+            from .dandi_api import wrap
+
+            app = wrap(app, self.dandi_index)
         try:
             self._server = make_server(
                 self.host,
@@ -331,11 +338,20 @@ def start_mirror(
         world_root = Path(
             ensure_world(Path(cache_dir), size=size, progress=world_progress)  # type: ignore[arg-type]
         )
-    server = MirrorServer(host=host, port=port).start()
+    from .layout_dandi import BLOB_BUCKET, DANDI_DIRNAME, INDEX_NAME
+
+    index = world_root / INDEX_NAME
+    server = MirrorServer(
+        host=host, port=port, dandi_index=index if index.exists() else None
+    ).start()
     try:
         count = load_directory(
             server.endpoint_url, bucket, world_root / "bucket", in_process=True, progress=progress
         )
+        if (world_root / DANDI_DIRNAME).is_dir():
+            load_directory(
+                server.endpoint_url, BLOB_BUCKET, world_root / DANDI_DIRNAME, in_process=True
+            )
     except BaseException:
         server.stop()
         raise

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import MirrorError
-from . import inventory, layout_ephys, layout_files, layout_ophys
+from . import inventory, layout_dandi, layout_ephys, layout_files, layout_ophys
 from .layout_model import (
     BUCKET_DIRNAME,
     EPHYS_COMPLETE,
@@ -49,6 +49,7 @@ from .layout_model import (
     MESOSCOPE_B,
     NOT_ON_S3,
     SIZES,
+    SLAP2_PILOT,
     SLAP2_SESSION,
     SPREADSHEET_NAME,
     SPREADSHEET_SESSION_COLUMN,
@@ -73,6 +74,7 @@ __all__ = [
     "NONDETERMINISTIC_KEYS",
     "NOT_ON_S3",
     "SIZES",
+    "SLAP2_PILOT",
     "SLAP2_SESSION",
     "SPREADSHEET_NAME",
     "SPREADSHEET_SESSION_COLUMN",
@@ -146,6 +148,8 @@ def build_world(
                 layout_ephys.write_asset(folder, world, session, asset)
             else:
                 layout_ophys.write_asset(folder, world, session, asset)
+    say("writing the DANDI stand-in")
+    layout_dandi.write_dandi(world)
     say("writing distractors")
     layout_ephys.write_distractors(world)
     say(f"writing {SPREADSHEET_NAME}")
@@ -172,12 +176,12 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
+    # every generator module (nwbgen, jsongen, behaviorgen, qcgen, ...), every layout, and
+    # the release inventory the bench world carries
     sources = [
         "world.py",
-        "nwbgen.py",
-        "jsongen.py",
         "inventory.py",
-        *(p.name for p in here.glob("layout_*.py")),
+        *(p.name for p in [*here.glob("*gen.py"), *here.glob("layout_*.py")]),
     ]
     for name in sorted(sources):
         path = here / name
