@@ -391,3 +391,26 @@ def test_bench_world_carries_the_inventory():
         assert len(readers) == 1 and 2200 <= readers[0].units <= 4346
     small = describe_world(Path("/nonexistent"), "small")
     assert not added & {s.name for s in small.sessions}
+
+
+def test_response_index_and_plot(tmp_path):
+    import numpy as np
+
+    from ppdata.project.responses import plot_response_index, response_index
+
+    index = response_index([3.0, 1.0, 0.0, -1.0], [1.0, 3.0, 0.0, 1.0])
+    assert index[:2].tolist() == [0.5, -0.5] and np.isnan(index[2]) and index[3] == -1.0
+    table = pd.DataFrame({"session": ["a", "a", "b"], "index": [0.5, -0.5, 0.1]})
+    out = plot_response_index(table, tmp_path / "index.svg")
+    assert out.read_text().lstrip().startswith("<?xml")
+
+
+def test_cli_project_sessions_lists_what_each_table_covers(run, world):
+    result = run("project", "sessions", "--json")
+    assert result.code == 0, result.err
+    rows = {r["session"]: r for r in json.loads(result.out)}
+    for session in world.on_s3:
+        assert rows[session.name]["has_units"] == (
+            session.platform == "ecephys" and bool({"nwb", "sorted"} & session.kinds)
+        )
+        assert rows[session.name]["units_rows"] is None  # nothing cached yet
