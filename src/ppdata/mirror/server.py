@@ -67,6 +67,22 @@ def public_read_policy(bucket: str) -> dict[str, Any]:
     }
 
 
+def require_mirror_extra() -> None:
+    """Raise a clear :class:`MirrorError` when the ``[mirror]`` extra is not installed.
+
+    The S3 server (moto, werkzeug) and its loader (boto3) are not needed to read the real
+    bucket, so a plain ``pip install ppdata`` leaves them out.
+    """
+    import importlib.util
+
+    missing = [m for m in ("moto", "werkzeug", "boto3") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MirrorError(
+            f"the local mirror needs {', '.join(missing)}, which a plain install leaves out: "
+            "install it with `pip install 'ppdata[mirror]'`"
+        )
+
+
 def _check_port_free(host: str, port: int) -> None:
     if port == 0:
         return
@@ -111,6 +127,7 @@ class MirrorServer:
 
     def start(self) -> MirrorServer:
         """Start serving in a background thread; returns self."""
+        require_mirror_extra()
         os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
@@ -206,6 +223,7 @@ def load_directory(
     int
         The number of objects uploaded.
     """
+    require_mirror_extra()
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
@@ -332,6 +350,7 @@ def start_mirror(
     RunningMirror
         Stop it with ``.stop()`` or use it as a context manager.
     """
+    require_mirror_extra()  # before a world build of a minute, not after it
     if world_root is None:
         from .world import ensure_world
 
