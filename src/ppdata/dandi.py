@@ -272,15 +272,21 @@ def _check_reachable(settings: Settings) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _probe(url: str, connect_timeout: float, read_timeout: float) -> None:
-    import requests
+    from .errors import ConnectFailed, HTTPStatusError, Interrupted, ReadTimedOut
+    from .transport import Transport
 
+    transport = Transport(connect_timeout=connect_timeout, read_timeout=read_timeout, maxsize=1)
     try:
-        requests.get(f"{url}/info/", timeout=(connect_timeout, read_timeout)).close()
-    except (requests.ConnectionError, requests.Timeout) as exc:
+        transport.fetch("GET", f"{url}/info/", operation="dandi-info")
+    except (ConnectFailed, Interrupted, ReadTimedOut) as exc:
         raise BucketUnreachable(
             f"cannot reach the DANDI API at {url}: {exc}; check the network, or point "
             "PPDATA_DANDI_API_URL / --dandi-api-url at a mirror"
         ) from exc
+    except HTTPStatusError:  # it answered: reachable; the client reports API errors itself
+        pass
+    finally:
+        transport.close()
 
 
 _AWS_HOST = re.compile(
