@@ -182,7 +182,8 @@ def project_table(
         qc=qc,
         refresh_catalog=refresh_catalog,
     )
-    versions = table_versions(spec, catalog)
+    # a table only covers its platforms, whatever --platform asked for
+    versions = table_versions(spec, catalog[catalog["platform"].isin(spec.platforms)])
     if sessions is not None:
         wanted = set(sessions)
         versions = {k: v for k, v in versions.items() if k in wanted}
