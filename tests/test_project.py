@@ -414,3 +414,74 @@ def test_cli_project_sessions_lists_what_each_table_covers(run, world):
             session.platform == "ecephys" and bool({"nwb", "sorted"} & session.kinds)
         )
         assert rows[session.name]["units_rows"] is None  # nothing cached yet
+
+
+class _AlignedSession:
+    """A stand-in with the aligned-response signatures of issue 9 (Session.aligned_spikes:
+    unit × condition × time in spikes/s; Session.aligned_dff: roi × trial × time with a
+    ``condition`` coordinate on ``trial``), for the index arithmetic alone."""
+
+    name = "ecephys_1_2025-01-01_01-01-01"
+
+    class parsed:
+        subject_id = "1"
+
+    def units(self):
+        frame = pd.DataFrame(
+            {"probe": ["ProbeA", "ProbeB"], "label": ["sua", "mua"]},
+            index=pd.Index([7, 9], name="unit_id"),
+        )
+        return frame
+
+    def aligned_spikes(self, units, window, bin_size):
+        import numpy as np
+        import xarray as xr
+
+        time = np.arange(window[0], window[1], bin_size) + bin_size / 2
+        rates = np.zeros((2, 2, time.size))
+        after = (time > 0) & (time < 0.35)
+        rates[0, 0, after], rates[0, 1, after] = 30.0, 10.0  # unit 7 prefers deviants
+        rates[1, 0, after], rates[1, 1, after] = 5.0, 5.0  # unit 9 does not care
+        rates[:, :, time < 0] = 99.0  # the baseline never enters the index
+        return xr.DataArray(
+            rates,
+            dims=("unit", "condition", "time"),
+            coords={"unit": list(units.index), "condition": ["deviant", "standard"], "time": time},
+            attrs={"trials": {"deviant": 40, "standard": 400}},
+        )
+
+    def planes(self):
+        return pd.DataFrame(
+            {"structure": ["VISp"], "depth_um": [175.0]}, index=pd.Index(["VISp_0"], name="plane")
+        )
+
+    def aligned_dff(self, plane, window):
+        import numpy as np
+        import xarray as xr
+
+        time = np.arange(window[0], window[1], 0.1) + 0.05
+        condition = ["deviant"] * 2 + ["standard"] * 3
+        dff = np.zeros((1, 5, time.size))
+        dff[0, :, time < 0] = 1.0  # baseline 1
+        dff[0, :2, time > 0] = 3.0  # deviants +2 over baseline
+        dff[0, 2:, time > 0] = 2.0  # standards +1
+        return xr.DataArray(
+            dff,
+            dims=("roi", "trial", "time"),
+            coords={"roi": [4], "time": time, "condition": ("trial", condition)},
+        )
+
+
+def test_response_tables_from_aligned_responses():
+    from ppdata.project.responses import roi_responses_table, unit_responses_table
+
+    units = unit_responses_table(_AlignedSession()).set_index("unit_id")
+    assert units.loc[7, "deviant_rate"] == 30.0 and units.loc[7, "standard_rate"] == 10.0
+    assert units.loc[7, "index"] == 0.5 and units.loc[9, "index"] == 0.0
+    assert units.loc[7, "n_deviant"] == 40 and units.loc[7, "n_standard"] == 400
+    assert units.loc[9, "probe"] == "ProbeB"
+    rois = roi_responses_table(_AlignedSession())
+    row = rois.iloc[0]
+    assert (row["plane"], row["roi_id"], row["n_deviant"], row["n_standard"]) == ("VISp_0", 4, 2, 3)
+    assert row["deviant_dff"] == 2.0 and row["standard_dff"] == 1.0
+    assert abs(row["index"] - 1 / 3) < 1e-12
