@@ -272,7 +272,7 @@ def test_cli_unreachable_scheduler(run):
     address = f"tcp://127.0.0.1:{_free_port()}"
     result = run("project", "units", "--scheduler", address)
     assert result.code == 1
-    assert result.err.startswith("Error: cannot reach the Dask scheduler at " + address)
+    assert "\nError: cannot reach the Dask scheduler at " + address in "\n" + result.err
 
 
 def test_unknown_table_and_bad_where(settings):

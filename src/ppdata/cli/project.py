@@ -15,6 +15,18 @@ from .render import emit_json, emit_table
 _PEOPLE_ROWS = 20
 
 
+def _ensure_catalog(app: App, refresh: bool) -> bool:
+    """Refresh the catalog here, with its progress bar and summary, when asked or when it
+    was never filled; the library then only reads it (returns the flag it should get)."""
+    from ..catalog import Catalog
+    from .catalog import _refresh
+
+    catalog = Catalog(app.settings)
+    if refresh or catalog.is_empty:
+        _refresh(app, catalog)
+    return False
+
+
 def _split(values: tuple[str, ...]) -> list[str] | None:
     parts = [p.strip() for v in values for p in v.split(",") if p.strip()]
     return parts or None
@@ -156,7 +168,7 @@ def _table_command(name: str, help_text: str) -> click.Command:
                 scheduler=scheduler,
                 settings=app.settings,
                 recompute=recompute,
-                refresh_catalog=refresh_catalog,
+                refresh_catalog=_ensure_catalog(app, refresh_catalog),
                 workers=workers,
                 progress=bar.update_to,
             )
@@ -212,7 +224,7 @@ def sessions_command(
         subject=_split(subject),
         qc=_split(qc),
         settings=app.settings,
-        refresh_catalog=refresh_catalog,
+        refresh_catalog=_ensure_catalog(app, refresh_catalog),
     )
     people = ["session", "platform", "subject", "acquired", "qc_status"]
     people += [c for c in frame.columns if str(c).endswith("_rows")]
@@ -290,7 +302,7 @@ def yield_command(
             qc=_split(qc),
             scheduler=scheduler,
             settings=app.settings,
-            refresh_catalog=refresh_catalog,
+            refresh_catalog=_ensure_catalog(app, refresh_catalog),
             progress=bar.update_to,
         )
     table = unit_yield(result.frame, tuple(_split((by,)) or ()))
@@ -355,7 +367,7 @@ def responses_command(
             where=where,
             scheduler=scheduler,
             settings=app.settings,
-            refresh_catalog=refresh_catalog,
+            refresh_catalog=_ensure_catalog(app, refresh_catalog),
             progress=bar.update_to,
         )
     if plot_path is not None:
