@@ -171,12 +171,26 @@ def _register() -> None:
         nwb,
         project,
         slap2,
+        stimuli,
         tour,
         web,
     )
 
-    modules = (tour, catalog, data, meta, nwb, behavior, slap2, dandi, download, mirror, web)
-    for module in (*modules, project):
+    for module in (
+        tour,
+        catalog,
+        data,
+        meta,
+        nwb,
+        stimuli,
+        behavior,
+        slap2,
+        dandi,
+        download,
+        mirror,
+        web,
+        project,
+    ):
         module.register(cli)
 
 
