@@ -460,11 +460,11 @@ class _AlignedSession:
         import xarray as xr
 
         time = np.arange(window[0], window[1], 0.1) + 0.05
-        condition = ["deviant"] * 2 + ["standard"] * 3
+        condition = ["standard", "deviant", "standard", "deviant", "standard"]  # onset order
         dff = np.zeros((1, 5, time.size))
         dff[0, :, time < 0] = 1.0  # baseline 1
-        dff[0, :2, time > 0] = 3.0  # deviants +2 over baseline
-        dff[0, 2:, time > 0] = 2.0  # standards +1
+        for trial, kind in enumerate(condition):  # deviants +2 over baseline, standards +1
+            dff[0, trial, time > 0] = 3.0 if kind == "deviant" else 2.0
         return xr.DataArray(
             dff,
             dims=("roi", "trial", "time"),
@@ -485,3 +485,35 @@ def test_response_tables_from_aligned_responses():
     assert (row["plane"], row["roi_id"], row["n_deviant"], row["n_standard"]) == ("VISp_0", 4, 2, 3)
     assert row["deviant_dff"] == 2.0 and row["standard_dff"] == 1.0
     assert abs(row["index"] - 1 / 3) < 1e-12
+
+
+def test_response_index_across_sessions_on_the_mirror(settings, world):
+    import numpy as np
+
+    from ppdata.project import project_table
+
+    units = project_table("unit_responses", settings=settings, workers=2)
+    complete = world.session(EPHYS_COMPLETE).current("nwb")
+    assert set(units.computed) == {EPHYS_COMPLETE}
+    assert "has no stimulus tables" in units.failed[EPHYS_REPROCESSED]
+    got = units.frame[units.frame["session"] == EPHYS_COMPLETE]
+    assert len(got) == complete.units
+    assert (got["n_deviant"] > 0).all() and (got["n_standard"] > got["n_deviant"]).all()
+    finite = got["index"].dropna()
+    assert len(finite) and finite.between(-1, 1).all()
+    assert np.allclose(
+        finite,
+        (
+            (got["deviant_rate"] - got["standard_rate"])
+            / (got["deviant_rate"] + got["standard_rate"])
+        ).dropna(),
+    )
+
+    rois = project_table("roi_responses", settings=settings, workers=1)
+    assert not rois.failed
+    for session in world.on_s3:
+        if session.platform == "multiplane-ophys":
+            planes = session.current("planar-ophys").planes
+            got = rois.frame[rois.frame["session"] == session.name]
+            assert len(got) == sum(p.rois for p in planes)
+            assert (got["n_deviant"] > 0).all()

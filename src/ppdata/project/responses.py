@@ -99,9 +99,7 @@ def roi_responses_table(session: Session) -> pd.DataFrame:
         resp = dff.isel(time=np.flatnonzero((time >= ROI_WINDOW[0]) & (time < ROI_WINDOW[1])))
         change = (resp.mean("time") - base.mean("time")).to_numpy()  # roi x trial
         condition = dff["condition"].to_numpy().astype(str)
-        conditions = list(dict.fromkeys(condition))
-        to = conditions[0]
-        vs = conditions[1] if len(conditions) > 1 else "standard"
+        to, vs = "deviant", "standard"  # aligned_dff's defaults; trials are in onset order
         d = np.nanmean(change[:, condition == to], axis=1) if (condition == to).any() else np.nan
         s = np.nanmean(change[:, condition == vs], axis=1) if (condition == vs).any() else np.nan
         d = np.broadcast_to(d, change.shape[:1])
