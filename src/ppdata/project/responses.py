@@ -159,7 +159,7 @@ def plot_response_index(
         ax.axvline(float(values["index"].median()), color="black", linestyle="--", lw=1)
     ax.set_xlabel("deviant-vs-standard index (d − s)/(|d| + |s|) (unitless)")
     ax.set_ylabel(f"{what} (count)")
-    sessions = table["session"].nunique() if "session" in table else 0
+    sessions = table.loc[table["index"].notna(), "session"].nunique() if "session" in table else 0
     ax.set_title(f"Deviant-vs-standard response index ({sessions} sessions)")
     ax.legend(frameon=False, fontsize="x-small", ncols=2)
     return _save(fig, out)
