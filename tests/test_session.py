@@ -88,6 +88,11 @@ def test_session_real_units_columns_probes_and_waveforms(client, world):
         assert units["brain_area"].notna().all() and "unknown" not in set(units["brain_area"])
         wave = s.waveforms(units.index[:3])
         assert wave.shape[0] == 3 and wave.shape[2] == 384
+        area = str(units["brain_area"].iloc[0])
+        in_area = s.units(area=area)
+        assert len(in_area) == (units["brain_area"] == area).sum() > 0
+        with pytest.raises(NotFound, match="areas here are"):
+            s.units(area="Nowhere")
         opened = list(s._open.values())
     assert not s._open and all(n._backend.root.id.valid == 0 for n in opened)  # closed
 
@@ -133,6 +138,8 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
     assert csv.read_text().startswith("unit_id,")
     bad_probe = run("units", EPHYS_REPROCESSED, "--probe", "ProbeZ")
     assert bad_probe.code == 1 and "ProbeA" in bad_probe.err
+    complete = run("units", EPHYS_COMPLETE, "--area", "void", "--json")
+    assert complete.code == 0 and {r["brain_area"] for r in json.loads(complete.out)} == {"void"}
     second = run("units", EPHYS_REPROCESSED, "--nwb", "recording2", "--json")
     assert second.code == 0 and "experiment1_recording2.nwb" in second.err  # says which
     assert json.loads(second.out) != json.loads(units.out)

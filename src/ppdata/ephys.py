@@ -185,6 +185,7 @@ def units(
     default_qc: bool | None = None,
     probe: str | Iterable[str] | None = None,
     where: str | Mapping[str, tuple[str, Any]] | None = None,
+    area: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The units table as a DataFrame: quality metrics, ``label``, ``default_qc``, ``probe``.
 
@@ -198,6 +199,8 @@ def units(
         Keep units whose ``default_qc`` equals this.
     probe : str or iterable of str, optional
         Keep units of these probes.
+    area : str or iterable of str, optional
+        Keep units whose ``brain_area`` (their peak channel's ``location``) is one of these.
     where : str or mapping, optional
         Metric thresholds: a pandas query (``"snr > 3 and firing_rate >= 0.5"``) or a
         mapping ``{"snr": (">", 3)}``.
@@ -232,6 +235,13 @@ def units(
     frame["default_qc"] = _default_qc(frame)
     frame["probe"] = _probes(nwb, frame)
     frame["brain_area"] = _brain_areas(nwb, frame)
+    if area is not None:
+        wanted = _as_set(area)
+        valid = set(frame["brain_area"].dropna().astype(str))
+        bad = wanted - valid
+        if bad:
+            raise NotFound(f"unknown brain area(s) {sorted(bad)}: areas here are {sorted(valid)}")
+        frame = frame[frame["brain_area"].isin(wanted)]
     return _filter(frame, label=label, default_qc=default_qc, probe=probe, where=where)
 
 

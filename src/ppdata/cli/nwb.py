@@ -191,6 +191,7 @@ def _contents(nwb: Any) -> dict[str, Any]:
     help="Only units that pass (or fail) the default QC.",
 )
 @click.option("--probe", multiple=True, help="Only units of this probe (repeatable).")
+@click.option("--area", "areas", multiple=True, help="Only units of this brain area (repeatable).")
 @click.option(
     "--where", metavar="EXPR", help="Metric thresholds, e.g. 'snr > 3 and firing_rate >= 0.5'."
 )
@@ -206,6 +207,7 @@ def units_command(
     label: tuple[str, ...],
     default_qc: bool | None,
     probe: tuple[str, ...],
+    areas: tuple[str, ...],
     where: str | None,
     csv: str | None,
     all_columns: bool,
@@ -215,7 +217,13 @@ def units_command(
 ) -> None:
     """Units of a Neuropixels session with quality metrics, label and probe."""
     s = _session(app, session, "sorted", version)
-    frame = s.units(label=label or None, default_qc=default_qc, probe=probe or None, where=where)
+    frame = s.units(
+        label=label or None,
+        default_qc=default_qc,
+        probe=probe or None,
+        where=where,
+        area=areas or None,
+    )
     if not _write_frame(frame, csv, as_json):
         summary = frame.groupby(["probe", "label"]).size().unstack(fill_value=0)
         rows = [
