@@ -89,7 +89,19 @@ EXAMPLES: dict[str, list[Example]] = {
     "spikes": [ex("spikes", "{session}", "{unit}", works_for=EPHYS)],
     "planes": [ex("planes", "{session}", works_for=MESO)],
     "dff": [ex("dff", "{session}", "--plane", "{plane}", "--stop", "5", works_for=MESO)],
-    "lfp": [ex("lfp", "{session}", "--probe", "{probe}", "--stop", "0.2", works_for=EPHYS)],
+    "lfp": [
+        ex(
+            "lfp",
+            "{session}",
+            "--probe",
+            "{probe}",
+            "--start",
+            "1",
+            "--stop",
+            "1.2",
+            works_for=EPHYS,
+        )
+    ],
     "plot": [
         ex("plot", "raster", "{session}", "--out", "{png}", works_for=EPHYS, on=PLOT_ON),
         ex("plot", "unit-quality", "{session}", "--out", "{png}", works_for=EPHYS, on=PLOT_ON),
@@ -124,6 +136,10 @@ EXAMPLES: dict[str, list[Example]] = {
     "mirror build": [ex(skip="builds a world (a minute): covered by tests/test_world.py")],
     "mirror serve": [ex(skip="serves until Ctrl-C: covered by conftest's mirror fixture")],
     "web": [ex(skip="serves until Ctrl-C: covered by tests/test_web.py over HTTP")],
+    **{
+        f"project {name}": [ex(skip="project scale on a Dask cluster: tests/test_project*.py")]
+        for name in ("query", "responses", "rois", "sessions", "stimuli", "units", "yield")
+    },
     "stimuli": [ex("stimuli", "{session}", works_for=("ephys-complete", *MESO))],
     "psth": [ex("psth", "{session}", works_for=("ephys-complete",))],
     "aligned-dff": [ex("aligned-dff", "{session}", "--plane", "{plane}", works_for=MESO)],
@@ -369,7 +385,7 @@ def test_version_option_renamed(run, world):
 def test_lfp_json_is_columns(run, world):
     session = world.session(EPHYS_REPROCESSED)
     probe = session.current("sorted").probes[0]
-    result = run("lfp", session.name, "--probe", probe, "--stop", "0.5", "--json")
+    result = run("lfp", session.name, "--probe", probe, "--start", "1", "--stop", "1.5", "--json")
     assert result.code == 0, result.err
     doc = _strict_json(result.out)
     assert doc["layout"] == "data[channel][sample]" and doc["unit"] == "uV"
