@@ -159,7 +159,7 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
     assert doc["channels"] == [0, 4] and len(doc["data"]) == 2
     assert doc["times"] and all(1 <= t < 1.5 for t in doc["times"])
     assert all(len(row) == len(doc["times"]) for row in doc["data"])
-    table = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeA", "--stop", "0.2")
+    table = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeA", "--start", "1", "--stop", "1.2")
     assert table.code == 0 and "µV" in table.out
     bad_probe = run("lfp", EPHYS_REPROCESSED, "--probe", "ProbeZ")
     assert bad_probe.code == 1 and "ProbeA" in bad_probe.err and "Traceback" not in bad_probe.err
