@@ -17,6 +17,7 @@ values and refuses anything else.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import logging
 import threading
@@ -60,6 +61,13 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: Where HDF5 looks for its signature: offset 0, then 512, 1024, 2048 ... (user blocks).
 _HDF5_OFFSETS = (0, 512, 1024, 2048, 4096)
 ZARR_MARKERS = (".zmetadata", ".zgroup")
+
+
+#: When true (the command line sets it), an empty, reversed or out-of-range time window is an
+#: :class:`~ppdata.errors.InvalidWindow` naming the valid range, instead of empty arrays.
+STRICT_WINDOWS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ppdata_strict_windows", default=False
+)
 
 
 class NWBFormat(StrEnum):
@@ -340,7 +348,8 @@ class NWB:
         """
         path = self._check(path)
         n = self.shape(f"{path}/data")[0]
-        if start is not None and stop is not None and stop <= start:
+        strict = STRICT_WINDOWS.get()
+        if strict and start is not None and stop is not None and stop <= start:
             from .errors import InvalidWindow
 
             raise InvalidWindow(
@@ -362,7 +371,7 @@ class NWB:
             i0, i1 = min(i0, n), min(max(i1, i0), n)
             times = t0 + np.arange(i0, i1) / rate
         i1 = max(i1, i0)
-        if i1 == i0 and n and (start is not None or stop is not None):
+        if strict and i1 == i0 and n and (start is not None or stop is not None):
             from .errors import InvalidWindow
 
             lo = "start" if start is None else f"{start:g}"

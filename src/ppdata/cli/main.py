@@ -201,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``ppdata`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("PPDATA_DEBUG", "") not in ("", "0")
+    from ..nwb import STRICT_WINDOWS
+
+    strict = STRICT_WINDOWS.set(True)  # a window outside the data is an error, not blank output
     try:
         code = cli.main(args=args, prog_name="ppdata", standalone_mode=False)
     except click.exceptions.Abort as exc:
@@ -234,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             err=True,
         )
         sys.exit(1)
+    finally:
+        STRICT_WINDOWS.reset(strict)
     sys.exit(code if isinstance(code, int) else 0)
 
 
