@@ -215,6 +215,11 @@ class DownloadPlan:
         )
         return msg + hint
 
+    def _repr_html_(self) -> str:
+        from ._html import plan_html
+
+        return plan_html(self)
+
 
 def format_bytes(n: float) -> str:
     """``1234567`` → ``'1.2 MB'`` (decimal units, like the S3 console)."""

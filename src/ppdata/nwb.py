@@ -44,6 +44,7 @@ __all__ = [
     "HDF5_SIGNATURE",
     "NWB",
     "NWBFormat",
+    "NWBSummary",
     "S3File",
     "S3ZarrStore",
     "detect_format",
@@ -209,6 +210,9 @@ class NWB:
 
     def __repr__(self) -> str:
         return f"NWB({self.source!r}, format={self.format.value})"
+
+    def _repr_html_(self) -> str:
+        return summarize(self)._repr_html_()
 
     @property
     def name(self) -> str:
@@ -604,17 +608,35 @@ def _open_message(source: str, obj: str, exc: BaseException) -> str:
     )
 
 
-def summarize(nwb: NWB) -> dict[str, Any]:
+class NWBSummary(dict):  # type: ignore[type-arg]
+    """The ``dict`` from :func:`summarize`, shown as a compact card in Jupyter."""
+
+    stats: dict[str, Any] | None = None
+
+    def _repr_html_(self) -> str:
+        from ._html import nwb_summary_html
+
+        return nwb_summary_html(self, self.stats)
+
+
+def summarize(nwb: NWB) -> NWBSummary:
     """What an NWB holds, from its metadata (cheap: no array data is read).
 
     Returns
     -------
-    dict
+    NWBSummary
+        A ``dict`` (a card in Jupyter) of
         ``format``, ``source``, ``session_id``, ``identifier``, ``session_start_time``,
         ``acquisition``, ``processing`` (module names), ``intervals``, ``n_units``,
         ``probes`` (electrode groups), ``lfp`` (series paths), ``planes`` (modules with an
         ROI table or ΔF/F).
     """
+    summary = NWBSummary(_summary_fields(nwb))
+    summary.stats = nwb.stats
+    return summary
+
+
+def _summary_fields(nwb: NWB) -> dict[str, Any]:
     scalars = ["session_id", "identifier", "session_start_time", "general/session_id"]
     present = [p for p in scalars if nwb.exists(p) and not nwb.is_group(p)]
     nwb.prefetch(present)

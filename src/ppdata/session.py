@@ -64,6 +64,11 @@ class Session:
     def __repr__(self) -> str:
         return f"Session({self.name!r})"
 
+    def _repr_html_(self) -> str:
+        from ._html import session_html
+
+        return session_html(self)
+
     # -- assets -----------------------------------------------------------------------------
     @cached_property
     def assets(self) -> list[Asset]:
