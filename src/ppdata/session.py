@@ -41,8 +41,15 @@ class Session:
 
     Examples
     --------
-    >>> s = ppdata.open_session("ecephys_820454_2025-11-04_14-59-22")  # doctest: +SKIP
-    >>> s.units(label="sua").groupby("probe").size()  # doctest: +SKIP
+    >>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+    >>> sorted(str(kind) for kind in s.kinds)
+    ['nwb', 'raw', 'sorted']
+    >>> per_probe = s.units(label="sua").groupby("probe").size()
+    >>> per_probe.index[0], bool(per_probe.sum() > 0)
+    ('ProbeA', True)
+    >>> s.stats["requests"] > 0  # every request and byte is counted
+    True
+    >>> s.close()
     """
 
     def __init__(
