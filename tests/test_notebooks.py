@@ -14,6 +14,14 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "docs" / "notebooks").glob("*.ipynb"))
 
+#: HTML each notebook must show once run: ppdata's cards (``_repr_html_``) and progress bars.
+SHOWS: dict[str, tuple[str, ...]] = {
+    "01_stream_an_nwb": ("ppdata-card", "ppdata-progress"),
+    "02_ephys_complete_nwb": ("ppdata-card",),
+    "03_mesoscope_session": ("ppdata-card",),
+    "04_across_sessions": ("ppdata-progress",),
+}
+
 
 def _ids(paths: list[Path]) -> list[str]:
     return [p.stem for p in paths]
@@ -67,6 +75,16 @@ def test_notebook_runs(path: Path, mirror, tmp_path: Path, monkeypatch: pytest.M
         if "image/png" in out.get("data", {})
     )
     assert images >= 1, f"{path.name} should show at least one figure inline"
+    html = "".join(
+        out.get("data", {}).get("text/html", "")
+        if isinstance(out.get("data", {}).get("text/html", ""), str)
+        else "".join(out["data"]["text/html"])
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+    for marker in SHOWS.get(path.stem, ()):
+        assert marker in html, f"{path.name} should show a {marker} (a ppdata object's HTML)"
 
 
 def _failed_cell(nb) -> tuple[int, str] | None:

@@ -122,3 +122,30 @@ def test_download_plan_card_warns_about_big_downloads(tmp_path: Path) -> None:
     text = _text(plan._repr_html_())
     assert "20.0 GB" in text and "&lt;big&gt;" in text
     assert "matched nothing" in text and "streaming the NWB" in text
+
+
+def test_notebook_progress_as_a_callable() -> None:
+    from ppdata.notebook import NotebookProgress
+
+    bar = NotebookProgress("<sessions>")
+    assert bar.text == "<sessions>: 0"
+    bar(1, 3)
+    assert bar.text == "<sessions>: 1 / 3 (33%)"
+    html = bar._repr_html_()
+    assert 'value="1" max="3"' in html and "&lt;sessions&gt;" in html and "<sessions>" not in html
+
+
+def test_notebook_progress_follows_a_download(settings, tmp_path: Path) -> None:
+    from ppdata.download import download
+    from ppdata.notebook import NotebookProgress
+    from ppdata.s3 import S3Client
+
+    bar = NotebookProgress("sorted")
+    with S3Client(settings) as client:
+        plan = plan_download(
+            EPHYS_COMPLETE, kinds=["sorted"], include=["nwb/*"], dest=tmp_path, client=client
+        )
+        summary = download(plan, client, progress=bar)
+    assert summary.ok and bar.total == plan.total_bytes and bar.done == plan.total_bytes
+    assert bar.files_done == bar.files_total == plan.count
+    assert bar.text.endswith(f"{plan.count:,} / {plan.count:,} files (100%)")
