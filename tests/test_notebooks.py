@@ -23,6 +23,23 @@ SHOWS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _missing(nb) -> list[str]:
+    """The ``module:attribute`` names a notebook's metadata says it needs and this tree lacks
+    (a notebook written against another branch's API, before that branch is merged)."""
+    import importlib
+
+    missing = []
+    for spec in nb.metadata.get("ppdata", {}).get("requires", []):
+        module, _, attrs = spec.partition(":")
+        try:
+            value = importlib.import_module(module)
+            for attr in filter(None, attrs.split(".")):
+                value = getattr(value, attr)
+        except (ImportError, AttributeError):
+            missing.append(spec)
+    return missing
+
+
 def _ids(paths: list[Path]) -> list[str]:
     return [p.stem for p in paths]
 
@@ -55,6 +72,9 @@ def test_notebook_runs(path: Path, mirror, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("PPDATA_SPREADSHEET", str(mirror.spreadsheet))
     monkeypatch.setenv("PPDATA_CACHE_DIR", str(tmp_path / "cache"))
     nb = nbformat.read(path, as_version=4)
+    missing = _missing(nb)
+    if missing:
+        pytest.skip(f"{path.name} needs {', '.join(missing)}, not in this tree yet")
     client = NotebookClient(
         nb,
         timeout=300,
