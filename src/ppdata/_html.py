@@ -167,7 +167,7 @@ def session_html(session: Session) -> str:
     """A session's card: its name's parts, assets if already listed, open NWBs, traffic."""
     parsed = session.parsed
     fields: list[tuple[str, Any]] = [
-        ("platform", parsed.platform or "SLAP2"),
+        ("platform", parsed.platform),  # None for unprefixed (schema v2) names
         ("subject", parsed.subject_id),
         ("acquired", _when(parsed.acquired)),
     ]
