@@ -6,12 +6,19 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from ppdata._html import assets_html, html_card, html_table, nwb_summary_html, stats_text
+from ppdata._html import (
+    NWBSummary,
+    assets_html,
+    html_card,
+    html_table,
+    nwb_summary_html,
+    stats_text,
+)
 from ppdata.assets import Asset, AssetKind, AssetList
 from ppdata.download import DownloadPlan, PlannedFile, plan_download
 from ppdata.mirror.world import EPHYS_COMPLETE, MESOSCOPE_A
 from ppdata.naming import parse_name
-from ppdata.nwb import NWBSummary, summarize
+from ppdata.nwb import summarize
 from ppdata.session import Session
 
 #: an object's card must stay readable in a notebook cell

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 __all__ = [
+    "NWBSummary",
     "assets_html",
     "html_card",
     "html_table",
@@ -186,6 +187,15 @@ def session_html(session: Session) -> str:
         fields.append(("open NWBs", ", ".join(opened)))
     fields.append(("read so far", stats_text(session.stats) or "nothing"))
     return html_card(f"Session {session.name}", fields, table=table, note=note)
+
+
+class NWBSummary(dict):  # type: ignore[type-arg]
+    """The ``dict`` of :func:`ppdata.nwb.summarize`, shown as a compact card in Jupyter."""
+
+    stats: dict[str, Any] | None = None
+
+    def _repr_html_(self) -> str:
+        return nwb_summary_html(self, self.stats)
 
 
 def nwb_summary_html(summary: dict[str, Any], stats: dict[str, Any] | None = None) -> str:

@@ -38,13 +38,13 @@ from .nwbstore import (
 )
 
 if TYPE_CHECKING:
+    from ._html import NWBSummary
     from .s3 import S3Client
 
 __all__ = [
     "HDF5_SIGNATURE",
     "NWB",
     "NWBFormat",
-    "NWBSummary",
     "S3File",
     "S3ZarrStore",
     "detect_format",
@@ -608,17 +608,6 @@ def _open_message(source: str, obj: str, exc: BaseException) -> str:
     )
 
 
-class NWBSummary(dict):  # type: ignore[type-arg]
-    """The ``dict`` from :func:`summarize`, shown as a compact card in Jupyter."""
-
-    stats: dict[str, Any] | None = None
-
-    def _repr_html_(self) -> str:
-        from ._html import nwb_summary_html
-
-        return nwb_summary_html(self, self.stats)
-
-
 def summarize(nwb: NWB) -> NWBSummary:
     """What an NWB holds, from its metadata (cheap: no array data is read).
 
@@ -631,6 +620,8 @@ def summarize(nwb: NWB) -> NWBSummary:
         ``probes`` (electrode groups), ``lfp`` (series paths), ``planes`` (modules with an
         ROI table or ΔF/F).
     """
+    from ._html import NWBSummary
+
     summary = NWBSummary(_summary_fields(nwb))
     summary.stats = nwb.stats
     return summary
