@@ -41,7 +41,8 @@ def test_ls_session_asset_subpath_and_url(run, world):
     names = {e["name"] for e in json.loads(inside.out)}
     assert {"nwb/", "quality_control/", "visualization_output.json"} <= names
     sub = run("ls", f"{sorted_asset.name}/quality_control", "--long")
-    assert sub.code == 0 and "ProbeA/" in sub.out
+    # QC figures sit under the full recording name (a space and a '#' in a folder name)
+    assert sub.code == 0 and "experiment1_Record Node 101#Neuropix-PXI-100.ProbeA-AP" in sub.out
     url = run("ls", f"s3://aind-open-data/{sorted_asset.name}/quality_control/", "-r", "--json")
     entries = json.loads(url.out)
     assert entries and all(e["name"].endswith(".png") for e in entries)

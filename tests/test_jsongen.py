@@ -169,33 +169,74 @@ def test_quality_control_v1_shape():
     assert qc["schema_version"] == "1.2.2"
     evaluations = qc["evaluations"]
     assert {e["stage"] for e in evaluations} == {"Raw data", "Processing"}
-    by_name = {e["name"]: e for e in evaluations}
-    assert by_name["Processing ProbeB"]["latest_status"] == "Fail"
-    assert by_name["Processing ProbeA"]["latest_status"] == "Pass"
-    metric = by_name["Processing ProbeA"]["metrics"][0]
-    assert set(metric) >= {"name", "value", "status_history"}
-    assert set(metric["status_history"][0]) == {"evaluator", "status", "timestamp"}
+    by_name = {e["name"]: e for e in evaluations}  # grouped per metric type, not per probe
+    assert list(by_name) == [
+        "Raw Data",
+        "PSD",
+        "Noise",
+        "Drift",
+        "Saturation",
+        "Unit Yield",
+        "Firing Rate",
+        "Sorting Curation",
+    ]
+    assert by_name["Drift"]["latest_status"] == "Fail"
+    assert by_name["Saturation"]["latest_status"] == "Pass"
+    assert by_name["Noise"]["latest_status"] == "Pass"  # RMS is passed by the pipeline
+    assert by_name["Raw Data"]["latest_status"] == "Pending"
+    raw_a, _raw_b = by_name["Raw Data"]["metrics"]
+    assert raw_a["name"] == f"Raw data {REC.format('A')} "  # trailing space, as written
+    assert set(raw_a) >= {"name", "value", "status_history", "description", "reference"}
+    assert set(raw_a["status_history"][0]) == {"evaluator", "status", "timestamp"}
+    assert raw_a["value"] == {
+        "value": "",
+        "options": ["Normal", "No spikes", "Noisy"],
+        "status": ["Pass", "Fail", "Fail"],
+        "type": "dropdown",
+    }
+    assert raw_a["reference"] == f"quality_control/{REC.format('A')}/traces_raw.png"
 
 
-def test_quality_control_v2_shape():
-    qc = quality_control(
-        schema=2, modality="ecephys", probes=["ProbeA"], pending=["Unit yield"], seed=3
-    )
-    assert qc["object_type"] == "Quality control" and qc["schema_version"] == "2.0.6"
+def test_quality_control_v2_4_shape():
+    qc = quality_control(schema=2, modality="ecephys", probes=["ProbeA"], seed=3)
+    assert qc["object_type"] == "Quality control" and qc["schema_version"] == "2.4.1"
+    assert qc["default_grouping"] == [["stage", "probe"]]
     metrics = qc["metrics"]
-    assert all(m["tags"] == {"probe": "ProbeA"} for m in metrics)
+    tag = "experiment1_ProbeA-AP_recording1"
+    assert all(m["tags"] == {"probe": tag} for m in metrics)
+    assert [m["name"] for m in metrics] == [
+        f"Raw data {tag}",
+        f"PSD {tag}",
+        f"RMS {tag}",
+        f"Probe Drift - {tag}",
+        f"Saturation - {tag}",
+        f"Unit Metrics Yield - {tag}",
+        f"Firing rate - {tag}",
+        f"Sorting Curation - {tag}",
+    ]
     assert all(m["stage"] in ("Raw data", "Processing") for m in metrics)
-    pending = [m for m in metrics if m["status_history"][-1]["status"] == "Pending"]
-    assert [m["name"] for m in pending] == ["ProbeA Unit yield"]
-    assert qc["status"] == {"Raw data": "Pass", "Processing": "Pending"}
-    assert "quality_control/ProbeA/drift_map.png" in qc_references(qc)
+    psd, saturation, curation = metrics[1], metrics[4], metrics[7]
+    assert psd["value"] is None and saturation["value"] == {"value": "Pass"}
+    assert curation["type"] == "Spike sorting curation"
+    assert curation["curation_history"][0]["curator"] == "Ephys pipeline"
+    assert isinstance(curation["value"], list) and "unit_ids" in curation["value"][0]
+    assert curation["reference"].startswith("https://") and "%2F" in curation["reference"]
+    assert qc["status"] == {
+        f"probe:{tag}": "Pending",
+        "ecephys": "Pending",
+        "Raw data": "Pending",
+        "Processing": "Pending",
+    }
+    assert f"quality_control/{REC.format('A')}/drift_map.png" in qc_references(qc)
+    assert not any(r.startswith("http") for r in qc_references(qc))
 
 
 def test_qc_references_v1_and_other_modalities():
     qc = quality_control(schema=1, modality="ecephys", probes=["ProbeC"])
-    assert all(r.startswith("quality_control/ProbeC/") for r in qc_references(qc))
+    assert all(r.startswith(f"quality_control/{REC.format('C')}/") for r in qc_references(qc))
     ophys = quality_control(schema=2, modality="pophys", probes=["VISp_0"])
-    assert ophys["metrics"][0]["tags"] == {"plane": "VISp_0"}
+    assert ophys["schema_version"] == "2.0.6"
+    assert ophys["metrics"][0]["tags"] == ["VISp_0"]  # 2.0.x: tags are a list of strings
     assert qc_references(ophys)[0].startswith("VISp_0/movie_qc/")
 
 
@@ -208,3 +249,45 @@ def test_visualization_output_links_and_missing_keys():
     assert "sha1://" in out[recs[0]]["timeseries"]
     assert visualization_output(recs, missing={recs[0]: "all"})[recs[0]] == {}
     assert visualization_output(recs) == visualization_output(recs)
+
+
+def test_sorted_v2_asset_mixes_majors_like_the_collector():
+    docs = metadata_documents(
+        SORTED,
+        schema=2,
+        platform="ecephys",
+        subject_id="612345",
+        acquired=datetime(2025, 1, 1, 1, 1, 1),
+        process="sorted",
+        processed=datetime(2025, 2, 2, 2, 2, 2),
+    )
+    majors = {name: doc["schema_version"].split(".")[0] for name, doc in docs.items()}
+    assert majors == {
+        "data_description.json": "2",
+        "processing.json": "2",
+        "metadata.nd.json": "2",
+        # copied unchanged from the v1 raw asset
+        "subject.json": "1",
+        "procedures.json": "1",
+        "session.json": "1",
+        "rig.json": "1",
+    }
+    description = docs["data_description.json"]
+    assert not {"platform", "process_name", "input_data_name"} & set(description)
+    assert description["source_data"] == [RAW]
+    assert {"license", "tags", "modalities", "data_summary"} <= set(description)
+
+
+def test_times_local_for_acquisition_and_utc_for_processing():
+    winter = sorted_v1()
+    assert winter["session.json"]["session_start_time"] == "2025-01-01T01:01:01-08:00"
+    assert winter["data_description.json"]["creation_time"] == "2025-02-02T02:02:02+00:00"
+    summer = metadata_documents(
+        "ecephys_612345_2025-07-01_09-30-00",
+        schema=1,
+        platform="ecephys",
+        subject_id="612345",
+        acquired=datetime(2025, 7, 1, 9, 30, 0),
+    )
+    assert summer["session.json"]["session_start_time"] == "2025-07-01T09:30:00-07:00"
+    assert summer["data_description.json"]["creation_time"] == "2025-07-01T09:30:00-07:00"

@@ -65,7 +65,12 @@ def test_v1_generated(v1_docs):
     assert md.sex == subject["sex"] and md.genotype == subject["genotype"]
     assert md.date_of_birth == date.fromisoformat(subject["date_of_birth"])
     assert md.species == "Mus musculus"
-    assert md.session_start == datetime.fromisoformat("2025-01-01T01:01:01+00:00")
+    # the raw name's time is local wall time: -08:00 in January; the UTC view beside it
+    assert md.session_start == datetime.fromisoformat("2025-01-01T01:01:01-08:00")
+    assert md.session_start.isoformat() == "2025-01-01T01:01:01-08:00"
+    assert md.session_start_utc.isoformat() == "2025-01-01T09:01:01+00:00"
+    # the derived suffix is UTC creation time
+    assert md.creation_time_utc.isoformat() == "2025-02-02T02:02:02+00:00"
     assert md.session_end > md.session_start
     assert md.instrument_id == v1_docs["session.json"]["rig_id"]
     assert md.session_type
@@ -434,3 +439,28 @@ def test_get_metadata_of_a_missing_asset(client):
 
     with pytest.raises(NotFound, match="no metadata JSON under ecephys_999999"):
         get_metadata(client, "ecephys_999999_2025-01-01_01-01-01")
+
+
+def test_world_times_local_in_metadata_utc_in_derived_names(client, world, run):
+    from ppdata.metadata import get_metadata
+    from ppdata.mirror.world import EPHYS_COMPLETE
+    from ppdata.naming import parse_name
+
+    session = world.session(EPHYS_COMPLETE)
+    raw = get_metadata(client, session.name)
+    # the raw name's time is the local wall time of the session start
+    assert raw.session_start.replace(tzinfo=None) == session.acquired
+    assert raw.session_start.utcoffset().total_seconds() in (-8 * 3600, -7 * 3600)
+    assert raw.session_start_utc == raw.session_start
+    derived = session.current("sorted")
+    md = get_metadata(client, derived.name)
+    # v2 data_description and processing beside v1 documents copied from raw
+    majors = {k: v.split(".")[0] for k, v in md.schema_versions.items()}
+    if derived.schema == 2:
+        assert majors["data_description"] == majors["processing"] == "2"
+        assert majors["subject"] == majors["session"] == "1"
+    # a derived asset's creation time is the UTC time of its name's suffix
+    assert md.creation_time_utc.replace(tzinfo=None) == parse_name(derived.name).processed
+    shown = run("metadata", session.name)
+    assert shown.code == 0 and "UTC)" in shown.out
+    assert session.acquired.strftime("%H:%M:%S") in shown.out

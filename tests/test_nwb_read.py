@@ -282,7 +282,7 @@ def test_behavior_accessors(nwb_dir):
 def test_eye_tracking(nwb_dir):
     with open_nwb(nwb_dir / "ephys.nwb") as nwb:
         eye = behavior.eye_tracking(nwb)
-        assert {"pupil_x", "pupil_width", "pupil_area", "corneal_reflection_x"} <= set(eye)
+        assert {"pupil_data_x", "pupil_width", "pupil_area", "cr_data_x"} <= set(eye)
         assert eye["likely_blink"].dtype == bool
 
 

@@ -22,38 +22,114 @@ from ppdata.qc import (
 PROBES = ["ProbeA", "ProbeB"]
 
 
+REC = "experiment1_Record Node 101#Neuropix-PXI-100.{}-AP_recording1"
+
+
 @pytest.mark.parametrize("schema", [1, 2])
-def test_generated_qc_to_table(schema):
+def test_generated_ephys_qc_to_table(schema):
     doc = quality_control(
         schema=schema, modality="ecephys", probes=PROBES, fail=["ProbeB Drift map"], seed=4
     )
     qc = read_quality_control(json.dumps(doc).encode())
     table = qc.table
     assert tuple(table.columns) == QC_COLUMNS
-    assert len(table) == 10
+    assert len(table) == 16  # 8 metric types x 2 probes
     assert set(table["stage"]) == {"Raw data", "Processing"}
     assert set(table["modality"]) == {"ecephys"}
+    # plain probe names and the recording in its own column, whatever the version
     assert set(table["probe"]) == set(PROBES)
-    assert set(table["figure"]) == set(qc_references(doc))
-    row = table.set_index("metric").loc["ProbeB Drift map"]
-    assert row["status"] == "Fail" and row["evaluator"] == "Jerome Lecoq"
-    assert row["figure"] == "quality_control/ProbeB/drift_map.png"
-    assert isinstance(row["timestamp"], pd.Timestamp)
+    assert set(table["recording"]) == {f"experiment1_{p}-AP_recording1" for p in PROBES}
+    assert set(table["figure"].dropna()) >= set(qc_references(doc))
+    assert all(f.startswith(("quality_control/", "https://")) for f in table["figure"].dropna())
+    failed = qc.failing()
+    (row,) = failed[failed["status"] == "Fail"].itertuples()
+    assert row.probe == "ProbeB" and row.evaluator == "Jerome Lecoq"
+    assert row.figure == f"quality_control/{REC.format('ProbeB')}/drift_map.png"
+    assert row.value["type"] == "dropdown" and row.value["value"] in row.value["options"]
+    assert isinstance(row.timestamp, pd.Timestamp)
     assert qc.status is QCStatus.FAIL
-    assert qc.schema_version == ("1.2.2" if schema == 1 else "2.0.6")
-    assert list(qc.failing()["metric"]) == ["ProbeB Drift map"]
+    assert qc.schema_version == ("1.2.2" if schema == 1 else "2.4.1")
+    # mostly Pending: dropdowns nobody has answered yet
+    assert (table["status"] == "Pending").sum() > len(table) / 2
+    per_probe = qc.by_probe()
+    assert list(per_probe["probe"]) == PROBES
+    assert list(per_probe["status"]) == ["Pending", "Fail"]
+    assert list(per_probe["metrics"]) == [8, 8]
 
 
-def test_v1_groups_are_evaluations_and_v2_groups_are_status():
+def test_v1_and_v2_give_the_same_per_probe_view():
+    views = [
+        read_quality_control(
+            quality_control(schema=s, modality="ecephys", probes=PROBES)
+        ).by_probe()
+        for s in (1, 2)
+    ]
+    pd.testing.assert_frame_equal(views[0], views[1])
+
+
+def test_v1_groups_per_metric_type_and_v2_status_keys():
     v1 = read_quality_control(quality_control(schema=1, modality="ecephys", probes=["ProbeA"]))
-    assert v1.groups == {"Raw data ProbeA": QCStatus.PASS, "Processing ProbeA": QCStatus.PASS}
+    assert set(v1.groups) == {
+        "Raw Data",
+        "PSD",
+        "Noise",
+        "Drift",
+        "Saturation",
+        "Unit Yield",
+        "Firing Rate",
+        "Sorting Curation",
+    }
     assert v1.table["evaluation"].notna().all()
-    doc = quality_control(schema=2, modality="ecephys", probes=["ProbeA"], pending=["PSD"])
-    v2 = read_quality_control(doc)
-    assert v2.groups == {"Raw data": QCStatus.PENDING, "Processing": QCStatus.PASS}
+    # metric names embed the full recording name; the trailing space of the real files is
+    # stripped in the table
+    raw = v1.table.set_index("evaluation").loc["Raw Data", "metric"]
+    assert raw == f"Raw data {REC.format('ProbeA')}"
+    v2 = read_quality_control(quality_control(schema=2, modality="ecephys", probes=["ProbeA"]))
+    assert set(v2.groups) == {
+        "probe:experiment1_ProbeA-AP_recording1",
+        "ecephys",
+        "Raw data",
+        "Processing",
+    }
     assert v2.table["evaluation"].isna().all()
-    assert v2.table.loc[0, "tags"] == {"probe": "ProbeA"}
+    assert v2.table.loc[0, "tags"] == {"probe": "experiment1_ProbeA-AP_recording1"}
     assert v2.status is QCStatus.PENDING
+
+
+def test_v2_0_list_tags_still_give_the_probe():
+    doc = {
+        "schema_version": "2.0.6",
+        "metrics": [
+            {
+                "name": "Drift",
+                "stage": "Raw data",
+                "value": None,
+                "tags": ["experiment1_ProbeD-AP_recording1", "drift"],
+                "status_history": [{"status": "Pending"}],
+            }
+        ],
+    }
+    row = read_quality_control(doc).table.iloc[0]
+    assert row["tags"] == {"tag_1": "experiment1_ProbeD-AP_recording1", "tag_2": "drift"}
+    assert (row["probe"], row["recording"]) == ("ProbeD", "experiment1_ProbeD-AP_recording1")
+
+
+def test_full_recording_names_with_other_record_nodes():
+    rec = "experiment2_Record Node 103#Neuropix-PXI-101.ProbeF-AP_recording3"
+    doc = {
+        "evaluations": [
+            {
+                "name": "Drift",
+                "stage": "Raw data",
+                "metrics": [
+                    {"name": f"Drift {rec} ", "value": None, "status_history": [{"status": "Pass"}]}
+                ],
+            }
+        ]
+    }
+    row = read_quality_control(doc).table.iloc[0]
+    assert (row["probe"], row["recording"]) == ("ProbeF", "experiment2_ProbeF-AP_recording3")
+    assert row["metric"] == f"Drift {rec}"
 
 
 def test_hand_written_v1_real_shape():
@@ -119,7 +195,7 @@ def test_hand_written_v2_variants():
         "status": {"Raw data": "Pending"},
     }
     qc = read_quality_control(doc)
-    assert qc.table.loc[0, "tags"] == {"0": "video", "1": "eye"}
+    assert qc.table.loc[0, "tags"] == {"tag_1": "video", "tag_2": "eye"}  # 2.0.x list tags
     assert qc.table.loc[0, "probe"] is None
     assert qc.table.loc[1, "status"] is None and qc.table.loc[1, "modality"] is None
     assert pd.isna(qc.table.loc[0, "timestamp"])
@@ -127,8 +203,9 @@ def test_hand_written_v2_variants():
 
 
 def test_group_fail_wins_over_passing_metrics():
-    doc = quality_control(schema=2, modality="ecephys", probes=["ProbeA"])
-    doc["status"] = {"ProbeA": "Fail"}
+    doc = quality_control(schema=2, modality="pophys", probes=["VISp_0"])
+    assert read_quality_control(doc).status is QCStatus.PASS
+    doc["status"] = {"VISp_0": "Fail"}
     assert read_quality_control(doc).status is QCStatus.FAIL
     assert overall_status(doc) is QCStatus.FAIL
 
@@ -169,20 +246,22 @@ def test_session_status_combines_assets():
 
 def test_qc_figures_per_probe():
     asset = "ecephys_820454_2025-11-04_14-59-22_sorted_2025-11-19_21-40-12"
+    a, b = REC.format("ProbeA"), REC.format("ProbeB")
     keys = [
-        f"{asset}/quality_control/ProbeB/drift_map.png",
-        f"{asset}/quality_control/ProbeA/unit_yield.png",
-        f"{asset}/quality_control/ProbeA/drift_map.png",
-        f"{asset}/quality_control/ProbeA/notes.txt",
+        f"{asset}/quality_control/{b}/drift_map.png",
+        f"{asset}/quality_control/{a}/unit_yield.png",
+        f"{asset}/quality_control/{a}/drift_map.png",
+        f"{asset}/quality_control/{a}/notes.txt",
         f"{asset}/quality_control.json",
-        f"{asset}/visualization/ProbeA/traces.png",
+        f"{asset}/visualization/{a}/traces.png",
         "quality_control/ProbeC/psd.png",
+        "quality_control/summary/overview.png",
     ]
     figures = qc_figures(keys)
-    assert list(figures) == ["ProbeA", "ProbeB", "ProbeC"]
+    assert list(figures) == ["ProbeA", "ProbeB", "ProbeC", "summary"]
     assert figures["ProbeA"] == [
-        f"{asset}/quality_control/ProbeA/drift_map.png",
-        f"{asset}/quality_control/ProbeA/unit_yield.png",
+        f"{asset}/quality_control/{a}/drift_map.png",
+        f"{asset}/quality_control/{a}/unit_yield.png",
     ]
     assert qc_figures([]) == {}
 
@@ -228,8 +307,9 @@ def test_world_qc_over_s3(client, world):
                 continue
             checked += 1
             assert qc.schema_version.startswith(f"{asset.qc_schema}.")
-            expected = "Fail" if asset.qc_fail else "Pending" if asset.qc_pending else "Pass"
-            assert qc.status == expected, asset.name
+            assert qc.status == asset.qc_status, asset.name
+            if asset.kind == "sorted":
+                assert list(qc.by_probe()["probe"]) == sorted(asset.probes)
             assert get_quality_control(client, asset.name).table.equals(qc.table)
         statuses = [q for q in found.values() if q is not None]
         if statuses:
@@ -245,3 +325,18 @@ def test_world_qc_figures_of_sorted_assets(client, world):
         figures = qc_figures(keys)
         assert list(figures) == sorted(asset.probes)
         assert all(k.endswith(".png") for ks in figures.values() for k in ks)
+
+
+def test_cli_qc_per_probe(run, world):
+    from ppdata.mirror.world import EPHYS_REPROCESSED
+
+    asset = world.session(EPHYS_REPROCESSED).current("sorted")
+    result = run("qc", asset.name, "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    per_probe = report["probes"][asset.name]
+    assert [row["probe"] for row in per_probe] == sorted(asset.probes)
+    assert all(row["recording"].endswith("-AP_recording1") for row in per_probe)
+    assert {m["probe"] for m in report["metrics"]} == set(asset.probes)
+    table = run("qc", asset.name, "--figures")
+    assert table.code == 0 and "QC per probe" in table.out and "QC figures" in table.out

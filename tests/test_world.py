@@ -224,7 +224,7 @@ def test_sorted_asset_layout(fresh: World):
                 assert (folder / "postprocessed" / f"{rec}.zarr" / ".zgroup").exists()
                 assert (folder / "preprocessed" / "motion" / rec).is_dir()
                 assert any((folder / "visualization" / rec).iterdir())
-                pngs = list((folder / "quality_control" / probe).glob("*.png"))
+                pngs = list((folder / "quality_control" / rec).glob("*.png"))
                 assert pngs and all(_png_ok(p) for p in pngs)
                 labels = np.load(
                     folder / "curated" / rec / "properties" / f"{asset.label_column}.npy"

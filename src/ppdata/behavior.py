@@ -1,7 +1,10 @@
 """Behavior from an NWB: running speed, wheel, stimulus presentations, eye tracking.
 
-Works on the ephys NWB (modules ``running``, ``stimulus``, ``eye_tracking``) and on the
-Mesoscope behavior/timing NWB (acquisition ``raw_running_wheel_rotation``).
+Where behavior lives (REAL_SHAPES.md §1): the complete ephys NWB (``_nwb_`` asset) holds
+``processing/running``, ``processing/eye_tracking``, ``processing/stimulus`` and the wheel
+series in ``acquisition``; the Mesoscope behavior/timing NWB holds the same minus eye
+tracking. The sorted ephys NWB holds no behavior. These readers take any opened NWB; the
+choice of file is :class:`ppdata.Session`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import NotFound
+from .errors import NotFound, NWBError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
     from .nwb import NWB
 
 __all__ = [
-    "ELLIPSE_FIELDS",
+    "EYE_PREFIXES",
     "eye_tracking",
     "running_speed",
     "stimulus_epochs",
@@ -30,10 +33,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RUNNING_SPEED = ("processing/running/running_speed", "processing/behavior/running_speed")
-WHEEL = ("acquisition/raw_running_wheel_rotation", "processing/running/raw_running_wheel_rotation")
+WHEEL = ("acquisition/raw_running_wheel_rotation", "processing/running/running_wheel_rotation")
 EYE_MODULES = ("processing/eye_tracking", "acquisition/EyeTracking")
-#: Column names of an ellipse fit stored as a 5-column TimeSeries.
-ELLIPSE_FIELDS = ("x", "y", "width", "height", "angle")
+#: Column prefix of each eye-tracking table in :func:`eye_tracking` (others keep their name).
+EYE_PREFIXES = {"pupil": "pupil", "corneal_reflection": "cr", "ellipse": "ellipse"}
 _SKIPPED_INTERVAL_COLUMNS = {"timeseries", "tags"}
 
 
@@ -45,15 +48,36 @@ def _modules(nwb: NWB) -> list[str]:
     return nwb.children("processing") if nwb.exists("processing") else []
 
 
+def _timestamps(nwb: NWB, path: str) -> np.ndarray:
+    """A TimeSeries' timestamps: its own, linked from another series, or starting_time+rate."""
+    if nwb.exists(f"{path}/timestamps"):
+        return np.asarray(nwb.read(f"{path}/timestamps"), dtype=np.float64)
+    target = nwb.link(path, "timestamps")
+    if target is not None and nwb.exists(target):
+        return np.asarray(nwb.read(target), dtype=np.float64)
+    if not nwb.exists(f"{path}/starting_time"):
+        raise NWBError(f"{path} in {nwb.name} has neither timestamps nor a starting time")
+    n = nwb.shape(f"{path}/data")[0]
+    t0 = float(nwb.read_scalar(f"{path}/starting_time"))
+    rate = float(nwb.attrs(f"{path}/starting_time").get("rate", 0.0))
+    return t0 + np.arange(n) / rate
+
+
 def _series_frame(nwb: NWB, path: str, column: str) -> pd.DataFrame:
     import pandas as pd
 
-    times, data = nwb.read_timeseries(path)
-    return pd.DataFrame({column: np.asarray(data)}, index=pd.Index(times, name="time"))
+    times = _timestamps(nwb, path)
+    data = np.asarray(nwb.read(f"{path}/data"))
+    if len(times) != len(data):
+        raise NWBError(f"{path} in {nwb.name} has {len(data)} samples but {len(times)} timestamps")
+    frame = pd.DataFrame({column: data}, index=pd.Index(times, name="time"))
+    frame.attrs["unit"] = nwb.attrs(f"{path}/data").get("unit")
+    frame.attrs["source"] = path
+    return frame
 
 
 def running_speed(nwb: NWB) -> pd.DataFrame:
-    """Running speed over time (``speed``, cm/s), indexed by time in seconds.
+    """Running speed over time (``speed``, cm/s; negative = backwards), indexed by time (s).
 
     Raises
     ------
@@ -67,12 +91,15 @@ def running_speed(nwb: NWB) -> pd.DataFrame:
             f"processing modules are {_modules(nwb)}"
         )
     frame = _series_frame(nwb, path, "speed")
-    frame.attrs["unit"] = nwb.attrs(f"{path}/data").get("unit", "cm/s")
+    frame.attrs["unit"] = frame.attrs["unit"] or "cm/s"
     return frame
 
 
 def wheel_rotation(nwb: NWB) -> pd.DataFrame:
-    """Raw running-wheel rotation per sample (``rotation``, radians), indexed by time.
+    """Running-wheel rotation per sample (``rotation``, radians), indexed by time (s).
+
+    Read from ``acquisition/raw_running_wheel_rotation`` (as recorded) or else from
+    ``processing/running/running_wheel_rotation``; ``attrs["source"]`` says which.
 
     Raises
     ------
@@ -82,7 +109,10 @@ def wheel_rotation(nwb: NWB) -> pd.DataFrame:
     path = _first(nwb, WHEEL)
     if path is None:
         found = nwb.children("acquisition") if nwb.exists("acquisition") else []
-        raise NotFound(f"{nwb.name} has no raw_running_wheel_rotation; acquisition has {found}")
+        raise NotFound(
+            f"{nwb.name} has no wheel rotation (looked for {', '.join(WHEEL)}); "
+            f"acquisition has {found}"
+        )
     return _series_frame(nwb, path, "rotation")
 
 
@@ -136,17 +166,20 @@ def stimulus_epochs(nwb: NWB) -> pd.DataFrame:
 
 
 def eye_tracking(nwb: NWB) -> pd.DataFrame:
-    """Eye tracking as one DataFrame indexed by time.
+    """Eye tracking as one DataFrame indexed by camera-frame time (s).
 
-    Columns ``<series>_<field>`` for the ellipse fits (``pupil_x``, ``pupil_area`` ... ,
-    ``corneal_reflection_width``) and ``likely_blink`` where the file has it. Handles
-    plain 5-column TimeSeries (x, y, width, height, angle) and ndx-ellipse-eye-tracking
-    style series (``data`` of x, y plus ``area``/``width``/``height``/``angle`` arrays).
+    Every column of the ``pupil``, ``corneal_reflection`` and ``ellipse`` tables, prefixed
+    ``pupil_``, ``cr_`` and ``ellipse_`` (``pupil_area``, ``cr_data_x``,
+    ``ellipse_reference_frame`` ...; a leading ``frame`` column, as SLAP2 files have, too),
+    and ``likely_blink`` (bool) from ``likely_blink_times``. The tables' ``timestamps``
+    column is the index; a table on another clock keeps its own as ``<prefix>_timestamps``.
+    Areas are as stored: -1 on blink frames, pi where the fit failed (no sentinel is
+    replaced). Other TimeSeries in the module become columns under their own name.
 
     Raises
     ------
     NotFound
-        If the file has no eye tracking.
+        If the file has no eye tracking (the message lists its processing modules).
     """
     import pandas as pd
 
@@ -156,44 +189,62 @@ def eye_tracking(nwb: NWB) -> pd.DataFrame:
             f"{nwb.name} has no eye tracking (no processing/eye_tracking); "
             f"processing modules are {_modules(nwb)}"
         )
-    series = _series_under(nwb, module)
-    if not series:
-        raise NotFound(f"{module} in {nwb.name} holds no time series")
-    columns: dict[str, np.ndarray] = {}
-    index: np.ndarray | None = None
-    for name, path in series.items():
-        times, data = nwb.read_timeseries(path)
-        if index is None:
-            index = times
-        elif len(times) != len(index):
-            logger.info("eye tracking series %s has its own clock; skipped", path)
-            continue
-        data = np.asarray(data)
-        key = "likely_blink" if "blink" in name else name
-        if data.ndim == 1:
-            columns[key] = data.astype(bool) if "blink" in name else data
-            continue
-        fields = ELLIPSE_FIELDS if data.shape[1] == len(ELLIPSE_FIELDS) else ("x", "y")
-        for i in range(data.shape[1]):
-            label = fields[i] if i < len(fields) else str(i)
-            columns[f"{key}_{label}"] = data[:, i]
-        for extra in ("area", "width", "height", "angle"):
-            if nwb.exists(f"{path}/{extra}") and f"{key}_{extra}" not in columns:
-                columns[f"{key}_{extra}"] = nwb.read(f"{path}/{extra}")
-    if "pupil_area" not in columns and {"pupil_width", "pupil_height"} <= set(columns):
-        columns["pupil_area"] = np.pi * columns["pupil_width"] * columns["pupil_height"]
-    return pd.DataFrame(columns, index=pd.Index(index, name="time"))
-
-
-def _series_under(nwb: NWB, group: str, depth: int = 2) -> dict[str, str]:
-    """Name to path of every TimeSeries-like group (has ``data``) under ``group``."""
-    found: dict[str, str] = {}
-    for name in nwb.children(group):
-        path = f"{group}/{name}"
+    tables: dict[str, dict[str, np.ndarray]] = {}
+    series: dict[str, str] = {}
+    for name in nwb.children(module):
+        path = f"{module}/{name}"
         if not nwb.is_group(path):
             continue
         if nwb.exists(f"{path}/data"):
-            found.setdefault(name.removesuffix("_tracking"), path)
-        elif depth > 1:
-            found.update(_series_under(nwb, path, depth - 1))
-    return found
+            series[name] = path
+        elif nwb.exists(f"{path}/id"):
+            data = nwb.read_table(path)
+            data.pop("id")
+            order = [c for c in nwb.table_columns(path) if c in data]
+            tables[name] = {c: np.asarray(data[c]) for c in order}
+    if not tables and not series:
+        raise NotFound(f"{module} in {nwb.name} holds no tables or time series")
+    index: np.ndarray | None = None
+    for values in tables.values():
+        if "timestamps" in values:
+            index = np.asarray(values["timestamps"], dtype=np.float64)
+            break
+    columns: dict[str, np.ndarray] = {}
+    known = list(EYE_PREFIXES)
+    ordered = sorted(tables, key=lambda t: (known.index(t) if t in known else len(known), t))
+    for name in ordered:
+        values = tables[name]
+        prefix = EYE_PREFIXES.get(name, name)
+        for column, array in values.items():
+            if column == "timestamps" and index is not None and _same(array, index):
+                continue
+            columns[f"{prefix}_{column}"] = _fit(array, index, f"{module}/{name}")
+    for name, path in series.items():
+        times = _timestamps(nwb, path)
+        if index is None:
+            index = times
+        data = np.asarray(nwb.read(f"{path}/data"))
+        key = "likely_blink" if "blink" in name else name
+        if not _same(times, index):
+            raise NWBError(
+                f"{path} in {nwb.name} is on another clock than the eye-tracking tables "
+                f"({len(times)} vs {len(index)} frames)"
+            )
+        if "blink" in name:
+            data = data.astype(bool)
+        if data.ndim == 1:
+            columns[key] = data
+        else:
+            for i in range(data.shape[1]):
+                columns[f"{key}_{i}"] = data[:, i]
+    return pd.DataFrame(columns, index=pd.Index(index, name="time"))
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return len(a) == len(b) and bool(np.allclose(np.asarray(a, dtype=np.float64), b))
+
+
+def _fit(array: np.ndarray, index: np.ndarray | None, where: str) -> np.ndarray:
+    if index is not None and len(array) != len(index):
+        raise NWBError(f"{where} has {len(array)} rows but the eye clock has {len(index)}")
+    return array

@@ -139,6 +139,11 @@ class AssetMetadata:
     Every field is ``None`` (or empty) when the files do not say it. ``raw`` holds each
     section's document as read, ``sources`` the file each section came from,
     ``schema_versions`` each section's ``schema_version``.
+
+    Times are kept as written, with their offsets: acquisition times in local time
+    (``-08:00`` in winter, ``-07:00`` in summer, like the time in a raw name), the creation
+    time of a derived asset in UTC (like the suffix of its name). ``session_start_utc`` and
+    ``creation_time_utc`` give both in UTC (``None`` when the file has no offset).
     """
 
     name: str | None = None
@@ -149,6 +154,7 @@ class AssetMetadata:
     species: str | None = None
     session_start: datetime | None = None
     session_end: datetime | None = None
+    session_start_utc: datetime | None = None
     instrument_id: str | None = None
     session_type: str | None = None
     stimulus_epochs: tuple[StimulusEpoch, ...] = ()
@@ -162,6 +168,7 @@ class AssetMetadata:
     input_data_name: str | None = None
     process_name: str | None = None
     creation_time: datetime | None = None
+    creation_time_utc: datetime | None = None
     investigators: tuple[str, ...] = ()
     schema_versions: Mapping[str, str] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -444,6 +451,8 @@ def read_metadata(
     if fields.get("name") is None:
         fields["name"] = name or (reader("metadata").text("name") if "metadata" in docs else None)
     _fill_from_name(fields)
+    fields["session_start_utc"] = _utc(fields.get("session_start"))
+    fields["creation_time_utc"] = _utc(fields.get("creation_time"))
 
     notes: list[str] = []
     if unknown:
@@ -467,6 +476,15 @@ def read_metadata(
         warnings=tuple(notes),
         errors=tuple(errors),
     )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """The same instant in UTC; ``None`` for a naive time (its zone is unknown)."""
+    if value is None or value.tzinfo is None:
+        return None
+    from datetime import UTC
+
+    return value.astimezone(UTC)
 
 
 def _merge(fields: dict[str, Any], new: Mapping[str, Any]) -> None:

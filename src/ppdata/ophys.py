@@ -33,15 +33,19 @@ if TYPE_CHECKING:
     from .nwb import NWB
 
 __all__ = [
+    "PLANE_FILE_PARTS",
     "TRACE_KINDS",
     "dff",
     "events",
+    "find_plane_files",
     "list_planes",
     "neuropil",
     "neuropil_corrected",
+    "plane_files",
     "planes",
     "projections",
     "raw",
+    "read_classification",
     "roi_masks",
     "rois",
     "summary",
@@ -387,4 +391,148 @@ def summary(nwb: NWB) -> pd.DataFrame:
         else:
             somas.append(None)
     frame["n_soma"] = somas
+    return frame
+
+
+# --------------------------------------------------------------------------------------
+# files of the planar-ophys asset
+# --------------------------------------------------------------------------------------
+
+#: Parts of the per-plane files of a planar-ophys asset, as aind-ophys-nwb finds them
+#: (``*<plane>_<part>``, anywhere under the asset; REAL_SHAPES.md §7). ``events`` is the
+#: older name of ``events_oasis``.
+PLANE_FILE_PARTS: tuple[str, ...] = (
+    "average_projection.png",
+    "maximum_projection.png",
+    "motion_transform.csv",
+    "registered_metrics.json",
+    "extract_traces.json",
+    "extraction.h5",
+    "dff.h5",
+    "events_oasis.h5",
+    "events.h5",
+    "classification.h5",
+)
+
+
+def plane_files(keys: Iterable[str], plane: str | None = None) -> dict[str, dict[str, str]]:
+    """The per-plane pipeline files among an asset's keys, by plane and part.
+
+    Parameters
+    ----------
+    keys : iterable of str
+        Keys (or paths) of the asset's objects, e.g. from one recursive listing.
+    plane : str, optional
+        Only this plane (``VISp_0``).
+
+    Returns
+    -------
+    dict
+        Plane -> part (``"maximum_projection"``, ``"dff"``, ``"classification"`` ...; the
+        entry of :data:`PLANE_FILE_PARTS` without its extension) -> key. Planes sorted by
+        structure and index; the first key wins when a part appears twice.
+
+    Examples
+    --------
+    >>> plane_files(["a/VISp_0/dff/VISp_0_dff.h5", "a/VISp_0/x/VISp_0_maximum_projection.png"])
+    {'VISp_0': {'maximum_projection': 'a/VISp_0/x/VISp_0_maximum_projection.png', \
+'dff': 'a/VISp_0/dff/VISp_0_dff.h5'}}
+    """
+    found: dict[str, dict[str, str]] = {}
+    for key in sorted(keys):
+        base = key.rsplit("/", 1)[-1]
+        for part in PLANE_FILE_PARTS:
+            suffix = f"_{part}"
+            if not base.endswith(suffix):
+                continue
+            name = base[: -len(suffix)]
+            if not _PLANE_NAME.match(name) or (plane is not None and name != plane):
+                continue
+            found.setdefault(name, {}).setdefault(part.rsplit(".", 1)[0], key)
+            break
+    order = {p.rsplit(".", 1)[0]: i for i, p in enumerate(PLANE_FILE_PARTS)}
+    return {
+        name: dict(sorted(found[name].items(), key=lambda kv: order[kv[0]]))
+        for name in sorted(found, key=_plane_sort_key)
+    }
+
+
+def find_plane_files(client: Any, asset_name: str, plane: str | None = None) -> pd.DataFrame:
+    """List a planar-ophys asset once and name its per-plane pipeline files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``plane, part, key, size`` (bytes), one row per file found.
+
+    Raises
+    ------
+    NotFound
+        If the asset holds none of the files (the message lists the parts looked for).
+    """
+    import pandas as pd
+
+    asset = asset_name.strip("/")
+    sizes = {o.key: o.size for o in client.iter_objects(f"{asset}/")}
+    files = plane_files(sizes, plane)
+    if not files:
+        what = f"plane {plane}" if plane else "any plane"
+        raise NotFound(
+            f"no per-plane pipeline files of {what} in {asset} (looked for "
+            f"<plane>_{{{', '.join(PLANE_FILE_PARTS)}}})"
+        )
+    rows = [
+        {"plane": name, "part": part, "key": key, "size": sizes[key]}
+        for name, parts in files.items()
+        for part, key in parts.items()
+    ]
+    return pd.DataFrame(rows, columns=["plane", "part", "key", "size"])
+
+
+def read_classification(source: Any) -> pd.DataFrame:
+    """A ``<plane>_classification.h5`` as a table, one row per ROI.
+
+    Parameters
+    ----------
+    source : path, bytes or file-like
+        The file (bytes are wrapped in a buffer).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``soma_prediction`` (bool), ``soma_probability``, ``dendrite_prediction``,
+        ``dendrite_probability`` for the groups present (``soma/{predictions,probabilities}``,
+        ``dendrites/{...}``); the older flat ``soma_predictions``/``soma_probabilities``
+        datasets are read too.
+
+    Raises
+    ------
+    NotFound
+        If the file holds no classification groups (the message lists what it holds).
+    """
+    import io
+
+    import h5py
+    import pandas as pd
+
+    if isinstance(source, bytes | bytearray):
+        source = io.BytesIO(source)
+    columns: dict[str, np.ndarray] = {}
+    with h5py.File(source, "r") as handle:
+        for group, label in (("soma", "soma"), ("dendrites", "dendrite")):
+            for field, column in (("predictions", "prediction"), ("probabilities", "probability")):
+                for path in (f"{group}/{field}", f"{group}_{field}"):
+                    if path in handle:
+                        columns[f"{label}_{column}"] = np.asarray(handle[path][()])
+                        break
+        if not columns:
+            raise NotFound(
+                "no soma/ or dendrites/ predictions in the classification file; it holds "
+                f"{sorted(handle)}"
+            )
+    for name in list(columns):
+        if name.endswith("_prediction"):
+            columns[name] = columns[name].astype(bool)
+    frame = pd.DataFrame(columns)
+    frame.index.name = "roi"
     return frame

@@ -1,14 +1,22 @@
 """Quality control: ``quality_control.json`` (v1 and v2) as one table, statuses, QC figures.
 
-Two shapes exist (DOMAIN.md, "Metadata JSON"):
+Shapes (REAL_SHAPES.md §8):
 
-- v1: ``evaluations[{modality, stage, name, metrics[{name, value, status_history[...]}],
-  latest_status}]`` (older sorted assets);
-- v2: flat ``metrics[{name, modality, stage, value, status_history, reference, tags}]`` plus
-  ``status{"<group>": "Pass|Fail|Pending"}``.
+- v1 ("1.2.2", the ephys pipeline until Feb 2026): ``evaluations[{modality, stage, name,
+  metrics[{name, value, status_history[...]}], latest_status}]``, grouped per metric type,
+  each metric named with the full recording name
+  (``Raw data experiment1_Record Node 101#Neuropix-PXI-100.ProbeA-AP_recording1 ``);
+- v2 2.4.x: flat ``metrics[{name, modality, stage, value, status_history, reference, tags}]``
+  with ``tags {"probe": "experiment1_ProbeA-AP_recording1"}`` and ``status`` keyed by
+  ``probe:<tag>``, modality and stage;
+- v2 2.0.x: the same with ``tags`` a list of strings (read as ``{"tag_1": ..., ...}``).
 
-Both become one :class:`pandas.DataFrame` with the columns of :data:`QC_COLUMNS`, one row per
-metric. A metric's status is the last entry of its ``status_history``.
+All become one :class:`pandas.DataFrame` with the columns of :data:`QC_COLUMNS`, one row per
+metric: ``probe`` is always the plain probe name (``ProbeA``) and ``recording`` the
+recording it came from in the v2 tag form (``experiment1_ProbeA-AP_recording1``: the full
+name minus ``Record Node NNN#Neuropix-PXI-NNN.``), whatever the version. ``value`` is kept
+as stored (the portal's dropdown objects ``{"value": "", "options": [...], ...}``
+included). A metric's status is the last entry of its ``status_history``.
 
 Overall status
 --------------
@@ -61,6 +69,7 @@ QC_COLUMNS = (
     "value",
     "status",
     "probe",
+    "recording",
     "tags",
     "figure",
     "evaluator",
@@ -68,6 +77,10 @@ QC_COLUMNS = (
 )
 
 _PROBE = re.compile(r"(Probe[A-Z][A-Za-z0-9]*?)(?=-AP|-LFP|_recording|[-_.\s/]|$)")
+#: A recording name, full (``experiment1_Record Node 101#Neuropix-PXI-100.ProbeA-AP_recording1``)
+#: or as a v2 tag (``experiment1_ProbeA-AP_recording1``).
+_RECORDING = re.compile(r"(experiment\d+_.+?_recording\d+)")
+_DEVICE = re.compile(r"Record Node \d+#[^.]*\.")
 
 
 class QCStatus(StrEnum):
@@ -129,6 +142,46 @@ class QualityControl:
         """The rows whose status is not Pass."""
         return self.table[self.table["status"] != QCStatus.PASS.value]
 
+    def by_probe(self) -> pd.DataFrame:
+        """One row per probe and recording: ``probe`` (``ProbeA``), ``recording``, ``status``
+        (combined), ``metrics``, ``pass``, ``pending``, ``fail``; sorted by probe.
+
+        Metrics that name no probe are left out.
+        """
+        import pandas as pd
+
+        rows = []
+        tagged = self.table[self.table["probe"].notna()]
+        keys = tagged[["probe", "recording"]].astype(object).fillna("").drop_duplicates()
+        for probe, recording in sorted(keys.itertuples(index=False, name=None)):
+            part = tagged[
+                (tagged["probe"] == probe) & (tagged["recording"].fillna("") == recording)
+            ]
+            statuses = part["status"].tolist()
+            combined = _combine(statuses)
+            rows.append(
+                {
+                    "probe": probe,
+                    "recording": recording or None,
+                    "status": combined.value if combined else None,
+                    "metrics": len(part),
+                    "pass": statuses.count("Pass"),
+                    "pending": statuses.count("Pending"),
+                    "fail": statuses.count("Fail"),
+                }
+            )
+        columns = ["probe", "recording", "status", "metrics", "pass", "pending", "fail"]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def _recording_of(*texts: Any) -> str | None:
+    for text in texts:
+        if isinstance(text, str):
+            m = _RECORDING.search(text)
+            if m:
+                return _DEVICE.sub("", m.group(1))
+    return None
+
 
 def _probe_of(*texts: Any) -> str | None:
     for text in texts:
@@ -163,8 +216,8 @@ def _latest(metric: Mapping[str, Any], file: str, key: str) -> tuple[Any, Any, A
 def _tags(value: Any) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return dict(value)
-    if isinstance(value, list):  # some 2.0 releases: a list of words
-        return {str(i): v for i, v in enumerate(value)}
+    if isinstance(value, list):  # 2.0.x: a list of words; 2.4 reads them as tag_1, tag_2 ...
+        return {f"tag_{i}": v for i, v in enumerate(value, start=1)}
     return {}
 
 
@@ -183,8 +236,12 @@ def _rows(doc: Mapping[str, Any], file: str) -> tuple[list[dict[str, Any]], dict
             status = parent.get("latest_status")
         tags = _tags(metric.get("tags"))
         name = metric.get("name")
+        if isinstance(name, str):
+            name = name.strip()  # v1 names can end in a space
         reference = metric.get("reference")
-        probe = tags.get("probe") or _probe_of(reference, name, parent.get("name"))
+        texts = (tags.get("probe"), name, reference, parent.get("name"), *tags.values())
+        probe = _probe_of(*texts) or (tags.get("probe") if tags.get("probe") else None)
+        recording = _recording_of(*texts)
         status_value = _to_status(status)
         rows.append(
             {
@@ -195,6 +252,7 @@ def _rows(doc: Mapping[str, Any], file: str) -> tuple[list[dict[str, Any]], dict
                 "value": metric.get("value"),
                 "status": status_value.value if status_value else None,
                 "probe": probe,
+                "recording": recording,
                 "tags": tags,
                 "figure": reference if isinstance(reference, str) else None,
                 "evaluator": evaluator,
@@ -363,9 +421,10 @@ def qc_figures(keys: Iterable[str]) -> dict[str, list[str]]:
     Returns
     -------
     dict
-        Probe (the folder under ``quality_control/``, e.g. ``ProbeA``) -> sorted keys of its
-        ``*.png`` figures; probes in sorted order. Keys outside ``quality_control/<probe>/``
-        are ignored.
+        Plain probe name (``ProbeA``, found in the folder under ``quality_control/``, which
+        the pipeline names after the full recording) -> sorted keys of its ``*.png``
+        figures; probes in sorted order. A folder that names no probe keeps its own name;
+        keys outside ``quality_control/<folder>/`` are ignored.
     """
     out: dict[str, list[str]] = {}
     for key in keys:
@@ -374,7 +433,8 @@ def qc_figures(keys: Iterable[str]) -> dict[str, list[str]]:
             continue
         for i in range(len(parts) - 2):
             if parts[i] == "quality_control":
-                out.setdefault(parts[i + 1], []).append(key)
+                folder = parts[i + 1]
+                out.setdefault(_probe_of(folder) or folder, []).append(key)
                 break
     return {probe: sorted(out[probe]) for probe in sorted(out)}
 

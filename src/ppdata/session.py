@@ -185,7 +185,9 @@ class Session:
             lambda n: bool(list_planes(n)), [AssetKind.PLANAR_OPHYS], "imaging planes"
         )
 
-    def _behavior(self) -> NWB:
+    def _behavior(self, what: str = "running data", has: Any = None) -> NWB:
+        """The NWB that holds behavior: the complete NWB (``_nwb_`` asset), else the
+        Mesoscope behavior/timing NWB. Never the sorted NWB, which holds none."""
         from .behavior import running_speed
 
         def has_running(nwb: NWB) -> bool:
@@ -195,9 +197,26 @@ class Session:
                 return False
             return True
 
-        return self._nwb_with(
-            has_running, [AssetKind.BEHAVIOR_TIMING, AssetKind.SORTED], "running data"
-        )
+        kinds = self.kinds
+        if AssetKind.NWB not in kinds and AssetKind.BEHAVIOR_TIMING not in kinds:
+            raw = self.name
+            if AssetKind.SORTED in kinds or self.parsed.platform == "ecephys":
+                where = f"s3://{self.client.bucket}/{raw}"
+                held = (
+                    f"only the eye camera video is in the raw asset, {where}/behavior-videos/"
+                    if what == "eye tracking"
+                    else f"its {what} is in the raw asset, {where}/behavior/"
+                )
+                raise NWBError(
+                    f"session {raw} has no complete NWB (_nwb_ asset) yet: {held}, until the "
+                    "complete NWB is published (the sorted NWB holds no behavior)"
+                )
+            have = ", ".join(sorted(str(k) for k in kinds))
+            raise NWBError(
+                f"session {raw} has no NWB with {what} (no _nwb_ or behavior/timing asset; "
+                f"its assets: {have})"
+            )
+        return self._nwb_with(has or has_running, [AssetKind.BEHAVIOR_TIMING], what)
 
     # -- ephys ------------------------------------------------------------------------------
     def units(self, **filters: Any) -> pd.DataFrame:
@@ -273,9 +292,43 @@ class Session:
 
     # -- behavior ---------------------------------------------------------------------------
     def running_speed(self) -> pd.DataFrame:
+        """Running speed (``speed``, cm/s, negative = backwards) indexed by time (s).
+
+        From the complete NWB, or the Mesoscope behavior/timing NWB.
+
+        Raises
+        ------
+        NWBError
+            If no NWB of the session holds behavior; for a Neuropixels session without a
+            complete NWB the message names the raw asset's ``behavior/`` folder.
+        """
         from .behavior import running_speed
 
         return running_speed(self._behavior())
+
+    def wheel_rotation(self) -> pd.DataFrame:
+        """Running-wheel rotation per sample (``rotation``, radians) indexed by time (s)."""
+        from .behavior import wheel_rotation
+
+        return wheel_rotation(self._behavior("running wheel data"))
+
+    def eye_tracking(self) -> pd.DataFrame:
+        """Eye tracking (pupil, corneal reflection, eye ellipse, blinks) as one DataFrame
+        indexed by time; see :func:`ppdata.behavior.eye_tracking`.
+
+        Raises
+        ------
+        NWBError
+            If no NWB of the session holds eye tracking (Mesoscope behavior/timing NWBs
+            have none; Neuropixels sessions before their complete NWB have it only in the
+            raw asset's videos).
+        """
+        from .behavior import eye_tracking
+
+        def has_eye(nwb: NWB) -> bool:
+            return nwb.exists("processing/eye_tracking")
+
+        return eye_tracking(self._behavior("eye tracking", has_eye))
 
     def stimulus_tables(self) -> dict[str, pd.DataFrame]:
         """Every ``*_presentations`` table (from the NWB that has running data)."""

@@ -160,9 +160,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import catalog, data, download, meta, mirror, nwb, tour, web
+    from . import behavior, catalog, data, download, meta, mirror, nwb, tour, web
 
-    for module in (tour, catalog, data, meta, nwb, download, mirror, web):
+    for module in (tour, catalog, data, meta, nwb, behavior, download, mirror, web):
         module.register(cli)
 
 

@@ -25,6 +25,18 @@ def _resolve_assets(app: App, name: str, kinds: tuple[str, ...] = ()) -> list[An
     return [get_asset(parsed.name, app.client)]
 
 
+def _with_utc(local: Any, utc: Any) -> str | None:
+    """``2025-11-12 14:34:33-08:00 (22:34:33 UTC)``: the time as written, and in UTC."""
+    if local is None:
+        return None
+    text = local.isoformat(sep=" ")
+    if utc is None or local.utcoffset() is None:
+        return f"{text} (no time zone)"
+    if not local.utcoffset():
+        return f"{text} (UTC)"
+    return f"{text} ({utc.strftime('%Y-%m-%d %H:%M:%S')} UTC)"
+
+
 @click.command("metadata")
 @click.argument("name", metavar="SESSION_OR_ASSET")
 @json_option
@@ -63,8 +75,9 @@ def metadata_command(app: App, name: str, as_json: bool, show_raw: bool) -> None
         ("genotype", meta.genotype),
         ("date of birth", meta.date_of_birth),
         ("species", meta.species),
-        ("session start", meta.session_start),
+        ("session start", _with_utc(meta.session_start, meta.session_start_utc)),
         ("session end", meta.session_end),
+        ("created", _with_utc(meta.creation_time, meta.creation_time_utc)),
         ("session type", meta.session_type),
         ("rig / instrument", meta.instrument_id),
         ("input data", meta.input_data_name),
@@ -112,6 +125,7 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
     found = get_session_quality_control(app.client, [a.name for a in assets])
     overall = session_status(found)
     tables, statuses, errors = [], {}, {}
+    probe_tables: dict[str, list[dict[str, Any]]] = {}
     for asset_name, qc in found.items():
         if isinstance(qc, MetadataError):
             errors[asset_name] = str(qc)
@@ -120,6 +134,9 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
             statuses[asset_name] = None
             continue
         statuses[asset_name] = str(qc.status) if qc.status else None
+        per_probe = qc.by_probe()
+        if len(per_probe):
+            probe_tables[asset_name] = per_probe.to_dict("records")
         table = qc.failing() if failing else qc.table
         tables.append(table.assign(asset=asset_name))
     figure_map: dict[str, dict[str, list[str]]] = {}
@@ -138,6 +155,7 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
                 "assets": statuses,
                 "errors": errors,
                 "metrics": rows,
+                "probes": probe_tables,
                 "figures": figure_map,
             }
         )
@@ -151,10 +169,12 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
         if len(table):
             cols = [
                 c
-                for c in ("stage", "modality", "metric", "status", "probe", "figure")
+                for c in ("stage", "modality", "metric", "status", "probe", "recording", "figure")
                 if c in table.columns
             ]
             emit_table(table.to_dict("records"), cols, title=str(table["asset"].iloc[0]))
+    for asset_name, per_probe_status in probe_tables.items():
+        emit_table(per_probe_status, title=f"QC per probe of {asset_name}")
     for asset_name, per_probe in figure_map.items():
         emit_table(
             [

@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
+from .qcgen import qc_references, quality_control
+
 __all__ = [
     "DEFAULT_PROJECT_NAME",
     "SCHEMA_VERSIONS",
@@ -170,6 +172,29 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+#: The rigs' clock: the time in a raw name is local wall time in Seattle (REAL_SHAPES §9).
+LOCAL_TIME_ZONE = "America/Los_Angeles"
+
+
+def local_time(value: datetime) -> datetime:
+    """A naive local wall time (as in a raw name) made aware: -08:00 in winter, -07:00 in
+    summer. Aware datetimes are returned unchanged.
+
+    >>> local_time(datetime(2025, 11, 12, 14, 34, 33)).isoformat()
+    '2025-11-12T14:34:33-08:00'
+    >>> local_time(datetime(2026, 7, 1, 9, 0, 0)).isoformat()
+    '2026-07-01T09:00:00-07:00'
+    """
+    from zoneinfo import ZoneInfo
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(LOCAL_TIME_ZONE))
+
+
+def utc_time(value: datetime) -> datetime:
+    """A naive UTC time (as in a derived name's suffix) made aware."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _header(kind: str, schema: int, versions: Mapping[str, str]) -> dict[str, Any]:
     head: dict[str, Any] = {}
     if schema >= 2 and kind in _OBJECT_TYPES:
@@ -234,6 +259,7 @@ def metadata_documents(
     pipeline: str | None = None,
     quality_control: Mapping[str, Any] | None = None,
     versions: Mapping[str, str] | None = None,
+    raw_schema: Literal[1, 2] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The metadata JSON documents of one asset, as ``{filename: document}``.
 
@@ -275,6 +301,14 @@ def metadata_documents(
         A quality_control document to embed in ``metadata.nd.json``.
     versions : mapping, optional
         Overrides of ``schema_version`` per kind (e.g. ``{"data_description": "2.3.3"}``).
+    raw_schema : {1, 2}, optional
+        Major version of the documents copied from the raw asset (subject, procedures,
+        session/acquisition, rig/instrument). Default: 1 for platform-prefixed names (v1
+        raw assets), else ``schema``. With ``schema=2`` and a v1 raw asset the documents mix
+        majors as the pipelines write them.
+
+    Times: ``acquired`` is the local wall time of the raw name (naive = US/Pacific, so
+    -08:00 / -07:00 offsets), ``processed`` the UTC time of the derived name.
 
     Returns
     -------
@@ -286,8 +320,16 @@ def metadata_documents(
     vers = {**SCHEMA_VERSIONS[schema], **(versions or {})}
     rng = _rng(seed, asset_name)
     derived = process is not None
+    acquired = local_time(acquired)
     if derived and processed is None:
         processed = acquired + timedelta(days=30)
+    if processed is not None:
+        processed = utc_time(processed)
+    if raw_schema is None:
+        raw_schema = 1 if platform in _PLATFORM_NAMES else schema
+    # the results collector writes v2 data_description/processing and copies the raw
+    # asset's subject/procedures/session/rig unchanged (v1 for prefixed platforms)
+    raw_vers = {**SCHEMA_VERSIONS[raw_schema], **(versions or {})}
     if input_data_name is None and derived:
         marker = f"_{process}_"
         input_data_name = asset_name.rsplit(marker, 1)[0] if marker in asset_name else asset_name
@@ -310,18 +352,20 @@ def metadata_documents(
             modalities,
             project_name,
         ),
-        "subject.json": _subject(schema, vers, subject_id, acquired, rng),
-        "procedures.json": _procedures(schema, vers, subject_id, acquired, platform, rng),
+        "subject.json": _subject(raw_schema, raw_vers, subject_id, acquired, rng),
+        "procedures.json": _procedures(raw_schema, raw_vers, subject_id, acquired, platform, rng),
     }
     session_end = acquired + timedelta(seconds=max((e[2] for e in epochs), default=3600.0) + 120)
-    if schema == 1:
-        docs["session.json"] = _session(vers, acquired, session_end, rig, epochs, modalities, rng)
-        docs["rig.json"] = _rig(vers, rig, modalities, acquired)
+    if raw_schema == 1:
+        docs["session.json"] = _session(
+            raw_vers, acquired, session_end, rig, epochs, modalities, rng
+        )
+        docs["rig.json"] = _rig(raw_vers, rig, modalities, acquired)
     else:
         docs["acquisition.json"] = _acquisition(
-            vers, subject_id, acquired, session_end, rig, epochs, modalities, rng
+            raw_vers, subject_id, acquired, session_end, rig, epochs, modalities, rng
         )
-        docs["instrument.json"] = _instrument(vers, rig, modalities, acquired)
+        docs["instrument.json"] = _instrument(raw_vers, rig, modalities, acquired)
     key = _pipeline_key(platform, process, pipeline)
     docs["processing.json"] = _processing(schema, vers, key, acquired, processed, rng)
     docs["metadata.nd.json"] = _metadata_nd(
@@ -392,8 +436,6 @@ def _data_description(
             "data_summary": None,
         }
     )
-    if process:
-        doc["process_name"] = process
     return doc
 
 
@@ -749,198 +791,6 @@ def _metadata_nd(
         doc["other_identifiers"] = None
     doc["quality_control"] = dict(qc) if qc is not None else None
     return doc
-
-
-# --- quality control -------------------------------------------------------------------------
-
-# modality -> (stage, label, figure file name)
-_QC_METRICS: dict[str, list[tuple[str, str, str]]] = {
-    "ecephys": [
-        ("Raw data", "Raw data", "traces_raw.png"),
-        ("Raw data", "PSD", "psd.png"),
-        ("Processing", "Drift map", "drift_map.png"),
-        ("Processing", "Unit yield", "unit_yield.png"),
-        ("Processing", "Firing rate", "firing_rate.png"),
-    ],
-    "pophys": [
-        ("Raw data", "Z-drift", "z_drift.png"),
-        ("Processing", "Motion correction", "registration_summary.png"),
-        ("Processing", "Segmentation", "segmentation.png"),
-    ],
-    "behavior-videos": [("Raw data", "Video frames", "frames.png")],
-    "behavior": [
-        ("Raw data", "Photodiode timing", "photodiode_timing_plot.png"),
-        ("Processing", "Running wheel", "wheel_speed.png"),
-    ],
-}
-
-
-def _qc_reference(modality: str, group: str | None, figure: str) -> str:
-    if modality == "ecephys" and group:
-        return f"quality_control/{group}/{figure}"
-    if modality == "pophys" and group:
-        return f"{group}/movie_qc/{group}_{figure}"
-    return figure
-
-
-def _qc_value(label: str, rng: random.Random) -> Any:
-    if label == "Unit yield":
-        return rng.randint(40, 400)
-    if label == "Firing rate":
-        return round(rng.uniform(1, 12), 3)
-    if label in ("Z-drift", "Photodiode timing"):
-        return round(rng.uniform(0, 5), 3)
-    return True
-
-
-def quality_control(
-    *,
-    schema: Literal[1, 2],
-    modality: str,
-    probes: Sequence[str] = (),
-    asset_name: str = "",
-    fail: Sequence[str] = (),
-    pending: Sequence[str] = (),
-    seed: int = 0,
-    created: datetime | None = None,
-    versions: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """A quality_control.json document.
-
-    Parameters
-    ----------
-    schema : {1, 2}
-        v1: ``evaluations[]`` each with ``metrics[]`` and ``latest_status``; v2: flat
-        ``metrics[]`` with ``tags`` and ``reference``, plus ``status`` per stage.
-    modality : str
-        ``ecephys``, ``pophys``, ``behavior-videos`` or ``behavior``.
-    probes : sequence of str
-        Probe names (``ProbeA``...) for ecephys, plane names (``VISp_0``...) for pophys; one
-        set of metrics per entry (tag ``probe`` or ``plane``). Empty: one untagged set.
-    asset_name : str
-        Recorded in ``evaluated_assets`` of each metric.
-    fail, pending : sequence of str
-        Metric names that get the status ``Fail`` / ``Pending``. A name matches either a whole
-        metric name (``"ProbeA Drift map"``) or its label (``"Drift map"``, every probe).
-    seed : int
-        Seed of the metric values.
-    created : datetime, optional
-        Base of the status timestamps (default 2025-01-01).
-    versions : mapping, optional
-        Override of ``schema_version`` (key ``quality_control``).
-
-    Returns
-    -------
-    dict
-    """
-    if schema not in (1, 2):
-        raise ValueError(f"schema must be 1 or 2, got {schema!r}")
-    vers = {**SCHEMA_VERSIONS[schema], **(versions or {})}
-    rng = _rng(seed, "qc", asset_name, modality)
-    when = created or datetime(2025, 1, 1, 12, 0, 0)
-    groups: Sequence[str | None] = tuple(probes) or (None,)
-    tag_key = "probe" if modality == "ecephys" else "plane"
-    doc = _header("quality_control", schema, vers)
-    metrics: list[tuple[str, str | None, dict[str, Any]]] = []  # (stage, group, metric)
-    for group in groups:
-        for i, (stage, label, figure) in enumerate(
-            _QC_METRICS.get(modality, _QC_METRICS["behavior"])
-        ):
-            name = f"{group} {label}" if group else label
-            status = "Pass"
-            if name in pending or label in pending:
-                status = "Pending"
-            if name in fail or label in fail:
-                status = "Fail"
-            stamp = _iso(when + timedelta(minutes=i))
-            history = [{"evaluator": "Automated", "status": "Pass", "timestamp": stamp}]
-            if status != "Pass":
-                later = _iso(when + timedelta(days=2, minutes=i))
-                evaluator = "Jerome Lecoq" if status == "Fail" else "Pending review"
-                history.append({"evaluator": evaluator, "status": status, "timestamp": later})
-            if schema >= 2:
-                history = [{"object_type": "QC status", **h} for h in history]
-            metric: dict[str, Any] = {
-                "name": name,
-                "value": _qc_value(label, rng),
-                "description": f"{label} check",
-                "reference": _qc_reference(modality, group, figure),
-                "status_history": history,
-                "evaluated_assets": [asset_name] if asset_name else None,
-            }
-            if schema >= 2:
-                metric = {
-                    "object_type": "QC metric",
-                    "name": name,
-                    "modality": _modality(modality),
-                    "stage": stage,
-                    **{k: v for k, v in metric.items() if k != "name"},
-                    "tags": {tag_key: group} if group else {},
-                }
-            metrics.append((stage, group, metric))
-    if schema == 1:
-        evaluations = []
-        seen: dict[tuple[str, str | None], dict[str, Any]] = {}
-        for stage, group, metric in metrics:
-            ev = seen.get((stage, group))
-            if ev is None:
-                ev = {
-                    "modality": _modality(modality),
-                    "stage": stage,
-                    "name": f"{stage} {group}" if group else stage,
-                    "description": None,
-                    "notes": "",
-                    "allow_failed_metrics": False,
-                    "metrics": [],
-                    "created": _iso(when),
-                }
-                seen[(stage, group)] = ev
-                evaluations.append(ev)
-            ev["metrics"].append(metric)
-        for ev in evaluations:
-            ev["latest_status"] = _combine(m["status_history"][-1]["status"] for m in ev["metrics"])
-        doc.update({"evaluations": evaluations, "notes": None})
-        return doc
-    status: dict[str, str] = {}
-    for stage, _group, metric in metrics:
-        latest = metric["status_history"][-1]["status"]
-        status[stage] = _combine((status.get(stage, "Pass"), latest))
-    doc.update(
-        {
-            "metrics": [m for _, _, m in metrics],
-            "key_experimenters": None,
-            "notes": None,
-            "default_grouping": ["stage", tag_key] if probes else ["stage"],
-            "allow_tag_failures": [],
-            "status": status,
-        }
-    )
-    return doc
-
-
-def _combine(statuses: Any) -> str:
-    values = list(statuses)
-    if "Fail" in values:
-        return "Fail"
-    if "Pending" in values:
-        return "Pending"
-    return "Pass"
-
-
-def qc_references(document: Mapping[str, Any]) -> list[str]:
-    """The figure paths (``reference``) a quality_control document points to, in order.
-
-    The world builder writes a small PNG at each of these paths (relative to the asset).
-    """
-    metrics: list[Mapping[str, Any]] = list(document.get("metrics") or [])
-    for ev in document.get("evaluations") or []:
-        metrics.extend(ev.get("metrics") or [])
-    seen: dict[str, None] = {}
-    for m in metrics:
-        ref = m.get("reference")
-        if ref:
-            seen.setdefault(ref, None)
-    return list(seen)
 
 
 # --- sorting portal --------------------------------------------------------------------------

@@ -170,7 +170,8 @@ class Asset:
             return None
         if self.qc_fail:
             return "Fail"
-        return "Pending" if self.qc_pending else "Pass"
+        # ephys QC is mostly dropdowns nobody has answered yet: Pending (see mirror/qcgen.py)
+        return "Pending" if self.qc_pending or self.kind == "sorted" else "Pass"
 
     @property
     def nwb_key(self) -> str | None:

@@ -142,14 +142,28 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     _tiff(base / f"{name}_surface.tif", (32, 32), asset.name)
     mc = base / "motion_correction"
     write_h5(mc / f"{name}_registered.h5", {"data": movie.astype(np.int16)})
+    # names as aind-ophys-nwb finds them: ``*<plane>_<part>*`` (REAL_SHAPES §7)
     write_png(mc / f"{name}_average_projection.png", asset.name, size=(32, 32))
-    write_png(mc / f"{name}_max_projection.png", asset.name, size=(32, 32))
+    write_png(mc / f"{name}_maximum_projection.png", asset.name, size=(32, 32))
     shifts = "\n".join(f"{i},{g.normal(0, 1):.3f},{g.normal(0, 1):.3f}" for i in range(8))
     write_text(mc / f"{name}_motion_transform.csv", "frame,x,y\n" + shifts + "\n")
+    write_json(
+        mc / f"{name}_registered_metrics.json",
+        {
+            "plane": name,
+            "frames": 8,
+            "mean_shift_px": round(float(g.uniform(0.2, 2.0)), 3),
+            "max_shift_px": round(float(g.uniform(2.0, 8.0)), 3),
+        },
+    )
     raw = g.gamma(2.0, 50.0, size=(n, frames)).astype(np.float32)
     neuropil = (raw * 0.3).astype(np.float32)
     corrected = (raw - 0.7 * neuropil).astype(np.float32)
     masks = (g.random((n, 32, 32)) > 0.97).astype(np.float32)
+    write_json(
+        base / "extraction" / f"{name}_extract_traces.json",
+        {"plane": name, "neuropil_coefficient": 0.7, "rois": n},
+    )
     write_h5(
         base / "extraction" / f"{name}_extraction.h5",
         {
@@ -175,10 +189,16 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     )
     events = np.where(dff > 0.5, dff, 0).astype(np.float32)
     write_h5(base / "events" / f"{name}{asset.events_suffix}", {"events": events, "denoised": dff})
-    probability = g.random(n).astype(np.float32)
+    soma = g.random(n).astype(np.float32)
+    dendrite = (g.random(n) * (1 - soma)).astype(np.float32)
     write_h5(
         base / "classification" / f"{name}_classification.h5",
-        {"soma_probabilities": probability, "soma_predictions": probability > 0.5},
+        {
+            "soma/probabilities": soma,
+            "soma/predictions": soma > 0.5,
+            "dendrites/probabilities": dendrite,
+            "dendrites/predictions": dendrite > 0.5,
+        },
     )
     write_h5(base / "decrosstalk" / f"{name}_decrosstalk.h5", {"data": raw[:, :16]})
     write_png(base / "movie_qc" / f"{name}_max_projection_with_rois.png", asset.name, size=(32, 32))

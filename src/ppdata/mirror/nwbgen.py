@@ -32,7 +32,7 @@ import threading
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -95,8 +95,21 @@ def _deterministic_ids(seed_text: str) -> Iterator[None]:
 
 
 def _aware(when: datetime) -> datetime:
-    """NWB wants time-zone aware datetimes; a naive one is taken as UTC."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    """NWB wants time-zone aware datetimes; a naive one is the rig's local wall time (as in
+    the raw name): US/Pacific, -08:00 in winter, -07:00 in summer (REAL_SHAPES §9)."""
+    from .jsongen import local_time
+
+    return local_time(when)
+
+
+def _date_of_birth(start: datetime, days: int) -> datetime:
+    """Midnight ``days`` before the session with the pytz LMT offset the real files carry
+    (-07:53, from localizing US/Pacific without ``normalize``; REAL_SHAPES §9)."""
+    from datetime import timedelta, timezone
+
+    born = (start - timedelta(days=days)).date()
+    lmt = timezone(-timedelta(hours=7, minutes=53), "LMT")
+    return datetime(born.year, born.month, born.day, tzinfo=lmt)
 
 
 def _new_nwbfile(
@@ -120,6 +133,7 @@ def _new_nwbfile(
             sex="F",
             age="P90D",
             genotype="wt/wt",
+            date_of_birth=_date_of_birth(start, days=90),
         ),
     )
 
@@ -203,13 +217,9 @@ def _time_intervals(name: str, description: str, columns: dict[str, tuple[str, A
 
 
 def _running_speed(rng: np.random.Generator, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
-    n = max(2, int(duration_s * RUNNING_RATE))
-    t = np.arange(n) / RUNNING_RATE
-    # bouts of running: a smoothed random walk, clipped at zero
-    steps = rng.normal(0.0, 0.6, n)
-    walk = np.convolve(np.cumsum(steps), np.ones(30) / 30.0, mode="same")
-    speed = np.clip(walk - np.median(walk) + 5.0, 0.0, None) + rng.normal(0.0, 0.3, n)
-    return t, speed.astype(np.float32)
+    from .behaviorgen import running_speed
+
+    return running_speed(rng, duration_s)
 
 
 def _series(
@@ -228,34 +238,26 @@ def _series(
 
 
 def _running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str) -> Any:
-    """The ``running`` processing module holding ``running_speed``."""
-    module = nwbfile.create_processing_module(name="running", description="running speed")
-    module.add(
-        _series(
-            "running_speed",
-            speed,
-            t,
-            unit="cm/s",
-            description="running speed from the wheel encoder, low-pass filtered",
-            fmt=fmt,
-        )
-    )
-    return module
+    """The ``running`` module: ``running_speed`` + ``running_wheel_rotation`` (h2: behaviorgen)."""
+    from .behaviorgen import running_module
+
+    return running_module(nwbfile, t, speed, fmt)
 
 
 def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
-    t, speed = _running_speed(rng, duration_s)
-    module = _running_module(nwbfile, t, speed, fmt)
-    module.add(
-        _series(
-            "running_speed_end_times",
-            speed,
-            t + 1.0 / RUNNING_RATE,
-            unit="cm/s",
-            description="running speed aligned to the end of each wheel sample",
-            fmt=fmt,
-        )
-    )
+    from .behaviorgen import add_running
+
+    add_running(nwbfile, rng, duration_s, fmt)
+
+
+def _add_wheel_acquisition(
+    nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Acquisition ``raw_running_wheel_rotation`` + the two wheel voltages (h2: behaviorgen);
+    returns the wheel's ``(timestamps, speed)`` for :func:`_running_module`."""
+    from .behaviorgen import add_wheel_acquisition
+
+    return add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
 
 
 def _add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
@@ -318,37 +320,10 @@ def _add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float,
 def _add_eye_tracking(
     nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
 ) -> None:
-    """Pupil and corneal reflection ellipses (plain TimeSeries: no ndx extension here)."""
-    n = max(2, int(duration_s * EYE_RATE))
-    t = np.arange(n) / EYE_RATE
-    module = nwbfile.create_processing_module(name="eye_tracking", description="eye tracking")
-    ellipse_doc = "ellipse fit per frame; columns: x, y, width, height, angle (pixels, radians)"
-    for name, radius in (("pupil", 40.0), ("corneal_reflection", 6.0)):
-        center = np.cumsum(rng.normal(0.0, 0.2, (n, 2)), axis=0) + 200.0
-        size = radius + rng.normal(0.0, radius * 0.05, (n, 2))
-        angle = rng.normal(0.0, 0.1, (n, 1))
-        data = np.hstack([center, size, angle]).astype(np.float32)
-        module.add(
-            _series(
-                name,
-                data,
-                t,
-                unit="pixels",
-                description=ellipse_doc,
-                fmt=fmt,
-            )
-        )
-    blink = rng.random(n) < 0.01
-    module.add(
-        _series(
-            "likely_blink_times",
-            blink,
-            t,
-            unit="n/a",
-            description="True where the frame is likely a blink",
-            fmt=fmt,
-        )
-    )
+    """``processing/eye_tracking``: pupil/CR/ellipse tables + blinks (h2: behaviorgen)."""
+    from .behaviorgen import add_eye_tracking
+
+    add_eye_tracking(nwbfile, rng, duration_s, fmt)
 
 
 # --------------------------------------------------------------------------------------

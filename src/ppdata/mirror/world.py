@@ -168,7 +168,8 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    sources = ["world.py", "nwbgen.py", "jsongen.py", *(p.name for p in here.glob("layout_*.py"))]
+    # every generator module (nwbgen, jsongen, behaviorgen, qcgen, ...) and every layout
+    sources = ["world.py", *(p.name for p in [*here.glob("*gen.py"), *here.glob("layout_*.py")])]
     for name in sorted(sources):
         path = here / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))

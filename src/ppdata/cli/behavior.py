@@ -1,0 +1,104 @@
+"""``ppdata behavior``: running speed, wheel rotation and eye tracking of a session."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .data import json_option
+from .main import App, common_options, pass_app
+from .render import emit_json, emit_table
+
+WHAT = {
+    "running": ("running_speed", "running speed (cm/s)"),
+    "wheel": ("wheel_rotation", "wheel rotation (radians per sample)"),
+    "eye": ("eye_tracking", "eye tracking (pixels; area -1 = blink, pi = failed fit)"),
+}
+
+
+@click.command("behavior")
+@click.argument("session")
+@click.option(
+    "--what",
+    type=click.Choice(list(WHAT)),
+    default="running",
+    show_default=True,
+    help="running speed, wheel rotation, or eye tracking (pupil, CR, eye ellipse, blinks).",
+)
+@click.option("--start", type=float, help="From this time (s).")
+@click.option("--stop", type=float, help="Up to this time (s).")
+@click.option("--csv", metavar="FILE", help="Write the samples as CSV ('-' for stdout).")
+@json_option
+@common_options
+@pass_app
+def behavior_command(
+    app: App,
+    session: str,
+    what: str,
+    start: float | None,
+    stop: float | None,
+    csv: str | None,
+    as_json: bool,
+) -> None:
+    """Behavior of a session, from the NWB that holds it.
+
+    Neuropixels: the complete NWB (``_nwb_`` asset); Mesoscope: the behavior/timing NWB
+    (no eye tracking there). Without --csv/--json: a summary per column.
+    """
+    from ..session import Session
+
+    method, label = WHAT[what]
+    with Session(session, app.client) as s:
+        frame = getattr(s, method)()
+        source = ", ".join(s._open) or "?"
+    if start is not None or stop is not None:
+        lo = -float("inf") if start is None else start
+        hi = float("inf") if stop is None else stop
+        frame = frame[(frame.index >= lo) & (frame.index < hi)]
+    if csv:
+        if csv == "-":
+            frame.to_csv(sys.stdout)
+        else:
+            frame.to_csv(csv)
+            click.echo(f"Wrote {len(frame)} rows to {csv} (from {source})", err=True)
+        return
+    if as_json:
+        emit_json(frame.reset_index().to_dict("records"))
+        return
+    span = f"{frame.index[0]:.3f}-{frame.index[-1]:.3f} s" if len(frame) else "no samples"
+    rows = _summary(frame)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    emit_table(
+        rows,
+        columns,
+        title=f"{label} of {session}: {len(frame)} samples, {span}",
+        caption=f"from {source}",
+    )
+
+
+def _summary(frame: Any) -> list[dict[str, Any]]:
+    """One row per column: numeric columns get mean/std/min/max, flags their true count."""
+    rows: list[dict[str, Any]] = []
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == bool:
+            rows.append({"column": column, "true": int(values.sum())})
+        elif values.dtype.kind in "fiu":
+            rows.append(
+                {
+                    "column": column,
+                    "mean": float(values.mean()),
+                    "std": float(values.std()),
+                    "min": float(values.min()),
+                    "max": float(values.max()),
+                }
+            )
+        else:
+            rows.append({"column": column, "values": ", ".join(map(str, values.unique()[:3]))})
+    return rows
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(behavior_command)
