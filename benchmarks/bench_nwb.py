@@ -330,17 +330,20 @@ def _settled(proxy: Any) -> tuple[int, int]:
 class Worker:
     """A worker process (this file with ``--worker``), restarted after a timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, src: str | None = None) -> None:
         self.proc: subprocess.Popen[str] | None = None
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self.src = src  # another ppdata source tree to measure (its src/ folder)
 
     def _start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": self.src} if self.src else None
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             bufsize=1,
+            env=env,
         )
         self.lines = queue.Queue()
         threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
@@ -657,6 +660,55 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 QUICK_AT_LATENCY = ("spikes", "roi", "units_hdf5")
 
 
+def compare(
+    ours: Worker,
+    theirs: Worker,
+    args: argparse.Namespace,
+    ops: list[Op],
+    plan: dict[str, Any],
+    endpoint: str,
+    latency: float,
+    budget: Budget,
+    world: str,
+) -> None:
+    """ppdata from this tree vs ppdata from ``--compare``, turn about, median of rounds."""
+    import statistics
+
+    from _common import endpoint_with_latency, print_table
+
+    name = f"ppdata@{args.compare.resolve().parent.name}"
+    rows = []
+    for op in ops:
+        times: dict[str, list[float]] = {"ours": [], "theirs": []}
+        counts: dict[str, int] = {}
+        for round_ in range(args.rounds):
+            order = [("ours", ours), ("theirs", theirs)]
+            for label, worker in order if round_ % 2 == 0 else order[::-1]:
+                with endpoint_with_latency(endpoint, latency) as proxy:
+                    m = worker.measure("ppdata", op, plan, proxy, budget).total()
+                if m.seconds is not None:
+                    times[label].append(m.seconds)
+                counts[label] = m.requests
+        med = {k: statistics.median(v) if v else float("nan") for k, v in times.items()}
+        rows.append(
+            [
+                op.label,
+                counts.get("ours", 0),
+                counts.get("theirs", 0),
+                f"{med['ours']:.3f}",
+                f"{med['theirs']:.3f}",
+                f"{med['theirs'] / med['ours']:.2f}x",
+            ]
+        )
+    where = "loopback" if latency == 0 else f"{latency * 1000:.0f} ms injected per request"
+    print_table(
+        f"NWB reads including the open, {world} world, {where}: ppdata vs {name} "
+        f"(median of {args.rounds})",
+        ["operation", "requests", f"requests {name}", "s", f"s {name}", f"{name} s / s"],
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -673,6 +725,17 @@ def main() -> None:
         "--open-budget", type=float, help="seconds an open may run (600; --quick: 30)"
     )
     parser.add_argument("--ops", nargs="*", choices=[o.name for o in OPS], help="a subset")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="another ppdata source tree (its src/): its ppdata side is measured beside ours "
+        "(the HTTP stack comparison of issue 10)",
+    )
+    parser.add_argument(
+        "--no-notebook", action="store_true", help="skip the notebook side (with --compare)"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs per side (median shown)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -689,14 +752,19 @@ def main() -> None:
     )
     began = time.perf_counter()
     worker = Worker()
+    other = Worker(str(args.compare.resolve())) if args.compare else None
     try:
         with mirror_process(world) as (endpoint, _sheet):
             plan, notes = make_plan(endpoint, MESOSCOPE_B if args.quick else MESOSCOPE_A)
             print(f"World: {world}. " + "\n".join(["", *notes]).replace("\n", "\n- ") + "\n")
             for latency in args.latency:
                 ops = [o for o in OPS if not args.ops or o.name in args.ops]
-                if args.quick and latency > 0:
+                if args.quick and latency > 0 and not args.ops:
                     ops = [o for o in ops if o.name in QUICK_AT_LATENCY]
+                if other is not None:
+                    compare(worker, other, args, ops, plan, endpoint, latency, budget, world)
+                    if args.no_notebook:
+                        continue
                 rows = []
                 for op in ops:
                     got = {}
@@ -714,6 +782,8 @@ def main() -> None:
                 report(latency, rows, budget, world)
     finally:
         worker.stop()
+        if other is not None:
+            other.stop()
     print(f"Total run time: {time.perf_counter() - began:.0f} s")
     print("Command: " + shlex.join([sys.executable, *sys.argv]))
 

@@ -1,5 +1,6 @@
-"""The lean HTTP path (ppdata._http) against a real HTTP server on loopback: kept-alive
-connections, a server that closes them, replies it does not read, bodies cut short."""
+"""The one HTTP stack (ppdata.transport) against real servers on loopback: kept-alive
+connections, a server that closes them, chunked replies, bodies cut short, HTTPS, and
+HTTP(S) proxies from the environment (a tiny forwarding / CONNECT proxy here)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from typing import Any
 
 import pytest
 
-from ppdata._http import ConnectFailed, LeanGetter, Unsupported
-from ppdata.errors import NotFound, S3Error
+from ppdata.errors import ConnectFailed, Interrupted, NotFound, S3Error
 from ppdata.s3 import S3Client
 from ppdata.settings import Settings
+from ppdata.transport import Transport
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
+SHEET = (
+    "a,b,c,d,e,f,g,New Session id (Code Ocean)\n1,2,3,4,5,6,7,ecephys_612345_2025-01-01_01-01-01\n"
+)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     connections = 0
+    paths: list[str]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -35,7 +40,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.connections += 1
 
     def do_GET(self) -> None:
+        assert isinstance(self.server, _Server)
+        self.server.paths.append(self.path)
         name = self.path.rsplit("/", 1)[-1]
+        if name == "moved":  # as Google answers a sheet's CSV export
+            self.send_response(302)
+            self.send_header("Location", "/b/sheet.csv")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if name == "sheet.csv":
+            sheet = SHEET.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(sheet)))
+            self.end_headers()
+            self.wfile.write(sheet)
+            return
         if name == "chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -66,6 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[_Server]:
     srv = _Server(("127.0.0.1", 0), _Handler)
+    srv.paths = []
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -77,8 +98,8 @@ def _endpoint(srv: _Server) -> str:
     return f"http://127.0.0.1:{srv.server_address[1]}"
 
 
-def _read(lean: LeanGetter, path: str) -> tuple[int, dict[str, str], bytes]:
-    status, headers, body = lean.stream(path, {"User-Agent": "test"})
+def _read(transport: Transport, url: str) -> tuple[int, dict[str, str], bytes]:
+    status, headers, body = transport.open("GET", url, {"User-Agent": "test"})
     with body:
         data = bytearray()
         chunk = bytearray(4096)
@@ -87,49 +108,65 @@ def _read(lean: LeanGetter, path: str) -> tuple[int, dict[str, str], bytes]:
     return status, headers, bytes(data)
 
 
-def test_kept_alive_connection_is_reused(server):
-    lean = LeanGetter(_endpoint(server), 5, 5)
+def test_kept_alive_connection_is_reused_and_counted(server):
+    transport = Transport(connect_timeout=5, read_timeout=5)
     for _ in range(3):
-        status, headers, data = _read(lean, "/b/fixed")
+        status, headers, data = _read(transport, _endpoint(server) + "/b/fixed")
         assert (status, headers["etag"], data) == (200, '"abc"', BODY)
     assert server.connections == 1
-    lean.close()
+    assert transport.stats.requests == {"request": 3}
+    assert transport.stats.bytes == {"request": 3 * len(BODY)}
+    transport.close()
 
 
 def test_a_connection_the_server_dropped_is_replaced(server):
-    lean = LeanGetter(_endpoint(server), 5, 5)
-    assert _read(lean, "/b/drop")[2] == BODY
-    assert _read(lean, "/b/fixed")[2] == BODY  # sent again on a new connection, unseen
+    transport = Transport(connect_timeout=5, read_timeout=5)
+    assert _read(transport, _endpoint(server) + "/b/drop")[2] == BODY
+    assert _read(transport, _endpoint(server) + "/b/fixed")[2] == BODY
     assert server.connections == 2
-    lean.close()
+    transport.close()
 
 
-def test_replies_it_does_not_read_and_bodies_cut_short(server):
-    lean = LeanGetter(_endpoint(server), 5, 5)
-    with pytest.raises(Unsupported):
-        lean.stream("/b/chunked", {})
-    status, _, body = lean.stream("/b/cut", {})
+def test_chunked_replies_and_bodies_cut_short(server):
+    transport = Transport(connect_timeout=5, read_timeout=5)
+    assert transport.fetch("GET", _endpoint(server) + "/b/chunked")[0] == b"hello"
+    with pytest.raises(Interrupted, match="cut short"):
+        transport.fetch("GET", _endpoint(server) + "/b/cut")
+    status, _, body = transport.open("GET", _endpoint(server) + "/b/cut")
     assert status == 200
-    with body, pytest.raises(ConnectionResetError, match="ended at byte 100 of 10,240"):
+    with body, pytest.raises(Interrupted):
         while body.readinto(bytearray(len(BODY))):
             pass
-    assert _read(lean, "/b/fixed")[2] == BODY  # a broken connection is not reused
-    lean.close()
+    assert _read(transport, _endpoint(server) + "/b/fixed")[2] == BODY
+    transport.close()
 
 
-def test_s3_client_falls_back_retries_and_translates(server):
+def test_s3_client_retries_and_translates(server):
     settings = Settings(endpoint_url=_endpoint(server), bucket="b", retries=1)
     with S3Client(settings) as client:
-        body, meta = client.raw.get_whole("fixed")
-        assert bytes(body) == BODY and meta["ETag"] == '"abc"'
-        body, _ = client.raw.get_whole("chunked")  # sent again on the urllib3 path
-        assert bytes(body) == b"hello"
-        with pytest.raises(NotFound, match="does not exist"):
-            client.raw.get_whole("missing")
+        body, meta = client.get_whole("fixed")
+        assert body == BODY and meta["ETag"] == '"abc"'
+        assert client.get_bytes("chunked") == b"hello"
+        with pytest.raises(NotFound, match="does not exist") as info:
+            client.get_whole("missing")
+        assert info.value.__cause__.code == "NoSuchKey"  # the reply behind it, kept
         before = client.stats.retries
-        with pytest.raises(S3Error, match="ended at byte 100"):
-            client.raw.get_whole("cut")
+        with pytest.raises(S3Error, match="cut short") as info:
+            client.get_whole("cut")
+        assert isinstance(info.value.__cause__, Interrupted)
         assert client.stats.retries == before + 1  # retried once, then reported
+
+
+def test_the_spreadsheet_is_downloaded_through_the_transport(server):
+    from ppdata.errors import SpreadsheetError
+    from ppdata.spreadsheet import read_spreadsheet
+
+    sheet = read_spreadsheet(_endpoint(server) + "/b/moved")  # a redirect, followed
+    assert sheet.sessions == ["ecephys_612345_2025-01-01_01-01-01"]
+    assert server.paths == ["/b/moved", "/b/sheet.csv"]
+    with pytest.raises(SpreadsheetError, match="cannot download the spreadsheet") as info:
+        read_spreadsheet(_endpoint(server) + "/b/missing")
+    assert info.value.__cause__.status == 404
 
 
 @pytest.fixture
@@ -174,6 +211,7 @@ def tls_server(tmp_path) -> Iterator[tuple[_Server, str]]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     srv = _Server(("127.0.0.1", 0), _Handler)
+    srv.paths = []
     srv.socket = context.wrap_socket(srv.socket, server_side=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -186,16 +224,142 @@ def test_https_is_verified_and_kept_alive(tls_server):
     import ssl
 
     srv, cafile = tls_server
-    endpoint = f"https://127.0.0.1:{srv.server_address[1]}"
-    lean = LeanGetter(endpoint, 5, 5)
-    with pytest.raises(ConnectFailed, match="certificate verify failed") as info:
-        lean.stream("/b/fixed", {})  # not signed by a known authority
-    assert isinstance(info.value.__cause__, ssl.SSLCertVerificationError)
-    lean._ssl = ssl.create_default_context(cafile=cafile)  # trust this test's certificate
+    url = f"https://127.0.0.1:{srv.server_address[1]}/b/fixed"
+    transport = Transport(connect_timeout=5, read_timeout=5)
+    with pytest.raises(ConnectFailed, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
+        transport.open("GET", url)  # not signed by a known authority
+    transport.close()
+    trusting = Transport(connect_timeout=5, read_timeout=5)
+    ctx = ssl.create_default_context(cafile=cafile)  # trust this test's certificate
+    trusting._make_manager = _with_context(trusting._make_manager, ctx)
     for _ in range(3):
-        assert _read(lean, "/b/fixed")[2] == BODY
-    assert _read(lean, "/b/drop")[2] == BODY
-    assert _read(lean, "/b/fixed")[2] == BODY
-    assert srv.connections == 2  # one kept alive, one after the drop (the refused one never
-    # reached the handler)
-    lean.close()
+        assert _read(trusting, url)[2] == BODY
+    assert srv.connections == 1  # one kept alive (the refused one never reached a handler)
+    trusting.close()
+
+
+def _with_context(make: Any, ctx: Any) -> Any:
+    def made(proxy: str | None) -> Any:
+        manager = make(proxy)
+        manager.connection_pool_kw["ssl_context"] = ctx
+        manager.connection_pool_kw.pop("ca_certs", None)
+        return manager
+
+    return made
+
+
+# -- proxies ---------------------------------------------------------------------------------
+
+
+class _Proxy(ThreadingHTTPServer):
+    """A forwarding proxy (absolute-URI GETs) that also tunnels CONNECT, counting both."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.seen: list[str] = []
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+    def do_GET(self) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        assert isinstance(self.server, _Proxy)
+        self.server.seen.append(f"GET {self.path}")
+        parts = urlsplit(self.path)
+        upstream = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        upstream.request("GET", parts.path or "/", headers={"Host": parts.netloc})
+        resp = upstream.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for key, value in resp.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        upstream.close()
+
+    def do_CONNECT(self) -> None:
+        import select
+        import socket
+
+        assert isinstance(self.server, _Proxy)
+        self.server.seen.append(f"CONNECT {self.path}")
+        host, port = self.path.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=5)
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        conns = [self.connection, upstream]
+        try:
+            while True:
+                ready, _, _ = select.select(conns, [], [], 5)
+                if not ready:
+                    break
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    (upstream if sock is self.connection else self.connection).sendall(data)
+        finally:
+            upstream.close()
+            self.close_connection = True
+
+
+@pytest.fixture
+def proxy() -> Iterator[_Proxy]:
+    srv = _Proxy()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_http_proxy_and_no_proxy_are_honoured(server, proxy):
+    proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
+    url = _endpoint(server) + "/b/fixed"
+    via = Transport(env={"HTTP_PROXY": proxy_url})
+    assert via.fetch("GET", url)[0] == BODY
+    assert proxy.seen == [f"GET {url}"]
+    via.close()
+    direct = Transport(env={"HTTP_PROXY": proxy_url, "NO_PROXY": "localhost,127.0.0.1"})
+    assert direct.fetch("GET", url)[0] == BODY
+    assert len(proxy.seen) == 1  # NO_PROXY: straight to the server
+    direct.close()
+    assert server.paths == ["/b/fixed", "/b/fixed"]
+
+
+def test_https_proxy_tunnels_to_the_bucket(tls_server, proxy, monkeypatch):
+    import ssl
+
+    srv, cafile = tls_server
+    port = srv.server_address[1]
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    transport = Transport(connect_timeout=5, read_timeout=5)  # reads the environment
+    transport._make_manager = _with_context(
+        transport._make_manager, ssl.create_default_context(cafile=cafile)
+    )
+    assert transport.fetch("GET", f"https://127.0.0.1:{port}/b/fixed")[0] == BODY
+    assert proxy.seen == [f"CONNECT 127.0.0.1:{port}"]
+    transport.close()
+
+
+def test_an_unreachable_proxy_is_an_unreachable_bucket(server):
+    settings = Settings(endpoint_url=_endpoint(server), bucket="b", retries=3)
+    with S3Client(settings) as client:
+        client.transport = Transport(env={"HTTP_PROXY": "http://127.0.0.1:9"}, stats=client.stats)
+        from ppdata.errors import BucketUnreachable
+
+        with pytest.raises(BucketUnreachable, match="cannot reach"):
+            client.get_bytes("fixed")
+        assert client.stats.retries == 1  # two refused connections: given up at once

@@ -74,10 +74,10 @@ def test_missing_bucket_says_so(settings):
 
 
 def test_the_mirror_is_read_only_for_anonymous_clients(client):
-    from botocore.exceptions import ClientError
-
-    with pytest.raises(ClientError):
-        client.boto_client.put_object(Bucket=client.bucket, Key="intruder.txt", Body=b"x")
+    url = client.http_url("intruder.txt")
+    status, _, body = client.transport.open("PUT", url, body=b"x")
+    body.close()
+    assert status == 403
     assert not client.exists("intruder.txt")
 
 
@@ -149,3 +149,38 @@ def test_settings_resolution_order(tmp_path):
     assert Settings.resolve(env={}).is_aws
     with pytest.raises(PpdataError, match="PPDATA_RETRIES"):
         Settings.resolve(env={"PPDATA_RETRIES": "many"})
+
+
+def test_retry_after_is_honoured(mirror, world):
+    asset = world.session(world.sessions[0].name).current("sorted")
+    key = f"{asset.name}/data_description.json"
+    with LatencyProxy(mirror.endpoint_url) as proxy:
+        proxy.add_fault(Fault("503", count=1, match="data_description", retry_after="1"))
+        with S3Client(Settings(endpoint_url=proxy.endpoint_url, retries=3)) as c:
+            start = time.monotonic()
+            assert c.get_bytes(key) == (world.bucket_dir / key).read_bytes()
+            # our own first backoff is at most 0.2 s: a second means the server was heard
+            assert time.monotonic() - start >= 1.0
+            assert c.stats.retries == 1
+
+
+def test_one_table_maps_codes_and_statuses_keeping_the_cause():
+    from ppdata.errors import AccessDenied, HTTPStatusError, Interrupted, translate
+
+    def reply(status: int, code: str = "") -> HTTPStatusError:
+        return HTTPStatusError(status, code, "msg", {}, "GetObject")
+
+    cases = [
+        (reply(404, "NoSuchKey"), NotFound, "s3://b/k does not exist"),
+        (reply(404, "NoSuchBucket"), NotFound, "bucket 'b' does not exist"),
+        (reply(404), NotFound, "does not exist"),  # a HEAD: no body, no code
+        (reply(403), AccessDenied, "anonymously"),
+        (reply(412, "PreconditionFailed"), S3Error, "changed while it was read"),
+        (reply(418, "Teapot"), S3Error, "S3 error on s3://b/k: Teapot msg"),
+        (Interrupted("cut"), S3Error, "reading s3://b/k failed: cut"),
+    ]
+    for exc, cls, text in cases:
+        err = translate(exc, uri="s3://b/k", bucket="b", where="here")
+        assert type(err) is cls and text in str(err), (exc, err)
+        if isinstance(exc, HTTPStatusError):
+            assert err.code == exc.code and err.status == exc.status

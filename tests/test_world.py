@@ -29,6 +29,7 @@ from ppdata.mirror.world import (
     MESOSCOPE_B,
     NONDETERMINISTIC_KEYS,
     NOT_ON_S3,
+    SLAP2_PILOT,
     SLAP2_SESSION,
     SPREADSHEET_SESSION_COLUMN,
     STAMP_NAME,
@@ -92,6 +93,8 @@ def test_every_asset_name_parses_with_the_right_form(fresh: World):
         "behavior-videos": "processed",
         "behavior-timing": "processed",
         "nwb": "nwb",
+        "motion-corrected": "motion-corrected",
+        "slap2-processed": "processed",
         "unknown": "processed",
     }
     for session in fresh.sessions:
@@ -154,7 +157,8 @@ def test_session_assets_and_versions(fresh: World):
         meso = fresh.session(name)
         processed = [a for a in meso.assets if a.kind != "raw"]
         assert len(processed) == 3 and all("_processed_" in a.name for a in processed)
-    assert fresh.session(SLAP2_SESSION).kinds == {"raw", "unknown"}
+    assert fresh.session(SLAP2_PILOT).kinds == {"raw", "unknown"}
+    assert fresh.session(SLAP2_SESSION).kinds == {"raw", "motion-corrected", "slap2-processed"}
     with pytest.raises(NotFound):
         fresh.session(SLAP2_SESSION).current("sorted")
     with pytest.raises(NotFound):

@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "AssetNotFound": "errors",
     "BucketUnreachable": "errors",
     "Catalog": "catalog",
+    "DandiAsset": "dandi",
+    "DandiAssetNotFound": "errors",
     "DownloadError": "errors",
     "DownloadPlan": "download",
     "DownloadSummary": "download",
@@ -34,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "NWBError": "errors",
     "NWBLocation": "locate",
     "NotFound": "errors",
+    "OutOfRange": "errors",
     "PpdataError": "errors",
     "QualityControl": "qc",
     "S3Client": "s3",
@@ -41,10 +44,12 @@ _EXPORTS: dict[str, str] = {
     "SessionName": "naming",
     "SessionNotFound": "errors",
     "Settings": "settings",
+    "Slap2": "slap2",
     "UnsafeKey": "errors",
     "classify": "assets",
     "download": "download",
     "find_assets": "assets",
+    "find_dandi_asset": "dandi",
     "find_nwbs": "locate",
     "get_metadata": "metadata",
     "get_portal_links": "portal",
@@ -67,6 +72,8 @@ __all__ = [
     "AssetNotFound",
     "BucketUnreachable",
     "Catalog",
+    "DandiAsset",
+    "DandiAssetNotFound",
     "DownloadError",
     "DownloadPlan",
     "DownloadSummary",
@@ -76,6 +83,7 @@ __all__ = [
     "NWBError",
     "NWBLocation",
     "NotFound",
+    "OutOfRange",
     "PpdataError",
     "QualityControl",
     "S3Client",
@@ -83,11 +91,13 @@ __all__ = [
     "SessionName",
     "SessionNotFound",
     "Settings",
+    "Slap2",
     "UnsafeKey",
     "__version__",
     "classify",
     "download",
     "find_assets",
+    "find_dandi_asset",
     "find_nwbs",
     "get_metadata",
     "get_portal_links",
@@ -119,15 +129,18 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .assets import Asset, AssetKind, classify, find_assets
     from .catalog import Catalog
+    from .dandi import DandiAsset, find_dandi_asset
     from .download import DownloadPlan, DownloadSummary, Existing, download, plan_download
     from .errors import (
         AssetNotFound,
         BucketUnreachable,
+        DandiAssetNotFound,
         DownloadError,
         InvalidName,
         MetadataError,
         NotFound,
         NWBError,
+        OutOfRange,
         PpdataError,
         SessionNotFound,
         UnsafeKey,
@@ -144,4 +157,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .s3 import S3Client
     from .session import Session, open_session
     from .settings import Settings
+    from .slap2 import Slap2
     from .spreadsheet import read_spreadsheet

@@ -23,8 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import random
-import sys
 import threading
 import time
 from collections import deque
@@ -32,7 +30,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._raw import RawGetter
 from .errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
 from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
 
@@ -169,7 +166,6 @@ class Engine:
         self.jobs = max(1, jobs)
         self.part_size = max(part_size, MIN_PART_SIZE)
         self.cancel = threading.Event()
-        self.getter = RawGetter(client, self.jobs)
         self._made: set[Path] = set()
         self.fatal: DownloadError | None = None
         self._stats_lock = threading.Lock()
@@ -188,7 +184,6 @@ class Engine:
                 self._run_small(pool, [t for t in transfers if not t.ranged])
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            self.getter.close()
         if self.fatal is not None:
             raise self.fatal
 
@@ -468,7 +463,7 @@ class Engine:
             raise _Stop
         began = time.perf_counter()
         try:
-            body, resp = self.getter.get_whole(f.key, if_match=f.etag)
+            body, resp = self.client.get_whole(f.key, if_match=f.etag)
         except S3Error as exc:
             if _code(exc) in ("PreconditionFailed", "412"):
                 raise _Changed(f"ETag {f.etag} no longer matches") from exc
@@ -568,7 +563,7 @@ class Engine:
         errors = _stream_errors()
         while True:
             try:
-                body, resp = self.getter.open(f.key, cur, end, if_match=f.etag)
+                body, resp = self.client.stream(f.key, cur, end, if_match=f.etag)
             except S3Error as exc:
                 if _code(exc) in ("PreconditionFailed", "412"):
                     raise _Changed(f"ETag {f.etag} no longer matches") from exc
@@ -611,13 +606,13 @@ class Engine:
                         "already here are kept"
                     ) from exc
                 self.client.stats.add_retry()
-                delay = random.uniform(0, min(8.0, 0.2 * 2 ** (failures - 1)))
+                delay = self.client.policy.backoff(failures)
                 logger.info(
                     "%s: body cut at byte %d (%s); resuming in %.2fs", f.uri, cur, exc, delay
                 )
                 time.sleep(delay)
             finally:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(*errors):
                     body.close()
 
     def _out_of_space(self, exc: OSError) -> None:
@@ -640,35 +635,14 @@ class _Checksum(DownloadError):
 
 
 def _stream_errors() -> tuple[type[BaseException], ...]:
-    from botocore.exceptions import (
-        ConnectionClosedError,
-        IncompleteReadError,
-        ReadTimeoutError,
-        ResponseStreamingError,
-    )
+    from .transport import STREAM_ERRORS
 
-    errors: tuple[type[BaseException], ...] = (
-        ConnectionClosedError,
-        IncompleteReadError,
-        ReadTimeoutError,
-        ResponseStreamingError,
-        ConnectionError,
-        TimeoutError,
-    )
-    # urllib3 (~0.1 s to import) serves only replies the lean path does not read: when it
-    # was never loaded, none of its errors can happen
-    urllib3_errors = sys.modules.get("urllib3.exceptions")
-    if urllib3_errors is not None:
-        errors += (urllib3_errors.HTTPError,)
-    return errors
+    return STREAM_ERRORS
 
 
 def _code(exc: BaseException) -> str:
-    cause = exc.__cause__
-    response = getattr(cause, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-    return code or status
+    """The S3 error code (or HTTP status) of a failed request, else ``""``."""
+    return getattr(exc, "code", "") or ""
 
 
 def _pwrite(fd: int | None, data: bytes, offset: int) -> None:
@@ -709,7 +683,7 @@ def run_plan(
     part_size: int | None,
 ) -> None:
     """Fetch ``files`` (see the module docstring), recording results in ``summary``."""
-    pool_size = max(10, client.settings.max_workers + 4)
+    pool_size = client.transport.maxsize
     if jobs > pool_size:
         logger.info(
             "limiting --jobs %d to the client's %d connections (raise PPDATA_MAX_WORKERS for more)",

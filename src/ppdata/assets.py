@@ -44,13 +44,21 @@ class AssetKind(StrEnum):
     BEHAVIOR_TIMING = "behavior-timing"
     NWB = "nwb"
     CCF = "ccf"
+    MOTION_CORRECTED = "motion-corrected"
+    SLAP2_PROCESSED = "slap2-processed"
     UNKNOWN = "unknown"
 
 
 #: Plane folders of the planar-ophys asset: ``<structure>_<index>/`` (``VISp_0/``, ``VISl_4/``).
 PLANE_FOLDER = re.compile(r"^(?P<structure>[A-Za-z][A-Za-z0-9-]*)_(?P<index>\d+)/$")
 BEHAVIOR_VIDEO_FOLDERS = frozenset({"Behavior/", "Eye/", "Face/", "Nose/"})
-_BY_PROCESS = {"sorted": AssetKind.SORTED, "nwb": AssetKind.NWB}
+_BY_PROCESS = {
+    "sorted": AssetKind.SORTED,
+    "nwb": AssetKind.NWB,
+    "motion-corrected": AssetKind.MOTION_CORRECTED,
+}
+#: Per-DMD folders (``DMD1/``, ``DMD2/``) of a SLAP2 ``_processed_`` asset.
+DMD_FOLDER = re.compile(r"^DMD\d+/$")
 
 
 def classify(name: str | SessionName, entries: Iterable[str] | None = None) -> AssetKind:
@@ -92,6 +100,8 @@ def classify(name: str | SessionName, entries: Iterable[str] | None = None) -> A
         return AssetKind.PLANAR_OPHYS
     if len(folders & BEHAVIOR_VIDEO_FOLDERS) >= 2:
         return AssetKind.BEHAVIOR_VIDEOS
+    if parsed.platform in (None, "SLAP2") and any(DMD_FOLDER.match(f) for f in folders):
+        return AssetKind.SLAP2_PROCESSED
     has_timing_png = any(f.endswith("_timing_plot.png") or f.startswith("wheel_") for f in files)
     has_nwb = any(e.rstrip("/").endswith(".nwb") for e in names)
     if has_timing_png or (has_nwb and "metrics.json" in files):

@@ -302,7 +302,8 @@ def _where(frame: pd.DataFrame, where: str | Mapping[str, tuple[str, Any]]) -> p
     if isinstance(where, str):
         try:
             return frame.query(where)
-        except Exception as exc:  # pandas raises many kinds for a bad expression
+        # pandas raises these for a bad expression (UndefinedVariableError is a NameError)
+        except (SyntaxError, NameError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise NotFound(
                 f"cannot apply {where!r} to the units table ({exc}); "
                 f"columns are {sorted(map(str, frame.columns))}"

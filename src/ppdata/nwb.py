@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import NotFound, NWBError
+from .errors import NotFound, NWBError, PpdataError
 from .nwbstore import (
     H5Backend,
     S3File,
@@ -439,13 +439,9 @@ class NWB:
     def _guard(self, what: str, call: Any) -> Any:
         try:
             return call()
-        except (NotFound, NWBError):
+        except PpdataError:
             raise
-        except Exception as exc:
-            from .errors import PpdataError
-
-            if isinstance(exc, PpdataError):
-                raise
+        except _format_errors() as exc:
             raise NWBError(
                 f"cannot read {what!r} in {self.source}: {type(exc).__name__}: {exc}. "
                 "The file may be truncated or corrupt"
@@ -529,14 +525,14 @@ def _open_local(path: Path, fmt: NWBFormat) -> NWB:
                 root = zarr.open_consolidated(str(path), mode="r")
             else:
                 root = zarr.open_group(str(path), mode="r")
-        except Exception as exc:
+        except _format_errors() as exc:
             raise NWBError(_open_message(source, ".zmetadata/.zgroup", exc)) from exc
         return NWB(ZarrBackend(root, None), source=source)
     import h5py
 
     try:
         root = h5py.File(path, "r")
-    except Exception as exc:
+    except _format_errors() as exc:
         raise NWBError(_open_message(source, "the HDF5 superblock", exc)) from exc
     return NWB(H5Backend(root, None), source=source)
 
@@ -571,11 +567,9 @@ def _open_remote(
                 root = zarr.open_consolidated(zstore, mode="r")
             else:
                 root = zarr.open_group(zstore, mode="r")
-        except Exception as exc:
-            from .errors import PpdataError
-
-            if isinstance(exc, PpdataError):
-                raise
+        except PpdataError:
+            raise
+        except _format_errors() as exc:
             raise NWBError(_open_message(source, ".zmetadata/.zgroup", exc)) from exc
         return NWB(ZarrBackend(root, store), source=source, client=client, key=key)
 
@@ -596,9 +590,29 @@ def _open_remote(
 
     try:
         root = h5py.File(fileobj, "r")
-    except Exception as exc:
+    except PpdataError:
+        raise
+    except _format_errors() as exc:
         raise NWBError(_open_message(source, "the HDF5 superblock", exc)) from exc
     return NWB(H5Backend(root, fileobj), source=source, client=client, key=key)
+
+
+def _format_errors() -> tuple[type[BaseException], ...]:
+    """What h5py, zarr, numcodecs and hdmf raise on a file that is truncated or corrupt
+    (a bug in ppdata, such as an AttributeError, is not among them and surfaces as it is)."""
+    import pickle
+    import zlib
+
+    return (
+        OSError,
+        ValueError,
+        KeyError,
+        IndexError,
+        RuntimeError,
+        EOFError,
+        zlib.error,
+        pickle.UnpicklingError,
+    )
 
 
 def _open_message(source: str, obj: str, exc: BaseException) -> str:

@@ -575,7 +575,7 @@ class H5Backend:
             coords = tuple(i * c for i, c in zip(idx, ds.chunks, strict=True))
             try:
                 info = ds.id.get_chunk_info_by_coord(coords)
-            except Exception:  # chunk never written
+            except (KeyError, ValueError, RuntimeError, OSError):  # no such chunk
                 continue
             if info.byte_offset is not None:
                 out.append((info.byte_offset, info.byte_offset + info.size))

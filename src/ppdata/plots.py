@@ -26,6 +26,7 @@ __all__ = [
     "plot_raster",
     "plot_roi_masks",
     "plot_running",
+    "plot_slap2_mean",
     "plot_unit_quality",
 ]
 
@@ -236,4 +237,35 @@ def plot_running(
     if epochs is not None and len(epochs):
         ax.legend(fontsize="small", loc="upper right")
     ax.set_title(title or "Running speed")
+    return _save(fig, out)
+
+
+def plot_slap2_mean(images: Mapping[int, np.ndarray], out: str | Path, *, title: str = "") -> Path:
+    """Mean image of each SLAP2 DMD, side by side (axes in µm at 0.25 µm per pixel).
+
+    Parameters
+    ----------
+    images : mapping
+        DMD number -> 2-D image (NaN margins are shown blank).
+    out : str or Path
+        Output file (``.png``, ``.svg`` or ``.pdf``).
+    title : str
+        Figure title (e.g. the session name).
+    """
+    if not images:
+        raise ValueError("no DMD images to plot")
+    fig = _figure(3.2 * len(images) + 0.6, 3.4)
+    um_per_px = 0.25
+    for i, (dmd, image) in enumerate(sorted(images.items())):
+        ax = fig.add_subplot(1, len(images), i + 1)
+        h, w = image.shape
+        shown = ax.imshow(
+            image, cmap="gray", extent=(0, w * um_per_px, h * um_per_px, 0), interpolation="none"
+        )
+        ax.set_title(f"DMD{dmd}")
+        ax.set_xlabel("x (µm)")
+        ax.set_ylabel("y (µm)")
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="mean fluorescence (a.u.)")
+    if title:
+        fig.suptitle(title, fontsize=9)
     return _save(fig, out)

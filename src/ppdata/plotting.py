@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PLOT_KINDS", "make_plot"]
 
-PLOT_KINDS = ("raster", "unit-quality", "dff", "rois", "running")
+PLOT_KINDS = ("raster", "unit-quality", "dff", "rois", "running", "slap2-mean")
 
 
 def make_plot(
@@ -31,7 +31,7 @@ def make_plot(
 
     Parameters
     ----------
-    kind : {"raster", "unit-quality", "dff", "rois", "running"}
+    kind : {"raster", "unit-quality", "dff", "rois", "running", "slap2-mean"}
         What to plot.
     session : Session
         The session (its NWBs are opened as needed).
@@ -108,4 +108,8 @@ def make_plot(
         return plots.plot_running(
             speed, out, epochs=behavior.stimulus_epochs(nwb), title=f"{name}: running speed"
         )
+    if kind == "slap2-mean":
+        slap = session.slap2()
+        means = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
+        return plots.plot_slap2_mean(means, out, title=f"{name}: mean image per DMD")
     raise NotFound(f"unknown plot kind {kind!r}; choose one of {', '.join(PLOT_KINDS)}")

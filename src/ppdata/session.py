@@ -21,7 +21,9 @@ from .settings import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .dandi import DandiAsset
     from .nwb import NWB
+    from .slap2 import Slap2
 
 __all__ = ["Session", "open_session"]
 
@@ -38,6 +40,9 @@ class Session:
     versions : dict, optional
         Asset kind -> version (asset name or timestamp) to use instead of the current one,
         e.g. ``{"sorted": "2025-02-02"}`` for an older spike sorting.
+    source : {"s3", "dandi"}
+        Where NWB data comes from: the bucket's assets, or the complete NWB on DANDI
+        (found through ``settings.dandi_api_url``, streamed from the archive's S3 bucket).
 
     Examples
     --------
@@ -58,7 +63,10 @@ class Session:
         client: S3Client | None = None,
         *,
         versions: dict[str, str] | None = None,
+        source: str = "s3",
     ) -> None:
+        if source not in ("s3", "dandi"):
+            raise ValueError(f"source must be 's3' or 'dandi', got {source!r}")
         parsed = parse_name(name)
         if parsed.raw_name is None:
             raise NWBError(f"{name!r} names a subject's CCF asset, not a session")
@@ -67,6 +75,7 @@ class Session:
         self.client = client or S3Client(Settings.resolve())
         self.versions = dict(versions or {})
         self._open: dict[str, NWB] = {}
+        self.source = source
 
     def __repr__(self) -> str:
         return f"Session({self.name!r})"
@@ -137,6 +146,8 @@ class Session:
                 AssetKind.BEHAVIOR_TIMING,
             ]
         )
+        if self.source == "dandi" and (kind is None or AssetKind(kind) is AssetKind.NWB):
+            return self._dandi_nwb()
         for k in kinds:
             if k not in self.kinds:
                 continue
@@ -163,6 +174,13 @@ class Session:
 
     def _nwb_with(self, test: Any, kinds: Iterable[AssetKind], what: str) -> NWB:
         """The first NWB among ``kinds`` (complete NWB first) that ``test`` accepts."""
+        if self.source == "dandi":
+            nwb = self._dandi_nwb()
+            if test(nwb):
+                return nwb
+            raise NWBError(
+                f"session {self.name} has no {what} in its DANDI NWB {self.dandi_asset.path}"
+            )
         tried = []
         for kind in (AssetKind.NWB, *kinds):
             if kind not in self.kinds:
@@ -217,6 +235,45 @@ class Session:
                 f"its assets: {have})"
             )
         return self._nwb_with(has or has_running, [AssetKind.BEHAVIOR_TIMING], what)
+
+    # -- DANDI ------------------------------------------------------------------------------
+    @cached_property
+    def dandi_asset(self) -> DandiAsset:
+        """The session's complete NWB on DANDI (see :func:`ppdata.dandi.find_dandi_asset`)."""
+        from .dandi import find_dandi_asset
+
+        return find_dandi_asset(self.name, self.client.settings)
+
+    def _dandi_nwb(self) -> NWB:
+        if "dandi" not in self._open:
+            from .dandi import open_dandi_nwb
+
+            self._open["dandi"] = open_dandi_nwb(self.dandi_asset, self.client.settings)
+        return self._open["dandi"]
+
+    # -- SLAP2 ------------------------------------------------------------------------------
+    def slap2(self) -> Slap2:
+        """The session's SLAP2 files: raw trials, ``.meta``, annotations, reference stacks,
+        registered movies (see :class:`ppdata.slap2.Slap2`).
+
+        Raises
+        ------
+        NWBError
+            If the session is not a SLAP2 session.
+        """
+        from .slap2 import Slap2
+
+        if self.parsed.platform not in (None, "SLAP2"):
+            raise NWBError(
+                f"session {self.name} is {self.parsed.platform}, not SLAP2; "
+                "SLAP2 sessions have unprefixed names like 828408_2025-11-13_10-30-53"
+            )
+        derived = [
+            self.asset(k)
+            for k in (AssetKind.MOTION_CORRECTED, AssetKind.SLAP2_PROCESSED)
+            if k in self.kinds
+        ]
+        return Slap2(self.client, self.asset(AssetKind.RAW), derived)
 
     # -- ephys ------------------------------------------------------------------------------
     def units(self, **filters: Any) -> pd.DataFrame:
@@ -339,8 +396,13 @@ class Session:
     # -- housekeeping -----------------------------------------------------------------------
     @property
     def stats(self) -> dict[str, Any]:
-        """HTTP requests and bytes this session's client has caused so far."""
-        return self.client.stats.snapshot()
+        """HTTP requests and bytes this session's client has caused so far (with a
+        ``dandi`` entry for the DANDI blob's client and API look-up, when used)."""
+        out = self.client.stats.snapshot()
+        if "dandi" in self._open and self._open["dandi"].client is not None:
+            out["dandi"] = self._open["dandi"].client.stats.snapshot()
+            out["dandi"]["api_requests"] = self.dandi_asset.api_requests
+        return out
 
     def close(self) -> None:
         for nwb in self._open.values():
@@ -360,6 +422,7 @@ def open_session(
     *,
     client: S3Client | None = None,
     versions: dict[str, str] | None = None,
+    source: str = "s3",
 ) -> Session:
     """Open a session by name (nothing is read until asked for).
 
@@ -374,5 +437,13 @@ def open_session(
         A client to share (overrides ``settings``).
     versions : dict, optional
         Asset kind -> version to use instead of the current one.
+    source : {"s3", "dandi"}
+        ``dandi``: read NWB data (units, LFP, planes, behavior, stimuli) from the session's
+        complete NWB on DANDI instead of the bucket's assets.
     """
-    return Session(name, client or S3Client(settings or Settings.resolve()), versions=versions)
+    return Session(
+        name,
+        client or S3Client(settings or Settings.resolve()),
+        versions=versions,
+        source=source,
+    )

@@ -18,6 +18,7 @@ __all__ = ["DEFAULT_BUCKET", "DEFAULT_REGION", "Settings"]
 
 DEFAULT_BUCKET = "aind-open-data"
 DEFAULT_REGION = "us-west-2"
+DEFAULT_DANDI_API_URL = "https://api.dandiarchive.org/api"
 ENV_PREFIX = "PPDATA_"
 
 
@@ -52,6 +53,9 @@ class Settings:
         Local path or URL of the tracking spreadsheet CSV (env ``PPDATA_SPREADSHEET``).
     max_workers : int
         Concurrent requests for listings and transfers (env ``PPDATA_MAX_WORKERS``).
+    dandi_api_url : str
+        The DANDI REST API (env ``PPDATA_DANDI_API_URL``; the mirror serves a stand-in at
+        ``<endpoint>/api``).
     """
 
     bucket: str = DEFAULT_BUCKET
@@ -63,6 +67,7 @@ class Settings:
     cache_dir: Path = field(default_factory=_default_cache_dir)
     spreadsheet: str | None = None
     max_workers: int = 16
+    dandi_api_url: str = DEFAULT_DANDI_API_URL
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -137,6 +142,6 @@ def _coerce(name: str, type_: Any, value: Any) -> Any:
             f"setting {name!r} (env {ENV_PREFIX}{name.upper()}) must be a {type_name}, "
             f"got {value!r}"
         ) from exc
-    if isinstance(value, str) and name == "endpoint_url":
+    if isinstance(value, str) and name in ("endpoint_url", "dandi_api_url"):
         return value.rstrip("/")
     return value

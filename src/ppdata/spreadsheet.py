@@ -55,20 +55,24 @@ class Spreadsheet:
 
 def _fetch(source: str, timeout: float) -> bytes:
     if re.match(r"https?://", source):
-        import urllib.request
+        from .errors import HTTPStatusError
+        from .transport import RetryPolicy, Transport
 
         url = source
         m = re.match(r"(https://docs\.google\.com/spreadsheets/d/[^/]+)", source)
         if m and "export" not in source:
             url = m.group(1) + "/export?format=csv"
+        transport = Transport(connect_timeout=timeout, read_timeout=timeout, maxsize=1)
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                return resp.read()
-        except OSError as exc:
+            data, _ = RetryPolicy(retries=2).call(lambda: _get_following(transport, url))
+        except (HTTPStatusError, ConnectionError, TimeoutError) as exc:
             raise SpreadsheetError(
                 f"cannot download the spreadsheet from {source}: {exc}; download it as CSV and "
                 "pass the file with --spreadsheet (or PPDATA_SPREADSHEET)"
             ) from exc
+        finally:
+            transport.close()
+        return data
     path = Path(source).expanduser()
     if not path.is_file():
         raise SpreadsheetError(
@@ -76,6 +80,25 @@ def _fetch(source: str, timeout: float) -> bytes:
             "spreadsheet with --spreadsheet (or PPDATA_SPREADSHEET)"
         )
     return path.read_bytes()
+
+
+def _get_following(transport: Any, url: str, hops: int = 5) -> tuple[bytes, dict[str, str]]:
+    """GET ``url``, following redirects (Google answers an export with one or two)."""
+    from urllib.parse import urljoin
+
+    for _ in range(hops):
+        data, got = transport.fetch(
+            "GET",
+            url,
+            {"User-Agent": "ppdata"},
+            operation="spreadsheet",
+            ok=(200, 301, 302, 303, 307, 308),
+        )
+        location = got.get("location")
+        if not location:
+            return data, got
+        url = urljoin(url, location)
+    raise SpreadsheetError(f"too many redirects downloading the spreadsheet ({url})")
 
 
 def read_spreadsheet(source: str | Path, *, timeout: float = 15.0) -> Spreadsheet:

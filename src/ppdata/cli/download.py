@@ -138,6 +138,18 @@ class RichProgress:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the plan (--dry-run) or the summary as JSON."
 )
+@click.option(
+    "--source",
+    type=click.Choice(["s3", "dandi"]),
+    default="s3",
+    show_default=True,
+    help="dandi: download the session's complete NWB from DANDI (to DEST/<DANDI path>).",
+)
+@click.option(
+    "--dandi-api-url",
+    metavar="URL",
+    help="The DANDI API [env PPDATA_DANDI_API_URL; default https://api.dandiarchive.org/api].",
+)
 @common_options
 @pass_app
 def download_command(
@@ -156,6 +168,8 @@ def download_command(
     quiet: bool,
     verify_dest: Path | None,
     as_json: bool,
+    source: str,
+    dandi_api_url: str | None,
 ) -> None:
     """Download TARGET: a session (current assets, or --kind), an asset, asset/sub/path, or
     an s3:// URL. Files land in DEST/<key>, verified (MD5 or size) before they get their
@@ -169,23 +183,33 @@ def download_command(
         return
     if not target:
         raise click.UsageError("give a TARGET (session, asset, asset/path or s3:// URL)")
-    plan = plan_download(
-        target,
-        app.client,
-        dest=dest,
-        kinds=kinds or None,
-        include=include,
-        exclude=exclude,
-        versions="all" if all_versions else "current",
-    )
+    client = app.client
+    if source == "dandi":
+        from ..dandi import find_dandi_asset, plan_dandi_download
+
+        settings = app.settings
+        if dandi_api_url:
+            settings = settings.with_(dandi_api_url=dandi_api_url.rstrip("/"))
+        plan, client = plan_dandi_download(find_dandi_asset(target, settings), dest, settings)
+    else:
+        plan = plan_download(
+            target,
+            app.client,
+            dest=dest,
+            kinds=kinds or None,
+            include=include,
+            exclude=exclude,
+            versions="all" if all_versions else "current",
+        )
     for warning in plan.warnings:
         click.echo(f"Warning: {warning}", err=True)
     for refused in plan.refused:
         click.echo(f"Refused: {refused.key}: {refused.reason}", err=True)
     checks = ", ".join(f"{n} by {c}" for c, n in sorted(plan.checks.items()))
+    origin = plan.target if source == "dandi" else f"s3://{plan.bucket}/"
     headline = (
         f"{plan.count:,} files, {human_size(plan.total_bytes)} from "
-        f"s3://{plan.bucket}/ into {plan.dest} (checks: {checks or 'none'})"
+        f"{origin} into {plan.dest} (checks: {checks or 'none'})"
     )
     if dry_run:
         if as_json:
@@ -209,8 +233,12 @@ def download_command(
                 }
             )
             return
+        where = (lambda f: str(f.path)) if source == "dandi" else (lambda f: f.key)
         emit_table(
-            [{"size": human_size(f.size), "check": str(f.check), "key": f.key} for f in plan.files],
+            [
+                {"size": human_size(f.size), "check": str(f.check), "key": where(f)}
+                for f in plan.files
+            ],
             ["size", "check", "key"],
             caption=headline,
         )
@@ -224,10 +252,10 @@ def download_command(
             raise click.ClickException(f"{message}. Pass --yes to go ahead")
         click.confirm(f"{message[0].upper()}{message[1:]}. Continue?", abort=True, err=True)
     if quiet or not sys.stderr.isatty():
-        summary = download(plan, app.client, existing=existing, jobs=jobs)
+        summary = download(plan, client, existing=existing, jobs=jobs)
     else:
         with RichProgress() as progress:
-            summary = download(plan, app.client, existing=existing, jobs=jobs, progress=progress)
+            summary = download(plan, client, existing=existing, jobs=jobs, progress=progress)
     for note in summary.notes:
         click.echo(f"Note: {note}", err=True)
     if as_json:

@@ -362,7 +362,7 @@ def lfp_command(
     _report_stats(app, show_stats)
 
 
-PLOTS = ["raster", "unit-quality", "dff", "rois", "running"]
+PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean"]
 
 
 @click.command("plot")
@@ -401,7 +401,7 @@ def plot_command(
     version: str | None,
     show_stats: bool,
 ) -> None:
-    """Plot KIND for SESSION: raster, unit-quality, dff, rois or running."""
+    """Plot KIND for SESSION: raster, unit-quality, dff, rois, running or slap2-mean."""
     from ..plotting import make_plot
 
     asset_kind = {

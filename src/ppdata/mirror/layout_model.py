@@ -20,6 +20,7 @@ __all__ = [
     "MESOSCOPE_B",
     "NOT_ON_S3",
     "SIZES",
+    "SLAP2_PILOT",
     "SLAP2_SESSION",
     "SPREADSHEET_NAME",
     "SPREADSHEET_SESSION_COLUMN",
@@ -53,6 +54,8 @@ KINDS = (
     "behavior-timing",
     "nwb",
     "ccf",
+    "motion-corrected",
+    "slap2-processed",
     "unknown",
 )
 
@@ -63,6 +66,9 @@ EPHYS_COMPLETE = "ecephys_820459_2025-11-12_14-34-33"
 MESOSCOPE_A = "multiplane-ophys_832700_2026-01-24_12-06-12"
 MESOSCOPE_B = "multiplane-ophys_837568_2026-03-05_14-14-51"
 SLAP2_SESSION = "828408_2025-11-13_10-30-53"
+#: A SLAP2 pilot: raw plus an early pipeline output nobody can classify; on DANDI under a
+#: path that breaks the naming rule (``ses-SLAP2-801381-…``, REAL_SHAPES.md §13).
+SLAP2_PILOT = "801381_2025-06-05_14-57-42"
 #: Listed in the spreadsheet, absent from the bucket.
 NOT_ON_S3 = "ecephys_830846_2026-03-09_10-32-54"
 

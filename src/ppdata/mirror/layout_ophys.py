@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import layout_slap2
 from .layout_ephys import write_behavior_folder, write_behavior_videos
 from .layout_files import (
-    mat_bytes,
     npy_bytes,
-    random_bytes,
     rng,
     seed_of,
     tiff_bytes,
@@ -26,15 +25,14 @@ from .layout_files import (
     write_png,
     write_text,
 )
+from .layout_slap2 import MARKUP_NOTE
 
 if TYPE_CHECKING:
     from .layout_model import Asset, Plane, Session, World
 
 __all__ = ["MARKUP_NOTE", "write_asset"]
 
-#: A file in the SLAP2 raw asset's ``slap2/notes/`` whose name is markup (``<script>``, an
-#: ``<img onerror>``): the web page's XSS test looks for it (a ``/`` cannot be in a name).
-MARKUP_NOTE = "<script>window.ppdataXss=1<script><img src=x onerror=window.ppdataXss=2>.txt"
+# MARKUP_NOTE lives with the SLAP2 layouts that write it; re-exported here for its users.
 
 _H5_FRAMES = 120  # frames in the plane h5 files (the NWB holds the full-length traces)
 _CAMERAS = ("Behavior", "Eye", "Face", "Nose")
@@ -42,11 +40,13 @@ _CAMERAS = ("Behavior", "Eye", "Face", "Nose")
 
 def write_asset(folder: Path, world: World, session: Session, asset: Asset) -> None:
     """Write one Mesoscope or SLAP2 asset."""
+    if asset.kind in layout_slap2.KINDS or (
+        asset.kind == "raw" and session.platform != "multiplane-ophys"
+    ):
+        layout_slap2.write_asset(folder, world, session, asset)
+        return
     if asset.kind == "raw":
-        if session.platform == "multiplane-ophys":
-            _raw_mesoscope(folder, session, asset)
-        else:
-            _raw_slap2(folder, session, asset)
+        _raw_mesoscope(folder, session, asset)
         return
     writers = {
         "planar-ophys": _planar,
@@ -270,60 +270,6 @@ def _timing(folder: Path, world: World, session: Session, asset: Asset) -> None:
         duration_s=session.duration_s,
         seed=seed_of("nwb", asset.name),
     )
-
-
-# --- SLAP2 ----------------------------------------------------------------------------------
-
-
-def _raw_slap2(folder: Path, session: Session, asset: Asset) -> None:
-    write_behavior_videos(folder, session, ("Eye", "Face"))
-    g = rng("harp", session.name)
-    harp = folder / "behavior" / "harp"
-    for register in (32, 33, 44):
-        write_bytes(harp / f"Behavior_{register}.bin", random_bytes(600, session.name, register))
-    write_text(
-        folder / "behavior" / "stimulus_log.csv",
-        "trial,start_time,stimulus\n"
-        + "".join(f"{t},{t * 4.0 + g.uniform(0, 0.01):.4f},grating_{t % 4}\n" for t in range(12)),
-    )
-    slap2 = folder / "slap2"
-    dynamic = slap2 / "dynamic_data"
-    stem = f"acquisition_{_stamp(session)}"
-    for dmd in (1, 2):
-        _tiff(
-            dynamic / "reference_stack" / f"{stem}_DMD{dmd}_reference_stack.tif", (3, 24, 24), dmd
-        )
-        for trial in (1, 2, 3):
-            name = f"{stem}_DMD{dmd}-trial{trial:03d}"
-            _tiff(dynamic / f"{name}_REGISTERED_DOWNSAMPLED-80Hz.tif", (4, 16, 24), dmd, trial)
-            shifts = rng("align", name).normal(0, 1, size=(2, 16))
-            write_bytes(
-                dynamic / f"{name}_ALIGNMENTDATA.mat",
-                mat_bytes(
-                    {"motionDSr": shifts[0], "motionDSc": shifts[1]},
-                    created="Tue Sep  9 09:09:09 2025",
-                ),
-            )
-        static = slap2 / "static_data" / f"structure_1_DMD{dmd}"
-        _tiff(static.with_name(static.name + ".tif"), (24, 24), dmd)
-        write_json(
-            static.with_name(static.name + ".annotation.json"),
-            {
-                "rois": [
-                    {"id": i, "center": [4 + 3 * i, 6 + 2 * i], "radius_px": 2} for i in range(5)
-                ]
-            },
-        )
-        write_bytes(static.with_name(static.name + ".dat"), random_bytes(2048, session.name, dmd))
-        write_text(
-            static.with_name(static.name + ".meta"), f"dmd = {dmd}\nlines = 24\npixels = 24\n"
-        )
-    write_text(
-        slap2 / "notes" / "session_notes.txt", "Good expression in DMD1; DMD2 slightly dim.\n"
-    )
-    # A note whose name holds markup: pages that show key names must show it as text.
-    write_text(slap2 / "notes" / MARKUP_NOTE, "A file name with markup in it.\n")
-    write_metadata(folder, session, asset, modalities=("slap", "behavior", "behavior-videos"))
 
 
 def _unknown(folder: Path, world: World, session: Session, asset: Asset) -> None:

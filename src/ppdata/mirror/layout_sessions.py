@@ -18,6 +18,7 @@ from .layout_model import (
     MESOSCOPE_B,
     NOT_ON_S3,
     SIZES,
+    SLAP2_PILOT,
     SLAP2_SESSION,
     SPREADSHEET_NAME,
     SPREADSHEET_SESSION_COLUMN,
@@ -271,8 +272,33 @@ def _mesoscope_sessions(size: str) -> list[Session]:
     return [a, b]
 
 
+def _slap2_pilot() -> Session:
+    name = SLAP2_PILOT
+    return Session(
+        name,
+        None,
+        "801381",
+        _dt("2025-06-05_14-57-42"),
+        assets=(
+            Asset(name, "raw", schema=2),
+            # the SLAP2 pipeline is in development: an early output nobody can classify yet
+            Asset(
+                derived_name(name, "processed", _dt("2025-07-01_10-00-00")),
+                "unknown",
+                _dt("2025-07-01_10-00-00"),
+                schema=2,
+            ),
+        ),
+        spreadsheet_qc="",
+        rig="SLAP2_1_20250101",
+        modality="SLAP2",
+    )
+
+
 def _slap2_session() -> Session:
+    """A P3 SLAP2 session with the two derived assets the real bucket holds for 8 sessions."""
     name = SLAP2_SESSION
+    corrected, processed = _dt("2026-05-21_01-54-59"), _dt("2026-05-22_06-53-48")
     return Session(
         name,
         None,
@@ -280,15 +306,16 @@ def _slap2_session() -> Session:
         _dt("2025-11-13_10-30-53"),
         assets=(
             Asset(name, "raw", schema=2),
-            # the SLAP2 pipeline is in development: an early output nobody can classify yet
             Asset(
-                derived_name(name, "processed", _dt("2026-05-22_06-53-48")),
-                "unknown",
-                _dt("2026-05-22_06-53-48"),
+                derived_name(name, "motion-corrected", corrected),
+                "motion-corrected",
+                corrected,
                 schema=2,
             ),
+            Asset(
+                derived_name(name, "processed", processed), "slap2-processed", processed, schema=2
+            ),
         ),
-        spreadsheet_qc="",
         rig="SLAP2_1_20250101",
         modality="SLAP2",
     )
@@ -321,7 +348,13 @@ def describe_world(root: Path, size: Size = "small") -> World:
         rig="327_NP2_20240401",
         modality="Neuropixels",
     )
-    sessions = (*_ephys_sessions(size), *_mesoscope_sessions(size), _slap2_session(), missing)
+    sessions = (
+        *_ephys_sessions(size),
+        *_mesoscope_sessions(size),
+        _slap2_pilot(),
+        _slap2_session(),
+        missing,
+    )
     s1 = sessions[0]
     s2 = sessions[1]
     big_sorted = s2.current("sorted")
@@ -364,7 +397,8 @@ def spreadsheet_bytes(world: World) -> bytes:
         EPHYS_COMPLETE: "CCF done; complete NWB on S3, DANDI upload pending",
         MESOSCOPE_A: "All 8 planes good, ΔF/F looks clean",
         MESOSCOPE_B: 'Z-drift on VISl_3; flagged "Fail", see QC',
-        SLAP2_SESSION: "SLAP2 pilot, raw only",
+        SLAP2_PILOT: "SLAP2 pilot, raw only",
+        SLAP2_SESSION: "SLAP2 P3, motion-corrected and processed",
         NOT_ON_S3: "Waiting for upload, probe C broke",
     }
     experimenters = ["A. Rivera", "B. Chen", "C. Okafor", "D. Novak"]

@@ -49,13 +49,15 @@ class Fault:
     """Make the next ``count`` requests whose path contains ``match`` fail.
 
     ``kind`` is ``"503"`` (S3 SlowDown with ``Retry-After``), ``"500"``, or ``"reset"``
-    (the connection is closed half-way through the response body).
+    (the connection is closed half-way through the response body). ``retry_after`` is the
+    ``Retry-After`` header (seconds) of a 503 or 500.
     """
 
     kind: str = "503"
     count: int = 1
     match: str = ""
     method: str | None = None
+    retry_after: str = "0"
 
 
 @dataclass
@@ -138,7 +140,7 @@ class LatencyProxy:
                 if fault is not None and fault.kind in ("503", "500"):
                     self.send_response(int(fault.kind))
                     self.send_header("Content-Type", "application/xml")
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", fault.retry_after)
                     self.send_header("Content-Length", str(len(_SLOWDOWN)))
                     self.end_headers()
                     self.wfile.write(_SLOWDOWN)

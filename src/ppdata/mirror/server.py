@@ -67,6 +67,22 @@ def public_read_policy(bucket: str) -> dict[str, Any]:
     }
 
 
+def require_mirror_extra() -> None:
+    """Raise a clear :class:`MirrorError` when the ``[mirror]`` extra is not installed.
+
+    The S3 server (moto, werkzeug) and its loader (boto3) are not needed to read the real
+    bucket, so a plain ``pip install ppdata`` leaves them out.
+    """
+    import importlib.util
+
+    missing = [m for m in ("moto", "werkzeug", "boto3") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MirrorError(
+            f"the local mirror needs {', '.join(missing)}, which a plain install leaves out: "
+            "install it with `pip install 'ppdata[mirror]'`"
+        )
+
+
 def _check_port_free(host: str, port: int) -> None:
     if port == 0:
         return
@@ -94,6 +110,9 @@ class MirrorServer:
 
     host: str = LOOPBACK
     port: int = 0
+    #: The DANDI stand-in's index (``dandi.json``): when given, DANDI API paths are answered
+    #: beside S3 (see :mod:`ppdata.mirror.dandi_api`).
+    dandi_index: Path | None = None
 
     def __post_init__(self) -> None:
         self._server: Any = None
@@ -108,6 +127,7 @@ class MirrorServer:
 
     def start(self) -> MirrorServer:
         """Start serving in a background thread; returns self."""
+        require_mirror_extra()
         os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
@@ -118,6 +138,10 @@ class MirrorServer:
 
         _check_port_free(self.host, self.port)
         app = DomainDispatcherApplication(create_backend_app)
+        if self.dandi_index is not None:
+            from .dandi_api import wrap
+
+            app = wrap(app, self.dandi_index)
         try:
             self._server = make_server(
                 self.host,
@@ -199,6 +223,7 @@ def load_directory(
     int
         The number of objects uploaded.
     """
+    require_mirror_extra()
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
@@ -325,17 +350,27 @@ def start_mirror(
     RunningMirror
         Stop it with ``.stop()`` or use it as a context manager.
     """
+    require_mirror_extra()  # before a world build of a minute, not after it
     if world_root is None:
         from .world import ensure_world
 
         world_root = Path(
             ensure_world(Path(cache_dir), size=size, progress=world_progress)  # type: ignore[arg-type]
         )
-    server = MirrorServer(host=host, port=port).start()
+    from .layout_dandi import BLOB_BUCKET, DANDI_DIRNAME, INDEX_NAME
+
+    index = world_root / INDEX_NAME
+    server = MirrorServer(
+        host=host, port=port, dandi_index=index if index.exists() else None
+    ).start()
     try:
         count = load_directory(
             server.endpoint_url, bucket, world_root / "bucket", in_process=True, progress=progress
         )
+        if (world_root / DANDI_DIRNAME).is_dir():
+            load_directory(
+                server.endpoint_url, BLOB_BUCKET, world_root / DANDI_DIRNAME, in_process=True
+            )
     except BaseException:
         server.stop()
         raise

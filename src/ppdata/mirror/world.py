@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import MirrorError
-from . import layout_ephys, layout_files, layout_ophys
+from . import layout_dandi, layout_ephys, layout_files, layout_ophys
 from .layout_model import (
     BUCKET_DIRNAME,
     EPHYS_COMPLETE,
@@ -49,6 +49,7 @@ from .layout_model import (
     MESOSCOPE_B,
     NOT_ON_S3,
     SIZES,
+    SLAP2_PILOT,
     SLAP2_SESSION,
     SPREADSHEET_NAME,
     SPREADSHEET_SESSION_COLUMN,
@@ -73,6 +74,7 @@ __all__ = [
     "NONDETERMINISTIC_KEYS",
     "NOT_ON_S3",
     "SIZES",
+    "SLAP2_PILOT",
     "SLAP2_SESSION",
     "SPREADSHEET_NAME",
     "SPREADSHEET_SESSION_COLUMN",
@@ -142,6 +144,8 @@ def build_world(
                 layout_ephys.write_asset(folder, world, session, asset)
             else:
                 layout_ophys.write_asset(folder, world, session, asset)
+    say("writing the DANDI stand-in")
+    layout_dandi.write_dandi(world)
     say("writing distractors")
     layout_ephys.write_distractors(world)
     say(f"writing {SPREADSHEET_NAME}")

@@ -429,7 +429,7 @@ class Handlers:
             return PlainTextResponse("a folder: browse it under /ls/", status_code=400)
         key = f"{asset}/{rest}"
         try:
-            body, meta = self.web.client.raw.open(key)
+            body, meta = self.web.client.stream(key)
         except NotFound as exc:
             return PlainTextResponse(str(exc), status_code=404)
         except BucketUnreachable as exc:

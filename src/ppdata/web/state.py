@@ -342,25 +342,16 @@ class WebState:
         return self.cache.get(("ls", prefix, token, size), lambda: self._list(prefix, token, size))
 
     def _list(self, prefix: str, token: str | None, size: int) -> Listing:
-        params = {
-            "list-type": "2",
-            "prefix": prefix,
-            "delimiter": "/",
-            "max-keys": str(size),
-            "encoding-type": "url",
-        }
-        if token:
-            params["continuation-token"] = token
-        page = self.client.raw.list_page(params)
+        page = self.client.list_page(prefix, delimiter="/", token=token, max_keys=size)
         listing = Listing(prefix)
-        listing.folders = [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        listing.folders = list(page.prefixes)
         listing.objects = [
-            {"key": o["Key"], "size": o["Size"], "modified": o.get("LastModified")}
-            for o in page.get("Contents", [])
-            if o["Key"] != prefix
+            {"key": o.key, "size": o.size, "modified": o.last_modified}
+            for o in page.objects
+            if o.key != prefix
         ]
-        if page.get("IsTruncated"):
-            listing.next_token = page.get("NextContinuationToken")
+        if page.truncated:
+            listing.next_token = page.token
         return listing
 
     def preview(self, key: str) -> tuple[str, int, bool]:
