@@ -57,6 +57,7 @@ def test_doctests(name: str, mirror, tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("PPDATA_ENDPOINT_URL", mirror.endpoint_url)
     monkeypatch.setenv("PPDATA_SPREADSHEET", str(mirror.spreadsheet))
     monkeypatch.setenv("PPDATA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PPDATA_DANDI_API_URL", f"{mirror.endpoint_url}/api")  # its stand-in
     monkeypatch.chdir(tmp_path)
     runner = doctest.DocTestRunner(optionflags=OPTIONS)
     failures: list[str] = []
