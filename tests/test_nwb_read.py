@@ -271,10 +271,15 @@ def test_behavior_accessors(nwb_dir):
         assert speed.index.name == "time" and list(speed.columns) == ["speed"]
         assert len(behavior.wheel_rotation(nwb)) == len(speed)
         tables = behavior.stimulus_tables(nwb)
-        assert set(tables) == {"spontaneous_presentations", "gratings_presentations"}
-        assert {"start_time", "stop_time", "stimulus_name"} <= set(tables["gratings_presentations"])
+        assert {"spontaneous_presentations", "Standard mismatch block_presentations"} <= set(tables)
+        standard = tables["Standard mismatch block_presentations"]
+        assert {"start_time", "stop_time", "stim_name", "TrialType"} <= set(standard)
         epochs = behavior.stimulus_epochs(nwb)
-        assert list(epochs["stimulus"]) == ["spontaneous", "gratings"]
+        assert list(epochs["stimulus"])[:3] == [
+            "spontaneous",
+            "Control block 1",
+            "Standard mismatch block",
+        ]
         with pytest.raises(NotFound, match="no eye tracking"):
             behavior.eye_tracking(nwb)
 
@@ -498,7 +503,7 @@ def test_remote_ophys_and_behavior(client, nwb_dir):
     with open_nwb(nwb_dir / "pophys.nwb.zarr") as local:
         assert planes.equals(ophys.planes(local))
         assert dff.equals(ophys.dff(local, "VISl_4", start=5, stop=10, rois=[2]))
-    assert set(tables) == {"spontaneous_presentations", "gratings_presentations"}
+    assert "Standard mismatch block_presentations" in tables
 
 
 def test_remote_zarr_without_consolidated_metadata(client, nwb_dir):

@@ -136,9 +136,9 @@ def test_ephys_behavior_and_eye_tracking(gen_files):
             nwb.processing["eye_tracking"].data_interfaces
         )
         names = set(nwb.intervals)
-        assert {"spontaneous_presentations", "gratings_presentations"} <= names
-        gratings = nwb.intervals["gratings_presentations"].to_dataframe()
-        assert {"start_time", "stop_time", "stimulus_name", "orientation"} <= set(gratings)
+        assert {"spontaneous_presentations", "Sequence mismatch block_presentations"} <= names
+        gratings = nwb.intervals["Sequence mismatch block_presentations"].to_dataframe()
+        assert {"start_time", "stop_time", "stim_name", "Orientation", "TrialType"} <= set(gratings)
         assert (gratings["stop_time"] > gratings["start_time"]).all()
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import NotFound, NWBError
+from .stimuli import stimulus_epochs, stimulus_tables  # moved to ppdata.stimuli; re-exported
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +38,6 @@ WHEEL = ("acquisition/raw_running_wheel_rotation", "processing/running/running_w
 EYE_MODULES = ("processing/eye_tracking", "acquisition/EyeTracking")
 #: Column prefix of each eye-tracking table in :func:`eye_tracking` (others keep their name).
 EYE_PREFIXES = {"pupil": "pupil", "corneal_reflection": "cr", "ellipse": "ellipse"}
-_SKIPPED_INTERVAL_COLUMNS = {"timeseries", "tags"}
 
 
 def _first(nwb: NWB, candidates: tuple[str, ...]) -> str | None:
@@ -114,55 +114,6 @@ def wheel_rotation(nwb: NWB) -> pd.DataFrame:
             f"acquisition has {found}"
         )
     return _series_frame(nwb, path, "rotation")
-
-
-def stimulus_tables(nwb: NWB) -> dict[str, pd.DataFrame]:
-    """Every ``*_presentations`` intervals table, by name (empty dict if none).
-
-    Each DataFrame is indexed by presentation id and holds ``start_time``, ``stop_time``,
-    ``stimulus_name`` and the stimulus parameters; ragged columns (``tags``,
-    ``timeseries``) are left out.
-    """
-    import pandas as pd
-
-    if not nwb.exists("intervals"):
-        return {}
-    names = [n for n in nwb.children("intervals") if n.endswith("_presentations")]
-    out: dict[str, pd.DataFrame] = {}
-    for name in names:
-        path = f"intervals/{name}"
-        columns = [c for c in nwb.table_columns(path) if c not in _SKIPPED_INTERVAL_COLUMNS]
-        data = nwb.read_table(path, columns)
-        ids = data.pop("id")
-        frame = pd.DataFrame(
-            {k: (list(v) if v.ndim > 1 else v) for k, v in data.items()}, index=ids
-        )
-        frame.index.name = "id"
-        out[name] = frame
-    return out
-
-
-def stimulus_epochs(nwb: NWB) -> pd.DataFrame:
-    """One row per stimulus table: its name, first start, last stop, and presentations.
-
-    Useful to shade epochs on a plot of running speed or activity.
-    """
-    import pandas as pd
-
-    rows = []
-    for name, table in stimulus_tables(nwb).items():
-        if len(table) == 0 or "start_time" not in table:
-            continue
-        rows.append(
-            {
-                "stimulus": name.removesuffix("_presentations"),
-                "start_time": float(table["start_time"].min()),
-                "stop_time": float(table["stop_time"].max()),
-                "presentations": len(table),
-            }
-        )
-    frame = pd.DataFrame(rows, columns=["stimulus", "start_time", "stop_time", "presentations"])
-    return frame.sort_values("start_time").reset_index(drop=True)
 
 
 def eye_tracking(nwb: NWB) -> pd.DataFrame:

@@ -1,10 +1,13 @@
-"""Plots of NWB data: raster, unit quality, ΔF/F, ROI masks, running speed.
+"""Plots of NWB data: raster, unit quality, ΔF/F, ROI masks, running speed, and the
+stimulus-aligned responses (PSTH, trial-aligned ΔF/F).
 
 Each function takes data already read (DataFrames / arrays from :mod:`ppdata.ephys`,
 :mod:`ppdata.ophys`, :mod:`ppdata.behavior`) and an output path; the format follows the
 suffix (``.png``, ``.svg``, ``.pdf``). Figures are drawn with matplotlib's object API
 (``matplotlib.figure.Figure`` + Agg canvas): no pyplot state, no GUI, safe in threads.
-The file is written atomically and its path returned.
+The file is written atomically and its path returned. The aligned-response figures
+(:func:`psth_figure`, :func:`aligned_dff_figure`) return the ``Figure`` and write a file
+only when ``out`` is given.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "aligned_dff_figure",
     "plot_dff",
     "plot_raster",
     "plot_roi_masks",
     "plot_running",
     "plot_slap2_mean",
     "plot_unit_quality",
+    "psth_figure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -238,6 +243,147 @@ def plot_running(
         ax.legend(fontsize="small", loc="upper right")
     ax.set_title(title or "Running speed")
     return _save(fig, out)
+
+
+# --------------------------------------------------------------------------------------
+# stimulus-aligned responses
+# --------------------------------------------------------------------------------------
+
+CONDITION_COLORS = ("#c0392b", "#2c3e50")
+
+
+def _mean_sem(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error of the mean along ``axis``, ignoring NaN."""
+    n = np.sum(np.isfinite(values), axis=axis)
+    mean = np.nanmean(values, axis=axis) if values.size else np.zeros(values.shape[1 - axis])
+    std = np.nanstd(values, axis=axis, ddof=1) if values.shape[axis] > 1 else np.zeros_like(mean)
+    return mean, std / np.sqrt(np.maximum(n, 1))
+
+
+def _band(
+    ax: Any, t: np.ndarray, mean: np.ndarray, sem: np.ndarray, color: str, label: str
+) -> None:
+    ax.plot(t, mean, color=color, linewidth=1.4, label=label)
+    ax.fill_between(t, mean - sem, mean + sem, color=color, alpha=0.25, linewidth=0)
+
+
+def _onset(ax: Any) -> None:
+    ax.axvline(0.0, color="black", linestyle="--", linewidth=0.8)
+
+
+def _groups(labels: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Runs of equal labels: (label, first row, last row + 1)."""
+    out: list[tuple[str, int, int]] = []
+    for i, label in enumerate(labels):
+        if out and out[-1][0] == label:
+            out[-1] = (label, out[-1][1], i + 1)
+        else:
+            out.append((label, i, i + 1))
+    return out
+
+
+def psth_figure(psth: Any, out: str | Path | None = None, *, title: str | None = None) -> Figure:
+    """Mean ± SEM firing rate of the two conditions, and every unit's response.
+
+    ``psth`` is the DataArray of :func:`ppdata.aligned.aligned_spikes` (unit × condition ×
+    time, spikes/s). Top: the population mean ± SEM across units for each condition, time
+    0 marked. Bottom: one row per unit (rate difference between the conditions), grouped
+    by probe and brain area, the groups labelled and separated.
+    """
+    conditions = [str(c) for c in psth["condition"].values]
+    t = np.asarray(psth["time"].values, dtype=float)
+    values = np.asarray(psth.values, dtype=float)
+    trials = dict(psth.attrs.get("trials", {}))
+    fig = _figure(9, 8)
+    top, bottom = fig.subplots(2, 1, height_ratios=[2, 3], sharex=True)
+    for c, condition in enumerate(conditions):
+        mean, sem = _mean_sem(values[:, c, :], axis=0)
+        color = CONDITION_COLORS[c % len(CONDITION_COLORS)]
+        _band(top, t, mean, sem, color, f"{condition} ({trials.get(condition, '?')} trials)")
+    _onset(top)
+    top.set_ylabel("firing rate (spikes/s)")
+    top.legend(fontsize="small", loc="upper right")
+    top.set_title(f"mean ± SEM over {values.shape[0]} units")
+    keys = [psth[k].values.astype(str) if k in psth.coords else None
+            for k in ("probe", "brain_area")]  # fmt: skip
+    group = [
+        " ".join(k[i] for k in keys if k is not None) or "all units" for i in range(values.shape[0])
+    ]
+    diff = values[:, 0, :] - values[:, 1, :] if len(conditions) > 1 else values[:, 0, :]
+    early = (t >= 0) & (t < 0.3)
+    strength = np.nanmean(diff[:, early], axis=1) if early.any() else np.zeros(len(diff))
+    order = sorted(range(len(group)), key=lambda i: (group[i], -np.nan_to_num(strength[i])))
+    if len(order):
+        shown = diff[order]
+        vmax = float(np.nanpercentile(np.abs(shown), 99)) or 1.0
+        image = bottom.imshow(
+            shown, aspect="auto", cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest",
+            extent=(t[0] - (t[1] - t[0]) / 2 if len(t) > 1 else -0.5,
+                    t[-1] + (t[1] - t[0]) / 2 if len(t) > 1 else 0.5, len(order) - 0.5, -0.5),
+        )  # fmt: skip
+        label = (
+            f"{conditions[0]} − {conditions[1]} (spikes/s)" if len(conditions) > 1 else ("spikes/s")
+        )
+        fig.colorbar(image, ax=bottom, label=label)
+        runs = _groups([group[i] for i in order])
+        for _name, a, _b in runs[1:]:
+            bottom.axhline(a - 0.5, color="black", linewidth=0.6)
+        bottom.set_yticks([(a + b - 1) / 2 for _, a, b in runs], [n for n, _, _ in runs],
+                          fontsize=7)  # fmt: skip
+    _onset(bottom)
+    bottom.set_ylabel("units by probe and brain area")
+    bottom.set_xlabel("time from stimulus onset (s)")
+    fig.suptitle(title or f"PSTH: {' vs '.join(conditions)}")
+    if out is not None:
+        _save(fig, out)
+    return fig
+
+
+def aligned_dff_figure(
+    aligned: Any, out: str | Path | None = None, *, title: str | None = None
+) -> Figure:
+    """Trial-aligned ΔF/F: mean ± SEM over trials of the two conditions, and per ROI.
+
+    ``aligned`` is the DataArray of :func:`ppdata.aligned.aligned_dff` (roi × trial × time,
+    ``condition`` on ``trial``). Top: the ROI-averaged response, mean ± SEM across trials.
+    Bottom: each ROI's mean response difference between the conditions.
+    """
+    t = np.asarray(aligned["time"].values, dtype=float)
+    values = np.asarray(aligned.values, dtype=float)  # roi × trial × time
+    condition = np.asarray(aligned["condition"].values).astype(str)
+    names = list(dict.fromkeys(condition))
+    unit = aligned.attrs.get("units", "ΔF/F")
+    fig = _figure(9, 7)
+    top, bottom = fig.subplots(2, 1, height_ratios=[2, 3], sharex=True)
+    means = []
+    for c, name in enumerate(names):
+        per_trial = np.nanmean(values[:, condition == name, :], axis=0)  # trial × time
+        mean, sem = _mean_sem(per_trial, axis=0)
+        _band(top, t, mean, sem, CONDITION_COLORS[c % 2], f"{name} ({per_trial.shape[0]} trials)")
+        means.append(np.nanmean(values[:, condition == name, :], axis=1))  # roi × time
+    _onset(top)
+    top.set_ylabel(f"ΔF/F ({unit})")
+    top.legend(fontsize="small", loc="upper right")
+    top.set_title(f"mean ± SEM over trials, averaged over {values.shape[0]} ROIs")
+    diff = means[0] - means[1] if len(means) > 1 else means[0]
+    if diff.size:
+        order = np.argsort(-np.nanmean(diff[:, t >= 0], axis=1))
+        vmax = float(np.nanpercentile(np.abs(diff), 99)) or 1.0
+        step = t[1] - t[0] if len(t) > 1 else 1.0
+        image = bottom.imshow(
+            diff[order], aspect="auto", cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+            interpolation="nearest",
+            extent=(t[0] - step / 2, t[-1] + step / 2, len(order) - 0.5, -0.5),
+        )  # fmt: skip
+        fig.colorbar(image, ax=bottom, label=f"{' − '.join(names[:2])} ({unit})")
+    _onset(bottom)
+    bottom.set_ylabel("ROI (sorted by response)")
+    bottom.set_xlabel("time from stimulus onset (s)")
+    fig.suptitle(title or f"Aligned ΔF/F, plane {aligned.attrs.get('plane', '')}: "
+                 f"{' vs '.join(names)}")  # fmt: skip
+    if out is not None:
+        _save(fig, out)
+    return fig
 
 
 def plot_slap2_mean(images: Mapping[int, np.ndarray], out: str | Path, *, title: str = "") -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import NotFound
 
@@ -13,7 +13,16 @@ if TYPE_CHECKING:
 
 __all__ = ["PLOT_KINDS", "make_plot"]
 
-PLOT_KINDS = ("raster", "unit-quality", "dff", "rois", "running", "slap2-mean")
+PLOT_KINDS = (
+    "raster",
+    "unit-quality",
+    "dff",
+    "rois",
+    "running",
+    "slap2-mean",
+    "psth",
+    "aligned-dff",
+)
 
 
 def make_plot(
@@ -26,6 +35,7 @@ def make_plot(
     plane: str | None = None,
     start: float | None = None,
     stop: float | None = None,
+    **aligned: Any,
 ) -> Path:
     """Draw one kind of plot of a session into ``out`` (.png, .svg or .pdf).
 
@@ -45,6 +55,9 @@ def make_plot(
         ``dff`` / ``rois``: the plane (default: the first one).
     start, stop : float, optional
         Time window in seconds.
+    **aligned
+        ``psth`` / ``aligned-dff``: ``to``, ``vs``, ``block``, ``window``, ``area``,
+        ``rois``, ``bin_size`` (see :func:`aligned_figure`).
 
     Returns
     -------
@@ -61,6 +74,9 @@ def make_plot(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     name = session.name
+    if kind in ("psth", "aligned-dff"):
+        aligned_figure(kind, session, out, unit_ids=unit_ids, probe=probe, plane=plane, **aligned)
+        return out
     if kind == "raster":
         table = session.units(probe=probe)
         if unit_ids is None:
@@ -113,3 +129,66 @@ def make_plot(
         means = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
         return plots.plot_slap2_mean(means, out, title=f"{name}: mean image per DMD")
     raise NotFound(f"unknown plot kind {kind!r}; choose one of {', '.join(PLOT_KINDS)}")
+
+
+def select_units(
+    session: Session,
+    unit_ids: Sequence[int] | None = None,
+    probe: str | None = None,
+    area: Sequence[str] | None = None,
+) -> Any:
+    """The units table, narrowed to ``unit_ids``, a probe and brain areas.
+
+    Raises
+    ------
+    NotFound
+        An unknown unit or area (the message lists the valid ones), or ``area`` asked of a
+        units table without ``brain_area``.
+    """
+    table = session.units(probe=probe)
+    if unit_ids:
+        missing = [u for u in unit_ids if u not in table.index]
+        if missing:
+            raise NotFound(f"unknown unit id(s) {missing[:10]}; see `ppdata units`")
+        table = table.loc[list(unit_ids)]
+    if area:
+        if "brain_area" not in table:
+            raise NotFound(
+                f"the units of {session.name} have no brain_area (no localized electrodes); "
+                "drop --area or pick units with --unit/--probe"
+            )
+        areas = sorted(set(table["brain_area"].astype(str)))
+        bad = [a for a in area if a not in areas]
+        if bad:
+            raise NotFound(f"no units in area(s) {bad}; areas are {', '.join(areas)}")
+        table = table[table["brain_area"].astype(str).isin(list(area))]
+    return table
+
+
+def aligned_figure(
+    kind: str,
+    session: Session,
+    out: str | Path | None = None,
+    *,
+    unit_ids: Sequence[int] | None = None,
+    probe: str | None = None,
+    plane: str | None = None,
+    rois: Sequence[int] | None = None,
+    area: Sequence[str] | None = None,
+    to: str = "deviant",
+    vs: str = "standard",
+    block: str | None = None,
+    window: tuple[float, float] | None = None,
+    bin_size: float = 0.01,
+) -> Any:
+    """The figure of a ``psth`` or ``aligned-dff`` plot (written to ``out`` if given)."""
+    from . import plots
+
+    name = session.name
+    if kind == "psth":
+        table = select_units(session, unit_ids, probe, area)
+        psth = session.aligned_spikes(table, to, vs, block, window or (-0.5, 1.0), bin_size)
+        return plots.psth_figure(psth, out, title=f"{name}: {to} vs {vs}")
+    plane = plane or str(session.planes().index[0])
+    data = session.aligned_dff(plane, rois or None, to, vs, block, window or (-1.0, 2.0))
+    return plots.aligned_dff_figure(data, out, title=f"{name} {plane}: {to} vs {vs}")

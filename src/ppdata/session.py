@@ -388,10 +388,11 @@ class Session:
         return eye_tracking(self._behavior("eye tracking", has_eye))
 
     def stimulus_tables(self) -> dict[str, pd.DataFrame]:
-        """Every ``*_presentations`` table (from the NWB that has running data)."""
-        from .behavior import stimulus_tables
+        """Every ``*_presentations`` table by name (see :func:`ppdata.stimuli.stimulus_tables`),
+        from the NWB that holds them: the complete NWB, or the Mesoscope behavior NWB."""
+        from .stimuli import stimulus_tables
 
-        return stimulus_tables(self._behavior())
+        return stimulus_tables(self._stimulus_nwb())
 
     # -- housekeeping -----------------------------------------------------------------------
     @property
@@ -414,6 +415,118 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- stimuli and aligned responses ------------------------------------------------------
+    def _stimulus_nwb(self) -> NWB:
+        """The NWB with the ``*_presentations`` tables; a one-line error saying where they
+        would be when the session has none."""
+        from .stimuli import has_stimulus_tables
+
+        for kind in (AssetKind.NWB, AssetKind.BEHAVIOR_TIMING):
+            if kind in self.kinds:
+                nwb = self.nwb(kind)
+                if has_stimulus_tables(nwb):
+                    return nwb
+        have = ", ".join(sorted(str(k) for k in self.kinds)) or "none"
+        if self.parsed.platform == "ecephys":
+            where = (
+                f"a Neuropixels session's stimulus tables are in its complete NWB "
+                f"({self.name}_nwb_<date>/{self.name}_experiment1_recording1.nwb, "
+                f"intervals/*_presentations), which is not published for it yet; until then "
+                f"the stimulus log is in the raw asset's behavior/ folder"
+            )
+        else:
+            where = (
+                f"stimulus tables are in the complete NWB or, for Mesoscope, in the "
+                f"behavior/timing asset's {self.name}.nwb (intervals/*_presentations)"
+            )
+        raise NWBError(f"session {self.name} has no stimulus tables: {where} (its assets: {have})")
+
+    def _stimuli_cache(self) -> dict[str, pd.DataFrame]:
+        if "_tables" not in self.__dict__:
+            self.__dict__["_tables"] = self.stimulus_tables()
+        return self.__dict__["_tables"]
+
+    def stimuli(self) -> pd.DataFrame:
+        """The stimulus blocks: name, BlockType, time span, presentations per TrialType.
+
+        See :func:`ppdata.stimuli.blocks`.
+        """
+        from .stimuli import blocks
+
+        return blocks(self._stimulus_nwb(), self._stimuli_cache())
+
+    def presentations(self, block: str | None = None) -> pd.DataFrame:
+        """Presentations of one block (default: every block) with ``trial_type`` and
+        ``deviant``; see :func:`ppdata.stimuli.presentations`."""
+        from .stimuli import presentations
+
+        return presentations(self._stimulus_nwb(), block, self._stimuli_cache())
+
+    def _trial_presentations(self, block: str | None) -> pd.DataFrame:
+        """Presentations for an aligned analysis, reading only the tables it needs: the
+        block asked for, else the context (``… mismatch block``) tables, else all."""
+        from .stimuli import (
+            context_tables,
+            find_block,
+            presentations,
+            stimulus_tables,
+            table_names,
+        )
+
+        nwb = self._stimulus_nwb()
+        if "_tables" in self.__dict__:
+            return presentations(nwb, None, self.__dict__["_tables"])
+        names = table_names(nwb)
+        wanted = [find_block(dict.fromkeys(names), block)] if block else context_tables(names)
+        return presentations(nwb, None, stimulus_tables(nwb, wanted or names))
+
+    def aligned_spikes(
+        self,
+        units: pd.DataFrame | Iterable[int] | None = None,
+        to: str = "deviant",
+        vs: str = "standard",
+        block: str | None = None,
+        window: tuple[float, float] = (-0.5, 1.0),
+        bin_size: float = 0.01,
+    ) -> Any:
+        """PSTHs, unit × condition × time in spikes/s (an ``xarray.DataArray``).
+
+        ``to`` / ``vs`` take a ``TrialType`` or ``"deviant"``; ``units`` a units table
+        (its ``probe``/``brain_area`` become coordinates), unit ids, or ``None`` for every
+        unit. Spike times are fetched in bulk. See :func:`ppdata.aligned.aligned_spikes`.
+        """
+        from .aligned import aligned_spikes
+
+        if units is None:
+            units = self.units()
+        return aligned_spikes(
+            self._ephys(),
+            self._trial_presentations(block),
+            units,
+            to,
+            vs,
+            block,
+            window,
+            bin_size,
+        )
+
+    def aligned_dff(
+        self,
+        plane: str,
+        rois: Iterable[int] | None = None,
+        to: str = "deviant",
+        vs: str = "standard",
+        block: str | None = None,
+        window: tuple[float, float] = (-1.0, 2.0),
+    ) -> Any:
+        """Trial-aligned ΔF/F, roi × trial × time, with ``condition`` and ``trial_type``
+        coordinates on ``trial``. See :func:`ppdata.aligned.aligned_dff`."""
+        from .aligned import aligned_dff
+
+        return aligned_dff(
+            self._ophys(), plane, self._trial_presentations(block), rois, to, vs, block, window
+        )
 
 
 def open_session(

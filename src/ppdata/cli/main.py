@@ -160,9 +160,35 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import behavior, catalog, dandi, data, download, meta, mirror, nwb, slap2, tour, web
+    from . import (
+        behavior,
+        catalog,
+        dandi,
+        data,
+        download,
+        meta,
+        mirror,
+        nwb,
+        slap2,
+        stimuli,
+        tour,
+        web,
+    )
 
-    for module in (tour, catalog, data, meta, nwb, behavior, slap2, dandi, download, mirror, web):
+    for module in (
+        tour,
+        catalog,
+        data,
+        meta,
+        nwb,
+        stimuli,
+        behavior,
+        slap2,
+        dandi,
+        download,
+        mirror,
+        web,
+    ):
         module.register(cli)
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .aligned_options import ALIGNED_PLOTS, aligned_plot_options, draw_aligned_plot
 from .data import json_option
 from .main import App, common_options, pass_app
 from .render import emit_json, emit_table, human_size
@@ -362,7 +363,7 @@ def lfp_command(
     _report_stats(app, show_stats)
 
 
-PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean"]
+PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean", *ALIGNED_PLOTS]
 
 
 @click.command("plot")
@@ -385,6 +386,7 @@ PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean"]
 @click.option("--plane", help="dff/rois: the plane (default: the first).")
 @click.option("--start", type=float, help="From this time (s).")
 @click.option("--stop", type=float, help="Up to this time (s).")
+@aligned_plot_options
 @nwb_options
 @common_options
 @pass_app
@@ -400,8 +402,13 @@ def plot_command(
     stop: float | None,
     version: str | None,
     show_stats: bool,
+    **aligned: Any,
 ) -> None:
-    """Plot KIND for SESSION: raster, unit-quality, dff, rois, running or slap2-mean."""
+    """Plot KIND for SESSION: raster, unit-quality, dff, rois, running, slap2-mean, psth or
+    aligned-dff.
+
+    psth / aligned-dff: mean ± SEM of --to and --vs around the onsets (see `ppdata psth`).
+    """
     from ..plotting import make_plot
 
     asset_kind = {
@@ -413,6 +420,12 @@ def plot_command(
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter("use a .png, .svg or .pdf file name", param_hint="--out")
     s = _session(app, session, asset_kind, version)
+    if kind in ALIGNED_PLOTS:
+        path = draw_aligned_plot(kind, s, out, unit_ids=list(unit_ids) or None, probe=probe,
+                                 plane=plane, **aligned)  # fmt: skip
+        click.echo(f"Wrote {path}")
+        _report_stats(app, show_stats)
+        return
     path = make_plot(
         kind,
         s,

@@ -261,60 +261,10 @@ def _add_wheel_acquisition(
 
 
 def _add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
-    """Stimulus frame times plus the ``*_presentations`` tables of the session."""
-    n_frames = max(2, int(duration_s * STIMULUS_FRAME_RATE))
-    frame_times = np.arange(n_frames) / STIMULUS_FRAME_RATE + 1e-4 * rng.random(n_frames)
-    module = nwbfile.create_processing_module(name="stimulus", description="stimulus timing")
-    module.add(
-        _series(
-            "timestamps",
-            np.arange(n_frames, dtype=np.int64),
-            np.sort(frame_times),
-            unit="frame",
-            description="stimulus frame times (photodiode corrected)",
-            fmt=fmt,
-        )
-    )
+    """Stimulus onsets plus the ``*_presentations`` tables (see :mod:`.stimgen`)."""
+    from . import stimgen
 
-    spont_end = round(max(1.0, 0.1 * duration_s), 3)
-    nwbfile.add_time_intervals(
-        _time_intervals(
-            "spontaneous_presentations",
-            "grey screen (spontaneous activity) epochs",
-            {
-                "start_time": ("start of the epoch (s)", np.array([0.0])),
-                "stop_time": ("end of the epoch (s)", np.array([spont_end])),
-                "stimulus_name": ("stimulus name", ["spontaneous"]),
-                "stimulus_block": ("stimulus block", np.array([0], dtype=np.int64)),
-            },
-        )
-    )
-
-    # gratings: 0.5 s on, 0.5 s grey; every 8th an orientation oddball
-    starts = np.arange(spont_end + 1.0, duration_s - 1.0, 1.0)
-    if len(starts) == 0:
-        starts = np.array([spont_end])
-    n = len(starts)
-    orientation = np.full(n, 135.0)
-    oddball = (np.arange(n) % 8 == 7) & (rng.random(n) < 0.9)
-    orientation[oddball] = rng.choice([0.0, 45.0, 90.0], size=int(oddball.sum()))
-    nwbfile.add_time_intervals(
-        _time_intervals(
-            "gratings_presentations",
-            "drifting grating sequence with orientation oddballs",
-            {
-                "start_time": ("start of the presentation (s)", starts),
-                "stop_time": ("end of the presentation (s)", starts + 0.5),
-                "stimulus_name": ("stimulus name", ["drifting_gratings"] * n),
-                "stimulus_block": ("stimulus block", np.ones(n, dtype=np.int64)),
-                "orientation": ("grating orientation (degrees)", orientation),
-                "spatial_frequency": ("cycles/degree", np.full(n, 0.04)),
-                "temporal_frequency": ("Hz", np.full(n, 2.0)),
-                "contrast": ("Michelson contrast", np.full(n, 0.8)),
-                "is_oddball": ("presentation deviates from the sequence", oddball),
-            },
-        )
-    )
+    stimgen.add_stimulus(nwbfile, rng, duration_s, fmt)
 
 
 def _add_eye_tracking(
@@ -712,6 +662,8 @@ def _add_plane(
         RoiResponseSeries,
     )
 
+    from . import stimgen
+
     name = f"{structure}_{index}"
     module = nwbfile.create_processing_module(name=name, description=f"ophys of plane {name}")
     plane = nwbfile.create_imaging_plane(
@@ -783,6 +735,7 @@ def _add_plane(
     )
 
     traces = _calcium_traces(rng, len(timestamps), n_rois, rate_hz)
+    stimgen.add_dff_responses(traces["dff"], timestamps, len(timestamps) / rate_hz, index)
 
     def series(series_name: str, key: str, unit: str) -> Any:
         region = table.create_roi_table_region(
