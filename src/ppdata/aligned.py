@@ -11,9 +11,12 @@ the spikes of every trial window are found by binary search and binned together.
 
 Examples
 --------
->>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")  # doctest: +SKIP
->>> psth = s.aligned_spikes(to="orientation_90", vs="standard")  # doctest: +SKIP
->>> psth.sel(condition="orientation_90").mean("unit").plot()  # doctest: +SKIP
+>>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+>>> psth = s.aligned_spikes(to="orientation_90", vs="standard")
+>>> psth.dims, [str(c) for c in psth.condition.values]
+(('unit', 'condition', 'time'), ['orientation_90', 'standard'])
+>>> population = psth.sel(condition="orientation_90").mean("unit")  # .plot() draws it
+>>> s.close()
 """
 
 from __future__ import annotations
