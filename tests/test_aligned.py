@@ -44,28 +44,37 @@ def test_psth_shape_counts_and_units(ephys):
 
 
 def test_spike_times_are_read_in_bulk_not_per_unit(client, monkeypatch):
-    """One batch of spans for all units (counted where the reads are issued), and few
-    requests; a unit-by-unit reader would issue one read per unit."""
+    """The spike_times chunks come in a few ranged GETs of neighbouring chunks (counted at
+    the client), never one read per unit; the units table is not read whole."""
     with Session(EPHYS_COMPLETE, client) as s:
         units = s.units()
         s.presentations(SEQUENCE)
         nwb = s._ephys()
-        batches: list[int] = []
-        for owner, name in ((nwb, "read_ranges"), (nwb._backend, "prefetch_ranges")):
-            original = getattr(owner, name)
+        stored = nwb.array("units/spike_times").id.get_storage_size()
+        reads: list[tuple[int, int]] = []
+        original = client.get_bytes
 
-            def counting(path, ranges, _original=original):
-                if path.endswith("spike_times"):
-                    batches.append(len(ranges))
-                return _original(path, ranges)
+        def counting(key, start=None, end=None):
+            reads.append((start or 0, end or 0))
+            return original(key, start, end)
 
-            monkeypatch.setattr(owner, name, counting)
+        monkeypatch.setattr(client, "get_bytes", counting)
         before = s.stats["requests"]
         psth = s.aligned_spikes(units, to="deviant", vs="standard")
         spent = s.stats["requests"] - before
     assert psth.sizes["unit"] == len(units) > 20
-    assert len(batches) == 1 and batches[0] <= 2, batches  # one batch, neighbours merged
+    assert 1 <= len(reads) <= -(-stored // aligned.GROUP_BYTES) + 1, reads
+    assert sum(b - a for a, b in reads) <= stored * 1.01  # exact chunk ranges, no padding
     assert spent <= 5
+
+
+def test_psth_units_reads_only_ids_probe_and_area(ephys):
+    """Without a units table the PSTH labels units from ids and probes alone."""
+    light = aligned.psth_units(ephys._ephys())
+    full = ephys.units()
+    assert list(light.index) == list(full.index)
+    assert (light["probe"].to_numpy() == full["probe"].to_numpy()).all()
+    assert "snr" in full and "snr" not in light
 
 
 def test_psth_matches_a_unit_by_unit_count(ephys):

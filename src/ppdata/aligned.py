@@ -40,6 +40,7 @@ __all__ = [
     "aligned_dff",
     "aligned_spikes",
     "psth_from_spikes",
+    "psth_units",
     "select_trials",
 ]
 
@@ -151,22 +152,30 @@ SPAN_GAP = 65_536
 
 
 def _unit_counts(train: np.ndarray, onsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Spike counts per bin, summed over trials, of one sorted train."""
+    """Spike counts per bin, summed over trials, of one sorted train.
+
+    Two binary searches find each trial's window in the train; only the spikes inside the
+    windows are then touched (cost ∝ spikes in windows, not trials × bins) and counted with
+    one ``bincount`` of their bin indices.
+    """
+    n_bins = len(edges) - 1
     if train.size == 0 or onsets.size == 0:
-        return np.zeros(len(edges) - 1, dtype=np.int64)
+        return np.zeros(n_bins, dtype=np.int64)
     a = np.searchsorted(train, onsets + edges[0], side="left")
     n = np.searchsorted(train, onsets + edges[-1], side="left") - a
     total = int(n.sum())
     if total == 0:
-        return np.zeros(len(edges) - 1, dtype=np.int64)
-    # every spike in any trial window, minus its trial's onset
-    trial = np.repeat(np.arange(len(onsets)), n)
-    offset = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-    relative = train[np.repeat(a, n) + offset] - onsets[trial]
+        return np.zeros(n_bins, dtype=np.int64)
+    # position of every in-window spike: a[trial] + k for k < n[trial], built with one repeat
+    first = np.cumsum(n) - n
+    position = np.arange(total, dtype=np.int64)
+    position += np.repeat(a - first, n)
+    relative = train[position]
+    relative -= np.repeat(onsets, n)  # minus its trial's onset
+    relative -= edges[0]
     # equal bins: the bin index is arithmetic (np.histogram would search the edges)
-    n_bins = len(edges) - 1
-    step = (edges[-1] - edges[0]) / n_bins
-    index = np.floor((relative - edges[0]) / step).astype(np.int64)
+    relative /= (edges[-1] - edges[0]) / n_bins
+    index = relative.astype(np.int64)  # truncation: the few tiny negatives go to bin 0
     np.clip(index, 0, n_bins - 1, out=index)
     return np.bincount(index, minlength=n_bins)
 
@@ -296,6 +305,181 @@ def _read_trains(
     return out
 
 
+def _count_batched(
+    nwb: NWB,
+    path: str,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    onsets: Sequence[np.ndarray],
+    edges: np.ndarray,
+    counts: np.ndarray,
+) -> float:
+    """Bin the units batch by batch (local or Zarr files); returns the last spike time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    last = 0.0
+    # the trains of many units per request batch (their chunks fetched together), never
+    # unit by unit; batches bound memory and keep the block cache from thrashing. The next
+    # batch is fetched and inflated while this one is binned (one batch in flight).
+    batches = _batches(rows, starts, ends)
+    with ThreadPoolExecutor(1) as reader:
+        pending = [
+            reader.submit(_read_trains, nwb, path, rows, b, starts, ends) for b in batches[:1]
+        ]
+        for k in range(len(batches)):
+            trains = pending.pop().result()
+            if k + 1 < len(batches):
+                pending.append(
+                    reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
+                )
+            for i, train in trains:
+                if train.size:
+                    last = max(last, float(train[-1]))
+                for c, times in enumerate(onsets):
+                    counts[i, c] = _unit_counts(train, times, edges)
+    return last
+
+
+#: Bytes per ranged GET of spike_times chunks, and GETs in flight: downloads overlap the
+#: inflating and binning of what already arrived, and memory stays bounded.
+GROUP_BYTES = 8 * 2**20
+AHEAD = 6
+
+
+def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
+    """(dataset, remote file) when ``path`` is a 1-D deflate-chunked dataset of a remote
+    HDF5 file, whose chunks can be fetched by byte range and inflated here; else None."""
+    fileobj = getattr(getattr(nwb, "_backend", None), "fileobj", None)
+    if fileobj is None:
+        return None
+    try:
+        import h5py
+
+        ds = nwb.array(path)
+    except ImportError:
+        return None
+    plain = (
+        isinstance(ds, h5py.Dataset)
+        and ds.chunks is not None
+        and len(ds.chunks) == 1
+        and ds.compression == "gzip"
+        and not ds.shuffle
+        and not ds.fletcher32
+        and ds.scaleoffset is None
+        and ds.dtype.kind in "fiu"
+    )
+    return (ds, fileobj) if plain else None
+
+
+def _stream_chunks(
+    nwb: NWB, ds: Any, fileobj: Any, ranges: list[tuple[int, int]]
+) -> Iterable[tuple[int, np.ndarray]]:
+    """The chunks covering element ranges, as ``(first element, values)`` runs in order.
+
+    Neighbouring chunks (adjacent in the file) are fetched in one ranged GET of at most
+    ``GROUP_BYTES``; ``AHEAD`` GETs are in flight on the client's pool and each is inflated
+    on its pool thread as soon as it arrives (zlib releases the GIL), so the caller bins
+    one run while the next ones download.
+    """
+    import zlib
+
+    chunk = int(ds.chunks[0])
+    length = int(ds.shape[0])
+    wanted = sorted(
+        {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
+    )
+    infos = {c: ds.id.get_chunk_info_by_coord((c * chunk,)) for c in wanted}
+    groups: list[list[int]] = []
+    for c in wanted:
+        info = infos[c]
+        if groups:
+            last = infos[groups[-1][-1]]
+            first = infos[groups[-1][0]]
+            if (
+                groups[-1][-1] == c - 1
+                and info.byte_offset == last.byte_offset + last.size
+                and info.byte_offset + info.size - first.byte_offset <= GROUP_BYTES
+            ):
+                groups[-1].append(c)
+                continue
+        groups.append([c])
+    client, key, dtype = fileobj.client, fileobj.key, ds.dtype
+
+    def load(group: list[int]) -> tuple[int, np.ndarray]:
+        lo = infos[group[0]].byte_offset
+        hi = infos[group[-1]].byte_offset + infos[group[-1]].size
+        data = memoryview(client.get_bytes(key, lo, hi))
+        parts = []
+        for c in group:
+            info = infos[c]
+            raw = data[info.byte_offset - lo : info.byte_offset - lo + info.size]
+            parts.append(bytes(raw) if info.filter_mask & 1 else zlib.decompress(raw))
+        start = group[0] * chunk
+        values = np.frombuffer(b"".join(parts), dtype=dtype)
+        return start, values[: min(len(values), length - start)].astype(np.float64, copy=False)
+
+    from collections import deque
+
+    pending: deque[Any] = deque()
+    todo = iter(groups)
+    for group in todo:
+        pending.append(client.pool.submit(load, group))
+        if len(pending) >= AHEAD:
+            break
+    while pending:
+        done = pending.popleft().result()
+        nxt = next(todo, None)
+        if nxt is not None:
+            pending.append(client.pool.submit(load, nxt))
+        yield done
+
+
+def _count_streamed(
+    runs: Iterable[tuple[int, np.ndarray]],
+    rows: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    onsets: Sequence[np.ndarray],
+    edges: np.ndarray,
+    counts: np.ndarray,
+) -> float:
+    """Bin each unit as soon as the runs holding its whole train have arrived; returns the
+    last spike time seen. ``counts`` (rows × conditions × bins) is filled in place."""
+    order = sorted(range(len(rows)), key=lambda i: (starts[rows[i]], ends[rows[i]]))
+    held: list[tuple[int, np.ndarray]] = []  # contiguous pieces of the current run
+    last = 0.0
+    k = 0
+
+    def bin_ready(until: int) -> None:
+        nonlocal k, last, held
+        while k < len(order):
+            i = order[k]
+            a, b = int(starts[rows[i]]), int(ends[rows[i]])
+            if b > until and b > a:
+                break
+            if b > a:
+                pieces = [v[max(a - s, 0) : b - s] for s, v in held if s < b and s + len(v) > a]
+                train = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+                last = max(last, float(train[-1]))
+            else:
+                train = np.empty(0, dtype=np.float64)
+            for c, times in enumerate(onsets):
+                counts[i, c] = _unit_counts(train, times, edges)
+            k += 1
+        if k < len(order):  # drop what no later unit needs
+            keep = int(starts[rows[order[k]]])
+            held = [(s, v) for s, v in held if s + len(v) > keep]
+
+    for start, values in runs:
+        if held and held[-1][0] + len(held[-1][1]) != start:
+            held = []  # a gap: every unit of the previous run is binned already
+        held.append((start, values))
+        bin_ready(start + len(values))
+    bin_ready(np.iinfo(np.int64).max)
+    return last
+
+
 def aligned_spikes(
     nwb: NWB,
     presentations: pd.DataFrame,
@@ -364,28 +548,16 @@ def aligned_spikes(
     n_bins = max(1, round((w1 - w0) / bin_size))
     edges = w0 + np.arange(n_bins + 1) * bin_size
     counts = np.zeros((len(rows), 2, n_bins), dtype=np.int64)
-    last = 0.0
-    # the trains of many units per request batch (their chunks fetched together), never
-    # unit by unit; batches bound memory and keep the block cache from thrashing. The next
-    # batch is fetched and inflated while this one is binned (one batch in flight).
-    from concurrent.futures import ThreadPoolExecutor
-
-    batches = _batches(rows, starts, ends)
-    with ThreadPoolExecutor(1) as reader:
-        pending = [
-            reader.submit(_read_trains, nwb, path, rows, b, starts, ends) for b in batches[:1]
-        ]
-        for k in range(len(batches)):
-            trains = pending.pop().result()
-            if k + 1 < len(batches):
-                pending.append(
-                    reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
-                )
-            for i, train in trains:
-                if train.size:
-                    last = max(last, float(train[-1]))
-                for c, condition in enumerate((to, vs)):
-                    counts[i, c] = _unit_counts(train, trials.onsets[condition], edges)
+    onsets = [trials.onsets[to], trials.onsets[vs]]
+    remote = _remote_plain(nwb, path)
+    if remote is not None:
+        # spike_times chunks fetched by byte range, several GETs in flight, each unit
+        # binned as soon as its train has arrived
+        ranges = [(int(starts[r]), int(ends[r])) for r in rows]
+        runs = _stream_chunks(nwb, remote[0], remote[1], ranges)
+        last = _count_streamed(runs, rows, starts, ends, onsets, edges, counts)
+    else:
+        last = _count_batched(nwb, path, rows, starts, ends, onsets, edges, counts)
     _check_span(trials, (w0, w1), 0.0, max(last, float(presentations["stop_time"].max())))
     rates = np.empty((len(rows), 2, n_bins), dtype=np.float64)
     for c, condition in enumerate((to, vs)):
@@ -491,3 +663,31 @@ def aligned_dff(
             "frame_interval": step,
         },
     )
+
+
+def psth_units(nwb: NWB) -> pd.DataFrame:
+    """The units a PSTH labels, reading only ids and the probe / area columns.
+
+    Indexed by unit id, with ``probe`` (``device_name``, else the electrode group) and
+    ``brain_area`` when the file has it: quality metrics and waveforms are not read, so
+    this costs a few small reads instead of the whole units table.
+    """
+    import pandas as pd
+
+    from .ephys import UNITS, _probes
+
+    if not nwb.exists(UNITS):
+        raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
+    present = set(nwb.children(UNITS))
+    names = [c for c in ("device_name", "brain_area") if c in present]
+    # the spike index too, in the same batch: the PSTH reads it next
+    wanted = ["id", *names, *(["spike_times_index"] if "spike_times_index" in present else [])]
+    nwb.prefetch(f"{UNITS}/{c}" for c in wanted)
+    columns = nwb.read_table(UNITS, names)
+    ids = np.asarray(columns.pop("id"))
+    frame = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()}, index=ids)
+    frame.index.name = "unit_id"
+    probes = _probes(nwb, frame)
+    if probes is not None:
+        frame["probe"] = np.asarray(probes)
+    return frame.drop(columns=[c for c in ("device_name",) if c in frame])
