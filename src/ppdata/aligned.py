@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -372,67 +372,79 @@ def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
     return (ds, fileobj) if plain else None
 
 
-def _stream_chunks(
-    nwb: NWB, ds: Any, fileobj: Any, ranges: list[tuple[int, int]]
-) -> Iterable[tuple[int, np.ndarray]]:
+class _ChunkStream:
     """The chunks covering element ranges, as ``(first element, values)`` runs in order.
 
     Neighbouring chunks (adjacent in the file) are fetched in one ranged GET of at most
-    ``GROUP_BYTES``; ``AHEAD`` GETs are in flight on the client's pool and each is inflated
-    on its pool thread as soon as it arrives (zlib releases the GIL), so the caller bins
-    one run while the next ones download.
+    ``GROUP_BYTES``; ``AHEAD`` GETs are in flight on the client's pool from construction
+    on, and each is inflated on its pool thread as soon as it arrives (zlib releases the
+    GIL), so the caller bins one run while the next ones download.
     """
-    import zlib
 
-    chunk = int(ds.chunks[0])
-    length = int(ds.shape[0])
-    wanted = sorted(
-        {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
-    )
-    infos = {c: ds.id.get_chunk_info_by_coord((c * chunk,)) for c in wanted}
-    groups: list[list[int]] = []
-    for c in wanted:
-        info = infos[c]
-        if groups:
-            last = infos[groups[-1][-1]]
-            first = infos[groups[-1][0]]
-            if (
-                groups[-1][-1] == c - 1
-                and info.byte_offset == last.byte_offset + last.size
-                and info.byte_offset + info.size - first.byte_offset <= GROUP_BYTES
-            ):
-                groups[-1].append(c)
-                continue
-        groups.append([c])
-    client, key, dtype = fileobj.client, fileobj.key, ds.dtype
+    def __init__(self, ds: Any, fileobj: Any, ranges: list[tuple[int, int]]) -> None:
+        from collections import deque
 
-    def load(group: list[int]) -> tuple[int, np.ndarray]:
+        chunk = int(ds.chunks[0])
+        wanted = sorted(
+            {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
+        )
+        infos = {c: ds.id.get_chunk_info_by_coord((c * chunk,)) for c in wanted}
+        groups: list[list[int]] = []
+        for c in wanted:
+            info = infos[c]
+            if groups:
+                last, first = infos[groups[-1][-1]], infos[groups[-1][0]]
+                if (
+                    groups[-1][-1] == c - 1
+                    and info.byte_offset == last.byte_offset + last.size
+                    and info.byte_offset + info.size - first.byte_offset <= GROUP_BYTES
+                ):
+                    groups[-1].append(c)
+                    continue
+            groups.append([c])
+        self._chunk, self._length = chunk, int(ds.shape[0])
+        self._infos, self._dtype = infos, ds.dtype
+        self._client, self._key = fileobj.client, fileobj.key
+        self._todo = iter(groups)
+        self._pending: deque[Any] = deque()
+        for group in self._todo:
+            self._pending.append(self._client.pool.submit(self._load, group))
+            if len(self._pending) >= AHEAD:
+                break
+
+    def _load(self, group: list[int]) -> tuple[int, np.ndarray]:
+        import zlib
+
+        infos = self._infos
         lo = infos[group[0]].byte_offset
         hi = infos[group[-1]].byte_offset + infos[group[-1]].size
-        data = memoryview(client.get_bytes(key, lo, hi))
+        data = memoryview(self._client.get_bytes(self._key, lo, hi))
         parts = []
         for c in group:
             info = infos[c]
             raw = data[info.byte_offset - lo : info.byte_offset - lo + info.size]
             parts.append(bytes(raw) if info.filter_mask & 1 else zlib.decompress(raw))
-        start = group[0] * chunk
-        values = np.frombuffer(b"".join(parts), dtype=dtype)
-        return start, values[: min(len(values), length - start)].astype(np.float64, copy=False)
+        start = group[0] * self._chunk
+        values = np.frombuffer(b"".join(parts), dtype=self._dtype)
+        values = values[: min(len(values), self._length - start)]
+        return start, values.astype(np.float64, copy=False)
 
-    from collections import deque
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        try:
+            while self._pending:
+                done = self._pending.popleft().result()
+                group = next(self._todo, None)
+                if group is not None:
+                    self._pending.append(self._client.pool.submit(self._load, group))
+                yield done
+        finally:
+            self.cancel()
 
-    pending: deque[Any] = deque()
-    todo = iter(groups)
-    for group in todo:
-        pending.append(client.pool.submit(load, group))
-        if len(pending) >= AHEAD:
-            break
-    while pending:
-        done = pending.popleft().result()
-        nxt = next(todo, None)
-        if nxt is not None:
-            pending.append(client.pool.submit(load, nxt))
-        yield done
+    def cancel(self) -> None:
+        """Stop: GETs not started are dropped."""
+        while self._pending:
+            self._pending.popleft().cancel()
+        self._todo = iter(())
 
 
 def _count_streamed(
@@ -482,7 +494,7 @@ def _count_streamed(
 
 def aligned_spikes(
     nwb: NWB,
-    presentations: pd.DataFrame,
+    presentations: pd.DataFrame | Callable[[], pd.DataFrame],
     units: pd.DataFrame | Iterable[int] | None = None,
     to: str = DEVIANT,
     vs: str = "standard",
@@ -498,7 +510,8 @@ def aligned_spikes(
         The ephys NWB with the units table.
     presentations : pandas.DataFrame
         From :func:`ppdata.stimuli.presentations` (may come from another file of the
-        session: the complete NWB holds both).
+        session: the complete NWB holds both), or a function returning it: it is then
+        called once the spike-time downloads have started, so both overlap.
     units : DataFrame or iterable of int, optional
         The units (a units table from :func:`ppdata.ephys.units`, whose ``probe`` and
         ``brain_area`` columns become coordinates, or unit ids). Default: every unit.
@@ -529,8 +542,9 @@ def aligned_spikes(
     from .ephys import UNITS, _describe_ids
 
     w0, w1 = _check_window(window, bin_size)
-    trials = select_trials(presentations, to, vs, block)
-    _check_span(trials, (w0, w1), 0.0, np.inf)  # before reading anything big
+    if not callable(presentations):
+        trials = select_trials(presentations, to, vs, block)
+        _check_span(trials, (w0, w1), 0.0, np.inf)  # before reading anything big
     path = f"{UNITS}/spike_times"
     if not nwb.exists(f"{UNITS}/spike_times_index"):
         raise NotFound(f"{nwb.name} has no spike times (no units/spike_times_index)")
@@ -548,13 +562,25 @@ def aligned_spikes(
     n_bins = max(1, round((w1 - w0) / bin_size))
     edges = w0 + np.arange(n_bins + 1) * bin_size
     counts = np.zeros((len(rows), 2, n_bins), dtype=np.int64)
-    onsets = [trials.onsets[to], trials.onsets[vs]]
     remote = _remote_plain(nwb, path)
+    runs = None
     if remote is not None:
-        # spike_times chunks fetched by byte range, several GETs in flight, each unit
-        # binned as soon as its train has arrived
+        # spike_times chunks fetched by byte range, several GETs in flight from here on:
+        # a stimulus table still to read is read while they download
         ranges = [(int(starts[r]), int(ends[r])) for r in rows]
-        runs = _stream_chunks(nwb, remote[0], remote[1], ranges)
+        runs = _ChunkStream(remote[0], remote[1], ranges)
+    if callable(presentations):
+        try:
+            presentations = presentations()
+            trials = select_trials(presentations, to, vs, block)
+            _check_span(trials, (w0, w1), 0.0, np.inf)
+        except BaseException:
+            if runs is not None:
+                runs.cancel()
+            raise
+    onsets = [trials.onsets[to], trials.onsets[vs]]
+    if runs is not None:
+        # each unit binned as soon as its train has arrived
         last = _count_streamed(runs, rows, starts, ends, onsets, edges, counts)
     else:
         last = _count_batched(nwb, path, rows, starts, ends, onsets, edges, counts)

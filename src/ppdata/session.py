@@ -491,7 +491,7 @@ class Session:
             units = psth_units(nwb)  # ids, probe and area only: not the whole table
         return aligned_spikes(
             nwb,
-            self._trial_presentations(block),
+            lambda: self._trial_presentations(block),  # read while spike times download
             units,
             to,
             vs,
