@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "get_quality_control": "qc",
     "list_path": "listing",
     "make_plot": "plotting",
+    "map_sessions": "project.mapping",
     "open_nwb": "nwb",
     "open_session": "session",
     "parse_name": "naming",
@@ -104,6 +105,7 @@ __all__ = [
     "get_quality_control",
     "list_path",
     "make_plot",
+    "map_sessions",
     "open_nwb",
     "open_session",
     "parse_name",
@@ -153,6 +155,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .nwb import NWB, open_nwb
     from .plotting import make_plot
     from .portal import get_portal_links
+    from .project.mapping import map_sessions
     from .qc import QualityControl, get_quality_control
     from .s3 import S3Client
     from .session import Session, open_session

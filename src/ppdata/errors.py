@@ -115,6 +115,11 @@ class OutOfRange(PpdataError, IndexError):
 class DandiAssetNotFound(NotFound):
     """A session has no asset on DANDI (the message names the S3 route instead)."""
 
+
+class ClusterError(PpdataError, ConnectionError):
+    """The Dask cluster cannot be reached or started."""
+
+
 # -- transport failures ------------------------------------------------------------------
 # Raised by ppdata.transport and seen by callers only as the __cause__ of a PpdataError:
 # translate() below turns them into the errors above.

@@ -169,6 +169,7 @@ def _register() -> None:
         meta,
         mirror,
         nwb,
+        project,
         slap2,
         stimuli,
         tour,
@@ -188,6 +189,7 @@ def _register() -> None:
         download,
         mirror,
         web,
+        project,
     ):
         module.register(cli)
 

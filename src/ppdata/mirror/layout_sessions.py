@@ -355,6 +355,10 @@ def describe_world(root: Path, size: Size = "small") -> World:
         _slap2_session(),
         missing,
     )
+    if size == "bench":  # the release's real inventory at full scale (issue 12)
+        from .inventory import world_sessions
+
+        sessions = (*sessions, *world_sessions(s.name for s in sessions))
     s1 = sessions[0]
     s2 = sessions[1]
     big_sorted = s2.current("sorted")

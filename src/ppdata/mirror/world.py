@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import MirrorError
-from . import layout_dandi, layout_ephys, layout_files, layout_ophys
+from . import inventory, layout_dandi, layout_ephys, layout_files, layout_ophys
 from .layout_model import (
     BUCKET_DIRNAME,
     EPHYS_COMPLETE,
@@ -136,10 +136,14 @@ def build_world(
         shutil.rmtree(world.bucket_dir)
     world.bucket_dir.mkdir()
     started = time.monotonic()
+    added = inventory.added_names(root) if size == "bench" else frozenset()
     for session in world.on_s3:
         for asset in session.assets:
             say(f"writing {asset.name}")
             folder = world.bucket_dir / asset.name
+            if session.name in added:
+                inventory.write_asset(folder, session, asset)
+                continue
             if asset.kind in ("raw", "sorted", "ccf", "nwb") and session.platform == "ecephys":
                 layout_ephys.write_asset(folder, world, session, asset)
             else:
@@ -172,8 +176,13 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    # every generator module (nwbgen, jsongen, behaviorgen, qcgen, ...) and every layout
-    sources = ["world.py", *(p.name for p in [*here.glob("*gen.py"), *here.glob("layout_*.py")])]
+    # every generator module (nwbgen, jsongen, behaviorgen, qcgen, ...), every layout, and
+    # the release inventory the bench world carries
+    sources = [
+        "world.py",
+        "inventory.py",
+        *(p.name for p in [*here.glob("*gen.py"), *here.glob("layout_*.py")]),
+    ]
     for name in sorted(sources):
         path = here / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))

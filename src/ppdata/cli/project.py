@@ -1,0 +1,399 @@
+"""``ppdata project ...``: project-wide tables over every session, made on a Dask cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .main import App, common_options, pass_app
+from .progress import progress_bar
+from .render import emit_json, emit_table
+
+_PEOPLE_ROWS = 20
+
+
+def _ensure_catalog(app: App, refresh: bool) -> bool:
+    """Refresh the catalog here, with its progress bar and summary, when asked or when it
+    was never filled; the library then only reads it (returns the flag it should get)."""
+    from ..catalog import Catalog
+    from .catalog import _refresh
+
+    catalog = Catalog(app.settings)
+    if refresh or catalog.is_empty:
+        _refresh(app, catalog)
+    return False
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    parts = [p.strip() for v in values for p in v.split(",") if p.strip()]
+    return parts or None
+
+
+def _filters(f: Any) -> Any:
+    options = [
+        click.option(
+            "--platform", multiple=True, help="Platform(s): neuropixels, mesoscope, SLAP2."
+        ),
+        click.option("--subject", multiple=True, help="Subject (mouse) id(s)."),
+        click.option("--qc", multiple=True, help="Spreadsheet QC status(es): Pass, Fail, Pending."),
+        click.option("--refresh-catalog", is_flag=True, help="Refresh the session catalog first."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _outputs(f: Any) -> Any:
+    options = [
+        click.option("--json", "as_json", is_flag=True, help="Print JSON records for scripts."),
+        click.option(
+            "--csv", "csv_path", metavar="FILE", help="Write CSV to FILE (`-` for stdout)."
+        ),
+        click.option(
+            "--parquet",
+            "parquet_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            metavar="DIR",
+            help="Write DIR/<table>.parquet.",
+        ),
+        click.option(
+            "--limit",
+            type=click.IntRange(0),
+            default=_PEOPLE_ROWS,
+            show_default=True,
+            help="Rows shown in the table for people (0: all).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _emit(
+    frame: Any,
+    name: str,
+    *,
+    as_json: bool,
+    csv_path: str | None,
+    parquet_dir: Path | None,
+    limit: int,
+    note: str | None = None,
+    people: Sequence[str] | None = None,
+) -> None:
+    """Write the table where asked; else show it to people: the first ``limit`` rows and,
+    for wide tables, the columns that matter (``TableSpec.people``), never cut."""
+    if parquet_dir is not None:
+        parquet_dir.mkdir(parents=True, exist_ok=True)
+        target = parquet_dir / f"{name}.parquet"
+        frame.to_parquet(target, index=False)
+        click.echo(f"Wrote {len(frame)} rows to {target}", err=True)
+    if csv_path:
+        if csv_path == "-":
+            click.echo(frame.to_csv(index=False), nl=False)
+        else:
+            frame.to_csv(csv_path, index=False)
+            click.echo(f"Wrote {len(frame)} rows to {csv_path}", err=True)
+    if as_json:
+        emit_json(frame.to_dict("records"))
+    if as_json or csv_path == "-" or (csv_path or parquet_dir is not None):
+        if note:
+            click.echo(note, err=True)
+        return
+    from ..project.tables import TABLES
+
+    if people is None:
+        people = TABLES[name].people if name in TABLES else ()
+    shown = frame if not limit else frame.head(limit)
+    columns = [str(c) for c in frame.columns]
+    picked = [c for c in people if c in columns] + (["error"] if "error" in columns else [])
+    columns = picked if people and picked else columns
+    notes = []
+    if len(shown) < len(frame):
+        notes.append(f"{len(frame) - len(shown)} more rows (--limit 0 shows all)")
+    if len(columns) < frame.shape[1]:
+        notes.append(f"{frame.shape[1] - len(columns)} more columns")
+    caption = "; ".join(notes) + "; --csv, --json or --parquet write everything" if notes else None
+    emit_table(shown.to_dict("records"), columns, caption=caption)
+    if note:
+        click.echo(note, err=True)
+
+
+def _table_command(name: str, help_text: str) -> click.Command:
+    @click.command(name=name, help=help_text)
+    @_filters
+    @click.option(
+        "--where", metavar="EXPR", help="Row filter, e.g. \"label == 'sua' and snr > 3\"."
+    )
+    @click.option("--session", "sessions", multiple=True, help="Only these session(s).")
+    @click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://host:8786 [env PPDATA_SCHEDULER; default: a local "
+        "cluster of worker processes].",
+    )
+    @click.option("--workers", type=click.IntRange(1), help="Worker processes of a local cluster.")
+    @click.option("--recompute", is_flag=True, help="Ignore the cache; compute every session.")
+    @_outputs
+    @common_options
+    @pass_app
+    def command(
+        app: App,
+        platform: tuple[str, ...],
+        subject: tuple[str, ...],
+        qc: tuple[str, ...],
+        refresh_catalog: bool,
+        where: str | None,
+        sessions: tuple[str, ...],
+        scheduler: str | None,
+        workers: int | None,
+        recompute: bool,
+        as_json: bool,
+        csv_path: str | None,
+        parquet_dir: Path | None,
+        limit: int,
+    ) -> None:
+        from ..project import project_table
+
+        with progress_bar(f"Computing {name}", unit="sessions") as bar:
+            result = project_table(
+                name,
+                platform=_split(platform),
+                subject=_split(subject),
+                qc=_split(qc),
+                where=where,
+                sessions=_split(sessions),
+                scheduler=scheduler,
+                settings=app.settings,
+                recompute=recompute,
+                refresh_catalog=_ensure_catalog(app, refresh_catalog),
+                workers=workers,
+                progress=bar.update_to,
+            )
+        note = result.summary()
+        if result.failed:
+            note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
+        _emit(
+            result.frame,
+            name,
+            as_json=as_json,
+            csv_path=csv_path,
+            parquet_dir=parquet_dir,
+            limit=limit,
+            note=note,
+        )
+
+    return command
+
+
+@click.group(name="project")
+def project_group() -> None:
+    """Project-wide tables over every session, one Dask task per session, cached.
+
+    The first run computes each session's part on a Dask cluster (a local one by default;
+    --scheduler or PPDATA_SCHEDULER for yours) and stores it as Parquet in the cache dir;
+    later runs read the cache and recompute only sessions whose assets changed.
+    `ppdata project query "SQL"` runs DuckDB over the cached tables.
+    """
+
+
+@project_group.command(name="sessions")
+@_filters
+@_outputs
+@common_options
+@pass_app
+def sessions_command(
+    app: App,
+    platform: tuple[str, ...],
+    subject: tuple[str, ...],
+    qc: tuple[str, ...],
+    refresh_catalog: bool,
+    as_json: bool,
+    csv_path: str | None,
+    parquet_dir: Path | None,
+    limit: int,
+) -> None:
+    """The sessions the project covers, which tables have data for each, and how many rows
+    of each are cached."""
+    from ..project import project_sessions
+
+    frame = project_sessions(
+        platform=_split(platform),
+        subject=_split(subject),
+        qc=_split(qc),
+        settings=app.settings,
+        refresh_catalog=_ensure_catalog(app, refresh_catalog),
+    )
+    people = ["session", "platform", "subject", "acquired", "qc_status"]
+    people += [c for c in frame.columns if str(c).endswith("_rows")]
+    _emit(
+        frame,
+        "sessions",
+        as_json=as_json,
+        csv_path=csv_path,
+        parquet_dir=parquet_dir,
+        limit=limit,
+        people=people,
+    )
+
+
+@project_group.command(name="query")
+@click.argument("sql")
+@_outputs
+@common_options
+@pass_app
+def query_command(
+    app: App, sql: str, as_json: bool, csv_path: str | None, parquet_dir: Path | None, limit: int
+) -> None:
+    """Run SQL (DuckDB) over the cached tables: units, rois, stimuli.
+
+    Example: ppdata project query "SELECT probe, label, count(*) AS n FROM units GROUP BY ALL"
+    """
+    from ..project import query
+
+    frame = query(sql, settings=app.settings)
+    _emit(frame, "query", as_json=as_json, csv_path=csv_path, parquet_dir=parquet_dir, limit=limit)
+
+
+@project_group.command(name="yield")
+@click.option(
+    "--by",
+    default="probe,label,brain_area",
+    show_default=True,
+    help="Grouping columns of the units table.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw units per session by probe and label (.png/.svg/.pdf).",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler [env PPDATA_SCHEDULER].")
+@_filters
+@_outputs
+@common_options
+@pass_app
+def yield_command(
+    app: App,
+    by: str,
+    plot_path: Path | None,
+    scheduler: str | None,
+    platform: tuple[str, ...],
+    subject: tuple[str, ...],
+    qc: tuple[str, ...],
+    refresh_catalog: bool,
+    as_json: bool,
+    csv_path: str | None,
+    parquet_dir: Path | None,
+    limit: int,
+) -> None:
+    """Unit yield over sessions: units per probe × label × brain area (from the units
+    table, computed first if needed)."""
+    from ..project import project_table
+    from ..project.results import plot_unit_yield, unit_yield
+
+    with progress_bar("Computing units", unit="sessions") as bar:
+        result = project_table(
+            "units",
+            platform=_split(platform),
+            subject=_split(subject),
+            qc=_split(qc),
+            scheduler=scheduler,
+            settings=app.settings,
+            refresh_catalog=_ensure_catalog(app, refresh_catalog),
+            progress=bar.update_to,
+        )
+    table = unit_yield(result.frame, tuple(_split((by,)) or ()))
+    if plot_path is not None:
+        if "probe" not in table or "label" not in table:
+            raise click.UsageError("--plot needs --by to include probe and label")
+        plot_unit_yield(table, plot_path)
+        click.echo(f"Wrote {plot_path}", err=True)
+    _emit(
+        table,
+        "yield",
+        as_json=as_json,
+        csv_path=csv_path,
+        parquet_dir=parquet_dir,
+        limit=limit,
+        note=result.summary(),
+    )
+
+
+@project_group.command(name="responses")
+@click.option("--rois", is_flag=True, help="ROIs of Mesoscope sessions instead of units.")
+@click.option("--by", default="session", show_default=True, help="Plot one outline per value.")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the index histogram (.png/.svg/.pdf).",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler [env PPDATA_SCHEDULER].")
+@click.option("--where", metavar="EXPR", help='Row filter, e.g. "n_deviant >= 20".')
+@_filters
+@_outputs
+@common_options
+@pass_app
+def responses_command(
+    app: App,
+    rois: bool,
+    by: str,
+    plot_path: Path | None,
+    scheduler: str | None,
+    where: str | None,
+    platform: tuple[str, ...],
+    subject: tuple[str, ...],
+    qc: tuple[str, ...],
+    refresh_catalog: bool,
+    as_json: bool,
+    csv_path: str | None,
+    parquet_dir: Path | None,
+    limit: int,
+) -> None:
+    """Deviant-vs-standard response index per unit (or per ROI) across sessions."""
+    from ..project import project_table
+    from ..project.responses import plot_response_index
+
+    name = "roi_responses" if rois else "unit_responses"
+    with progress_bar(f"Computing {name}", unit="sessions") as bar:
+        result = project_table(
+            name,
+            platform=_split(platform),
+            subject=_split(subject),
+            qc=_split(qc),
+            where=where,
+            scheduler=scheduler,
+            settings=app.settings,
+            refresh_catalog=_ensure_catalog(app, refresh_catalog),
+            progress=bar.update_to,
+        )
+    if plot_path is not None:
+        plot_response_index(result.frame, plot_path, by=by, what="ROIs" if rois else "units")
+        click.echo(f"Wrote {plot_path}", err=True)
+    note = result.summary()
+    if result.failed:
+        note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
+    _emit(
+        result.frame,
+        name,
+        as_json=as_json,
+        csv_path=csv_path,
+        parquet_dir=parquet_dir,
+        limit=limit,
+        note=note,
+    )
+
+
+for _name, _help in (
+    ("units", "Every unit of every Neuropixels session: metrics, label, probe, brain area."),
+    ("rois", "Every ROI of every Mesoscope session: plane, structure, depth, soma scores."),
+    ("stimuli", "Every stimulus presentation of every session, with its table name."),
+):
+    project_group.add_command(_table_command(_name, _help))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(project_group)
