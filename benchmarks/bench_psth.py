@@ -125,10 +125,13 @@ def child_main(side: str) -> None:
     import h5py  # noqa: F401
     import pynwb  # noqa: F401
     import remfile  # noqa: F401
-    import xarray  # noqa: F401
+    import xarray
 
     import ppdata.aligned
     import ppdata.session  # noqa: F401
+
+    # xarray imports its duck-array modules (dask, ...) on the first DataArray: an import
+    xarray.DataArray([0.0, 1.0])
 
     job = json.loads(sys.stdin.read())
     result = SIDES[side](job["endpoint"], job["plan"], job["budget"])
