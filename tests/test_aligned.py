@@ -91,6 +91,26 @@ def test_psth_matches_a_unit_by_unit_count(ephys):
         assert np.allclose(psth.sel(unit=unit, condition="deviant").values, expected)
 
 
+def test_streamed_and_local_reads_give_the_same_psth(ephys, world):
+    """The remote path (chunks by byte range, binned as they arrive) and the local one
+    (batches through h5py) count the same spikes."""
+    from ppdata.nwb import open_nwb
+
+    remote = ephys._ephys()
+    assert aligned._remote_plain(remote, "units/spike_times") is not None
+    seq = ephys.presentations(SEQUENCE)
+    streamed = aligned.aligned_spikes(remote, seq, to="deviant", vs="standard", bin_size=0.05)
+    key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
+    with open_nwb(world.path(key)) as local:
+        assert aligned._remote_plain(local, "units/spike_times") is None
+        batched = aligned.aligned_spikes(
+            local, lambda: seq, to="deviant", vs="standard", bin_size=0.05
+        )
+    assert streamed.sizes["unit"] > 20
+    assert np.array_equal(streamed.values, batched.values)
+    assert np.array_equal(streamed["unit"].values, batched["unit"].values)
+
+
 def test_deviants_drive_a_subset_of_units_harder(ephys):
     psth = ephys.aligned_spikes(to="deviant", vs="standard", window=(-0.5, 0.5), bin_size=0.02)
     t = psth["time"].values
