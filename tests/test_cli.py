@@ -130,7 +130,8 @@ def test_download_cli_dry_run_fetch_rerun_verify(run, world, tmp_path):
     dry = run(*args, "--dry-run", "--json")
     assert dry.code == 0, dry.err
     plan = json.loads(dry.out)
-    on_disk = [p for p in world.path(asset.nwb_key).rglob("*") if p.is_file()]
+    nwb_folder = world.path(f"{asset.name}/nwb")  # every NWB of the asset (two recordings)
+    on_disk = [p for p in nwb_folder.rglob("*") if p.is_file()]
     assert plan["count"] == len(on_disk) and not dest.exists()
     first = run(*args, "--json")
     assert first.code == 0, first.err

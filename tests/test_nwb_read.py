@@ -21,7 +21,7 @@ from ppdata.nwb import NWBFormat, detect_format, format_from_objects, open_nwb
 RAW_EPHYS = "ecephys_820454_2025-11-04_14-59-22"
 RAW_OPHYS = "multiplane-ophys_832700_2026-01-24_12-06-12"
 START = datetime(2025, 1, 1, 1, 1, 1)
-EPHYS = {"units_per_probe": 10, "duration_s": 30.0, "lfp_channels": 16, "lfp_duration_s": 2.0}
+EPHYS = {"units_per_probe": 10, "duration_s": 30.0, "lfp_duration_s": 2.0}
 PLANES = (("VISp", 0, 184), ("VISl", 4, 220))
 BUCKET = "ppdata-nwb-tests"
 COMPLETE_H5 = f"{RAW_EPHYS}_nwb_2025-05-05_05-05-05"
@@ -34,11 +34,16 @@ def nwb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Small NWB files of every kind, laid out like keys of a bucket."""
     root = tmp_path_factory.mktemp("nwb-read")
     ids = {"raw_name": RAW_EPHYS, "subject_id": "820454", "session_start": START}
-    nwbgen.write_ephys_nwb(root / "ephys.nwb", **ids, with_eye_tracking=True, **EPHYS)
+    nwbgen.write_ephys_nwb(root / "ephys.nwb", **ids, **EPHYS)  # a sorted NWB
     nwbgen.write_ephys_nwb(
         root / "complete" / "ephys_h5.nwb", **ids, fmt="hdf5", label_column="unitrefine_label",
-        **EPHYS,
+        complete=True, ccf=True, **EPHYS,
     )  # fmt: skip
+    for name, fmt in (("long_lfp.nwb", "zarr"), ("long_lfp.h5", "hdf5")):  # 120-s LFP
+        nwbgen.write_ephys_nwb(
+            root / "long" / name, **ids, fmt=fmt, probes=("ProbeA",), units_per_probe=2,
+            duration_s=120.0, long_lfp_probes=("ProbeA",),
+        )  # fmt: skip
     ophys_ids = {"raw_name": RAW_OPHYS, "subject_id": "832700", "session_start": START}
     nwbgen.write_pophys_nwb(
         root / "pophys.nwb.zarr", **ophys_ids, planes=PLANES, rois_per_plane=6, duration_s=30.0
@@ -122,8 +127,13 @@ def test_handle_structure_and_pynwb(ephys_nwb):
 # -- ephys -----------------------------------------------------------------------------------
 
 
+def _reference(ephys_nwb, pynwb_files):
+    """The pynwb reading of the same file (the Zarr sorted or the HDF5 complete NWB)."""
+    return pynwb_files["ephys" if ephys_nwb.format is NWBFormat.ZARR else "ephys_h5"]
+
+
 def test_units_match_pynwb(ephys_nwb, pynwb_files):
-    reference = pynwb_files["ephys"].units.to_dataframe()
+    reference = _reference(ephys_nwb, pynwb_files).units.to_dataframe()
     frame = ephys.units(ephys_nwb)
     assert list(frame.index) == list(reference.index)
     for column in ("snr", "firing_rate", "presence_ratio", "num_spikes", "ks_unit_id"):
@@ -156,7 +166,7 @@ def test_units_bad_filters_list_valid_values(ephys_nwb):
 
 
 def test_spike_times_equal_pynwb(ephys_nwb, pynwb_files):
-    units = pynwb_files["ephys"].units
+    units = _reference(ephys_nwb, pynwb_files).units
     wanted = [0, 7, 19]
     got = ephys.spike_times(ephys_nwb, wanted)
     assert list(got) == wanted
@@ -169,31 +179,122 @@ def test_spike_times_equal_pynwb(ephys_nwb, pynwb_files):
 
 def test_electrodes_and_probes(ephys_nwb):
     table = ephys.electrodes(ephys_nwb)
-    assert len(table) == 2 * 4 * EPHYS["lfp_channels"]
+    assert len(table) == 2 * 384
     assert {"location", "group_name", "channel_name", "rel_x", "rel_y"} <= set(table.columns)
     assert ephys.list_probes(ephys_nwb) == ["ProbeA", "ProbeB"]
     assert ephys.list_lfp_probes(ephys_nwb) == ["ProbeA", "ProbeB"]
 
 
 def test_lfp_window_and_channels(ephys_nwb, pynwb_files):
-    series = pynwb_files["ephys"].processing["ecephys"]["LFP"]["ElectricalSeriesProbeB-LFP"]
+    series = _reference(ephys_nwb, pynwb_files).processing["ecephys"]["LFP"][
+        "ElectricalSeriesProbeB-LFP"
+    ]
+    stamps = series.timestamps[:]  # explicit: a start offset and a clock off the nominal rate
     full = ephys.lfp(ephys_nwb, "ProbeB", scaled=False)
     np.testing.assert_array_equal(full.data, series.data[:])
-    window = ephys.lfp(ephys_nwb, "ProbeB", start=0.5, stop=0.6)
-    assert window.data.shape == (250, EPHYS["lfp_channels"]) and window.data.dtype == np.float32
-    np.testing.assert_allclose(window.times, 0.5 + np.arange(250) / 2500.0)
-    np.testing.assert_allclose(window.data, series.data[1250:1500] * series.conversion, rtol=1e-6)
+    np.testing.assert_array_equal(full.times, stamps)
+    window = ephys.lfp(ephys_nwb, "ProbeB", start=1.0, stop=1.1)
+    i0, i1 = np.searchsorted(stamps, [1.0, 1.1])
+    assert window.data.shape == (i1 - i0, 96) and window.data.dtype == np.float32
+    np.testing.assert_array_equal(window.times, stamps[i0:i1])
+    np.testing.assert_allclose(window.data, series.data[i0:i1] * series.conversion, rtol=1e-6)
     ids = list(full.channels[[2, 5]])
-    picked = ephys.lfp(ephys_nwb, "ProbeB", start=0.5, stop=0.6, channels=ids)
+    picked = ephys.lfp(ephys_nwb, "ProbeB", start=1.0, stop=1.1, channels=ids)
     np.testing.assert_array_equal(picked.channels, ids)
     np.testing.assert_array_equal(picked.data, window.data[:, [2, 5]])
-    by_name = ephys.lfp(ephys_nwb, "ProbeB", 0.5, 0.6, channels=["CH8"])
-    assert by_name.data.shape == (250, 1)
-    assert picked.to_dataframe().shape == (250, 2)
+    by_name = ephys.lfp(ephys_nwb, "ProbeB", 1.0, 1.1, channels=["AP9"])
+    assert by_name.data.shape == (i1 - i0, 1)
+    assert picked.to_dataframe().shape == (i1 - i0, 2)
+    assert len(ephys.lfp(ephys_nwb, "ProbeB", 100.0, 101.0).times) == 0  # after its end
     with pytest.raises(NotFound, match=r"probes with LFP are \['ProbeA', 'ProbeB'\]"):
         ephys.lfp(ephys_nwb, "ProbeC")
     with pytest.raises(NotFound, match="not in the LFP of ProbeB"):
         ephys.lfp(ephys_nwb, "ProbeB", channels=[1])
+
+
+def test_timestamp_window_search_matches_searchsorted(tmp_path):
+    """The windowed timestamp search (rate guess, then bisection) equals a full read."""
+    import h5py
+
+    stamps = np.concatenate([np.arange(20000) / 1250.0, 40.0 + np.arange(20000) / 1250.0])
+    path = tmp_path / "gap.h5"
+    with h5py.File(path, "w") as f:  # a clock with a gap: the rate guess misses
+        f["series/timestamps"] = stamps
+        f["series/data"] = np.arange(stamps.size, dtype=np.int16)
+    with open_nwb(path) as nwb:
+        for start, stop in ((0.5, 0.6), (15.9, 40.2), (41.0, 41.5), (-5.0, 0.01), (60, 70)):
+            times, data = nwb.read_timeseries("series", start, stop)
+            i0, i1 = np.searchsorted(stamps, [start, stop])
+            np.testing.assert_array_equal(times, stamps[i0:i1])
+            np.testing.assert_array_equal(data, np.arange(stamps.size, dtype=np.int16)[i0:i1])
+
+
+def test_units_brain_area_qc_rule_and_probes(nwb_dir):
+    """brain_area is the peak channel's location; probes are devices, shanks beneath."""
+    with open_nwb(nwb_dir / "complete" / "ephys_h5.nwb") as nwb:
+        frame = ephys.units(nwb)
+        table = ephys.electrodes(nwb)
+        ref = nwb.pynwb().units
+        for i in (0, 3, len(frame) - 1):
+            peak = int(frame["extremum_channel_index"].iloc[i])
+            assert frame["brain_area"].iloc[i] == ref["electrodes"][i].iloc[peak]["location"]
+        assert set(frame["brain_area"]) <= set(table["location"])
+        assert "waveform_mean" not in frame and "electrodes" not in frame
+        rule = ephys.default_qc_rule(frame.columns)
+        assert rule is not None and rule.startswith("rp_contamination < 0.5")
+        assert ephys.default_qc_rule(["isi_violations_ratio", "presence_ratio", "amplitude_cutoff"])
+        assert ephys.default_qc_rule(["snr"]) is None
+    with open_nwb(nwb_dir / "ephys.nwb") as nwb:
+        assert set(ephys.units(nwb)["brain_area"]) == {"unknown"}  # pre-CCF
+
+
+def test_default_qc_computed_when_not_stored():
+    import pandas as pd
+
+    from ppdata.ephys import _default_qc
+
+    frame = pd.DataFrame(
+        {
+            "rp_contamination": [0.1, 0.9, 0.1],
+            "isi_violations_ratio": [0.9, 0.1, 0.1],
+            "presence_ratio": [0.9, 0.9, 0.5],
+            "amplitude_cutoff": [0.01, 0.01, 0.01],
+        }
+    )
+    assert list(_default_qc(frame)) == [True, False, False]  # the current rule
+    older = frame.drop(columns="rp_contamination")
+    assert list(_default_qc(older)) == [False, True, False]  # the older rule
+    assert older.attrs["default_qc_rule"].startswith("isi_violations_ratio")
+
+
+def test_waveforms_on_request(nwb_dir):
+    with open_nwb(nwb_dir / "complete" / "ephys_h5.nwb") as nwb:
+        ref = nwb.pynwb().units
+        got = ephys.waveforms(nwb, [5, 2])
+        assert got.dims == ("unit", "sample", "channel") and list(got["unit"]) == [5, 2]
+        assert got.shape[2] == 384 and got.attrs["units"] == "volts"
+        np.testing.assert_allclose(got.sel(unit=2).values, ref["waveform_mean"][2])
+        sd = ephys.waveforms(nwb, 5, sd=True)
+        np.testing.assert_allclose(sd.sel(unit=5).values, ref["waveform_sd"][5])
+        with pytest.raises(NotFound, match="valid unit ids"):
+            ephys.waveforms(nwb, [999])
+
+
+def test_probes_are_devices_shanks_are_groups(tmp_path):
+    path = tmp_path / "shanks.nwb"
+    nwbgen.write_ephys_nwb(
+        path, raw_name=RAW_EPHYS, subject_id="820454", session_start=START,
+        probes=("ProbeA", "ProbeF"), shanks={"ProbeF": 2}, units_per_probe=4, duration_s=10.0,
+        lfp_duration_s=1.0,
+    )  # fmt: skip
+    with open_nwb(path) as nwb:
+        assert ephys.list_probes(nwb) == ["ProbeA", "ProbeF"]
+        assert ephys.electrode_groups(nwb) == {
+            "ProbeA": "ProbeA",
+            "ProbeF_group0": "ProbeF",
+            "ProbeF_group1": "ProbeF",
+        }
+        assert set(ephys.units(nwb)["probe"]) == {"ProbeA", "ProbeF"}
 
 
 def test_unitrefine_label_is_preferred(nwb_dir):
@@ -285,7 +386,7 @@ def test_behavior_accessors(nwb_dir):
 
 
 def test_eye_tracking(nwb_dir):
-    with open_nwb(nwb_dir / "ephys.nwb") as nwb:
+    with open_nwb(nwb_dir / "complete" / "ephys_h5.nwb") as nwb:
         eye = behavior.eye_tracking(nwb)
         assert {"pupil_data_x", "pupil_width", "pupil_area", "cr_data_x"} <= set(eye)
         assert eye["likely_blink"].dtype == bool
@@ -323,6 +424,9 @@ def test_plots_write_files(nwb_dir, tmp_path):
         out = [
             plots.plot_raster(spikes, tmp_path / "raster.png", labels=units["label"].to_dict()),
             plots.plot_unit_quality(units, tmp_path / "quality.svg"),
+        ]
+    with open_nwb(nwb_dir / "complete" / "ephys_h5.nwb") as nwb:  # behavior: complete NWB only
+        out += [
             plots.plot_running(
                 behavior.running_speed(nwb), tmp_path / "running.png",
                 epochs=behavior.stimulus_epochs(nwb),
@@ -437,6 +541,40 @@ def test_remote_hdf5_through_block_cache(client, nwb_dir):
         assert remote.equals(ephys.units(local))
         np.testing.assert_array_equal(spikes[2], ephys.spike_times(local, [2])[2])
         np.testing.assert_array_equal(window.data, ephys.lfp(local, "ProbeB", 0.1, 0.3).data)
+
+
+@pytest.mark.parametrize("name", ["long_lfp.h5", "long_lfp.nwb"])
+def test_remote_lfp_window_reads_only_the_covering_timestamps(client, nwb_dir, name):
+    """A 1-s window of an LFP with explicit timestamps: bytes <= 1.5x (its data + the
+    timestamp chunks covering it; HDF5 contiguous: their byte ranges), never the whole
+    timestamps array."""
+    key = f"long/{name}"
+    series = "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP"
+    with open_nwb(key, client=client) as nwb:
+        stamps = nwb.array(f"{series}/timestamps")
+        first = float(stamps[0])
+        ephys.lfp(nwb, "ProbeA", first, first)  # the series' metadata, as an open reads it
+        client.stats.reset()
+        window = ephys.lfp(nwb, "ProbeA", 60.0, 61.0)
+        got = client.stats.bytes.get("GetObject", 0)
+        i0, i1 = np.searchsorted(stamps[:], [60.0, 61.0])
+        assert len(window.times) == i1 - i0 > 1200
+        if nwb.format is NWBFormat.HDF5:
+            floor = (i1 - i0) * (96 * 2 + 8)
+        else:
+            floor = 0
+            for part, suffix in (("data", ".0"), ("timestamps", "")):
+                chunk = nwb.array(f"{series}/{part}").chunks[0]
+                for c in range(i0 // chunk, (i1 - 1) // chunk + 1):
+                    floor += client.head(f"{key}/{series}/{part}/{c}{suffix}").size
+        assert 0 < got <= 1.5 * floor, (got, floor)
+        if nwb.format is NWBFormat.HDF5:
+            # the data plus far less than the timestamps array
+            assert got < (i1 - i0) * 96 * 2 + stamps.size * 8 / 20
+    with open_nwb(nwb_dir / key) as local:
+        expected = ephys.lfp(local, "ProbeA", 60.0, 61.0)
+        np.testing.assert_array_equal(window.data, expected.data)
+        np.testing.assert_array_equal(window.times, expected.times)
 
 
 def test_remote_hdf5_detects_and_heads(client):

@@ -15,7 +15,7 @@ from ppdata.nwb import install_safe_pickle
 RAW_EPHYS = "ecephys_820454_2025-11-04_14-59-22"
 RAW_OPHYS = "multiplane-ophys_832700_2026-01-24_12-06-12"
 START = datetime(2025, 1, 1, 1, 1, 1)
-SMALL_EPHYS = {"units_per_probe": 8, "duration_s": 30.0, "lfp_channels": 12, "lfp_duration_s": 2.0}
+SMALL_EPHYS = {"units_per_probe": 8, "duration_s": 30.0, "lfp_duration_s": 2.0}
 PLANES = (("VISp", 0, 184), ("VISp", 1, 260), ("VISl", 4, 220))
 
 
@@ -29,14 +29,16 @@ def gen_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "behavior": root / f"{RAW_OPHYS}.nwb",
     }
     common = {"raw_name": RAW_EPHYS, "subject_id": "820454", "session_start": START}
-    nwbgen.write_ephys_nwb(files["ephys_zarr"], **common, with_eye_tracking=True, **SMALL_EPHYS)
+    nwbgen.write_ephys_nwb(files["ephys_zarr"], **common, **SMALL_EPHYS)
     nwbgen.write_ephys_nwb(
         files["ephys_hdf5"],
         **common,
         fmt="hdf5",
-        probes=("ProbeA", "ProbeB", "ProbeC"),
+        probes=("ProbeA", "ProbeB", "ProbeF"),
+        shanks={"ProbeF": 2},
         label_column="unitrefine_label",
-        with_behavior=False,
+        complete=True,
+        ccf=True,
         **SMALL_EPHYS,
     )
     ophys = {"raw_name": RAW_OPHYS, "subject_id": "832700", "session_start": START}
@@ -76,17 +78,13 @@ def test_ephys_zarr_is_consolidated_zarr(gen_files):
     assert (path / "units" / "spike_times_index" / ".zarray").is_file()
 
 
-def test_ephys_units_match_domain(gen_files):
+def test_ephys_units_in_the_real_shape(gen_files):
+    from ppdata.mirror.nwbgen_ephys import UNIT_COLUMNS
+
     with _read(gen_files["ephys_zarr"]) as io:
         nwb = io.read()
-        units = nwb.units.to_dataframe(index=True)
-        expected = {
-            "spike_times", "electrodes", "unit_name", "decoder_label", "decoder_probability",
-            "default_qc", "ks_unit_id", "device_name", "depth", "estimated_x", "estimated_y",
-            "estimated_z", "snr", "firing_rate", "presence_ratio", "isi_violations_ratio",
-            "amplitude_cutoff", "amplitude_median", "num_spikes",
-        }  # fmt: skip
-        assert expected <= set(units.columns)
+        assert list(nwb.units.colnames) == list(UNIT_COLUMNS)  # the 55 real columns, in order
+        units = nwb.units.to_dataframe(index=True, exclude={"waveform_mean", "waveform_sd"})
         assert len(units) == 2 * SMALL_EPHYS["units_per_probe"]
         assert set(units["decoder_label"]) <= {"noise", "mua", "sua"}
         qc = (
@@ -94,12 +92,32 @@ def test_ephys_units_match_domain(gen_files):
             & (units["presence_ratio"] > 0.8)
             & (units["amplitude_cutoff"] < 0.1)
         )
-        assert (units["default_qc"].astype(bool) == qc).all()
+        assert (units["default_qc"].astype(bool) == qc).all()  # the pre-2026-06-30 rule
         assert set(units["device_name"]) == {"ProbeA", "ProbeB"}
+        assert set(units["shank"]) == {""}
+        assert (units["depth"] == units["estimated_y"]).all()
         for times, n in zip(units["spike_times"], units["num_spikes"], strict=True):
             assert len(times) == n and np.all(np.diff(times) >= 0)
             assert times.min() >= 0 and times.max() <= SMALL_EPHYS["duration_s"]
         assert units["unit_name"].is_unique
+        # electrodes per unit: all 384 of its probe; the peak channel indexes into them
+        for electrodes, probe, peak in zip(
+            units["electrodes"], units["device_name"], units["extremum_channel_index"], strict=True
+        ):
+            names = np.asarray(nwb.electrodes["group_name"].data[:])[np.asarray(electrodes)]
+            assert len(electrodes) == 384 and set(names) == {probe}
+            assert 0 <= peak < 384
+        mean = nwb.units["waveform_mean"][0]
+        assert mean.shape == (8, 384)  # samples x the full probe, zero away from the peak
+        assert np.count_nonzero(np.abs(mean).sum(axis=0)) <= 20
+
+
+def test_sorted_ephys_nwb_has_no_behavior(gen_files):
+    with _read(gen_files["ephys_zarr"]) as io:
+        nwb = io.read()
+        assert set(nwb.processing) == {"ecephys"}
+        assert not nwb.acquisition and not nwb.intervals
+        assert nwb.session_description == "Base NWB file generated with subject metadata"
 
 
 def test_ephys_electrodes_lfp_and_devices(gen_files):
@@ -108,28 +126,39 @@ def test_ephys_electrodes_lfp_and_devices(gen_files):
         assert set(nwb.devices) == {"ProbeA", "ProbeB"}
         assert set(nwb.electrode_groups) == {"ProbeA", "ProbeB"}
         electrodes = nwb.electrodes.to_dataframe()
-        assert {"location", "group", "group_name", "channel_name", "rel_x", "rel_y"} <= set(
-            electrodes.columns
-        )
-        assert len(electrodes) == 2 * 4 * SMALL_EPHYS["lfp_channels"]
-        assert set(electrodes["location"]) <= {"unknown", ""}
+        assert len(electrodes) == 2 * 384
+        assert set(electrodes["location"]) == {"unknown"}
         lfp = nwb.processing["ecephys"]["LFP"]
         assert set(lfp.electrical_series) == {
             "ElectricalSeriesProbeA-LFP",
             "ElectricalSeriesProbeB-LFP",
         }
         series = lfp["ElectricalSeriesProbeB-LFP"]
-        assert series.rate == 2500.0
-        assert series.data.shape == (5000, SMALL_EPHYS["lfp_channels"])
+        assert series.rate is None and series.timestamps is not None
+        assert series.data.shape == (2500, 96) and series.timestamps.shape == (2500,)
+        stamps = series.timestamps[:]
+        assert np.all(np.diff(stamps) > 0)
+        assert abs(1 / np.median(np.diff(stamps)) - 1250.0) < 0.1
+        assert series.data.chunks == (2500, 96)  # Zarr: chunked
         rows = series.electrodes.data[:]
-        assert np.all(np.diff(rows) == 4)  # every 4th channel
+        assert len(rows) == 96 and np.all(np.diff(rows) == 4)  # every 4th channel
         assert set(electrodes.iloc[rows]["group_name"]) == {"ProbeB"}
 
 
-def test_ephys_behavior_and_eye_tracking(gen_files):
-    with _read(gen_files["ephys_zarr"]) as io:
+def test_complete_ephys_nwb(gen_files):
+    from ppdata.mirror.nwbgen_ephys import RELEASE_2026_COLUMNS
+
+    path = gen_files["ephys_hdf5"]
+    assert path.is_file() and path.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+    with _read(path) as io:
         nwb = io.read()
         assert {"ecephys", "running", "stimulus", "eye_tracking"} <= set(nwb.processing)
+        assert set(nwb.acquisition) == {
+            "raw_running_wheel_rotation",
+            "running_wheel_signal_voltage",
+            "running_wheel_supply_voltage",
+        }
+        assert any(name.endswith("_presentations") for name in nwb.intervals)
         speed = nwb.processing["running"]["running_speed"]
         assert speed.unit == "cm/s" and len(speed.data) == len(speed.timestamps)
         assert {"pupil", "corneal_reflection", "likely_blink_times"} <= set(
@@ -140,18 +169,25 @@ def test_ephys_behavior_and_eye_tracking(gen_files):
         gratings = nwb.intervals["Sequence mismatch block_presentations"].to_dataframe()
         assert {"start_time", "stop_time", "stim_name", "Orientation", "TrialType"} <= set(gratings)
         assert (gratings["stop_time"] > gratings["start_time"]).all()
-
-
-def test_ephys_hdf5_with_unitrefine_label(gen_files):
-    path = gen_files["ephys_hdf5"]
-    assert path.is_file() and path.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
-    with _read(path) as io:
-        nwb = io.read()
-        units = nwb.units.to_dataframe()
+        units = nwb.units.to_dataframe(exclude={"waveform_mean", "waveform_sd", "electrodes"})
+        assert set(RELEASE_2026_COLUMNS) <= set(units)
         assert (units["unitrefine_label"] == units["decoder_label"]).all()
-        assert set(units["device_name"]) == {"ProbeA", "ProbeB", "ProbeC"}
-        assert "running" not in nwb.processing and not nwb.intervals
-        assert len(nwb.processing["ecephys"]["LFP"].electrical_series) == 3
+        rule = (
+            (units["rp_contamination"] < 0.5)
+            & (units["presence_ratio"] > 0.8)
+            & (units["amplitude_cutoff"] < 0.1)
+        )
+        assert (units["default_qc"].astype(bool) == rule).all()  # the 2026-06-30 rule
+        assert set(units["device_name"]) == {"ProbeA", "ProbeB", "ProbeF"}
+        assert set(nwb.devices) == {"ProbeA", "ProbeB", "ProbeF"}
+        assert set(nwb.electrode_groups) == {"ProbeA", "ProbeB", "ProbeF_group0", "ProbeF_group1"}
+        assert set(units.loc[units["device_name"] == "ProbeF", "shank"]) <= {"0", "1"}
+        electrodes = nwb.electrodes.to_dataframe()
+        assert {"x", "y", "z"} <= set(electrodes)
+        assert "void" in set(electrodes["location"])
+        series = nwb.processing["ecephys"]["LFP"]["ElectricalSeriesProbeA-LFP"]
+        assert series.data.chunks is None and series.data.compression is None
+        assert series.data.dtype == np.int16 and series.conversion == pytest.approx(4.6875e-6)
 
 
 def test_pophys_one_module_per_plane(gen_files):
@@ -213,7 +249,7 @@ def test_rewrite_replaces_and_leaves_no_temporary(gen_files, tmp_path):
     for _ in range(2):
         nwbgen.write_ephys_nwb(
             path, raw_name=RAW_EPHYS, subject_id="820454", session_start=START, fmt="hdf5",
-            with_behavior=False, **SMALL_EPHYS,
+            **SMALL_EPHYS,
         )  # fmt: skip
     assert [p.name for p in tmp_path.iterdir()] == ["x.nwb"]
 
@@ -232,11 +268,9 @@ def test_bad_arguments(tmp_path):
         )  # fmt: skip
 
 
-def test_benchmark_recipe_is_big():
+def test_benchmark_recipe_is_at_real_scale():
     kwargs = nwbgen.benchmark_ephys_kwargs()
-    spikes = (
-        len(kwargs["probes"]) * kwargs["units_per_probe"] * kwargs["mean_firing_rate_hz"]
-        * kwargs["duration_s"] * 8
-    )  # fmt: skip
-    lfp = len(kwargs["probes"]) * kwargs["lfp_channels"] * 2500 * kwargs["lfp_duration_s"] * 2
-    assert 200e6 < spikes + lfp < 500e6  # ~250 MB stored after compression
+    units = len(kwargs["probes"]) * kwargs["units_per_probe"]
+    assert 2000 <= units <= 4000 and 5 <= len(kwargs["probes"]) <= 6
+    assert 3600 <= kwargs["duration_s"] <= 5400  # a 60-90 min session
+    assert kwargs["long_lfp_probes"]  # at least one LFP spans it

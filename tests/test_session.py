@@ -25,7 +25,8 @@ def test_partial_nwbs_by_asset_kind(client, world):
     expected = {a.nwb_key for a in session.assets if a.nwb_key and a.current}
     assert keys == expected
     sorted_keys = [loc.key for loc in find_nwbs(EPHYS_REPROCESSED, client)]
-    assert sorted_keys == [world.session(EPHYS_REPROCESSED).current("sorted").nwb_key]
+    current = world.session(EPHYS_REPROCESSED).current("sorted")
+    assert sorted_keys == [f"{current.name}/{p}" for p in current.nwb_paths]  # both recordings
 
 
 def test_pick_an_older_version(client, world):
@@ -53,6 +54,47 @@ def test_session_units_match_the_world(client, world):
     unit = int(units.index[0])
     spikes = s.spike_times([unit])[unit]
     assert len(spikes) == units.loc[unit, "num_spikes"]
+
+
+def test_several_nwbs_in_one_asset_are_listed_and_selectable(client, world):
+    asset = world.session(EPHYS_REPROCESSED).current("sorted")
+    s = Session(EPHYS_REPROCESSED, client)
+    recordings = [loc.recording for loc in s.nwb_locations() if loc.asset.name == asset.name]
+    assert recordings == ["experiment1_recording1", "experiment1_recording2"]
+    first = s.units()
+    assert s.several_nwbs and s.nwb_used[0].rstrip("/").endswith("experiment1_recording1.nwb")
+    store = next(iter(s._open.values()))._backend.store
+    cached = list(store._cache._items)
+    assert any(k.startswith("units/presence_ratio/") for k in cached), cached[:20]
+    assert not any(k.startswith("units/waveform_") for k in cached)  # never for the table
+    waves = s.waveforms(first.index[:2])
+    assert waves.shape[0] == 2 and waves.shape[2] == 384
+    assert any(k.startswith("units/waveform_mean/") for k in store._cache._items)
+    second = Session(EPHYS_REPROCESSED, client, recording="recording2")
+    other = second.units()
+    assert second.nwb_used[0].rstrip("/").endswith("experiment1_recording2.nwb")
+    assert len(other) == len(first) and other["num_spikes"].sum() < first["num_spikes"].sum()
+    with pytest.raises(NWBError, match="experiment1_recording2"):
+        Session(EPHYS_REPROCESSED, client, recording="recording7").units()
+
+
+def test_session_real_units_columns_probes_and_waveforms(client, world):
+    asset = world.session(EPHYS_COMPLETE).current("nwb")
+    with Session(EPHYS_COMPLETE, client) as s:
+        units = s.units()
+        assert s.probes() == list(asset.probes)  # devices; ProbeF's two groups are shanks
+        assert set(units["probe"]) == set(asset.probes)
+        assert "void" in set(s.electrodes()["location"])
+        assert units["brain_area"].notna().all() and "unknown" not in set(units["brain_area"])
+        wave = s.waveforms(units.index[:3])
+        assert wave.shape[0] == 3 and wave.shape[2] == 384
+        area = str(units["brain_area"].iloc[0])
+        in_area = s.units(area=area)
+        assert len(in_area) == (units["brain_area"] == area).sum() > 0
+        with pytest.raises(NotFound, match="areas here are"):
+            s.units(area="Nowhere")
+        opened = list(s._open.values())
+    assert not s._open and all(n._backend.root.id.valid == 0 for n in opened)  # closed
 
 
 def test_older_version_of_a_session(client, world):
@@ -96,6 +138,12 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
     assert csv.read_text().startswith("unit_id,")
     bad_probe = run("units", EPHYS_REPROCESSED, "--probe", "ProbeZ")
     assert bad_probe.code == 1 and "ProbeA" in bad_probe.err
+    complete = run("units", EPHYS_COMPLETE, "--area", "void", "--json")
+    assert complete.code == 0 and {r["brain_area"] for r in json.loads(complete.out)} == {"void"}
+    second = run("units", EPHYS_REPROCESSED, "--nwb", "recording2", "--json")
+    assert second.code == 0 and "experiment1_recording2.nwb" in second.err  # says which
+    assert json.loads(second.out) != json.loads(units.out)
+    assert "experiment1_recording1.nwb" in units.err  # several NWBs: the default is named
 
     planes = run("planes", MESOSCOPE_A, "--json")
     assert json.loads(planes.out)[0]["plane"] == "VISp_0"

@@ -421,42 +421,107 @@ def _read_zarr(path: Path):
     return NWBZarrIO(str(path), mode="r")
 
 
+def _check_ephys_shapes(nwb, asset) -> None:
+    """The real shapes of REAL_SHAPES.md §4-5, common to sorted and complete NWBs."""
+    from ppdata.mirror.nwbgen_ephys import LFP_CONVERSION, RELEASE_2026_COLUMNS, UNIT_COLUMNS
+
+    assert set(nwb.devices) == set(asset.probes)  # probes are the devices
+    assert set(nwb.electrode_groups) == set(asset.electrode_groups)
+    assert len(nwb.electrodes) == 384 * len(asset.probes)
+    assert list(nwb.electrodes.colnames[:10]) == [
+        "location",
+        "group",
+        "group_name",
+        "channel_name",
+        "gain_to_physical_unit",
+        "rel_y",
+        "physical_unit",
+        "offset_to_physical_unit",
+        "rel_x",
+        "inter_sample_shift",
+    ]
+    units = nwb.units
+    release = asset.label_column == "unitrefine_label"
+    expected = [*UNIT_COLUMNS, *(RELEASE_2026_COLUMNS if release else ())]
+    assert list(units.colnames) == expected
+    assert len(units) == asset.units and units.description == "Units from Kilosort4"
+    assert units.waveform_unit == "volts"
+    # electrodes per unit = every electrode of its probe; waveforms over the whole probe
+    ends = np.asarray(units["electrodes"].data[:])
+    rows = np.asarray(units["electrodes"].target.data[:])
+    assert (np.diff(np.concatenate([[0], ends])) == 384).all()
+    assert list(rows[:384]) == list(range(384))  # the first unit: all of the first probe
+    assert units["waveform_mean"][0].shape[1] == 384 and units["waveform_sd"][0].shape[1] == 384
+    qc = units.to_dataframe(index=True, exclude={"spike_times", "electrodes"})
+    metric = "rp_contamination" if release else "isi_violations_ratio"
+    rule = (qc[metric] < 0.5) & (qc["presence_ratio"] > 0.8) & (qc["amplitude_cutoff"] < 0.1)
+    assert (qc["default_qc"].astype(bool) == rule).all()
+    if release:
+        assert set(qc["bombcell_label"]) <= {"good", "mua", "noise", "non_soma"}
+        assert (qc["unitrefine_label"] == qc["decoder_label"]).all()
+    lfp = nwb.processing["ecephys"]["LFP"]
+    assert set(lfp.electrical_series) == {f"ElectricalSeries{p}-LFP" for p in asset.probes}
+    series = lfp.electrical_series[f"ElectricalSeries{asset.probes[0]}-LFP"]
+    assert series.data.shape[1] == 96 and series.data.dtype == np.int16
+    assert series.timestamps is not None and series.rate is None  # explicit timestamps
+    assert len(series.timestamps) == series.data.shape[0]
+    rate = (len(series.timestamps) - 1) / (series.timestamps[-1] - series.timestamps[0])
+    assert abs(rate - 1250.0) < 0.1
+    assert series.conversion == pytest.approx(LFP_CONVERSION)
+    assert list(series.electrodes.data[:3]) == [0, 4, 8]  # every 4th channel
+
+
 def test_sorted_nwb_contents(fresh: World):
-    for asset in fresh.session(EPHYS_REPROCESSED).assets_of("sorted"):
-        with _read_zarr(fresh.bucket_dir / str(asset.nwb_key)) as io_:
-            nwb = io_.read()
-            columns = set(nwb.units.colnames)
-            assert {
-                "spike_times",
-                "electrodes",
-                "decoder_label",
-                "default_qc",
-                "isi_violations_ratio",
-                "presence_ratio",
-                "amplitude_cutoff",
-                "firing_rate",
-            } <= columns
-            assert asset.label_column in columns
-            assert len(nwb.units) == asset.units
-            assert set(nwb.units["decoder_label"][:]) <= {"noise", "mua", "sua"}
-            assert {"location", "group", "group_name", "channel_name", "rel_x", "rel_y"} <= set(
-                nwb.electrodes.colnames
-            )
-            lfp = nwb.processing["ecephys"]["LFP"]
-            assert {f"ElectricalSeries{p}-LFP" for p in asset.probes} <= set(lfp.electrical_series)
-            assert "running" in nwb.processing and "stimulus" in nwb.processing
-            assert any(name.endswith("_presentations") for name in nwb.intervals)
-            assert nwb.session_id == EPHYS_REPROCESSED
+    """Sorted NWBs hold electrodes, LFP and units, and no behavior at all."""
+    session = fresh.session(EPHYS_REPROCESSED)
+    several = session.current("sorted")
+    assert len(several.nwb_paths) == 2
+    assert [p.rsplit("_", 2)[-2:] for p in several.nwb_paths] == [
+        ["experiment1", "recording1.nwb"],
+        ["experiment1", "recording2.nwb"],
+    ]
+    for asset in session.assets_of("sorted"):
+        for path in asset.nwb_paths:
+            with _read_zarr(fresh.bucket_dir / asset.name / path) as io_:
+                nwb = io_.read()
+                _check_ephys_shapes(nwb, asset)
+                assert set(nwb.processing) == {"ecephys"}
+                assert not nwb.acquisition and not nwb.intervals
+                assert nwb.session_id == EPHYS_REPROCESSED
+                assert set(nwb.electrodes["location"][:]) == {"unknown"}  # pre-CCF
+    labels = {a.label_column for a in session.assets_of("sorted")}
+    assert labels == {"decoder_label", "unitrefine_label"}
 
 
 def test_complete_hdf5_nwb_contents(fresh: World):
+    import h5py
     from pynwb import NWBHDF5IO
 
-    asset = fresh.session(EPHYS_COMPLETE).current("nwb")
-    with NWBHDF5IO(str(fresh.bucket_dir / str(asset.nwb_key)), mode="r") as io_:
+    session = fresh.session(EPHYS_COMPLETE)
+    asset = session.current("nwb")
+    path = fresh.bucket_dir / str(asset.nwb_key)
+    assert asset.nwb_path == f"{EPHYS_COMPLETE}_experiment1_recording1.nwb"
+    with NWBHDF5IO(str(path), mode="r") as io_:
         nwb = io_.read()
+        _check_ephys_shapes(nwb, asset)
         assert {"ecephys", "eye_tracking", "running", "stimulus"} <= set(nwb.processing)
-        assert len(nwb.units) == asset.units
+        assert set(nwb.acquisition) == {
+            "raw_running_wheel_rotation",
+            "running_wheel_signal_voltage",
+            "running_wheel_supply_voltage",
+        }
+        assert any(name.endswith("_presentations") for name in nwb.intervals)
+        # probe letters skip; a probe of two electrode groups is one device
+        assert list(asset.probes) == ["ProbeA", "ProbeB", "ProbeD", "ProbeF"]
+        assert {"ProbeF_group0", "ProbeF_group1"} <= set(nwb.electrode_groups)
+        electrodes = nwb.electrodes.to_dataframe()
+        assert {"x", "y", "z"} <= set(electrodes.columns)
+        assert np.isfinite(electrodes[["x", "y", "z"]].to_numpy()).all()
+        assert "void" in set(electrodes["location"]) and "VISp5" in set(electrodes["location"])
+    with h5py.File(path, "r") as f:  # LFP contiguous and uncompressed, as in the real files
+        data = f["processing/ecephys/LFP/ElectricalSeriesProbeA-LFP/data"]
+        stamps = f["processing/ecephys/LFP/ElectricalSeriesProbeA-LFP/timestamps"]
+        assert data.chunks is None and data.compression is None and stamps.chunks is None
 
 
 def test_pophys_nwb_contents(fresh: World):

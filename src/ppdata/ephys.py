@@ -34,12 +34,14 @@ if TYPE_CHECKING:
 __all__ = [
     "LABELS",
     "LFPSlice",
+    "electrode_groups",
     "electrodes",
     "lfp",
     "list_lfp_probes",
     "list_probes",
     "spike_times",
     "units",
+    "waveforms",
 ]
 
 logger = logging.getLogger(__name__)
@@ -105,18 +107,36 @@ class LFPSlice(NamedTuple):
 
 
 def list_probes(nwb: NWB) -> list[str]:
-    """Probe names: the electrode groups, else the units' ``device_name`` values."""
-    if nwb.exists(EXTRACELLULAR):
-        groups = [
-            name
-            for name in nwb.children(EXTRACELLULAR)
-            if name != "electrodes" and nwb.is_group(f"{EXTRACELLULAR}/{name}")
-        ]
-        if groups:
-            return sorted(groups)
+    """Probe names (``ProbeA`` ...): the devices of the electrode groups.
+
+    A probe recorded as several electrode groups (``ProbeF_group0``, ``ProbeF_group1``: its
+    shanks) is one probe. Falls back to the units' ``device_name`` values.
+    """
+    groups = electrode_groups(nwb)
+    if groups:
+        return sorted(set(groups.values()))
     if nwb.exists(f"{UNITS}/device_name"):
         return sorted({str(v) for v in nwb.read(f"{UNITS}/device_name")})
     return []
+
+
+_GROUP_SUFFIX = re.compile(r"_group\d+$")
+
+
+def electrode_groups(nwb: NWB) -> dict[str, str]:
+    """Electrode group name -> the probe (device) it belongs to, e.g.
+    ``{"ProbeA": "ProbeA", "ProbeF_group0": "ProbeF", "ProbeF_group1": "ProbeF"}``."""
+    out: dict[str, str] = {}
+    if not nwb.exists(EXTRACELLULAR):
+        return out
+    for name in nwb.children(EXTRACELLULAR):
+        path = f"{EXTRACELLULAR}/{name}"
+        if name == "electrodes" or not nwb.is_group(path):
+            continue
+        target = nwb.link(path, "device")
+        device = target.rsplit("/", 1)[-1] if target else _GROUP_SUFFIX.sub("", name)
+        out[name] = device
+    return out
 
 
 def electrodes(nwb: NWB) -> pd.DataFrame:
@@ -165,6 +185,7 @@ def units(
     default_qc: bool | None = None,
     probe: str | Iterable[str] | None = None,
     where: str | Mapping[str, tuple[str, Any]] | None = None,
+    area: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The units table as a DataFrame: quality metrics, ``label``, ``default_qc``, ``probe``.
 
@@ -178,6 +199,8 @@ def units(
         Keep units whose ``default_qc`` equals this.
     probe : str or iterable of str, optional
         Keep units of these probes.
+    area : str or iterable of str, optional
+        Keep units whose ``brain_area`` (their peak channel's ``location``) is one of these.
     where : str or mapping, optional
         Metric thresholds: a pandas query (``"snr > 3 and firing_rate >= 0.5"``) or a
         mapping ``{"snr": (">", 3)}``.
@@ -211,6 +234,14 @@ def units(
     frame["label"] = _labels(frame)
     frame["default_qc"] = _default_qc(frame)
     frame["probe"] = _probes(nwb, frame)
+    frame["brain_area"] = _brain_areas(nwb, frame)
+    if area is not None:
+        wanted = _as_set(area)
+        valid = set(frame["brain_area"].dropna().astype(str))
+        bad = wanted - valid
+        if bad:
+            raise NotFound(f"unknown brain area(s) {sorted(bad)}: areas here are {sorted(valid)}")
+        frame = frame[frame["brain_area"].isin(wanted)]
     return _filter(frame, label=label, default_qc=default_qc, probe=probe, where=where)
 
 
@@ -221,20 +252,64 @@ def _labels(frame: pd.DataFrame) -> Any:
     return None
 
 
+#: The default-QC rules of the ephys curation: since the 2026-06-30 release
+#: ``rp_contamination`` replaces ``isi_violations_ratio`` (REAL_SHAPES §5).
+QC_RULES = {
+    "rp_contamination": "rp_contamination < 0.5 & presence_ratio > 0.8 & amplitude_cutoff < 0.1",
+    "isi_violations_ratio": (
+        "isi_violations_ratio < 0.5 & presence_ratio > 0.8 & amplitude_cutoff < 0.1"
+    ),
+}
+
+
+def default_qc_rule(columns: Iterable[str]) -> str | None:
+    """The default-QC rule a table with these columns gets when it stores none: the
+    current one (``rp_contamination``) where that metric exists, else the older one."""
+    have = set(columns)
+    for metric, rule in QC_RULES.items():
+        if {metric, "presence_ratio", "amplitude_cutoff"} <= have:
+            return rule
+    return None
+
+
 def _default_qc(frame: pd.DataFrame) -> Any:
+    """The stored ``default_qc`` where the file has it, else computed by
+    :func:`default_qc_rule` (the rule used is kept in ``frame.attrs["default_qc_rule"]``)."""
     if "default_qc" in frame:
+        frame.attrs["default_qc_rule"] = "stored"
         values = frame["default_qc"]
         if values.dtype == object:
             return values.astype(str).str.lower().isin(["true", "1", "yes"])
         return values.astype(bool)
-    metrics = ("isi_violations_ratio", "presence_ratio", "amplitude_cutoff")
-    if all(m in frame for m in metrics):
-        return (
-            (frame["isi_violations_ratio"] < 0.5)
-            & (frame["presence_ratio"] > 0.8)
-            & (frame["amplitude_cutoff"] < 0.1)
-        )
-    return None
+    rule = default_qc_rule(frame.columns)
+    if rule is None:
+        return None
+    frame.attrs["default_qc_rule"] = rule
+    return frame.eval(rule.replace("&", "and"))
+
+
+def _brain_areas(nwb: NWB, frame: pd.DataFrame) -> Any:
+    """Each unit's brain area: the ``location`` of its peak channel, i.e.
+    ``electrodes[i].iloc[extremum_channel_index]`` (None where the file cannot say)."""
+    path = f"{ELECTRODES}/location"
+    if "extremum_channel_index" not in frame or not nwb.exists(path):
+        return None
+    if not (nwb.exists(f"{UNITS}/electrodes") and nwb.exists(f"{UNITS}/electrodes_index")):
+        return None
+    ends = nwb.read(f"{UNITS}/electrodes_index").astype(np.int64)
+    starts = np.concatenate([[0], ends[:-1]])
+    peak = frame["extremum_channel_index"].to_numpy().astype(np.int64)
+    position = starts + peak
+    valid = (peak >= 0) & (position < ends)
+    rows = np.full(len(frame), -1, dtype=np.int64)
+    if valid.any():
+        # one element per unit, but spread over the whole array: its chunks are all needed,
+        # so one read of it (one batch of chunks, one decode) beats thousands of slices
+        flat = nwb.read(f"{UNITS}/electrodes")
+        rows[valid] = np.asarray(flat, dtype=np.int64)[position[valid]]
+    locations = nwb.read(path)
+    out = np.array([str(locations[r]) if r >= 0 else None for r in rows], dtype=object)
+    return out
 
 
 def _probes(nwb: NWB, frame: pd.DataFrame) -> Any:
@@ -245,7 +320,8 @@ def _probes(nwb: NWB, frame: pd.DataFrame) -> Any:
         rows = nwb.read(f"{UNITS}/electrodes")
         first = rows[np.concatenate([[0], ends[:-1]])] if len(ends) else rows[:0]
         table = electrodes(nwb)
-        return table["group_name"].to_numpy()[first]
+        groups = electrode_groups(nwb)
+        return np.array([groups.get(str(g), str(g)) for g in table["group_name"].to_numpy()[first]])
     return None
 
 
@@ -350,6 +426,58 @@ def spike_times(nwb: NWB, unit_ids: int | Iterable[int]) -> dict[int, np.ndarray
     ranges = [(int(ends[r - 1]) if r else 0, int(ends[r])) for r in rows]
     slices = nwb.read_ranges(f"{UNITS}/spike_times", ranges)
     return {u: np.asarray(s, dtype=np.float64) for u, s in zip(wanted, slices, strict=True)}
+
+
+def waveforms(nwb: NWB, unit_ids: int | Iterable[int], *, sd: bool = False) -> xr.DataArray:
+    """Mean (or SD) spike waveforms of the units asked for, over the channels of their probe.
+
+    Read on request only (the units table never touches these columns): the rows of
+    ``units/waveform_mean`` (or ``waveform_sd``) for these units, nothing else.
+
+    Parameters
+    ----------
+    nwb : NWB
+        An open ephys NWB.
+    unit_ids : int or iterable of int
+        Unit ids (the index of :func:`units`).
+    sd : bool
+        Read ``waveform_sd`` instead of ``waveform_mean``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``unit x sample x channel`` in the file's ``waveform_unit`` (volts); ``channel`` is the
+        position on the probe (the channels of the unit's ``electrodes``).
+
+    Raises
+    ------
+    NotFound
+        No waveforms in the file, or an unknown unit id.
+    """
+    import xarray as xr
+
+    column = "waveform_sd" if sd else "waveform_mean"
+    wanted = [int(unit_ids)] if np.isscalar(unit_ids) else [int(u) for u in unit_ids]
+    if not nwb.exists(f"{UNITS}/{column}"):
+        raise NotFound(f"{nwb.name} has no {column} column in its units table")
+    ids = nwb.read(f"{UNITS}/id")
+    position = {int(u): i for i, u in enumerate(ids)}
+    missing = [u for u in wanted if u not in position]
+    if missing:
+        raise NotFound(f"unknown unit id(s) {missing}: {_describe_ids(ids)}")
+    rows = np.array([position[u] for u in wanted], dtype=np.int64)
+    order = np.argsort(rows)
+    data = np.empty((len(rows), *nwb.shape(f"{UNITS}/{column}")[1:]), dtype=np.float32)
+    if len(rows):
+        data[order] = nwb.read(f"{UNITS}/{column}", (rows[order],))
+    unit = str(nwb.attrs(UNITS).get("waveform_unit", "volts"))
+    return xr.DataArray(
+        data,
+        dims=("unit", "sample", "channel"),
+        coords={"unit": wanted},
+        name=column,
+        attrs={"units": unit},
+    )
 
 
 def _describe_ids(ids: np.ndarray) -> str:

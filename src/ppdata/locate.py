@@ -19,9 +19,11 @@ from .errors import NWBError
 from .naming import NameKind, parse_name
 from .s3 import S3Client
 
-__all__ = ["NWBLocation", "find_nwbs", "nwbs_in_asset"]
+__all__ = ["NWBLocation", "find_nwbs", "nwbs_in_asset", "pick_recording"]
 
 _NWB_NAME = re.compile(r"\.nwb(\.zarr|\.h5|\.hdf5)?/?$", re.IGNORECASE)
+_RECORDING = re.compile(r"experiment(\d+)_recording(\d+)")
+
 #: Partial NWBs, by the kind of asset that carries them, in the order they are preferred.
 _PARTIAL_KINDS = (AssetKind.SORTED, AssetKind.PLANAR_OPHYS, AssetKind.BEHAVIOR_TIMING)
 
@@ -61,6 +63,13 @@ class NWBLocation:
         return self.key.rsplit("/", 1)[-1]
 
     @property
+    def recording(self) -> str | None:
+        """``experimentN_recordingM`` from the file name (one NWB per experiment x
+        recording in a sorted asset), or ``None``."""
+        match = _RECORDING.search(self.name)
+        return f"experiment{match[1]}_recording{match[2]}" if match else None
+
+    @property
     def format_hint(self) -> str:
         """``zarr`` for folders, ``hdf5`` for objects (checked again when opened)."""
         return "zarr" if self.is_folder else "hdf5"
@@ -74,6 +83,7 @@ class NWBLocation:
             "format": self.format_hint,
             "size": self.size,
             "complete": self.complete,
+            "recording": self.recording,
             "current": self.asset.current,
         }
 
@@ -87,7 +97,7 @@ def nwbs_in_asset(asset: Asset, client: S3Client) -> list[NWBLocation]:
         If the asset holds no NWB; the message says what was found there.
     """
     # The classification listing of a processed asset already shows its NWB folder.
-    known = [e for e in asset.entries if e.endswith("/") and _NWB_NAME.search(e)]
+    known = sorted(e for e in asset.entries if e.endswith("/") and _NWB_NAME.search(e))
     if known:
         return [NWBLocation(asset, asset.prefix + e.rstrip("/"), True) for e in known]
     root = client.list(asset.prefix)
@@ -106,7 +116,38 @@ def nwbs_in_asset(asset: Asset, client: S3Client) -> list[NWBLocation]:
             "Raw assets hold no NWB: use the sorted, processed or nwb asset "
             "(`ppdata assets SESSION` lists them)"
         )
-    return found
+    return sorted(found, key=lambda loc: _recording_order(loc.name))
+
+
+def _recording_order(name: str) -> tuple[int, int, str]:
+    match = _RECORDING.search(name)
+    return (int(match[1]), int(match[2]), name) if match else (0, 0, name)
+
+
+def pick_recording(locations: list[NWBLocation], recording: str | None) -> NWBLocation:
+    """The NWB of one recording among an asset's NWBs (default: the first).
+
+    ``recording`` may be ``"experiment1_recording2"``, ``"recording2"``, ``"2"`` or the
+    file name.
+
+    Raises
+    ------
+    NWBError
+        If none matches; the message lists the recordings there are.
+    """
+    if recording is None or not locations:
+        return locations[0]
+    text = str(recording).strip().rstrip("/")
+    if text.isdigit():
+        text = f"recording{text}"
+    for loc in locations:
+        rec = loc.recording or ""
+        if text in (loc.name, loc.key, rec) or (rec and rec.endswith(f"_{text}")):
+            return loc
+    valid = [loc.recording or loc.name for loc in locations]
+    raise NWBError(
+        f"no NWB of recording {recording!r} in {locations[0].asset.name}; its NWBs are {valid}"
+    )
 
 
 def probe_complete_hdf5(

@@ -17,6 +17,7 @@ values and refuses anything else.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -317,6 +318,11 @@ class NWB:
             if isinstance(entry, dict) and entry.get("name") == name:
                 return str(entry.get("path", "")).strip("/") or None
         if self.format is NWBFormat.HDF5 and self._backend.exists(f"{path}/{name}"):
+            import h5py
+
+            link = self._backend.node(path).get(name, getlink=True)
+            if isinstance(link, h5py.SoftLink):
+                return str(link.path).strip("/") or None
             return str(self._backend.node(f"{path}/{name}").name).strip("/")
         return None
 
@@ -335,11 +341,9 @@ class NWB:
         path = self._check(path)
         n = self.shape(f"{path}/data")[0]
         if self.exists(f"{path}/timestamps"):
-            stamps = self.read(f"{path}/timestamps")
-            i0 = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
-            i1 = n if stop is None else int(np.searchsorted(stamps, stop, side="left"))
-            i1 = min(i1, n)
-            times = stamps[i0:i1]
+            i0, i1, times = self._timestamp_window(
+                f"{path}/timestamps", n, start, stop, data=f"{path}/data"
+            )
         else:
             t0 = float(self.read_scalar(f"{path}/starting_time"))
             rate = float(self.attrs(f"{path}/starting_time").get("rate", 0.0))
@@ -355,6 +359,83 @@ class NWB:
         else:
             data = self.read(f"{path}/data", (slice(i0, i1), np.asarray(columns, dtype=np.int64)))
         return times, data
+
+    def _timestamp_window(
+        self,
+        path: str,
+        n: int,
+        start: float | None,
+        stop: float | None,
+        *,
+        data: str | None = None,
+    ) -> tuple[int, int, np.ndarray]:
+        """Rows ``[i0, i1)`` of sorted timestamps in ``[start, stop)`` and their values,
+        reading only the part of the array that covers the window.
+
+        A whole window (or an array already read) reads the array; otherwise the first and
+        last stamps give the mean rate, the guessed rows (plus a margin) are read and
+        checked, and a binary search over single stamps takes over if the guess misses
+        (gaps in the clock). In Zarr the guessed rows of ``data`` are fetched in the same
+        batch as their timestamps.
+        """
+        n = min(n, self.shape(path)[0])
+        if (start is None and stop is None) or path in self._cache or n < 4096:
+            stamps = self.read(path)[:n]
+            i0 = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
+            i1 = n if stop is None else int(np.searchsorted(stamps, stop, side="left"))
+            return i0, max(i0, i1), stamps[i0:i1]
+        if self.format is NWBFormat.ZARR:  # the first and last chunks in one batch
+            self._guard(path, lambda: self._backend.prefetch_ranges(path, [(0, 1), (n - 1, n)]))
+        first = float(self.read(path, slice(0, 1))[0])
+        last = float(self.read(path, slice(n - 1, n))[0])
+        lo_t = first if start is None else start
+        hi_t = last + 1.0 if stop is None else stop
+        rate = (n - 1) / (last - first) if last > first else 0.0
+        margin = 64
+        if rate > 0:
+            g0 = int(np.floor((lo_t - first) * rate)) - margin
+            g1 = int(np.ceil((hi_t - first) * rate)) + margin
+            a, b = min(max(g0, 0), n), min(max(g1, 0), n)
+            if b > a:
+                if self.format is NWBFormat.ZARR:
+                    self._prefetch_rows([path, *([data] if data else [])], a, b)
+                part = self.read(path, slice(a, b))
+                covers_lo = a == 0 or part[0] < lo_t
+                covers_hi = b == n or part[-1] >= hi_t
+                if covers_lo and covers_hi:
+                    j0 = int(np.searchsorted(part, lo_t, side="left"))
+                    j1 = int(np.searchsorted(part, hi_t, side="left"))
+                    return a + j0, a + max(j0, j1), part[j0:j1]
+        i0 = 0 if start is None else self._search(path, n, start)
+        i1 = n if stop is None else self._search(path, n, stop)
+        i1 = max(i0, i1)
+        return i0, i1, self.read(path, slice(i0, i1)) if i1 > i0 else np.empty(0)
+
+    def _prefetch_rows(self, paths: Sequence[str], a: int, b: int) -> None:
+        """Fetch, in one batch, the Zarr chunks holding rows ``[a, b)`` of these arrays."""
+        store = getattr(self._backend, "store", None)
+        if store is None:
+            return
+        keys: list[str] = []
+        for path in paths:
+            arr = self._backend.array(path)
+            sep = getattr(arr, "_dimension_separator", None) or "."
+            first = range(a // arr.chunks[0], (b - 1) // arr.chunks[0] + 1)
+            rest = [range(-(-s // c)) for s, c in zip(arr.shape[1:], arr.chunks[1:], strict=True)]
+            for index in itertools.product(first, *rest):
+                keys.append(f"{arr.path}/{sep.join(str(i) for i in index)}")
+        self._guard(", ".join(paths), lambda: store.getitems(keys))
+
+    def _search(self, path: str, n: int, value: float) -> int:
+        """``searchsorted(stamps, value, "left")`` by bisection, one stamp per probe."""
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if float(self.read(path, slice(mid, mid + 1))[0]) < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Fetch every chunk of these arrays at once (concurrently), ahead of reading them.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .assets import Asset, AssetKind, find_assets, pick_asset
 from .errors import NWBError
-from .locate import NWBLocation, nwbs_in_asset, probe_complete_hdf5
+from .locate import NWBLocation, nwbs_in_asset, pick_recording, probe_complete_hdf5
 from .naming import SessionName, parse_name
 from .s3 import S3Client
 from .settings import Settings
@@ -40,6 +40,10 @@ class Session:
     versions : dict, optional
         Asset kind -> version (asset name or timestamp) to use instead of the current one,
         e.g. ``{"sorted": "2025-02-02"}`` for an older spike sorting.
+    recording : str, optional
+        Which NWB to read where an asset holds several (one per experiment x recording):
+        ``"experiment1_recording2"``, ``"recording2"`` or ``"2"``; default the first.
+        :meth:`nwb_locations` lists them, :attr:`nwb_used` says which were opened.
     source : {"s3", "dandi"}
         Where NWB data comes from: the bucket's assets, or the complete NWB on DANDI
         (found through ``settings.dandi_api_url``, streamed from the archive's S3 bucket).
@@ -56,6 +60,7 @@ class Session:
         client: S3Client | None = None,
         *,
         versions: dict[str, str] | None = None,
+        recording: str | None = None,
         source: str = "s3",
     ) -> None:
         if source not in ("s3", "dandi"):
@@ -67,7 +72,11 @@ class Session:
         self.parsed: SessionName = parse_name(self.name)
         self.client = client or S3Client(Settings.resolve())
         self.versions = dict(versions or {})
+        self.recording = recording
         self._open: dict[str, NWB] = {}
+        self._owns_client = client is None
+        #: True once an asset read from held more than one NWB (see ``recording``).
+        self.several_nwbs = False
         self.source = source
 
     def __repr__(self) -> str:
@@ -153,12 +162,21 @@ class Session:
         from .nwb import NWBFormat, _open_remote, open_nwb
         from .nwbstore import BLOCK_SIZE
 
-        probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE)
+        first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
+        probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE) if first_recording else None
         if probed is not None:
             key, size, first = probed
             return _open_remote(self.client, key, NWBFormat.HDF5, size, first)
-        location = nwbs_in_asset(asset, self.client)[0]
+        locations = nwbs_in_asset(asset, self.client)
+        if len(locations) > 1:
+            self.several_nwbs = True
+        location = pick_recording(locations, self.recording)
         return open_nwb(location.key, client=self.client, size=location.size)
+
+    @property
+    def nwb_used(self) -> list[str]:
+        """URIs of the NWB files opened so far (what the answers were read from)."""
+        return [nwb.source for nwb in self._open.values()]
 
     def _nwb_with(self, test: Any, kinds: Iterable[AssetKind], what: str) -> NWB:
         """The first NWB among ``kinds`` (complete NWB first) that ``test`` accepts."""
@@ -277,9 +295,18 @@ class Session:
         return spike_times(self._ephys(), unit_ids)
 
     def probes(self) -> list[str]:
+        """Probe names (the devices: ``ProbeA`` ...; shanks such as ``ProbeF_group0`` are
+        electrode groups beneath their probe, see :func:`ppdata.ephys.electrode_groups`)."""
         from .ephys import list_probes
 
         return list_probes(self._ephys())
+
+    def waveforms(self, unit_ids: int | Iterable[int], *, sd: bool = False) -> Any:
+        """Mean (or SD) waveforms of these units over their probe's channels, read on
+        request (see :func:`ppdata.ephys.waveforms`)."""
+        from .ephys import waveforms
+
+        return waveforms(self._ephys(), unit_ids, sd=sd)
 
     def electrodes(self) -> pd.DataFrame:
         from .ephys import electrodes
@@ -394,9 +421,14 @@ class Session:
         return out
 
     def close(self) -> None:
-        for nwb in self._open.values():
-            nwb.close()
-        self._open.clear()
+        """Close every NWB this session opened, and its client if it made it."""
+        try:
+            for nwb in self._open.values():
+                nwb.close()
+        finally:
+            self._open.clear()
+            if self._owns_client:
+                self.client.close()
 
     def __enter__(self) -> Session:
         return self
@@ -524,6 +556,7 @@ def open_session(
     *,
     client: S3Client | None = None,
     versions: dict[str, str] | None = None,
+    recording: str | None = None,
     source: str = "s3",
 ) -> Session:
     """Open a session by name (nothing is read until asked for).
@@ -539,13 +572,18 @@ def open_session(
         A client to share (overrides ``settings``).
     versions : dict, optional
         Asset kind -> version to use instead of the current one.
+    recording : str, optional
+        Which NWB of an asset holding several (``"experiment1_recording2"``).
     source : {"s3", "dandi"}
         ``dandi``: read NWB data (units, LFP, planes, behavior, stimuli) from the session's
         complete NWB on DANDI instead of the bucket's assets.
     """
-    return Session(
+    session = Session(
         name,
         client or S3Client(settings or Settings.resolve()),
         versions=versions,
+        recording=recording,
         source=source,
     )
+    session._owns_client = client is None
+    return session

@@ -18,7 +18,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def nwb_options(f: F) -> F:
-    """``--version`` to pick a reprocessed asset, and ``--stats`` to show network use."""
+    """``--version`` to pick a reprocessed asset, ``--nwb`` to pick one of several NWBs in
+    an asset, and ``--stats`` to show network use."""
+    f = click.option(
+        "--nwb",
+        "recording",
+        metavar="RECORDING",
+        expose_value=False,
+        callback=_remember_recording,
+        help="Where an asset holds several NWBs (one per experiment x recording), read this "
+        "one: experiment1_recording2, recording2 or 2 (default: the first; `ppdata nwb "
+        "SESSION` lists them).",
+    )(f)
     f = click.option(
         "--stats",
         "show_stats",
@@ -34,10 +45,28 @@ def nwb_options(f: F) -> F:
     return f
 
 
+def _remember_recording(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    ctx.meta["ppdata.recording"] = value
+
+
 def _session(app: App, name: str, kind: str, version: str | None) -> Any:
     from ..session import Session
 
-    return Session(name, app.client, versions={kind: version} if version else None)
+    ctx = click.get_current_context()
+    recording = ctx.meta.get("ppdata.recording")
+    session = Session(
+        name, app.client, versions={kind: version} if version else None, recording=recording
+    )
+    ctx.call_on_close(lambda: _say_which_nwb(session))
+    return session
+
+
+def _say_which_nwb(session: Any) -> None:
+    """Name the NWB read, where the asset held several or one was asked for."""
+    if session.recording is None and not session.several_nwbs:
+        return
+    for uri in session.nwb_used:
+        click.echo(f"Read from {uri}", err=True)
 
 
 def _report_stats(app: App, show: bool) -> None:
@@ -162,6 +191,7 @@ def _contents(nwb: Any) -> dict[str, Any]:
     help="Only units that pass (or fail) the default QC.",
 )
 @click.option("--probe", multiple=True, help="Only units of this probe (repeatable).")
+@click.option("--area", "areas", multiple=True, help="Only units of this brain area (repeatable).")
 @click.option(
     "--where", metavar="EXPR", help="Metric thresholds, e.g. 'snr > 3 and firing_rate >= 0.5'."
 )
@@ -177,6 +207,7 @@ def units_command(
     label: tuple[str, ...],
     default_qc: bool | None,
     probe: tuple[str, ...],
+    areas: tuple[str, ...],
     where: str | None,
     csv: str | None,
     all_columns: bool,
@@ -186,7 +217,13 @@ def units_command(
 ) -> None:
     """Units of a Neuropixels session with quality metrics, label and probe."""
     s = _session(app, session, "sorted", version)
-    frame = s.units(label=label or None, default_qc=default_qc, probe=probe or None, where=where)
+    frame = s.units(
+        label=label or None,
+        default_qc=default_qc,
+        probe=probe or None,
+        where=where,
+        area=areas or None,
+    )
     if not _write_frame(frame, csv, as_json):
         summary = frame.groupby(["probe", "label"]).size().unstack(fill_value=0)
         rows = [
@@ -201,6 +238,7 @@ def units_command(
                 c
                 for c in (
                     "probe",
+                    "brain_area",
                     "label",
                     "default_qc",
                     "firing_rate",

@@ -27,6 +27,7 @@ from .layout_files import (
     write_text,
     write_zarr_array,
 )
+from .layout_model import EPHYS_COMPLETE
 from .layout_sessions import BIG_LISTING_BENCH, BIG_LISTING_SMALL, DISTRACTORS, STRAY_OBJECTS
 
 if TYPE_CHECKING:
@@ -227,37 +228,34 @@ def _sorted(folder: Path, world: World, session: Session, asset: Asset) -> None:
         qc_modality="ecephys",
         qc_groups=asset.probes,
     )
-    params = _ephys_nwb_params(world, session, asset)
-    nwbgen.write_ephys_nwb(folder / str(asset.nwb_path), **params)
+    for i, nwb_path in enumerate(asset.nwb_paths):
+        nwbgen.write_ephys_nwb(folder / nwb_path, **_ephys_nwb_params(world, session, asset, i))
 
 
-def _ephys_nwb_params(world: World, session: Session, asset: Asset) -> dict[str, object]:
-    from . import nwbgen
-
+def _ephys_nwb_params(
+    world: World, session: Session, asset: Asset, index: int = 0
+) -> dict[str, object]:
+    """Arguments of :func:`~.nwbgen.write_ephys_nwb` for the ``index``-th NWB of an asset
+    (later ones are further recordings of the session: shorter, sorted on their own)."""
+    bench = world.size == "bench"
     params: dict[str, object] = {
         "raw_name": session.name,
         "subject_id": session.subject_id,
         "session_start": session.acquired,
         "probes": asset.probes,
+        "shanks": dict(asset.shanks),
         "units_per_probe": asset.units_per_probe,
-        "duration_s": session.duration_s,
+        "duration_s": session.duration_s / (1 + 3 * index),
         "fmt": asset.nwb_format,
         "label_column": asset.label_column,
-        "seed": seed_of("nwb", asset.name),
+        "seed": seed_of("nwb", asset.name, index),
+        "complete": asset.kind == "nwb",
+        "ccf": asset.ccf,
     }
-    if (
-        world.size == "bench"
-        and asset.current
-        and asset.kind in ("sorted", "nwb")
-        and asset.units_per_probe >= 100
-        and session.duration_s > 1000
-    ):
-        params.update(nwbgen.benchmark_ephys_kwargs())
-        params["probes"] = asset.probes
-        params["units_per_probe"] = asset.units_per_probe
-        params["duration_s"] = session.duration_s
-    if asset.kind == "nwb":
-        params["with_eye_tracking"] = True
+    if bench and asset.current and asset.units_per_probe >= 100:
+        params.update(mean_firing_rate_hz=1.5, waveform_samples=30, lfp_duration_s=60.0)
+        if session.name == EPHYS_COMPLETE and index == 0:
+            params["long_lfp_probes"] = asset.probes[:1]  # a 75-min LFP, for the benchmarks
     return params
 
 
@@ -331,7 +329,8 @@ def _complete_nwb(folder: Path, world: World, session: Session, asset: Asset) ->
     from . import nwbgen
 
     write_metadata(folder, session, asset, modalities=("ecephys", "behavior", "behavior-videos"))
-    nwbgen.write_ephys_nwb(folder / str(asset.nwb_path), **_ephys_nwb_params(world, session, asset))
+    for i, nwb_path in enumerate(asset.nwb_paths):
+        nwbgen.write_ephys_nwb(folder / nwb_path, **_ephys_nwb_params(world, session, asset, i))
 
 
 # --- distractors ----------------------------------------------------------------------------

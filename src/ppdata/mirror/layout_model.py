@@ -118,15 +118,23 @@ class Asset:
     qc_status : str or None
         Overall QC status its QC file implies (``Pass``, ``Fail``, ``Pending``).
     nwb_path : str or None
-        Path of its NWB relative to the asset (a folder for Zarr, a file for HDF5).
+        Path of its (first) NWB relative to the asset (a folder for Zarr, a file for HDF5).
+    nwb_extra : tuple of str
+        Paths of further NWBs in the asset (one per experiment x recording).
     nwb_format : str or None
         ``zarr`` or ``hdf5``.
     probes : tuple of str
-        Probes of an ephys asset (``ProbeA`` ...).
+        Probes of an ephys asset (``ProbeA`` ...): the devices.
+    shanks : tuple of (str, int)
+        Probes with more than one electrode group (``ProbeF_group0`` ...) and their count.
     units_per_probe : int
         Units per probe in its NWB ``units`` table.
     label_column : str or None
-        Name of the unit classifier column in its NWB.
+        Name of the unit classifier column in its NWB (``unitrefine_label``: the
+        2026-06-30 curation release, with ``bombcell_label`` and the ``rp_contamination``
+        default-QC rule).
+    ccf : bool
+        Its NWB's electrodes carry CCF ``x, y, z`` and Allen acronyms in ``location``.
     planes : tuple of Plane
         Planes of a planar-ophys asset.
     events_suffix : str
@@ -146,9 +154,12 @@ class Asset:
     qc_schema: int | None = None
     nwb_path: str | None = None
     nwb_format: str | None = None
+    nwb_extra: tuple[str, ...] = ()
     probes: tuple[str, ...] = ()
+    shanks: tuple[tuple[str, int], ...] = ()
     units_per_probe: int = 0
     label_column: str | None = None
+    ccf: bool = False
     planes: tuple[Plane, ...] = ()
     events_suffix: str = "_events_oasis.h5"
     qc_fail: tuple[str, ...] = ()
@@ -178,6 +189,21 @@ class Asset:
             return "Fail"
         # ephys QC is mostly dropdowns nobody has answered yet: Pending (see mirror/qcgen.py)
         return "Pending" if self.qc_pending or self.kind == "sorted" else "Pass"
+
+    @property
+    def nwb_paths(self) -> tuple[str, ...]:
+        """Paths of all its NWBs relative to the asset (the first is :attr:`nwb_path`)."""
+        return (self.nwb_path, *self.nwb_extra) if self.nwb_path else ()
+
+    @property
+    def electrode_groups(self) -> tuple[str, ...]:
+        """Electrode group names: the probe's name, or ``<probe>_group<i>`` per shank."""
+        counts = dict(self.shanks)
+        out: list[str] = []
+        for probe in self.probes:
+            n = counts.get(probe, 1)
+            out.extend([probe] if n <= 1 else [f"{probe}_group{i}" for i in range(n)])
+        return tuple(out)
 
     @property
     def nwb_key(self) -> str | None:

@@ -79,10 +79,12 @@ def _dt(text: str) -> datetime:
 
 def _ephys_sessions(size: str) -> list[Session]:
     bench = size == "bench"
-    two = ("ProbeA", "ProbeB")
     s1, s2 = EPHYS_REPROCESSED, EPHYS_COMPLETE
     new_sorted = _dt("2026-06-27_11-07-00")
-    big_probes = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF")
+    # probe letters skip, as on the real rigs (820459 has A, B, C, D, F)
+    six = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF")
+    five = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeF")
+    s2_probes = five if bench else ("ProbeA", "ProbeB", "ProbeD", "ProbeF")
     first = Session(
         s1,
         "ecephys",
@@ -99,7 +101,7 @@ def _ephys_sessions(size: str) -> list[Session]:
                 qc_schema=1,
                 nwb_path=f"nwb/{s1}_experiment1_recording1.nwb",
                 nwb_format="zarr",
-                probes=two,
+                probes=("ProbeA", "ProbeB"),
                 units_per_probe=30,
                 label_column="decoder_label",
                 qc_fail=("ProbeB Drift map",),
@@ -111,14 +113,16 @@ def _ephys_sessions(size: str) -> list[Session]:
                 schema=2,
                 qc_schema=2,
                 nwb_path=f"nwb/{s1}_experiment1_recording1.nwb",
+                # one NWB per experiment x recording: a second recording of the session
+                nwb_extra=(f"nwb/{s1}_experiment1_recording2.nwb",),
                 nwb_format="zarr",
-                probes=big_probes if bench else two,
-                units_per_probe=100 if bench else 45,
-                label_column="unitrefine_label",
+                probes=six if bench else ("ProbeA", "ProbeB", "ProbeD"),
+                units_per_probe=500 if bench else 45,
+                label_column="unitrefine_label",  # the 2026-06-30 curation release
             ),
         ),
         spreadsheet_qc="Pass",
-        duration_s=3000.0 if bench else 120.0,
+        duration_s=4500.0 if bench else 120.0,
         rig="327_NP2_20240401",
         modality="Neuropixels",
     )
@@ -137,13 +141,14 @@ def _ephys_sessions(size: str) -> list[Session]:
                 qc_schema=2,
                 nwb_path=f"nwb/{s2}_experiment1_recording1.nwb",
                 nwb_format="zarr",
-                probes=("ProbeA", "ProbeB", "ProbeC"),
-                units_per_probe=20,
+                probes=s2_probes,
+                shanks=(("ProbeF", 2),),
+                units_per_probe=600 if bench else 20,
                 label_column="decoder_label",
-                qc_pending=("ProbeC Unit yield",),
-                missing_links=((recording_name("ProbeC"), "sorting_summary"),),
+                qc_pending=("ProbeD Unit yield",),
+                missing_links=((recording_name("ProbeD"), "sorting_summary"),),
             ),
-            Asset(ccf_name("820459"), "ccf", schema=2, probes=("ProbeA", "ProbeB", "ProbeC")),
+            Asset(ccf_name("820459"), "ccf", schema=2, probes=s2_probes),
             Asset(
                 derived_name(s2, "nwb", _dt("2026-07-21_06-45-18")),
                 "nwb",
@@ -151,14 +156,15 @@ def _ephys_sessions(size: str) -> list[Session]:
                 schema=2,
                 nwb_path=f"{s2}_experiment1_recording1.nwb",
                 nwb_format="hdf5",
-                # benchmark-size in the bench world, so HDF5 streaming is measured for real
-                probes=big_probes if bench else ("ProbeA", "ProbeB", "ProbeC"),
-                units_per_probe=100 if bench else 20,
-                label_column="decoder_label",
+                probes=s2_probes,
+                shanks=(("ProbeF", 2),),
+                units_per_probe=600 if bench else 20,
+                label_column="decoder_label",  # DANDI files still carry decoder_label
+                ccf=True,
             ),
         ),
         spreadsheet_qc="Pending",
-        duration_s=3000.0 if bench else 120.0,
+        duration_s=4500.0 if bench else 120.0,
         rig="327_NP2_20240401",
         modality="Neuropixels",
     )

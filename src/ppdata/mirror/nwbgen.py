@@ -2,11 +2,8 @@
 
 The files follow the layout of the real Predictive Processing NWBs described in DOMAIN.md:
 
-- :func:`write_ephys_nwb`: the partial NWB of a Neuropixels ``_sorted_`` asset (Zarr) or a
-  complete NWB (HDF5): ``units`` with ragged ``spike_times`` and the AIND quality columns,
-  ``electrodes``, one ``ElectrodeGroup``/``Device`` per probe, per-probe LFP under
-  ``processing["ecephys"]["LFP"]["ElectricalSeries<Probe>-LFP"]``, and optionally the
-  ``running``/``stimulus``/``eye_tracking`` modules and ``*_presentations`` intervals.
+- :func:`write_ephys_nwb` (in :mod:`.nwbgen_ephys`): the sorted Zarr NWB of a Neuropixels
+  ``_sorted_`` asset or the complete HDF5 NWB of an ``_nwb_`` asset, in the real shapes.
 - :func:`write_pophys_nwb`: ``pophys.nwb.zarr`` of a Mesoscope planar-ophys asset, one
   processing module per plane (``VISp_0``) with the containers of aind-ophys-nwb.
 - :func:`write_behavior_nwb`: ``<raw>.nwb`` of a Mesoscope behavior/timing asset.
@@ -15,10 +12,6 @@ Every writer is deterministic: the same arguments give the same bytes (random va
 from ``numpy.random.default_rng(seed)``, the NWB identifier is derived from ``raw_name``
 and the per-object ``object_id`` UUIDs from a seeded generator).
 
-Size: the ephys file grows with ``len(probes) * units_per_probe * mean_firing_rate_hz *
-duration_s * 8`` bytes of spike times plus ``len(probes) * lfp_channels * lfp_rate *
-lfp_duration_s * 2`` bytes of LFP (before compression, which saves roughly a third).
-``benchmark_ephys_kwargs()`` returns a recipe for a ~250 MB file like the real ones.
 """
 
 from __future__ import annotations
@@ -34,7 +27,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -56,12 +49,9 @@ logger = logging.getLogger(__name__)
 _WRITE_LOCK = threading.Lock()
 
 #: Chunk sizes (elements) chosen like the pipelines do: a few MB per chunk for big arrays.
-SPIKE_TIMES_CHUNK = 262_144  # 2 MiB of float64
-LFP_TIME_CHUNK = 16_384  # x 96 channels x int16 = 3 MiB
 STIMULUS_FRAME_RATE = 60.0
 RUNNING_RATE = 60.0
 EYE_RATE = 60.0
-LFP_CONVERSION = 0.195e-6  # volts per int16 step (Neuropixels 1.0 LFP gain)
 
 
 # --------------------------------------------------------------------------------------
@@ -277,318 +267,22 @@ def _add_eye_tracking(
 
 
 # --------------------------------------------------------------------------------------
-# ephys
+# ephys (in nwbgen_ephys; these wrappers keep ``nwbgen.write_ephys_nwb`` working)
 # --------------------------------------------------------------------------------------
 
 
-def _np1_layout(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Neuropixels 1.0 checkerboard: 4 columns, 20 um rows."""
-    ch = np.arange(n_channels)
-    x = np.array([43.0, 11.0, 59.0, 27.0])[ch % 4]
-    y = (ch // 2) * 20.0 + 20.0
-    return x, y
+def write_ephys_nwb(path: Path, **kwargs: Any) -> None:
+    """Write a Neuropixels NWB: see :func:`ppdata.mirror.nwbgen_ephys.write_ephys_nwb`."""
+    from .nwbgen_ephys import write_ephys_nwb as write
 
-
-def _add_electrodes(nwbfile: NWBFile, probes: Sequence[str], n_channels: int) -> dict[str, Any]:
-    from pynwb.ecephys import ElectrodeGroup
-
-    nwbfile.add_electrode_column(name="channel_name", description="channel name on the probe")
-    nwbfile.add_electrode_column(name="rel_x", description="x position on the probe (um)")
-    nwbfile.add_electrode_column(name="rel_y", description="y position on the probe (um)")
-    groups = {}
-    rel_x, rel_y = _np1_layout(n_channels)
-    for probe in probes:
-        device = nwbfile.create_device(name=probe, description="Neuropixels 1.0 (IMEC)")
-        group = ElectrodeGroup(
-            name=probe,
-            description=f"electrode group of {probe}",
-            location="unknown",
-            device=device,
-        )
-        nwbfile.add_electrode_group(group)
-        groups[probe] = group
-        for ch in range(n_channels):
-            nwbfile.add_electrode(
-                group=group,
-                location="unknown",
-                channel_name=f"CH{ch}",
-                rel_x=float(rel_x[ch]),
-                rel_y=float(rel_y[ch]),
-            )
-    return groups
-
-
-def _add_units(
-    nwbfile: NWBFile,
-    rng: np.random.Generator,
-    *,
-    probes: Sequence[str],
-    units_per_probe: int,
-    n_channels: int,
-    duration_s: float,
-    mean_rate: float,
-    label_column: str,
-    fmt: str,
-) -> None:
-    from hdmf.common import DynamicTableRegion, VectorData, VectorIndex
-    from pynwb.misc import Units
-
-    n_probe = len(probes)
-    n = n_probe * units_per_probe
-    probe_of = np.repeat(np.arange(n_probe), units_per_probe)
-    ks_id = np.tile(np.arange(units_per_probe), n_probe)
-    peak_channel = rng.integers(0, n_channels, n)
-    electrode_row = probe_of * n_channels + peak_channel
-    rel_x, rel_y = _np1_layout(n_channels)
-
-    rates = rng.lognormal(np.log(max(mean_rate, 1e-3)) - 0.5, 1.0, n)
-    counts = rng.poisson(rates * duration_s)
-    counts = np.maximum(counts, 1)
-    index = np.cumsum(counts).astype(np.int64)
-    spikes = np.empty(int(index[-1]), dtype=np.float64)
-    start = 0
-    for i, count in enumerate(counts):
-        times = rng.random(count) * duration_s
-        times.sort()
-        spikes[start : start + count] = times
-        start = int(index[i])
-
-    isi = rng.gamma(0.6, 0.4, n)
-    presence = np.clip(rng.beta(6.0, 1.2, n), 0.0, 1.0)
-    amp_cutoff = np.clip(rng.exponential(0.06, n), 0.0, 0.5)
-    default_qc = (isi < 0.5) & (presence > 0.8) & (amp_cutoff < 0.1)
-    labels = np.where(default_qc, np.where(rng.random(n) < 0.6, "sua", "mua"), "noise")
-    labels[rng.random(n) < 0.1] = "mua"
-    depth = rel_y[peak_channel] + rng.normal(0.0, 5.0, n)
-    names = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)]
-
-    spike_times = VectorData(
-        name="spike_times",
-        description="the spike times for each unit in seconds",
-        data=_wrap(spikes, fmt, (SPIKE_TIMES_CHUNK,)),
-    )
-    electrodes = DynamicTableRegion(
-        name="electrodes",
-        description="the peak channel of each unit",
-        data=electrode_row.astype(np.int64),
-        table=nwbfile.electrodes,
-    )
-    cols: dict[str, tuple[str, Any]] = {
-        "unit_name": ("unique unit name", names),
-        "ks_unit_id": ("Kilosort unit id within the probe", ks_id.astype(np.int64)),
-        "device_name": ("probe the unit was recorded on", [probes[p] for p in probe_of]),
-        "decoder_label": ("classifier label: noise, mua or sua", labels.tolist()),
-        "decoder_probability": ("classifier probability", rng.uniform(0.5, 1.0, n)),
-        "default_qc": (
-            "isi_violations_ratio < 0.5 and presence_ratio > 0.8 and amplitude_cutoff < 0.1",
-            default_qc,
-        ),
-        "depth": ("depth of the peak channel (um)", depth),
-        "estimated_x": ("estimated x position (um)", rel_x[peak_channel] + rng.normal(0, 3, n)),
-        "estimated_y": ("estimated y position (um)", depth + rng.normal(0, 3, n)),
-        "estimated_z": ("estimated z position (um)", rng.normal(0, 10, n)),
-        "snr": ("signal-to-noise ratio", rng.gamma(4.0, 1.5, n)),
-        "firing_rate": ("spikes per second", counts / duration_s),
-        "presence_ratio": ("fraction of time bins with spikes", presence),
-        "isi_violations_ratio": ("ISI violations ratio", isi),
-        "amplitude_cutoff": ("estimated fraction of missed spikes", amp_cutoff),
-        "amplitude_median": ("median spike amplitude (uV)", rng.gamma(5.0, 20.0, n)),
-        "num_spikes": ("number of spikes", counts.astype(np.int64)),
-    }
-    if label_column == "unitrefine_label":
-        cols["unitrefine_label"] = (
-            "UnitRefine classifier label: noise, mua or sua",
-            cols["decoder_label"][1],
-        )
-    elif label_column != "decoder_label":
-        raise ValueError(
-            f"label_column must be 'decoder_label' or 'unitrefine_label', not {label_column!r}"
-        )
-    columns = [
-        spike_times,
-        VectorIndex(name="spike_times_index", data=index, target=spike_times),
-        electrodes,
-        VectorIndex(name="electrodes_index", data=np.arange(1, n + 1), target=electrodes),
-        *_table_columns(cols),
-    ]
-    nwbfile.units = Units(
-        name="units",
-        description="units sorted by Kilosort 4 and curated by the AIND ephys pipeline",
-        id=np.arange(n),
-        columns=columns,
-    )
-
-
-def _lfp_block(rng: np.random.Generator, n: int, channels: int, rate: float) -> np.ndarray:
-    t = np.arange(n) / rate
-    out = np.empty((n, channels), dtype=np.int16)
-    theta = np.sin(2 * np.pi * 7.5 * t)
-    slow = np.sin(2 * np.pi * 0.7 * t + 1.0)
-    step = 8  # generate channels in groups to bound float64 memory
-    for c0 in range(0, channels, step):
-        c1 = min(channels, c0 + step)
-        gain = 1.0 - np.arange(c0, c1) / max(channels, 1) * 0.5
-        block = 400.0 * np.outer(theta, gain) + 250.0 * slow[:, None]
-        block += rng.normal(0.0, 60.0, (n, c1 - c0))
-        out[:, c0:c1] = np.clip(block, -32768, 32767).astype(np.int16)
-    return out
-
-
-def _add_lfp(
-    nwbfile: NWBFile,
-    rng: np.random.Generator,
-    *,
-    probes: Sequence[str],
-    n_channels: int,
-    lfp_channels: int,
-    lfp_rate: float,
-    lfp_duration_s: float,
-    fmt: str,
-) -> None:
-    from pynwb.ecephys import LFP, ElectricalSeries
-
-    module = nwbfile.create_processing_module(name="ecephys", description="LFP, downsampled")
-    lfp = LFP(name="LFP")
-    n = max(2, int(lfp_duration_s * lfp_rate))
-    for p, probe in enumerate(probes):
-        rows = [p * n_channels + c for c in range(0, n_channels, 4)][:lfp_channels]
-        region = nwbfile.create_electrode_table_region(
-            region=rows, description=f"LFP channels of {probe} (every 4th channel)"
-        )
-        data = _lfp_block(rng, n, len(rows), lfp_rate)
-        lfp.add_electrical_series(
-            ElectricalSeries(
-                name=f"ElectricalSeries{probe}-LFP",
-                data=_wrap(data, fmt, (LFP_TIME_CHUNK, len(rows))),
-                electrodes=region,
-                starting_time=0.0,
-                rate=float(lfp_rate),
-                conversion=LFP_CONVERSION,
-                filtering="0.5-500 Hz band-pass, decimated to 2500 Hz",
-                description=f"LFP of {probe}",
-            )
-        )
-    module.add(lfp)
-
-
-def write_ephys_nwb(
-    path: Path,
-    *,
-    raw_name: str,
-    subject_id: str,
-    session_start: datetime,
-    probes: Sequence[str] = ("ProbeA", "ProbeB"),
-    units_per_probe: int = 40,
-    duration_s: float = 120.0,
-    fmt: Literal["zarr", "hdf5"] = "zarr",
-    label_column: Literal["decoder_label", "unitrefine_label"] = "decoder_label",
-    lfp_channels: int = 96,
-    lfp_rate: float = 2500.0,
-    with_eye_tracking: bool = False,
-    with_behavior: bool = True,
-    seed: int = 0,
-    mean_firing_rate_hz: float = 5.0,
-    lfp_duration_s: float | None = 4.0,
-) -> None:
-    """Write a Neuropixels NWB shaped like the AIND ephys pipeline's.
-
-    Parameters
-    ----------
-    path : Path
-        Destination: a folder for Zarr (name ending in ``.nwb``), a file for HDF5. Replaced
-        if it exists; written to a temporary sibling first.
-    raw_name, subject_id, session_start
-        Session identity (``session_id``, ``subject.subject_id``, ``session_start_time``; a
-        naive datetime is taken as UTC).
-    probes : sequence of str
-        One ``Device`` + ``ElectrodeGroup`` + LFP series per probe.
-    units_per_probe : int
-        Units per probe in the ``units`` table.
-    duration_s : float
-        Session length: spikes, running, stimulus tables span it.
-    fmt : {"zarr", "hdf5"}
-        Backend (NWBZarrIO with consolidated metadata, or NWBHDF5IO).
-    label_column : {"decoder_label", "unitrefine_label"}
-        Name of the classifier column; with ``unitrefine_label`` the file also keeps
-        ``decoder_label`` as an alias, like newer pipeline versions.
-    lfp_channels : int
-        LFP channels per probe (every 4th of ``4 * lfp_channels`` electrodes).
-    lfp_rate : float
-        LFP sampling rate (Hz).
-    with_eye_tracking, with_behavior : bool
-        Add the ``eye_tracking`` module; add ``running``, ``stimulus`` and the
-        ``*_presentations`` intervals.
-    seed : int
-        Seed of every random value.
-    mean_firing_rate_hz : float
-        Typical firing rate; with ``duration_s`` it sets the spike count (file size).
-    lfp_duration_s : float or None
-        Length of the LFP from the session start (default 4 s, so the default file stays a
-        few MB; ``None`` = the whole ``duration_s``). The real LFP spans the session; the
-        knob only bounds the size of synthetic files.
-    """
-    if fmt not in ("zarr", "hdf5"):
-        raise ValueError(f"unknown NWB format {fmt!r}: expected 'zarr' or 'hdf5'")
-    rng = np.random.default_rng(seed)
-    n_channels = 4 * lfp_channels
-    with _deterministic_ids(f"ephys:{raw_name}:{seed}"):
-        nwbfile = _new_nwbfile(
-            raw_name=raw_name,
-            kind="ephys",
-            subject_id=subject_id,
-            session_start=session_start,
-            description="Neuropixels recording (OpenScope Predictive Processing)",
-        )
-        _add_electrodes(nwbfile, probes, n_channels)
-        _add_units(
-            nwbfile,
-            rng,
-            probes=probes,
-            units_per_probe=units_per_probe,
-            n_channels=n_channels,
-            duration_s=duration_s,
-            mean_rate=mean_firing_rate_hz,
-            label_column=label_column,
-            fmt=fmt,
-        )
-        _add_lfp(
-            nwbfile,
-            rng,
-            probes=probes,
-            n_channels=n_channels,
-            lfp_channels=lfp_channels,
-            lfp_rate=lfp_rate,
-            lfp_duration_s=duration_s
-            if lfp_duration_s is None
-            else min(lfp_duration_s, duration_s),
-            fmt=fmt,
-        )
-        if with_behavior:
-            _add_running(nwbfile, rng, duration_s, fmt)
-            _add_stimulus(nwbfile, rng, duration_s, fmt)
-        if with_eye_tracking:
-            _add_eye_tracking(nwbfile, rng, duration_s, fmt)
-        _write(nwbfile, Path(path), fmt)
-    logger.debug("wrote ephys NWB %s", path)
+    write(path, **kwargs)
 
 
 def benchmark_ephys_kwargs() -> dict[str, Any]:
-    """Keyword arguments for :func:`write_ephys_nwb` giving a ~250 MB Zarr NWB.
+    """The bench-size recipe: see :func:`ppdata.mirror.nwbgen_ephys.benchmark_ephys_kwargs`."""
+    from .nwbgen_ephys import benchmark_ephys_kwargs as recipe
 
-    Six probes of 100 units at ~8 Hz for one hour (~17 M spikes, ~90 MB stored) plus
-    96-channel LFP at 2500 Hz for the first 90 s of each probe (~170 MB stored). Writing
-    takes ~15 s and ~0.7 GB of memory.
-    """
-    return {
-        "probes": ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF"),
-        "units_per_probe": 100,
-        "duration_s": 3600.0,
-        "mean_firing_rate_hz": 8.0,
-        "lfp_channels": 96,
-        "lfp_rate": 2500.0,
-        "lfp_duration_s": 90.0,
-        "with_eye_tracking": True,
-    }
+    return recipe()
 
 
 # --------------------------------------------------------------------------------------
@@ -870,33 +564,7 @@ def write_behavior_nwb(
             session_start=session_start,
             description="behavior and stimulus timing (OpenScope Predictive Processing)",
         )
-        t, speed = _running_speed(rng, duration_s)
-        wheel_radius_cm = 8.255
-        rotation = np.concatenate([[0.0], np.diff(t) * speed[1:] / wheel_radius_cm])
-        nwbfile.add_acquisition(
-            _series(
-                "raw_running_wheel_rotation",
-                rotation.astype(np.float32),
-                t,
-                unit="radians",
-                description="wheel rotation per sample",
-                fmt=fmt,
-            )
-        )
-        for name, base in (
-            ("running_wheel_signal_voltage", 2.5),
-            ("running_wheel_supply_voltage", 5.0),
-        ):
-            nwbfile.add_acquisition(
-                _series(
-                    name,
-                    (base + rng.normal(0.0, 0.01, len(t))).astype(np.float32),
-                    t,
-                    unit="V",
-                    description=name.replace("_", " "),
-                    fmt=fmt,
-                )
-            )
+        t, speed = _add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
         _running_module(nwbfile, t, speed, fmt)
         _add_stimulus(nwbfile, rng, duration_s, fmt)
         _write(nwbfile, Path(path), fmt)

@@ -176,13 +176,10 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    # every generator module (nwbgen, jsongen, behaviorgen, qcgen, ...), every layout, and
-    # the release inventory the bench world carries
-    sources = [
-        "world.py",
-        "inventory.py",
-        *(p.name for p in [*here.glob("*gen.py"), *here.glob("layout_*.py")]),
-    ]
+    # every generator module (nwbgen, nwbgen_ephys, jsongen, behaviorgen, qcgen, ...), every
+    # layout, and the release inventory the bench world carries
+    generators = [*here.glob("*gen.py"), *here.glob("*gen_*.py"), *here.glob("layout_*.py")]
+    sources = ["world.py", "inventory.py", *sorted({p.name for p in generators})]
     for name in sorted(sources):
         path = here / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b""))
