@@ -528,13 +528,14 @@ class Session:
         (its ``probe``/``brain_area`` become coordinates), unit ids, or ``None`` for every
         unit. Spike times are fetched in bulk. See :func:`ppdata.aligned.aligned_spikes`.
         """
-        from .aligned import aligned_spikes
+        from .aligned import aligned_spikes, psth_units
 
+        nwb = self._ephys()
         if units is None:
-            units = self.units()
+            units = psth_units(nwb)  # ids, probe and area only: not the whole table
         return aligned_spikes(
-            self._ephys(),
-            self._trial_presentations(block),
+            nwb,
+            lambda: self._trial_presentations(block),  # read while spike times download
             units,
             to,
             vs,
