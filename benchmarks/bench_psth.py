@@ -1,8 +1,10 @@
 """Benchmark: PSTH of every unit, deviant vs standard, from the session name (issue 9, part 3).
 
 ppdata: ``Session(name).aligned_spikes(to="deviant", vs="standard")`` — finds the assets,
-opens the complete NWB, reads the context block's stimulus table, ``spike_times_index`` and
-the whole ``spike_times`` column in one concurrent batch, bins every unit.
+opens the complete NWB, reads the unit ids, probes and ``spike_times_index``, starts the
+``spike_times`` chunk downloads (exact byte ranges, several GETs in flight, inflated as they
+arrive), reads the context block's stimulus table meanwhile, and bins each unit as soon as
+its train has arrived.
 
 Notebook method (the intro notebook's way, unit by unit): list down to the NWB (boto3,
 unsigned), open it with remfile + h5py + pynwb ``NWBHDF5IO``, read
@@ -125,10 +127,13 @@ def child_main(side: str) -> None:
     import h5py  # noqa: F401
     import pynwb  # noqa: F401
     import remfile  # noqa: F401
-    import xarray  # noqa: F401
+    import xarray
 
     import ppdata.aligned
     import ppdata.session  # noqa: F401
+
+    # xarray imports its duck-array modules (dask, ...) on the first DataArray: an import
+    xarray.DataArray([0.0, 1.0])
 
     job = json.loads(sys.stdin.read())
     result = SIDES[side](job["endpoint"], job["plan"], job["budget"])

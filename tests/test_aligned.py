@@ -44,28 +44,37 @@ def test_psth_shape_counts_and_units(ephys):
 
 
 def test_spike_times_are_read_in_bulk_not_per_unit(client, monkeypatch):
-    """One batch of spans for all units (counted where the reads are issued), and few
-    requests; a unit-by-unit reader would issue one read per unit."""
+    """The spike_times chunks come in a few ranged GETs of neighbouring chunks (counted at
+    the client), never one read per unit; the units table is not read whole."""
     with Session(EPHYS_COMPLETE, client) as s:
         units = s.units()
         s.presentations(SEQUENCE)
         nwb = s._ephys()
-        batches: list[int] = []
-        for owner, name in ((nwb, "read_ranges"), (nwb._backend, "prefetch_ranges")):
-            original = getattr(owner, name)
+        stored = nwb.array("units/spike_times").id.get_storage_size()
+        reads: list[tuple[int, int]] = []
+        original = client.get_bytes
 
-            def counting(path, ranges, _original=original):
-                if path.endswith("spike_times"):
-                    batches.append(len(ranges))
-                return _original(path, ranges)
+        def counting(key, start=None, end=None):
+            reads.append((start or 0, end or 0))
+            return original(key, start, end)
 
-            monkeypatch.setattr(owner, name, counting)
+        monkeypatch.setattr(client, "get_bytes", counting)
         before = s.stats["requests"]
         psth = s.aligned_spikes(units, to="deviant", vs="standard")
         spent = s.stats["requests"] - before
     assert psth.sizes["unit"] == len(units) > 20
-    assert len(batches) == 1 and batches[0] <= 2, batches  # one batch, neighbours merged
+    assert 1 <= len(reads) <= -(-stored // aligned.GROUP_BYTES) + 1, reads
+    assert sum(b - a for a, b in reads) <= stored * 1.01  # exact chunk ranges, no padding
     assert spent <= 5
+
+
+def test_psth_units_reads_only_ids_probe_and_area(ephys):
+    """Without a units table the PSTH labels units from ids and probes alone."""
+    light = aligned.psth_units(ephys._ephys())
+    full = ephys.units()
+    assert list(light.index) == list(full.index)
+    assert (light["probe"].to_numpy() == full["probe"].to_numpy()).all()
+    assert "snr" in full and "snr" not in light
 
 
 def test_psth_matches_a_unit_by_unit_count(ephys):
@@ -80,6 +89,26 @@ def test_psth_matches_a_unit_by_unit_count(ephys):
         counts = sum(np.histogram(spikes - t, bins=edges)[0] for t in onsets)
         expected = counts / (len(onsets) * 0.1)
         assert np.allclose(psth.sel(unit=unit, condition="deviant").values, expected)
+
+
+def test_streamed_and_local_reads_give_the_same_psth(ephys, world):
+    """The remote path (chunks by byte range, binned as they arrive) and the local one
+    (batches through h5py) count the same spikes."""
+    from ppdata.nwb import open_nwb
+
+    remote = ephys._ephys()
+    assert aligned._remote_plain(remote, "units/spike_times") is not None
+    seq = ephys.presentations(SEQUENCE)
+    streamed = aligned.aligned_spikes(remote, seq, to="deviant", vs="standard", bin_size=0.05)
+    key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
+    with open_nwb(world.path(key)) as local:
+        assert aligned._remote_plain(local, "units/spike_times") is None
+        batched = aligned.aligned_spikes(
+            local, lambda: seq, to="deviant", vs="standard", bin_size=0.05
+        )
+    assert streamed.sizes["unit"] > 20
+    assert np.array_equal(streamed.values, batched.values)
+    assert np.array_equal(streamed["unit"].values, batched["unit"].values)
 
 
 def test_deviants_drive_a_subset_of_units_harder(ephys):

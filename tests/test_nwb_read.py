@@ -417,7 +417,7 @@ def test_truncated_hdf5_is_an_nwb_error(nwb_dir, tmp_path):
 # -- plots ------------------------------------------------------------------------------------
 
 
-def test_plots_write_files(nwb_dir, tmp_path):
+def test_plots_return_figures_and_write_files_when_asked(nwb_dir, tmp_path):
     with open_nwb(nwb_dir / "ephys.nwb") as nwb:
         units = ephys.units(nwb)
         spikes = ephys.spike_times(nwb, units.index[:6])
@@ -441,6 +441,14 @@ def test_plots_write_files(nwb_dir, tmp_path):
                 tmp_path / "rois.pdf", roi_ids=list(table.index), is_soma=list(table["is_soma"]),
             )
         )  # fmt: skip
+    from matplotlib.figure import Figure
+
+    assert all(isinstance(fig, Figure) for fig in out)
+    assert isinstance(plots.plot_unit_quality(units), Figure)  # no out: nothing written
+    out = [
+        tmp_path / name
+        for name in ("raster.png", "quality.svg", "running.png", "dff.png", "rois.pdf")
+    ]
     for path in out:
         assert path.is_file() and path.stat().st_size > 1000
     assert out[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -347,8 +347,8 @@ def test_unit_yield_and_plot(tmp_path):
     assert rows[("ProbeA", "sua", "VISp")].per_session == 1.5
     assert rows[("ProbeB", "sua", "CA1")].per_session == 1.0
     assert len(table) == 3  # the failed session's row is not a unit
-    out = plot_unit_yield(table, tmp_path / "yield.png")
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = plot_unit_yield(table, tmp_path / "yield.png")
+    assert fig.axes and (tmp_path / "yield.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_inventory_is_the_release():
@@ -401,8 +401,8 @@ def test_response_index_and_plot(tmp_path):
     index = response_index([3.0, 1.0, 0.0, -1.0], [1.0, 3.0, 0.0, 1.0])
     assert index[:2].tolist() == [0.5, -0.5] and np.isnan(index[2]) and index[3] == -1.0
     table = pd.DataFrame({"session": ["a", "a", "b"], "index": [0.5, -0.5, 0.1]})
-    out = plot_response_index(table, tmp_path / "index.svg")
-    assert out.read_text().lstrip().startswith("<?xml")
+    fig = plot_response_index(table, tmp_path / "index.svg")
+    assert fig.axes and (tmp_path / "index.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_cli_project_sessions_lists_what_each_table_covers(run, world):

@@ -13,9 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["html_card", "html_table"]
+if TYPE_CHECKING:
+    from .assets import Asset
+    from .download import DownloadPlan
+    from .session import Session
+
+__all__ = [
+    "NWBSummary",
+    "assets_html",
+    "html_card",
+    "html_table",
+    "nwb_summary_html",
+    "plan_html",
+    "session_html",
+    "stats_text",
+]
 
 _STYLE = (
     "font-family:var(--jp-content-font-family,sans-serif);font-size:13px;"
@@ -108,3 +122,127 @@ def html_card(
         f'<div class="ppdata-card" style="{_STYLE}"><div><b>{escape(title)}</b></div>'
         f"{facts}{table}{tail}</div>"
     )
+
+
+# --- the objects' cards -------------------------------------------------------------------
+# Each ``_repr_html_`` in the package is two lines that call one of these: the layout lives
+# here, the classes stay small. None of these reads from S3: a repr shows what is known.
+
+
+def _bytes(n: float) -> str:
+    from .download import format_bytes
+
+    return format_bytes(n)
+
+
+def stats_text(stats: dict[str, Any] | None) -> str | None:
+    """``"12 requests, 3.4 MB"`` from a :meth:`RequestStats.snapshot` dict (``None`` if none).
+
+    >>> stats_text({"requests": 3, "bytes": 1_200_000})
+    '3 requests, 1.2 MB'
+    """
+    if not stats:
+        return None
+    return f"{stats['requests']:,} requests, {_bytes(stats['bytes'])}"
+
+
+def _when(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else None
+
+
+def assets_html(assets: Sequence[Asset]) -> str:
+    """A session's assets as a table: name, kind, processed, current or older."""
+    rows = [
+        (a.name, str(a.kind), _when(a.processed), "current" if a.current else "older")
+        for a in assets
+    ]
+    sessions = {a.session for a in assets if a.session}
+    title = f"{len(assets)} asset{'s' if len(assets) != 1 else ''}"
+    if len(sessions) == 1:
+        title += f" of {next(iter(sessions))}"
+    table = html_table(["name", "kind", "processed", "version"], rows, max_rows=15)
+    return html_card(title, [], table=table)
+
+
+def session_html(session: Session) -> str:
+    """A session's card: its name's parts, assets if already listed, open NWBs, traffic."""
+    parsed = session.parsed
+    fields: list[tuple[str, Any]] = [
+        ("platform", parsed.platform),  # None for unprefixed (schema v2) names
+        ("subject", parsed.subject_id),
+        ("acquired", _when(parsed.acquired)),
+    ]
+    if session.versions:
+        fields.append(("versions", ", ".join(f"{k}={v}" for k, v in session.versions.items())))
+    table = ""
+    note = "assets not listed yet: s.assets lists them"
+    listed = session.__dict__.get("assets")
+    if listed is not None:
+        rows = [(str(a.kind), a.name) for a in listed if a.current]
+        table = html_table(["kind", "current asset"], rows, max_rows=12)
+        older = sum(1 for a in listed if not a.current)
+        note = f"{older} older version{'s' if older != 1 else ''} in s.assets" if older else ""
+    opened = list(getattr(session, "_open", {}))
+    if opened:
+        fields.append(("open NWBs", ", ".join(opened)))
+    fields.append(("read so far", stats_text(session.stats) or "nothing"))
+    return html_card(f"Session {session.name}", fields, table=table, note=note)
+
+
+class NWBSummary(dict):  # type: ignore[type-arg]
+    """The ``dict`` of :func:`ppdata.nwb.summarize`, shown as a compact card in Jupyter."""
+
+    stats: dict[str, Any] | None = None
+
+    def _repr_html_(self) -> str:
+        return nwb_summary_html(self, self.stats)
+
+
+def nwb_summary_html(summary: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
+    """An NWB's card from :func:`ppdata.nwb.summarize`: what it holds, in a few lines."""
+
+    def listed(values: Sequence[str], limit: int = 6) -> str | None:
+        if not values:
+            return None
+        shown = ", ".join(values[:limit])
+        return shown + (f" … (+{len(values) - limit})" if len(values) > limit else "")
+
+    source = str(summary.get("source") or "")
+    fields: list[tuple[str, Any]] = [
+        ("source", source),
+        ("format", summary.get("format")),
+        ("session", summary.get("session_id")),
+        ("started", summary.get("session_start_time")),
+    ]
+    if summary.get("n_units"):
+        fields.append(("units", f"{summary['n_units']:,}"))
+    for name in ("probes", "lfp", "planes", "processing", "acquisition", "intervals"):
+        text = listed([str(v).rsplit("/", 1)[-1] for v in summary.get(name) or []])
+        if text:
+            fields.append((name, text))
+    if stats:
+        fields.append(("read so far", stats_text(stats)))
+    title = "NWB " + source.rstrip("/").rsplit("/", 1)[-1]
+    return html_card(title, fields)
+
+
+def plan_html(plan: DownloadPlan) -> str:
+    """A download plan: where from, where to, how much, and its first files."""
+    fields: list[tuple[str, Any]] = [
+        ("target", plan.target),
+        ("destination", str(plan.dest)),
+        ("files", f"{plan.count:,} ({_bytes(plan.total_bytes)})"),
+    ]
+    if plan.assets:
+        fields.append(("assets", ", ".join(plan.assets)))
+    checks = ", ".join(f"{n:,} {c}" for c, n in sorted(plan.checks.items(), key=str))
+    if checks:
+        fields.append(("checked by", checks))
+    rows = ((f.relpath, _bytes(f.size)) for f in plan.files)
+    table = html_table(["file", "size"], rows, max_rows=8, total=plan.count)
+    notes = [*plan.warnings]
+    if plan.refused:
+        notes.append(f"{len(plan.refused)} key(s) refused: {plan.refused[0]}")
+    if plan.needs_confirmation():
+        notes.append(plan.confirmation_message())
+    return html_card("Download plan", fields, table=table, note="; ".join(notes))

@@ -5,28 +5,40 @@ standard ones. Conditions are named by the real ``TrialType`` (``orientation_90`
 ``omission``, ``standard`` …) or ``"deviant"`` (every oddball type, see
 :func:`ppdata.stimuli.is_deviant`).
 
-Spike times are read in bulk: ``spike_times_index`` and the whole ``spike_times`` column in
-one concurrent batch of chunk requests, never unit by unit. Each unit's train is sorted, so
-the spikes of every trial window are found by binary search and binned together.
+Spike times are read in bulk, never unit by unit, and each unit binned as soon as its
+train has arrived (see :mod:`ppdata.spikebins`).
 
 Examples
 --------
->>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")  # doctest: +SKIP
->>> psth = s.aligned_spikes(to="orientation_90", vs="standard")  # doctest: +SKIP
->>> psth.sel(condition="orientation_90").mean("unit").plot()  # doctest: +SKIP
+>>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+>>> psth = s.aligned_spikes(to="orientation_90", vs="standard")
+>>> psth.dims, [str(c) for c in psth.condition.values]
+(('unit', 'condition', 'time'), ['orientation_90', 'standard'])
+>>> population = psth.sel(condition="orientation_90").mean("unit")  # .plot() draws it
+>>> s.close()
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import NotFound
+from .spikebins import (  # noqa: F401  -- re-exported: the PSTH's reading machinery
+    AHEAD,
+    BATCH_SPIKES,
+    GROUP_BYTES,
+    SPAN_GAP,
+    _ChunkStream,
+    _count_batched,
+    _count_streamed,
+    _remote_plain,
+    _unit_counts,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +52,7 @@ __all__ = [
     "aligned_dff",
     "aligned_spikes",
     "psth_from_spikes",
+    "psth_units",
     "select_trials",
 ]
 
@@ -144,33 +157,6 @@ def _check_span(trials: Trials, window: tuple[float, float], lo: float, hi: floa
         )
 
 
-#: Spike times read per batch (8 M float64 = 64 MB): bounds memory and the block cache.
-BATCH_SPIKES = 8_000_000
-#: Units whose ranges are this close (spikes) are read as one span.
-SPAN_GAP = 65_536
-
-
-def _unit_counts(train: np.ndarray, onsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Spike counts per bin, summed over trials, of one sorted train."""
-    if train.size == 0 or onsets.size == 0:
-        return np.zeros(len(edges) - 1, dtype=np.int64)
-    a = np.searchsorted(train, onsets + edges[0], side="left")
-    n = np.searchsorted(train, onsets + edges[-1], side="left") - a
-    total = int(n.sum())
-    if total == 0:
-        return np.zeros(len(edges) - 1, dtype=np.int64)
-    # every spike in any trial window, minus its trial's onset
-    trial = np.repeat(np.arange(len(onsets)), n)
-    offset = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-    relative = train[np.repeat(a, n) + offset] - onsets[trial]
-    # equal bins: the bin index is arithmetic (np.histogram would search the edges)
-    n_bins = len(edges) - 1
-    step = (edges[-1] - edges[0]) / n_bins
-    index = np.floor((relative - edges[0]) / step).astype(np.int64)
-    np.clip(index, 0, n_bins - 1, out=index)
-    return np.bincount(index, minlength=n_bins)
-
-
 def psth_from_spikes(
     spikes: np.ndarray,
     ends: np.ndarray,
@@ -191,114 +177,9 @@ def psth_from_spikes(
     return out
 
 
-def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """Positions in ``rows`` grouped so each group holds at most ~BATCH_SPIKES spikes."""
-    groups: list[list[int]] = [[]]
-    held = 0
-    for i, r in enumerate(rows):
-        size = int(ends[r] - starts[r])
-        if groups[-1] and held + size > BATCH_SPIKES:
-            groups.append([])
-            held = 0
-        groups[-1].append(i)
-        held += size
-    return [np.asarray(g, dtype=np.int64) for g in groups if g]
-
-
-def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[np.ndarray] | None:
-    """Slices of a 1-D gzip-chunked HDF5 dataset, the chunks inflated on several threads.
-
-    h5py inflates chunks one at a time holding the GIL; zlib releases it, so reading the
-    raw chunks (fetched together) and inflating them in a thread pool uses every core.
-    Returns None when the dataset is not a plain deflate-chunked 1-D HDF5 dataset (the
-    caller then reads through h5py).
-    """
-    import zlib
-    from concurrent.futures import ThreadPoolExecutor
-
-    try:
-        import h5py
-
-        ds = nwb.array(path)
-    except ImportError:
-        return None
-    plain = (
-        isinstance(ds, h5py.Dataset)
-        and ds.chunks is not None
-        and len(ds.chunks) == 1
-        and ds.compression == "gzip"
-        and not ds.shuffle
-        and not ds.fletcher32
-        and ds.scaleoffset is None
-        and ds.dtype.kind in "fiu"
-    )
-    if not plain:
-        return None
-    chunk = int(ds.chunks[0])
-    prefetch = getattr(getattr(nwb, "_backend", None), "prefetch_ranges", None)
-    if prefetch is not None:
-        prefetch(ds.name.lstrip("/"), ranges)  # every chunk of every range, in one batch
-    wanted = sorted(
-        {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
-    )
-    raw = {c: ds.id.read_direct_chunk((c * chunk,)) for c in wanted}
-
-    def inflate(item: tuple[int, bytes]) -> bytes:
-        mask, data = item
-        return data if mask & 1 else zlib.decompress(data)
-
-    workers = max(1, min(8, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
-        inflated = dict(zip(raw, pool.map(inflate, raw.values()), strict=True))
-    size = ds.dtype.itemsize
-    out = []
-    for a, b in ranges:
-        if b <= a:
-            out.append(np.empty(0, dtype=ds.dtype))
-            continue
-        c0, c1 = a // chunk, (b - 1) // chunk + 1
-        joined = b"".join(inflated[c][: chunk * size] for c in range(c0, c1))
-        values = np.frombuffer(joined, dtype=ds.dtype)
-        out.append(values[a - c0 * chunk : b - c0 * chunk])
-    return out
-
-
-def _read_trains(
-    nwb: NWB,
-    path: str,
-    rows: np.ndarray,
-    batch: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-) -> list[tuple[int, np.ndarray]]:
-    """The trains of a batch of units: neighbouring units' ranges merged into spans, the
-    spans' chunks fetched in one concurrent batch and each span decoded once (a compressed
-    chunk holds many units: slicing unit by unit would decompress it again for each)."""
-    order = sorted(batch, key=lambda i: starts[rows[i]])
-    spans: list[list[int]] = []
-    for i in order:
-        a, b = int(starts[rows[i]]), int(ends[rows[i]])
-        if spans and a - spans[-1][1] <= SPAN_GAP:
-            spans[-1][1] = max(spans[-1][1], b)
-            spans[-1][2:] += [i]
-        else:
-            spans.append([a, b, i])
-    ranges = [(s[0], s[1]) for s in spans]
-    data = _read_deflated(nwb, path, ranges)
-    if data is None:
-        data = nwb.read_ranges(path, ranges)
-    out = []
-    for span, values in zip(spans, data, strict=True):
-        values = np.asarray(values, dtype=np.float64)
-        for i in span[2:]:
-            a = int(starts[rows[i]]) - span[0]
-            out.append((int(i), values[a : a + int(ends[rows[i]] - starts[rows[i]])]))
-    return out
-
-
 def aligned_spikes(
     nwb: NWB,
-    presentations: pd.DataFrame,
+    presentations: pd.DataFrame | Callable[[], pd.DataFrame],
     units: pd.DataFrame | Iterable[int] | None = None,
     to: str = DEVIANT,
     vs: str = "standard",
@@ -314,7 +195,8 @@ def aligned_spikes(
         The ephys NWB with the units table.
     presentations : pandas.DataFrame
         From :func:`ppdata.stimuli.presentations` (may come from another file of the
-        session: the complete NWB holds both).
+        session: the complete NWB holds both), or a function returning it: it is then
+        called once the spike-time downloads have started, so both overlap.
     units : DataFrame or iterable of int, optional
         The units (a units table from :func:`ppdata.ephys.units`, whose ``probe`` and
         ``brain_area`` columns become coordinates, or unit ids). Default: every unit.
@@ -345,8 +227,9 @@ def aligned_spikes(
     from .ephys import UNITS, _describe_ids
 
     w0, w1 = _check_window(window, bin_size)
-    trials = select_trials(presentations, to, vs, block)
-    _check_span(trials, (w0, w1), 0.0, np.inf)  # before reading anything big
+    if not callable(presentations):
+        trials = select_trials(presentations, to, vs, block)
+        _check_span(trials, (w0, w1), 0.0, np.inf)  # before reading anything big
     path = f"{UNITS}/spike_times"
     if not nwb.exists(f"{UNITS}/spike_times_index"):
         raise NotFound(f"{nwb.name} has no spike times (no units/spike_times_index)")
@@ -364,28 +247,28 @@ def aligned_spikes(
     n_bins = max(1, round((w1 - w0) / bin_size))
     edges = w0 + np.arange(n_bins + 1) * bin_size
     counts = np.zeros((len(rows), 2, n_bins), dtype=np.int64)
-    last = 0.0
-    # the trains of many units per request batch (their chunks fetched together), never
-    # unit by unit; batches bound memory and keep the block cache from thrashing. The next
-    # batch is fetched and inflated while this one is binned (one batch in flight).
-    from concurrent.futures import ThreadPoolExecutor
-
-    batches = _batches(rows, starts, ends)
-    with ThreadPoolExecutor(1) as reader:
-        pending = [
-            reader.submit(_read_trains, nwb, path, rows, b, starts, ends) for b in batches[:1]
-        ]
-        for k in range(len(batches)):
-            trains = pending.pop().result()
-            if k + 1 < len(batches):
-                pending.append(
-                    reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
-                )
-            for i, train in trains:
-                if train.size:
-                    last = max(last, float(train[-1]))
-                for c, condition in enumerate((to, vs)):
-                    counts[i, c] = _unit_counts(train, trials.onsets[condition], edges)
+    remote = _remote_plain(nwb, path)
+    runs = None
+    if remote is not None:
+        # spike_times chunks fetched by byte range, several GETs in flight from here on:
+        # a stimulus table still to read is read while they download
+        ranges = [(int(starts[r]), int(ends[r])) for r in rows]
+        runs = _ChunkStream(remote[0], remote[1], ranges)
+    if callable(presentations):
+        try:
+            presentations = presentations()
+            trials = select_trials(presentations, to, vs, block)
+            _check_span(trials, (w0, w1), 0.0, np.inf)
+        except BaseException:
+            if runs is not None:
+                runs.cancel()
+            raise
+    onsets = [trials.onsets[to], trials.onsets[vs]]
+    if runs is not None:
+        # each unit binned as soon as its train has arrived
+        last = _count_streamed(runs, rows, starts, ends, onsets, edges, counts)
+    else:
+        last = _count_batched(nwb, path, rows, starts, ends, onsets, edges, counts)
     _check_span(trials, (w0, w1), 0.0, max(last, float(presentations["stop_time"].max())))
     rates = np.empty((len(rows), 2, n_bins), dtype=np.float64)
     for c, condition in enumerate((to, vs)):
@@ -491,3 +374,31 @@ def aligned_dff(
             "frame_interval": step,
         },
     )
+
+
+def psth_units(nwb: NWB) -> pd.DataFrame:
+    """The units a PSTH labels, reading only ids and the probe / area columns.
+
+    Indexed by unit id, with ``probe`` (``device_name``, else the electrode group) and
+    ``brain_area`` when the file has it: quality metrics and waveforms are not read, so
+    this costs a few small reads instead of the whole units table.
+    """
+    import pandas as pd
+
+    from .ephys import UNITS, _probes
+
+    if not nwb.exists(UNITS):
+        raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
+    present = set(nwb.children(UNITS))
+    names = [c for c in ("device_name", "brain_area") if c in present]
+    # the spike index too, in the same batch: the PSTH reads it next
+    wanted = ["id", *names, *(["spike_times_index"] if "spike_times_index" in present else [])]
+    nwb.prefetch(f"{UNITS}/{c}" for c in wanted)
+    columns = nwb.read_table(UNITS, names)
+    ids = np.asarray(columns.pop("id"))
+    frame = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()}, index=ids)
+    frame.index.name = "unit_id"
+    probes = _probes(nwb, frame)
+    if probes is not None:
+        frame["probe"] = np.asarray(probes)
+    return frame.drop(columns=[c for c in ("device_name",) if c in frame])

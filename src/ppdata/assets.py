@@ -24,6 +24,7 @@ from .s3 import Listing, S3Client
 __all__ = [
     "Asset",
     "AssetKind",
+    "AssetList",
     "classify",
     "find_assets",
     "get_asset",
@@ -175,11 +176,20 @@ def _sort_key(asset: Asset) -> tuple[int, float]:
     return _KIND_ORDER.index(asset.kind), -stamp
 
 
-def mark_versions(assets: Iterable[Asset]) -> list[Asset]:
+class AssetList(list):  # type: ignore[type-arg]
+    """A plain ``list`` of :class:`Asset` that shows itself as a small table in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        from ._html import assets_html
+
+        return assets_html(self)
+
+
+def mark_versions(assets: Iterable[Asset]) -> AssetList:
     """Order assets by kind then newest first, and mark the newest of each kind current."""
     ordered = sorted(assets, key=_sort_key)
     seen: set[AssetKind] = set()
-    out = []
+    out = AssetList()
     for asset in ordered:
         is_current = asset.kind not in seen or asset.kind is AssetKind.UNKNOWN
         seen.add(asset.kind)
@@ -193,7 +203,7 @@ def find_assets(
     *,
     suggest: Callable[[str], Sequence[str]] | None = None,
     ccf: bool = True,
-) -> list[Asset]:
+) -> AssetList:
     """Find every asset of a session.
 
     Parameters
@@ -211,8 +221,9 @@ def find_assets(
 
     Returns
     -------
-    list of Asset
-        Grouped by kind, newest first within a kind; the newest of each kind is ``current``.
+    AssetList
+        A list of :class:`Asset`, grouped by kind, newest first within a kind; the newest of
+        each kind is ``current``. In Jupyter it shows as a table.
 
     Raises
     ------

@@ -9,8 +9,8 @@ through the same :class:`~ppdata.nwbstore.S3File` as any NWB in the bucket.
 
 Examples
 --------
->>> found = find_dandi_asset("ecephys_820459_2025-11-12_14-34-33")  # doctest: +SKIP
->>> found.dandiset, found.path  # doctest: +SKIP
+>>> found = find_dandi_asset("ecephys_820459_2025-11-12_14-34-33")
+>>> found.dandiset, found.path
 ('001637', 'sub-820459/sub-820459_ses-ecephys-820459-2025-11-12-14-34-33_ecephys.nwb')
 """
 

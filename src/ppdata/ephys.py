@@ -6,11 +6,19 @@ times only for the units asked for, LFP only for the time window and channels as
 
 Examples
 --------
->>> from ppdata.nwb import open_nwb
->>> nwb = open_nwb("ecephys_..._experiment1_recording1.nwb")  # doctest: +SKIP
->>> good = units(nwb, label="sua", default_qc=True, where="snr > 3")  # doctest: +SKIP
->>> spikes = spike_times(nwb, good.index[:5])  # doctest: +SKIP
->>> data, times, channels = lfp(nwb, "ProbeA", start=10, stop=20)  # doctest: +SKIP
+>>> import ppdata
+>>> session = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+>>> nwb = session.nwb()  # the complete NWB; open_nwb(key) opens any other
+>>> good = units(nwb, label="sua", default_qc=True, where="snr > 3")
+>>> list(good[["probe", "snr", "firing_rate"]].columns)
+['probe', 'snr', 'firing_rate']
+>>> spikes = spike_times(nwb, good.index[:5])
+>>> len(spikes)
+5
+>>> window = lfp(nwb, "ProbeA", start=1, stop=2)
+>>> window.probe, window.data.shape == (len(window.times), len(window.channels))
+('ProbeA', True)
+>>> session.close()
 """
 
 from __future__ import annotations
@@ -87,8 +95,13 @@ class LFPSlice(NamedTuple):
 
         Examples
         --------
-        >>> lfp = session.lfp("ProbeA", 100, 110).to_xarray()  # doctest: +SKIP
-        >>> lfp.sel(time=slice(100, 101), channel=[3, 4]).mean("time")  # doctest: +SKIP
+        >>> session = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+        >>> lfp = session.lfp("ProbeA", 1, 2).to_xarray()
+        >>> lfp.dims
+        ('time', 'channel')
+        >>> lfp.sel(time=slice(1, 1.5), channel=lfp.channel[:2]).mean("time").shape
+        (2,)
+        >>> session.close()
         """
         import xarray as xr
 

@@ -9,9 +9,12 @@ read of the file; :func:`verify` re-reads every file and checks it against its e
 
 Examples
 --------
->>> report = verify("data/")  # doctest: +SKIP
->>> report.ok, report.checked, report.problems  # doctest: +SKIP
-(True, 2001, [])
+>>> from ppdata.download import download
+>>> summary = download("ecephys_820459_2025-11-12_14-34-33_sorted_2026-06-27_09-05-10/nwb",
+...                    dest="data")
+>>> report = verify("data/")
+>>> report.ok, report.checked == len(summary.fetched), report.problems
+(True, True, [])
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ The rules follow aind-data-schema-models ``data_name_patterns.py`` (see DOMAIN.m
 Examples
 --------
 >>> n = parse_name("ecephys_012345_2025-01-01_01-01-01_sorted_2025-02-02_02-02-02")
->>> n.kind, n.platform, n.subject_id, n.process, n.raw_name
+>>> n.kind.value, n.platform, n.subject_id, n.process, n.raw_name
 ('derived', 'ecephys', '012345', 'sorted', 'ecephys_012345_2025-01-01_01-01-01')
 """
 

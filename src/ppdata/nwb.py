@@ -40,6 +40,7 @@ from .nwbstore import (
 )
 
 if TYPE_CHECKING:
+    from ._html import NWBSummary
     from .s3 import S3Client
 
 __all__ = [
@@ -218,6 +219,9 @@ class NWB:
 
     def __repr__(self) -> str:
         return f"NWB({self.source!r}, format={self.format.value})"
+
+    def _repr_html_(self) -> str:
+        return summarize(self)._repr_html_()
 
     @property
     def name(self) -> str:
@@ -736,17 +740,26 @@ def _open_message(source: str, obj: str, exc: BaseException) -> str:
     )
 
 
-def summarize(nwb: NWB) -> dict[str, Any]:
+def summarize(nwb: NWB) -> NWBSummary:
     """What an NWB holds, from its metadata (cheap: no array data is read).
 
     Returns
     -------
-    dict
+    NWBSummary
+        A ``dict`` (a card in Jupyter) of
         ``format``, ``source``, ``session_id``, ``identifier``, ``session_start_time``,
         ``acquisition``, ``processing`` (module names), ``intervals``, ``n_units``,
         ``probes`` (electrode groups), ``lfp`` (series paths), ``planes`` (modules with an
         ROI table or ΔF/F).
     """
+    from ._html import NWBSummary
+
+    summary = NWBSummary(_summary_fields(nwb))
+    summary.stats = nwb.stats
+    return summary
+
+
+def _summary_fields(nwb: NWB) -> dict[str, Any]:
     scalars = ["session_id", "identifier", "session_start_time", "general/session_id"]
     present = [p for p in scalars if nwb.exists(p) and not nwb.is_group(p)]
     nwb.prefetch(present)

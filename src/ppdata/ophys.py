@@ -6,9 +6,14 @@ rows (time window) and columns (ROIs) asked for.
 
 Examples
 --------
->>> nwb = open_nwb("pophys.nwb.zarr")  # doctest: +SKIP
->>> planes(nwb)  # doctest: +SKIP
->>> dff(nwb, "VISp_0", start=60, stop=120, rois=[0, 3])  # doctest: +SKIP
+>>> import ppdata
+>>> session = ppdata.open_session("multiplane-ophys_832700_2026-01-24_12-06-12")
+>>> nwb = session.nwb("planar-ophys")  # its pophys.nwb.zarr; open_nwb(key) opens any other
+>>> planes(nwb).loc["VISp_0", "structure"]
+'VISp'
+>>> dff(nwb, "VISp_0", start=10, stop=20, rois=[0, 3]).columns.tolist()
+[0, 3]
+>>> session.close()
 """
 
 from __future__ import annotations

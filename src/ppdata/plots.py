@@ -2,12 +2,11 @@
 stimulus-aligned responses (PSTH, trial-aligned ΔF/F).
 
 Each function takes data already read (DataFrames / arrays from :mod:`ppdata.ephys`,
-:mod:`ppdata.ophys`, :mod:`ppdata.behavior`) and an output path; the format follows the
-suffix (``.png``, ``.svg``, ``.pdf``). Figures are drawn with matplotlib's object API
-(``matplotlib.figure.Figure`` + Agg canvas): no pyplot state, no GUI, safe in threads.
-The file is written atomically and its path returned. The aligned-response figures
-(:func:`psth_figure`, :func:`aligned_dff_figure`) return the ``Figure`` and write a file
-only when ``out`` is given.
+:mod:`ppdata.ophys`, :mod:`ppdata.behavior`), returns the ``matplotlib.figure.Figure`` (it
+shows inline in Jupyter) and writes a file only when ``out`` is given; the format follows
+its suffix (``.png``, ``.svg``, ``.pdf``) and the file is written atomically. Figures are
+drawn with matplotlib's object API (``Figure`` + Agg canvas): no pyplot state, no GUI, safe
+in threads.
 """
 
 from __future__ import annotations
@@ -67,13 +66,13 @@ def _save(fig: Figure, out: str | Path) -> Path:
 
 def plot_raster(
     spikes: Mapping[Any, np.ndarray],
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     start: float | None = None,
     stop: float | None = None,
     labels: Mapping[Any, str] | None = None,
     title: str | None = None,
-) -> Path:
+) -> Figure:
     """Spike raster: one row per unit (``spikes`` from :func:`ppdata.ephys.spike_times`).
 
     ``labels`` (unit -> ``sua``/``mua``/``noise``) colours the rows.
@@ -96,16 +95,18 @@ def plot_raster(
     if start is not None or stop is not None:
         ax.set_xlim(start, stop)
     ax.set_title(title or f"Spike raster ({len(units)} units)")
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig
 
 
 def plot_unit_quality(
     units: pd.DataFrame,
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     metrics: Sequence[str] = ("snr", "firing_rate", "presence_ratio", "isi_violations_ratio"),
     title: str | None = None,
-) -> Path:
+) -> Figure:
     """Unit quality per probe: label counts (stacked bars) and metric distributions.
 
     ``units`` is the DataFrame of :func:`ppdata.ephys.units` (``probe``, ``label``, and
@@ -138,16 +139,18 @@ def plot_unit_quality(
     for ax in axes:
         ax.tick_params(axis="x", rotation=45)
     fig.suptitle(title or f"Unit quality ({len(units)} units)")
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig
 
 
 def plot_dff(
     dff: pd.DataFrame,
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     examples: int = 5,
     title: str | None = None,
-) -> Path:
+) -> Figure:
     """ΔF/F heatmap (ROI x time) above a few example traces (the most active ROIs).
 
     ``dff`` is the DataFrame of :func:`ppdata.ophys.dff` (time index, one column per ROI).
@@ -178,18 +181,20 @@ def plot_dff(
     bottom.set_xlabel("time (s)")
     bottom.set_ylabel("ΔF/F (offset)")
     fig.suptitle(title or f"ΔF/F: {values.shape[1] if values.ndim == 2 else 0} ROIs")
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig
 
 
 def plot_roi_masks(
     masks: np.ndarray,
     background: np.ndarray,
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     roi_ids: Sequence[Any] | None = None,
     is_soma: Sequence[bool] | None = None,
     title: str | None = None,
-) -> Path:
+) -> Figure:
     """ROI outlines over a projection image (e.g. ``max_projection``).
 
     ``masks`` is ROI x height x width (:func:`ppdata.ophys.roi_masks`); soma ROIs (if
@@ -210,16 +215,18 @@ def plot_roi_masks(
             ax.text(x, y, str(roi_ids[i]), color="yellow", fontsize=6, ha="center", va="center")
     ax.set_axis_off()
     ax.set_title(title or f"{len(masks)} ROIs")
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig
 
 
 def plot_running(
     speed: pd.DataFrame,
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     epochs: pd.DataFrame | None = None,
     title: str | None = None,
-) -> Path:
+) -> Figure:
     """Running speed over time with stimulus epochs shaded.
 
     ``speed`` from :func:`ppdata.behavior.running_speed`; ``epochs`` from
@@ -242,7 +249,9 @@ def plot_running(
     if epochs is not None and len(epochs):
         ax.legend(fontsize="small", loc="upper right")
     ax.set_title(title or "Running speed")
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig
 
 
 # --------------------------------------------------------------------------------------
@@ -386,7 +395,9 @@ def aligned_dff_figure(
     return fig
 
 
-def plot_slap2_mean(images: Mapping[int, np.ndarray], out: str | Path, *, title: str = "") -> Path:
+def plot_slap2_mean(
+    images: Mapping[int, np.ndarray], out: str | Path | None = None, *, title: str = ""
+) -> Figure:
     """Mean image of each SLAP2 DMD, side by side (axes in µm at 0.25 µm per pixel).
 
     Parameters
@@ -414,4 +425,6 @@ def plot_slap2_mean(images: Mapping[int, np.ndarray], out: str | Path, *, title:
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="mean fluorescence (a.u.)")
     if title:
         fig.suptitle(title, fontsize=9)
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig

@@ -84,18 +84,19 @@ def make_plot(
             unit_ids = list((good if len(good) else table).index[:30])
         spikes = session.spike_times(unit_ids)
         labels = {u: str(table.loc[u, "label"]) for u in spikes if u in table.index}
-        return plots.plot_raster(
+        plots.plot_raster(
             spikes, out, start=start, stop=stop, labels=labels, title=f"{name}: {len(spikes)} units"
         )
+        return out
     if kind == "unit-quality":
-        return plots.plot_unit_quality(
-            session.units(probe=probe), out, title=f"{name}: unit quality"
-        )
+        plots.plot_unit_quality(session.units(probe=probe), out, title=f"{name}: unit quality")
+        return out
     if kind in ("dff", "rois"):
         plane = plane or str(session.planes().index[0])
         if kind == "dff":
             frame = session.dff(plane, start, stop)
-            return plots.plot_dff(frame, out, title=f"{name} {plane}: ΔF/F")
+            plots.plot_dff(frame, out, title=f"{name} {plane}: ΔF/F")
+            return out
         from . import ophys
 
         nwb = session._ophys()
@@ -104,7 +105,7 @@ def make_plot(
         images = ophys.projections(nwb, plane)
         background = images.get("max_projection", next(iter(images.values())))
         is_soma = list(table["is_soma"]) if "is_soma" in table else None
-        return plots.plot_roi_masks(
+        plots.plot_roi_masks(
             masks,
             background,
             out,
@@ -112,6 +113,7 @@ def make_plot(
             is_soma=is_soma,
             title=f"{name} {plane}: ROIs",
         )
+        return out
     if kind == "running":
         from . import behavior
 
@@ -121,13 +123,15 @@ def make_plot(
             lo = start if start is not None else -float("inf")
             hi = stop if stop is not None else float("inf")
             speed = speed[(speed.index >= lo) & (speed.index < hi)]
-        return plots.plot_running(
+        plots.plot_running(
             speed, out, epochs=behavior.stimulus_epochs(nwb), title=f"{name}: running speed"
         )
+        return out
     if kind == "slap2-mean":
         slap = session.slap2()
         means = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
-        return plots.plot_slap2_mean(means, out, title=f"{name}: mean image per DMD")
+        plots.plot_slap2_mean(means, out, title=f"{name}: mean image per DMD")
+        return out
     raise NotFound(f"unknown plot kind {kind!r}; choose one of {', '.join(PLOT_KINDS)}")
 
 

@@ -94,8 +94,13 @@ class S3Client:
 
     Examples
     --------
-    >>> client = S3Client(Settings(endpoint_url="http://127.0.0.1:9000"))  # doctest: +SKIP
-    >>> client.list("ecephys_820454_2025-11-04_14-59-22_").prefixes  # doctest: +SKIP
+    >>> client = S3Client()  # the real bucket, or PPDATA_ENDPOINT_URL (e.g. the mirror)
+    >>> client.list("ecephys_820454_2025-11-04_14-59-22_sorted", delimiter="/").prefixes
+    ... # doctest: +ELLIPSIS
+    ['ecephys_820454_2025-11-04_14-59-22_sorted_2025-11-19_21-40-12/', ...]
+    >>> client.stats.total_requests
+    1
+    >>> client.close()
     """
 
     def __init__(self, settings: Settings | None = None) -> None:

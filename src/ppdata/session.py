@@ -50,8 +50,15 @@ class Session:
 
     Examples
     --------
-    >>> s = ppdata.open_session("ecephys_820454_2025-11-04_14-59-22")  # doctest: +SKIP
-    >>> s.units(label="sua").groupby("probe").size()  # doctest: +SKIP
+    >>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+    >>> sorted(str(kind) for kind in s.kinds)
+    ['nwb', 'raw', 'sorted']
+    >>> per_probe = s.units(label="sua").groupby("probe").size()
+    >>> per_probe.index[0], bool(per_probe.sum() > 0)
+    ('ProbeA', True)
+    >>> s.stats["requests"] > 0  # every request and byte is counted
+    True
+    >>> s.close()
     """
 
     def __init__(
@@ -81,6 +88,11 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session({self.name!r})"
+
+    def _repr_html_(self) -> str:
+        from ._html import session_html
+
+        return session_html(self)
 
     # -- assets -----------------------------------------------------------------------------
     @cached_property
@@ -516,13 +528,14 @@ class Session:
         (its ``probe``/``brain_area`` become coordinates), unit ids, or ``None`` for every
         unit. Spike times are fetched in bulk. See :func:`ppdata.aligned.aligned_spikes`.
         """
-        from .aligned import aligned_spikes
+        from .aligned import aligned_spikes, psth_units
 
+        nwb = self._ephys()
         if units is None:
-            units = self.units()
+            units = psth_units(nwb)  # ids, probe and area only: not the whole table
         return aligned_spikes(
-            self._ephys(),
-            self._trial_presentations(block),
+            nwb,
+            lambda: self._trial_presentations(block),  # read while spike times download
             units,
             to,
             vs,

@@ -20,10 +20,11 @@ ranged GET per run of cycles.
 
 Examples
 --------
->>> s = ppdata.open_session("828408_2025-11-13_10-30-53")  # doctest: +SKIP
->>> slap = s.slap2()  # doctest: +SKIP
->>> slap.read_trial(dmd=1, trial=1, channel=1, cycles=(100, 110)).shape  # doctest: +SKIP
-(10, 232)
+>>> s = ppdata.open_session("828408_2025-11-13_10-30-53")
+>>> slap = s.slap2()
+>>> slap.read_trial(dmd=1, trial=1, channel=1, cycles=(100, 110)).shape[0]
+10
+>>> s.close()
 """
 
 from __future__ import annotations

@@ -18,11 +18,18 @@ bytes decoded, numeric columns numeric, plus
 
 Examples
 --------
->>> from ppdata.nwb import open_nwb
->>> nwb = open_nwb("ecephys_..._experiment1_recording1.nwb")  # doctest: +SKIP
->>> blocks(nwb)[["block", "block_type", "start_time", "stop_time"]]  # doctest: +SKIP
->>> p = presentations(nwb, "Sequence mismatch block")  # doctest: +SKIP
->>> p[p.deviant].trial_type.value_counts()  # doctest: +SKIP
+>>> import ppdata
+>>> session = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+>>> nwb = session.nwb()  # the complete NWB; open_nwb(key) opens any other
+>>> blocks(nwb)[["block", "block_type"]].head(3)
+                     block          block_type
+0              spontaneous         spontaneous
+1          Control block 1    standard_control
+2  Sequence mismatch block  sequential_oddball
+>>> p = presentations(nwb, "Sequence mismatch block")
+>>> sorted(p[p.deviant].trial_type.unique())
+['halt', 'omission', 'orientation_45', 'orientation_90']
+>>> session.close()
 """
 
 from __future__ import annotations

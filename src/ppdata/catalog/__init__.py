@@ -24,9 +24,12 @@ does not know is rebuilt with a :class:`CatalogWarning`, never a crash.
 
 Examples
 --------
->>> catalog = Catalog(settings)                                  # doctest: +SKIP
->>> catalog.refresh(S3Client(settings))                          # doctest: +SKIP
->>> catalog.sessions(platform="mesoscope", has="planar-ophys")   # doctest: +SKIP
+>>> from ppdata import S3Client, Settings
+>>> settings = Settings.resolve()
+>>> catalog = Catalog(settings)
+>>> report = catalog.refresh(S3Client(settings))
+>>> sorted(catalog.sessions(platform="mesoscope", has="planar-ophys")["session"])
+['multiplane-ophys_832700_2026-01-24_12-06-12', 'multiplane-ophys_837568_2026-03-05_14-14-51']
 """
 
 from __future__ import annotations
@@ -337,7 +340,10 @@ class Catalog:
 
         Examples
         --------
-        >>> catalog.sessions(platform="neuropixels", has=["sorted", "ccf"])  # doctest: +SKIP
+        >>> catalog = Catalog(Settings.resolve())
+        >>> _ = catalog.refresh(ppdata.S3Client())
+        >>> catalog.sessions(platform="neuropixels", has=["sorted", "ccf"])["session"].tolist()
+        ['ecephys_820459_2025-11-12_14-34-33']
         """
         import numpy as np
         import pandas as pd

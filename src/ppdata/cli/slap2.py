@@ -41,8 +41,8 @@ def slap2_command(
 
             with err_console().status("Reading mean images ..."):
                 images = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
-            written = plot_slap2_mean(images, plot_path, title=s.name)
-            click.echo(f"Wrote {written}", err=True)
+            plot_slap2_mean(images, plot_path, title=s.name)
+            click.echo(f"Wrote {plot_path}", err=True)
     if as_json:
         emit_json(summary)
         return

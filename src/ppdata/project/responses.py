@@ -19,6 +19,7 @@ from ..errors import NotFound
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from ..session import Session
 
@@ -125,8 +126,8 @@ def roi_responses_table(session: Session) -> pd.DataFrame:
 
 
 def plot_response_index(
-    table: pd.DataFrame, out: str | Path, *, by: str = "session", what: str = "units"
-) -> Path:
+    table: pd.DataFrame, out: str | Path | None = None, *, by: str = "session", what: str = "units"
+) -> Figure:
     """Histogram of the index, one outline per group (session, probe, structure ...), with
     the median of all marked.
 
@@ -134,8 +135,9 @@ def plot_response_index(
     ----------
     table : pandas.DataFrame
         A responses table (``index`` and the ``by`` column).
-    out : str or Path
-        ``.png``, ``.svg`` or ``.pdf``.
+    out : str or Path, optional
+        Also write the figure there (``.png``, ``.svg`` or ``.pdf``); default: nothing is
+        written, the returned figure shows inline in Jupyter.
     by : str
         Grouping column; at most 12 groups are drawn (the largest).
     what : str
@@ -162,4 +164,6 @@ def plot_response_index(
     sessions = table.loc[table["index"].notna(), "session"].nunique() if "session" in table else 0
     ax.set_title(f"Deviant-vs-standard response index ({sessions} sessions)")
     ax.legend(frameon=False, fontsize="x-small", ncols=2)
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_unit_yield", "unit_yield"]
 
@@ -65,15 +66,18 @@ def unit_yield(
     return out.sort_values(list(by), kind="stable").reset_index(drop=True)
 
 
-def plot_unit_yield(table: pd.DataFrame, out: str | Path, *, title: str | None = None) -> Path:
+def plot_unit_yield(
+    table: pd.DataFrame, out: str | Path | None = None, *, title: str | None = None
+) -> Figure:
     """Stacked bars: mean units per session for each probe, stacked by label.
 
     Parameters
     ----------
     table : pandas.DataFrame
         :func:`unit_yield` output (``probe``, ``label``, ``per_session`` at least).
-    out : str or Path
-        ``.png``, ``.svg`` or ``.pdf``.
+    out : str or Path, optional
+        Also write the figure there (``.png``, ``.svg`` or ``.pdf``); default: nothing is
+        written, the returned figure shows inline in Jupyter.
     """
     import numpy as np
 
@@ -103,4 +107,6 @@ def plot_unit_yield(table: pd.DataFrame, out: str | Path, *, title: str | None =
     sessions = int(table["sessions"].max()) if "sessions" in table and len(table) else 0
     ax.set_title(title or f"Unit yield by probe and label ({sessions} sessions)")
     ax.legend(title="label", frameon=False)
-    return _save(fig, out)
+    if out is not None:
+        _save(fig, out)
+    return fig

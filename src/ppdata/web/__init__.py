@@ -6,8 +6,12 @@ but this package's ``static/`` files.
 
 Examples
 --------
->>> from ppdata.web import create_app, serve            # doctest: +SKIP
->>> serve(Settings(endpoint_url="http://127.0.0.1:9000"), port=8000)  # doctest: +SKIP
+>>> from urllib.request import urlopen
+>>> from ppdata.web import running, serve
+>>> with running() as url, urlopen(url) as page:  # in a background thread, any free port
+...     page.status
+200
+>>> serve(port=8000)  # in the foreground until Ctrl-C (what `ppdata web` does)  # doctest: +SKIP
 """
 
 from __future__ import annotations
