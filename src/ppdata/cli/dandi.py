@@ -18,7 +18,9 @@ dandi_api_option = click.option(
 @click.command("dandi")
 @click.argument("session")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@click.option("--version", "version", default="draft", show_default=True, help="Dandiset version.")
+@click.option(
+    "--dandiset-version", "version", default="draft", show_default=True, help="Dandiset version."
+)
 @dandi_api_option
 @common_options
 @pass_app
