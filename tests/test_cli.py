@@ -110,6 +110,10 @@ def test_tour_end_to_end(tmp_path, world_root):
     assert "ecephys_820454_2025-11-04_14-59-22" in text
     assert "sorted" in text and "raw" in text
     assert list(Path(out).glob("*.png")), "the tour writes at least one plot"
+    # the dataset's question: deviant vs standard, from the session with a complete NWB
+    assert "6. Deviant vs standard stimuli: ecephys_820459_2025-11-12_14-34-33" in text
+    assert "Sequence mismatch block" in text and "units aligned to" in text
+    assert (out / "psth_deviant_vs_standard.png").stat().st_size > 10_000
 
 
 def test_download_cli_dry_run_fetch_rerun_verify(run, world, tmp_path):

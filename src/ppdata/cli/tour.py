@@ -115,8 +115,13 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
         ophys_session = _first_with(app, sheet, AssetKind.PLANAR_OPHYS) or ""
     if ophys_session:
         _ophys(app, Session(ophys_session, client), out_dir)
+    stimulus_session = chosen
+    if AssetKind.NWB not in kinds:
+        stimulus_session = _first_with(app, sheet, AssetKind.NWB) or ""
+    if stimulus_session:
+        _responses(app, Session(stimulus_session, client), out_dir)
 
-    _heading("6. What a download would fetch (dry run)")
+    _heading("7. What a download would fetch (dry run)")
     from ..download import plan_download
 
     plan = plan_download(chosen, client, dest=Path("data"), kinds=["sorted"], include=["nwb/*"])
@@ -205,6 +210,37 @@ def _ophys(app: App, s: Any, out_dir: Path) -> None:
     _requests(app)
     for kind in ("dff", "rois"):
         click.echo(f"Wrote {make_plot(kind, s, out_dir / f'{kind}_{plane}.png', plane=plane)}")
+
+
+def _responses(app: App, s: Any, out_dir: Path) -> None:
+    """Stimulus blocks of a complete NWB, and every unit's response to deviants vs standards."""
+    import numpy as np
+
+    from ..plots import psth_figure
+
+    _heading(f"6. Deviant vs standard stimuli: {s.name}")
+    blocks = s.stimuli()
+    emit_table(
+        blocks.to_dict("records"),
+        ["block", "block_type", "start_time", "stop_time", "presentations", "deviants"],
+        title="Stimulus blocks",
+    )
+    psth = s.aligned_spikes(to="deviant", vs="standard")
+    trials = dict(psth.attrs.get("trials", {}))
+    response = psth.sel(time=slice(0.0, 0.35)).mean("time") - psth.sel(time=slice(-0.25, 0.0)).mean(
+        "time"
+    )
+    deviant, standard = (np.asarray(response.sel(condition=c)) for c in ("deviant", "standard"))
+    stronger = int(np.sum(deviant > standard + 1.0))
+    click.echo(
+        f"{psth.sizes['unit']:,} units aligned to {trials.get('deviant', 0):,} deviant and "
+        f"{trials.get('standard', 0):,} standard presentations (spike times fetched in bulk); "
+        f"{stronger:,} units fire at least 1 spike/s more after deviants in the first 350 ms"
+    )
+    _requests(app)
+    out = out_dir / "psth_deviant_vs_standard.png"
+    psth_figure(psth, out, title=f"{s.name}: deviant vs standard")
+    click.echo(f"Wrote {out}")
 
 
 def _pick_session(app: App, sheet: Any) -> str:
