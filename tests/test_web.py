@@ -121,7 +121,10 @@ def test_session_page_shows_assets_metadata_qc_and_portal(web, world):
     assert "copy Python" in text and "copy download command" in text
     assert f"ppdata.open_session('{session.name}'" in text
     assert f"/plot/{session.name}/unit-quality.png" in page.text
-    assert 'data-plot="psth"' in page.text  # the marked gap
+    # no complete NWB yet, so no stimulus tables: no deviant-vs-standard card
+    assert f"/plot/{session.name}/psth.png" not in page.text
+    complete = fetch(web + f"/session/{EPHYS_COMPLETE}")
+    assert f"/plot/{EPHYS_COMPLETE}/psth.png" in complete.text
 
 
 def test_session_fragments_units_and_nwb(web, world):
@@ -144,6 +147,13 @@ def test_plots_are_png_and_missing_data_is_a_message(web, world):
     png = fetch(web + f"/plot/{MESOSCOPE_A}/dff.png")
     assert png.status == 200 and png.headers["content-type"] == "image/png"
     assert png.body.startswith(b"\x89PNG")
+    psth = fetch(web + f"/plot/{EPHYS_COMPLETE}/psth.png")
+    assert psth.status == 200 and psth.body.startswith(b"\x89PNG") and len(psth.body) > 10_000
+    meso = fetch(web + f"/session/{MESOSCOPE_A}")
+    plane = re.search(rf"/plot/{MESOSCOPE_A}/aligned-dff\.png\?plane=([\w]+)", meso.text)
+    assert plane, "a Mesoscope session with behavior offers aligned ΔF/F per plane"
+    aligned = fetch(web + f"/plot/{MESOSCOPE_A}/aligned-dff.png?plane={plane.group(1)}")
+    assert aligned.status == 200 and aligned.body.startswith(b"\x89PNG")
     unknown = fetch(web + f"/plot/{MESOSCOPE_A}/nonsense.png")
     assert unknown.status == 404 and "unknown plot" in unknown.text
     none = fetch(web + f"/plot/{SLAP2_SESSION}/raster.png")

@@ -45,7 +45,7 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-PLOT_KINDS = ("raster", "unit-quality", "dff", "rois", "running")
+PLOT_KINDS = ("raster", "unit-quality", "dff", "rois", "running", "psth", "aligned-dff")
 
 
 def _templates() -> Any:

@@ -53,6 +53,10 @@ PLOT_NEEDS = {
     "dff": ("planar-ophys",),
     "rois": ("planar-ophys",),
     "running": ("nwb", "behavior-timing"),
+    # deviant vs standard: the stimulus tables live in the complete NWB (Neuropixels) or
+    # the behavior/timing NWB beside the planes (Mesoscope)
+    "psth": ("nwb",),
+    "aligned-dff": ("planar-ophys",),
 }
 
 
@@ -216,15 +220,17 @@ class Handlers:
         for kind in PLOT_KINDS:
             if not overview.kinds & set(PLOT_NEEDS[kind]):
                 continue
-            if kind in ("raster", "unit-quality") and not ephys:
+            if kind in ("raster", "unit-quality", "psth") and not ephys:
+                continue
+            if kind == "aligned-dff" and "behavior-timing" not in overview.kinds:
                 continue
             variants: list[dict[str, str]] = [{}]
             if kind == "raster" and overview.probes:
                 variants = [{"probe": p} for p in overview.probes]
-            if kind in ("dff", "rois") and overview.planes:
+            if kind in ("dff", "rois", "aligned-dff") and overview.planes:
                 variants = [{"plane": p} for p in overview.planes]
             for options in variants:
-                source = "planar-ophys" if kind in ("dff", "rois") else None
+                source = "planar-ophys" if kind in ("dff", "rois", "aligned-dff") else None
                 out.append(
                     {
                         "kind": kind,
