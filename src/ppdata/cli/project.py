@@ -32,6 +32,39 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     return parts or None
 
 
+def _compute(
+    app: App,
+    name: str,
+    platform: tuple[str, ...],
+    subject: tuple[str, ...],
+    qc: tuple[str, ...],
+    refresh_catalog: bool,
+    **options: Any,
+) -> Any:
+    """Compute (or read from the cache) the project table ``name`` under a progress bar."""
+    from ..project import project_table
+
+    with progress_bar(f"Computing {name}", unit="sessions") as bar:
+        return project_table(
+            name,
+            platform=_split(platform),
+            subject=_split(subject),
+            qc=_split(qc),
+            settings=app.settings,
+            refresh_catalog=_ensure_catalog(app, refresh_catalog),
+            progress=bar.update_to,
+            **options,
+        )
+
+
+def _summary_with_failures(result: Any) -> str:
+    """The result's summary line, then one ``Failed: session: error`` line per failure."""
+    note = result.summary()
+    if result.failed:
+        note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
+    return note
+
+
 def _filters(f: Any) -> Any:
     options = [
         click.option(
@@ -155,26 +188,19 @@ def _table_command(name: str, help_text: str) -> click.Command:
         parquet_dir: Path | None,
         limit: int,
     ) -> None:
-        from ..project import project_table
-
-        with progress_bar(f"Computing {name}", unit="sessions") as bar:
-            result = project_table(
-                name,
-                platform=_split(platform),
-                subject=_split(subject),
-                qc=_split(qc),
-                where=where,
-                sessions=_split(sessions),
-                scheduler=scheduler,
-                settings=app.settings,
-                recompute=recompute,
-                refresh_catalog=_ensure_catalog(app, refresh_catalog),
-                workers=workers,
-                progress=bar.update_to,
-            )
-        note = result.summary()
-        if result.failed:
-            note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
+        result = _compute(
+            app,
+            name,
+            platform,
+            subject,
+            qc,
+            refresh_catalog,
+            where=where,
+            sessions=_split(sessions),
+            scheduler=scheduler,
+            recompute=recompute,
+            workers=workers,
+        )
         _emit(
             result.frame,
             name,
@@ -182,7 +208,7 @@ def _table_command(name: str, help_text: str) -> click.Command:
             csv_path=csv_path,
             parquet_dir=parquet_dir,
             limit=limit,
-            note=note,
+            note=_summary_with_failures(result),
         )
 
     return command
@@ -291,20 +317,9 @@ def yield_command(
 ) -> None:
     """Unit yield over sessions: units per probe × label × brain area (from the units
     table, computed first if needed)."""
-    from ..project import project_table
     from ..project.results import plot_unit_yield, unit_yield
 
-    with progress_bar("Computing units", unit="sessions") as bar:
-        result = project_table(
-            "units",
-            platform=_split(platform),
-            subject=_split(subject),
-            qc=_split(qc),
-            scheduler=scheduler,
-            settings=app.settings,
-            refresh_catalog=_ensure_catalog(app, refresh_catalog),
-            progress=bar.update_to,
-        )
+    result = _compute(app, "units", platform, subject, qc, refresh_catalog, scheduler=scheduler)
     table = unit_yield(result.frame, tuple(_split((by,)) or ()))
     if plot_path is not None:
         if "probe" not in table or "label" not in table:
@@ -354,28 +369,15 @@ def responses_command(
     limit: int,
 ) -> None:
     """Deviant-vs-standard response index per unit (or per ROI) across sessions."""
-    from ..project import project_table
     from ..project.responses import plot_response_index
 
     name = "roi_responses" if rois else "unit_responses"
-    with progress_bar(f"Computing {name}", unit="sessions") as bar:
-        result = project_table(
-            name,
-            platform=_split(platform),
-            subject=_split(subject),
-            qc=_split(qc),
-            where=where,
-            scheduler=scheduler,
-            settings=app.settings,
-            refresh_catalog=_ensure_catalog(app, refresh_catalog),
-            progress=bar.update_to,
-        )
+    result = _compute(
+        app, name, platform, subject, qc, refresh_catalog, where=where, scheduler=scheduler
+    )
     if plot_path is not None:
         plot_response_index(result.frame, plot_path, by=by, what="ROIs" if rois else "units")
         click.echo(f"Wrote {plot_path}", err=True)
-    note = result.summary()
-    if result.failed:
-        note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
     _emit(
         result.frame,
         name,
@@ -383,7 +385,7 @@ def responses_command(
         csv_path=csv_path,
         parquet_dir=parquet_dir,
         limit=limit,
-        note=note,
+        note=_summary_with_failures(result),
     )
 
 
