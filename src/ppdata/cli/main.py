@@ -164,6 +164,12 @@ def listen_options(default_port: int, host_help: str) -> Callable[[F], F]:
     return decorate
 
 
+def window_options(f: F) -> F:
+    """Add ``--start`` and ``--stop`` (seconds) to a command that reads a time window."""
+    f = click.option("--stop", type=float, help="Up to this time (s).")(f)
+    return click.option("--start", type=float, help="From this time (s).")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="ppdata", prog_name="ppdata")
 @common_options
