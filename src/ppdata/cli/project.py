@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,11 +83,11 @@ class _Outputs:
 def _bundle(f: Any, cls: type, name: str) -> Any:
     """Wrap the command ``f`` so that the options named by ``cls``'s fields reach it as
     one ``cls`` keyword argument ``name``."""
-    fields = tuple(cls.__dataclass_fields__)
+    names = tuple(f.name for f in dataclasses.fields(cls))
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs[name] = cls(**{k: kwargs.pop(k) for k in fields})
+        kwargs[name] = cls(**{k: kwargs.pop(k) for k in names})
         return f(*args, **kwargs)
 
     return wrapper
