@@ -70,17 +70,9 @@ def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.
     return [np.asarray(g, dtype=np.int64) for g in groups if g]
 
 
-def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[np.ndarray] | None:
-    """Slices of a 1-D gzip-chunked HDF5 dataset, the chunks inflated on several threads.
-
-    h5py inflates chunks one at a time holding the GIL; zlib releases it, so reading the
-    raw chunks (fetched together) and inflating them in a thread pool uses every core.
-    Returns None when the dataset is not a plain deflate-chunked 1-D HDF5 dataset (the
-    caller then reads through h5py).
-    """
-    import zlib
-    from concurrent.futures import ThreadPoolExecutor
-
+def _plain_deflated(nwb: NWB, path: str) -> Any | None:
+    """The h5py dataset at ``path`` when it is 1-D, deflate-chunked and numeric with no
+    other filter (its raw chunks can be inflated here with zlib); else None."""
     try:
         import h5py
 
@@ -97,7 +89,22 @@ def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[n
         and ds.scaleoffset is None
         and ds.dtype.kind in "fiu"
     )
-    if not plain:
+    return ds if plain else None
+
+
+def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[np.ndarray] | None:
+    """Slices of a 1-D gzip-chunked HDF5 dataset, the chunks inflated on several threads.
+
+    h5py inflates chunks one at a time holding the GIL; zlib releases it, so reading the
+    raw chunks (fetched together) and inflating them in a thread pool uses every core.
+    Returns None when the dataset is not a plain deflate-chunked 1-D HDF5 dataset (the
+    caller then reads through h5py).
+    """
+    import zlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    ds = _plain_deflated(nwb, path)
+    if ds is None:
         return None
     chunk = int(ds.chunks[0])
     prefetch = getattr(getattr(nwb, "_backend", None), "prefetch_ranges", None)
@@ -209,23 +216,8 @@ def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
     fileobj = getattr(getattr(nwb, "_backend", None), "fileobj", None)
     if fileobj is None:
         return None
-    try:
-        import h5py
-
-        ds = nwb.array(path)
-    except ImportError:
-        return None
-    plain = (
-        isinstance(ds, h5py.Dataset)
-        and ds.chunks is not None
-        and len(ds.chunks) == 1
-        and ds.compression == "gzip"
-        and not ds.shuffle
-        and not ds.fletcher32
-        and ds.scaleoffset is None
-        and ds.dtype.kind in "fiu"
-    )
-    return (ds, fileobj) if plain else None
+    ds = _plain_deflated(nwb, path)
+    return None if ds is None else (ds, fileobj)
 
 
 class _ChunkStream:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .data import json_option
-from .main import App, common_options, pass_app
+from .main import App, common_options, pass_app, window_options
 from .render import emit_json, emit_table
 
 WHAT = {
@@ -27,8 +27,7 @@ WHAT = {
     show_default=True,
     help="running speed, wheel rotation, or eye tracking (pupil, CR, eye ellipse, blinks).",
 )
-@click.option("--start", type=float, help="From this time (s).")
-@click.option("--stop", type=float, help="Up to this time (s).")
+@window_options
 @click.option("--csv", metavar="FILE", help="Write the samples as CSV ('-' for stdout).")
 @json_option
 @common_options

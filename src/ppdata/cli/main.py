@@ -147,6 +147,29 @@ def pass_app(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def listen_options(default_port: int, host_help: str) -> Callable[[F], F]:
+    """Add ``--port`` (default ``default_port``) and ``--host`` (default loopback) to a
+    command that serves on this machine."""
+
+    def decorate(f: F) -> F:
+        f = click.option("--host", default="127.0.0.1", show_default=True, help=host_help)(f)
+        return click.option(
+            "--port",
+            type=click.IntRange(0, 65535),
+            default=default_port,
+            show_default=True,
+            help="Port to listen on (0: any free port).",
+        )(f)
+
+    return decorate
+
+
+def window_options(f: F) -> F:
+    """Add ``--start`` and ``--stop`` (seconds) to a command that reads a time window."""
+    f = click.option("--stop", type=float, help="Up to this time (s).")(f)
+    return click.option("--start", type=float, help="From this time (s).")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="ppdata", prog_name="ppdata")
 @common_options

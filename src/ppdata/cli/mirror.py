@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .main import App, common_options, pass_app
+from .main import App, common_options, listen_options, pass_app
 from .progress import progress_bar
 
 SIZES = click.Choice(["small", "bench"])
@@ -42,19 +42,7 @@ def build(app: App, size: str) -> None:
 
 
 @mirror_group.command("serve")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=9000,
-    show_default=True,
-    help="Port to listen on (0: any free port).",
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on. Anything but loopback exposes the mirror to others.",
-)
+@listen_options(9000, "Address to listen on. Anything but loopback exposes the mirror to others.")
 @click.option(
     "--size", type=SIZES, default="small", show_default=True, help="Which world to serve."
 )

@@ -11,7 +11,7 @@ import click
 
 from .aligned_options import ALIGNED_PLOTS, aligned_plot_options, draw_aligned_plot
 from .data import json_option
-from .main import App, common_options, pass_app
+from .main import App, common_options, pass_app, window_options
 from .render import emit_json, emit_table, format_bytes, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -350,8 +350,7 @@ def planes_command(
 @click.command("dff")
 @click.argument("session")
 @click.option("--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`).")
-@click.option("--start", type=float, help="From this time (s).")
-@click.option("--stop", type=float, help="Up to this time (s).")
+@window_options
 @click.option("--roi", "rois", multiple=True, type=int, help="Only this ROI (repeatable).")
 @click.option(
     "--kind",
@@ -396,8 +395,7 @@ def dff_command(
 @click.command("lfp")
 @click.argument("session")
 @click.option("--probe", required=True, help="Probe name, e.g. ProbeA (`ppdata nwb SESSION`).")
-@click.option("--start", type=float, help="From this time (s).")
-@click.option("--stop", type=float, help="Up to this time (s).")
+@window_options
 @click.option(
     "--channel",
     "channels",
@@ -485,8 +483,7 @@ PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean", *ALIG
 )
 @click.option("--probe", help="raster/unit-quality: only this probe.")
 @click.option("--plane", help="dff/rois: the plane (default: the first).")
-@click.option("--start", type=float, help="From this time (s).")
-@click.option("--stop", type=float, help="Up to this time (s).")
+@window_options
 @aligned_plot_options
 @nwb_options
 @common_options

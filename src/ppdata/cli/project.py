@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,66 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     return parts or None
 
 
+def _compute(app: App, name: str, filters: _Filters, **options: Any) -> Any:
+    """Compute (or read from the cache) the project table ``name`` under a progress bar."""
+    from ..project import project_table
+
+    with progress_bar(f"Computing {name}", unit="sessions") as bar:
+        return project_table(
+            name,
+            platform=_split(filters.platform),
+            subject=_split(filters.subject),
+            qc=_split(filters.qc),
+            settings=app.settings,
+            refresh_catalog=_ensure_catalog(app, filters.refresh_catalog),
+            progress=bar.update_to,
+            **options,
+        )
+
+
+def _summary_with_failures(result: Any) -> str:
+    """The result's summary line, then one ``Failed: session: error`` line per failure."""
+    note = result.summary()
+    if result.failed:
+        note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
+    return note
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """The session filters every project command takes."""
+
+    platform: tuple[str, ...]
+    subject: tuple[str, ...]
+    qc: tuple[str, ...]
+    refresh_catalog: bool
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """Where a project command writes its table (``_emit``)."""
+
+    as_json: bool
+    csv_path: str | None
+    parquet_dir: Path | None
+    limit: int
+
+
+def _bundle(f: Any, cls: type, name: str) -> Any:
+    """Wrap the command ``f`` so that the options named by ``cls``'s fields reach it as
+    one ``cls`` keyword argument ``name``."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs[name] = cls(**{k: kwargs.pop(k) for k in names})
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
 def _filters(f: Any) -> Any:
+    f = _bundle(f, _Filters, "filters")
     options = [
         click.option(
             "--platform", multiple=True, help="Platform(s): neuropixels, mesoscope, SLAP2."
@@ -47,6 +109,7 @@ def _filters(f: Any) -> Any:
 
 
 def _outputs(f: Any) -> Any:
+    f = _bundle(f, _Outputs, "outputs")
     options = [
         click.option("--json", "as_json", is_flag=True, help="Print JSON records for scripts."),
         click.option(
@@ -75,16 +138,15 @@ def _outputs(f: Any) -> Any:
 def _emit(
     frame: Any,
     name: str,
+    outputs: _Outputs,
     *,
-    as_json: bool,
-    csv_path: str | None,
-    parquet_dir: Path | None,
-    limit: int,
     note: str | None = None,
     people: Sequence[str] | None = None,
 ) -> None:
     """Write the table where asked; else show it to people: the first ``limit`` rows and,
     for wide tables, the columns that matter (``TableSpec.people``), never cut."""
+    as_json, csv_path, parquet_dir = outputs.as_json, outputs.csv_path, outputs.parquet_dir
+    limit = outputs.limit
     if parquet_dir is not None:
         parquet_dir.mkdir(parents=True, exist_ok=True)
         target = parquet_dir / f"{name}.parquet"
@@ -141,49 +203,25 @@ def _table_command(name: str, help_text: str) -> click.Command:
     @pass_app
     def command(
         app: App,
-        platform: tuple[str, ...],
-        subject: tuple[str, ...],
-        qc: tuple[str, ...],
-        refresh_catalog: bool,
+        filters: _Filters,
         where: str | None,
         sessions: tuple[str, ...],
         scheduler: str | None,
         workers: int | None,
         recompute: bool,
-        as_json: bool,
-        csv_path: str | None,
-        parquet_dir: Path | None,
-        limit: int,
+        outputs: _Outputs,
     ) -> None:
-        from ..project import project_table
-
-        with progress_bar(f"Computing {name}", unit="sessions") as bar:
-            result = project_table(
-                name,
-                platform=_split(platform),
-                subject=_split(subject),
-                qc=_split(qc),
-                where=where,
-                sessions=_split(sessions),
-                scheduler=scheduler,
-                settings=app.settings,
-                recompute=recompute,
-                refresh_catalog=_ensure_catalog(app, refresh_catalog),
-                workers=workers,
-                progress=bar.update_to,
-            )
-        note = result.summary()
-        if result.failed:
-            note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
-        _emit(
-            result.frame,
+        result = _compute(
+            app,
             name,
-            as_json=as_json,
-            csv_path=csv_path,
-            parquet_dir=parquet_dir,
-            limit=limit,
-            note=note,
+            filters,
+            where=where,
+            sessions=_split(sessions),
+            scheduler=scheduler,
+            recompute=recompute,
+            workers=workers,
         )
+        _emit(result.frame, name, outputs, note=_summary_with_failures(result))
 
     return command
 
@@ -206,37 +244,23 @@ def project_group() -> None:
 @pass_app
 def sessions_command(
     app: App,
-    platform: tuple[str, ...],
-    subject: tuple[str, ...],
-    qc: tuple[str, ...],
-    refresh_catalog: bool,
-    as_json: bool,
-    csv_path: str | None,
-    parquet_dir: Path | None,
-    limit: int,
+    filters: _Filters,
+    outputs: _Outputs,
 ) -> None:
     """The sessions the project covers, which tables have data for each, and how many rows
     of each are cached."""
     from ..project import project_sessions
 
     frame = project_sessions(
-        platform=_split(platform),
-        subject=_split(subject),
-        qc=_split(qc),
+        platform=_split(filters.platform),
+        subject=_split(filters.subject),
+        qc=_split(filters.qc),
         settings=app.settings,
-        refresh_catalog=_ensure_catalog(app, refresh_catalog),
+        refresh_catalog=_ensure_catalog(app, filters.refresh_catalog),
     )
     people = ["session", "platform", "subject", "acquired", "qc_status"]
     people += [c for c in frame.columns if str(c).endswith("_rows")]
-    _emit(
-        frame,
-        "sessions",
-        as_json=as_json,
-        csv_path=csv_path,
-        parquet_dir=parquet_dir,
-        limit=limit,
-        people=people,
-    )
+    _emit(frame, "sessions", outputs, people=people)
 
 
 @project_group.command(name="query")
@@ -244,9 +268,7 @@ def sessions_command(
 @_outputs
 @common_options
 @pass_app
-def query_command(
-    app: App, sql: str, as_json: bool, csv_path: str | None, parquet_dir: Path | None, limit: int
-) -> None:
+def query_command(app: App, sql: str, outputs: _Outputs) -> None:
     """Run SQL (DuckDB) over the cached tables: units, rois, stimuli.
 
     Example: ppdata project query "SELECT probe, label, count(*) AS n FROM units GROUP BY ALL"
@@ -254,7 +276,7 @@ def query_command(
     from ..project import query
 
     frame = query(sql, settings=app.settings)
-    _emit(frame, "query", as_json=as_json, csv_path=csv_path, parquet_dir=parquet_dir, limit=limit)
+    _emit(frame, "query", outputs)
 
 
 @project_group.command(name="yield")
@@ -280,46 +302,21 @@ def yield_command(
     by: str,
     plot_path: Path | None,
     scheduler: str | None,
-    platform: tuple[str, ...],
-    subject: tuple[str, ...],
-    qc: tuple[str, ...],
-    refresh_catalog: bool,
-    as_json: bool,
-    csv_path: str | None,
-    parquet_dir: Path | None,
-    limit: int,
+    filters: _Filters,
+    outputs: _Outputs,
 ) -> None:
     """Unit yield over sessions: units per probe × label × brain area (from the units
     table, computed first if needed)."""
-    from ..project import project_table
     from ..project.results import plot_unit_yield, unit_yield
 
-    with progress_bar("Computing units", unit="sessions") as bar:
-        result = project_table(
-            "units",
-            platform=_split(platform),
-            subject=_split(subject),
-            qc=_split(qc),
-            scheduler=scheduler,
-            settings=app.settings,
-            refresh_catalog=_ensure_catalog(app, refresh_catalog),
-            progress=bar.update_to,
-        )
+    result = _compute(app, "units", filters, scheduler=scheduler)
     table = unit_yield(result.frame, tuple(_split((by,)) or ()))
     if plot_path is not None:
         if "probe" not in table or "label" not in table:
             raise click.UsageError("--plot needs --by to include probe and label")
         plot_unit_yield(table, plot_path)
         click.echo(f"Wrote {plot_path}", err=True)
-    _emit(
-        table,
-        "yield",
-        as_json=as_json,
-        csv_path=csv_path,
-        parquet_dir=parquet_dir,
-        limit=limit,
-        note=result.summary(),
-    )
+    _emit(table, "yield", outputs, note=result.summary())
 
 
 @project_group.command(name="responses")
@@ -344,47 +341,18 @@ def responses_command(
     plot_path: Path | None,
     scheduler: str | None,
     where: str | None,
-    platform: tuple[str, ...],
-    subject: tuple[str, ...],
-    qc: tuple[str, ...],
-    refresh_catalog: bool,
-    as_json: bool,
-    csv_path: str | None,
-    parquet_dir: Path | None,
-    limit: int,
+    filters: _Filters,
+    outputs: _Outputs,
 ) -> None:
     """Deviant-vs-standard response index per unit (or per ROI) across sessions."""
-    from ..project import project_table
     from ..project.responses import plot_response_index
 
     name = "roi_responses" if rois else "unit_responses"
-    with progress_bar(f"Computing {name}", unit="sessions") as bar:
-        result = project_table(
-            name,
-            platform=_split(platform),
-            subject=_split(subject),
-            qc=_split(qc),
-            where=where,
-            scheduler=scheduler,
-            settings=app.settings,
-            refresh_catalog=_ensure_catalog(app, refresh_catalog),
-            progress=bar.update_to,
-        )
+    result = _compute(app, name, filters, where=where, scheduler=scheduler)
     if plot_path is not None:
         plot_response_index(result.frame, plot_path, by=by, what="ROIs" if rois else "units")
         click.echo(f"Wrote {plot_path}", err=True)
-    note = result.summary()
-    if result.failed:
-        note += "\n" + "\n".join(f"Failed: {s}: {e}" for s, e in result.failed.items())
-    _emit(
-        result.frame,
-        name,
-        as_json=as_json,
-        csv_path=csv_path,
-        parquet_dir=parquet_dir,
-        limit=limit,
-        note=note,
-    )
+    _emit(result.frame, name, outputs, note=_summary_with_failures(result))
 
 
 for _name, _help in (

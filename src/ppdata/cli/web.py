@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import click
 
-from .main import App, common_options, pass_app
+from .main import App, common_options, listen_options, pass_app
 
 
 @click.command("web")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8000,
-    show_default=True,
-    help="Port to listen on (0: any free port).",
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to bind; change it only to share the page on a trusted network.",
-)
+@listen_options(8000, "Interface to bind; change it only to share the page on a trusted network.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
 @common_options
 @pass_app

@@ -72,6 +72,19 @@ def call_on_session(
     started = time.perf_counter()
     error: str | None = None
     attempt = 0
+
+    def outcome(value: Any, error: str | None) -> Outcome:
+        after = client.stats.snapshot()
+        return Outcome(
+            name,
+            value,
+            error,
+            attempt,
+            time.perf_counter() - started,
+            _delta(after, before, "requests"),
+            _delta(after, before, "bytes"),
+        )
+
     for attempt in range(1, retries + 2):
         session = None
         try:
@@ -90,26 +103,8 @@ def call_on_session(
         finally:
             if session is not None:
                 session.close()
-        after = client.stats.snapshot()
-        return Outcome(
-            name,
-            value,
-            None,
-            attempt,
-            time.perf_counter() - started,
-            _delta(after, before, "requests"),
-            _delta(after, before, "bytes"),
-        )
-    after = client.stats.snapshot()
-    return Outcome(
-        name,
-        None,
-        error,
-        attempt,
-        time.perf_counter() - started,
-        _delta(after, before, "requests"),
-        _delta(after, before, "bytes"),
-    )
+        return outcome(value, None)
+    return outcome(None, error)
 
 
 def _delta(after: dict[str, Any], before: dict[str, Any], key: str) -> int:

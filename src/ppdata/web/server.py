@@ -45,13 +45,25 @@ def check_port(host: str, port: int) -> int:
         return int(sock.getsockname()[1])
 
 
-def _server(app: Any, host: str, port: int) -> Any:
+def _server(settings: Settings | None, host: str, port: int) -> tuple[Any, Any, int]:
+    """``(app, uvicorn server, port)`` for the web app on ``host:port`` (checked first;
+    a free port for 0).
+
+    Raises
+    ------
+    PortInUse
+        If the port is taken.
+    """
     import uvicorn
 
+    from .app import create_app
+
+    port = check_port(host, port)
+    app = create_app(settings)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
     )
-    return uvicorn.Server(config)
+    return app, uvicorn.Server(config), port
 
 
 def serve(
@@ -79,11 +91,7 @@ def serve(
     PortInUse
         If the port is taken.
     """
-    from .app import create_app
-
-    port = check_port(host, port)
-    app = create_app(settings)
-    server = _server(app, host, port)
+    app, server, port = _server(settings, host, port)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     if on_ready is not None:
 
@@ -111,11 +119,7 @@ def running(
     PortInUse
         If the port is taken.
     """
-    from .app import create_app
-
-    port = check_port(host, port)
-    app = create_app(settings)
-    server = _server(app, host, port)
+    app, server, port = _server(settings, host, port)
     thread = threading.Thread(target=server.run, name="ppdata-web", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
