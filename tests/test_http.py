@@ -27,6 +27,14 @@ class _Server(ThreadingHTTPServer):
     connections = 0
     paths: list[str]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closed = threading.Event()
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        self.closed.set()  # a connection is closed on the server's side
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -122,6 +130,8 @@ def test_kept_alive_connection_is_reused_and_counted(server):
 def test_a_connection_the_server_dropped_is_replaced(server):
     transport = Transport(connect_timeout=5, read_timeout=5)
     assert _read(transport, _endpoint(server) + "/b/drop")[2] == BODY
+    # the connection is idle in the pool when the server drops it (no race with the reply)
+    assert server.closed.wait(5)
     assert _read(transport, _endpoint(server) + "/b/fixed")[2] == BODY
     assert server.connections == 2
     transport.close()
