@@ -93,6 +93,9 @@ def test_session_real_units_columns_probes_and_waveforms(client, world):
         assert len(in_area) == (units["brain_area"] == area).sum() > 0
         with pytest.raises(NotFound, match="areas here are"):
             s.units(area="Nowhere")
+        # a structure keeps its layers (VISp5, VISp2/3 ...), as a neuroscientist asks for it
+        layered = units["brain_area"].astype(str).str.match(r"VISp\d")
+        assert len(s.units(area="VISp")) == layered.sum() > 0
         opened = list(s._open.values())
     assert not s._open and all(n._backend.root.id.valid == 0 for n in opened)  # closed
 

@@ -213,7 +213,8 @@ def units(
     probe : str or iterable of str, optional
         Keep units of these probes.
     area : str or iterable of str, optional
-        Keep units whose ``brain_area`` (their peak channel's ``location``) is one of these.
+        Keep units whose ``brain_area`` (their peak channel's ``location``) is one of these,
+        or one of their layers (``"VISp"`` keeps ``VISp2/3`` ... ``VISp6b``, not ``VISpm``).
     where : str or mapping, optional
         Metric thresholds: a pandas query (``"snr > 3 and firing_rate >= 0.5"``) or a
         mapping ``{"snr": (">", 3)}``.
@@ -251,11 +252,29 @@ def units(
     if area is not None:
         wanted = _as_set(area)
         valid = set(frame["brain_area"].dropna().astype(str))
-        bad = wanted - valid
+        matched = {w: {v for v in valid if in_area(v, w)} for w in wanted}
+        bad = {w for w, found in matched.items() if not found}
         if bad:
             raise NotFound(f"unknown brain area(s) {sorted(bad)}: areas here are {sorted(valid)}")
-        frame = frame[frame["brain_area"].isin(wanted)]
+        frame = frame[frame["brain_area"].isin(set().union(*matched.values()))]
     return _filter(frame, label=label, default_qc=default_qc, probe=probe, where=where)
+
+
+def in_area(acronym: str, area: str) -> bool:
+    """Whether the Allen CCF ``acronym`` lies in ``area``: the same acronym, or one of its
+    layers, which the atlas writes after it with a digit or a dash.
+
+    Examples
+    --------
+    >>> [in_area(a, "VISp") for a in ("VISp", "VISp2/3", "VISp6a", "VISpm")]
+    [True, True, True, False]
+    >>> in_area("DG-mo", "DG"), in_area("CA1", "CA1")
+    (True, True)
+    """
+    if acronym == area:
+        return True
+    rest = acronym[len(area) :] if acronym.startswith(area) else ""
+    return bool(rest) and (rest[0].isdigit() or rest[0] == "-")
 
 
 def _labels(frame: pd.DataFrame) -> Any:
