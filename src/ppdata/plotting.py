@@ -161,11 +161,14 @@ def select_units(
                 f"the units of {session.name} have no brain_area (no localized electrodes); "
                 "drop --area or pick units with --unit/--probe"
             )
+        from .ephys import in_area
+
         areas = sorted(set(table["brain_area"].astype(str)))
-        bad = [a for a in area if a not in areas]
+        bad = [a for a in area if not any(in_area(v, a) for v in areas)]
         if bad:
             raise NotFound(f"no units in area(s) {bad}; areas are {', '.join(areas)}")
-        table = table[table["brain_area"].astype(str).isin(list(area))]
+        keep = table["brain_area"].astype(str).map(lambda v: any(in_area(v, a) for a in area))
+        table = table[keep]
     return table
 
 
