@@ -189,3 +189,31 @@ def check_endpoint(url: str) -> str:
         raise PpdataError(f"the endpoint URL {url!r} has a query or fragment; {hint}")
     del port
     return text
+
+
+def check_listen(host: str, port: int, error: type[Exception]) -> int:
+    """Check that a server can listen on ``host:port``; return the port (a free one for 0).
+
+    The one check behind ``ppdata web`` and ``ppdata mirror serve``: a port in use (or not
+    ours to bind) raises ``error`` with a message that says how to choose another.
+
+    Raises
+    ------
+    error
+        If the port is taken or may not be used.
+    """
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise error(
+                    f"port {port} on {host} is already in use; choose another with --port "
+                    "(or --port 0 for any free port)"
+                ) from exc
+            raise error(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        return int(sock.getsockname()[1])

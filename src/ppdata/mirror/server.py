@@ -9,11 +9,9 @@ ppdata itself only ever reads it with unsigned requests.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MirrorError
+from ..settings import check_listen
 
 __all__ = [
     "MirrorServer",
@@ -84,18 +83,8 @@ def require_mirror_extra() -> None:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise MirrorError(
-                    f"port {port} on {host} is already in use; choose another with --port "
-                    "(or --port 0 for any free port)"
-                ) from exc
-            raise MirrorError(f"cannot listen on {host}:{port}: {exc}") from exc
+    if port:
+        check_listen(host, port, MirrorError)
 
 
 @dataclass

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import PpdataError
-from ..settings import Settings
+from ..settings import Settings, check_listen
 
 __all__ = ["PortInUse", "check_port", "running", "serve"]
 
@@ -31,18 +29,7 @@ def check_port(host: str, port: int) -> int:
     PortInUse
         If the port is taken or may not be used.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUse(
-                    f"port {port} on {host} is already in use; choose another with --port "
-                    "(or --port 0 for any free port)"
-                ) from exc
-            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        return int(sock.getsockname()[1])
+    return check_listen(host, port, PortInUse)
 
 
 def _server(settings: Settings | None, host: str, port: int) -> tuple[Any, Any, int]:
