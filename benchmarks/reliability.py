@@ -400,6 +400,18 @@ def nwb_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tally:
     return tally
 
 
+def finish(proc: subprocess.Popen[str], tally: Tally) -> str | None:
+    """The stderr of ``proc`` once it ends, or ``None`` (counted as a hang, the process
+    killed and reaped) if it runs past ``HANG_AFTER``."""
+    try:
+        return proc.communicate(timeout=HANG_AFTER)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        tally.hangs += 1
+        return None
+
+
 def kill_and_resume(lab: Lab, trials: int, rng: random.Random) -> Tally:
     """SIGKILL ``ppdata download`` at a random moment, then resume it to the end."""
     tally = Tally("kill -9 at a random point, then resume", "download (CLI)")
@@ -423,12 +435,8 @@ def kill_and_resume(lab: Lab, trials: int, rng: random.Random) -> Tally:
             tally.corrupt += probe.corrupt
             tally.notes.extend(probe.notes[: max(0, 5 - len(tally.notes))])
             resume = lab.cli([*args, "--dest", str(dest)], proxy.endpoint_url)
-            try:
-                _, err = resume.communicate(timeout=HANG_AFTER)
-            except subprocess.TimeoutExpired:
-                resume.kill()
-                resume.communicate()
-                tally.hangs += 1
+            err = finish(resume, tally)
+            if err is None:
                 continue
             if resume.returncode != 0:
                 tally.error(err, clear_cli(err))
@@ -457,12 +465,8 @@ def ctrl_c(lab: Lab, trials: int, rng: random.Random) -> Tally:
             time.sleep(rng.uniform(0.0, 0.3) * whole)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
-            try:
-                _, err = proc.communicate(timeout=HANG_AFTER)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-                tally.hangs += 1
+            err = finish(proc, tally)
+            if err is None:
                 continue
             resume_line = next(
                 (ln for ln in err.splitlines() if ln.startswith("Resume with: ")), None
@@ -502,11 +506,8 @@ def two_processes(lab: Lab, trials: int) -> Tally:
             procs = [lab.cli([*args, "--dest", str(dest)], proxy.endpoint_url) for _ in range(2)]
             tally.faults += 1
             for proc in procs:
-                try:
-                    _, err = proc.communicate(timeout=HANG_AFTER)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    tally.hangs += 1
+                err = finish(proc, tally)
+                if err is None:
                     continue
                 if proc.returncode != 0:
                     tally.error(err, clear_cli(err) and "another ppdata download" in err)
