@@ -311,7 +311,8 @@ def download_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tal
 
 def changed_mid_download(lab: Lab, trials: int, rng: random.Random) -> Tally:
     """Replace an object on the server while its ranged parts are being fetched."""
-    from ppdata.download import NullProgress, download
+    from ppdata.callbacks import Callback
+    from ppdata.download import download
     from ppdata.s3 import S3Client
 
     tally = Tally("object changed mid-download", "download")
@@ -322,11 +323,12 @@ def changed_mid_download(lab: Lab, trials: int, rng: random.Random) -> Tally:
         new = _bytes(f"changed{t}", len(original) + rng.randint(-1000, 1000))
         fired = threading.Event()
 
-        class Changer(NullProgress):
+        class Changer(Callback):
             def __init__(self, fired: threading.Event, new: bytes) -> None:
+                super().__init__()
                 self.fired, self.new = fired, new
 
-            def advance(self, nbytes: int) -> None:
+            def relative_update(self, inc: int = 1) -> None:
                 if not self.fired.is_set():
                     self.fired.set()
                     lab.put(BIG, self.new)
@@ -337,7 +339,7 @@ def changed_mid_download(lab: Lab, trials: int, rng: random.Random) -> Tally:
         ):
             outcome, value = watchdog(
                 lambda c=client, d=dest, f=fired, n=new: download(
-                    BIG, c, dest=d, part_size=2**20, progress=Changer(f, n)
+                    BIG, c, dest=d, part_size=2**20, callback=Changer(f, n)
                 )
             )
         tally.faults += int(fired.is_set())

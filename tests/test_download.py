@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from ppdata.callbacks import Callback
 from ppdata.download import (
     DownloadPlan,
     Existing,
     FileStatus,
-    NullProgress,
     download,
     plan_download,
     safe_relative_path,
@@ -88,6 +88,7 @@ def _files() -> dict[str, bytes]:
 
 
 FILES = _files()
+FILES_OF_SORTED = [k for k in FILES if k.startswith(f"{SORTED}/")]
 
 
 @pytest.fixture(scope="module")
@@ -276,16 +277,19 @@ def test_unsafe_keys_on_the_server_are_refused_and_reported(client, dest):
 
 def test_download_mirrors_keys_and_checks(client, dest):
     progress = Recorder()
-    summary = download(SESSION, client, dest=dest, kinds=["sorted"], progress=progress)
+    summary = download(SESSION, client, dest=dest, kinds=["sorted"], callback=progress)
     assert summary.ok and len(summary.fetched) == 6
     for f in summary.fetched:
         assert local(dest, f.key).read_bytes() == FILES[f.key]
     assert local(dest, f"{SORTED}/spikesorted/{REC}/spikes.npy").is_file()
     assert summary.checks == {"md5": 6}
     assert summary.requests == {"GetObject": 6}
-    assert progress.total == (sum(len(FILES[r.key]) for r in summary.fetched), 6)
-    assert progress.advanced == summary.bytes_transferred == progress.total[0]
-    assert len(progress.done) == 6
+    assert progress.size == sum(len(FILES[r.key]) for r in summary.fetched)
+    assert progress.value == summary.bytes_transferred == progress.size
+    assert sorted(progress.started) == sorted(progress.done) == sorted(FILES_OF_SORTED)
+    assert {k: progress.per_file.get(k, 0) for k in FILES_OF_SORTED} == {
+        k: len(FILES[k]) for k in FILES_OF_SORTED
+    }
     assert not list(dest.rglob("*.ppdata-part*"))
     doc = json.loads((dest / MANIFEST_NAME).read_text())
     entry = next(e for e in doc["files"] if e["key"].endswith("spikes.npy"))
@@ -605,24 +609,28 @@ def test_verify(client, dest):
         verify(dest / "many")
 
 
-class Recorder(NullProgress):
+class Recorder(Callback):
+    """Records the job's size and value, the files branched, their bytes and their ends."""
+
     def __init__(self) -> None:
-        self.total = (0, 0)
-        self.advanced = 0
+        super().__init__()
         self.started: list[str] = []
         self.done: list[str] = []
+        self.per_file: dict[str, int] = {}
 
-    def start(self, total_bytes: int, total_files: int) -> None:
-        self.total = (total_bytes, total_files)
+    def branched(self, path_1: str, path_2: str, **kwargs) -> Callback:
+        recorder = self
+        self.started.append(path_1)
 
-    def file_started(self, file) -> None:
-        self.started.append(file.key)
+        class File(Callback):
+            def relative_update(self, inc: int = 1) -> None:
+                super().relative_update(inc)
+                recorder.per_file[path_1] = self.value
 
-    def advance(self, nbytes: int) -> None:
-        self.advanced += nbytes
+            def close(self) -> None:
+                recorder.done.append(path_1)
 
-    def file_done(self, result) -> None:
-        self.done.append(result.key)
+        return File()
 
 
 def test_plan_object_round_trip(client, dest):

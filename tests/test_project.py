@@ -19,11 +19,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ppdata.callbacks import Callback
 from ppdata.errors import ClusterError, PpdataError
 from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED, MESOSCOPE_A, SLAP2_SESSION
 
 REPO = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).with_name("dask")
+
+
+class Seen(Callback):
+    """Records ``(value, size)`` after every change."""
+
+    def __init__(self, seen: list[tuple[int, int | None]]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def call(self) -> None:
+        self.seen.append((self.value, self.size))
 
 
 def _units_in_world(world, platform: str = "ecephys") -> dict[str, int]:
@@ -102,7 +114,7 @@ def test_map_sessions_gives_an_error_row_and_keeps_the_others(settings, world):
         settings=settings,
         retries=1,
         workers=2,
-        progress=lambda done, total: seen.append((done, total)),
+        callback=Seen(seen),
     )
     assert list(frame.columns) == ["session", "n_assets", "platform", "error"]
     assert list(frame["session"]) == names

@@ -131,12 +131,13 @@ def test_download_plan_card_warns_about_big_downloads(tmp_path: Path) -> None:
     assert "matched nothing" in text and "streaming the NWB" in text
 
 
-def test_notebook_progress_as_a_callable() -> None:
+def test_notebook_progress_counts() -> None:
     from ppdata.notebook import NotebookProgress
 
     bar = NotebookProgress("<sessions>")
     assert bar.text == "<sessions>: 0"
-    bar(1, 3)
+    bar.set_size(3)
+    bar.relative_update(1)
     assert bar.text == "<sessions>: 1 / 3 (33%)"
     html = bar._repr_html_()
     assert 'value="1" max="3"' in html and "&lt;sessions&gt;" in html and "<sessions>" not in html
@@ -147,12 +148,12 @@ def test_notebook_progress_follows_a_download(settings, tmp_path: Path) -> None:
     from ppdata.notebook import NotebookProgress
     from ppdata.s3 import S3Client
 
-    bar = NotebookProgress("sorted")
+    bar = NotebookProgress("sorted", in_bytes=True)
     with S3Client(settings) as client:
         plan = plan_download(
             EPHYS_COMPLETE, kinds=["sorted"], include=["nwb/*"], dest=tmp_path, client=client
         )
-        summary = download(plan, client, progress=bar)
+        summary = download(plan, client=client, callback=bar)
     assert summary.ok and bar.total == plan.total_bytes and bar.done == plan.total_bytes
-    assert bar.files_done == bar.files_total == plan.count
-    assert bar.text.endswith(f"{plan.count:,} / {plan.count:,} files (100%)")
+    assert bar.files_done == plan.count
+    assert bar.text.endswith(f"{plan.count:,} files (100%)")

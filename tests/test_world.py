@@ -598,7 +598,7 @@ def test_load_world_needs_a_stamp(tmp_path: Path):
 def _fake_build(calls: list[Path], *, fail: bool = False):
     """A stand-in for build_world that writes a few files: the cache logic is what is tested."""
 
-    def build(root: Path, *, size: str = "small", progress=None):
+    def build(root: Path, *, size: str = "small", callback=None):
         calls.append(root)
         (root / "bucket" / "a").mkdir(parents=True)
         (root / "bucket" / "a" / "b.txt").write_text("x")

@@ -34,7 +34,8 @@ from .errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3E
 from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
 
 if TYPE_CHECKING:
-    from .download import DownloadSummary, PlannedFile, ProgressCallback
+    from .callbacks import Callback
+    from .download import DownloadSummary, PlannedFile
     from .manifest import Manifest
     from .s3 import S3Client
 
@@ -138,6 +139,7 @@ class _Transfer:
         self.transferred = 0
         self.resumed = 0
         self.restarts = restarts
+        self.child: Any = None  # the progress callback's branch for this file, once started
         self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
 
     def fail(self, exc: BaseException, state: str = "failed") -> None:
@@ -155,14 +157,14 @@ class Engine:
         client: S3Client,
         manifest: Manifest,
         summary: DownloadSummary,
-        progress: ProgressCallback,
+        callback: Callback,
         jobs: int,
         part_size: int,
     ) -> None:
         self.client = client
         self.manifest = manifest
         self.summary = summary
-        self.progress = progress
+        self.callback = callback
         self.jobs = max(1, jobs)
         self.part_size = max(part_size, MIN_PART_SIZE)
         self.cancel = threading.Event()
@@ -174,7 +176,7 @@ class Engine:
     # -- scheduling (main thread) ---------------------------------------------------------
     def run(self, files: list[PlannedFile]) -> None:
         transfers = [_Transfer(f, self.part_size) for f in files]
-        self.progress.start(sum(f.size for f in files) - self._resumed_total(transfers), len(files))
+        self.callback.set_size(sum(f.size for f in files) - self._resumed_total(transfers))
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ppdata-download")
         try:
             # large files first: they are the long pole, and their parts keep every worker
@@ -329,7 +331,8 @@ class Engine:
             return []
         t.state = "running"
         t.remaining = len(parts)
-        self.progress.file_started(f)
+        t.child = self.callback.branched(f.key, str(f.path), size=f.size)
+        t.child.set_size(f.size - t.resumed)
         if not parts:  # every range was already here: only the checks remain
             return [(t, 0, 0)]
         return [(t, s, e) for s, e in parts]
@@ -344,6 +347,8 @@ class Engine:
             state, t.state = t.state, "settled"
         f = t.file
         self._close(t)
+        if t.child is not None:
+            t.child.close()
         if state == "finished" and t.entry is not None:
             self.manifest.record(t.entry)
             result = FileResult(
@@ -360,7 +365,6 @@ class Engine:
                     f"{f.uri}: resumed, {t.resumed:,} bytes were already here"
                 )
             self.summary.results.append(result)
-            self.progress.file_done(result)
             return None
         if state == "changed" and t.restarts == 0 and self.fatal is None:
             _remove(t.temp, t.sidecar)
@@ -395,7 +399,6 @@ class Engine:
         )
         logger.error("%s: %s", f.uri, message)
         self.summary.results.append(result)
-        self.progress.file_done(result)
         return None
 
     def _message(self, t: _Transfer, state: str) -> str:
@@ -492,8 +495,14 @@ class Engine:
         with self._stats_lock:
             t.transferred += len(body)
             self.summary.bytes_transferred += len(body)
-        self.progress.advance(len(body))
+        self._advance(t, len(body))
         self._finish(t, md5)
+
+    def _advance(self, t: _Transfer, nbytes: int) -> None:
+        """Tell the job's callback and the file's branch about bytes received."""
+        self.callback.relative_update(nbytes)
+        if t.child is not None:
+            t.child.relative_update(nbytes)
 
     def _finish(self, t: _Transfer, md5: str | None) -> None:
         """Check size (and MD5) of the temp file, then move it into place."""
@@ -593,7 +602,7 @@ class Engine:
                     with self._stats_lock:
                         t.transferred += len(data)
                         self.summary.bytes_transferred += len(data)
-                    self.progress.advance(len(data))
+                    self._advance(t, len(data))
                 if cur != end:
                     raise ConnectionError(f"the body ended at byte {cur:,} of {end:,}")
                 return
@@ -678,7 +687,7 @@ def run_plan(
     manifest: Manifest,
     summary: DownloadSummary,
     *,
-    progress: ProgressCallback,
+    callback: Callback,
     jobs: int,
     part_size: int | None,
 ) -> None:
@@ -691,4 +700,4 @@ def run_plan(
             pool_size,
         )
         jobs = pool_size
-    Engine(client, manifest, summary, progress, jobs, part_size or DEFAULT_PART_SIZE).run(files)
+    Engine(client, manifest, summary, callback, jobs, part_size or DEFAULT_PART_SIZE).run(files)

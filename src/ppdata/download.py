@@ -40,9 +40,10 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ._targets import safe_relative_path
+from .callbacks import CallbackLike, resolve
 from .errors import (
     DownloadError,
     InvalidName,
@@ -69,9 +70,7 @@ __all__ = [
     "Existing",
     "FileResult",
     "FileStatus",
-    "NullProgress",
     "PlannedFile",
-    "ProgressCallback",
     "RefusedKey",
     "VerifyReport",
     "download",
@@ -304,32 +303,7 @@ def plan_download(
             client.close()
 
 
-# -- progress and results -----------------------------------------------------------------
-
-
-class ProgressCallback(Protocol):
-    """What :func:`download` tells about its progress. Called from worker threads."""
-
-    def start(self, total_bytes: int, total_files: int) -> None: ...
-    def file_started(self, file: PlannedFile) -> None: ...
-    def advance(self, nbytes: int) -> None: ...
-    def file_done(self, result: FileResult) -> None: ...
-
-
-class NullProgress:
-    """A progress callback that does nothing (the default); subclass to draw bars."""
-
-    def start(self, total_bytes: int, total_files: int) -> None:
-        return None
-
-    def file_started(self, file: PlannedFile) -> None:
-        return None
-
-    def advance(self, nbytes: int) -> None:
-        return None
-
-    def file_done(self, result: FileResult) -> None:
-        return None
+# -- results -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -494,7 +468,7 @@ def download(
     versions: str = "current",
     existing: Existing | str = Existing.SKIP,
     jobs: int | None = None,
-    progress: ProgressCallback | None = None,
+    callback: CallbackLike | None = None,
     part_size: int | None = None,
     raise_on_error: bool = True,
 ) -> DownloadSummary:
@@ -514,8 +488,9 @@ def download(
         ``overwrite`` or ``error`` (see :class:`Existing`).
     jobs : int, optional
         Concurrent requests (default: the client's ``max_workers``).
-    progress : ProgressCallback, optional
-        Told about bytes and files as they arrive (default: nothing).
+    callback : Callback, optional
+        Progress (see :mod:`ppdata.callbacks`): ``set_size`` is the bytes to fetch, updated
+        as they arrive; ``branched(key, path, size=...)`` follows each file fetched.
     part_size : int, optional
         Size of the ranged parts of large files (default 16 MiB); files over twice this
         size are fetched in parts.
@@ -580,9 +555,7 @@ def download(
             )
         if not plan.files and plan.refused and len(plan.refused) == 1:
             raise UnsafeKey(plan.refused[0].reason)
-        summary = _download_plan(
-            plan, client, policy, jobs, progress or NullProgress(), part_size, run_plan
-        )
+        summary = _download_plan(plan, client, policy, jobs, resolve(callback), part_size, run_plan)
         summary.seconds = time.monotonic() - started  # planning included
     finally:
         if own:
@@ -597,7 +570,7 @@ def _download_plan(
     client: S3Client,
     policy: Existing,
     jobs: int | None,
-    progress: ProgressCallback,
+    callback: CallbackLike,
     part_size: int | None,
     run_plan: Any,
 ) -> DownloadSummary:
@@ -618,7 +591,7 @@ def _download_plan(
                 todo,
                 manifest,
                 summary,
-                progress=progress,
+                callback=callback,
                 jobs=jobs or client.settings.max_workers,
                 part_size=part_size,
             )

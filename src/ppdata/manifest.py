@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from .callbacks import CallbackLike, resolve
 from .errors import DownloadError
 
 __all__ = [
@@ -297,21 +298,17 @@ def destination_lock(dest: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def md5_file(path: Path, progress: _Advance | None = None) -> str:
-    """The MD5 hex digest of a file, read in 4 MB blocks."""
+def md5_file(path: Path, *callbacks: CallbackLike) -> str:
+    """The MD5 hex digest of a file, read in 4 MB blocks; ``callbacks`` see the bytes read."""
     digest = hashlib.md5()
     with open(path, "rb", buffering=0) as f:
         buf = bytearray(_HASH_BLOCK)
         view = memoryview(buf)
         while n := f.readinto(buf):
             digest.update(view[:n])
-            if progress is not None:
-                progress.advance(n)
+            for callback in callbacks:
+                callback.relative_update(n)
     return digest.hexdigest()
-
-
-class _Advance(Protocol):
-    def advance(self, nbytes: int) -> None: ...
 
 
 # -- verify -------------------------------------------------------------------------------
@@ -370,7 +367,7 @@ def verify(
     dest: str | os.PathLike[str],
     *,
     jobs: int = 4,
-    progress: Any = None,
+    callback: CallbackLike | None = None,
     forget_bad: bool = True,
 ) -> VerifyReport:
     """Re-check every file of a destination's manifest: size, and MD5 where known.
@@ -381,8 +378,9 @@ def verify(
         A folder ppdata downloaded into.
     jobs : int
         Files hashed concurrently.
-    progress : ProgressCallback, optional
-        Told ``start(total_bytes, total_files)``, then ``advance(nbytes)`` as files are read.
+    callback : Callback, optional
+        Progress (see :mod:`ppdata.callbacks`): ``set_size`` is the bytes to hash, updated as
+        they are read; ``branched(path, path, size=...)`` follows each file hashed.
     forget_bad : bool
         Drop entries that fail from the manifest, so the next download re-fetches them.
 
@@ -405,8 +403,8 @@ def verify(
     manifest = Manifest.load(dest)
     entries = list(manifest.entries.values())
     report = VerifyReport(dest=dest, checked=len(entries))
-    if progress is not None:
-        progress.start(sum(e.size for e in entries if e.md5), len(entries))
+    callback = resolve(callback)
+    callback.set_size(sum(e.size for e in entries if e.md5))
 
     def one(entry: ManifestEntry) -> tuple[ManifestEntry, VerifyProblem | None, int]:
         path = dest / entry.path
@@ -418,7 +416,9 @@ def verify(
             return entry, VerifyProblem(entry.path, "size", str(entry.size), str(size)), 0
         if not entry.md5:
             return entry, None, 0
-        digest = md5_file(path, progress)
+        with callback.branched(entry.path, str(path), size=size) as child:
+            child.set_size(size)
+            digest = md5_file(path, callback, child)
         if digest != entry.md5:
             return entry, VerifyProblem(entry.path, "md5", entry.md5, digest), size
         return entry, None, size

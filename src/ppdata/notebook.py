@@ -1,23 +1,24 @@
 """Progress in a Jupyter cell: one bar that the library's progress callbacks move.
 
-The library never draws progress itself; long calls take a callback (``download(...,
-progress=)``, ``project_table(..., progress=)``, ``map_sessions(..., progress=)``). In a
-terminal the CLI passes rich bars; in a notebook pass a :class:`NotebookProgress`. It draws an
-HTML ``<progress>`` element through IPython's display machinery, so it needs no widgets
-package and shows in Jupyter, VS Code and in notebooks executed by nbclient; outside IPython
-it draws nothing.
+The library never draws progress itself; long calls take a ``callback=`` (see
+:mod:`ppdata.callbacks`: ``download``, ``verify``, ``project_table``, ``map_sessions``,
+``Catalog.refresh``). In a terminal the CLI passes rich bars; in a notebook pass a
+:class:`NotebookProgress`. It draws an HTML ``<progress>`` element through IPython's display
+machinery, so it needs no widgets package and shows in Jupyter, VS Code and in notebooks
+executed by nbclient; outside IPython it draws nothing.
 
 Examples
 --------
 >>> from ppdata.download import download
 >>> from ppdata.notebook import NotebookProgress
 >>> bar = NotebookProgress("sessions")
->>> bar(3, 4)  # a (done, total) callback, as project_table and map_sessions call it
+>>> bar.set_size(4)
+>>> bar.relative_update(3)  # as project_table and map_sessions call it, session by session
 >>> bar.text
 'sessions: 3 / 4 (75%)'
->>> bar = NotebookProgress("sorted NWB")
+>>> bar = NotebookProgress("sorted NWB", in_bytes=True)
 >>> summary = download("ecephys_820459_2025-11-12_14-34-33_sorted_2026-06-27_09-05-10/nwb",
-...                    dest="data", progress=bar)
+...                    dest="data", callback=bar)
 >>> bar.files_done == len(summary.fetched), bar.done == bar.total
 (True, True)
 """
@@ -29,76 +30,67 @@ import time
 from html import escape
 from typing import Any
 
+from .callbacks import Callback, ItemCallback
+
 __all__ = ["NotebookProgress"]
 
 #: At most this many redraws per second (callbacks can come from many threads at once).
 _REDRAWS_PER_SECOND = 8
 
 
-class NotebookProgress:
+class NotebookProgress(Callback):
     """A progress bar in the notebook cell that runs the call.
 
-    Use it as a ``progress(done, total)`` callable (project tables, ``map_sessions``) or as
-    the ``progress=`` of :func:`ppdata.download` (it implements that protocol: bytes done of
-    the total, files done in the label).
+    Pass it as the ``callback=`` of a long call (see :mod:`ppdata.callbacks`). The files a
+    download or a verify goes through (its branches) are counted in the label.
 
     Parameters
     ----------
     description : str
         What is counted, shown before the numbers.
+    in_bytes : bool
+        The job counts bytes (a download, a verify): show sizes, not counts.
     """
 
-    def __init__(self, description: str = "") -> None:
+    def __init__(self, description: str = "", *, in_bytes: bool = False) -> None:
+        super().__init__()
         self.description = description
-        self.done = 0
-        self.total: int | None = None
+        self.in_bytes = in_bytes
         self.files_done = 0
-        self.files_total: int | None = None
-        self._bytes = False
-        self._lock = threading.Lock()
+        self._files_lock = threading.Lock()
         self._handle: Any = None
         self._last = 0.0
 
-    # -- (done, total) callable -------------------------------------------------------------
-    def __call__(self, done: int, total: int | None = None) -> None:
-        with self._lock:
-            self.done = done
-            if total is not None:
-                self.total = total
-        self._draw(force=total is not None and done >= total)
+    @property
+    def done(self) -> int:
+        """How much is done (``value``)."""
+        return self.value
 
-    # -- the download protocol --------------------------------------------------------------
-    def start(self, total_bytes: int, total_files: int) -> None:
-        with self._lock:
-            self._bytes = True
-            self.total, self.done = total_bytes, 0
-            self.files_total, self.files_done = total_files, 0
-        self._draw(force=True)
+    @property
+    def total(self) -> int | None:
+        """How much the job counts (``size``)."""
+        return self.size
 
-    def file_started(self, file: Any) -> None:
-        return None
+    def call(self) -> None:
+        self._draw(force=self.size is not None and self.value >= self.size)
 
-    def advance(self, nbytes: int) -> None:
-        with self._lock:
-            self.done += nbytes
-        self._draw()
+    def branched(self, path_1: str, path_2: str, **kwargs: Any) -> Callback:
+        return ItemCallback(self._file_done)
 
-    def file_done(self, result: Any) -> None:
-        with self._lock:
+    def _file_done(self) -> None:
+        with self._files_lock:
             self.files_done += 1
-            finished = self.files_total is not None and self.files_done >= self.files_total
-        self._draw(force=finished)
+        self._draw()
 
     # -- drawing ----------------------------------------------------------------------------
     @property
     def text(self) -> str:
         """The bar's label: ``"files: 3 / 4 (75%)"``."""
-        if self._bytes:
-            from .download import format_bytes
+        if self.in_bytes:
+            from .units import format_bytes
 
             amount = f"{format_bytes(self.done)} / {format_bytes(self.total or 0)}"
-            if self.files_total is not None:
-                amount += f", {self.files_done:,} / {self.files_total:,} files"
+            amount += f", {self.files_done:,} files"
         else:
             amount = f"{self.done:,}" + (f" / {self.total:,}" if self.total is not None else "")
         if self.total:

@@ -42,12 +42,13 @@ import re
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..callbacks import CallbackLike, resolve
 from ..errors import BucketUnreachable, CatalogError, InvalidName, SessionNotFound
 from ..naming import parse_name
 from ..settings import Settings
@@ -445,7 +446,7 @@ class Catalog:
         full: bool = False,
         discover: bool = True,
         asset_qc: bool = True,
-        progress: Callable[[int, int], None] | None = None,
+        callback: CallbackLike | None = None,
     ) -> RefreshReport:
         """Bring the catalog up to date with the spreadsheet and the bucket.
 
@@ -464,8 +465,9 @@ class Catalog:
             listings (never by listing the bucket).
         asset_qc : bool
             Read the ``quality_control.json`` of new assets (one GET each).
-        progress : callable, optional
-            Called with ``(requests done, requests planned)``.
+        callback : Callback, optional
+            Progress (see :mod:`ppdata.callbacks`) in requests: ``set_size`` is the
+            requests planned (it grows once the subject listings are in).
 
         Returns
         -------
@@ -516,7 +518,7 @@ class Catalog:
                 full=full,
                 discover=discover and not explicit,
                 asset_qc=asset_qc,
-                progress=progress,
+                callback=resolve(callback),
             )
         except BucketUnreachable as exc:
             if stored:

@@ -16,6 +16,7 @@ from ._query import modality_of, resolve_platform
 from ._schema import CURRENT, IDENT
 
 if TYPE_CHECKING:
+    from ..callbacks import CallbackLike
     from ..s3 import Listing, S3Client
     from ..settings import Settings
 
@@ -125,21 +126,7 @@ def _subject_prefix(p: SessionName) -> str:
     return f"{p.platform}_{p.subject_id}_" if p.platform else f"{p.subject_id}_"
 
 
-class _Ticker:
-    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
-        self.progress, self.done, self.total = progress, 0, total
-
-    def plan(self, more: int) -> None:
-        self.total += more
-        self.advance(0)
-
-    def advance(self, n: int = 1) -> None:
-        self.done += n
-        if self.progress is not None:
-            self.progress(self.done, self.total)
-
-
-def _list_all(client: S3Client, prefixes: list[str], ticker: _Ticker) -> dict[str, Listing]:
+def _list_all(client: S3Client, prefixes: list[str], callback: CallbackLike) -> dict[str, Listing]:
     """Delimiter listings of many prefixes, concurrently in the client's pool."""
     from concurrent.futures import as_completed
 
@@ -148,7 +135,7 @@ def _list_all(client: S3Client, prefixes: list[str], ticker: _Ticker) -> dict[st
     try:
         for future in as_completed(futures):
             out[futures[future]] = future.result()
-            ticker.advance()
+            callback.relative_update(1)
     except BaseException:
         for future in futures:
             future.cancel()
@@ -178,7 +165,7 @@ def scan(
     full: bool,
     discover: bool,
     asset_qc: bool,
-    progress: Callable[[int, int], None] | None,
+    callback: CallbackLike,
 ) -> dict[str, Scan]:
     """All the network I/O of a refresh.
 
@@ -193,8 +180,8 @@ def scan(
     groups: dict[str, str] = {}
     for p in parsed.values():
         groups.setdefault(_subject_prefix(p), p.subject_id)
-    ticker = _Ticker(progress, len(groups))
-    roots = _list_all(client, list(groups), ticker)
+    callback.set_size(len(groups))
+    roots = _list_all(client, list(groups), callback)
     report.root_listings = len(groups)
     found: dict[str, set[str]] = {}
     ccf: dict[str, str] = {}
@@ -225,7 +212,16 @@ def scan(
         if platform is None:  # unprefixed name: the spreadsheet says, or what we found before
             platform = (sheet or {}).get(session, {}).get("platform") or (old[1] if old else None)
         scans[session] = Scan(session, p, names, fingerprint, changed, platform=platform)
-    _classify(client, scans, known_assets, report, full=full, asset_qc=asset_qc, ticker=ticker)
+    _classify(
+        client,
+        scans,
+        known_assets,
+        report,
+        full=full,
+        asset_qc=asset_qc,
+        callback=callback,
+        planned=len(groups),
+    )
     return scans
 
 
@@ -237,7 +233,8 @@ def _classify(
     *,
     full: bool,
     asset_qc: bool,
-    ticker: _Ticker,
+    callback: CallbackLike,
+    planned: int,
 ) -> None:
     changed = [s for s in scans.values() if s.changed and s.names]
     known = known_assets() if changed and not full else {}
@@ -258,10 +255,10 @@ def _classify(
                 scan_.kinds[name] = classify(n)
             if asset_qc and n.kind is not NameKind.CCF:
                 to_qc.append(name)
-    ticker.plan(len(to_list) + len(to_qc))
-    contents = _list_all(client, to_list, ticker)
+    callback.set_size(planned + len(to_list) + len(to_qc))
+    contents = _list_all(client, to_list, callback)
     qc = _read_qc(client, to_qc) if to_qc else {}
-    ticker.advance(len(to_qc))
+    callback.relative_update(len(to_qc))
     report.content_listings, report.qc_reads = len(to_list), len(to_qc)
     for scan_ in changed:
         for name in scan_.names:

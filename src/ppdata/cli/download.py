@@ -3,77 +3,16 @@
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .main import App, common_options, pass_app
+from .progress import progress_bar
 from .render import emit_json, emit_table, format_bytes, plural
 
 KINDS = ["raw", "sorted", "planar-ophys", "behavior-videos", "behavior-timing", "nwb", "ccf"]
-
-
-class RichProgress:
-    """Draws one overall bar (bytes/s, ETA) plus the files in flight, on stderr."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self._task: Any = None
-        self._lock = threading.Lock()
-        self._current: list[str] = []
-        self._files_done = 0
-        self._files_total = 0
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def _describe(self) -> str:
-        names = ", ".join(n.rsplit("/", 1)[-1] for n in self._current[:2])
-        more = f" +{len(self._current) - 2}" if len(self._current) > 2 else ""
-        return f"{self._files_done}/{self._files_total} files {names}{more}"
-
-    def start(self, total_bytes: int, total_files: int) -> None:
-        self._files_total = total_files
-        self._task = self._progress.add_task(self._describe(), total=total_bytes)
-
-    def file_started(self, file: Any) -> None:
-        with self._lock:
-            self._current.append(file.key)
-            self._progress.update(self._task, description=self._describe())
-
-    def advance(self, nbytes: int) -> None:
-        self._progress.advance(self._task, nbytes)
-
-    def file_done(self, result: Any) -> None:
-        with self._lock:
-            if result.key in self._current:
-                self._current.remove(result.key)
-            self._files_done += 1
-            self._progress.update(self._task, description=self._describe())
 
 
 @click.command("download")
@@ -178,7 +117,8 @@ def download_command(
     from ..download import download, plan_download, verify
 
     if verify_dest is not None:
-        report = verify(verify_dest)
+        with progress_bar("Verifying", in_bytes=True, quiet=as_json) as bar:
+            report = verify(verify_dest, callback=bar)
         _show_verify(report, as_json)
         return
     if not target:
@@ -255,11 +195,8 @@ def download_command(
             raise click.ClickException(f"{message}. Pass --yes to go ahead")
         click.confirm(f"{message[0].upper()}{message[1:]}. Continue?", abort=True, err=True)
     try:
-        if quiet or not sys.stderr.isatty():
-            summary = download(plan, client, existing=existing, jobs=jobs)
-        else:
-            with RichProgress() as progress:
-                summary = download(plan, client, existing=existing, jobs=jobs, progress=progress)
+        with progress_bar("Files", in_bytes=True, transient=False, quiet=quiet) as bar:
+            summary = download(plan, client=client, existing=existing, jobs=jobs, callback=bar)
     except KeyboardInterrupt as exc:
         _interrupted(app, plan, getattr(exc, "summary", None), _resume_command(app, locals()))
     for note in summary.notes:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .main import App, common_options, listen_options, pass_app
-from .progress import progress_bar
+from .progress import progress_bar, world_bar
 
 SIZES = click.Choice(["small", "bench"])
 
@@ -33,11 +33,8 @@ def build(app: App, size: str) -> None:
     from ..mirror.world import ensure_world
 
     click.echo(f"Building the {size} synthetic world (first time only) ...", err=True)
-    root = ensure_world(
-        app.settings.cache_dir,
-        size=size,  # type: ignore[arg-type]
-        progress=lambda message: click.echo(f"  {message}", err=True),
-    )
+    with world_bar() as bar:
+        root = ensure_world(app.settings.cache_dir, size=size, callback=bar)  # type: ignore[arg-type]
     click.echo(str(root))
 
 
@@ -61,15 +58,15 @@ def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) ->
         click.echo(f"Warning: listening on {host}, not only on this machine's loopback.", err=True)
     bucket = app.settings.bucket
     click.echo(f"Preparing the {size} synthetic world (built once, then cached) ...", err=True)
-    with progress_bar("Loading objects", unit="objects") as bar:
+    with world_bar() as world, progress_bar("Loading objects", unit="objects") as bar:
         mirror = start_mirror(
             app.settings.cache_dir,
             size=size,
             host=host,
             port=port,
             bucket=bucket,
-            progress=bar.update_to,
-            world_progress=lambda message: click.echo(f"  {message}", err=True),
+            callback=bar,
+            world_callback=world,
         )
     with mirror:
         url = mirror.endpoint_url

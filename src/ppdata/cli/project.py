@@ -47,7 +47,7 @@ def _compute(app: App, name: str, filters: _Filters, **options: Any) -> Any:
             qc=_split(filters.qc),
             settings=app.settings,
             refresh_catalog=_ensure_catalog(app, filters.refresh_catalog),
-            progress=bar.update_to,
+            callback=bar,
             **options,
         )
 

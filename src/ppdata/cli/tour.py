@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from .main import App, common_options, pass_app
+from .progress import world_bar
 from .render import console, emit_table
 
 
@@ -28,12 +29,10 @@ def _endpoint(app: App, size: str) -> Iterator[App]:
 
     started = time.perf_counter()
     click.echo("Starting the embedded mirror (a real S3 server on 127.0.0.1) ...", err=True)
-    mirror = start_mirror(
-        app.settings.cache_dir,
-        size=size,
-        bucket=app.settings.bucket,
-        world_progress=lambda message: click.echo(f"  {message}", err=True),
-    )
+    with world_bar() as world:
+        mirror = start_mirror(
+            app.settings.cache_dir, size=size, bucket=app.settings.bucket, world_callback=world
+        )
     with mirror:
         click.echo(
             f"Mirror of s3://{mirror.bucket}: {mirror.objects} objects at {mirror.endpoint_url} "

@@ -13,12 +13,13 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..callbacks import CallbackLike, resolve
 from ..errors import MirrorError
 from ..settings import check_listen
 
@@ -185,7 +186,7 @@ def load_directory(
     directory: Path,
     *,
     workers: int = 8,
-    progress: Callable[[int, int], None] | None = None,
+    callback: CallbackLike | None = None,
     in_process: bool = False,
 ) -> int:
     """Upload every file under ``directory`` as a key of ``bucket``, then make it public.
@@ -200,8 +201,8 @@ def load_directory(
         Its files become keys (relative POSIX paths).
     workers : int
         Concurrent uploads of large files.
-    progress : callable, optional
-        Called with (files done, files total).
+    callback : Callback, optional
+        Progress in objects uploaded (see :mod:`ppdata.callbacks`).
     in_process : bool
         The server runs in this process: put small objects straight into its store, which is
         ~50x faster than uploading them over HTTP. Large objects always go over HTTP as
@@ -234,15 +235,11 @@ def load_directory(
     transfer = TransferConfig(
         multipart_threshold=_MULTIPART, multipart_chunksize=_MULTIPART, max_concurrency=4
     )
-    done = 0
-    lock = threading.Lock()
+    callback = resolve(callback)
+    callback.set_size(len(files))
 
     def tick() -> None:
-        nonlocal done
-        with lock:
-            done += 1
-            if progress is not None:
-                progress(done, len(files))
+        callback.relative_update(1)
 
     def upload(path: Path) -> None:
         client.upload_file(
@@ -312,8 +309,8 @@ def start_mirror(
     port: int = 0,
     bucket: str = "aind-open-data",
     world_root: Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    world_progress: Callable[[str], None] | None = None,
+    callback: CallbackLike | None = None,
+    world_callback: CallbackLike | None = None,
 ) -> RunningMirror:
     """Build (once, cached) the synthetic world, start a server and load the world into it.
 
@@ -329,10 +326,10 @@ def start_mirror(
         Bucket name to serve.
     world_root : Path, optional
         Serve this already-built world instead.
-    progress : callable, optional
-        Called with (objects loaded, objects total).
-    world_progress : callable, optional
-        Called with a message for each step of a first-time world build.
+    callback : Callback, optional
+        Progress in objects loaded (see :mod:`ppdata.callbacks`).
+    world_callback : Callback, optional
+        Progress of a first-time world build (see :func:`~ppdata.mirror.world.build_world`).
 
     Returns
     -------
@@ -344,7 +341,7 @@ def start_mirror(
         from .world import ensure_world
 
         world_root = Path(
-            ensure_world(Path(cache_dir), size=size, progress=world_progress)  # type: ignore[arg-type]
+            ensure_world(Path(cache_dir), size=size, callback=world_callback)  # type: ignore[arg-type]
         )
     from .layout_dandi import BLOB_BUCKET, DANDI_DIRNAME, INDEX_NAME
 
@@ -354,7 +351,7 @@ def start_mirror(
     ).start()
     try:
         count = load_directory(
-            server.endpoint_url, bucket, world_root / "bucket", in_process=True, progress=progress
+            server.endpoint_url, bucket, world_root / "bucket", in_process=True, callback=callback
         )
         if (world_root / DANDI_DIRNAME).is_dir():
             load_directory(

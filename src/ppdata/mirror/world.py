@@ -36,8 +36,10 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
+from ..callbacks import CallbackLike, resolve
 from ..errors import MirrorError
 from . import inventory, layout_dandi, layout_ephys, layout_files, layout_ophys
 from .layout_model import (
@@ -108,7 +110,7 @@ def build_world(
     root: Path,
     *,
     size: Size = "small",
-    progress: Callable[[str], None] | None = None,
+    callback: CallbackLike | None = None,
 ) -> World:
     """Write the synthetic world under ``root`` and return its description.
 
@@ -120,15 +122,17 @@ def build_world(
     size : {"small", "bench"}
         ``small`` (default; a few tens of MB, seconds to build) or ``bench`` (an ephys NWB of
         ~250 MB, a 1 GB object, an asset of ~2,000 objects of 10–500 KB; a few GB).
-    progress : callable, optional
-        Called with a short message before each asset is written.
+    callback : Callback, optional
+        Progress in steps (see :mod:`ppdata.callbacks`): one step per asset, then the DANDI
+        stand-in, the distractors and the spreadsheet; each step is a branch named
+        ``writing <what>``.
 
     Returns
     -------
     World
     """
     world = describe_world(root, size)
-    say = progress or (lambda message: None)
+    callback = resolve(callback)
     root = world.root
     root.mkdir(parents=True, exist_ok=True)
     (root / STAMP_NAME).unlink(missing_ok=True)
@@ -137,27 +141,35 @@ def build_world(
     world.bucket_dir.mkdir()
     started = time.monotonic()
     added = inventory.added_names(root) if size == "bench" else frozenset()
+    steps: list[tuple[str, Path, Callable[[], object]]] = []
     for session in world.on_s3:
         for asset in session.assets:
-            say(f"writing {asset.name}")
             folder = world.bucket_dir / asset.name
             if session.name in added:
-                inventory.write_asset(folder, session, asset)
-                continue
-            if asset.kind in ("raw", "sorted", "ccf", "nwb") and session.platform == "ecephys":
-                layout_ephys.write_asset(folder, world, session, asset)
+                write = partial(inventory.write_asset, folder, session, asset)
+            elif asset.kind in ("raw", "sorted", "ccf", "nwb") and session.platform == "ecephys":
+                write = partial(layout_ephys.write_asset, folder, world, session, asset)
             else:
-                layout_ophys.write_asset(folder, world, session, asset)
-    say("writing the DANDI stand-in")
-    layout_dandi.write_dandi(world)
-    say("writing distractors")
-    layout_ephys.write_distractors(world)
-    say(f"writing {SPREADSHEET_NAME}")
-    layout_files.write_bytes(world.spreadsheet, spreadsheet_bytes(world))
+                write = partial(layout_ophys.write_asset, folder, world, session, asset)
+            steps.append((asset.name, folder, write))
+    steps += [
+        ("the DANDI stand-in", root, partial(layout_dandi.write_dandi, world)),
+        ("distractors", world.bucket_dir, partial(layout_ephys.write_distractors, world)),
+        (SPREADSHEET_NAME, world.spreadsheet, lambda: _write_spreadsheet(world)),
+    ]
+    callback.set_size(len(steps))
+    for what, where, write in steps:
+        with callback.branched(f"writing {what}", str(where)):
+            write()
+        callback.relative_update(1)
     _prune_empty_dirs(world.bucket_dir)
     layout_files.write_json(root / STAMP_NAME, _stamp(size))
     logger.info("built the %s world in %s (%.1f s)", size, root, time.monotonic() - started)
     return world
+
+
+def _write_spreadsheet(world: World) -> None:
+    layout_files.write_bytes(world.spreadsheet, spreadsheet_bytes(world))
 
 
 def _prune_empty_dirs(top: Path) -> None:
@@ -232,7 +244,7 @@ def ensure_world(
     cache_dir: Path,
     size: Size = "small",
     *,
-    progress: Callable[[str], None] | None = None,
+    callback: CallbackLike | None = None,
 ) -> Path:
     """Build the world into ``cache_dir/world-<version>-<size>/`` unless it is already there.
 
@@ -246,8 +258,8 @@ def ensure_world(
     cache_dir : Path
         Folder holding cached worlds (created if missing).
     size : {"small", "bench"}
-    progress : callable, optional
-        Passed to :func:`build_world`.
+    callback : Callback, optional
+        Passed to :func:`build_world` (told nothing when the world is already there).
 
     Returns
     -------
@@ -278,7 +290,7 @@ def ensure_world(
         tmp = cache_dir / f".{final.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            build_world(tmp, size=size, progress=progress)
+            build_world(tmp, size=size, callback=callback)
             if final.exists():
                 old = cache_dir / f".{final.name}.old-{os.getpid()}"
                 os.replace(final, old)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..callbacks import CallbackLike
 from ..errors import NotFound, PpdataError
 from ..settings import Settings
 from .tables import TABLES, TableSpec
@@ -126,7 +127,7 @@ def project_table(
     refresh_catalog: bool = False,
     workers: int | None = None,
     retries: int = 2,
-    progress: Callable[[int, int], None] | None = None,
+    callback: CallbackLike | None = None,
 ) -> ProjectResult:
     """One table over every session that has the data, from the cache where it can.
 
@@ -153,8 +154,8 @@ def project_table(
         Worker processes of a local cluster.
     retries : int
         Further attempts of a failing session.
-    progress : callable, optional
-        ``progress(done, total)`` over the sessions computed.
+    callback : Callback, optional
+        Progress in sessions computed (see :mod:`ppdata.callbacks`).
 
     Returns
     -------
@@ -199,7 +200,7 @@ def project_table(
             scheduler=scheduler,
             retries=retries,
             workers=workers,
-            progress=progress,
+            callback=callback,
         )
         parts = []
         for outcome in outcomes:

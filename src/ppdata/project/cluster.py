@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from ..callbacks import CallbackLike, resolve
 from ..errors import ClusterError
 
 __all__ = [
@@ -130,7 +131,7 @@ def run_tasks(
     args: Sequence[tuple[Any, ...]],
     *,
     keys: Sequence[str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    callback: CallbackLike | None = None,
 ) -> list[Any]:
     """Run ``fn(*a)`` for every ``a`` in ``args`` on the cluster; results in input order.
 
@@ -141,8 +142,8 @@ def run_tasks(
     from distributed import as_completed
 
     total = len(args)
-    if progress is not None:
-        progress(0, total)
+    callback = resolve(callback)
+    callback.set_size(total)
     if not total:
         return []
     futures = [
@@ -151,13 +152,10 @@ def run_tasks(
     ]
     position = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * total
-    done = 0
     try:
         for future in as_completed(futures, loop=client.loop):
             results[position[future.key]] = future.result()
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            callback.relative_update(1)
     except BaseException:
         # KeyboardInterrupt (Ctrl-C) above all: stop the work on the cluster, not just here
         client.cancel(futures, force=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ..callbacks import CallbackLike, resolve
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def run_per_session(
     scheduler: str | None = None,
     retries: int = 2,
     workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    callback: CallbackLike | None = None,
 ) -> list[Outcome]:
     """Run ``fn`` on every session on the cluster; one :class:`Outcome` per session, in
     input order (see :func:`map_sessions`)."""
@@ -129,8 +130,7 @@ def run_per_session(
     names = list(dict.fromkeys(str(s) for s in sessions))
     settings = settings or Settings.resolve()
     if not names:
-        if progress is not None:
-            progress(0, 0)
+        resolve(callback).set_size(0)
         return []
     token = uuid.uuid4().hex[:8]
     with open_client(resolve_scheduler(scheduler), n_tasks=len(names), workers=workers) as client:
@@ -139,7 +139,7 @@ def run_per_session(
             call_on_session,
             [(fn, name, settings, retries) for name in names],
             keys=[f"ppdata-{token}-{name}" for name in names],
-            progress=progress,
+            callback=callback,
         )
 
 
@@ -189,7 +189,7 @@ def map_sessions(
     settings: Settings | None = None,
     retries: int = 2,
     workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    callback: CallbackLike | None = None,
 ) -> pd.DataFrame:
     """Run a function on every session, one task per session, on a Dask cluster.
 
@@ -213,8 +213,9 @@ def map_sessions(
         :class:`~ppdata.NotFound`, ``ValueError``, ``TypeError``, ``AttributeError``).
     workers : int, optional
         Worker processes of a local cluster (default: one per CPU).
-    progress : callable, optional
-        ``progress(done, total)`` after each finished session.
+    callback : Callback, optional
+        Progress in sessions (see :mod:`ppdata.callbacks`): ``set_size`` is the sessions,
+        updated as each finishes.
 
     Returns
     -------
@@ -243,6 +244,6 @@ def map_sessions(
         scheduler=scheduler,
         retries=retries,
         workers=workers,
-        progress=progress,
+        callback=callback,
     )
     return outcomes_to_frame(outcomes)
