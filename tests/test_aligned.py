@@ -59,9 +59,9 @@ def test_spike_times_are_read_in_bulk_not_per_unit(client, monkeypatch):
             return original(key, start, end)
 
         monkeypatch.setattr(client, "get_bytes", counting)
-        before = s.stats["requests"]
+        before = s.stats.requests
         psth = s.aligned_spikes(units, to="deviant", vs="standard")
-        spent = s.stats["requests"] - before
+        spent = s.stats.requests - before
     assert psth.sizes["unit"] == len(units) > 20
     assert 1 <= len(reads) <= -(-stored // aligned.GROUP_BYTES) + 1, reads
     assert sum(b - a for a, b in reads) <= stored * 1.01  # exact chunk ranges, no padding

@@ -135,7 +135,7 @@ def test_units_from_dandi_equal_units_from_s3(dclient):
         assert dandi.running_speed().shape[0] > 0
         assert set(dandi.stimulus_tables())
     pd.testing.assert_frame_equal(units, expected)
-    assert stats["dandi"]["requests"] >= 1 and stats["dandi"]["api_requests"] >= 1
+    assert stats.dandi.requests >= 1 and stats.dandi.api_requests >= 1
 
 
 def test_planes_from_dandi_equal_planes_from_s3(dclient):

@@ -525,7 +525,7 @@ def test_remote_zarr_units_and_spikes_in_few_requests(client, nwb_dir):
         client.stats.reset()
         window = ephys.lfp(nwb, "ProbeA", start=0.2, stop=0.4)
         assert client.stats.total_requests <= 4
-        assert nwb.stats["requests"] == client.stats.total_requests
+        assert nwb.stats.requests == client.stats.total_requests
     with open_nwb(nwb_dir / "ephys.nwb") as local:
         assert remote.equals(ephys.units(local))
         expected = ephys.spike_times(local, [3, 17])
@@ -701,7 +701,7 @@ def test_s3_uri_without_client_uses_settings(bucket_client, monkeypatch):
     with open_nwb(f"s3://{BUCKET}/{RAW_OPHYS}.nwb") as nwb:
         assert nwb.client is not None and nwb.client is not bucket_client
         assert len(behavior.running_speed(nwb)) == 30 * 60
-        assert nwb.stats["requests"] >= 2
+        assert nwb.stats.requests >= 2
 
 
 def test_summarize(nwb_dir, client):

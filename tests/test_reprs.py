@@ -12,7 +12,6 @@ from ppdata._html import (
     html_card,
     html_table,
     nwb_summary_html,
-    stats_text,
 )
 from ppdata.assets import Asset, AssetKind, AssetList
 from ppdata.download import DownloadPlan, PlannedFile, plan_download
@@ -43,9 +42,15 @@ def test_values_are_escaped_and_tables_cut() -> None:
     assert "&lt;x&gt;" in card
 
 
-def test_stats_text() -> None:
-    assert stats_text(None) is None
-    assert stats_text({"requests": 1_234, "bytes": 5_600_000}) == "1,234 requests, 5.6 MB"
+def test_request_counts_describe_and_subtract() -> None:
+    from ppdata.transport import OperationCounts, RequestCounts
+
+    now = RequestCounts(1_234, 5_600_000, 2, {"GetObject": OperationCounts(1_234, 5_600_000)})
+    assert now.describe() == "1,234 requests, 5.6 MB"
+    assert (now - now).to_dict() == {"requests": 0, "bytes": 0, "retries": 0, "by_operation": {}}
+    head = RequestCounts(1, 0, 0, {"HeadObject": OperationCounts(1, 0)})
+    both = RequestCounts(1_235, 5_600_000, 2, {**now.by_operation, **head.by_operation})
+    assert (both - now).by_operation == {"HeadObject": OperationCounts(1, 0)}
 
 
 def test_asset_list_is_a_list_and_a_table(client, world) -> None:
@@ -69,16 +74,16 @@ def test_asset_table_is_cut_and_escaped() -> None:
 
 def test_session_card_shows_what_is_known_without_reading(client) -> None:
     session = Session(EPHYS_COMPLETE, client)
-    before = session.stats["requests"]
+    before = session.stats.requests
     html = session._repr_html_()
-    assert session.stats["requests"] == before, "a repr must not read from S3"
+    assert session.stats.requests == before, "a repr must not read from S3"
     assert EPHYS_COMPLETE in html and "820459" in html and "not listed yet" in html
     session.assets  # noqa: B018 - list them, then the card shows the current ones
     html = session._repr_html_()
     assert "not listed yet" not in html
     for asset in session.assets:
         assert (asset.name in html) == asset.current
-    assert f"{session.stats['requests']} requests" in _text(html)
+    assert f"{session.stats.requests} requests" in _text(html)
 
 
 def test_nwb_card_summarizes_without_array_data(client, world) -> None:

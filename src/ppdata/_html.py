@@ -28,7 +28,6 @@ __all__ = [
     "nwb_summary_html",
     "plan_html",
     "session_html",
-    "stats_text",
 ]
 
 _STYLE = (
@@ -135,17 +134,6 @@ def _bytes(n: float) -> str:
     return format_bytes(n)
 
 
-def stats_text(stats: dict[str, Any] | None) -> str | None:
-    """``"12 requests, 3.4 MB"`` from a :meth:`RequestStats.snapshot` dict (``None`` if none).
-
-    >>> stats_text({"requests": 3, "bytes": 1_200_000})
-    '3 requests, 1.2 MB'
-    """
-    if not stats:
-        return None
-    return f"{stats['requests']:,} requests, {_bytes(stats['bytes'])}"
-
-
 def _when(value: Any) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else None
 
@@ -185,7 +173,7 @@ def session_html(session: Session) -> str:
     opened = list(getattr(session, "_open", {}))
     if opened:
         fields.append(("open NWBs", ", ".join(opened)))
-    fields.append(("read so far", stats_text(session.stats) or "nothing"))
+    fields.append(("read so far", session.stats.describe()))
     return html_card(f"Session {session.name}", fields, table=table, note=note)
 
 
@@ -221,7 +209,7 @@ def nwb_summary_html(summary: dict[str, Any], stats: dict[str, Any] | None = Non
         if text:
             fields.append((name, text))
     if stats:
-        fields.append(("read so far", stats_text(stats)))
+        fields.append(("read so far", stats.describe()))
     title = "NWB " + source.rstrip("/").rsplit("/", 1)[-1]
     return html_card(title, fields)
 

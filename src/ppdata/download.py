@@ -198,6 +198,22 @@ class DownloadPlan:
             columns=["key", "size", "check", "path"],
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON (``ppdata download --dry-run --json``): target, dest, count, total_bytes,
+        assets, files (key, size, check, path) and refused keys."""
+        return {
+            "target": self.target,
+            "dest": str(self.dest),
+            "count": self.count,
+            "total_bytes": self.total_bytes,
+            "assets": self.assets,
+            "files": [
+                {"key": f.key, "size": f.size, "check": str(f.check), "path": str(f.path)}
+                for f in self.files
+            ],
+            "refused": [{"key": r.key, "reason": r.reason} for r in self.refused],
+        }
+
     def __repr__(self) -> str:
         refused = f", {len(self.refused):,} refused" if self.refused else ""
         return (
@@ -422,6 +438,22 @@ class DownloadSummary:
             columns=columns,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON (``ppdata download --json``): counts by status, bytes, time, checks,
+        requests by operation, the kept files and the failures."""
+        return {
+            "dest": str(self.dest),
+            "fetched": len(self.fetched),
+            "skipped": len(self.skipped),
+            "kept": [{"key": r.key, "path": str(r.path)} for r in self.kept],
+            "failed": len(self.failed),
+            "bytes_transferred": self.bytes_transferred,
+            "seconds": self.seconds,
+            "checks": dict(self.checks),
+            "requests": self.requests,
+            "failures": [{"key": r.key, "message": r.message} for r in self.failed],
+        }
+
     def __repr__(self) -> str:
         return f"<DownloadSummary {self.dest}: {self.describe()}; .files has the details>"
 
@@ -600,13 +632,11 @@ def _download_plan(
             raise
         finally:
             manifest.save()
-            after = client.stats.snapshot()
+            spent = client.stats.snapshot() - before
             summary.requests = {
-                op: v["requests"] - before["by_operation"].get(op, {}).get("requests", 0)
-                for op, v in after["by_operation"].items()
-                if v["requests"] - before["by_operation"].get(op, {}).get("requests", 0)
+                op: c.requests for op, c in spent.by_operation.items() if c.requests
             }
-            summary.retries = after["retries"] - before["retries"]
+            summary.retries = spent.retries
             summary.seconds = time.monotonic() - started
     return summary
 

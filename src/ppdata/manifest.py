@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -361,6 +361,16 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when every file matched."""
         return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON (``ppdata download --verify DEST --json``)."""
+        return {
+            "dest": str(self.dest),
+            "checked": self.checked,
+            "ok": self.ok,
+            "checks": dict(self.checks),
+            "problems": [asdict(p) for p in self.problems],
+        }
 
 
 def verify(

@@ -42,6 +42,7 @@ from .nwbstore import (
 if TYPE_CHECKING:
     from ._html import NWBSummary
     from .s3 import S3Client
+    from .transport import RequestCounts
 
 __all__ = [
     "HDF5_SIGNATURE",
@@ -229,7 +230,7 @@ class NWB:
         return self.source.rstrip("/").rsplit("/", 1)[-1]
 
     @property
-    def stats(self) -> dict[str, Any] | None:
+    def stats(self) -> RequestCounts | None:
         """Requests and bytes counted by the client so far (``None`` for a local file)."""
         return None if self.client is None else self.client.stats.snapshot()
 

@@ -8,6 +8,7 @@ once, and hands back DataFrames and arrays.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .dandi import DandiAsset
     from .nwb import NWB
     from .slap2 import Slap2
+    from .transport import RequestCounts
 
 __all__ = ["Session", "open_session"]
 
@@ -56,7 +58,7 @@ class Session:
     >>> per_probe = s.units(label="sua").groupby("probe").size()
     >>> per_probe.index[0], bool(per_probe.sum() > 0)
     ('ProbeA', True)
-    >>> s.stats["requests"] > 0  # every request and byte is counted
+    >>> s.stats.requests > 0  # every request and byte is counted
     True
     >>> s.close()
     """
@@ -423,13 +425,14 @@ class Session:
 
     # -- housekeeping -----------------------------------------------------------------------
     @property
-    def stats(self) -> dict[str, Any]:
-        """HTTP requests and bytes this session's client has caused so far (with a
-        ``dandi`` entry for the DANDI blob's client and API look-up, when used)."""
+    def stats(self) -> RequestCounts:
+        """HTTP requests and bytes this session's client has caused so far (with ``dandi``
+        for the DANDI blob's client and API look-ups, when used)."""
         out = self.client.stats.snapshot()
         if "dandi" in self._open and self._open["dandi"].client is not None:
-            out["dandi"] = self._open["dandi"].client.stats.snapshot()
-            out["dandi"]["api_requests"] = self.dandi_asset.api_requests
+            blob = self._open["dandi"].client.stats.snapshot()
+            dandi = replace(blob, api_requests=self.dandi_asset.api_requests)
+            out = replace(out, dandi=dandi)
         return out
 
     def close(self) -> None:

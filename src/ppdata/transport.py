@@ -23,7 +23,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .errors import ConnectFailed, HTTPStatusError, Interrupted, ReadTimedOut
@@ -34,7 +34,9 @@ __all__ = [
     "ConnectFailed",
     "HTTPStatusError",
     "Interrupted",
+    "OperationCounts",
     "ReadTimedOut",
+    "RequestCounts",
     "RequestStats",
     "RetryPolicy",
     "Transport",
@@ -62,6 +64,85 @@ RETRYABLE_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
+
+
+@dataclass(frozen=True)
+class OperationCounts:
+    """Requests and response bytes of one S3 operation (``GetObject``...)."""
+
+    requests: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """Requests, response bytes and retries counted so far (:meth:`RequestStats.snapshot`),
+    or between two snapshots (``after - before``).
+
+    Attributes
+    ----------
+    requests, bytes, retries : int
+        Totals over every operation.
+    by_operation : dict of str to OperationCounts
+        Per S3 operation, sorted by name.
+    dandi : RequestCounts, optional
+        A :class:`~ppdata.Session`'s reads of a DANDI blob, when it used one.
+    api_requests : int
+        Look-ups in the DANDI API (only in ``dandi``).
+
+    Examples
+    --------
+    >>> after = RequestCounts(3, 1_200_000, 0, {"GetObject": OperationCounts(3, 1_200_000)})
+    >>> before = RequestCounts(1, 200_000, 0, {"GetObject": OperationCounts(1, 200_000)})
+    >>> (after - before).describe()
+    '2 requests, 1.0 MB'
+    >>> (after - before).to_dict()["by_operation"]
+    {'GetObject': {'requests': 2, 'bytes': 1000000}}
+    """
+
+    requests: int = 0
+    bytes: int = 0
+    retries: int = 0
+    by_operation: Mapping[str, OperationCounts] = field(default_factory=dict)
+    dandi: RequestCounts | None = None
+    api_requests: int = 0
+
+    def __sub__(self, before: RequestCounts) -> RequestCounts:
+        ops = {}
+        for op, now in self.by_operation.items():
+            was = before.by_operation.get(op, OperationCounts())
+            if now.requests != was.requests or now.bytes != was.bytes:
+                ops[op] = OperationCounts(now.requests - was.requests, now.bytes - was.bytes)
+        return RequestCounts(
+            self.requests - before.requests,
+            self.bytes - before.bytes,
+            self.retries - before.retries,
+            ops,
+        )
+
+    def describe(self) -> str:
+        """``"12 requests, 3.4 MB"``."""
+        from .units import format_bytes
+
+        return f"{self.requests:,} requests, {format_bytes(self.bytes)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON: ``requests``, ``bytes``, ``retries``, ``by_operation`` (and ``dandi``,
+        ``api_requests`` when set)."""
+        out: dict[str, Any] = {
+            "requests": self.requests,
+            "bytes": self.bytes,
+            "retries": self.retries,
+            "by_operation": {
+                op: {"requests": c.requests, "bytes": c.bytes}
+                for op, c in self.by_operation.items()
+            },
+        }
+        if self.api_requests:
+            out["api_requests"] = self.api_requests
+        if self.dandi is not None:
+            out["dandi"] = self.dandi.to_dict()
+        return out
 
 
 class RequestStats:
@@ -97,18 +178,18 @@ class RequestStats:
     def total_bytes(self) -> int:
         return sum(self.bytes.values())
 
-    def snapshot(self) -> dict[str, Any]:
-        """A plain dict of the counts so far."""
+    def snapshot(self) -> RequestCounts:
+        """The counts so far (subtract an earlier snapshot for the counts in between)."""
         with self._lock:
-            return {
-                "requests": self.total_requests,
-                "bytes": self.total_bytes,
-                "retries": self.retries,
-                "by_operation": {
-                    op: {"requests": n, "bytes": self.bytes.get(op, 0)}
+            return RequestCounts(
+                self.total_requests,
+                self.total_bytes,
+                self.retries,
+                {
+                    op: OperationCounts(n, self.bytes.get(op, 0))
                     for op, n in sorted(self.requests.items())
                 },
-            }
+            )
 
     def reset(self) -> None:
         with self._lock:

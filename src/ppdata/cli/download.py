@@ -156,25 +156,7 @@ def download_command(
     )
     if dry_run:
         if as_json:
-            emit_json(
-                {
-                    "target": plan.target,
-                    "dest": str(plan.dest),
-                    "count": plan.count,
-                    "total_bytes": plan.total_bytes,
-                    "assets": plan.assets,
-                    "files": [
-                        {
-                            "key": f.key,
-                            "size": f.size,
-                            "check": str(f.check),
-                            "path": str(plan.dest / f.relpath),
-                        }
-                        for f in plan.files
-                    ],
-                    "refused": [{"key": r.key, "reason": r.reason} for r in plan.refused],
-                }
-            )
+            emit_json(plan.to_dict())
             return
         where = (lambda f: str(f.path)) if source == "dandi" else (lambda f: f.key)
         emit_table(
@@ -206,20 +188,7 @@ def download_command(
     if len(summary.kept) > 10:
         click.echo(f"Kept: ... and {len(summary.kept) - 10:,} more such files", err=True)
     if as_json:
-        emit_json(
-            {
-                "dest": str(summary.dest),
-                "fetched": len(summary.fetched),
-                "skipped": len(summary.skipped),
-                "kept": [{"key": r.key, "path": str(r.path)} for r in summary.kept],
-                "failed": len(summary.failed),
-                "bytes_transferred": summary.bytes_transferred,
-                "seconds": summary.seconds,
-                "checks": dict(summary.checks),
-                "requests": summary.requests,
-                "failures": [{"key": r.key, "message": r.message} for r in summary.failed],
-            }
-        )
+        emit_json(summary.to_dict())
     else:
         checks_done = ", ".join(f"{n} by {c}" for c, n in sorted(summary.checks.items()))
         click.echo(f"{summary.describe()}; verified: {checks_done or 'nothing'}")
@@ -273,18 +242,7 @@ def _interrupted(app: App, plan: Any, summary: Any, resume: str) -> None:
 def _show_verify(report: Any, as_json: bool) -> None:
     problems = list(getattr(report, "problems", []))
     if as_json:
-        emit_json(
-            {
-                "dest": str(report.dest),
-                "checked": report.checked,
-                "ok": report.ok,
-                "checks": dict(report.checks),
-                "problems": [
-                    {"path": p.path, "problem": p.problem, "expected": p.expected, "found": p.found}
-                    for p in problems
-                ],
-            }
-        )
+        emit_json(report.to_dict())
     else:
         for p in problems:
             click.echo(str(p))

@@ -95,10 +95,10 @@ def _say_which_nwb(session: Any) -> None:
 def _report_stats(app: App, show: bool) -> None:
     if show:
         s = app.client.stats.snapshot()
-        ops = ", ".join(f"{op} {v['requests']}" for op, v in s["by_operation"].items())
+        ops = ", ".join(f"{op} {c.requests}" for op, c in s.by_operation.items())
         click.echo(
-            f"Network: {plural(s['requests'], 'HTTP request')} ({ops}), "
-            f"{format_bytes(s['bytes'])}, {plural(s['retries'], 'retry', 'retries')}",
+            f"Network: {plural(s.requests, 'HTTP request')} ({ops}), "
+            f"{format_bytes(s.bytes)}, {plural(s.retries, 'retry', 'retries')}",
             err=True,
         )
 

@@ -149,9 +149,7 @@ def _requests(app: App) -> None:
     stats = app.client.stats.snapshot()
     from .render import format_bytes, plural
 
-    click.echo(
-        f"({plural(stats['requests'], 'HTTP request')} so far, {format_bytes(stats['bytes'])})"
-    )
+    click.echo(f"({plural(stats.requests, 'HTTP request')} so far, {format_bytes(stats.bytes)})")
 
 
 def _first_with(app: App, sheet: Any, kind: Any) -> str | None:

@@ -75,15 +75,10 @@ def call_on_session(
     attempt = 0
 
     def outcome(value: Any, error: str | None) -> Outcome:
-        after = client.stats.snapshot()
+        # tasks on one worker share its client, so concurrent tasks' counts may overlap
+        spent = client.stats.snapshot() - before
         return Outcome(
-            name,
-            value,
-            error,
-            attempt,
-            time.perf_counter() - started,
-            _delta(after, before, "requests"),
-            _delta(after, before, "bytes"),
+            name, value, error, attempt, time.perf_counter() - started, spent.requests, spent.bytes
         )
 
     for attempt in range(1, retries + 2):
@@ -106,11 +101,6 @@ def call_on_session(
                 session.close()
         return outcome(value, None)
     return outcome(None, error)
-
-
-def _delta(after: dict[str, Any], before: dict[str, Any], key: str) -> int:
-    # tasks on one worker share its client, so concurrent tasks' counts may overlap
-    return int(after.get(key, 0) or 0) - int(before.get(key, 0) or 0)
 
 
 def run_per_session(
