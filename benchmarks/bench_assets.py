@@ -46,7 +46,7 @@ def main() -> None:
                 for session in (MESOSCOPE_A, EPHYS_REPROCESSED):
                     settings = Settings(endpoint_url=proxy.endpoint_url)
                     with S3Client(settings) as ours, S3Client(settings) as base:
-                        t_ours, assets = timed(lambda c=ours, s=session: find_assets(s, c))
+                        t_ours, assets = timed(lambda c=ours, s=session: find_assets(s, client=c))
                         t_base, _ = timed(lambda c=base, s=session: baseline(c, s))
                         r_ours = ours.stats.total_requests // 3
                         r_base = base.stats.total_requests // 3

@@ -153,7 +153,7 @@ def dandi_rows(proxy, latency: float, repeat: int) -> list[list]:
             return len(s.units())
 
     def remfile_route() -> int:
-        found = find_dandi_asset(EPHYS_COMPLETE, settings)
+        found = find_dandi_asset(EPHYS_COMPLETE, settings=settings)
         with h5py.File(remfile.File(found.s3_url), "r") as f:
             units = f["units"]
             columns = {

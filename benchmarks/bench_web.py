@@ -39,14 +39,14 @@ def baseline(settings: Settings, session: str) -> int:
     from ppdata.qc import get_quality_control
 
     with S3Client(settings) as client:
-        assets = find_assets(session, client)
-        get_metadata(client, assets[0].name)
+        assets = find_assets(session, client=client)
+        get_metadata(assets[0].name, client=client)
         for asset in assets:
             with contextlib.suppress(NotFound):
-                get_quality_control(client, asset.name)
+                get_quality_control(asset.name, client=client)
         for asset in assets:
             if asset.kind == "sorted" and asset.current:
-                get_portal_links(client, asset.name)
+                get_portal_links(asset.name, client=client)
                 client.list_objects(f"{asset.name}/quality_control/")
         return client.stats.total_requests
 

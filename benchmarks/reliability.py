@@ -288,7 +288,7 @@ def download_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tal
             )
             with S3Client(lab.settings(proxy.endpoint_url)) as client:
                 outcome, value = watchdog(
-                    lambda c=client, d=dest: download(PREFIX, c, dest=d, part_size=2**20)
+                    lambda c=client, d=dest: download(PREFIX, client=c, dest=d, part_size=2**20)
                 )
             tally.faults += sum(proxy.injected.values())
         if outcome == "hang":
@@ -302,7 +302,7 @@ def download_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tal
         tally.notes.extend(probe.notes[: max(0, 5 - len(tally.notes))])
         # resume without faults: everything must end exact
         with S3Client(lab.settings(lab.endpoint)) as client:
-            outcome, value = watchdog(lambda c=client, d=dest: download(PREFIX, c, dest=d))
+            outcome, value = watchdog(lambda c=client, d=dest: download(PREFIX, client=c, dest=d))
         if outcome == "error":
             tally.error(str(value), clear_message(value))
         lab.check(dest, tally)
@@ -339,7 +339,7 @@ def changed_mid_download(lab: Lab, trials: int, rng: random.Random) -> Tally:
         ):
             outcome, value = watchdog(
                 lambda c=client, d=dest, f=fired, n=new: download(
-                    BIG, c, dest=d, part_size=2**20, callback=Changer(f, n)
+                    BIG, client=c, dest=d, part_size=2**20, callback=Changer(f, n)
                 )
             )
         tally.faults += int(fired.is_set())
@@ -378,7 +378,7 @@ def nwb_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tally:
             nwb.close()
 
     with S3Client(lab.settings(lab.endpoint)) as client:
-        keys = [find_nwbs(s, client)[0].key for s in (EPHYS_REPROCESSED, EPHYS_COMPLETE)]
+        keys = [find_nwbs(s, client=client)[0].key for s in (EPHYS_REPROCESSED, EPHYS_COMPLETE)]
         truth = {key: read(client, key) for key in keys}
     tally = Tally(f"NWB read, {kind}", "NWB read")
     for t in range(trials):
@@ -728,7 +728,7 @@ def fuzz(lab: Lab, examples: int) -> Tally:
         @settings(conf, max_examples=max(5, examples // 5))
         @given(name_like)
         def targets(text: str) -> None:
-            attempt("plan_download", lambda: plan_download(text, client, dest=lab.tmp / "n"))
+            attempt("plan_download", lambda: plan_download(text, client=client, dest=lab.tmp / "n"))
 
         targets()
 

@@ -45,7 +45,7 @@ def test_classify_does_not_guess_from_a_single_video_folder():
 
 def test_every_session_of_the_world_is_found_and_classified(client, world):
     for session in world.on_s3:
-        found = find_assets(session.name, client)
+        found = find_assets(session.name, client=client)
         expected = {(a.name, a.kind, a.current) for a in session.assets}
         assert {(a.name, str(a.kind), a.current) for a in found} == expected, session.name
 
@@ -55,14 +55,14 @@ def test_requests_are_one_root_listing_plus_one_per_processed_asset(client, worl
 
     session = world.session(MESOSCOPE_A)
     processed = [a for a in session.assets if "_processed_" in a.name]
-    find_assets(MESOSCOPE_A, client)
+    find_assets(MESOSCOPE_A, client=client)
     assert client.stats.requests == {"ListObjectsV2": 1 + len(processed)}
 
 
 def test_ephys_sessions_also_look_for_the_ccf_asset(client, world):
     from ppdata.mirror.world import EPHYS_COMPLETE
 
-    found = find_assets(EPHYS_COMPLETE, client)
+    found = find_assets(EPHYS_COMPLETE, client=client)
     assert client.stats.requests == {"ListObjectsV2": 2}
     assert {str(a.kind) for a in found} >= {"raw", "sorted", "ccf", "nwb"}
 
@@ -70,7 +70,7 @@ def test_ephys_sessions_also_look_for_the_ccf_asset(client, world):
 def test_prefix_look_alikes_never_match(client, world):
     from ppdata.mirror.world import EPHYS_REPROCESSED
 
-    found = find_assets(EPHYS_REPROCESSED, client)
+    found = find_assets(EPHYS_REPROCESSED, client=client)
     mine = {a.name for a in world.session(EPHYS_REPROCESSED).assets}
     assert {a.name for a in found} == mine
     for distractor in world.distractors:
@@ -81,7 +81,7 @@ def test_a_derived_name_resolves_to_its_session(client, world):
     from ppdata.mirror.world import EPHYS_REPROCESSED
 
     sorted_asset = world.session(EPHYS_REPROCESSED).assets_of("sorted")[-1]
-    found = find_assets(sorted_asset.name, client)
+    found = find_assets(sorted_asset.name, client=client)
     assert {a.session for a in found} == {EPHYS_REPROCESSED}
 
 
@@ -90,7 +90,7 @@ def test_reprocessed_versions_newest_first_and_pickable(client, world):
 
     expected = world.session(EPHYS_REPROCESSED).assets_of("sorted")
     assert len(expected) >= 2
-    found = find_assets(EPHYS_REPROCESSED, client)
+    found = find_assets(EPHYS_REPROCESSED, client=client)
     sorted_assets = [a for a in found if a.kind is AssetKind.SORTED]
     assert [a.name for a in sorted_assets] == [a.name for a in expected]
     assert [a.current for a in sorted_assets] == [True] + [False] * (len(expected) - 1)
@@ -110,14 +110,14 @@ def test_unknown_session_is_not_found_with_suggestions(client):
     with pytest.raises(SessionNotFound, match="did you mean: ecephys_820454"):
         find_assets(
             "ecephys_820454_2025-11-04_14-59-23",
-            client,
+            client=client,
             suggest=lambda name: ["ecephys_820454_2025-11-04_14-59-22"],
         )
 
 
 def test_malformed_name_names_the_bad_part(client):
     with pytest.raises(InvalidName, match="subject id"):
-        find_assets("ecephys_61x2_345_2025-01-01_01-01-01", client)
+        find_assets("ecephys_61x2_345_2025-01-01_01-01-01", client=client)
     assert client.stats.total_requests == 0
 
 
@@ -125,9 +125,9 @@ def test_get_asset(client, world):
     from ppdata.mirror.world import EPHYS_COMPLETE
 
     ccf = world.session(EPHYS_COMPLETE).current("ccf")
-    assert get_asset(ccf.name, client).kind is AssetKind.CCF
+    assert get_asset(ccf.name, client=client).kind is AssetKind.CCF
     with pytest.raises(AssetNotFound):
-        get_asset("ecephys_820459_2025-11-12_14-34-33_sorted_1999-01-01_01-01-01", client)
+        get_asset("ecephys_820459_2025-11-12_14-34-33_sorted_1999-01-01_01-01-01", client=client)
 
 
 def test_assets_json_contract(run, world):
@@ -174,7 +174,7 @@ def test_assets_table_and_bad_input_in_the_cli(run):
 
 def test_without_a_catalog_suggestions_come_from_the_subjects_sessions(client):
     with pytest.raises(SessionNotFound, match="did you mean: ecephys_820454_2025-11-04_14-59-22"):
-        find_assets("ecephys_820454_2025-11-04_14-59-29", client)
+        find_assets("ecephys_820454_2025-11-04_14-59-29", client=client)
     with pytest.raises(SessionNotFound) as info:
-        find_assets("ecephys_999999_2025-01-01_01-01-01", client)
+        find_assets("ecephys_999999_2025-01-01_01-01-01", client=client)
     assert "did you mean" not in str(info.value)

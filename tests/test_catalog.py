@@ -148,7 +148,7 @@ def test_did_you_mean(filled, client):
     )
     assert filled.suggest("zzz") == []
     with pytest.raises(SessionNotFound, match=EPHYS_REPROCESSED):
-        find_assets(typo, client, suggest=filled.suggest)
+        find_assets(typo, client=client, suggest=filled.suggest)
     with pytest.raises(SessionNotFound, match="did you mean"):
         filled.get_session(typo)
     assert filled.get_session(MESOSCOPE_A)["assets"]["planar-ophys"] == (

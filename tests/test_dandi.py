@@ -91,7 +91,7 @@ def dclient(dsettings):
 
 
 def test_find_by_rule(dsettings, world):
-    found = find_dandi_asset(EPHYS_COMPLETE, dsettings)
+    found = find_dandi_asset(EPHYS_COMPLETE, settings=dsettings)
     subject = world.session(EPHYS_COMPLETE).subject_id
     assert found.dandiset == "001637" and found.version == "draft"
     assert found.path == candidate_paths(EPHYS_COMPLETE)[0]
@@ -101,12 +101,12 @@ def test_find_by_rule(dsettings, world):
     assert found.download_url.endswith(f"/api/assets/{found.asset_id}/download/")
     assert "/dandiarchive/blobs/" in found.s3_url
     assert found.api_requests <= 3
-    p3 = find_dandi_asset(SLAP2_SESSION, dsettings)
+    p3 = find_dandi_asset(SLAP2_SESSION, settings=dsettings)
     assert p3.dandiset == "001424" and p3.matched_by == "rule"
 
 
 def test_pilot_found_by_subject_search(dsettings):
-    found = find_dandi_asset(SLAP2_PILOT, dsettings)
+    found = find_dandi_asset(SLAP2_PILOT, settings=dsettings)
     assert found.matched_by == "subject search"
     assert found.path.endswith("_ses-SLAP2-801381-2025-06-05-14-57-42_image+ophys.nwb")
 
@@ -114,7 +114,7 @@ def test_pilot_found_by_subject_search(dsettings):
 @pytest.mark.parametrize("name", [MESOSCOPE_B, EPHYS_REPROCESSED])
 def test_no_dandi_asset_names_the_s3_route(dsettings, name):
     with pytest.raises(DandiAssetNotFound, match=r"read it from S3 instead: ppdata\.open_session"):
-        find_dandi_asset(name, dsettings)
+        find_dandi_asset(name, settings=dsettings)
 
 
 def test_units_from_dandi_equal_units_from_s3(dclient):
@@ -166,7 +166,7 @@ def test_unreachable_api(settings):
         port = sock.getsockname()[1]
     with pytest.raises(BucketUnreachable, match="cannot reach the DANDI API"):
         find_dandi_asset(
-            EPHYS_COMPLETE, settings.with_(dandi_api_url=f"http://127.0.0.1:{port}/api")
+            EPHYS_COMPLETE, settings=settings.with_(dandi_api_url=f"http://127.0.0.1:{port}/api")
         )
 
 
@@ -185,8 +185,8 @@ def test_pagination_is_followed(dsettings, mirror):
 
 
 def test_plan_download_goes_to_the_dandi_path(dsettings, tmp_path):
-    found = find_dandi_asset(SLAP2_SESSION, dsettings)
-    plan, client = plan_dandi_download(found, tmp_path, dsettings)
+    found = find_dandi_asset(SLAP2_SESSION, settings=dsettings)
+    plan, client = plan_dandi_download(found, dest=tmp_path, settings=dsettings)
     with client:
         assert [f.path for f in plan.files] == [tmp_path.joinpath(*found.path.split("/"))]
         assert plan.bucket == "dandiarchive" and plan.total_bytes == found.size

@@ -154,7 +154,7 @@ def local(dest: Path, key: str) -> Path:
 
 
 def test_session_plan_takes_current_versions_of_all_kinds(client, dest):
-    plan = plan_download(SESSION, client, dest=dest)
+    plan = plan_download(SESSION, client=client, dest=dest)
     assert set(plan.assets) == {SESSION, SORTED}
     keys = {f.key for f in plan.files}
     assert f"{SORTED}/spikesorted/{REC}/spikes.npy" in keys
@@ -168,23 +168,23 @@ def test_session_plan_takes_current_versions_of_all_kinds(client, dest):
 
 
 def test_kinds_versions_include_exclude(client, dest):
-    plan = plan_download(SESSION, client, dest=dest, kinds=["sorted"], versions="all")
+    plan = plan_download(SESSION, client=client, dest=dest, kinds=["sorted"], versions="all")
     assert set(plan.assets) == {SORTED, SORTED_OLD}
-    plan = plan_download(SESSION, client, dest=dest, kinds=["sorted"], include=["nwb/*"])
+    plan = plan_download(SESSION, client=client, dest=dest, kinds=["sorted"], include=["nwb/*"])
     assert {f.key.split("/", 2)[1] for f in plan.files} == {"nwb"}
     assert plan.count == 2
-    plan = plan_download(SORTED, client, dest=dest, exclude=["*.json", "nwb/*"])
+    plan = plan_download(SORTED, client=client, dest=dest, exclude=["*.json", "nwb/*"])
     assert sorted(f.key[len(SORTED) + 1 :] for f in plan.files) == [
         "empty.txt",
         f"spikesorted/{REC}/spikes.npy",
     ]
-    plan = plan_download(SORTED, client, dest=dest, include=["*.json", "*.nothing"])
+    plan = plan_download(SORTED, client=client, dest=dest, include=["*.json", "*.nothing"])
     assert plan.count == 2 and any("'*.nothing' matched no file" in w for w in plan.warnings)
 
 
 def test_globs_that_match_nothing_say_what_is_there(client, dest):
     with pytest.raises(NotFound) as info:
-        plan_download(SORTED, client, dest=dest, include=["*.h5"])
+        plan_download(SORTED, client=client, dest=dest, include=["*.h5"])
     msg = str(info.value)
     assert "'*.h5'" in msg and "nwb/" in msg and "quality_control.json" in msg
 
@@ -203,21 +203,21 @@ def test_globs_that_match_nothing_say_what_is_there(client, dest):
 )
 def test_unknown_targets(client, dest, target, error, words):
     with pytest.raises(error) as info:
-        plan_download(target, client, dest=dest)
+        plan_download(target, client=client, dest=dest)
     assert words in str(info.value)
 
 
 def test_bad_kind(client, dest):
     with pytest.raises(InvalidName, match="kinds are: raw, sorted"):
-        plan_download(SESSION, client, dest=dest, kinds=["spikes"])
+        plan_download(SESSION, client=client, dest=dest, kinds=["spikes"])
     with pytest.raises(AssetNotFound, match="no asset of kind ccf"):
-        plan_download(SESSION, client, dest=dest, kinds=["ccf"])
+        plan_download(SESSION, client=client, dest=dest, kinds=["ccf"])
 
 
 def test_path_and_url_targets(client, dest):
-    one = plan_download(f"{SORTED}/quality_control.json", client, dest=dest)
+    one = plan_download(f"{SORTED}/quality_control.json", client=client, dest=dest)
     assert [f.key for f in one.files] == [f"{SORTED}/quality_control.json"]
-    folder = plan_download(f"s3://{BUCKET}/{SORTED}/nwb/", client, dest=dest)
+    folder = plan_download(f"s3://{BUCKET}/{SORTED}/nwb/", client=client, dest=dest)
     assert folder.count == 2
     assert all(f.path == local(dest, f.key) for f in folder.files)
 
@@ -257,10 +257,10 @@ def test_safe_keys_and_prefix():
 
 
 def test_unsafe_keys_on_the_server_are_refused_and_reported(client, dest):
-    plan = plan_download("unsafe", client, dest=dest)
+    plan = plan_download("unsafe", client=client, dest=dest)
     assert [f.key for f in plan.files] == ["unsafe/ok.txt"]
     assert sorted(r.key for r in plan.refused) == sorted(UNSAFE)
-    summary = download(plan, client)
+    summary = download(plan, client=client)
     assert len(summary.fetched) == 1 and len(summary.refused) == 3
     assert not (dest.parent / "evil.txt").exists() and not (dest / "evil.txt").exists()
     assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == [
@@ -269,7 +269,7 @@ def test_unsafe_keys_on_the_server_are_refused_and_reported(client, dest):
         "ok.txt",
     ]
     with pytest.raises(UnsafeKey):
-        download(f"s3://{BUCKET}/unsafe/../../evil.txt", client, dest=dest)
+        download(f"s3://{BUCKET}/unsafe/../../evil.txt", client=client, dest=dest)
 
 
 # -- fetching -------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_unsafe_keys_on_the_server_are_refused_and_reported(client, dest):
 
 def test_download_mirrors_keys_and_checks(client, dest):
     progress = Recorder()
-    summary = download(SESSION, client, dest=dest, kinds=["sorted"], callback=progress)
+    summary = download(SESSION, client=client, dest=dest, kinds=["sorted"], callback=progress)
     assert summary.ok and len(summary.fetched) == 6
     for f in summary.fetched:
         assert local(dest, f.key).read_bytes() == FILES[f.key]
@@ -298,26 +298,26 @@ def test_download_mirrors_keys_and_checks(client, dest):
 
 
 def test_ranged_single_part_object_is_md5_checked(client, dest):
-    summary = download(BIG, client, dest=dest, part_size=PART)
+    summary = download(BIG, client=client, dest=dest, part_size=PART)
     assert summary.requests == {"GetObject": 3}  # 5 + 5 + 2 MB
     assert summary.checks == {"md5": 1}
     assert local(dest, BIG).read_bytes() == FILES[BIG]
 
 
 def test_multipart_object_is_size_checked(client, dest):
-    plan = plan_download(MULTI, client, dest=dest)
+    plan = plan_download(MULTI, client=client, dest=dest)
     assert plan.files[0].etag.endswith('-3"') and plan.checks == {"size": 1}
-    summary = download(plan, client, part_size=PART)
+    summary = download(plan, client=client, part_size=PART)
     assert summary.checks == {"size": 1}
     assert local(dest, MULTI).read_bytes() == _bytes("multi", 11 * 2**20)
     assert verify(dest).checks == {"size": 1}
 
 
 def test_rerun_skips_everything_without_a_get(client, dest):
-    download("many", client, dest=dest)
+    download("many", client=client, dest=dest)
     before = gets(client)
     started = time.monotonic()
-    summary = download("many", client, dest=dest)
+    summary = download("many", client=client, dest=dest)
     assert time.monotonic() - started < 2
     assert gets(client) == before
     assert len(summary.skipped) == 30 and summary.checks == {"manifest": 30}
@@ -325,12 +325,12 @@ def test_rerun_skips_everything_without_a_get(client, dest):
 
 
 def test_files_present_without_manifest_are_checked_locally(client, dest):
-    download("many", client, dest=dest)
+    download("many", client=client, dest=dest)
     (dest / MANIFEST_NAME).unlink()
     corrupt = local(dest, "many/f03.bin")
     corrupt.write_bytes(b"x" * len(FILES["many/f03.bin"]))
     before = gets(client)
-    summary = download("many", client, dest=dest)
+    summary = download("many", client=client, dest=dest)
     # a differing file ppdata did not download is kept and reported (dandi-cli's semantics)
     assert gets(client) - before == 0 and not summary.fetched
     assert [r.key for r in summary.kept] == ["many/f03.bin"]
@@ -338,7 +338,7 @@ def test_files_present_without_manifest_are_checked_locally(client, dest):
     assert summary.checks == {"md5": 29}
     assert corrupt.read_bytes() == b"x" * len(FILES["many/f03.bin"])
     assert "1 kept" in summary.describe()
-    replaced = download("many", client, dest=dest, existing="overwrite")
+    replaced = download("many", client=client, dest=dest, existing="overwrite")
     assert len(replaced.fetched) == 30 and not replaced.kept
     assert corrupt.read_bytes() == FILES["many/f03.bin"]
 
@@ -346,26 +346,26 @@ def test_files_present_without_manifest_are_checked_locally(client, dest):
 def test_existing_policies(client, dest):
     key = "scratch/policy.txt"
     put(key, b"version one")
-    download(key, client, dest=dest)
+    download(key, client=client, dest=dest)
     put(key, b"version two!")
-    assert len(download(key, client, dest=dest).skipped) == 1  # skip: keep what is here
+    assert len(download(key, client=client, dest=dest).skipped) == 1  # skip: keep what is here
     assert local(dest, key).read_bytes() == b"version one"
-    refreshed = download(key, client, dest=dest, existing="refresh")
+    refreshed = download(key, client=client, dest=dest, existing="refresh")
     assert len(refreshed.fetched) == 1 and local(dest, key).read_bytes() == b"version two!"
-    assert len(download(key, client, dest=dest, existing=Existing.REFRESH).skipped) == 1
-    assert len(download(key, client, dest=dest, existing="overwrite").fetched) == 1
+    assert len(download(key, client=client, dest=dest, existing=Existing.REFRESH).skipped) == 1
+    assert len(download(key, client=client, dest=dest, existing="overwrite").fetched) == 1
     with pytest.raises(DownloadError, match="already in"):
-        download(key, client, dest=dest, existing="error")
+        download(key, client=client, dest=dest, existing="error")
     with pytest.raises(InvalidName, match="existing must be"):
-        download(key, client, dest=dest, existing="sometimes")
+        download(key, client=client, dest=dest, existing="sometimes")
 
 
 def test_object_changed_between_plan_and_fetch_is_restarted(client, dest):
     key = "scratch/changing.txt"
     put(key, b"listed version")
-    plan = plan_download(key, client, dest=dest)
+    plan = plan_download(key, client=client, dest=dest)
     put(key, b"the version on the server when fetching")
-    summary = download(plan, client)
+    summary = download(plan, client=client)
     assert summary.ok and len(summary.fetched) == 1
     assert local(dest, key).read_bytes() == b"the version on the server when fetching"
     assert any("changed on the server" in n for n in summary.notes)
@@ -376,9 +376,9 @@ def test_object_changed_between_plan_and_fetch_is_restarted(client, dest):
 def test_large_object_changed_between_plan_and_fetch(client, dest):
     key = "scratch/changing-big.bin"
     put(key, _bytes("v1", 11 * 2**20))
-    plan = plan_download(key, client, dest=dest)
+    plan = plan_download(key, client=client, dest=dest)
     put(key, _bytes("v2", 11 * 2**20 + 5))
-    summary = download(plan, client, part_size=PART)
+    summary = download(plan, client=client, part_size=PART)
     assert local(dest, key).read_bytes() == _bytes("v2", 11 * 2**20 + 5)
     assert summary.fetched[0].check == "md5" and summary.notes
 
@@ -386,16 +386,16 @@ def test_large_object_changed_between_plan_and_fetch(client, dest):
 def test_small_object_that_grew_large_is_fetched_in_parts(client, dest):
     key = "scratch/grew.bin"
     put(key, b"small when listed")
-    plan = plan_download(key, client, dest=dest)
+    plan = plan_download(key, client=client, dest=dest)
     put(key, _bytes("grown", 3 * PART + 7))
-    summary = download(plan, client, part_size=PART)
+    summary = download(plan, client=client, part_size=PART)
     assert summary.ok and local(dest, key).read_bytes() == _bytes("grown", 3 * PART + 7)
     assert summary.requests["GetObject"] >= 4  # the refused GET, then one per part
     assert not list(dest.rglob("*.ppdata-part*"))
 
 
 def test_resume_fetches_only_missing_ranges(client, dest):
-    plan = plan_download(BIG, client, dest=dest)
+    plan = plan_download(BIG, client=client, dest=dest)
     final = plan.files[0].path
     final.parent.mkdir(parents=True)
     part = final.with_name(f".{final.name}.ppdata-part")
@@ -412,7 +412,7 @@ def test_resume_fetches_only_missing_ranges(client, dest):
             }
         )
     )
-    summary = download(plan, client, part_size=PART)
+    summary = download(plan, client=client, part_size=PART)
     assert summary.requests == {"GetObject": 2}
     assert summary.bytes_transferred == len(data) - PART
     assert summary.fetched[0].resumed == PART
@@ -420,7 +420,7 @@ def test_resume_fetches_only_missing_ranges(client, dest):
 
 
 def test_stale_part_file_is_not_trusted(client, dest):
-    plan = plan_download(BIG, client, dest=dest)
+    plan = plan_download(BIG, client=client, dest=dest)
     final = plan.files[0].path
     final.parent.mkdir(parents=True)
     part = final.with_name(f".{final.name}.ppdata-part")
@@ -436,7 +436,7 @@ def test_stale_part_file_is_not_trusted(client, dest):
             }
         )
     )
-    summary = download(plan, client, part_size=PART)
+    summary = download(plan, client=client, part_size=PART)
     assert summary.requests == {"GetObject": 3}
     assert final.read_bytes() == FILES[BIG]
 
@@ -465,7 +465,7 @@ def test_kill_9_mid_download_then_resume(server, client, dest, tmp_path):
     assert not final.exists()
     done = json.loads(sidecar.read_text())["done"]
     have = sum(e - s for s, e in done)
-    summary = download(BIG, client, dest=dest, part_size=PART)
+    summary = download(BIG, client=client, dest=dest, part_size=PART)
     assert summary.bytes_transferred == len(FILES[BIG]) - have
     assert summary.requests["GetObject"] < 3
     assert final.read_bytes() == FILES[BIG]
@@ -477,9 +477,9 @@ def test_connection_resets_mid_body_are_resumed(server, dest, tmp_path):
             endpoint_url=proxy.endpoint_url, bucket=BUCKET, retries=3, cache_dir=tmp_path / "c"
         )
         with S3Client(settings) as c:
-            plan = plan_download(BIG, c, dest=dest)
+            plan = plan_download(BIG, client=c, dest=dest)
             proxy.add_fault(Fault("reset", count=2, match="single.bin", method="GET"))
-            summary = download(plan, c, part_size=PART)
+            summary = download(plan, client=c, part_size=PART)
         assert proxy.injected["reset"] == 2
     assert summary.ok and summary.retries >= 2
     assert local(dest, BIG).read_bytes() == FILES[BIG]
@@ -492,9 +492,9 @@ def test_connection_resets_that_do_not_stop(server, dest, tmp_path):
             endpoint_url=proxy.endpoint_url, bucket=BUCKET, retries=1, cache_dir=tmp_path / "c"
         )
         with S3Client(settings) as c:
-            plan = plan_download("scratch/policy-reset.txt", c, dest=dest)
+            plan = plan_download("scratch/policy-reset.txt", client=c, dest=dest)
             proxy.add_fault(Fault("reset", count=100, match="policy", method="GET"))
-            summary = download(plan, c, raise_on_error=False)
+            summary = download(plan, client=c, raise_on_error=False)
     assert [r.status for r in summary.results] == [FileStatus.FAILED]
     assert "kept failing mid-transfer" in summary.failed[0].message
     assert not local(dest, "scratch/policy-reset.txt").exists()
@@ -512,7 +512,7 @@ def test_small_files_get_more_workers_when_replies_are_slow(server, dest, tmp_pa
             endpoint_url=proxy.endpoint_url, bucket=BUCKET, cache_dir=tmp_path / "c"
         )
         with S3Client(settings) as c, caplog.at_level("DEBUG", logger="ppdata._transfer"):
-            summary = download("slow/", c, dest=dest, jobs=16)
+            summary = download("slow/", client=c, dest=dest, jobs=16)
     assert summary.ok and len(summary.fetched) == 48
     grown = [r.getMessage() for r in caplog.records if "lanes" in r.getMessage()]
     assert grown and grown[-1].endswith("16 lanes")  # 4 at first, doubled while waiting
@@ -525,14 +525,14 @@ def test_throttling_is_retried_then_reported(server, dest, tmp_path):
             endpoint_url=proxy.endpoint_url, bucket=BUCKET, retries=2, cache_dir=tmp_path / "c"
         )
         with S3Client(settings) as c:
-            plan = plan_download("many/f01.bin", c, dest=dest)
+            plan = plan_download("many/f01.bin", client=c, dest=dest)
             proxy.add_fault(Fault("503", count=2, match="f01.bin", method="GET"))
-            summary = download(plan, c)
+            summary = download(plan, client=c)
             assert summary.ok and summary.retries == 2
-            plan = plan_download("many/f02.bin", c, dest=dest)
+            plan = plan_download("many/f02.bin", client=c, dest=dest)
             proxy.add_fault(Fault("503", count=10, match="f02.bin", method="GET"))
             with pytest.raises(DownloadError, match="throttling") as info:
-                download(plan, c)
+                download(plan, client=c)
     assert info.value.summary.failed[0].key == "many/f02.bin"
     assert not local(dest, "many/f02.bin").exists()
 
@@ -544,12 +544,12 @@ def test_unwritable_destination(client, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     with pytest.raises(DownloadError, match="cannot create the destination folder"):
-        download("many/f01.bin", client, dest=blocker / "sub")
+        download("many/f01.bin", client=client, dest=blocker / "sub")
     if os.geteuid() != 0:  # root writes anywhere: only a non-root run can test permissions
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o500)
         with pytest.raises(DownloadError, match="not writable"):
-            download("many/f01.bin", client, dest=ro)
+            download("many/f01.bin", client=client, dest=ro)
 
 
 def test_not_enough_space_is_said_before_starting(client, dest, monkeypatch):
@@ -559,7 +559,7 @@ def test_not_enough_space_is_said_before_starting(client, dest, monkeypatch):
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 1000, 1000))
     with pytest.raises(DownloadError, match=r"needs 12\.6 MB but only 1\.0 kB is free"):
-        download(BIG, client, dest=dest)
+        download(BIG, client=client, dest=dest)
     assert gets(client) == 0
 
 
@@ -571,7 +571,7 @@ def test_disk_full_mid_download_stops_cleanly(client, dest, monkeypatch):
 
     monkeypatch.setattr(os, "posix_fallocate", full)
     with pytest.raises(DownloadError, match="is full"):
-        download(BIG, client, dest=dest, part_size=PART)
+        download(BIG, client=client, dest=dest, part_size=PART)
     assert not local(dest, BIG).exists()
 
 
@@ -580,15 +580,15 @@ def test_two_downloads_into_one_destination_are_refused(client, dest):
 
     dest.mkdir()
     with destination_lock(dest), pytest.raises(DownloadError, match="another ppdata download"):
-        download("many/f01.bin", client, dest=dest)
+        download("many/f01.bin", client=client, dest=dest)
 
 
 # -- verify ---------------------------------------------------------------------------------
 
 
 def test_verify(client, dest):
-    download("many", client, dest=dest)
-    download(MULTI, client, dest=dest, part_size=PART)
+    download("many", client=client, dest=dest)
+    download(MULTI, client=client, dest=dest, part_size=PART)
     report = verify(dest)
     assert report.ok and report.checks == {"md5": 30, "size": 1}
     local(dest, "many/f05.bin").write_bytes(b"y" * len(FILES["many/f05.bin"]))
@@ -603,7 +603,7 @@ def test_verify(client, dest):
         ("many/f06.bin", "missing"),
     ]
     before = gets(client)
-    summary = download("many", client, dest=dest)  # forgotten entries are fetched again
+    summary = download("many", client=client, dest=dest)  # forgotten entries are fetched again
     assert gets(client) - before == 2 and len(summary.fetched) == 2
     with pytest.raises(DownloadError, match=r"no \.ppdata-manifest\.json"):
         verify(dest / "many")
@@ -634,7 +634,7 @@ class Recorder(Callback):
 
 
 def test_plan_object_round_trip(client, dest):
-    plan = plan_download("many", client, dest=dest, include=["*/f1?.bin"])
+    plan = plan_download("many", client=client, dest=dest, include=["*/f1?.bin"])
     assert isinstance(plan, DownloadPlan) and plan.count == 10
     with pytest.raises(TypeError):
-        download(plan, client, dest=dest)
+        download(plan, client=client, dest=dest)

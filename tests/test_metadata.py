@@ -424,7 +424,7 @@ def test_every_world_asset_reads_over_s3(client, world):
         for asset in session.assets:
             if asset.kind == "ccf":
                 continue
-            md = get_metadata(client, asset.name)
+            md = get_metadata(asset.name, client=client)
             assert md.ok, (asset.name, md.errors)
             assert md.name == asset.name
             assert md.subject_id == session.subject_id
@@ -438,7 +438,7 @@ def test_get_metadata_of_a_missing_asset(client):
     from ppdata.metadata import get_metadata
 
     with pytest.raises(NotFound, match="no metadata JSON under ecephys_999999"):
-        get_metadata(client, "ecephys_999999_2025-01-01_01-01-01")
+        get_metadata("ecephys_999999_2025-01-01_01-01-01", client=client)
 
 
 def test_world_times_local_in_metadata_utc_in_derived_names(client, world, run):
@@ -447,13 +447,13 @@ def test_world_times_local_in_metadata_utc_in_derived_names(client, world, run):
     from ppdata.naming import parse_name
 
     session = world.session(EPHYS_COMPLETE)
-    raw = get_metadata(client, session.name)
+    raw = get_metadata(session.name, client=client)
     # the raw name's time is the local wall time of the session start
     assert raw.session_start.replace(tzinfo=None) == session.acquired
     assert raw.session_start.utcoffset().total_seconds() in (-8 * 3600, -7 * 3600)
     assert raw.session_start_utc == raw.session_start
     derived = session.current("sorted")
-    md = get_metadata(client, derived.name)
+    md = get_metadata(derived.name, client=client)
     # v2 data_description and processing beside v1 documents copied from raw
     majors = {k: v.split(".")[0] for k, v in md.schema_versions.items()}
     if derived.schema == 2:

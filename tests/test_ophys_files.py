@@ -35,7 +35,7 @@ def test_plane_files_by_part():
 @pytest.mark.parametrize("session", [MESOSCOPE_A, MESOSCOPE_B])
 def test_world_planar_asset_has_the_pipeline_names(client, world, session):
     asset = world.session(session).current("planar-ophys")
-    table = find_plane_files(client, asset.name)
+    table = find_plane_files(asset.name, client=client)
     assert set(table["plane"]) == {p.name for p in asset.planes}
     events = asset.events_suffix.removeprefix("_").removesuffix(".h5")
     expected = {p.rsplit(".", 1)[0] for p in PLANE_FILE_PARTS} - {"events", "events_oasis"}
@@ -44,7 +44,7 @@ def test_world_planar_asset_has_the_pipeline_names(client, world, session):
     assert not table["key"].str.contains("_max_projection").any()
     assert (table["size"] > 0).all()
     with pytest.raises(NotFound, match=r"maximum_projection\.png"):
-        find_plane_files(client, asset.name, plane="VISx_9")
+        find_plane_files(asset.name, client=client, plane="VISx_9")
 
 
 def test_world_classification_groups(client, world):

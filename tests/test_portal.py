@@ -93,7 +93,7 @@ def test_world_portal_links_over_s3(client, world):
     sorted_assets = [a for a in world.assets if a.kind == "sorted"]
     assert sorted_assets
     for asset in sorted_assets:
-        links = get_portal_links(client, asset.name)
+        links = get_portal_links(asset.name, client=client)
         assert [link.probe for link in links] == sorted(asset.probes)
         missing = dict(asset.missing_links)
         for link in links:
@@ -108,4 +108,4 @@ def test_portal_links_of_a_raw_asset(client, world):
 
     raw = next(a for a in world.assets if a.kind == "raw")
     with pytest.raises(NotFound, match=r"visualization_output\.json"):
-        get_portal_links(client, raw.name)
+        get_portal_links(raw.name, client=client)

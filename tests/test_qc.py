@@ -298,7 +298,7 @@ def test_world_qc_over_s3(client, world):
     checked = 0
     for session in world.on_s3:
         names = [a.name for a in session.assets]
-        found = get_session_quality_control(client, names)
+        found = get_session_quality_control(names, client=client)
         assert list(found) == names
         for asset in session.assets:
             qc = found[asset.name]
@@ -310,7 +310,7 @@ def test_world_qc_over_s3(client, world):
             assert qc.status == asset.qc_status, asset.name
             if asset.kind == "sorted":
                 assert list(qc.by_probe()["probe"]) == sorted(asset.probes)
-            assert get_quality_control(client, asset.name).table.equals(qc.table)
+            assert get_quality_control(asset.name, client=client).table.equals(qc.table)
         statuses = [q for q in found.values() if q is not None]
         if statuses:
             assert session_status(found) is not None

@@ -14,17 +14,17 @@ from ppdata.session import Session
 
 def test_complete_nwb_is_preferred(client, world):
     expected = world.session(EPHYS_COMPLETE).current("nwb")
-    (first, *_rest) = find_nwbs(EPHYS_COMPLETE, client)
+    (first, *_rest) = find_nwbs(EPHYS_COMPLETE, client=client)
     assert first.key == expected.nwb_key and first.complete and not first.is_folder
     assert first.size == world.path(expected.nwb_key).stat().st_size
 
 
 def test_partial_nwbs_by_asset_kind(client, world):
     session = world.session(MESOSCOPE_B)
-    keys = {loc.key for loc in find_nwbs(MESOSCOPE_B, client)}
+    keys = {loc.key for loc in find_nwbs(MESOSCOPE_B, client=client)}
     expected = {a.nwb_key for a in session.assets if a.nwb_key and a.current}
     assert keys == expected
-    sorted_keys = [loc.key for loc in find_nwbs(EPHYS_REPROCESSED, client)]
+    sorted_keys = [loc.key for loc in find_nwbs(EPHYS_REPROCESSED, client=client)]
     current = world.session(EPHYS_REPROCESSED).current("sorted")
     assert sorted_keys == [f"{current.name}/{p}" for p in current.nwb_paths]  # both recordings
 
@@ -32,14 +32,14 @@ def test_partial_nwbs_by_asset_kind(client, world):
 def test_pick_an_older_version(client, world):
     old = world.session(EPHYS_REPROCESSED).assets_of("sorted")[-1]
     stamp = old.name.rsplit("_sorted_", 1)[1]
-    (loc,) = find_nwbs(EPHYS_REPROCESSED, client, kind="sorted", version=stamp)
+    (loc,) = find_nwbs(EPHYS_REPROCESSED, client=client, kind="sorted", version=stamp)
     assert loc.key == old.nwb_key
 
 
 def test_asset_without_nwb_names_what_is_there(client, world):
     videos = world.session(MESOSCOPE_A).current("behavior-videos")
     with pytest.raises(NWBError, match=r"no NWB in .*behavior-videos asset.*found there: .*Eye/"):
-        find_nwbs(videos.name, client)
+        find_nwbs(videos.name, client=client)
 
 
 def test_session_units_match_the_world(client, world):

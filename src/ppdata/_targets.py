@@ -202,7 +202,7 @@ def _resolve_session(
 ) -> list[tuple[str, ObjectInfo | None]]:
     from .assets import find_assets
 
-    assets = find_assets(name, client)  # raises SessionNotFound
+    assets = find_assets(name, client=client)  # raises SessionNotFound
     chosen = [
         a
         for a in assets

@@ -199,8 +199,8 @@ def mark_versions(assets: Iterable[Asset]) -> AssetList:
 
 def find_assets(
     session: str,
-    client: S3Client,
     *,
+    client: S3Client,
     suggest: Callable[[str], Sequence[str]] | None = None,
     ccf: bool = True,
 ) -> AssetList:
@@ -342,7 +342,7 @@ def pick_asset(assets: Sequence[Asset], kind: AssetKind | str, version: str | No
     raise AssetNotFound(f"no {kind} asset matches {version!r}; there are: {listed}")
 
 
-def get_asset(name: str, client: S3Client) -> Asset:
+def get_asset(name: str, *, client: S3Client) -> Asset:
     """Look up one asset by its exact name (classified like :func:`find_assets` does).
 
     Raises
@@ -356,7 +356,7 @@ def get_asset(name: str, client: S3Client) -> Asset:
         if not (listing.prefixes or listing.objects):
             raise AssetNotFound(f"s3://{client.bucket}/{parsed.name}/ does not exist")
         return Asset(parsed.name, AssetKind.CCF, client.bucket, parsed)
-    for asset in find_assets(parsed.raw_name or parsed.name, client):
+    for asset in find_assets(parsed.raw_name or parsed.name, client=client):
         if asset.name == parsed.name:
             return asset
     raise AssetNotFound(f"s3://{client.bucket}/{parsed.name}/ does not exist")

@@ -158,7 +158,7 @@ def _s3_route(raw: str) -> str:
 
 
 def find_dandi_asset(
-    name: str, settings: Settings | None = None, *, version: str = "draft"
+    name: str, *, settings: Settings | None = None, version: str = "draft"
 ) -> DandiAsset:
     """Find a session's NWB on DANDI.
 
@@ -319,7 +319,7 @@ def blob_location(s3_url: str, settings: Settings | None = None) -> tuple[Settin
     return settings.with_(bucket=bucket, endpoint_url=endpoint), key
 
 
-def open_dandi_nwb(asset: DandiAsset, settings: Settings | None = None) -> NWB:
+def open_dandi_nwb(asset: DandiAsset, *, settings: Settings | None = None) -> NWB:
     """Open a DANDI asset's HDF5 NWB lazily, through its own S3 client (closed with it)."""
     from .nwb import NWBFormat, open_nwb
     from .s3 import S3Client
@@ -336,7 +336,7 @@ def open_dandi_nwb(asset: DandiAsset, settings: Settings | None = None) -> NWB:
 
 
 def plan_dandi_download(
-    asset: DandiAsset, dest: str | Path = ".", settings: Settings | None = None
+    asset: DandiAsset, *, dest: str | Path = ".", settings: Settings | None = None
 ) -> tuple[DownloadPlan, S3Client]:
     """Plan the download of a DANDI asset's blob to ``dest/<DANDI path>``.
 
@@ -351,7 +351,7 @@ def plan_dandi_download(
     blob_settings, key = blob_location(asset.s3_url, settings)
     client = S3Client(blob_settings)
     try:
-        plan = plan_download(f"s3://{blob_settings.bucket}/{key}", client, dest=dest)
+        plan = plan_download(f"s3://{blob_settings.bucket}/{key}", client=client, dest=dest)
     except BaseException:
         client.close()
         raise

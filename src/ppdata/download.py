@@ -263,8 +263,8 @@ class DownloadPlan:
 
 def plan_download(
     target: str,
-    client: S3Client | None = None,
     *,
+    client: S3Client | None = None,
     dest: str | os.PathLike[str] = ".",
     kinds: Iterable[str] | None = None,
     include: Iterable[str] = (),
@@ -491,8 +491,8 @@ class DownloadSummary:
 
 def download(
     target: str | DownloadPlan,
-    client: S3Client | None = None,
     *,
+    client: S3Client | None = None,
     dest: str | os.PathLike[str] | None = None,
     kinds: Iterable[str] | None = None,
     include: Iterable[str] = (),
@@ -578,7 +578,7 @@ def download(
         if not isinstance(target, DownloadPlan):
             plan = plan_download(
                 target,
-                client,
+                client=client,
                 dest=dest if dest is not None else ".",
                 kinds=kinds,
                 include=include,

@@ -66,7 +66,7 @@ def resolve_path(path: str, client: S3Client) -> tuple[str, bool]:
     return f"{head}/{rest}", False
 
 
-def list_path(path: str, client: S3Client, *, recursive: bool = False) -> list[Entry]:
+def list_path(path: str, *, client: S3Client, recursive: bool = False) -> list[Entry]:
     """List what is at PATH.
 
     A session lists its assets (folders); anything else lists the keys below it, one level
@@ -82,7 +82,7 @@ def list_path(path: str, client: S3Client, *, recursive: bool = False) -> list[E
     if is_session:
         from .assets import find_assets
 
-        assets = find_assets(key, client)
+        assets = find_assets(key, client=client)
         if not recursive:
             return [Entry(a.prefix, a.prefix, True, bucket=bucket) for a in assets]
         out: list[Entry] = []

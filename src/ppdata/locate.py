@@ -189,8 +189,8 @@ def _match(asset: Asset, listing: Any) -> list[NWBLocation]:
 
 def find_nwbs(
     target: str,
-    client: S3Client,
     *,
+    client: S3Client,
     kind: AssetKind | str | None = None,
     version: str | None = None,
 ) -> list[NWBLocation]:
@@ -224,7 +224,7 @@ def find_nwbs(
     text = as_s3_uri(target).strip()
     if text.startswith("s3://") or "/" in text.strip("/"):
         key = client.key_of(text)
-        asset = get_asset(key.split("/", 1)[0], client)
+        asset = get_asset(key.split("/", 1)[0], client=client)
         inner = key.rstrip("/")
         if inner == asset.name:
             return nwbs_in_asset(asset, client)
@@ -234,8 +234,8 @@ def find_nwbs(
         return [NWBLocation(asset, inner, is_folder, size)]
     parsed = parse_name(text)
     if parsed.kind is not NameKind.RAW:
-        return nwbs_in_asset(get_asset(parsed.name, client), client)
-    assets = find_assets(text, client)
+        return nwbs_in_asset(get_asset(parsed.name, client=client), client)
+    assets = find_assets(text, client=client)
     if kind is not None:
         return nwbs_in_asset(pick_asset(assets, kind, version), client)
     complete = [a for a in assets if a.kind is AssetKind.NWB and a.current]

@@ -457,7 +457,7 @@ def plane_files(keys: Iterable[str], plane: str | None = None) -> dict[str, dict
     }
 
 
-def find_plane_files(client: Any, asset_name: str, plane: str | None = None) -> pd.DataFrame:
+def find_plane_files(asset_name: str, plane: str | None = None, *, client: Any) -> pd.DataFrame:
     """List a planar-ophys asset once and name its per-plane pipeline files.
 
     Returns

@@ -131,7 +131,7 @@ def read_portal_links(
     return sorted(out, key=lambda p: (p.probe, p.recording_index or 0, p.recording))
 
 
-def get_portal_links(client: KeyReader, asset_name: str) -> list[PortalLinks]:
+def get_portal_links(asset_name: str, *, client: KeyReader) -> list[PortalLinks]:
     """Fetch and parse a sorted asset's ``visualization_output.json``.
 
     Raises

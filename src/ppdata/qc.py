@@ -439,7 +439,7 @@ def qc_figures(keys: Iterable[str]) -> dict[str, list[str]]:
     return {probe: sorted(out[probe]) for probe in sorted(out)}
 
 
-def get_quality_control(client: KeyReader, asset_name: str) -> QualityControl:
+def get_quality_control(asset_name: str, *, client: KeyReader) -> QualityControl:
     """Fetch and parse an asset's ``quality_control.json``.
 
     Raises
@@ -458,7 +458,7 @@ def get_quality_control(client: KeyReader, asset_name: str) -> QualityControl:
 
 
 def get_session_quality_control(
-    client: KeyReader, asset_names: Iterable[str]
+    asset_names: Iterable[str], *, client: KeyReader
 ) -> dict[str, QualityControl | MetadataError | None]:
     """The QC of several assets (one concurrent fetch): asset -> QC, error, or None if absent.
 

@@ -100,7 +100,7 @@ class Session:
     @cached_property
     def assets(self) -> list[Asset]:
         """All assets, grouped by kind, newest first (see :func:`ppdata.find_assets`)."""
-        return find_assets(self.name, self.client)
+        return find_assets(self.name, client=self.client)
 
     @cached_property
     def _own_assets(self) -> list[Asset]:
@@ -108,7 +108,7 @@ class Session:
         needs, and one listing fewer than :attr:`assets` for Neuropixels."""
         if "assets" in self.__dict__:
             return [a for a in self.assets if a.kind is not AssetKind.CCF]
-        return find_assets(self.name, self.client, ccf=False)
+        return find_assets(self.name, client=self.client, ccf=False)
 
     def asset(self, kind: AssetKind | str, version: str | None = None) -> Asset:
         """The asset of a kind (current, or the version asked for here or at creation)."""
@@ -262,13 +262,13 @@ class Session:
         """The session's complete NWB on DANDI (see :func:`ppdata.dandi.find_dandi_asset`)."""
         from .dandi import find_dandi_asset
 
-        return find_dandi_asset(self.name, self.client.settings)
+        return find_dandi_asset(self.name, settings=self.client.settings)
 
     def _dandi_nwb(self) -> NWB:
         if "dandi" not in self._open:
             from .dandi import open_dandi_nwb
 
-            self._open["dandi"] = open_dandi_nwb(self.dandi_asset, self.client.settings)
+            self._open["dandi"] = open_dandi_nwb(self.dandi_asset, settings=self.client.settings)
         return self._open["dandi"]
 
     # -- SLAP2 ------------------------------------------------------------------------------
@@ -567,8 +567,8 @@ class Session:
 
 def open_session(
     name: str,
-    settings: Settings | None = None,
     *,
+    settings: Settings | None = None,
     client: S3Client | None = None,
     versions: dict[str, str] | None = None,
     recording: str | None = None,

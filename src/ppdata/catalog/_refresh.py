@@ -148,7 +148,7 @@ def _read_qc(client: S3Client, names: list[str]) -> dict[str, str | None]:
     from ..qc import get_session_quality_control, overall_status
 
     out: dict[str, str | None] = {}
-    for name, qc in get_session_quality_control(client, names).items():
+    for name, qc in get_session_quality_control(names, client=client).items():
         status = overall_status(qc) if qc is not None and not isinstance(qc, Exception) else None
         out[name] = str(status) if status is not None else None
     return out

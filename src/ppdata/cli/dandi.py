@@ -38,7 +38,7 @@ def dandi_command(
     settings = app.settings
     if dandi_api_url:
         settings = settings.with_(dandi_api_url=dandi_api_url.rstrip("/"))
-    found = find_dandi_asset(session, settings, version=version)
+    found = find_dandi_asset(session, settings=settings, version=version)
     if as_json:
         emit_json(found.to_dict())
         return

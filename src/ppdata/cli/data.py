@@ -74,7 +74,7 @@ def assets_command(app: App, session: str, as_json: bool, with_qc: bool) -> None
     """
     from ..assets import find_assets
 
-    assets = find_assets(session, app.client, suggest=_suggester(app))
+    assets = find_assets(session, client=app.client, suggest=_suggester(app))
     statuses: dict[str, str | None] = {}
     if with_qc:
         statuses = qc_statuses(app, assets)
@@ -101,7 +101,7 @@ def qc_statuses(app: App, assets: list[Any]) -> dict[str, str | None]:
     from ..errors import MetadataError
     from ..qc import get_session_quality_control
 
-    found = get_session_quality_control(app.client, [a.name for a in assets])
+    found = get_session_quality_control([a.name for a in assets], client=app.client)
     out: dict[str, str | None] = {}
     for name, qc in found.items():
         if isinstance(qc, MetadataError):
@@ -122,7 +122,7 @@ def ls_command(app: App, path: str, recursive: bool, long_: bool, as_json: bool)
     """List PATH: a session, an asset, asset/sub/path, or an s3:// URL of the bucket."""
     from ..listing import list_path
 
-    entries = list_path(path, app.client, recursive=recursive)
+    entries = list_path(path, client=app.client, recursive=recursive)
     if as_json:
         emit_json([e.to_dict() for e in entries])
         return

@@ -131,11 +131,13 @@ def download_command(
             settings = app.settings
             if dandi_api_url:
                 settings = settings.with_(dandi_api_url=dandi_api_url.rstrip("/"))
-            plan, client = plan_dandi_download(find_dandi_asset(target, settings), dest, settings)
+            plan, client = plan_dandi_download(
+                find_dandi_asset(target, settings=settings), dest=dest, settings=settings
+            )
         else:
             plan = plan_download(
                 target,
-                app.client,
+                client=app.client,
                 dest=dest,
                 kinds=kinds or None,
                 include=include,

@@ -19,11 +19,11 @@ def _resolve_assets(app: App, name: str, kinds: tuple[str, ...] = ()) -> list[An
 
     parsed = parse_name(name)
     if parsed.kind is NameKind.RAW:
-        assets = [a for a in find_assets(name, app.client) if a.current]
+        assets = [a for a in find_assets(name, client=app.client) if a.current]
         return [a for a in assets if not kinds or str(a.kind) in kinds]
     from ..assets import get_asset
 
-    return [get_asset(parsed.name, app.client)]
+    return [get_asset(parsed.name, client=app.client)]
 
 
 def _with_utc(local: Any, utc: Any) -> str | None:
@@ -54,7 +54,7 @@ def metadata_command(app: App, name: str, as_json: bool, show_raw: bool) -> None
 
     parsed = parse_name(name)
     asset = parsed.name if parsed.kind is not NameKind.RAW else parsed.raw_name
-    meta = get_metadata(app.client, asset)
+    meta = get_metadata(asset, client=app.client)
     for warning in meta.warnings:
         click.echo(f"Warning: {warning}", err=True)
     for error in meta.errors:
@@ -123,7 +123,7 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
     from ..qc import get_session_quality_control, qc_figures, session_status
 
     assets = _resolve_assets(app, name)
-    found = get_session_quality_control(app.client, [a.name for a in assets])
+    found = get_session_quality_control([a.name for a in assets], client=app.client)
     overall = session_status(found)
     tables, statuses, errors = [], {}, {}
     probe_tables: dict[str, list[dict[str, Any]]] = {}
@@ -202,8 +202,8 @@ def portal_command(app: App, name: str, as_json: bool, version: str | None) -> N
     if parsed.process == "sorted":
         asset_name = parsed.name
     else:
-        asset_name = pick_asset(find_assets(name, app.client), "sorted", version).name
-    links = get_portal_links(app.client, asset_name)
+        asset_name = pick_asset(find_assets(name, client=app.client), "sorted", version).name
+    links = get_portal_links(asset_name, client=app.client)
     rows = [
         {
             "probe": link.probe,

@@ -156,7 +156,7 @@ def nwb_command(
     from ..nwb import open_nwb
 
     rows = []
-    for location in find_nwbs(target, app.client, kind=kind, version=version):
+    for location in find_nwbs(target, client=app.client, kind=kind, version=version):
         row = location.to_dict()
         if contents:
             nwb = open_nwb(location.key, client=app.client, size=location.size)

@@ -96,7 +96,7 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
         )
 
     _heading(f"2. Its assets on s3://{settings.bucket}/")
-    assets = find_assets(chosen, client)
+    assets = find_assets(chosen, client=client)
     statuses = qc_statuses(app, assets)
     emit_table(
         [{**a.to_dict(), "qc": statuses.get(a.name)} for a in assets],
@@ -123,13 +123,15 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
     _heading("7. What a download would fetch (dry run)")
     from ..download import plan_download
 
-    plan = plan_download(chosen, client, dest=Path("data"), kinds=["sorted"], include=["nwb/*"])
+    plan = plan_download(
+        chosen, client=client, dest=Path("data"), kinds=["sorted"], include=["nwb/*"]
+    )
     click.echo(
         f"`ppdata download {chosen} --kind sorted --include 'nwb/*' --dest data` would fetch "
         f"{plan.count:,} files ({_size(plan.total_bytes)}), each verified by "
         f"{'/'.join(sorted(str(c) for c in plan.checks))} before it gets its final name."
     )
-    whole = plan_download(chosen, client, dest=Path("data"))
+    whole = plan_download(chosen, client=client, dest=Path("data"))
     click.echo(
         f"The whole session is {whole.count:,} files ({_size(whole.total_bytes)}); on the real "
         "bucket raw Neuropixels data is hundreds of GB, so streaming the NWB (as above) is "
@@ -159,7 +161,7 @@ def _first_with(app: App, sheet: Any, kind: Any) -> str | None:
 
     for name in sheet.sessions:
         try:
-            if any(a.kind is kind for a in find_assets(name, app.client)):
+            if any(a.kind is kind for a in find_assets(name, client=app.client)):
                 return str(name)
         except SessionNotFound:
             continue
@@ -248,7 +250,7 @@ def _pick_session(app: App, sheet: Any) -> str:
     candidates = sorted(sheet.sessions, key=lambda s: not s.startswith("ecephys_"))
     for name in candidates:
         try:
-            find_assets(name, app.client)
+            find_assets(name, client=app.client)
         except SessionNotFound:
             click.echo(f"  {name}: listed in the spreadsheet, not on S3 (yet)")
             continue

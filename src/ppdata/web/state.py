@@ -210,7 +210,7 @@ class WebState:
 
         row_future = self.pool.submit(self.catalog_row, raw)
         try:
-            assets = find_assets(raw, self.client, suggest=self.suggest)
+            assets = find_assets(raw, client=self.client, suggest=self.suggest)
         except SessionNotFound:
             row = row_future.result()
             if row is None:
@@ -244,13 +244,13 @@ class WebState:
     def _qc(self, names: list[str]) -> dict[str, Any]:
         from ..qc import get_session_quality_control
 
-        return get_session_quality_control(self.client, names)
+        return get_session_quality_control(names, client=self.client)
 
     def _metadata(self, asset: str) -> tuple[Any, str | None]:
         from ..metadata import get_metadata
 
         try:
-            return get_metadata(self.client, asset), None
+            return get_metadata(asset, client=self.client), None
         except (NotFound, MetadataError) as exc:
             return None, str(exc)
 
@@ -258,7 +258,7 @@ class WebState:
         from ..portal import get_portal_links
 
         try:
-            return get_portal_links(self.client, asset), None
+            return get_portal_links(asset, client=self.client), None
         except (NotFound, MetadataError) as exc:
             return [], str(exc)
 
