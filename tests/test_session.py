@@ -176,3 +176,32 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
         result = run("plot", kind, session, "--out", str(out))
         assert result.code == 0, result.err
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_session_closes_what_it_opens(settings):
+    from ppdata.errors import SessionClosed
+    from ppdata.session import open_session
+
+    s = open_session(EPHYS_COMPLETE, settings=settings)
+    assert len(s.units()) > 0
+    client, nwbs = s._client, list(s._open.values())
+    assert nwbs and client.transport._managers  # an NWB open, connections pooled
+    files = [n._backend.fileobj for n in nwbs]
+    assert files and not any(f.closed for f in files)
+    requests = s.stats.requests
+    s.close()
+    assert not client.transport._managers and client._pool is None  # the pool is released
+    assert all(f.closed for f in files)  # the S3 file objects h5py read through
+    assert all(not n._backend.root.id.valid for n in nwbs)  # the HDF5 handles
+    s.close()  # again: nothing to do
+    assert s.stats.requests == requests  # what it read stays readable
+    with pytest.raises(SessionClosed, match="is closed"):
+        s.units()
+    with pytest.raises(SessionClosed):
+        s.client  # noqa: B018
+
+
+def test_session_leaves_a_shared_client_open(client):
+    with Session(EPHYS_COMPLETE, client) as s:
+        s.probes()
+    assert client.transport._managers  # the borrowed client keeps its connections

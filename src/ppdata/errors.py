@@ -26,6 +26,7 @@ __all__ = [
     "OutOfRange",
     "PpdataError",
     "S3Error",
+    "SessionClosed",
     "SessionNotFound",
     "SpreadsheetError",
     "UnsafeKey",
@@ -93,6 +94,10 @@ class MetadataError(PpdataError, ValueError):
 
 class NWBError(PpdataError, RuntimeError):
     """An NWB file cannot be located, opened or read."""
+
+
+class SessionClosed(PpdataError, ValueError):
+    """A :class:`~ppdata.Session` was used after :meth:`~ppdata.Session.close`."""
 
 
 class InvalidWindow(PpdataError, ValueError):

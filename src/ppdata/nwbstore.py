@@ -705,4 +705,8 @@ class H5Backend:
         self.fileobj.prefetch(ranges)
 
     def close(self) -> None:
-        self.root.close()
+        try:
+            self.root.close()
+        finally:
+            if self.fileobj is not None:  # h5py does not close a file object it was given
+                self.fileobj.close()

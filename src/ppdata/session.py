@@ -7,13 +7,14 @@ once, and hands back DataFrames and arrays.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .assets import Asset, AssetKind, find_assets, pick_asset
-from .errors import NWBError
+from .errors import NWBError, SessionClosed
 from .locate import NWBLocation, nwbs_in_asset, pick_recording, probe_complete_hdf5
 from .naming import SessionName, parse_name
 from .s3 import S3Client
@@ -79,17 +80,36 @@ class Session:
             raise NWBError(f"{name!r} names a subject's CCF asset, not a session")
         self.name: str = parsed.raw_name
         self.parsed: SessionName = parse_name(self.name)
-        self.client = client or S3Client(Settings.resolve())
+        self._client = client or S3Client(Settings.resolve())
         self.versions = dict(versions or {})
         self.recording = recording
         self._open: dict[str, NWB] = {}
         self._owns_client = client is None
+        self._closed = False
         #: True once an asset read from held more than one NWB (see ``recording``).
         self.several_nwbs = False
         self.source = source
 
     def __repr__(self) -> str:
-        return f"Session({self.name!r})"
+        return f"Session({self.name!r}{', closed' if self._closed else ''})"
+
+    @property
+    def client(self) -> S3Client:
+        """The client this session reads through.
+
+        Raises
+        ------
+        SessionClosed
+            After :meth:`close`.
+        """
+        self._check_open()
+        return self._client
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionClosed(
+                f"session {self.name} is closed: open it again (ppdata.open_session) to read more"
+            )
 
     def _repr_html_(self) -> str:
         from ._html import session_html
@@ -146,7 +166,10 @@ class Session:
         ------
         NWBError
             If the session has no NWB of that kind; the message lists what it has.
+        SessionClosed
+            After :meth:`close`.
         """
+        self._check_open()
         kinds = (
             [AssetKind(kind)]
             if kind
@@ -265,6 +288,7 @@ class Session:
         return find_dandi_asset(self.name, settings=self.client.settings)
 
     def _dandi_nwb(self) -> NWB:
+        self._check_open()
         if "dandi" not in self._open:
             from .dandi import open_dandi_nwb
 
@@ -428,7 +452,7 @@ class Session:
     def stats(self) -> RequestCounts:
         """HTTP requests and bytes this session's client has caused so far (with ``dandi``
         for the DANDI blob's client and API look-ups, when used)."""
-        out = self.client.stats.snapshot()
+        out = self._client.stats.snapshot()  # still readable after close()
         if "dandi" in self._open and self._open["dandi"].client is not None:
             blob = self._open["dandi"].client.stats.snapshot()
             dandi = replace(blob, api_requests=self.dandi_asset.api_requests)
@@ -436,14 +460,18 @@ class Session:
         return out
 
     def close(self) -> None:
-        """Close every NWB this session opened, and its client if it made it."""
-        try:
-            for nwb in self._open.values():
-                nwb.close()
-        finally:
-            self._open.clear()
+        """Close every NWB this session opened (their files, pynwb readers and DANDI blob
+        clients), and its client if it made it. Calling it again does nothing; reading
+        through a closed session raises :class:`~ppdata.errors.SessionClosed` (its
+        :attr:`stats` stay readable)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.ExitStack() as stack:
             if self._owns_client:
-                self.client.close()
+                stack.callback(self._client.close)
+            for nwb in self._open.values():  # kept: nwb_used and stats still answer
+                stack.callback(nwb.close)
 
     def __enter__(self) -> Session:
         return self
