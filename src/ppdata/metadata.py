@@ -44,6 +44,7 @@ __all__ = [
     "MetadataWarning",
     "ProcessingStep",
     "StimulusEpoch",
+    "get_asset_file",
     "get_metadata",
     "load_json_document",
     "metadata_keys",
@@ -83,6 +84,23 @@ class KeyReader(Protocol):
     def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Fetch several keys; keys that do not exist are absent from the result."""
         ...
+
+
+def get_asset_file(
+    asset_name: str, file: str, *, client: KeyReader, hint: str = ""
+) -> tuple[str, bytes]:
+    """The key and bytes of one file of an asset (``quality_control.json``...).
+
+    Raises
+    ------
+    NotFound
+        If the asset has no such file; ``hint`` (where such files exist) is added.
+    """
+    key = f"{asset_name.strip('/')}/{file}"
+    found = client.get_many([key])
+    if key not in found:
+        raise NotFound(f"{asset_name.strip('/')} has no {file}{hint}")
+    return key, found[key]
 
 
 @dataclass(frozen=True)

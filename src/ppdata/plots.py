@@ -64,6 +64,13 @@ def _save(fig: Figure, out: str | Path) -> Path:
     return out
 
 
+def _finish(fig: Figure, out: str | Path | None) -> Figure:
+    """Every plot function's last step: write the figure to ``out`` if asked; return it."""
+    if out is not None:
+        _save(fig, out)
+    return fig
+
+
 def plot_raster(
     spikes: Mapping[Any, np.ndarray],
     out: str | Path | None = None,
@@ -95,9 +102,7 @@ def plot_raster(
     if start is not None or stop is not None:
         ax.set_xlim(start, stop)
     ax.set_title(title or f"Spike raster ({len(units)} units)")
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)
 
 
 def plot_unit_quality(
@@ -139,9 +144,7 @@ def plot_unit_quality(
     for ax in axes:
         ax.tick_params(axis="x", rotation=45)
     fig.suptitle(title or f"Unit quality ({len(units)} units)")
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)
 
 
 def plot_dff(
@@ -181,9 +184,7 @@ def plot_dff(
     bottom.set_xlabel("time (s)")
     bottom.set_ylabel("ΔF/F (offset)")
     fig.suptitle(title or f"ΔF/F: {values.shape[1] if values.ndim == 2 else 0} ROIs")
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)
 
 
 def plot_roi_masks(
@@ -215,9 +216,7 @@ def plot_roi_masks(
             ax.text(x, y, str(roi_ids[i]), color="yellow", fontsize=6, ha="center", va="center")
     ax.set_axis_off()
     ax.set_title(title or f"{len(masks)} ROIs")
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)
 
 
 def plot_running(
@@ -249,9 +248,7 @@ def plot_running(
     if epochs is not None and len(epochs):
         ax.legend(fontsize="small", loc="upper right")
     ax.set_title(title or "Running speed")
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)
 
 
 # --------------------------------------------------------------------------------------
@@ -343,9 +340,7 @@ def psth_figure(psth: Any, out: str | Path | None = None, *, title: str | None =
     bottom.set_ylabel("units by probe and brain area")
     bottom.set_xlabel("time from stimulus onset (s)")
     fig.suptitle(title or f"PSTH: {' vs '.join(conditions)}")
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)
 
 
 def aligned_dff_figure(
@@ -390,9 +385,7 @@ def aligned_dff_figure(
     bottom.set_xlabel("time from stimulus onset (s)")
     fig.suptitle(title or f"Aligned ΔF/F, plane {aligned.attrs.get('plane', '')}: "
                  f"{' vs '.join(names)}")  # fmt: skip
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)
 
 
 def plot_slap2_mean(
@@ -425,6 +418,4 @@ def plot_slap2_mean(
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="mean fluorescence (a.u.)")
     if title:
         fig.suptitle(title, fontsize=9)
-    if out is not None:
-        _save(fig, out)
-    return fig
+    return _finish(fig, out)

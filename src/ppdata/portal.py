@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import MetadataError, NotFound
-from .metadata import KeyReader, load_json_document
+from .errors import MetadataError
+from .metadata import KeyReader, get_asset_file, load_json_document
 
 __all__ = [
     "VISUALIZATION_FILE",
@@ -141,12 +141,9 @@ def get_portal_links(asset_name: str, *, client: KeyReader) -> list[PortalLinks]
     MetadataError
         If it is malformed.
     """
-    asset = asset_name.strip("/")
-    key = f"{asset}/{VISUALIZATION_FILE}"
-    found = client.get_many([key])
-    if key not in found:
-        raise NotFound(
-            f"{asset} has no {VISUALIZATION_FILE}; portal links exist only in sorted "
-            "Neuropixels assets (`ppdata assets SESSION` lists them)"
-        )
-    return read_portal_links(found[key], file=key)
+    hint = (
+        "; portal links exist only in sorted Neuropixels assets "
+        "(`ppdata assets SESSION` lists them)"
+    )
+    key, data = get_asset_file(asset_name, VISUALIZATION_FILE, client=client, hint=hint)
+    return read_portal_links(data, file=key)

@@ -36,8 +36,8 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .errors import MetadataError, NotFound
-from .metadata import KeyReader, load_json_document
+from .errors import MetadataError
+from .metadata import KeyReader, get_asset_file, load_json_document
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -449,12 +449,8 @@ def get_quality_control(asset_name: str, *, client: KeyReader) -> QualityControl
     MetadataError
         If it is malformed.
     """
-    asset = asset_name.strip("/")
-    key = f"{asset}/{QC_FILE}"
-    found = client.get_many([key])
-    if key not in found:
-        raise NotFound(f"{asset} has no {QC_FILE}")
-    return read_quality_control(found[key], file=key, asset_name=asset)
+    key, data = get_asset_file(asset_name, QC_FILE, client=client)
+    return read_quality_control(data, file=key, asset_name=asset_name.strip("/"))
 
 
 def get_session_quality_control(

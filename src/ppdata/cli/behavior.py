@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
 from .data import json_option
 from .main import App, common_options, pass_app, window_options
-from .render import emit_json, emit_table
+from .nwb import _write_frame
+from .render import emit_table
 
 WHAT = {
     "running": ("running_speed", "running speed (cm/s)"),
@@ -56,15 +56,7 @@ def behavior_command(
         lo = -float("inf") if start is None else start
         hi = float("inf") if stop is None else stop
         frame = frame[(frame.index >= lo) & (frame.index < hi)]
-    if csv:
-        if csv == "-":
-            frame.to_csv(sys.stdout)
-        else:
-            frame.to_csv(csv)
-            click.echo(f"Wrote {len(frame)} rows to {csv} (from {source})", err=True)
-        return
-    if as_json:
-        emit_json(frame.reset_index().to_dict("records"))
+    if _write_frame(frame, csv, as_json, source):
         return
     span = f"{frame.index[0]:.3f}-{frame.index[-1]:.3f} s" if len(frame) else "no samples"
     rows = _summary(frame)

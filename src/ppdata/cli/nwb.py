@@ -110,14 +110,16 @@ def _column_summary(frame: Any, name: str, unit: str = "") -> list[dict[str, Any
     return [{name: col, **{f"{k}{unit}": r[k] for k in stats}} for col, r in described.iterrows()]
 
 
-def _write_frame(frame: Any, csv: str | None, as_json: bool) -> bool:
-    """Write a DataFrame as CSV (file or '-') or JSON; return True if it was written."""
+def _write_frame(frame: Any, csv: str | None, as_json: bool, source: str | None = None) -> bool:
+    """Write a DataFrame as CSV (file or '-') or JSON; return True if it was written.
+    ``source`` (what it was read from) is named in the message about a CSV file."""
     if csv:
         if csv == "-":
             frame.to_csv(sys.stdout)
         else:
             frame.to_csv(csv)
-            click.echo(f"Wrote {plural(len(frame), 'row')} to {csv}", err=True)
+            where = f" (from {source})" if source else ""
+            click.echo(f"Wrote {plural(len(frame), 'row')} to {csv}{where}", err=True)
         return True
     if as_json:
         emit_json(frame.reset_index().to_dict("records"))

@@ -145,27 +145,35 @@ class MirrorServer:
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}; "
                 "choose another --port"
             ) from exc
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ppdata-mirror", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "ppdata-mirror")
         return self
 
     def stop(self) -> None:
         """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server = self._thread = None
 
     def __enter__(self) -> MirrorServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_in_thread(server: Any, name: str) -> threading.Thread:
+    """Run a ``socketserver``-style server's ``serve_forever`` in a daemon thread."""
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_serving(server: Any, thread: threading.Thread | None) -> None:
+    """Stop what :func:`serve_in_thread` started (either may be ``None``: not started)."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    if thread is not None:
+        thread.join(timeout=5)
 
 
 class _QuietHandler:
