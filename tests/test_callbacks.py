@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ppdata.callbacks import DEFAULT_CALLBACK, Callback, ItemCallback, NoOpCallback, resolve
 from ppdata.cli.progress import BarCallback, progress_bar
-from ppdata.download import download, plan_download
-from ppdata.manifest import verify
+from ppdata.transfer.api import download, plan_download
+from ppdata.transfer.manifest import verify
 from ppdata.mirror.world import EPHYS_COMPLETE
 
 
@@ -63,7 +63,7 @@ def test_cli_bar_counts_items_and_echoes_steps_without_a_terminal() -> None:
 def test_an_fsspec_callback_follows_a_download_and_a_verify(settings, tmp_path: Path) -> None:
     from fsspec.callbacks import Callback as FsspecCallback
 
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
 
     seen: list[tuple[int | None, int]] = []
     hooks = {"record": lambda size, value, **kw: seen.append((size, value))}

@@ -1,6 +1,6 @@
 """One progress protocol for every long job: an fsspec-style :class:`Callback`.
 
-Downloads, :func:`~ppdata.manifest.verify`, catalog refreshes, project tables,
+Downloads, :func:`~ppdata.transfer.manifest.verify`, catalog refreshes, project tables,
 :func:`~ppdata.map_sessions`, world builds and mirror loads all take ``callback=``, an
 object with the methods of ``fsspec.callbacks.Callback``:
 

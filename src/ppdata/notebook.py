@@ -9,7 +9,7 @@ executed by nbclient; outside IPython it draws nothing.
 
 Examples
 --------
->>> from ppdata.download import download
+>>> from ppdata.transfer.api import download
 >>> from ppdata.notebook import NotebookProgress
 >>> bar = NotebookProgress("sessions")
 >>> bar.set_size(4)
