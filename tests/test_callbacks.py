@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ppdata.callbacks import DEFAULT_CALLBACK, Callback, ItemCallback, NoOpCallback, resolve
 from ppdata.cli.progress import BarCallback, progress_bar
+from ppdata.mirror.world import EPHYS_COMPLETE
 from ppdata.transfer.api import download, plan_download
 from ppdata.transfer.manifest import verify
-from ppdata.mirror.world import EPHYS_COMPLETE
 
 
 def test_updates_from_many_threads_are_all_counted() -> None:
