@@ -338,7 +338,7 @@ def bench_refresh(n: int, distractors: int, tmp: Path) -> None:
             def measure(label: str, changed: int, top_level: int) -> None:
                 client.stats.reset()
                 started = time.perf_counter()
-                report = catalog.refresh(client)
+                report = catalog.refresh(client=client)
                 seconds = time.perf_counter() - started
                 by_op = client.stats.requests
                 rows.append(

@@ -322,7 +322,7 @@ from ppdata.settings import Settings
 endpoint, target, dest, jobs = sys.argv[1:5]
 with S3Client(Settings(endpoint_url=endpoint, bucket={BUCKET!r}, max_workers=int(jobs))) as c:
     t = time.perf_counter()
-    s = download(target, c, dest=dest, jobs=int(jobs))
+    s = download(target, client=c, dest=dest, jobs=int(jobs))
     t = time.perf_counter() - t
 print(json.dumps({{"seconds": t, "fetched": len(s.fetched), "skipped": len(s.skipped),
                   "requests": s.requests, "bytes": s.bytes_transferred}}))

@@ -112,7 +112,7 @@ class _PpdataSide:
         from ppdata.settings import Settings
 
         client = S3Client(Settings(endpoint_url=self.endpoint))
-        self.session = Session(self.plan[SESSION_OF[op]], client)
+        self.session = Session(self.plan[SESSION_OF[op]], client=client)
         if op in ("spikes", "lfp"):
             self.session.nwb("sorted")
         elif op in ("roi", "plane"):
@@ -475,7 +475,7 @@ def make_plan(endpoint: str, ophys_session: str) -> tuple[dict[str, Any], list[s
         objs = client.list_objects(key + "/") if folder else [client.head(key)]
         return f"{sum(o.size for o in objs) / 1e6:.0f} MB in {len(objs)} object(s)"
 
-    ephys = Session(EPHYS_REPROCESSED, client)
+    ephys = Session(EPHYS_REPROCESSED, client=client)
     nwb = ephys.nwb("sorted")
     plan["ephys_key"] = nwb.key
     ids = nwb.read("units/id")
@@ -497,7 +497,7 @@ def make_plan(endpoint: str, ophys_session: str) -> tuple[dict[str, Any], list[s
         f"read rows {first}:{first + width} ({width / rate:g} s), unit row {plan['unit_row']}"
     )
 
-    ophys = Session(ophys_session, client)
+    ophys = Session(ophys_session, client=client)
     nwb = ophys.nwb("planar-ophys")
     plan["ophys_key"] = nwb.key
     plan["plane"] = plane = list_planes(nwb)[0]
@@ -515,7 +515,7 @@ def make_plan(endpoint: str, ophys_session: str) -> tuple[dict[str, Any], list[s
         f"{nwb.shape(f'{series}/data')} (time x ROI) over {span:.0f} s; ROI column {column}"
     )
 
-    complete = Session(EPHYS_COMPLETE, client)
+    complete = Session(EPHYS_COMPLETE, client=client)
     location = complete.nwb_locations()[0]
     plan["hdf5_key"] = location.key
     nwb = complete.nwb()

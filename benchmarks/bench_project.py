@@ -155,7 +155,7 @@ def main() -> None:
                 proxy.reset_counts()
                 started = time.perf_counter()
                 with S3Client(base) as client:
-                    Catalog(base).refresh(client)
+                    Catalog(base).refresh(client=client)
                 catalog_s = time.perf_counter() - started
                 catalog_req = proxy.total_requests
                 rows: list[list[Any]] = []

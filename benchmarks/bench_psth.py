@@ -49,7 +49,10 @@ def _ppdata(endpoint: str, plan: dict[str, Any], budget: float) -> dict[str, Any
     from ppdata.settings import Settings
 
     start = time.perf_counter()
-    with S3Client(Settings(endpoint_url=endpoint)) as client, Session(plan["session"], client) as s:
+    with (
+        S3Client(Settings(endpoint_url=endpoint)) as client,
+        Session(plan["session"], client=client) as s,
+    ):
         psth = s.aligned_spikes(to="deviant", vs="standard", window=WINDOW, bin_size=BIN)
     seconds = time.perf_counter() - start
     return {

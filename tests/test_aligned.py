@@ -18,13 +18,13 @@ SEQUENCE = "Sequence mismatch block"
 
 @pytest.fixture
 def ephys(client):
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         yield s
 
 
 @pytest.fixture
 def meso(client):
-    with Session(MESOSCOPE_A, client) as s:
+    with Session(MESOSCOPE_A, client=client) as s:
         yield s
 
 
@@ -47,7 +47,7 @@ def test_psth_shape_counts_and_units(ephys):
 def test_spike_times_are_read_in_bulk_not_per_unit(client, monkeypatch):
     """The spike_times chunks come in a few ranged GETs of neighbouring chunks (counted at
     the client), never one read per unit; the units table is not read whole."""
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         units = s.units()
         s.presentations(SEQUENCE)
         nwb = s._ephys()

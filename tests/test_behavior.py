@@ -120,7 +120,7 @@ def test_eye_tracking_missing_says_what_is_there(complete, tmp_path):
 
 def test_complete_nwb_behavior(client, world):
     expected = world.session(EPHYS_COMPLETE).current("nwb")
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         speed = s.running_speed()
         assert len(speed) > 0 and speed.attrs["unit"] == "cm/s"
         eye = s.eye_tracking()
@@ -131,7 +131,7 @@ def test_complete_nwb_behavior(client, world):
 
 def test_neuropixels_without_complete_nwb_names_the_raw_folder(client, world):
     assert "nwb" not in world.session(EPHYS_REPROCESSED).kinds
-    with Session(EPHYS_REPROCESSED, client) as s:
+    with Session(EPHYS_REPROCESSED, client=client) as s:
         for call, folder in (
             (s.running_speed, "behavior/"),
             (s.wheel_rotation, "behavior/"),
@@ -147,7 +147,7 @@ def test_neuropixels_without_complete_nwb_names_the_raw_folder(client, world):
 
 def test_mesoscope_behavior_from_the_behavior_asset(client, world):
     timing = world.session(MESOSCOPE_A).current("behavior-timing")
-    with Session(MESOSCOPE_A, client) as s:
+    with Session(MESOSCOPE_A, client=client) as s:
         speed = s.running_speed()
         wheel = s.wheel_rotation()
         assert len(wheel) == len(speed) > 0

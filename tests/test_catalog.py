@@ -45,7 +45,7 @@ def catalog(settings: Settings) -> Catalog:
 
 @pytest.fixture
 def filled(catalog: Catalog, client: S3Client) -> Catalog:
-    catalog.refresh(client)
+    catalog.refresh(client=client)
     return catalog
 
 
@@ -53,7 +53,7 @@ def filled(catalog: Catalog, client: S3Client) -> Catalog:
 
 
 def test_refresh_builds_the_table_of_the_world(catalog, client, world):
-    report = catalog.refresh(client)
+    report = catalog.refresh(client=client)
     frame = catalog.sessions().set_index("session")
     assert sorted(frame.index) == sorted(s.name for s in world.sessions)
     assert report.missing == [NOT_ON_S3]
@@ -84,7 +84,7 @@ def test_refresh_builds_the_table_of_the_world(catalog, client, world):
 
 def test_second_refresh_makes_only_the_root_listings(filled, client, world):
     client.stats.reset()
-    report = filled.refresh(client)
+    report = filled.refresh(client=client)
     subjects = {s.subject_id for s in world.sessions}
     assert client.stats.requests == {"ListObjectsV2": len(subjects)}
     assert (report.content_listings, report.qc_reads, report.root_listings) == (0, 0, len(subjects))
@@ -93,7 +93,7 @@ def test_second_refresh_makes_only_the_root_listings(filled, client, world):
 
 def test_full_refresh_reads_everything_again(filled, client, world):
     client.stats.reset()
-    report = filled.refresh(client, full=True)
+    report = filled.refresh(client=client, full=True)
     processed = [a for a in world.assets if "_processed_" in a.name]
     assert report.content_listings == len(processed)
     assert sorted(report.changed) == sorted(s.name for s in world.sessions)
@@ -165,7 +165,7 @@ def test_garbage_file_is_rebuilt_with_a_warning(settings, client):
         assert catalog.is_empty
     assert "not a readable SQLite database" in catalog.warnings[0]
     assert Path(f"{path}.bad").exists()
-    catalog.refresh(client)
+    catalog.refresh(client=client)
     assert not catalog.is_empty
 
 
@@ -223,7 +223,7 @@ def test_empty_catalog_and_unreachable_endpoint(tmp_path):
     with pytest.raises(CatalogError, match="ppdata catalog refresh"):
         catalog.sessions()
     with S3Client(dead) as client, pytest.raises(CatalogError, match="mirror"):
-        catalog.refresh(client, ["ecephys_820454_2025-11-04_14-59-22"])
+        catalog.refresh(["ecephys_820454_2025-11-04_14-59-22"], client=client)
 
 
 def test_cli_sessions_json_fills_an_empty_catalog(run, world):
@@ -387,7 +387,7 @@ def _put(bucket: str, key: str, data: bytes = b"x") -> None:
 def test_tiny_bucket_first_refresh(own):
     settings, client, _ = own
     catalog = Catalog(settings)
-    report = catalog.refresh(client)
+    report = catalog.refresh(client=client)
     assert report.root_listings == 4  # one per subject prefix, never the bucket
     assert report.content_listings == 3 + 1  # three _processed_ assets + S's raw folder
     frame = catalog.sessions().set_index("session")
@@ -407,10 +407,10 @@ def test_tiny_bucket_first_refresh(own):
 def test_added_asset_is_the_only_thing_read_again(own):
     settings, client, bucket = own
     catalog = Catalog(settings)
-    catalog.refresh(client)
+    catalog.refresh(client=client)
     _put(bucket, f"{M}_processed_2025-08-08_08-08-08/VISp_0/x.h5")
     client.stats.reset()
-    report = catalog.refresh(client)
+    report = catalog.refresh(client=client)
     assert report.changed == [M] and report.unchanged == 3
     assert (report.root_listings, report.content_listings, report.qc_reads) == (4, 1, 1)
     assert client.stats.requests == {"ListObjectsV2": 5, "GetObject": 1}
@@ -422,32 +422,32 @@ def test_added_asset_is_the_only_thing_read_again(own):
 def test_new_session_of_a_known_subject_is_discovered(own):
     settings, client, bucket = own
     catalog = Catalog(settings)
-    catalog.refresh(client)
+    catalog.refresh(client=client)
     new = "ecephys_700001_2025-06-06_06-06-06"
     _put(bucket, f"{new}/data_description.json", b"{}")
-    report = catalog.refresh(client)
+    report = catalog.refresh(client=client)
     assert report.discovered == [new] and report.new == [new]
     row = catalog.sessions(search=new).iloc[0]
     assert not row["in_spreadsheet"] and set(row["kinds"]) == {"raw", "ccf"}
     _moto_backend().delete_object(bucket, f"{new}/data_description.json")
-    assert catalog.refresh(client).removed == [new]
+    assert catalog.refresh(client=client).removed == [new]
     assert new not in set(catalog.sessions()["session"])
 
 
 def test_refresh_of_named_sessions_lists_only_their_subjects(own):
     settings, client, _ = own
     catalog = Catalog(settings)
-    report = catalog.refresh(client, [f"{M}_processed_2025-04-04_04-04-04"])
+    report = catalog.refresh([f"{M}_processed_2025-04-04_04-04-04"], client=client)
     assert report.root_listings == 1 and report.new == [M]
     assert list(catalog.sessions()["session"]) == [M]
-    report = catalog.refresh(client, ["ecephys_799999_2025-01-01_01-01-01"])
+    report = catalog.refresh(["ecephys_799999_2025-01-01_01-01-01"], client=client)
     assert report.not_found == ["ecephys_799999_2025-01-01_01-01-01"] and report.sessions == 0
 
 
 def test_failed_write_leaves_the_previous_catalog(own, monkeypatch):
     settings, client, bucket = own
     catalog = Catalog(settings)
-    catalog.refresh(client)
+    catalog.refresh(client=client)
     before = catalog.sessions()
     _put(bucket, f"{E}_nwb_2025-09-09_09-09-09/x.nwb")
 
@@ -456,7 +456,7 @@ def test_failed_write_leaves_the_previous_catalog(own, monkeypatch):
 
     monkeypatch.setattr(_refresh, "write_session", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        catalog.refresh(client)
+        catalog.refresh(client=client)
     after = catalog.sessions()
     assert after.drop(columns="refreshed_at").equals(before.drop(columns="refreshed_at"))
     assert (after["refreshed_at"] == before["refreshed_at"]).all()
@@ -465,12 +465,12 @@ def test_failed_write_leaves_the_previous_catalog(own, monkeypatch):
 def test_readers_are_not_blocked_by_a_refresh(own):
     settings, client, bucket = own
     catalog = Catalog(settings)
-    catalog.refresh(client)
+    catalog.refresh(client=client)
     reader = sqlite3.connect(catalog.path, isolation_level=None)
     reader.execute("BEGIN")
     count = reader.execute("SELECT count(*) FROM sessions").fetchone()[0]
     _put(bucket, "ecephys_700001_2025-06-06_06-06-06/x.json")
-    catalog.refresh(client)  # writes while the reader holds its snapshot
+    catalog.refresh(client=client)  # writes while the reader holds its snapshot
     assert reader.execute("SELECT count(*) FROM sessions").fetchone()[0] == count
     reader.execute("COMMIT")
     assert reader.execute("SELECT count(*) FROM sessions").fetchone()[0] == count + 1
@@ -492,27 +492,27 @@ def test_offline_from_stored_data(tmp_path):
         load_directory(running.endpoint_url, "catalog-offline", folder, in_process=True)
         catalog = Catalog(settings)
         with S3Client(settings) as client:
-            catalog.refresh(client, [E])
+            catalog.refresh([E], client=client)
     # the server is gone: reading still works, says how old it is; refreshing fails cleanly
     offline = Catalog(settings)
     assert list(offline.sessions()["session"]) == [E]
     assert offline.info().age is not None and format_age(offline.info().age) == "just now"
     with S3Client(settings) as client, pytest.raises(BucketUnreachable):
-        offline.refresh(client)
+        offline.refresh(client=client)
     assert list(offline.sessions()["session"]) == [E]
 
 
 def test_a_reused_catalog_sees_a_refresh_made_by_another(own):
     settings, client, bucket = own
     reader = Catalog(settings)
-    Catalog(settings).refresh(client)
+    Catalog(settings).refresh(client=client)
     first = reader.sessions(platform="neuropixels")
     assert reader.sessions(platform="neuropixels").equals(first)  # now from its cached table
     assert reader._snapshot is not None
     assert reader.sessions(subject="700002")["session"].tolist() == [M]
     new = "ecephys_700001_2025-06-06_06-06-06"
     _put(bucket, f"{new}/x.json")
-    Catalog(settings).refresh(client)  # another process, as far as `reader` knows
+    Catalog(settings).refresh(client=client)  # another process, as far as `reader` knows
     assert new in set(reader.sessions(platform="neuropixels")["session"])
     assert len(reader.sessions()) == len(first) + 3  # + the new one, M and S
 

@@ -143,7 +143,8 @@ def dest(tmp_path: Path) -> Path:
 
 
 def gets(client: S3Client) -> int:
-    return client.stats.snapshot()["by_operation"].get("GetObject", {}).get("requests", 0)
+    counts = client.stats.snapshot().by_operation.get("GetObject")
+    return counts.requests if counts else 0
 
 
 def local(dest: Path, key: str) -> Path:
@@ -449,7 +450,7 @@ def test_kill_9_mid_download_then_resume(server, client, dest, tmp_path):
             from ppdata.remote.s3 import S3Client
             from ppdata.settings import Settings
             c = S3Client(Settings(endpoint_url={proxy.endpoint_url!r}, bucket={BUCKET!r}))
-            download({BIG!r}, c, dest={str(dest)!r}, part_size={PART}, jobs=1)
+            download({BIG!r}, client=c, dest={str(dest)!r}, part_size={PART}, jobs=1)
         """)
         child = subprocess.Popen(
             [sys.executable, "-c", script], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE

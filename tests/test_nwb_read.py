@@ -596,7 +596,7 @@ def test_remote_hdf5_detects_and_heads(client):
 def test_complete_hdf5_nwb_opens_from_its_usual_name(client, nwb_dir):
     from ppdata.session import Session
 
-    with Session(RAW_EPHYS, client) as s:
+    with Session(RAW_EPHYS, client=client) as s:
         units = s.units()
     # one root listing (no CCF listing, no listing of the asset), no HEAD: the first GET
     # of <raw>_experiment1_recording1.nwb tells the format and the size
@@ -611,9 +611,9 @@ def test_complete_nwb_elsewhere_is_found_by_listing(client, nwb_dir):
     from ppdata.nwb.backends import BLOCK_SIZE
     from ppdata.session import Session
 
-    with Session(OLDER_RAW, client) as s:
+    with Session(OLDER_RAW, client=client) as s:
         (asset,) = s.assets
-        assert probe_complete_hdf5(asset, client, BLOCK_SIZE) is None  # nothing at the name
+        assert probe_complete_hdf5(asset, BLOCK_SIZE, client=client) is None  # nothing at the name
         nwb = s.nwb()
         assert nwb.format is NWBFormat.ZARR and nwb.key.endswith(".nwb.zarr")
         units = s.units()

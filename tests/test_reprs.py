@@ -54,7 +54,7 @@ def test_request_counts_describe_and_subtract() -> None:
 
 
 def test_asset_list_is_a_list_and_a_table(client, world) -> None:
-    found = Session(EPHYS_COMPLETE, client).assets
+    found = Session(EPHYS_COMPLETE, client=client).assets
     assert isinstance(found, list) and isinstance(found, AssetList)
     html = found._repr_html_()
     expected = world.session(EPHYS_COMPLETE)
@@ -73,7 +73,7 @@ def test_asset_table_is_cut_and_escaped() -> None:
 
 
 def test_session_card_shows_what_is_known_without_reading(client) -> None:
-    session = Session(EPHYS_COMPLETE, client)
+    session = Session(EPHYS_COMPLETE, client=client)
     before = session.stats.requests
     html = session._repr_html_()
     assert session.stats.requests == before, "a repr must not read from S3"
@@ -87,7 +87,7 @@ def test_session_card_shows_what_is_known_without_reading(client) -> None:
 
 
 def test_nwb_card_summarizes_without_array_data(client, world) -> None:
-    session = Session(EPHYS_COMPLETE, client)
+    session = Session(EPHYS_COMPLETE, client=client)
     nwb = session.nwb()
     summary = summarize(nwb)
     assert isinstance(summary, NWBSummary) and isinstance(summary, dict)

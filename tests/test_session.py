@@ -44,7 +44,7 @@ def test_asset_without_nwb_names_what_is_there(client, world):
 
 def test_session_units_match_the_world(client, world):
     expected = world.session(EPHYS_REPROCESSED).current("sorted")
-    s = Session(EPHYS_REPROCESSED, client)
+    s = Session(EPHYS_REPROCESSED, client=client)
     units = s.units()
     assert len(units) == expected.units
     assert set(units["probe"]) == set(expected.probes)
@@ -58,7 +58,7 @@ def test_session_units_match_the_world(client, world):
 
 def test_several_nwbs_in_one_asset_are_listed_and_selectable(client, world):
     asset = world.session(EPHYS_REPROCESSED).current("sorted")
-    s = Session(EPHYS_REPROCESSED, client)
+    s = Session(EPHYS_REPROCESSED, client=client)
     recordings = [loc.recording for loc in s.nwb_locations() if loc.asset.name == asset.name]
     assert recordings == ["experiment1_recording1", "experiment1_recording2"]
     first = s.units()
@@ -70,17 +70,17 @@ def test_several_nwbs_in_one_asset_are_listed_and_selectable(client, world):
     waves = s.waveforms(first.index[:2])
     assert waves.shape[0] == 2 and waves.shape[2] == 384
     assert any(k.startswith("units/waveform_mean/") for k in store._cache._items)
-    second = Session(EPHYS_REPROCESSED, client, recording="recording2")
+    second = Session(EPHYS_REPROCESSED, client=client, recording="recording2")
     other = second.units()
     assert second.nwb_used[0].rstrip("/").endswith("experiment1_recording2.nwb")
     assert len(other) == len(first) and other["num_spikes"].sum() < first["num_spikes"].sum()
     with pytest.raises(NWBError, match="experiment1_recording2"):
-        Session(EPHYS_REPROCESSED, client, recording="recording7").units()
+        Session(EPHYS_REPROCESSED, client=client, recording="recording7").units()
 
 
 def test_session_real_units_columns_probes_and_waveforms(client, world):
     asset = world.session(EPHYS_COMPLETE).current("nwb")
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         units = s.units()
         assert s.probes() == list(asset.probes)  # devices; ProbeF's two groups are shanks
         assert set(units["probe"]) == set(asset.probes)
@@ -97,19 +97,19 @@ def test_session_real_units_columns_probes_and_waveforms(client, world):
         layered = units["brain_area"].astype(str).str.match(r"VISp\d")
         assert len(s.units(area="VISp")) == layered.sum() > 0
         opened = list(s._open.values())
-    assert not s._open and all(n._backend.root.id.valid == 0 for n in opened)  # closed
+    assert s._closed and all(n._backend.root.id.valid == 0 for n in opened)  # closed
 
 
 def test_older_version_of_a_session(client, world):
     old = world.session(EPHYS_REPROCESSED).assets_of("sorted")[-1]
-    s = Session(EPHYS_REPROCESSED, client, versions={"sorted": old.name})
+    s = Session(EPHYS_REPROCESSED, client=client, versions={"sorted": old.name})
     assert len(s.units()) == old.units
 
 
 def test_session_ophys_and_behavior(client, world):
     session = world.session(MESOSCOPE_A)
     planar = session.current("planar-ophys")
-    s = Session(MESOSCOPE_A, client)
+    s = Session(MESOSCOPE_A, client=client)
     planes = s.planes()
     assert list(planes.index) == [p.name for p in planar.planes]
     plane = planar.planes[0]
@@ -123,7 +123,7 @@ def test_session_ophys_and_behavior(client, world):
 
 def test_ophys_session_has_no_units(client):
     with pytest.raises(NWBError, match="no units table"):
-        Session(MESOSCOPE_A, client).units()
+        Session(MESOSCOPE_A, client=client).units()
 
 
 def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
@@ -202,6 +202,6 @@ def test_session_closes_what_it_opens(settings):
 
 
 def test_session_leaves_a_shared_client_open(client):
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         s.probes()
     assert client.transport._managers  # the borrowed client keeps its connections

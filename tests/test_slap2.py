@@ -136,13 +136,13 @@ def test_header_is_one_ranged_read(client, slap):
     client.stats.reset()
     header = slap.header(1, 2)
     snap = client.stats.snapshot()
-    assert snap["requests"] == 1 and snap["bytes"] <= HEADER_PROBE
+    assert snap.requests == 1 and snap.bytes <= HEADER_PROBE
     assert header.cycles == DAT_GEOMETRY["cycles"]
     assert header.lines_per_cycle == len(DAT_GEOMETRY["line_counts"])
     assert header.fields["dmdPixelsPerRow"] == 1280
     assert slap.line_plan(1, 2).counts == DAT_GEOMETRY["line_counts"]
     slap.header(1, 2)
-    assert client.stats.snapshot()["requests"] == 1  # cached
+    assert client.stats.snapshot().requests == 1  # cached
 
 
 @pytest.mark.parametrize("channel", [1, 2])
@@ -154,10 +154,10 @@ def test_read_whole_trial(client, slap, channel):
     assert data.dtype == np.int16 and data.shape == expected.shape
     np.testing.assert_array_equal(data, expected)
     snap = client.stats.snapshot()
-    assert snap["requests"] == 1
+    assert snap.requests == 1
     # one contiguous span: never more than the file's data section
     header = slap.header(2, 3)
-    assert snap["bytes"] <= len(dat_bytes(SLAP2_SESSION, 2, 3)) - header.first_cycle_offset
+    assert snap.bytes <= len(dat_bytes(SLAP2_SESSION, 2, 3)) - header.first_cycle_offset
 
 
 def test_read_cycles_and_lines(client, slap):
@@ -165,20 +165,20 @@ def test_read_cycles_and_lines(client, slap):
     client.stats.reset()
     data = slap.read_trial(1, 1, channel=1, cycles=slice(10, 20))
     np.testing.assert_array_equal(data, _expected(SLAP2_SESSION, 1, 1, 1)[10:20])
-    assert client.stats.snapshot()["bytes"] == 10 * header.bytes_per_cycle
+    assert client.stats.snapshot().bytes == 10 * header.bytes_per_cycle
     # a few lines of a few cycles: separate small ranges, fetched concurrently
     client.stats.reset()
     part = slap.read_trial(1, 1, channel=2, cycles=(5, 8), lines=(2, 4))
     np.testing.assert_array_equal(part, _expected(SLAP2_SESSION, 1, 1, 2, (2, 4))[5:8])
     snap = client.stats.snapshot()
-    assert snap["requests"] == 3 and snap["bytes"] < 3 * header.bytes_per_cycle
+    assert snap.requests == 3 and snap.bytes < 3 * header.bytes_per_cycle
     single = slap.read_trial(1, 1, cycles=7, lines=3)
     np.testing.assert_array_equal(single, _expected(SLAP2_SESSION, 1, 1, 1, (3, 4))[7:8])
     # many cycles of one line: one read over the span, not one per cycle
     client.stats.reset()
     many = slap.read_trial(1, 1, cycles=(0, 50), lines=(0, 1))
     np.testing.assert_array_equal(many, _expected(SLAP2_SESSION, 1, 1, 1, (0, 1))[:50])
-    assert client.stats.snapshot()["requests"] == 1
+    assert client.stats.snapshot().requests == 1
 
 
 def test_read_across_cycle_chunks(client, slap):
@@ -189,7 +189,7 @@ def test_read_across_cycle_chunks(client, slap):
     client.stats.reset()
     whole = slap.read_trial(1, CHUNKED_TRIAL)
     np.testing.assert_array_equal(whole, expected)
-    assert client.stats.snapshot()["requests"] == 2  # one read per chunk (headers cached)
+    assert client.stats.snapshot().requests == 2  # one read per chunk (headers cached)
     split = CHUNK_STARTS[1]
     window = slap.read_trial(1, CHUNKED_TRIAL, cycles=(split - 3, split + 2), lines=(1, 3))
     np.testing.assert_array_equal(
@@ -244,7 +244,7 @@ def test_registered_reads_only_pages_asked(client, slap, world):
     frames = slap.registered(1, 2, frames=(3, 5), channel=2)
     np.testing.assert_array_equal(frames, pages[[7, 9]])
     key = next(f for f in slap.files if f.kind == "registered" and f.dmd == 1 and f.trial == 2)
-    assert client.stats.snapshot()["bytes"] < key.size / 2
+    assert client.stats.snapshot().bytes < key.size / 2
     assert np.isnan(frames[0, 0, 0]) and not np.isnan(frames[0, 60, 60])
     with pytest.raises(OutOfRange, match=rf"valid is 0\.\.{MOVIE_SHAPE[0]}"):
         slap.registered(1, 2, frames=(0, MOVIE_SHAPE[0] + 1))

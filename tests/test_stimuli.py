@@ -45,12 +45,12 @@ def test_schedule_has_the_real_blocks_and_timing():
 
 
 def test_ephys_tables_store_numbers_as_strings_and_mesoscope_as_numbers(client, world):
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         nwb = s._stimulus_nwb()
         raw = nwb.read(f"intervals/{SEQUENCE}_presentations/Orientation")
         assert raw.dtype == object and isinstance(raw[0], str)
         tables = s.stimulus_tables()
-    with Session(MESOSCOPE_A, client) as s:
+    with Session(MESOSCOPE_A, client=client) as s:
         raw = s._stimulus_nwb().read(f"intervals/{STANDARD}_presentations/Orientation")
         assert raw.dtype.kind == "f"
         meso = s.stimulus_tables()
@@ -63,7 +63,7 @@ def test_ephys_tables_store_numbers_as_strings_and_mesoscope_as_numbers(client, 
 
 
 def test_timeseries_points_at_one_onset_per_presentation(client):
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         nwb = s._stimulus_nwb()
         onsets = nwb.read("processing/stimulus/timestamps/timestamps")
         tables = s.stimulus_tables()
@@ -78,7 +78,7 @@ def test_timeseries_points_at_one_onset_per_presentation(client):
 
 
 def test_blocks_of_a_sequence_session(client):
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         blocks = s.stimuli()
     assert list(blocks["start_time"]) == sorted(blocks["start_time"])
     row = blocks.set_index("block").loc[SEQUENCE]
@@ -93,7 +93,7 @@ def test_blocks_of_a_sequence_session(client):
 
 
 def test_deviant_flag_follows_the_real_rule(client):
-    with Session(EPHYS_COMPLETE, client) as s:
+    with Session(EPHYS_COMPLETE, client=client) as s:
         every = s.presentations()
         seq = s.presentations("sequence MISMATCH block_presentations")
     assert set(seq["block"]) == {SEQUENCE}
@@ -109,13 +109,13 @@ def test_deviant_flag_follows_the_real_rule(client):
 
 
 def test_unknown_block_lists_the_valid_ones(client):
-    with Session(EPHYS_COMPLETE, client) as s, pytest.raises(NotFound) as info:
+    with Session(EPHYS_COMPLETE, client=client) as s, pytest.raises(NotFound) as info:
         s.presentations("gratings")
     assert "'Sequence mismatch block'" in str(info.value) and "RF mapping" in str(info.value)
 
 
 def test_no_stimulus_tables_says_where_they_would_be(client):
-    s = Session(EPHYS_REPROCESSED, client)
+    s = Session(EPHYS_REPROCESSED, client=client)
     with pytest.raises(NWBError, match=r"complete NWB .*_nwb_<date>.*behavior/ folder"):
         s.stimuli()
 

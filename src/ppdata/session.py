@@ -67,8 +67,8 @@ class Session:
     def __init__(
         self,
         name: str,
-        client: S3Client | None = None,
         *,
+        client: S3Client | None = None,
         versions: dict[str, str] | None = None,
         recording: str | None = None,
         source: str = "s3",
@@ -153,7 +153,7 @@ class Session:
         ):
             if kind in self.kinds:
                 try:
-                    out.extend(nwbs_in_asset(self.asset(kind), self.client))
+                    out.extend(nwbs_in_asset(self.asset(kind), client=self.client))
                 except NWBError:
                     continue
         return out
@@ -200,11 +200,13 @@ class Session:
         from .nwb.open import NWBFormat, _open_remote, open_nwb
 
         first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
-        probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE) if first_recording else None
+        probed = (
+            probe_complete_hdf5(asset, BLOCK_SIZE, client=self.client) if first_recording else None
+        )
         if probed is not None:
             key, size, first = probed
             return _open_remote(self.client, key, NWBFormat.HDF5, size, first)
-        locations = nwbs_in_asset(asset, self.client)
+        locations = nwbs_in_asset(asset, client=self.client)
         if len(locations) > 1:
             self.several_nwbs = True
         location = pick_recording(locations, self.recording)
@@ -623,7 +625,7 @@ def open_session(
     """
     session = Session(
         name,
-        client or S3Client(settings or Settings.resolve()),
+        client=client or S3Client(settings or Settings.resolve()),
         versions=versions,
         recording=recording,
         source=source,

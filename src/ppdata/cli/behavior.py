@@ -49,7 +49,7 @@ def behavior_command(
     from ..session import Session
 
     method, label = WHAT[what]
-    with Session(session, app.client) as s:
+    with Session(session, client=app.client) as s:
         frame = getattr(s, method)()
         source = ", ".join(s._open) or "?"
     if start is not None or stop is not None:

@@ -53,7 +53,7 @@ def _refresh(
     app: App, catalog: Any, sessions: list[str] | None = None, *, full: bool = False
 ) -> Any:
     with progress_bar("Refreshing the catalog", unit="requests") as bar:
-        report = catalog.refresh(app.client, sessions, full=full, callback=bar)
+        report = catalog.refresh(sessions, client=app.client, full=full, callback=bar)
     click.echo(_summary(report, app), err=True)
     for message in report.warnings:
         click.echo(f"Warning: {message}", err=True)

@@ -78,7 +78,7 @@ def _session(app: App, name: str, kind: str, version: str | None) -> Any:
     ctx = click.get_current_context()
     recording = ctx.meta.get("ppdata.recording")
     session = Session(
-        name, app.client, versions={kind: version} if version else None, recording=recording
+        name, client=app.client, versions={kind: version} if version else None, recording=recording
     )
     ctx.call_on_close(lambda: _say_which_nwb(session))
     return session

@@ -105,7 +105,7 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
     _requests(app)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    s = Session(chosen, client)
+    s = Session(chosen, client=client)
     kinds = {a.kind for a in assets}
     if kinds & {AssetKind.SORTED, AssetKind.NWB}:
         _ephys(app, s, out_dir)
@@ -113,12 +113,12 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
     if AssetKind.PLANAR_OPHYS not in kinds:
         ophys_session = _first_with(app, sheet, AssetKind.PLANAR_OPHYS) or ""
     if ophys_session:
-        _ophys(app, Session(ophys_session, client), out_dir)
+        _ophys(app, Session(ophys_session, client=client), out_dir)
     stimulus_session = chosen
     if AssetKind.NWB not in kinds:
         stimulus_session = _first_with(app, sheet, AssetKind.NWB) or ""
     if stimulus_session:
-        _responses(app, Session(stimulus_session, client), out_dir)
+        _responses(app, Session(stimulus_session, client=client), out_dir)
 
     _heading("7. What a download would fetch (dry run)")
     from ..transfer.api import plan_download

@@ -39,7 +39,7 @@ class Entry:
         }
 
 
-def resolve_path(path: str, client: S3Client) -> tuple[str, bool]:
+def resolve_path(path: str, *, client: S3Client) -> tuple[str, bool]:
     """Turn a user's PATH into ``(key prefix, is_session)``.
 
     Accepts ``s3://<bucket>/<key>``, a session name, an asset name, or ``<asset>/<sub/path>``.
@@ -77,7 +77,7 @@ def list_path(path: str, *, client: S3Client, recursive: bool = False) -> list[E
     NotFound
         If nothing exists at PATH.
     """
-    key, is_session = resolve_path(path, client)
+    key, is_session = resolve_path(path, client=client)
     bucket = client.bucket
     if is_session:
         from .assets import find_assets

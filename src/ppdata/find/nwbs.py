@@ -88,7 +88,7 @@ class NWBLocation:
         }
 
 
-def nwbs_in_asset(asset: Asset, client: S3Client) -> list[NWBLocation]:
+def nwbs_in_asset(asset: Asset, *, client: S3Client) -> list[NWBLocation]:
     """The NWB files inside one asset (usually one), found by listing.
 
     Raises
@@ -151,7 +151,7 @@ def pick_recording(locations: list[NWBLocation], recording: str | None) -> NWBLo
 
 
 def probe_complete_hdf5(
-    asset: Asset, client: S3Client, nbytes: int
+    asset: Asset, nbytes: int, *, client: S3Client
 ) -> tuple[str, int, bytes] | None:
     """The complete NWB at its usual place, ``<asset>/<raw name>_experiment1_recording1.nwb``,
     if an HDF5 file is there: ``(key, size, first nbytes)``, else ``None``.
@@ -227,26 +227,26 @@ def find_nwbs(
         asset = get_asset(key.split("/", 1)[0], client=client)
         inner = key.rstrip("/")
         if inner == asset.name:
-            return nwbs_in_asset(asset, client)
+            return nwbs_in_asset(asset, client=client)
         listing = client.list(inner + "/")
         is_folder = bool(listing.prefixes or listing.objects)
         size = None if is_folder else client.head(inner).size
         return [NWBLocation(asset, inner, is_folder, size)]
     parsed = parse_name(text)
     if parsed.kind is not NameKind.RAW:
-        return nwbs_in_asset(get_asset(parsed.name, client=client), client)
+        return nwbs_in_asset(get_asset(parsed.name, client=client), client=client)
     assets = find_assets(text, client=client)
     if kind is not None:
-        return nwbs_in_asset(pick_asset(assets, kind, version), client)
+        return nwbs_in_asset(pick_asset(assets, kind, version), client=client)
     complete = [a for a in assets if a.kind is AssetKind.NWB and a.current]
     if complete:
-        return nwbs_in_asset(complete[0], client)
+        return nwbs_in_asset(complete[0], client=client)
     candidates = [a for a in assets if a.kind in _PARTIAL_KINDS and a.current]
     candidates.sort(key=lambda a: _PARTIAL_KINDS.index(a.kind))
     locations: list[NWBLocation] = []
     for asset in candidates:
         try:
-            locations.extend(nwbs_in_asset(asset, client))
+            locations.extend(nwbs_in_asset(asset, client=client))
         except NWBError:
             continue
     if not locations:

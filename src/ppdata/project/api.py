@@ -94,7 +94,7 @@ def _catalog_sessions(
         from ..remote.s3 import S3Client
 
         with S3Client(settings) as client:
-            catalog.refresh(client)
+            catalog.refresh(client=client)
     return catalog.sessions(platform=platform, subject=subject, qc=qc, on_s3=True)
 
 

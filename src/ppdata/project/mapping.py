@@ -84,7 +84,7 @@ def call_on_session(
     for attempt in range(1, retries + 2):
         session = None
         try:
-            session = Session(name, client)
+            session = Session(name, client=client)
             value = fn(session)
         # A user's function may fail in any way; the contract is a row saying why, so every
         # ordinary exception is caught here (never KeyboardInterrupt or SystemExit).

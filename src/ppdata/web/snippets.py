@@ -36,19 +36,20 @@ def python_snippet(view: str, session: str, endpoint_url: str | None = None, **e
         body = ["for asset in s.assets:", "    print(asset.kind, asset.name, asset.current)"]
     elif view == "metadata":
         body = [
-            "md = ppdata.get_metadata(s.client, s.asset('raw').name)",
+            "md = ppdata.get_metadata(s.asset('raw').name, client=s.client)",
             "md.subject_id, md.genotype, md.instrument_id, md.session_start",
         ]
     elif view == "qc":
         body = [
             "for asset in s.assets:",
             "    try:",
-            "        print(asset.name, ppdata.get_quality_control(s.client, asset.name).status)",
+            "        qc = ppdata.get_quality_control(asset.name, client=s.client)",
+            "        print(asset.name, qc.status)",
             "    except ppdata.NotFound:",
             "        pass",
         ]
     elif view == "portal":
-        body = ["ppdata.get_portal_links(s.client, s.asset('sorted').name)"]
+        body = ["ppdata.get_portal_links(s.asset('sorted').name, client=s.client)"]
     elif view == "nwb":
         body = ["for location in s.nwb_locations():", "    print(location.uri)"]
     elif view == "units":

@@ -154,7 +154,7 @@ class WebState:
         with self._refresh_lock:
             if self.catalog.is_empty:
                 try:
-                    self.catalog.refresh(self.client)
+                    self.catalog.refresh(client=self.client)
                 except CatalogError as exc:
                     if "cannot be reached" in str(exc):
                         raise BucketUnreachable(self.client.unreachable_message()) from exc
@@ -165,7 +165,7 @@ class WebState:
     def refresh_catalog(self) -> Any:
         """Bring the catalog up to date (the index page's "refresh" button)."""
         with self._refresh_lock:
-            report = self.catalog.refresh(self.client)
+            report = self.catalog.refresh(client=self.client)
             self.refreshed_at = datetime.now(UTC)
             self.cache.clear()
             return report
@@ -282,7 +282,7 @@ class WebState:
                     old_session, old_lock = self._sessions.pop(old)
                     with old_lock:
                         old_session.close()
-                entry = self._sessions[raw] = (Session(raw, self.client), threading.Lock())
+                entry = self._sessions[raw] = (Session(raw, client=self.client), threading.Lock())
         with entry[1]:
             yield entry[0]
 

@@ -24,10 +24,10 @@ does not know is rebuilt with a :class:`CatalogWarning`, never a crash.
 
 Examples
 --------
->>> from ppdata import S3Client, Settings
+>>> from ppdata import Settings
 >>> settings = Settings.resolve()
 >>> catalog = Catalog(settings)
->>> report = catalog.refresh(S3Client(settings))
+>>> report = catalog.refresh()
 >>> sorted(catalog.sessions(platform="mesoscope", has="planar-ophys")["session"])
 ['multiplane-ophys_832700_2026-01-24_12-06-12', 'multiplane-ophys_837568_2026-03-05_14-14-51']
 """
@@ -342,7 +342,7 @@ class Catalog:
         Examples
         --------
         >>> catalog = Catalog(Settings.resolve())
-        >>> _ = catalog.refresh(ppdata.S3Client())
+        >>> _ = catalog.refresh()
         >>> catalog.sessions(platform="neuropixels", has=["sorted", "ccf"])["session"].tolist()
         ['ecephys_820459_2025-11-12_14-34-33']
         """
@@ -440,9 +440,9 @@ class Catalog:
     # -- refreshing -----------------------------------------------------------------------
     def refresh(
         self,
-        client: S3Client,
         sessions: Iterable[str] | None = None,
         *,
+        client: S3Client | None = None,
         full: bool = False,
         discover: bool = True,
         asset_qc: bool = True,
@@ -452,12 +452,13 @@ class Catalog:
 
         Parameters
         ----------
-        client : S3Client
-            Reads the bucket this catalog is for.
         sessions : iterable of str, optional
             Refresh (and add) only these sessions (raw or derived names). Default: every
             session of the spreadsheet and of the catalog, plus (``discover``) other
             sessions of their subjects found on S3.
+        client : S3Client, optional
+            Reads the bucket this catalog is for (default: a client of the catalog's
+            settings, closed after).
         full : bool
             Read every asset again (kinds and QC), not only those of changed sessions.
         discover : bool
@@ -481,6 +482,18 @@ class Catalog:
         BucketUnreachable, S3Error, SpreadsheetError
             If reading fails; the stored catalog is left as it was.
         """
+        if client is None:
+            from ...remote.s3 import S3Client
+
+            with S3Client(self.settings) as own:
+                return self.refresh(
+                    sessions,
+                    client=own,
+                    full=full,
+                    discover=discover,
+                    asset_qc=asset_qc,
+                    callback=callback,
+                )
         mine = (self.settings.bucket, self.settings.endpoint_url)
         if (client.settings.bucket, client.settings.endpoint_url) != mine:
             raise CatalogError(
