@@ -710,9 +710,9 @@ def test_summarize(nwb_dir, client):
 
     with open_nwb(nwb_dir / "ephys.nwb") as nwb:
         info = summarize(nwb)
-    assert info["format"] == "zarr" and info["session_id"] == RAW_EPHYS
-    assert info["n_units"] == 20 and info["probes"] == ["ProbeA", "ProbeB"]
-    assert info["lfp"] == [
+    assert info.format == "zarr" and info.session_id == RAW_EPHYS
+    assert info.n_units == 20 and info.probes == ["ProbeA", "ProbeB"]
+    assert info.lfp == [
         "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP",
         "processing/ecephys/LFP/ElectricalSeriesProbeB-LFP",
     ]
@@ -720,4 +720,4 @@ def test_summarize(nwb_dir, client):
         client.stats.reset()
         info = summarize(nwb)
         assert client.stats.total_requests <= 3  # a few scalars; structure is in .zmetadata
-    assert info["planes"] == ["VISp_0", "VISl_4"] and info["n_units"] == 0
+    assert info.planes == ["VISp_0", "VISl_4"] and info.n_units == 0

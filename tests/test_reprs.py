@@ -90,13 +90,13 @@ def test_nwb_card_summarizes_without_array_data(client, world) -> None:
     session = Session(EPHYS_COMPLETE, client=client)
     nwb = session.nwb()
     summary = summarize(nwb)
-    assert isinstance(summary, NWBSummary) and isinstance(summary, dict)
+    assert isinstance(summary, NWBSummary) and summary.to_dict()["n_units"] == summary.n_units
     html = nwb._repr_html_()
     text = _text(html)
     asset = world.session(EPHYS_COMPLETE).current("nwb")
     assert asset.nwb_path.rsplit("/", 1)[-1] in text
-    assert f"units: {summary['n_units']:,}" in " ".join(text.split())
-    for probe in summary["probes"]:
+    assert f"units: {summary.n_units:,}" in " ".join(text.split())
+    for probe in summary.probes:
         assert probe in text
     assert "read so far" in text and len(html) < MAX_CARD_CHARS
 

@@ -12,11 +12,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .find.assets import Asset
+    from .remote.transport import RequestCounts
     from .session import Session
     from .transfer.api import DownloadPlan
 
@@ -177,16 +179,49 @@ def session_html(session: Session) -> str:
     return html_card(f"Session {session.name}", fields, table=table, note=note)
 
 
-class NWBSummary(dict):  # type: ignore[type-arg]
-    """The ``dict`` of :func:`ppdata.nwb.open.summarize`, shown as a compact card in Jupyter."""
+@dataclass(frozen=True)
+class NWBSummary:
+    """What :func:`ppdata.nwb.open.summarize` found in an NWB (a compact card in Jupyter).
 
-    stats: dict[str, Any] | None = None
+    Attributes
+    ----------
+    format, source : str
+        ``hdf5`` or ``zarr``; where the file is.
+    session_id, identifier, session_start_time
+        The file's scalars (``None`` where absent).
+    acquisition, processing, intervals : list of str
+        Names in those groups (``processing``: the modules).
+    n_units : int
+        Rows of the units table (0 without one).
+    probes, lfp, planes : list of str
+        Electrode groups; LFP series paths; imaging planes (modules with ROIs or ΔF/F).
+    stats : RequestCounts, optional
+        Requests and bytes the file's client had counted (``None`` for a local file).
+    """
+
+    format: str
+    source: str
+    session_id: Any = None
+    identifier: Any = None
+    session_start_time: Any = None
+    acquisition: list[str] = field(default_factory=list)
+    processing: list[str] = field(default_factory=list)
+    intervals: list[str] = field(default_factory=list)
+    n_units: int = 0
+    probes: list[str] = field(default_factory=list)
+    lfp: list[str] = field(default_factory=list)
+    planes: list[str] = field(default_factory=list)
+    stats: RequestCounts | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field but ``stats``, as JSON-ready values."""
+        return {k: v for k, v in asdict(self).items() if k != "stats"}
 
     def _repr_html_(self) -> str:
-        return nwb_summary_html(self, self.stats)
+        return nwb_summary_html(self.to_dict(), self.stats)
 
 
-def nwb_summary_html(summary: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
+def nwb_summary_html(summary: dict[str, Any], stats: RequestCounts | None = None) -> str:
     """An NWB's card from :func:`ppdata.nwb.open.summarize`: what it holds, in a few lines."""
 
     def listed(values: Sequence[str], limit: int = 6) -> str | None:

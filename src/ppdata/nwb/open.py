@@ -747,17 +747,15 @@ def summarize(nwb: NWB) -> NWBSummary:
     Returns
     -------
     NWBSummary
-        A ``dict`` (a card in Jupyter) of
         ``format``, ``source``, ``session_id``, ``identifier``, ``session_start_time``,
         ``acquisition``, ``processing`` (module names), ``intervals``, ``n_units``,
         ``probes`` (electrode groups), ``lfp`` (series paths), ``planes`` (modules with an
-        ROI table or ΔF/F).
+        ROI table or ΔF/F), and the client's ``stats``; a card in Jupyter, ``to_dict()``
+        for JSON.
     """
     from .._html import NWBSummary
 
-    summary = NWBSummary(_summary_fields(nwb))
-    summary.stats = nwb.stats
-    return summary
+    return NWBSummary(**_summary_fields(nwb), stats=nwb.stats)
 
 
 def _summary_fields(nwb: NWB) -> dict[str, Any]:
