@@ -32,12 +32,14 @@ from __future__ import annotations
 import json
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from . import slap2_summary
 from .errors import NotFound, OutOfRange, PpdataError
 from .slap2_format import (
     DAT_FIELDS,
@@ -62,6 +64,7 @@ __all__ = [
     "DAT_FIELDS",
     "DAT_MAGIC",
     "HEADER_PROBE",
+    "MIN_GAP",
     "DatHeader",
     "LinePlan",
     "Slap2",
@@ -77,6 +80,9 @@ logger = logging.getLogger(__name__)
 #: Bytes read first: the header and, in the files we know of (cycles of ~31 KB), the whole
 #: first cycle, whose line headers give the line layout. More costs one more ranged GET.
 HEADER_PROBE = 64 * 2**10
+#: Gaps between the blocks asked for smaller than this are read through, not split into
+#: another request: at S3's ~50 ms a round trip is worth a megabyte or more of transfer.
+MIN_GAP = 2**20
 
 
 def _range_selection(what: str, asked: Any, total: int) -> range:
@@ -172,9 +178,11 @@ class Slap2:
                     "reference_stack": bool(self._of("reference", dmd)),
                 }
             )
+        summaries = self._of("summary")
         return {
             "session": self.raw.session,
             "assets": [self.raw.name, *(a.name for a in self.derived)],
+            "experiment_summary": summaries[-1].key if summaries else None,
             "dmds": per_dmd,
             "files": [f.to_dict() for f in self.files if f.kind != "other"],
         }
@@ -263,6 +271,7 @@ class Slap2:
         cycles: Any = None,
         lines: Any = None,
         max_requests: int = 3,
+        min_gap: int = MIN_GAP,
     ) -> np.ndarray:
         """Samples of one channel of a trial: ``(cycles, super-pixels)`` int16.
 
@@ -270,11 +279,14 @@ class Slap2:
         ``meta(dmd)["superPixelIDs"]``, which maps each to DMD pixels). Each line of the file
         holds its line header, then channel 1's samples, then channel 2's, so one channel's
         samples are many short runs. The reader fetches them in at most ``max_requests``
-        concurrent ranged GETs, each over a run of those blocks, splitting where the gaps
-        between blocks are largest: with 3 (the default) a whole trial of a two-channel
-        file costs ≈ 2.7× the bytes asked for; each extra request skips one more gap (a
-        per-block read, ``max_requests`` ≥ cycles × lines, fetches only the samples asked
-        for). A trial split in ``-CYCLE-`` chunks costs that per chunk it spans.
+        concurrent ranged GETs, splitting only at the largest gaps of at least ``min_gap``
+        bytes (a request costs a round trip, in which a megabyte or more would have
+        arrived): one GET for a run of cycles of a real file, whose cycles are ~30 KB. A
+        two-channel file then costs ≈ 2.7× the bytes asked for; with ``min_gap=0`` each
+        extra request skips one more channel-2 block, and only one request per line block
+        (``max_requests`` ≥ cycles × lines) fetches exactly the samples asked for — see
+        ``docs/real-shapes-slap2-dandi.md`` for why ≤ 1.5× in ≤ 3 requests cannot be had.
+        A trial split in ``-CYCLE-`` chunks shares the budget (at least one GET per chunk).
 
         Parameters
         ----------
@@ -284,7 +296,9 @@ class Slap2:
         cycles, lines : slice, (start, stop), int or None
             Which cycles of the trial and lines of each cycle (default: all).
         max_requests : int
-            The most ranged GETs per file (run concurrently on the client's pool).
+            The most ranged GETs (run concurrently on the client's pool).
+        min_gap : int
+            Bytes of unwanted data worth a request to skip (default 1 MiB).
 
         Raises
         ------
@@ -314,7 +328,7 @@ class Slap2:
             # chunks share the budget (at least one request each)
             budget = max(1, max_requests // len(spans) + (i < max_requests % len(spans)))
             blocks = channel_blocks(ch, cplan, span, lin, channel)
-            runs = plan_runs(blocks, budget)
+            runs = plan_runs(blocks, budget, min_gap)
             if len(runs) == 1:
                 bufs = [self.client.get_bytes(f.key, *runs[0][:2])]
             else:  # none (lines without samples) or several, fetched concurrently
@@ -415,10 +429,85 @@ class Slap2:
                 out[i] = page.asarray()
             return out
 
-    def mean_image(self, dmd: int) -> np.ndarray:
-        """A DMD's mean image: mean of the first registered movie (channel 1), else the mean
-        of its reference stack."""
-        movies = self._of("registered", dmd)
+    # -- the processed asset's experiment summary --------------------------------------------
+    @contextmanager
+    def _summary(self) -> Iterator[Any]:
+        import h5py
+
+        from .nwbstore import S3File
+
+        found = self._of("summary")
+        if not found:
+            raise NotFound(
+                f"no experiment_summary.h5 for {self.raw.name}: it is in a SLAP2 _processed_ "
+                f"asset (source_extraction/), and this session has "
+                f"{[a.name for a in self.derived] or 'none'}"
+            )
+        f = found[-1]
+        # small blocks: a window of frames touches little; neighbouring blocks (a whole
+        # trace dataset) still come in one ranged GET
+        with h5py.File(S3File(self.client, f.key, f.size, block_size=64 * 2**10), "r") as h5:
+            yield h5
+
+    def summary_contents(self) -> dict[int, dict[str, list[int]]]:
+        """Per DMD, each dataset of the experiment summary and its shape."""
+        with self._summary() as h5:
+            return slap2_summary.describe(h5)
+
+    def traces(
+        self,
+        dmd: int,
+        kind: str = "dFF",
+        *,
+        channel: int = 1,
+        frames: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """A DMD's traces from the processed asset, ``(frames, sources)`` float32.
+
+        ``kind``: ``dFF`` (default), ``dF``, ``F0``, ``dF_denoised``, ``dF_ls``, ``events``,
+        ``user_rois/F``, ``user_rois/Fsvd`` (see :func:`ppdata.slap2_summary.traces`). Only
+        the frames asked for are read.
+
+        Raises
+        ------
+        NotFound
+            If the session has no experiment summary, or it lacks the DMD or the kind.
+        OutOfRange
+            If the frames or the channel are outside the data (the message gives the range).
+        """
+        with self._summary() as h5:
+            return slap2_summary.traces(h5, dmd, kind, channel=channel, frames=frames)
+
+    def frame_info(self, dmd: int) -> dict[str, np.ndarray]:
+        """A DMD's frame bookkeeping from the experiment summary (``trial_num_frames``,
+        ``discard_frames``, ``frame_line_idxs``, motion shifts, …)."""
+        with self._summary() as h5:
+            return slap2_summary.frame_info(h5, dmd)
+
+    def summary_image(self, dmd: int, name: str = "mean_im", channel: int = 1) -> np.ndarray:
+        """A DMD's ``mean_im`` (per channel) or ``act_im`` from the experiment summary."""
+        with self._summary() as h5:
+            return slap2_summary.summary_image(h5, dmd, name, channel)
+
+    def mean_image(self, dmd: int, source: str | None = None) -> np.ndarray:
+        """A DMD's mean image (channel 1): the experiment summary's ``mean_im``, else the
+        mean of the first registered movie, else the mean of its reference stack.
+
+        Parameters
+        ----------
+        source : {"summary", "registered", "reference"}, optional
+            Use this one only.
+        """
+        sources = ("summary", "registered", "reference")
+        if source is not None and source not in sources:
+            raise OutOfRange(f"source {source!r} is not one of {', '.join(sources)}")
+        if source in (None, "summary") and self._of("summary"):
+            try:
+                return self.summary_image(dmd)
+            except NotFound:
+                if source is not None:
+                    raise
+        movies = self._of("registered", dmd) if source in (None, "registered") else []
         if movies:
             import warnings
 
@@ -426,7 +515,7 @@ class Slap2:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # the NaN margin: all-NaN
                 return np.nanmean(frames, axis=0)
-        if self._of("reference", dmd):
+        if source in (None, "reference") and self._of("reference", dmd):
             return self.reference_stack(dmd).astype(float).mean(axis=0)
         raise NotFound(
             f"no registered movie or reference stack for DMD{dmd} in {self.raw.name}; "

@@ -65,6 +65,7 @@ _PATTERNS = {
     "alignment": re.compile(
         r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_ALIGNMENTDATA\.(mat|h5)$"
     ),
+    "summary": re.compile(r"^experiment_summary\.h5$"),
 }
 
 
@@ -295,16 +296,18 @@ def channel_blocks(
     return ChannelBlocks(starts.reshape(len(cyc), len(chosen)), lengths, counts, step, phase)
 
 
-def plan_runs(blocks: ChannelBlocks, max_requests: int) -> list[tuple[int, int, int, int]]:
+def plan_runs(
+    blocks: ChannelBlocks, max_requests: int, min_gap: int = 0
+) -> list[tuple[int, int, int, int]]:
     """Group the blocks into at most ``max_requests`` byte runs, splitting at the largest
-    gaps (pure): ``(start, end, first block, stop block)`` per run, blocks counted in file
-    order. Fewer bytes need more requests; no grouping reads fewer bytes in that many."""
+    gaps of at least ``min_gap`` bytes (pure): ``(start, end, first block, stop block)`` per
+    run, blocks counted in file order. No grouping into that many runs reads fewer bytes."""
     flat = blocks.starts.ravel()
     if not flat.size:
         return []
     ends = flat + np.tile(blocks.lengths, blocks.starts.shape[0])
     gaps = flat[1:] - ends[:-1]
-    splits = min(max_requests - 1, int(np.count_nonzero(gaps)))
+    splits = min(max_requests - 1, int(np.count_nonzero(gaps >= max(min_gap, 1))))
     cut = np.sort(np.argpartition(-gaps, splits - 1)[:splits]) + 1 if splits > 0 else []
     bounds = [0, *(int(i) for i in cut), flat.size]
     return [(int(flat[a]), int(ends[b - 1]), a, b) for a, b in pairwise(bounds)]
@@ -359,8 +362,8 @@ class Slap2File:
         Its S3 key.
     size : int
     kind : str
-        ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment`` or
-        ``other``.
+        ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment``,
+        ``summary`` (the processed asset's ``experiment_summary.h5``) or ``other``.
     asset : str
         The asset holding it.
     dmd, trial : int or None
@@ -400,7 +403,7 @@ def parse_slap2_key(key: str, size: int = 0, asset: str = "") -> Slap2File:
                 size,
                 kind,
                 asset,
-                dmd=int(groups["dmd"]),
+                dmd=int(groups["dmd"]) if groups.get("dmd") else None,
                 trial=int(groups["trial"]) if groups.get("trial") else None,
                 cycle_offset=int(groups["cycle"]) if groups.get("cycle") else None,
             )

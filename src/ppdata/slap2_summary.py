@@ -1,0 +1,179 @@
+"""The SLAP2 ``_processed_`` asset's ``source_extraction/experiment_summary.h5``: ΔF/F and
+the other traces per DMD, frame bookkeeping and summary images (see
+``docs/real-shapes-slap2-dandi.md``).
+
+One group per DMD, named ``DMD<n>`` (older summaries) or ``Path<n>`` (newer), each with
+``frame_info/``, ``visualizations/``, ``sources/temporal/`` and, where ROIs were drawn,
+``user_rois/``. Older summaries hold ``sources/temporal/{dF,dFF,F0}`` as ``(frames,
+sources)``; newer ones ``{F0,dF_denoised,dF_ls,events}`` as ``(frames, channels,
+sources)``, and no ``dFF``: it is ``dF_denoised / (F0 + 1e-6)``, as the NWB packaging
+computes it. Functions here take an open ``h5py.File``, so they read only the slices asked
+for (over S3, through :class:`ppdata.nwbstore.S3File`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import NotFound, OutOfRange
+
+if TYPE_CHECKING:
+    import h5py
+
+__all__ = [
+    "SUMMARY_NAME",
+    "TRACE_KINDS",
+    "describe",
+    "frame_info",
+    "planes",
+    "summary_image",
+    "traces",
+]
+
+SUMMARY_NAME = "experiment_summary.h5"
+#: Trace kinds under ``sources/temporal`` (older and newer summaries), plus the ROI traces.
+TRACE_KINDS = ("dFF", "dF", "F0", "dF_denoised", "dF_ls", "events", "user_rois/F", "user_rois/Fsvd")
+_PLANE = re.compile(r"(?i)^(?:dmd|path)(\d+)$")
+_EPS = 1e-6  # the packaging code's guard against F0 = 0
+
+
+def planes(h5: h5py.File) -> dict[int, str]:
+    """DMD number -> group name (``DMD1`` or ``Path1``)."""
+    out = {}
+    for name in h5:
+        m = _PLANE.match(name)
+        if m:
+            out[int(m.group(1))] = name
+    return dict(sorted(out.items()))
+
+
+def _plane(h5: h5py.File, dmd: int) -> h5py.Group:
+    found = planes(h5)
+    if dmd not in found:
+        raise NotFound(f"no DMD{dmd} in the experiment summary; DMDs: {sorted(found)}")
+    return h5[found[dmd]]
+
+
+def describe(h5: h5py.File) -> dict[int, dict[str, list[int]]]:
+    """Per DMD, every dataset's path (inside its plane group) and shape."""
+    import h5py
+
+    out: dict[int, dict[str, list[int]]] = {}
+    for dmd, name in planes(h5).items():
+        shapes: dict[str, list[int]] = {}
+
+        def visit(path: str, obj: Any, shapes: dict[str, list[int]] = shapes) -> None:
+            if isinstance(obj, h5py.Dataset):
+                shapes[path] = list(obj.shape)
+
+        h5[name].visititems(visit)
+        out[dmd] = shapes
+    return out
+
+
+def frame_info(h5: h5py.File, dmd: int) -> dict[str, np.ndarray]:
+    """A DMD's ``frame_info`` arrays, flattened (MATLAB writes vectors as ``(1, n)``):
+    ``trial_num_frames`` or ``trial_start_idxs``, ``discard_frames``, shifts, …"""
+    group = _plane(h5, dmd).get("frame_info")
+    if group is None:
+        return {}
+    return {k: np.asarray(group[k]).ravel() for k in group if hasattr(group[k], "shape")}
+
+
+def _n_frames(h5: h5py.File, dmd: int) -> int | None:
+    info = _plane(h5, dmd).get("frame_info")
+    if info is None:
+        return None
+    if "trial_num_frames" in info:
+        return int(np.asarray(info["trial_num_frames"]).sum())
+    if "discard_frames" in info:
+        return int(np.asarray(info["discard_frames"]).size)
+    return None
+
+
+def _dataset(group: h5py.Group, kind: str) -> h5py.Dataset | None:
+    path = kind if "/" in kind else f"sources/temporal/{kind}"
+    found = group.get(path)
+    return found if found is not None and hasattr(found, "shape") else None
+
+
+def _read(ds: h5py.Dataset, frames: slice, channel: int, n_frames: int | None) -> np.ndarray:
+    """``(frames, sources)`` of one channel; 3-D datasets are ``(frames, channels, n)``."""
+    transposed = n_frames is not None and ds.shape[0] != n_frames and ds.shape[-1] == n_frames
+    if ds.ndim == 3:
+        if not 1 <= channel <= ds.shape[1]:
+            raise OutOfRange(f"channel {channel} is out of range: valid is 1..{ds.shape[1]}")
+        return np.asarray(ds[frames, channel - 1, :], dtype=np.float32)
+    if transposed:  # a MATLAB-order (sources, frames) dataset
+        return np.asarray(ds[:, frames], dtype=np.float32).T
+    return np.asarray(ds[frames], dtype=np.float32).reshape(-1, ds.shape[-1] if ds.ndim else 1)
+
+
+def traces(
+    h5: h5py.File,
+    dmd: int,
+    kind: str = "dFF",
+    *,
+    channel: int = 1,
+    frames: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """One DMD's traces, ``(frames, sources)`` float32, only the frames asked for read.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`TRACE_KINDS` (or any path inside the plane group). ``dFF`` in a newer
+        summary, which stores none, is ``dF_denoised / (F0 + 1e-6)``.
+    channel : int
+        1-based channel of a ``(frames, channels, sources)`` dataset (1: green, glutamate).
+    frames : (start, stop), optional
+
+    Raises
+    ------
+    NotFound
+        If the DMD or the kind is not in the summary (the message lists what is).
+    OutOfRange
+        If the frame range or the channel is outside the data.
+    """
+    group = _plane(h5, dmd)
+    n_frames = _n_frames(h5, dmd)
+    ds = _dataset(group, kind)
+    parts = None
+    if ds is None and kind == "dFF":
+        parts = (_dataset(group, "dF_denoised"), _dataset(group, "F0"))
+        if None in parts:
+            parts = None
+    if ds is None and parts is None:
+        temporal = group.get("sources/temporal")
+        have = sorted(temporal) if temporal is not None else []
+        raise NotFound(f"no {kind} for DMD{dmd} in the experiment summary; traces: {have}")
+    first = ds if ds is not None else parts[0]  # type: ignore[index]
+    total = n_frames if n_frames is not None else first.shape[0]
+    start, stop = (0, total) if frames is None else frames
+    if not 0 <= start < stop <= total:
+        raise OutOfRange(f"frames {start}..{stop} is out of range: valid is 0..{total}")
+    sel = slice(start, stop)
+    if ds is not None:
+        return _read(ds, sel, channel, n_frames)
+    d_f, f0 = (_read(p, sel, channel, n_frames) for p in parts)  # type: ignore[union-attr]
+    return d_f / (f0 + _EPS)
+
+
+def summary_image(h5: h5py.File, dmd: int, name: str = "mean_im", channel: int = 1) -> np.ndarray:
+    """A DMD's ``visualizations/<name>`` as one 2-D image: ``mean_im`` is per channel
+    (``(channels, [z,] rows, cols)`` in newer summaries); a z axis is max-projected."""
+    group = _plane(h5, dmd).get("visualizations")
+    if group is None or name not in group:
+        have = sorted(group) if group is not None else []
+        raise NotFound(f"no {name} for DMD{dmd} in the experiment summary; images: {have}")
+    image = np.asarray(group[name], dtype=np.float32)
+    if name == "mean_im" and image.ndim >= 3:
+        if not 1 <= channel <= image.shape[0]:
+            raise OutOfRange(f"channel {channel} is out of range: valid is 1..{image.shape[0]}")
+        image = image[channel - 1]
+    while image.ndim > 2:
+        image = np.nanmax(image, axis=0)
+    return image
