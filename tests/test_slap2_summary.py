@@ -79,8 +79,9 @@ def test_traces_from_the_mirror(client, slap):
     # a window of frames: the blocks holding it and the metadata, not the file
     client.stats.reset()
     window = slap.traces(2, "F0", channel=2, frames=(100, 110))
-    np.testing.assert_array_equal(window, summary_arrays(_processed_name(slap), 2)[
-        "sources/temporal/F0"][100:110, 1])
+    np.testing.assert_array_equal(
+        window, summary_arrays(_processed_name(slap), 2)["sources/temporal/F0"][100:110, 1]
+    )
     assert client.stats.snapshot()["bytes"] < size / 2
     rois = slap.traces(1, "user_rois/F")
     np.testing.assert_array_equal(rois, arrays["user_rois/F"][:, 0])

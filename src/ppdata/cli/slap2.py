@@ -124,7 +124,8 @@ def _emit_traces(data, title: str, out_path: Path | None, as_json: bool) -> None
         else:
             header = ",".join(f"source_{i}" for i in range(data.shape[1]))
             np.savetxt(out_path, data, delimiter=",", header=header, comments="", fmt="%.6g")
-        click.echo(f"Wrote {data.shape[0]} frames x {data.shape[1]} sources to {out_path}", err=True)
+        shape = f"{data.shape[0]} frames x {data.shape[1]} sources"
+        click.echo(f"Wrote {shape} to {out_path}", err=True)
         return
     rows = [
         {
