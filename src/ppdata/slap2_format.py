@@ -308,8 +308,10 @@ def plan_runs(
     ends = flat + np.tile(blocks.lengths, blocks.starts.shape[0])
     gaps = flat[1:] - ends[:-1]
     splits = min(max_requests - 1, int(np.count_nonzero(gaps >= max(min_gap, 1))))
-    cut = np.sort(np.argpartition(-gaps, splits - 1)[:splits]) + 1 if splits > 0 else []
-    bounds = [0, *(int(i) for i in cut), flat.size]
+    cut: list[int] = []
+    if splits > 0:
+        cut = [int(i) + 1 for i in np.sort(np.argpartition(-gaps, splits - 1)[:splits])]
+    bounds = [0, *cut, flat.size]
     return [(int(flat[a]), int(ends[b - 1]), a, b) for a, b in pairwise(bounds)]
 
 

@@ -141,25 +141,22 @@ def traces(
     group = _plane(h5, dmd)
     n_frames = _n_frames(h5, dmd)
     ds = _dataset(group, kind)
-    parts = None
-    if ds is None and kind == "dFF":
-        parts = (_dataset(group, "dF_denoised"), _dataset(group, "F0"))
-        if None in parts:
-            parts = None
-    if ds is None and parts is None:
+    d_f = f0 = None
+    if ds is None and kind == "dFF":  # newer summaries: from the denoised dF and F0
+        d_f, f0 = _dataset(group, "dF_denoised"), _dataset(group, "F0")
+    first = ds if ds is not None else d_f if f0 is not None else None
+    if first is None:
         temporal = group.get("sources/temporal")
         have = sorted(temporal) if temporal is not None else []
         raise NotFound(f"no {kind} for DMD{dmd} in the experiment summary; traces: {have}")
-    first = ds if ds is not None else parts[0]  # type: ignore[index]
     total = n_frames if n_frames is not None else first.shape[0]
     start, stop = (0, total) if frames is None else frames
     if not 0 <= start < stop <= total:
         raise OutOfRange(f"frames {start}..{stop} is out of range: valid is 0..{total}")
     sel = slice(start, stop)
-    if ds is not None:
-        return _read(ds, sel, channel, n_frames)
-    d_f, f0 = (_read(p, sel, channel, n_frames) for p in parts)  # type: ignore[union-attr]
-    return d_f / (f0 + _EPS)
+    if ds is not None or f0 is None:
+        return _read(first, sel, channel, n_frames)
+    return _read(first, sel, channel, n_frames) / (_read(f0, sel, channel, n_frames) + _EPS)
 
 
 def summary_image(h5: h5py.File, dmd: int, name: str = "mean_im", channel: int = 1) -> np.ndarray:

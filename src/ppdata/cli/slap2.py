@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .main import App, common_options, pass_app
 from .render import emit_json, emit_table, err_console, human_size
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @click.command("slap2")
@@ -114,7 +118,7 @@ def slap2_command(
         )
 
 
-def _emit_traces(data, title: str, out_path: Path | None, as_json: bool) -> None:
+def _emit_traces(data: np.ndarray, title: str, out_path: Path | None, as_json: bool) -> None:
     """Write traces to a file, or show their shape and per-source statistics."""
     import numpy as np
 
