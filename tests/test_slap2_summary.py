@@ -127,6 +127,8 @@ def test_no_summary_names_the_processed_asset(client):
 
 
 def test_cli_traces(run, tmp_path):
+    listing = run("slap2", SLAP2_SESSION)
+    assert listing.code == 0 and f"ppdata slap2 {SLAP2_SESSION} --traces DMD" in listing.err
     result = run("slap2", SLAP2_SESSION, "--traces", "2", "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)

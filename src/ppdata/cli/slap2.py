@@ -103,6 +103,11 @@ def slap2_command(
         ],
         title=f"{summary['session']}: SLAP2 ({', '.join(summary['assets'])})",
     )
+    if summary["experiment_summary"]:
+        click.echo(
+            f"ΔF/F per DMD (experiment_summary.h5): ppdata slap2 {session} --traces DMD",
+            err=True,
+        )
     if show_files:
         emit_table(
             [
