@@ -6,7 +6,9 @@ split at gaps of at least ``min_gap`` bytes (each line holds channel 1's samples
 channel 2's: with ``min_gap=0`` more requests skip more of channel 2; ``--max-requests``
 lists the budgets shown). Baseline: fetch the whole file (what
 ``s3fs``/``boto3`` users do) and slice it locally. Also a 10-cycle window and two
-frames of a registered movie (ppdata reads only those TIFF pages; baseline: whole file).
+frames of a registered movie (ppdata reads only those TIFF pages; baseline: whole file), and
+ΔF/F of one DMD from the processed asset's ``experiment_summary.h5`` (h5py over ranged
+reads; baseline: the whole file, then h5py in memory).
 
 (2) The units table of the complete ephys NWB: from the bucket (``open_session(name)``) and
 from DANDI (``open_session(name, source="dandi")``: API look-up, then the blob streamed from
@@ -125,6 +127,27 @@ def slap2_rows(proxy, latency: float, repeat: int, budgets: list[int]) -> list[l
             whole_tiff,
             2 * frame_bytes,
         )
+        summary = next(f for f in slap.files if f.kind == "summary")
+
+        def whole_summary(frames: tuple[int, int] | None) -> np.ndarray:
+            import io
+
+            import h5py
+
+            from ppdata import slap2_summary
+
+            with h5py.File(io.BytesIO(client.get_bytes(summary.key)), "r") as h5:
+                return slap2_summary.traces(h5, 1, frames=frames)
+
+        n_frames, n_sources = slap.traces(1).shape
+        for label, frames in (("all frames", None), ("100 frames", (1000, 1100))):
+            count = n_frames if frames is None else frames[1] - frames[0]
+            measure(
+                f"processed: DMD1 ΔF/F, {label} (dF_denoised and F0 of channel 1)",
+                lambda frames=frames: slap.traces(1, frames=frames),
+                lambda frames=frames: whole_summary(frames),
+                2 * count * n_sources * 4,
+            )
     return rows
 
 
