@@ -374,6 +374,16 @@ class Session:
 
         return rois(self._ophys(), plane, masks=masks)
 
+    def slap2_dff(
+        self, dmd: int, start: float | None = None, stop: float | None = None
+    ) -> pd.DataFrame:
+        """A SLAP2 DMD's ΔF/F from the session's complete NWB (``source="dandi"``: DANDI
+        001424), time x source (see :func:`ppdata.slap2_summary.nwb_dff`; from S3, the
+        processed asset's traces are :meth:`slap2` ``.traces``)."""
+        from .slap2_summary import nwb_dff
+
+        return nwb_dff(self.nwb(), dmd, start, stop)
+
     # -- behavior ---------------------------------------------------------------------------
     def running_speed(self) -> pd.DataFrame:
         """Running speed (``speed``, cm/s, negative = backwards) indexed by time (s).

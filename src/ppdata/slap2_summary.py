@@ -22,12 +22,16 @@ from .errors import NotFound, OutOfRange
 
 if TYPE_CHECKING:
     import h5py
+    import pandas as pd
+
+    from .nwb import NWB
 
 __all__ = [
     "SUMMARY_NAME",
     "TRACE_KINDS",
     "describe",
     "frame_info",
+    "nwb_dff",
     "planes",
     "summary_image",
     "traces",
@@ -174,3 +178,55 @@ def summary_image(h5: h5py.File, dmd: int, name: str = "mean_im", channel: int =
     while image.ndim > 2:
         image = np.nanmax(image, axis=0)
     return image
+
+
+# --- the complete NWB (DANDI 001424) --------------------------------------------------------
+
+
+def _nwb_series(nwb: NWB, dmd: int, kind: str) -> str:
+    """Where a DMD's series is, in the three 001424 layouts: the packaging's newer
+    ``Fluorescence_DMD<n>/DMD<n>_<kind>_green``, its older ``…/DMD<n>_<kind>``, the pilots'
+    ``DfOverF/DMD<n>_DfOverF`` (ΔF only)."""
+    base = "processing/ophys"
+    candidates = [
+        f"{base}/Fluorescence_DMD{dmd}/DMD{dmd}_{kind}_green",
+        f"{base}/Fluorescence_DMD{dmd}/DMD{dmd}_{kind}",
+    ]
+    if kind == "dFF":
+        candidates.append(f"{base}/DfOverF/DMD{dmd}_DfOverF")
+    for path in candidates:
+        if nwb.exists(f"{path}/data"):
+            return path
+    found = sorted(
+        {int(m.group(1)) for m in re.finditer(r"DMD(\d+)_", " ".join(_ophys_names(nwb)))}
+    )
+    raise NotFound(f"no DMD{dmd} {kind} series in {nwb.name}; DMDs with series: {found}")
+
+
+def _ophys_names(nwb: NWB) -> list[str]:
+    """Names of the series in the ophys module's ``DfOverF`` and ``Fluorescence_DMD<n>``."""
+    base = "processing/ophys"
+    if not nwb.exists(base):
+        return []
+    groups = [g for g in nwb.children(base) if g == "DfOverF" or g.startswith("Fluorescence_")]
+    return [name for g in groups for name in nwb.children(f"{base}/{g}")]
+
+
+def nwb_dff(
+    nwb: NWB, dmd: int, start: float | None = None, stop: float | None = None, kind: str = "dFF"
+) -> pd.DataFrame:
+    """A DMD's ΔF/F (or ``F0``) from the complete SLAP2 NWB: time x source, only the rows
+    in ``[start, stop)`` read. The pilots' ``DMD<n>_DfOverF`` holds ΔF (REAL_SHAPES §13).
+
+    Raises
+    ------
+    NotFound
+        If the NWB has no such series (the message names the DMDs it has).
+    """
+    import pandas as pd
+
+    series = _nwb_series(nwb, dmd, kind)
+    times, data = nwb.read_timeseries(series, start, stop)
+    frame = pd.DataFrame(np.asarray(data), index=pd.Index(times, name="time"))
+    frame.columns = pd.Index(range(frame.shape[1]), name="source")
+    return frame
