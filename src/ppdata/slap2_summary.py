@@ -110,7 +110,9 @@ def _read(ds: h5py.Dataset, frames: slice, channel: int, n_frames: int | None) -
     if ds.ndim == 3:
         if not 1 <= channel <= ds.shape[1]:
             raise OutOfRange(f"channel {channel} is out of range: valid is 1..{ds.shape[1]}")
-        return np.asarray(ds[frames, channel - 1, :], dtype=np.float32)
+        # whole rows, one contiguous read (the channels of a frame sit side by side);
+        # a strided hyperslab would make h5py issue one small read per frame
+        return np.asarray(ds[frames], dtype=np.float32)[:, channel - 1, :]
     if transposed:  # a MATLAB-order (sources, frames) dataset
         return np.asarray(ds[:, frames], dtype=np.float32).T
     return np.asarray(ds[frames], dtype=np.float32).reshape(-1, ds.shape[-1] if ds.ndim else 1)
