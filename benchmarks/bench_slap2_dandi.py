@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import endpoint_with_latency, mirror_process, print_table, ratio, timed
 
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.session import open_session
 from ppdata.settings import Settings
 
@@ -134,7 +134,7 @@ def slap2_rows(proxy, latency: float, repeat: int, budgets: list[int]) -> list[l
 
             import h5py
 
-            from ppdata import slap2_summary
+            from ppdata.slap2 import summary as slap2_summary
 
             with h5py.File(io.BytesIO(client.get_bytes(summary.key)), "r") as h5:
                 return slap2_summary.traces(h5, 1, frames=frames)

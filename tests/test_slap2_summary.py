@@ -10,9 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from ppdata import slap2_summary
-from ppdata.assets import AssetKind, classify
 from ppdata.errors import NotFound, OutOfRange
+from ppdata.find.assets import AssetKind, classify
 from ppdata.mirror.layout_slap2 import (
     MOVIE_SHAPE,
     SUMMARY_SOURCES,
@@ -22,6 +21,7 @@ from ppdata.mirror.layout_slap2 import (
 )
 from ppdata.mirror.world import SLAP2_PILOT, SLAP2_SESSION
 from ppdata.session import open_session
+from ppdata.slap2 import summary as slap2_summary
 
 N_FRAMES = sum(SUMMARY_TRIAL_FRAMES)
 
