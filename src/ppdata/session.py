@@ -379,7 +379,15 @@ class Session:
     ) -> pd.DataFrame:
         """A SLAP2 DMD's ΔF/F from the session's complete NWB (``source="dandi"``: DANDI
         001424), time x source (see :func:`ppdata.slap2.summary.nwb_dff`; from S3, the
-        processed asset's traces are :meth:`slap2` ``.traces``)."""
+        processed asset's traces are :meth:`slap2` ``.traces``).
+
+        Examples
+        --------
+        >>> s = ppdata.open_session("828408_2025-11-13_10-30-53", source="dandi")
+        >>> s.slap2_dff(1).columns.name
+        'source'
+        >>> s.close()
+        """
         from .slap2.summary import nwb_dff
 
         return nwb_dff(self.nwb(), dmd, start, stop)

@@ -15,8 +15,10 @@ Cycles follow from ``firstCycleOffsetBytes``, each ``bytesPerCycle`` long, all w
 cycle's line layout: ``linesPerCycle`` lines of different sizes, each a line header (its
 first uint32 is the line's size) then one block of int16 samples per channel, one sample
 per super-pixel of that line — the layout the paper's extraction script reads on the real
-files. The first ranged GET holds the header and the first cycle; a read then costs at
-most ``max_requests`` (3) concurrent ranged GETs per file.
+files. The first ranged GET holds the header and the first cycle; a read then costs one
+ranged GET per run of cycles (at most ``max_requests``, split only at gaps of ``min_gap``
+bytes). The ``_processed_`` asset's ``experiment_summary.h5`` gives ΔF/F and the other
+traces per DMD (:mod:`ppdata.slap2.summary`).
 
 Examples
 --------
@@ -24,6 +26,8 @@ Examples
 >>> slap = s.slap2()
 >>> slap.read_trial(dmd=1, trial=1, channel=1, cycles=(100, 110)).shape[0]
 10
+>>> slap.traces(1, frames=(0, 100)).shape  # ΔF/F from the processed asset: frames x sources
+(100, 6)
 >>> s.close()
 """
 
