@@ -167,6 +167,9 @@ def test_slap2_dff_from_dandi(dclient):
         np.testing.assert_array_equal(window.to_numpy(), whole.to_numpy()[10:20])
         with pytest.raises(NotFound, match=r"DMDs with series: \[1\]"):
             s.slap2_dff(2)
+        # its stimulus table comes from the same NWB (the S3 assets hold none)
+        stimuli = s.stimuli()
+        assert len(stimuli) >= 1 and len(s.nwb_used) == 1  # the DANDI NWB only
 
 
 def test_unreachable_api(settings):

@@ -472,6 +472,8 @@ class Session:
         would be when the session has none."""
         from .nwb.stimuli import has_stimulus_tables
 
+        if self.source == "dandi" and has_stimulus_tables(self._dandi_nwb()):
+            return self._dandi_nwb()
         for kind in (AssetKind.NWB, AssetKind.BEHAVIOR_TIMING):
             if kind in self.kinds:
                 nwb = self.nwb(kind)
