@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
-from .server import serve_in_thread, stop_serving
+from .server import Serving
 
 __all__ = ["Fault", "LatencyProxy"]
 
@@ -84,7 +84,7 @@ class Fault:
 
 
 @dataclass
-class LatencyProxy:
+class LatencyProxy(Serving):
     """Forward HTTP requests to ``upstream`` after ``latency`` seconds each.
 
     Examples
@@ -104,14 +104,6 @@ class LatencyProxy:
         self.injected: Counter[str] = Counter()
         self.bytes_sent = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        assert self._server is not None, "start() the proxy first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def total_requests(self) -> int:
@@ -228,15 +220,4 @@ class LatencyProxy:
             do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
 
         self._server = _Server((self.host, self.port), Handler)
-        self._thread = serve_in_thread(self._server, "ppdata-latency-proxy")
-        return self
-
-    def stop(self) -> None:
-        stop_serving(self._server, self._thread)
-        self._server = self._thread = None
-
-    def __enter__(self) -> LatencyProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve("ppdata-latency-proxy")

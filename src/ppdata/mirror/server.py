@@ -88,8 +88,47 @@ def _check_port_free(host: str, port: int) -> None:
         check_listen(host, port, MirrorError)
 
 
+class Serving:
+    """A local server run in a daemon thread: ``start()`` makes ``self._server`` (a
+    ``socketserver``-style server) and returns ``self._serve(name)``; ``stop()`` and the
+    context manager are shared (the mirror and the latency proxy)."""
+
+    _server: Any = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise MirrorError(f"{type(self).__name__} is not running: start() it first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _serve(self, name: str) -> Any:
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (nothing if not started)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
-class MirrorServer:
+class MirrorServer(Serving):
     """A moto S3 server on ``host:port`` (port 0 picks a free one).
 
     Examples
@@ -103,17 +142,6 @@ class MirrorServer:
     #: The DANDI stand-in's index (``dandi.json``): when given, DANDI API paths are answered
     #: beside S3 (see :mod:`ppdata.mirror.dandi_api`).
     dandi_index: Path | None = None
-
-    def __post_init__(self) -> None:
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        if self._server is None:
-            raise MirrorError("the mirror server is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def start(self) -> MirrorServer:
         """Start serving in a background thread; returns self."""
@@ -145,35 +173,7 @@ class MirrorServer:
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}; "
                 "choose another --port"
             ) from exc
-        self._thread = serve_in_thread(self._server, "ppdata-mirror")
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        stop_serving(self._server, self._thread)
-        self._server = self._thread = None
-
-    def __enter__(self) -> MirrorServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def serve_in_thread(server: Any, name: str) -> threading.Thread:
-    """Run a ``socketserver``-style server's ``serve_forever`` in a daemon thread."""
-    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-def stop_serving(server: Any, thread: threading.Thread | None) -> None:
-    """Stop what :func:`serve_in_thread` started (either may be ``None``: not started)."""
-    if server is not None:
-        server.shutdown()
-        server.server_close()
-    if thread is not None:
-        thread.join(timeout=5)
+        return self._serve("ppdata-mirror")
 
 
 class _QuietHandler:

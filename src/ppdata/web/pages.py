@@ -247,11 +247,9 @@ class Handlers:
         return out
 
     def nwb_fragment(self, request: Request) -> Response:
-        raw = self._raw(request)
-        try:
-            rows = self.web.nwb_contents(raw)
-        except (NWBError, NotFound, PpdataError) as exc:
-            return self._fragment_error(request, exc)
+        raw, rows, failed = self._read(request, self.web.nwb_contents)
+        if failed is not None:
+            return failed
         return self.render(
             request,
             "nwb.html",
@@ -261,11 +259,9 @@ class Handlers:
         )
 
     def units_fragment(self, request: Request) -> Response:
-        raw = self._raw(request)
-        try:
-            table = self.web.units(raw)
-        except (NWBError, NotFound, PpdataError) as exc:
-            return self._fragment_error(request, exc)
+        raw, table, failed = self._read(request, self.web.units)
+        if failed is not None:
+            return failed
         columns = [c for c in UNIT_COLUMNS if c in table]
         records = []
         for unit_id, row in zip(table.index, table[columns].to_dict("records"), strict=True):
@@ -282,6 +278,17 @@ class Handlers:
             command=f"ppdata units {raw} --label sua --csv units.csv"
             + (f" --endpoint-url {self.endpoint_url}" if self.endpoint_url else ""),
         )
+
+    def _read(
+        self, request: Request, read: Callable[[str], Any]
+    ) -> tuple[str, Any, Response | None]:
+        """The session of a fragment's URL, ``read(session)``, and the error fragment to
+        answer instead when reading failed (else ``None``)."""
+        raw = self._raw(request)
+        try:
+            return raw, read(raw), None
+        except PpdataError as exc:
+            return raw, None, self._fragment_error(request, exc)
 
     def _fragment_error(self, request: Request, exc: Exception) -> Response:
         status = 503 if isinstance(exc, BucketUnreachable) else 404
