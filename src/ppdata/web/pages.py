@@ -359,10 +359,7 @@ class Handlers:
                 request, NotFound(f"nothing at s3://{self.web.client.bucket}/{key}"), 404
             )
         cut = len(key)
-        crumbs, acc = [], ""
-        for part in key.rstrip("/").split("/"):
-            acc += part + "/"
-            crumbs.append((part, acc))
+        crumbs = _crumbs(key if key.endswith("/") else key + "/")
         return self.render(
             request,
             "ls.html",
@@ -411,10 +408,7 @@ class Handlers:
         if lower.endswith(PREVIEW_TEXT):
             preview = self.web.preview(key)
         parent = key.rsplit("/", 1)[0] + "/"
-        crumbs, acc = [], ""
-        for part in key.split("/"):
-            acc += part + ("/" if acc + part != key else "")
-            crumbs.append((part, acc))
+        crumbs = _crumbs(key)
         return self.render(
             request,
             "object.html",
@@ -486,3 +480,14 @@ def _cell(value: Any) -> Any:
             return ""
         return round(value, 3)
     return value
+
+
+def _crumbs(key: str) -> list[tuple[str, str]]:
+    """``(name, key)`` for each part of a key, for breadcrumbs: a folder key (ending with
+    ``/``) links every part as a folder; an object's last part is the object itself."""
+    parts = key.rstrip("/").split("/")
+    out, acc = [], ""
+    for i, part in enumerate(parts):
+        acc += part + ("/" if i < len(parts) - 1 or key.endswith("/") else "")
+        out.append((part, acc))
+    return out
