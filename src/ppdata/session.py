@@ -497,8 +497,10 @@ class Session:
 
     def _trial_presentations(self, block: str | None) -> pd.DataFrame:
         """Presentations for an aligned analysis, reading only the tables it needs: the
-        block asked for, else the context (``… mismatch block``) tables, else all."""
+        block asked for, else the context (``… mismatch block``) tables, else all; of each,
+        only the columns that set onsets and trial types."""
         from .stimuli import (
+            TRIAL_COLUMNS,
             context_tables,
             find_block,
             presentations,
@@ -511,7 +513,8 @@ class Session:
             return presentations(nwb, None, self.__dict__["_tables"])
         names = table_names(nwb)
         wanted = [find_block(dict.fromkeys(names), block)] if block else context_tables(names)
-        return presentations(nwb, None, stimulus_tables(nwb, wanted or names))
+        # only the columns that set onsets and trial types: not kept as the session's tables
+        return presentations(nwb, None, stimulus_tables(nwb, wanted or names, TRIAL_COLUMNS))
 
     def aligned_spikes(
         self,
