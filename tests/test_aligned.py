@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from ppdata import aligned, plots
 from ppdata.errors import NotFound
 from ppdata.mirror.world import EPHYS_COMPLETE, MESOSCOPE_A
+from ppdata.nwb import aligned
+from ppdata.plots import figures as plots
 from ppdata.session import Session
 
 SEQUENCE = "Sequence mismatch block"
@@ -94,7 +95,7 @@ def test_psth_matches_a_unit_by_unit_count(ephys):
 def test_streamed_and_local_reads_give_the_same_psth(ephys, world):
     """The remote path (chunks by byte range, binned as they arrive) and the local one
     (batches through h5py) count the same spikes."""
-    from ppdata.nwb import open_nwb
+    from ppdata.nwb.open import open_nwb
 
     remote = ephys._ephys()
     assert aligned._remote_plain(remote, "units/spike_times") is not None
@@ -143,7 +144,7 @@ def test_unit_counts_by_trial_and_by_spike_agree_with_histograms():
     """Few trials are searched in the train, many trials (more than the train's spikes in
     the block) are found spike by spike: both count what per-trial histograms count, for
     sorted and shuffled onsets."""
-    from ppdata.spikebins import _unit_counts
+    from ppdata.nwb.spikebins import _unit_counts
 
     rng = np.random.default_rng(7)
     train = np.sort(rng.uniform(0, 100, 300))
