@@ -171,8 +171,8 @@ class Session:
     def _open_nwb_of(self, asset: Asset) -> NWB:
         """Open the (first) NWB of an asset: a complete HDF5 NWB at its usual name straight
         away, anything else after listing the asset."""
-        from .nwb.backends import BLOCK_SIZE
         from .nwb.open import NWBFormat, _open_remote, open_nwb
+        from .nwb.storage import BLOCK_SIZE
 
         first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
         probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE) if first_recording else None

@@ -359,7 +359,7 @@ class Slap2:
         object references followed)."""
         import h5py
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         f = self._one("meta", dmd)
         with h5py.File(S3File(self.client, f.key, f.size, block_size=256 * 2**10), "r") as h5:
@@ -384,7 +384,7 @@ class Slap2:
         """A DMD's reference stack, ``(z, y, x)``."""
         import tifffile
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         f = self._one("reference", dmd)
         with tifffile.TiffFile(cast("IO[bytes]", S3File(self.client, f.key, f.size))) as tif:
@@ -405,7 +405,7 @@ class Slap2:
         """
         import tifffile
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         f = self._one("registered", dmd, trial)
         if not 1 <= channel <= channels:
