@@ -438,7 +438,7 @@ class Slap2:
     def _summary(self) -> Iterator[Any]:
         import h5py
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         found = self._of("summary")
         if not found:
