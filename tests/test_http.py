@@ -239,23 +239,12 @@ def test_https_is_verified_and_kept_alive(tls_server):
     with pytest.raises(ConnectFailed, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
         transport.open("GET", url)  # not signed by a known authority
     transport.close()
-    trusting = Transport(connect_timeout=5, read_timeout=5)
     ctx = ssl.create_default_context(cafile=cafile)  # trust this test's certificate
-    trusting._make_manager = _with_context(trusting._make_manager, ctx)
+    trusting = Transport(connect_timeout=5, read_timeout=5, ssl_context=ctx)
     for _ in range(3):
         assert _read(trusting, url)[2] == BODY
     assert srv.connections == 1  # one kept alive (the refused one never reached a handler)
     trusting.close()
-
-
-def _with_context(make: Any, ctx: Any) -> Any:
-    def made(proxy: str | None) -> Any:
-        manager = make(proxy)
-        manager.connection_pool_kw["ssl_context"] = ctx
-        manager.connection_pool_kw.pop("ca_certs", None)
-        return manager
-
-    return made
 
 
 # -- proxies ---------------------------------------------------------------------------------
@@ -355,10 +344,8 @@ def test_https_proxy_tunnels_to_the_bucket(tls_server, proxy, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    transport = Transport(connect_timeout=5, read_timeout=5)  # reads the environment
-    transport._make_manager = _with_context(
-        transport._make_manager, ssl.create_default_context(cafile=cafile)
-    )
+    ctx = ssl.create_default_context(cafile=cafile)
+    transport = Transport(connect_timeout=5, read_timeout=5, ssl_context=ctx)  # reads the env
     assert transport.fetch("GET", f"https://127.0.0.1:{port}/b/fixed")[0] == BODY
     assert proxy.seen == [f"CONNECT 127.0.0.1:{port}"]
     transport.close()
