@@ -352,7 +352,7 @@ def test_unit_yield_and_plot(tmp_path):
 
 
 def test_inventory_is_the_release():
-    from ppdata.assets import classify
+    from ppdata.find.assets import classify
     from ppdata.mirror.inventory import inventory
     from ppdata.naming import parse_name
 

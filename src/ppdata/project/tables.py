@@ -80,7 +80,7 @@ def _brain_areas(session: Session, units: pd.DataFrame) -> np.ndarray:
     one-electrode-per-unit ``electrodes`` column."""
     import pandas as pd
 
-    from ..ephys import ELECTRODES, UNITS
+    from ..nwb.ephys import ELECTRODES, UNITS
 
     nwb = session._ephys()
     n = len(units)
