@@ -89,6 +89,9 @@ class RequestStats:
         self.requests: dict[str, int] = {}
         self.bytes: dict[str, int] = {}
         self.retries = 0
+        #: Seconds from sending a request to its reply's headers, the fastest seen so far:
+        #: how far away the server is (used to size the download's concurrency).
+        self.fastest_reply: float | None = None
 
     def add_request(self, operation: str) -> None:
         with self._lock:
@@ -97,6 +100,11 @@ class RequestStats:
     def add_bytes(self, operation: str, n: int) -> None:
         with self._lock:
             self.bytes[operation] = self.bytes.get(operation, 0) + n
+
+    def add_reply_time(self, seconds: float) -> None:
+        with self._lock:
+            if self.fastest_reply is None or seconds < self.fastest_reply:
+                self.fastest_reply = seconds
 
     def add_retry(self) -> None:
         with self._lock:
@@ -431,6 +439,7 @@ class Transport:
             sent.update(route.proxy_headers)
         generation = self._generation
         conn, reused = self._checkout(route)
+        began = time.perf_counter()
         try:
             resp = _exchange(conn, method, target, sent, body)
         except _STALE as exc:
@@ -447,6 +456,7 @@ class Transport:
         except _read_errors() as exc:
             conn.close()
             raise _translate_read(exc) from exc
+        self.stats.add_reply_time(time.perf_counter() - began)
         got = {k.lower(): v for k, v in resp.getheaders()}
         length = resp.length if not resp.chunked else None
         if length is not None and method != "HEAD":
@@ -594,4 +604,3 @@ def _translate_read(exc: BaseException) -> BaseException:
 def _reason(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-

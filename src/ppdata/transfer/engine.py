@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -31,7 +30,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
-from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
+from .manifest import Check, ManifestEntry, md5_file
+from .parts import (
+    MIN_PART_SIZE,
+    merge,
+    missing,
+    part_paths,
+    preallocate,
+    read_sidecar,
+    remove,
+    write_sidecar,
+)
 
 if TYPE_CHECKING:
     from ..remote.s3 import S3Client
@@ -41,74 +50,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_PART_SIZE = 16 * 2**20
-MIN_PART_SIZE = 5 * 2**20
 #: Workers fetching small files at first; more join while replies are slow to come.
 LANES_AT_START = 4
+#: Seconds a reply takes from a server far enough away that every lane starts at once.
+SLOW_REPLY = 0.015
 CHUNK = 2**20
-PART_SUFFIX = ".ppdata-part"
-SIDECAR_VERSION = 1
-
-
-def part_paths(path: Path) -> tuple[Path, Path]:
-    """The temporary file and the sidecar of a final path."""
-    name = path.name
-    if len(name) > 200:  # keep ".<name>.ppdata-part.json" under the 255-byte name limit
-        name = hashlib.sha1(name.encode()).hexdigest()
-    temp = path.with_name(f".{name}{PART_SUFFIX}")
-    return temp, temp.with_name(temp.name + ".json")
-
-
-def _read_sidecar(f: PlannedFile) -> list[list[int]] | None:
-    """Completed ranges of an interrupted download of ``f``, if they can be trusted."""
-    temp, sidecar = part_paths(f.path)
-    try:
-        doc = json.loads(sidecar.read_text())
-        st = temp.stat()
-    except (OSError, ValueError):
-        return None
-    if (
-        doc.get("version") != SIDECAR_VERSION
-        or doc.get("key") != f.key
-        or doc.get("etag") != f.etag
-        or doc.get("size") != f.size
-        or st.st_size != f.size
-    ):
-        return None
-    done = doc.get("done") or []
-    if not all(isinstance(r, list) and len(r) == 2 and 0 <= r[0] < r[1] <= f.size for r in done):
-        return None
-    return [list(r) for r in done]
-
-
-def resumable_bytes(files: list[PlannedFile]) -> int:
-    """Bytes of ``files`` already preallocated by interrupted runs (for the space check)."""
-    total = 0
-    for f in files:
-        # only files fetched in parts (over twice the smallest part size) leave a sidecar
-        if f.size > 2 * MIN_PART_SIZE and _read_sidecar(f) is not None:
-            total += f.size
-    return total
-
-
-def _merge(ranges: list[list[int]]) -> list[list[int]]:
-    out: list[list[int]] = []
-    for s, e in sorted(ranges):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return out
-
-
-def _missing(done: list[list[int]], size: int, part: int) -> list[tuple[int, int]]:
-    gaps, cur = [], 0
-    for s, e in _merge(done):
-        if s > cur:
-            gaps.append((cur, s))
-        cur = max(cur, e)
-    if cur < size:
-        gaps.append((cur, size))
-    return [(s, min(s + part, e)) for a, e in gaps for s in range(a, e, part)]
 
 
 class _Changed(Exception):
@@ -195,7 +141,9 @@ class Engine:
         (Little's law: the concurrency a link needs is its latency over the work per file).
         Far from the server (S3: tens of ms a request) that reaches ``jobs`` within a
         fraction of a second; next to it (a mirror on this machine) replies come as fast as
-        the CPU handles them, and more threads would only contend for the interpreter.
+        the CPU handles them, and more threads would only contend for the interpreter. When
+        even the fastest reply so far (the listing's) took ``SLOW_REPLY`` or more, all lanes
+        start at once: the ramp would only lose the first round trips.
         """
         if not transfers:
             return
@@ -224,7 +172,11 @@ class Engine:
                         clock["total"] += time.perf_counter() - began
                     t = self._settle(t)  # a file changed on the server comes back once
 
-        lanes = [pool.submit(lane) for _ in range(min(self.jobs, LANES_AT_START, len(queue)))]
+        fastest = self.client.stats.fastest_reply
+        first = self.jobs if fastest is not None and fastest >= SLOW_REPLY else LANES_AT_START
+        lanes = [pool.submit(lane) for _ in range(min(self.jobs, first, len(queue)))]
+        if first > LANES_AT_START:
+            logger.debug("replies are slow (%.0f ms): %d lanes", 1000 * fastest, len(lanes))
         try:
             while True:
                 done, pending = wait(lanes, timeout=0.05)
@@ -289,14 +241,14 @@ class Engine:
                 if t.state == "finished" and t.entry is not None:
                     self.manifest.record(t.entry)
                 elif not t.ranged:
-                    _remove(t.temp)
+                    remove(t.temp)
             raise
 
     def _resumed_total(self, transfers: list[_Transfer]) -> int:
         total = 0
         for t in transfers:
-            if t.ranged and (done := _read_sidecar(t.file)):
-                total += sum(e - s for s, e in _merge(done))
+            if t.ranged and (done := read_sidecar(t.file)):
+                total += sum(e - s for s, e in merge(done))
         return total
 
     def _start(self, t: _Transfer) -> list[tuple[_Transfer, int, int]]:
@@ -307,9 +259,9 @@ class Engine:
                 f.path.parent.mkdir(parents=True, exist_ok=True)
                 self._made.add(f.path.parent)
             if t.ranged:
-                t.done = _read_sidecar(f) or []
+                t.done = read_sidecar(f) or []
                 if t.done:
-                    t.resumed = sum(e - s for s, e in _merge(t.done))
+                    t.resumed = sum(e - s for s, e in merge(t.done))
                     t.fd = os.open(t.temp, os.O_RDWR)
                     logger.info(
                         "resuming %s: %d of %d bytes already here", f.uri, t.resumed, f.size
@@ -318,8 +270,8 @@ class Engine:
                     with contextlib.suppress(FileNotFoundError):
                         t.sidecar.unlink()
                     t.fd = os.open(t.temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-                    _preallocate(t.fd, f.size)
-                parts = _missing(t.done, f.size, t.part_size)
+                    preallocate(t.fd, f.size)
+                parts = missing(t.done, f.size, t.part_size)
             else:
                 parts = [(0, f.size)]
         except OSError as exc:
@@ -363,7 +315,7 @@ class Engine:
             self.progress.file_done(result)
             return None
         if state == "changed" and t.restarts == 0 and self.fatal is None:
-            _remove(t.temp, t.sidecar)
+            remove(t.temp, t.sidecar)
             try:
                 info = self.client.head(f.key)
             except PpdataError as exc:
@@ -382,7 +334,7 @@ class Engine:
                 return _Transfer(new, self.part_size, restarts=t.restarts + 1)
         message = self._message(t, state)
         if state == "changed" or isinstance(t.error, _Checksum) or not t.ranged:
-            _remove(t.temp, t.sidecar)
+            remove(t.temp, t.sidecar)
         # else: keep a large file's completed parts and sidecar, for the next run to resume
         result = FileResult(
             f.key,
@@ -436,8 +388,8 @@ class Engine:
                     self._stream(t, start, end, lambda off, data: _pwrite(t.fd, data, off))
                 with t.lock:
                     if end > start:
-                        t.done = _merge([*t.done, [start, end]])
-                        self._write_sidecar(t)
+                        t.done = merge([*t.done, [start, end]])
+                        write_sidecar(t.sidecar, t.file, t.done)
                     t.remaining -= 1
                     last = t.remaining <= 0 and t.state == "running"
                 if last:
@@ -525,21 +477,11 @@ class Engine:
                 os.utime(f.path, ns=(time.time_ns(), stamp))
                 mtime_ns = stamp
         if t.ranged:
-            _remove(t.sidecar)
+            remove(t.sidecar)
         t.entry = ManifestEntry.for_file(f, check, mtime_ns)
         with t.lock:
             if t.state == "running":
                 t.state = "finished"
-
-    def _write_sidecar(self, t: _Transfer) -> None:
-        doc = {
-            "version": SIDECAR_VERSION,
-            "key": t.file.key,
-            "etag": t.file.etag,
-            "size": t.file.size,
-            "done": t.done,
-        }
-        atomic_write_text(t.sidecar, json.dumps(doc))
 
     def _buffer(self) -> memoryview:
         """This worker's reusable read buffer: a part streams through it into the file,
@@ -652,24 +594,6 @@ def _pwrite(fd: int | None, data: bytes, offset: int) -> None:
     while view:
         n = os.pwrite(fd, view, offset)
         view, offset = view[n:], offset + n
-
-
-def _preallocate(fd: int, size: int) -> None:
-    """Reserve the file's space now, so a full disk shows at the start, not mid-way."""
-    if size <= 0:
-        return
-    try:
-        os.posix_fallocate(fd, 0, size)
-    except (AttributeError, OSError) as exc:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        os.ftruncate(fd, size)
-
-
-def _remove(*paths: Path) -> None:
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
 
 
 def run_plan(
