@@ -360,3 +360,25 @@ def test_an_unreachable_proxy_is_an_unreachable_bucket(server):
         with pytest.raises(BucketUnreachable, match="cannot reach"):
             client.get_bytes("fixed")
         assert client.stats.retries == 1  # two refused connections: given up at once
+
+
+def test_only_the_transport_speaks_http():
+    """One HTTP stack: import-linter does not see the standard library, so this does."""
+    import ast
+    from pathlib import Path
+
+    import ppdata
+
+    root = Path(ppdata.__file__).parent
+    clients = {"http.client", "urllib.request", "urllib3", "aiohttp", "httpx"}
+    speaking = set()
+    for path in root.rglob("*.py"):
+        if "mirror" in path.relative_to(root).parts:
+            continue  # the test server's side, outside the library's core
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            if any(n in clients or n.split(".")[0] in clients for n in names):
+                speaking.add(path.relative_to(root).as_posix())
+    assert speaking == {"remote/transport.py"}
