@@ -446,7 +446,9 @@ class Transport:
             conn.close()
             if not reused or method not in ("GET", "HEAD"):
                 raise _translate_read(exc) from exc
-            # a kept-alive connection the server had closed: once more on a new one
+            # a kept-alive connection the server had closed: once more on a new one (an
+            # attempt, counted as one)
+            self.stats.add_request(operation)
             conn, reused = self._connect(route), False
             try:
                 resp = _exchange(conn, method, target, sent, body)
