@@ -424,7 +424,7 @@ def measure(
 ) -> dict[str, Any]:
     server_stats(endpoint, kind, reset=True)
     cmd = commands(tool, workload, endpoint, key, dest, tools, jobs)
-    seconds, rss, out = _Reaper(cmd, TOOL_ENV.get(tool, {})).run()
+    seconds, rss, out, cpu = _Reaper(cmd, TOOL_ENV.get(tool, {})).run()
     stats = server_stats(endpoint, kind)
     inner = json.loads(out.strip().splitlines()[-1]) if tool.startswith("ppdata") else {}
     moved = stats.get("bytes", inner.get("bytes", size))
@@ -432,6 +432,7 @@ def measure(
         "tool": tool,
         "seconds": seconds,
         "rss_mb": rss,
+        "cpu": cpu,
         "requests": sum(v for k, v in stats.items() if k not in ("bytes", "error")),
         "gets": stats.get("GET", 0) if stats else inner.get("requests", {}).get("GetObject", "?"),
         "mb_s": (moved / 1e6 / seconds) if workload != "c" else 0.0,
@@ -454,6 +455,8 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda r: r["seconds"])
     median = dict(ordered[len(ordered) // 2])
     median["rss_mb"] = max(r["rss_mb"] for r in runs)
+    cpus = sorted(r["cpu"] for r in runs)
+    median["cpu"] = cpus[len(cpus) // 2]  # the median CPU, of whichever run
     median["all_seconds"] = [round(r["seconds"], 2) for r in runs]
     return median
 
@@ -465,7 +468,7 @@ class _Reaper:
         self.cmd = cmd
         self.extra_env = extra_env or {}
 
-    def run(self) -> tuple[float, int, str]:
+    def run(self) -> tuple[float, int, str, float]:
         env = {
             **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
             # every Python tool runs as installed: from bytecode cached by a warm-up run, not
@@ -494,7 +497,8 @@ class _Reaper:
             err.seek(0)
             if os.waitstatus_to_exitcode(status) != 0:
                 raise RuntimeError(f"{self.cmd[0]} failed: {err.read().decode()[-2000:]}")
-            return seconds, usage.ru_maxrss // 1024, out.read().decode()
+            cpu = usage.ru_utime + usage.ru_stime
+            return seconds, usage.ru_maxrss // 1024, out.read().decode(), cpu
 
 
 def main() -> None:
@@ -626,6 +630,7 @@ def main() -> None:
                         r["requests"],
                         r["gets"],
                         r["rss_mb"],
+                        f"{r['cpu']:.2f}",
                         "-" if tool == "ppdata" else ratio(r["seconds"], ours["seconds"]),
                     ]
                 )
@@ -640,6 +645,7 @@ def main() -> None:
                     f"{mb_s:.0f}" if workload != "c" else "-",
                     "-",
                     inner["requests"].get("GetObject", 0),
+                    "-",
                     "-",
                     "-",
                 ]
@@ -661,6 +667,7 @@ def main() -> None:
             "requests",
             "GETs",
             "peak RSS MB",
+            "CPU s (median)",
             "tool time / ppdata time",
         ],
         rows,
