@@ -171,8 +171,8 @@ class Session:
     def _open_nwb_of(self, asset: Asset) -> NWB:
         """Open the (first) NWB of an asset: a complete HDF5 NWB at its usual name straight
         away, anything else after listing the asset."""
-        from .nwb.backends import BLOCK_SIZE
         from .nwb.open import NWBFormat, _open_remote, open_nwb
+        from .nwb.storage import BLOCK_SIZE
 
         first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
         probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE) if first_recording else None
@@ -374,6 +374,24 @@ class Session:
 
         return rois(self._ophys(), plane, masks=masks)
 
+    def slap2_dff(
+        self, dmd: int, start: float | None = None, stop: float | None = None
+    ) -> pd.DataFrame:
+        """A SLAP2 DMD's ΔF/F from the session's complete NWB (``source="dandi"``: DANDI
+        001424), time x source (see :func:`ppdata.slap2.summary.nwb_dff`; from S3, the
+        processed asset's traces are :meth:`slap2` ``.traces``).
+
+        Examples
+        --------
+        >>> s = ppdata.open_session("828408_2025-11-13_10-30-53", source="dandi")
+        >>> s.slap2_dff(1).columns.name
+        'source'
+        >>> s.close()
+        """
+        from .slap2.summary import nwb_dff
+
+        return nwb_dff(self.nwb(), dmd, start, stop)
+
     # -- behavior ---------------------------------------------------------------------------
     def running_speed(self) -> pd.DataFrame:
         """Running speed (``speed``, cm/s, negative = backwards) indexed by time (s).
@@ -454,6 +472,8 @@ class Session:
         would be when the session has none."""
         from .nwb.stimuli import has_stimulus_tables
 
+        if self.source == "dandi" and has_stimulus_tables(self._dandi_nwb()):
+            return self._dandi_nwb()
         for kind in (AssetKind.NWB, AssetKind.BEHAVIOR_TIMING):
             if kind in self.kinds:
                 nwb = self.nwb(kind)
@@ -497,8 +517,10 @@ class Session:
 
     def _trial_presentations(self, block: str | None) -> pd.DataFrame:
         """Presentations for an aligned analysis, reading only the tables it needs: the
-        block asked for, else the context (``… mismatch block``) tables, else all."""
+        block asked for, else the context (``… mismatch block``) tables, else all; of each,
+        only the columns that set onsets and trial types."""
         from .nwb.stimuli import (
+            TRIAL_COLUMNS,
             context_tables,
             find_block,
             presentations,
@@ -511,7 +533,8 @@ class Session:
             return presentations(nwb, None, self.__dict__["_tables"])
         names = table_names(nwb)
         wanted = [find_block(dict.fromkeys(names), block)] if block else context_tables(names)
-        return presentations(nwb, None, stimulus_tables(nwb, wanted or names))
+        # only the columns that set onsets and trial types: not kept as the session's tables
+        return presentations(nwb, None, stimulus_tables(nwb, wanted or names, TRIAL_COLUMNS))
 
     def aligned_spikes(
         self,

@@ -33,9 +33,9 @@ from ..errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3
 from .manifest import Check, ManifestEntry, md5_file
 from .parts import (
     MIN_PART_SIZE,
+    Transfer,
     merge,
     missing,
-    part_paths,
     preallocate,
     read_sidecar,
     remove,
@@ -65,34 +65,6 @@ class _Stop(Exception):
     """The transfer was cancelled or another part of it failed."""
 
 
-class _Transfer:
-    """One file in flight."""
-
-    def __init__(self, file: PlannedFile, part_size: int, restarts: int = 0) -> None:
-        self.file = file
-        self.temp, self.sidecar = part_paths(file.path)
-        self.ranged = file.size > 2 * part_size
-        self.part_size = part_size
-        self.lock = threading.Lock()
-        self.done: list[list[int]] = []
-        self.fd: int | None = None
-        self.outstanding = 0
-        self.remaining = 0
-        self.state = "new"  # running | finished | changed | failed
-        self.error: BaseException | None = None
-        self.entry: ManifestEntry | None = None
-        self.transferred = 0
-        self.resumed = 0
-        self.restarts = restarts
-        self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
-
-    def fail(self, exc: BaseException, state: str = "failed") -> None:
-        with self.lock:
-            if self.state == "running":
-                self.state = state
-                self.error = exc
-
-
 class Engine:
     """Runs the transfers of one download (see the module docstring)."""
 
@@ -119,7 +91,7 @@ class Engine:
 
     # -- scheduling (main thread) ---------------------------------------------------------
     def run(self, files: list[PlannedFile]) -> None:
-        transfers = [_Transfer(f, self.part_size) for f in files]
+        transfers = [Transfer(f, self.part_size) for f in files]
         self.progress.start(sum(f.size for f in files) - self._resumed_total(transfers), len(files))
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ppdata-download")
         try:
@@ -133,7 +105,7 @@ class Engine:
         if self.fatal is not None:
             raise self.fatal
 
-    def _run_small(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+    def _run_small(self, pool: ThreadPoolExecutor, transfers: list[Transfer]) -> None:
         """Small files: workers ("lanes"), each taking the next file and doing all of it
         (start, GET, checks, rename, record); no per-file scheduling by this thread.
 
@@ -153,7 +125,7 @@ class Engine:
         def lane() -> None:
             while not self.cancel.is_set() and self.fatal is None:
                 try:
-                    t: _Transfer | None = queue.popleft()
+                    t: Transfer | None = queue.popleft()
                 except IndexError:
                     return
                 while t is not None:
@@ -202,15 +174,15 @@ class Engine:
             wait(lanes)
             raise
 
-    def _run_parts(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+    def _run_parts(self, pool: ThreadPoolExecutor, transfers: list[Transfer]) -> None:
         """Large files, as concurrent ranged parts scheduled from this thread."""
         queue: deque[Any] = deque(transfers)
-        in_flight: dict[Future[None], _Transfer] = {}
+        in_flight: dict[Future[None], Transfer] = {}
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < 2 * self.jobs and self.fatal is None:
                     item = queue.popleft()
-                    if isinstance(item, _Transfer):
+                    if isinstance(item, Transfer):
                         queue.extendleft(reversed(self._start(item)))
                         continue
                     t, start, end = item
@@ -244,14 +216,14 @@ class Engine:
                     remove(t.temp)
             raise
 
-    def _resumed_total(self, transfers: list[_Transfer]) -> int:
+    def _resumed_total(self, transfers: list[Transfer]) -> int:
         total = 0
         for t in transfers:
             if t.ranged and (done := read_sidecar(t.file)):
                 total += sum(e - s for s, e in merge(done))
         return total
 
-    def _start(self, t: _Transfer) -> list[tuple[_Transfer, int, int]]:
+    def _start(self, t: Transfer) -> list[tuple[Transfer, int, int]]:
         """Open a transfer: temp file, resumed ranges; returns its parts."""
         f = t.file
         try:
@@ -286,7 +258,7 @@ class Engine:
             return [(t, 0, 0)]
         return [(t, s, e) for s, e in parts]
 
-    def _settle(self, t: _Transfer) -> _Transfer | None:
+    def _settle(self, t: Transfer) -> Transfer | None:
         """Record a transfer whose work is over; return a restarted transfer if needed."""
         from .api import FileResult, FileStatus
 
@@ -331,7 +303,7 @@ class Engine:
                 )
                 logger.warning("%s", note)
                 self.summary.notes.append(note)
-                return _Transfer(new, self.part_size, restarts=t.restarts + 1)
+                return Transfer(new, self.part_size, restarts=t.restarts + 1)
         message = self._message(t, state)
         if state == "changed" or isinstance(t.error, _Checksum) or not t.ranged:
             remove(t.temp, t.sidecar)
@@ -350,7 +322,7 @@ class Engine:
         self.progress.file_done(result)
         return None
 
-    def _message(self, t: _Transfer, state: str) -> str:
+    def _message(self, t: Transfer, state: str) -> str:
         exc = t.error
         if isinstance(exc, _Stop):
             return f"not finished: the download stopped ({self.fatal or 'cancelled'})"
@@ -372,14 +344,14 @@ class Engine:
             return f"cannot write {t.file.path}: a folder of that name is in the way"
         return str(exc) if isinstance(exc, PpdataError) else f"{type(exc).__name__}: {exc}"
 
-    def _close(self, t: _Transfer) -> None:
+    def _close(self, t: Transfer) -> None:
         if t.fd is not None:
             with contextlib.suppress(OSError):
                 os.close(t.fd)
             t.fd = None
 
     # -- work (worker threads) ------------------------------------------------------------
-    def _work(self, t: _Transfer, start: int, end: int) -> None:
+    def _work(self, t: Transfer, start: int, end: int) -> None:
         try:
             if t.state != "running":
                 return
@@ -408,7 +380,7 @@ class Engine:
             with t.lock:
                 t.outstanding -= 1
 
-    def _fetch_whole(self, t: _Transfer) -> None:
+    def _fetch_whole(self, t: Transfer) -> None:
         """A small file: one GET into one buffer, hashed and written at once."""
         f = t.file
         if self.cancel.is_set():
@@ -447,7 +419,7 @@ class Engine:
         self.progress.advance(len(body))
         self._finish(t, md5)
 
-    def _finish(self, t: _Transfer, md5: str | None) -> None:
+    def _finish(self, t: Transfer, md5: str | None) -> None:
         """Check size (and MD5) of the temp file, then move it into place."""
         f = t.file
         if t.fd is not None:
@@ -493,7 +465,7 @@ class Engine:
 
     def _stream(
         self,
-        t: _Transfer,
+        t: Transfer,
         start: int,
         end: int,
         sink: Any,

@@ -1,4 +1,5 @@
-"""The on-disk state of a file being downloaded: its part file and sidecar.
+"""The state of a file being downloaded: in memory (:class:`Transfer`), and on disk (its
+part file and sidecar).
 
 A file is written to ``.<name>.ppdata-part`` beside its final path. A large file, fetched
 in ranged parts, also has ``.<name>.ppdata-part.json``: the ranges completed so far and the
@@ -12,6 +13,7 @@ import errno
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from .manifest import atomic_write_text
 
 if TYPE_CHECKING:
     from .api import PlannedFile
+    from .manifest import ManifestEntry
 
 #: The smallest part a large file is fetched in (S3's smallest multipart part).
 MIN_PART_SIZE = 5 * 2**20
@@ -110,3 +113,31 @@ def remove(*paths: Path) -> None:
     for p in paths:
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
+
+
+class Transfer:
+    """One file in flight."""
+
+    def __init__(self, file: PlannedFile, part_size: int, restarts: int = 0) -> None:
+        self.file = file
+        self.temp, self.sidecar = part_paths(file.path)
+        self.ranged = file.size > 2 * part_size
+        self.part_size = part_size
+        self.lock = threading.Lock()
+        self.done: list[list[int]] = []
+        self.fd: int | None = None
+        self.outstanding = 0
+        self.remaining = 0
+        self.state = "new"  # running | finished | changed | failed
+        self.error: BaseException | None = None
+        self.entry: ManifestEntry | None = None
+        self.transferred = 0
+        self.resumed = 0
+        self.restarts = restarts
+        self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
+
+    def fail(self, exc: BaseException, state: str = "failed") -> None:
+        with self.lock:
+            if self.state == "running":
+                self.state = state
+                self.error = exc
