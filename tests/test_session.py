@@ -178,22 +178,36 @@ def test_cli_nwb_units_planes_dff_plot(run, world, tmp_path):
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_session_closes_what_it_opens(settings):
+def _spy_on_close(client, monkeypatch) -> list[str]:
+    """Record when the client's connections are closed (the transport's close)."""
+    closed: list[str] = []
+    real = client.transport.close
+
+    def close() -> None:
+        closed.append("transport")
+        real()
+
+    monkeypatch.setattr(client.transport, "close", close)
+    return closed
+
+
+def test_session_closes_what_it_opens(settings, monkeypatch):
     from ppdata.errors import SessionClosed
     from ppdata.session import open_session
 
     s = open_session(EPHYS_COMPLETE, settings=settings)
     assert len(s.units()) > 0
     client, nwbs = s._client, list(s._open.values())
-    assert nwbs and client.transport._managers  # an NWB open, connections pooled
+    closed = _spy_on_close(client, monkeypatch)
     files = [n._backend.fileobj for n in nwbs]
-    assert files and not any(f.closed for f in files)
+    assert nwbs and files and not any(f.closed for f in files)  # an NWB read over S3
     requests = s.stats.requests
     s.close()
-    assert not client.transport._managers and client._pool is None  # the pool is released
+    assert closed == ["transport"] and client._pool is None  # connections and threads
     assert all(f.closed for f in files)  # the S3 file objects h5py read through
     assert all(not n._backend.root.id.valid for n in nwbs)  # the HDF5 handles
     s.close()  # again: nothing to do
+    assert closed == ["transport"]
     assert s.stats.requests == requests  # what it read stays readable
     with pytest.raises(SessionClosed, match="is closed"):
         s.units()
@@ -201,7 +215,8 @@ def test_session_closes_what_it_opens(settings):
         s.client  # noqa: B018
 
 
-def test_session_leaves_a_shared_client_open(client):
+def test_session_leaves_a_shared_client_open(client, monkeypatch):
+    closed = _spy_on_close(client, monkeypatch)
     with Session(EPHYS_COMPLETE, client=client) as s:
         s.probes()
-    assert client.transport._managers  # the borrowed client keeps its connections
+    assert closed == [] and client.list(f"{EPHYS_COMPLETE}/").names  # still in use
