@@ -269,11 +269,13 @@ def _fetch(fileobj: Any, ranges: list[tuple[int, int]], gap: int = 64 * 1024) ->
     return out
 
 
-#: Block size for reading a complete HDF5 NWB's units: its headers and columns cluster in a
-#: few MB (after the waveforms), so 512 KiB blocks read about half the bytes of the
-#: default 2 MiB ones for a few more requests (bench world: 22 requests and 4.3 MB per
-#: session, against 17 and 8.4 MB).
-UNITS_BLOCK_SIZE = 512 * 2**10
+#: Block size for reading a complete HDF5 NWB's units. Its headers and columns cluster in a
+#: few MB (after the waveforms); each block h5py misses is one round trip made while h5py
+#: holds its global lock (so sessions on one worker wait for each other), and every byte
+#: read costs transfer time. Bench world, per session (8 sessions, 50 ms per request):
+#: 2 MiB blocks 12 requests, 8.7 MB, 0.65 s; 1 MiB 13.5, 5.9 MB, 0.79 s; 512 KiB 16.5,
+#: 4.6 MB, 0.81 s.
+UNITS_BLOCK_SIZE = 2**20
 
 
 def open_units_nwb(session: Session) -> tuple[NWB, bool]:
