@@ -55,6 +55,7 @@ def units_arrow(nwb: NWB, subject: str | None = None) -> pa.Table:
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
     group = nwb.array(UNITS)  # the h5py or zarr group: one lookup per column below
     children = set(group.keys())
+    _prefetch_headers(nwb, group, [*children, f"/{ELECTRODES}/location"])
     ragged = {c[: -len("_index")] for c in children if c.endswith("_index")}
     nodes = {c: group[c] for c in children if c not in ragged}
     n = nodes["id"].shape[0]
@@ -99,6 +100,38 @@ def units_arrow(nwb: NWB, subject: str | None = None) -> pa.Table:
 
 
 # --- reading ------------------------------------------------------------------------------
+
+#: Bytes fetched from each column's object header on: the header, the chunk index and, for
+#: a column of a few thousand values, its data, which HDF5 writers put right after it.
+HEADER_SPAN = 64 * 2**10
+
+
+def _prefetch_headers(nwb: NWB, group: Any, names: list[str]) -> None:
+    """Fetch the blocks holding these HDF5 objects' headers in one concurrent batch.
+
+    Their addresses are in the group's link table (no header is read to learn them).
+    Without this, h5py misses block after block while it opens the headers, one round
+    trip each, made while it holds its global lock, so the sessions a worker reads at once
+    wait for each other's misses; with it, one round trip made outside that lock.
+    """
+    import h5py
+
+    backend = getattr(nwb, "_backend", None)
+    fileobj = getattr(backend, "fileobj", None)
+    if fileobj is None or not isinstance(group, h5py.Group):
+        return
+    ranges = []
+    for name in names:
+        try:
+            info = group.id.links.get_info(name.encode()) if not name.startswith("/") else None
+            if name.startswith("/"):  # an absolute path: its parent group's link
+                parent, _, leaf = name.rpartition("/")
+                info = group.file[parent].id.links.get_info(leaf.encode())
+        except (KeyError, ValueError, RuntimeError, OSError):
+            continue
+        if info is not None and info.type == h5py.h5l.TYPE_HARD and isinstance(info.u, int):
+            ranges.append((info.u, info.u + HEADER_SPAN))
+    fileobj.prefetch(ranges)
 
 
 def _read_raw(array: Any, where: str) -> np.ndarray:
