@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import endpoint_with_latency, mirror_process, print_table, ratio, timed
 
-from ppdata.assets import find_assets
-from ppdata.s3 import S3Client
+from ppdata.find.assets import find_assets
+from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
 
 

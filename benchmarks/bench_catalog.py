@@ -27,11 +27,11 @@ from typing import Any
 
 import pandas as pd
 
-from ppdata.assets import AssetKind
-from ppdata.catalog import Catalog, RefreshReport, _refresh, _schema
+from ppdata.find.assets import AssetKind
+from ppdata.find.catalog import Catalog, RefreshReport, _refresh, _schema
 from ppdata.mirror.server import MirrorServer, _moto_backend, load_directory
 from ppdata.naming import ccf_name, derived_name, parse_name, raw_name
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
 
 SESSION_COLUMN = "New Session id (Code Ocean)"

@@ -121,8 +121,8 @@ def server_stats(endpoint: str, kind: str, reset: bool = False) -> dict[str, int
 # timed around download(): the listing and the plan are included
 OURS = f"""
 import json, sys, time
-from ppdata.download import download
-from ppdata.s3 import S3Client
+from ppdata.transfer.api import download
+from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
 endpoint, target, dest, jobs = sys.argv[1:5]
 with S3Client(Settings(endpoint_url=endpoint, bucket={BUCKET!r}, max_workers=int(jobs))) as c:

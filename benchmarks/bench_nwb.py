@@ -107,7 +107,7 @@ class _PpdataSide:
         self.endpoint, self.plan, self.session = endpoint, plan, None
 
     def open(self, op: str) -> None:
-        from ppdata.s3 import S3Client
+        from ppdata.remote.s3 import S3Client
         from ppdata.session import Session
         from ppdata.settings import Settings
 
@@ -118,7 +118,7 @@ class _PpdataSide:
         elif op in ("roi", "plane"):
             self.session.nwb("planar-ophys")
         elif op in LONG_LFP:
-            from ppdata.ephys import lfp
+            from ppdata.nwb.ephys import lfp
 
             # open = the file and the series' metadata, as pynwb's read() does for the
             # notebook (an empty window at the series' start: nothing near the one measured)
@@ -136,7 +136,7 @@ class _PpdataSide:
         if op == "lfp":
             return _checksum(s.lfp(p["probe"], p["lfp_start"], p["lfp_stop"]).data)
         if op in LONG_LFP:
-            from ppdata.ephys import lfp
+            from ppdata.nwb.ephys import lfp
 
             nwb = s.nwb(LONG_LFP[op])
             return _checksum(lfp(nwb, p["long_probe"], p["long_start"], p["long_stop"]).data)
@@ -255,12 +255,12 @@ def worker_main() -> None:
     import s3fs
     import zarr  # noqa: F401
 
-    import ppdata.behavior
-    import ppdata.ephys
-    import ppdata.ophys
+    import ppdata.nwb.behavior
+    import ppdata.nwb.ephys
+    import ppdata.nwb.ophys
     import ppdata.session  # noqa: F401
-    from ppdata.nwb import install_safe_pickle
-    from ppdata.s3 import S3Client
+    from ppdata.nwb.open import install_safe_pickle
+    from ppdata.remote.s3 import S3Client
     from ppdata.settings import Settings
 
     # hdmf-zarr pickles strings; numcodecs 0.15 refuses to unpickle them. This restricted
@@ -455,10 +455,10 @@ def make_plan(endpoint: str, ophys_session: str) -> tuple[dict[str, Any], list[s
     """Sessions, keys, unit, probe, windows, plane, ROI; and lines describing the NWBs."""
     import numpy as np
 
-    from ppdata.ephys import list_lfp_probes
     from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED
-    from ppdata.ophys import list_planes
-    from ppdata.s3 import S3Client
+    from ppdata.nwb.ephys import list_lfp_probes
+    from ppdata.nwb.ophys import list_planes
+    from ppdata.remote.s3 import S3Client
     from ppdata.session import Session
     from ppdata.settings import Settings
 

@@ -176,8 +176,8 @@ def main() -> None:
     parser.add_argument("--server", choices=["static", "moto"], default="static")
     args = parser.parse_args()
 
-    from ppdata.catalog import Catalog
-    from ppdata.s3 import S3Client
+    from ppdata.find.catalog import Catalog
+    from ppdata.remote.s3 import S3Client
     from ppdata.settings import Settings
 
     names = _hdf5_sessions()[: args.sessions]

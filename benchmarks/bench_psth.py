@@ -44,7 +44,7 @@ BIN = 0.01
 
 
 def _ppdata(endpoint: str, plan: dict[str, Any], budget: float) -> dict[str, Any]:
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
     from ppdata.session import Session
     from ppdata.settings import Settings
 
@@ -106,7 +106,7 @@ def _notebook(endpoint: str, plan: dict[str, Any], budget: float) -> dict[str, A
 
 
 def _bulk(endpoint: str, plan: dict[str, Any], budget: float) -> dict[str, Any]:
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
     from ppdata.settings import Settings
 
     with S3Client(Settings(endpoint_url=endpoint)) as client:
@@ -129,7 +129,7 @@ def child_main(side: str) -> None:
     import remfile  # noqa: F401
     import xarray
 
-    import ppdata.aligned
+    import ppdata.nwb.aligned
     import ppdata.session  # noqa: F401
 
     # xarray imports its duck-array modules (dask, ...) on the first DataArray: an import
@@ -163,7 +163,7 @@ def make_plan(world_root: Path, session: str) -> dict[str, Any]:
     import numpy as np
 
     from ppdata.mirror.world import load_world
-    from ppdata.stimuli import CONTEXT_HINT
+    from ppdata.nwb.stimuli import CONTEXT_HINT
 
     world = load_world(world_root)
     asset = world.session(session).current("nwb")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import endpoint_with_latency, mirror_process, print_table, ratio, timed
 
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.session import open_session
 from ppdata.settings import Settings
 

@@ -27,16 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import endpoint_with_latency, mirror_process, print_table, ratio, timed
 
 from ppdata.errors import NotFound
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
 
 
 def baseline(settings: Settings, session: str) -> int:
     """The session page's facts, one library call after another."""
-    from ppdata.assets import find_assets
-    from ppdata.metadata import get_metadata
-    from ppdata.portal import get_portal_links
-    from ppdata.qc import get_quality_control
+    from ppdata.find.assets import find_assets
+    from ppdata.meta.metadata import get_metadata
+    from ppdata.meta.portal import get_portal_links
+    from ppdata.meta.qc import get_quality_control
 
     with S3Client(settings) as client:
         assets = find_assets(session, client)

@@ -265,9 +265,9 @@ def watchdog(fn: Callable[[], Any], limit: float = HANG_AFTER) -> tuple[str, Any
 
 def download_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tally:
     """Download the scratch prefix with one fault at a random request; then resume."""
-    from ppdata.download import download
     from ppdata.mirror.proxy import Fault
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
+    from ppdata.transfer.api import download
 
     tally = Tally(f"download, {kind}", "download")
     for _ in range(trials):
@@ -311,8 +311,8 @@ def download_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tal
 
 def changed_mid_download(lab: Lab, trials: int, rng: random.Random) -> Tally:
     """Replace an object on the server while its ranged parts are being fetched."""
-    from ppdata.download import NullProgress, download
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
+    from ppdata.transfer.api import NullProgress, download
 
     tally = Tally("object changed mid-download", "download")
     original = lab.objects[BIG]
@@ -362,11 +362,11 @@ def nwb_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tally:
     """Read units and spike times from the Zarr and HDF5 NWBs with one fault injected."""
     import numpy as np
 
-    from ppdata.locate import find_nwbs
+    from ppdata.find.nwbs import find_nwbs
     from ppdata.mirror.proxy import Fault
     from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED
-    from ppdata.nwb import open_nwb
-    from ppdata.s3 import S3Client
+    from ppdata.nwb.open import open_nwb
+    from ppdata.remote.s3 import S3Client
 
     def read(client: Any, key: str) -> list[Any]:
         nwb = open_nwb(key, client=client)
@@ -595,7 +595,7 @@ def corrupt_files(lab: Lab) -> Tally:
     """Corrupt the catalog (SQLite) and the download manifest, then use them."""
     import json
 
-    from ppdata.manifest import MANIFEST_NAME
+    from ppdata.transfer.manifest import MANIFEST_NAME
 
     tally = Tally("corrupt catalog and manifest files", "sessions / download (CLI)")
     cache = lab.tmp / "catalog-cache"
@@ -660,15 +660,15 @@ def fuzz(lab: Lab, examples: int) -> Tally:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from ppdata._targets import safe_relative_path
-    from ppdata.download import plan_download
     from ppdata.errors import PpdataError
-    from ppdata.manifest import Manifest
-    from ppdata.metadata import read_metadata
+    from ppdata.meta.metadata import read_metadata
+    from ppdata.meta.portal import read_portal_links
+    from ppdata.meta.qc import read_quality_control
     from ppdata.naming import as_s3_uri, parse_name
-    from ppdata.portal import read_portal_links
-    from ppdata.qc import read_quality_control
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
+    from ppdata.transfer.api import plan_download
+    from ppdata.transfer.manifest import Manifest
+    from ppdata.transfer.plan import safe_relative_path
 
     tally = Tally("Hypothesis fuzzing", "names, targets, JSON")
     json_docs = st.recursive(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from ppdata import aligned, plots
 from ppdata.errors import NotFound
 from ppdata.mirror.world import EPHYS_COMPLETE, MESOSCOPE_A
+from ppdata.nwb import aligned
+from ppdata.plots import figures as plots
 from ppdata.session import Session
 
 SEQUENCE = "Sequence mismatch block"
@@ -94,7 +95,7 @@ def test_psth_matches_a_unit_by_unit_count(ephys):
 def test_streamed_and_local_reads_give_the_same_psth(ephys, world):
     """The remote path (chunks by byte range, binned as they arrive) and the local one
     (batches through h5py) count the same spikes."""
-    from ppdata.nwb import open_nwb
+    from ppdata.nwb.open import open_nwb
 
     remote = ephys._ephys()
     assert aligned._remote_plain(remote, "units/spike_times") is not None

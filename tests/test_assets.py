@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ppdata.assets import AssetKind, classify, find_assets, get_asset, pick_asset
 from ppdata.errors import AssetNotFound, InvalidName, SessionNotFound
+from ppdata.find.assets import AssetKind, classify, find_assets, get_asset, pick_asset
 
 P = "multiplane-ophys_832700_2026-01-24_12-06-12_processed_2026-01-25_13-22-08"
 

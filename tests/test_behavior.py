@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from ppdata import behavior
 from ppdata.errors import NotFound, NWBError
 from ppdata.mirror import behaviorgen, nwbgen
 from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED, MESOSCOPE_A
-from ppdata.nwb import open_nwb
+from ppdata.nwb import behavior
+from ppdata.nwb.open import open_nwb
 from ppdata.session import Session
 
 RAW = "ecephys_820459_2025-11-12_14-34-33"

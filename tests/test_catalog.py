@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ppdata.assets import find_assets
-from ppdata.catalog import (
+from ppdata.errors import BucketUnreachable, CatalogError, SessionNotFound
+from ppdata.find.assets import find_assets
+from ppdata.find.catalog import (
     SCHEMA_VERSION,
     Catalog,
     CatalogWarning,
@@ -20,7 +21,7 @@ from ppdata.catalog import (
     _schema,
     format_age,
 )
-from ppdata.errors import BucketUnreachable, CatalogError, SessionNotFound
+from ppdata.meta.qc import session_status
 from ppdata.mirror.server import MirrorServer, _moto_backend, load_directory
 from ppdata.mirror.world import (
     EPHYS_COMPLETE,
@@ -31,8 +32,7 @@ from ppdata.mirror.world import (
     SLAP2_PILOT,
     SLAP2_SESSION,
 )
-from ppdata.qc import session_status
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
 
 MATRIX = ("raw", "sorted", "planar-ophys", "behavior-videos", "behavior-timing", "nwb", "ccf")

@@ -18,7 +18,7 @@ from ppdata.mirror.world import (
     SLAP2_PILOT,
     SLAP2_SESSION,
 )
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.session import open_session
 from ppdata.settings import DEFAULT_DANDI_API_URL, Settings
 

@@ -34,19 +34,22 @@ def _tests(name: str) -> list[doctest.DocTest]:
 
 
 def test_modules_are_found() -> None:
-    assert {"ppdata.session", "ppdata.ephys", "ppdata.download", "ppdata.mirror.world"} <= set(
-        MODULES
-    )
+    assert {
+        "ppdata.session",
+        "ppdata.nwb.ephys",
+        "ppdata.transfer.api",
+        "ppdata.mirror.world",
+    } <= set(MODULES)
 
 
 def test_examples_run_against_the_mirror_somewhere() -> None:
     """At least the session, NWB and download examples are live, not ``+SKIP``."""
     live = set()
-    for name in ("ppdata.session", "ppdata.ephys", "ppdata.download"):
+    for name in ("ppdata.session", "ppdata.nwb.ephys", "ppdata.transfer.api"):
         for test in _tests(name):
             if any(not ex.options.get(doctest.SKIP) for ex in test.examples):
                 live.add(name)
-    assert live == {"ppdata.session", "ppdata.ephys", "ppdata.download"}
+    assert live == {"ppdata.session", "ppdata.nwb.ephys", "ppdata.transfer.api"}
 
 
 @pytest.mark.parametrize("name", MODULES)

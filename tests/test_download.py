@@ -20,16 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from ppdata.download import (
-    DownloadPlan,
-    Existing,
-    FileStatus,
-    NullProgress,
-    download,
-    plan_download,
-    safe_relative_path,
-    verify,
-)
 from ppdata.errors import (
     AssetNotFound,
     DownloadError,
@@ -39,11 +29,21 @@ from ppdata.errors import (
     UnsafeKey,
     WrongBucket,
 )
-from ppdata.manifest import MANIFEST_NAME, Manifest
 from ppdata.mirror.proxy import Fault, LatencyProxy
 from ppdata.mirror.server import MirrorServer, _moto_backend, load_directory, public_read_policy
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
+from ppdata.transfer.api import (
+    DownloadPlan,
+    Existing,
+    FileStatus,
+    NullProgress,
+    download,
+    plan_download,
+    safe_relative_path,
+    verify,
+)
+from ppdata.transfer.manifest import MANIFEST_NAME, Manifest
 
 BUCKET = "aind-open-data"
 SESSION = "ecephys_820454_2025-11-04_14-59-22"
@@ -441,8 +441,8 @@ def test_kill_9_mid_download_then_resume(server, client, dest, tmp_path):
     """A real interruption: a child process downloading through a slow link is killed."""
     with LatencyProxy(server.endpoint_url, latency=0.4) as proxy:
         script = textwrap.dedent(f"""
-            from ppdata.download import download
-            from ppdata.s3 import S3Client
+            from ppdata.transfer.api import download
+            from ppdata.remote.s3 import S3Client
             from ppdata.settings import Settings
             c = S3Client(Settings(endpoint_url={proxy.endpoint_url!r}, bucket={BUCKET!r}))
             download({BIG!r}, c, dest={str(dest)!r}, part_size={PART}, jobs=1)
@@ -507,7 +507,7 @@ def test_small_files_get_more_workers_when_replies_are_slow(server, dest, tmp_pa
         settings = Settings(
             endpoint_url=proxy.endpoint_url, bucket=BUCKET, cache_dir=tmp_path / "c"
         )
-        with S3Client(settings) as c, caplog.at_level("DEBUG", logger="ppdata._transfer"):
+        with S3Client(settings) as c, caplog.at_level("DEBUG", logger="ppdata.transfer.engine"):
             summary = download("slow/", c, dest=dest, jobs=16)
     assert summary.ok and len(summary.fetched) == 48
     grown = [r.getMessage() for r in caplog.records if "lanes" in r.getMessage()]
@@ -572,7 +572,7 @@ def test_disk_full_mid_download_stops_cleanly(client, dest, monkeypatch):
 
 
 def test_two_downloads_into_one_destination_are_refused(client, dest):
-    from ppdata.manifest import destination_lock
+    from ppdata.transfer.manifest import destination_lock
 
     dest.mkdir()
     with destination_lock(dest), pytest.raises(DownloadError, match="another ppdata download"):

@@ -1,4 +1,4 @@
-"""The one HTTP stack (ppdata.transport) against real servers on loopback: kept-alive
+"""The one HTTP stack (ppdata.remote.transport) against real servers on loopback: kept-alive
 connections, a server that closes them, chunked replies, bodies cut short, HTTPS, and
 HTTP(S) proxies from the environment (a tiny forwarding / CONNECT proxy here)."""
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from ppdata.errors import ConnectFailed, Interrupted, NotFound, S3Error
-from ppdata.s3 import S3Client
+from ppdata.remote.s3 import S3Client
+from ppdata.remote.transport import Transport
 from ppdata.settings import Settings
-from ppdata.transport import Transport
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 SHEET = (
@@ -169,7 +169,7 @@ def test_s3_client_retries_and_translates(server):
 
 def test_the_spreadsheet_is_downloaded_through_the_transport(server):
     from ppdata.errors import SpreadsheetError
-    from ppdata.spreadsheet import read_spreadsheet
+    from ppdata.find.spreadsheet import read_spreadsheet
 
     sheet = read_spreadsheet(_endpoint(server) + "/b/moved")  # a redirect, followed
     assert sheet.sessions == ["ecephys_612345_2025-01-01_01-01-01"]

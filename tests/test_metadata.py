@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 
 from ppdata.errors import MetadataError
-from ppdata.metadata import (
+from ppdata.meta.metadata import (
     METADATA_FILES,
     AssetMetadata,
     MetadataWarning,
@@ -418,7 +418,7 @@ def test_as_dict_is_json_serializable(v1_docs):
 
 
 def test_every_world_asset_reads_over_s3(client, world):
-    from ppdata.metadata import get_metadata
+    from ppdata.meta.metadata import get_metadata
 
     for session in world.on_s3:
         for asset in session.assets:
@@ -435,14 +435,14 @@ def test_every_world_asset_reads_over_s3(client, world):
 
 def test_get_metadata_of_a_missing_asset(client):
     from ppdata.errors import NotFound
-    from ppdata.metadata import get_metadata
+    from ppdata.meta.metadata import get_metadata
 
     with pytest.raises(NotFound, match="no metadata JSON under ecephys_999999"):
         get_metadata(client, "ecephys_999999_2025-01-01_01-01-01")
 
 
 def test_world_times_local_in_metadata_utc_in_derived_names(client, world, run):
-    from ppdata.metadata import get_metadata
+    from ppdata.meta.metadata import get_metadata
     from ppdata.mirror.world import EPHYS_COMPLETE
     from ppdata.naming import parse_name
 

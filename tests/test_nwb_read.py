@@ -1,7 +1,7 @@
 """Reading NWB files: format detection, the NWB handle, ephys/ophys/behavior accessors, plots.
 
 Local files first (values must equal what pynwb reads), then the same files served by a
-real S3 server (moto, in this process) through ppdata.s3.S3Client, counting requests.
+real S3 server (moto, in this process) through ppdata.remote.s3.S3Client, counting requests.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ppdata import behavior, ephys, ophys, plots
 from ppdata.errors import NotFound, NWBError
 from ppdata.mirror import nwbgen
-from ppdata.nwb import NWBFormat, detect_format, format_from_objects, open_nwb
+from ppdata.nwb import behavior, ephys, ophys
+from ppdata.nwb.open import NWBFormat, detect_format, format_from_objects, open_nwb
+from ppdata.plots import figures as plots
 
 RAW_EPHYS = "ecephys_820454_2025-11-04_14-59-22"
 RAW_OPHYS = "multiplane-ophys_832700_2026-01-24_12-06-12"
@@ -60,7 +61,7 @@ def pynwb_files(nwb_dir: Path):
     from hdmf_zarr import NWBZarrIO
     from pynwb import NWBHDF5IO
 
-    from ppdata.nwb import install_safe_pickle
+    from ppdata.nwb.open import install_safe_pickle
 
     install_safe_pickle()
     ios = {
@@ -251,7 +252,7 @@ def test_units_brain_area_qc_rule_and_probes(nwb_dir):
 def test_default_qc_computed_when_not_stored():
     import pandas as pd
 
-    from ppdata.ephys import _default_qc
+    from ppdata.nwb.ephys import _default_qc
 
     frame = pd.DataFrame(
         {
@@ -465,7 +466,7 @@ def test_plots_return_figures_and_write_files_when_asked(nwb_dir, tmp_path):
 def bucket_client(nwb_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A moto S3 server (real HTTP, in this process) holding the test files, and a client."""
     from ppdata.mirror.server import MirrorServer, load_directory
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
     from ppdata.settings import Settings
 
     staged = tmp_path_factory.mktemp("bucket")
@@ -606,8 +607,8 @@ def test_complete_hdf5_nwb_opens_from_its_usual_name(client, nwb_dir):
 
 
 def test_complete_nwb_elsewhere_is_found_by_listing(client, nwb_dir):
-    from ppdata.locate import probe_complete_hdf5
-    from ppdata.nwbstore import BLOCK_SIZE
+    from ppdata.find.nwbs import probe_complete_hdf5
+    from ppdata.nwb.backends import BLOCK_SIZE
     from ppdata.session import Session
 
     with Session(OLDER_RAW, client) as s:
@@ -661,7 +662,7 @@ def test_remote_zarr_without_consolidated_metadata(client, nwb_dir):
 
 
 def test_s3_zarr_store_is_a_read_only_mapping(client):
-    from ppdata.nwb import S3ZarrStore
+    from ppdata.nwb.open import S3ZarrStore
 
     store = S3ZarrStore(client, "ephys.nwb")
     assert ".zgroup" in store and "nope/.zarray" not in store
@@ -678,7 +679,7 @@ def test_s3_zarr_store_is_a_read_only_mapping(client):
 
 
 def test_s3_file_reads_like_a_local_file(client, nwb_dir):
-    from ppdata.nwb import S3File
+    from ppdata.nwb.open import S3File
 
     key = "complete/ephys_h5.nwb"
     data = (nwb_dir / key).read_bytes()
@@ -705,7 +706,7 @@ def test_s3_uri_without_client_uses_settings(bucket_client, monkeypatch):
 
 
 def test_summarize(nwb_dir, client):
-    from ppdata.nwb import summarize
+    from ppdata.nwb.open import summarize
 
     with open_nwb(nwb_dir / "ephys.nwb") as nwb:
         info = summarize(nwb)

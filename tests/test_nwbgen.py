@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ppdata.mirror import nwbgen
-from ppdata.nwb import install_safe_pickle
+from ppdata.nwb.open import install_safe_pickle
 
 RAW_EPHYS = "ecephys_820454_2025-11-04_14-59-22"
 RAW_OPHYS = "multiplane-ophys_832700_2026-01-24_12-06-12"

@@ -6,7 +6,7 @@ import pytest
 
 from ppdata.errors import NotFound
 from ppdata.mirror.world import MESOSCOPE_A, MESOSCOPE_B
-from ppdata.ophys import PLANE_FILE_PARTS, find_plane_files, plane_files, read_classification
+from ppdata.nwb.ophys import PLANE_FILE_PARTS, find_plane_files, plane_files, read_classification
 
 
 def test_plane_files_by_part():

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from ppdata.errors import MetadataError
+from ppdata.meta.portal import PortalLinks, probe_name, read_portal_links
 from ppdata.mirror.jsongen import visualization_output
-from ppdata.portal import PortalLinks, probe_name, read_portal_links
 
 NODE = "experiment1_Record Node 101#Neuropix-PXI-100"
 
@@ -88,7 +88,7 @@ def test_malformed(data, match):
 
 
 def test_world_portal_links_over_s3(client, world):
-    from ppdata.portal import get_portal_links
+    from ppdata.meta.portal import get_portal_links
 
     sorted_assets = [a for a in world.assets if a.kind == "sorted"]
     assert sorted_assets
@@ -104,7 +104,7 @@ def test_world_portal_links_over_s3(client, world):
 
 def test_portal_links_of_a_raw_asset(client, world):
     from ppdata.errors import NotFound
-    from ppdata.portal import get_portal_links
+    from ppdata.meta.portal import get_portal_links
 
     raw = next(a for a in world.assets if a.kind == "raw")
     with pytest.raises(NotFound, match=r"visualization_output\.json"):

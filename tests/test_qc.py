@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from ppdata.errors import MetadataError
-from ppdata.mirror.jsongen import qc_references, quality_control
-from ppdata.qc import (
+from ppdata.meta.qc import (
     QC_COLUMNS,
     QCStatus,
     overall_status,
@@ -18,6 +17,7 @@ from ppdata.qc import (
     read_quality_control,
     session_status,
 )
+from ppdata.mirror.jsongen import qc_references, quality_control
 
 PROBES = ["ProbeA", "ProbeB"]
 
@@ -293,7 +293,7 @@ def test_error_uses_given_file_name():
 
 
 def test_world_qc_over_s3(client, world):
-    from ppdata.qc import get_quality_control, get_session_quality_control
+    from ppdata.meta.qc import get_quality_control, get_session_quality_control
 
     checked = 0
     for session in world.on_s3:

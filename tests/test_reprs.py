@@ -14,12 +14,12 @@ from ppdata._html import (
     nwb_summary_html,
     stats_text,
 )
-from ppdata.assets import Asset, AssetKind, AssetList
-from ppdata.download import DownloadPlan, PlannedFile, plan_download
+from ppdata.find.assets import Asset, AssetKind, AssetList
 from ppdata.mirror.world import EPHYS_COMPLETE, MESOSCOPE_A
 from ppdata.naming import parse_name
-from ppdata.nwb import summarize
+from ppdata.nwb.open import summarize
 from ppdata.session import Session
+from ppdata.transfer.api import DownloadPlan, PlannedFile, plan_download
 
 #: an object's card must stay readable in a notebook cell
 MAX_CARD_CHARS = 12_000
@@ -107,7 +107,7 @@ def test_nwb_card_cuts_long_lists() -> None:
 
 
 def test_download_plan_card(settings, tmp_path: Path) -> None:
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
 
     with S3Client(settings) as client:
         plan = plan_download(EPHYS_COMPLETE, kinds=["sorted"], dest=tmp_path, client=client)
@@ -143,9 +143,9 @@ def test_notebook_progress_as_a_callable() -> None:
 
 
 def test_notebook_progress_follows_a_download(settings, tmp_path: Path) -> None:
-    from ppdata.download import download
     from ppdata.notebook import NotebookProgress
-    from ppdata.s3 import S3Client
+    from ppdata.remote.s3 import S3Client
+    from ppdata.transfer.api import download
 
     bar = NotebookProgress("sorted")
     with S3Client(settings) as client:

@@ -8,7 +8,7 @@ import pytest
 
 from ppdata.errors import BucketUnreachable, NotFound, PpdataError, S3Error
 from ppdata.mirror.proxy import Fault, LatencyProxy
-from ppdata.s3 import S3Client, parse_s3_uri
+from ppdata.remote.s3 import S3Client, parse_s3_uri
 from ppdata.settings import Settings
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ppdata.errors import NotFound, NWBError
-from ppdata.locate import find_nwbs
+from ppdata.find.nwbs import find_nwbs
 from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED, MESOSCOPE_A, MESOSCOPE_B
 from ppdata.session import Session
 

@@ -9,8 +9,8 @@ import struct
 import numpy as np
 import pytest
 
-from ppdata.assets import AssetKind, classify
 from ppdata.errors import NotFound, NWBError, OutOfRange, PpdataError
+from ppdata.find.assets import AssetKind, classify
 from ppdata.mirror.layout_slap2 import (
     CHUNK_STARTS,
     CHUNKED_TRIAL,
@@ -23,7 +23,7 @@ from ppdata.mirror.layout_slap2 import (
 )
 from ppdata.mirror.world import MESOSCOPE_A, SLAP2_PILOT, SLAP2_SESSION
 from ppdata.session import open_session
-from ppdata.slap2 import (
+from ppdata.slap2.reader import (
     DAT_MAGIC,
     HEADER_PROBE,
     dat_header_bytes,

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from ppdata import stimuli
 from ppdata.errors import NotFound, NWBError
 from ppdata.mirror import stimgen
 from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED, MESOSCOPE_A
+from ppdata.nwb import stimuli
 from ppdata.session import Session
 
 SEQUENCE = "Sequence mismatch block"

@@ -12,59 +12,57 @@ Examples
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _EXPORTS: dict[str, str] = {
-    "Asset": "assets",
-    "AssetKind": "assets",
-    "AssetMetadata": "metadata",
+    "Asset": "find.assets",
+    "AssetKind": "find.assets",
+    "AssetMetadata": "meta.metadata",
     "AssetNotFound": "errors",
     "BucketUnreachable": "errors",
-    "Catalog": "catalog",
+    "Catalog": "find.catalog",
     "DandiAsset": "dandi",
     "DandiAssetNotFound": "errors",
     "DownloadError": "errors",
-    "DownloadPlan": "download",
-    "DownloadSummary": "download",
-    "Existing": "download",
+    "DownloadPlan": "transfer.api",
+    "DownloadSummary": "transfer.api",
+    "Existing": "transfer.api",
     "InvalidName": "errors",
     "MetadataError": "errors",
-    "NWB": "nwb",
+    "NWB": "nwb.open",
     "NWBError": "errors",
-    "NWBLocation": "locate",
+    "NWBLocation": "find.nwbs",
     "NotFound": "errors",
     "OutOfRange": "errors",
     "PpdataError": "errors",
-    "QualityControl": "qc",
-    "S3Client": "s3",
+    "QualityControl": "meta.qc",
+    "S3Client": "remote.s3",
     "Session": "session",
     "SessionName": "naming",
     "SessionNotFound": "errors",
     "Settings": "settings",
-    "Slap2": "slap2",
+    "Slap2": "slap2.reader",
     "UnsafeKey": "errors",
-    "classify": "assets",
-    "download": "download",
-    "find_assets": "assets",
+    "classify": "find.assets",
+    "download": "transfer.api",
+    "find_assets": "find.assets",
     "find_dandi_asset": "dandi",
-    "find_nwbs": "locate",
-    "get_metadata": "metadata",
-    "get_portal_links": "portal",
-    "get_quality_control": "qc",
-    "list_path": "listing",
-    "make_plot": "plotting",
+    "find_nwbs": "find.nwbs",
+    "get_metadata": "meta.metadata",
+    "get_portal_links": "meta.portal",
+    "get_quality_control": "meta.qc",
+    "list_path": "find.listing",
+    "make_plot": "plots.make",
     "map_sessions": "project.mapping",
-    "open_nwb": "nwb",
+    "open_nwb": "nwb.open",
     "open_session": "session",
     "parse_name": "naming",
-    "plan_download": "download",
-    "read_spreadsheet": "spreadsheet",
-    "verify": "manifest",
+    "plan_download": "transfer.api",
+    "read_spreadsheet": "find.spreadsheet",
+    "verify": "transfer.manifest",
 }
 
 __all__ = [
@@ -130,28 +128,8 @@ def __dir__() -> list[str]:
     return __all__
 
 
-class _Package(types.ModuleType):
-    """Keeps a public function named like its module (``ppdata.download``) the function.
-
-    Importing a submodule sets it as an attribute of its package; without this guard,
-    ``ppdata.download`` would turn from the function into the module as soon as anything
-    imported ``ppdata.download`` (``ppdata.plan_download`` does).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .assets import Asset, AssetKind, classify, find_assets
-    from .catalog import Catalog
     from .dandi import DandiAsset, find_dandi_asset
-    from .download import DownloadPlan, DownloadSummary, Existing, download, plan_download
     from .errors import (
         AssetNotFound,
         BucketUnreachable,
@@ -166,18 +144,21 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         SessionNotFound,
         UnsafeKey,
     )
-    from .listing import list_path
-    from .locate import NWBLocation, find_nwbs
-    from .manifest import verify
-    from .metadata import AssetMetadata, get_metadata
+    from .find.assets import Asset, AssetKind, classify, find_assets
+    from .find.catalog import Catalog
+    from .find.listing import list_path
+    from .find.nwbs import NWBLocation, find_nwbs
+    from .find.spreadsheet import read_spreadsheet
+    from .meta.metadata import AssetMetadata, get_metadata
+    from .meta.portal import get_portal_links
+    from .meta.qc import QualityControl, get_quality_control
     from .naming import SessionName, parse_name
-    from .nwb import NWB, open_nwb
-    from .plotting import make_plot
-    from .portal import get_portal_links
+    from .nwb.open import NWB, open_nwb
+    from .plots.make import make_plot
     from .project.mapping import map_sessions
-    from .qc import QualityControl, get_quality_control
-    from .s3 import S3Client
+    from .remote.s3 import S3Client
     from .session import Session, open_session
     from .settings import Settings
-    from .slap2 import Slap2
-    from .spreadsheet import read_spreadsheet
+    from .slap2.reader import Slap2
+    from .transfer.api import DownloadPlan, DownloadSummary, Existing, download, plan_download
+    from .transfer.manifest import verify

@@ -16,9 +16,9 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .assets import Asset
-    from .download import DownloadPlan
+    from .find.assets import Asset
     from .session import Session
+    from .transfer.api import DownloadPlan
 
 __all__ = [
     "NWBSummary",
@@ -130,7 +130,7 @@ def html_card(
 
 
 def _bytes(n: float) -> str:
-    from .download import format_bytes
+    from .transfer.api import format_bytes
 
     return format_bytes(n)
 
@@ -190,7 +190,7 @@ def session_html(session: Session) -> str:
 
 
 class NWBSummary(dict):  # type: ignore[type-arg]
-    """The ``dict`` of :func:`ppdata.nwb.summarize`, shown as a compact card in Jupyter."""
+    """The ``dict`` of :func:`ppdata.nwb.open.summarize`, shown as a compact card in Jupyter."""
 
     stats: dict[str, Any] | None = None
 
@@ -199,7 +199,7 @@ class NWBSummary(dict):  # type: ignore[type-arg]
 
 
 def nwb_summary_html(summary: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
-    """An NWB's card from :func:`ppdata.nwb.summarize`: what it holds, in a few lines."""
+    """An NWB's card from :func:`ppdata.nwb.open.summarize`: what it holds, in a few lines."""
 
     def listed(values: Sequence[str], limit: int = 6) -> str | None:
         if not values:

@@ -5,7 +5,7 @@ SLAP2. Asset paths follow a rule — the raw S3 name with ``_`` → ``-``, prefi
 under ``sub-<mouse>/`` — which SLAP2 pilots break (``ses-SLAP2-801381-…``, or a bare
 ``ses-20250508T145040``), so after the rule comes a search of the subject's assets by date
 and time. DANDI blobs are S3 objects (``s3://dandiarchive/blobs/…``): the NWB is streamed
-through the same :class:`~ppdata.nwbstore.S3File` as any NWB in the bucket.
+through the same :class:`~ppdata.nwb.backends.S3File` as any NWB in the bucket.
 
 Examples
 --------
@@ -29,9 +29,9 @@ from .naming import parse_name
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .download import DownloadPlan
-    from .nwb import NWB
-    from .s3 import S3Client
+    from .nwb.open import NWB
+    from .remote.s3 import S3Client
+    from .transfer.api import DownloadPlan
 
 __all__ = [
     "DANDISETS",
@@ -273,7 +273,7 @@ def _check_reachable(settings: Settings) -> None:
 @functools.lru_cache(maxsize=8)
 def _probe(url: str, connect_timeout: float, read_timeout: float) -> None:
     from .errors import ConnectFailed, HTTPStatusError, Interrupted, ReadTimedOut
-    from .transport import Transport
+    from .remote.transport import Transport
 
     transport = Transport(connect_timeout=connect_timeout, read_timeout=read_timeout, maxsize=1)
     try:
@@ -321,8 +321,8 @@ def blob_location(s3_url: str, settings: Settings | None = None) -> tuple[Settin
 
 def open_dandi_nwb(asset: DandiAsset, settings: Settings | None = None) -> NWB:
     """Open a DANDI asset's HDF5 NWB lazily, through its own S3 client (closed with it)."""
-    from .nwb import NWBFormat, open_nwb
-    from .s3 import S3Client
+    from .nwb.open import NWBFormat, open_nwb
+    from .remote.s3 import S3Client
 
     blob_settings, key = blob_location(asset.s3_url, settings)
     client: S3Client = S3Client(blob_settings)
@@ -345,8 +345,8 @@ def plan_dandi_download(
     """
     import dataclasses
 
-    from .download import plan_download
-    from .s3 import S3Client
+    from .remote.s3 import S3Client
+    from .transfer.api import plan_download
 
     blob_settings, key = blob_location(asset.s3_url, settings)
     client = S3Client(blob_settings)

@@ -125,7 +125,7 @@ class ClusterError(PpdataError, ConnectionError):
 
 
 # -- transport failures ------------------------------------------------------------------
-# Raised by ppdata.transport and seen by callers only as the __cause__ of a PpdataError:
+# Raised by ppdata.remote.transport and seen by callers only as the __cause__ of a PpdataError:
 # translate() below turns them into the errors above.
 
 

@@ -9,7 +9,7 @@ it draws nothing.
 
 Examples
 --------
->>> from ppdata.download import download
+>>> from ppdata.transfer.api import download
 >>> from ppdata.notebook import NotebookProgress
 >>> bar = NotebookProgress("sessions")
 >>> bar(3, 4)  # a (done, total) callback, as project_table and map_sessions call it
@@ -94,7 +94,7 @@ class NotebookProgress:
     def text(self) -> str:
         """The bar's label: ``"files: 3 / 4 (75%)"``."""
         if self._bytes:
-            from .download import format_bytes
+            from .transfer.api import format_bytes
 
             amount = f"{format_bytes(self.done)} / {format_bytes(self.total or 0)}"
             if self.files_total is not None:

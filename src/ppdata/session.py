@@ -11,19 +11,19 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .assets import Asset, AssetKind, find_assets, pick_asset
 from .errors import NWBError
-from .locate import NWBLocation, nwbs_in_asset, pick_recording, probe_complete_hdf5
+from .find.assets import Asset, AssetKind, find_assets, pick_asset
+from .find.nwbs import NWBLocation, nwbs_in_asset, pick_recording, probe_complete_hdf5
 from .naming import SessionName, parse_name
-from .s3 import S3Client
+from .remote.s3 import S3Client
 from .settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .dandi import DandiAsset
-    from .nwb import NWB
-    from .slap2 import Slap2
+    from .nwb.open import NWB
+    from .slap2.reader import Slap2
 
 __all__ = ["Session", "open_session"]
 
@@ -171,8 +171,8 @@ class Session:
     def _open_nwb_of(self, asset: Asset) -> NWB:
         """Open the (first) NWB of an asset: a complete HDF5 NWB at its usual name straight
         away, anything else after listing the asset."""
-        from .nwb import NWBFormat, _open_remote, open_nwb
-        from .nwbstore import BLOCK_SIZE
+        from .nwb.backends import BLOCK_SIZE
+        from .nwb.open import NWBFormat, _open_remote, open_nwb
 
         first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
         probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE) if first_recording else None
@@ -215,7 +215,7 @@ class Session:
         return self._nwb_with(lambda n: n.exists("units"), [AssetKind.SORTED], "units table")
 
     def _ophys(self) -> NWB:
-        from .ophys import list_planes
+        from .nwb.ophys import list_planes
 
         return self._nwb_with(
             lambda n: bool(list_planes(n)), [AssetKind.PLANAR_OPHYS], "imaging planes"
@@ -224,7 +224,7 @@ class Session:
     def _behavior(self, what: str = "running data", has: Any = None) -> NWB:
         """The NWB that holds behavior: the complete NWB (``_nwb_`` asset), else the
         Mesoscope behavior/timing NWB. Never the sorted NWB, which holds none."""
-        from .behavior import running_speed
+        from .nwb.behavior import running_speed
 
         def has_running(nwb: NWB) -> bool:
             try:
@@ -272,14 +272,14 @@ class Session:
     # -- SLAP2 ------------------------------------------------------------------------------
     def slap2(self) -> Slap2:
         """The session's SLAP2 files: raw trials, ``.meta``, annotations, reference stacks,
-        registered movies (see :class:`ppdata.slap2.Slap2`).
+        registered movies (see :class:`ppdata.slap2.reader.Slap2`).
 
         Raises
         ------
         NWBError
             If the session is not a SLAP2 session.
         """
-        from .slap2 import Slap2
+        from .slap2.reader import Slap2
 
         if self.parsed.platform not in (None, "SLAP2"):
             raise NWBError(
@@ -295,33 +295,33 @@ class Session:
 
     # -- ephys ------------------------------------------------------------------------------
     def units(self, **filters: Any) -> pd.DataFrame:
-        """Units with quality metrics; filters as :func:`ppdata.ephys.units`."""
-        from .ephys import units
+        """Units with quality metrics; filters as :func:`ppdata.nwb.ephys.units`."""
+        from .nwb.ephys import units
 
         return units(self._ephys(), **filters)
 
     def spike_times(self, unit_ids: int | Iterable[int]) -> dict[int, Any]:
         """Spike times (s) of the units asked for, fetching only those."""
-        from .ephys import spike_times
+        from .nwb.ephys import spike_times
 
         return spike_times(self._ephys(), unit_ids)
 
     def probes(self) -> list[str]:
         """Probe names (the devices: ``ProbeA`` ...; shanks such as ``ProbeF_group0`` are
-        electrode groups beneath their probe, see :func:`ppdata.ephys.electrode_groups`)."""
-        from .ephys import list_probes
+        electrode groups beneath their probe, see :func:`ppdata.nwb.ephys.electrode_groups`)."""
+        from .nwb.ephys import list_probes
 
         return list_probes(self._ephys())
 
     def waveforms(self, unit_ids: int | Iterable[int], *, sd: bool = False) -> Any:
         """Mean (or SD) waveforms of these units over their probe's channels, read on
-        request (see :func:`ppdata.ephys.waveforms`)."""
-        from .ephys import waveforms
+        request (see :func:`ppdata.nwb.ephys.waveforms`)."""
+        from .nwb.ephys import waveforms
 
         return waveforms(self._ephys(), unit_ids, sd=sd)
 
     def electrodes(self) -> pd.DataFrame:
-        from .ephys import electrodes
+        from .nwb.ephys import electrodes
 
         return electrodes(self._ephys())
 
@@ -332,15 +332,15 @@ class Session:
         stop: float | None = None,
         channels: Iterable[int | str] | None = None,
     ) -> Any:
-        """A window of one probe's LFP (see :func:`ppdata.ephys.lfp`)."""
-        from .ephys import lfp
+        """A window of one probe's LFP (see :func:`ppdata.nwb.ephys.lfp`)."""
+        from .nwb.ephys import lfp
 
         return lfp(self._ephys(), probe, start, stop, channels)
 
     # -- ophys ------------------------------------------------------------------------------
     def planes(self) -> pd.DataFrame:
         """Imaging planes: structure, depth, rate, ROI count."""
-        from .ophys import planes
+        from .nwb.ophys import planes
 
         return planes(self._ophys())
 
@@ -352,7 +352,7 @@ class Session:
         rois: Iterable[int] | None = None,
     ) -> pd.DataFrame:
         """ΔF/F of a plane, time x ROI, read lazily."""
-        from .ophys import dff
+        from .nwb.ophys import dff
 
         return dff(self._ophys(), plane, start, stop, rois)
 
@@ -365,12 +365,12 @@ class Session:
         rois: Iterable[int] | None = None,
     ) -> pd.DataFrame:
         """Traces of one kind (dff, events, raw, neuropil, neuropil_corrected)."""
-        from .ophys import traces
+        from .nwb.ophys import traces
 
         return traces(self._ophys(), plane, kind, start, stop, rois)
 
     def rois(self, plane: str, *, masks: bool = False) -> pd.DataFrame:
-        from .ophys import rois
+        from .nwb.ophys import rois
 
         return rois(self._ophys(), plane, masks=masks)
 
@@ -386,19 +386,19 @@ class Session:
             If no NWB of the session holds behavior; for a Neuropixels session without a
             complete NWB the message names the raw asset's ``behavior/`` folder.
         """
-        from .behavior import running_speed
+        from .nwb.behavior import running_speed
 
         return running_speed(self._behavior())
 
     def wheel_rotation(self) -> pd.DataFrame:
         """Running-wheel rotation per sample (``rotation``, radians) indexed by time (s)."""
-        from .behavior import wheel_rotation
+        from .nwb.behavior import wheel_rotation
 
         return wheel_rotation(self._behavior("running wheel data"))
 
     def eye_tracking(self) -> pd.DataFrame:
         """Eye tracking (pupil, corneal reflection, eye ellipse, blinks) as one DataFrame
-        indexed by time; see :func:`ppdata.behavior.eye_tracking`.
+        indexed by time; see :func:`ppdata.nwb.behavior.eye_tracking`.
 
         Raises
         ------
@@ -407,7 +407,7 @@ class Session:
             have none; Neuropixels sessions before their complete NWB have it only in the
             raw asset's videos).
         """
-        from .behavior import eye_tracking
+        from .nwb.behavior import eye_tracking
 
         def has_eye(nwb: NWB) -> bool:
             return nwb.exists("processing/eye_tracking")
@@ -415,9 +415,9 @@ class Session:
         return eye_tracking(self._behavior("eye tracking", has_eye))
 
     def stimulus_tables(self) -> dict[str, pd.DataFrame]:
-        """Every ``*_presentations`` table by name (see :func:`ppdata.stimuli.stimulus_tables`),
+        """Every ``*_presentations`` table by name (see :func:`ppdata.nwb.stimuli.stimulus_tables`),
         from the NWB that holds them: the complete NWB, or the Mesoscope behavior NWB."""
-        from .stimuli import stimulus_tables
+        from .nwb.stimuli import stimulus_tables
 
         return stimulus_tables(self._stimulus_nwb())
 
@@ -452,7 +452,7 @@ class Session:
     def _stimulus_nwb(self) -> NWB:
         """The NWB with the ``*_presentations`` tables; a one-line error saying where they
         would be when the session has none."""
-        from .stimuli import has_stimulus_tables
+        from .nwb.stimuli import has_stimulus_tables
 
         for kind in (AssetKind.NWB, AssetKind.BEHAVIOR_TIMING):
             if kind in self.kinds:
@@ -482,23 +482,23 @@ class Session:
     def stimuli(self) -> pd.DataFrame:
         """The stimulus blocks: name, BlockType, time span, presentations per TrialType.
 
-        See :func:`ppdata.stimuli.blocks`.
+        See :func:`ppdata.nwb.stimuli.blocks`.
         """
-        from .stimuli import blocks
+        from .nwb.stimuli import blocks
 
         return blocks(self._stimulus_nwb(), self._stimuli_cache())
 
     def presentations(self, block: str | None = None) -> pd.DataFrame:
         """Presentations of one block (default: every block) with ``trial_type`` and
-        ``deviant``; see :func:`ppdata.stimuli.presentations`."""
-        from .stimuli import presentations
+        ``deviant``; see :func:`ppdata.nwb.stimuli.presentations`."""
+        from .nwb.stimuli import presentations
 
         return presentations(self._stimulus_nwb(), block, self._stimuli_cache())
 
     def _trial_presentations(self, block: str | None) -> pd.DataFrame:
         """Presentations for an aligned analysis, reading only the tables it needs: the
         block asked for, else the context (``… mismatch block``) tables, else all."""
-        from .stimuli import (
+        from .nwb.stimuli import (
             context_tables,
             find_block,
             presentations,
@@ -526,9 +526,9 @@ class Session:
 
         ``to`` / ``vs`` take a ``TrialType`` or ``"deviant"``; ``units`` a units table
         (its ``probe``/``brain_area`` become coordinates), unit ids, or ``None`` for every
-        unit. Spike times are fetched in bulk. See :func:`ppdata.aligned.aligned_spikes`.
+        unit. Spike times are fetched in bulk. See :func:`ppdata.nwb.aligned.aligned_spikes`.
         """
-        from .aligned import aligned_spikes, psth_units
+        from .nwb.aligned import aligned_spikes, psth_units
 
         nwb = self._ephys()
         if units is None:
@@ -554,8 +554,8 @@ class Session:
         window: tuple[float, float] = (-1.0, 2.0),
     ) -> Any:
         """Trial-aligned ΔF/F, roi × trial × time, with ``condition`` and ``trial_type``
-        coordinates on ``trial``. See :func:`ppdata.aligned.aligned_dff`."""
-        from .aligned import aligned_dff
+        coordinates on ``trial``. See :func:`ppdata.nwb.aligned.aligned_dff`."""
+        from .nwb.aligned import aligned_dff
 
         return aligned_dff(
             self._ophys(), plane, self._trial_presentations(block), rois, to, vs, block, window

@@ -74,7 +74,7 @@ def draw_aligned_plot(
     **options: Any,
 ) -> Path:
     """``ppdata plot psth|aligned-dff``: draw the figure into ``out``."""
-    from ..plotting import aligned_figure
+    from ..plots.make import aligned_figure
 
     window = options.get("window")
     aligned_figure(

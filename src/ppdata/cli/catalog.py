@@ -32,7 +32,7 @@ _STALE = timedelta(days=1)
 @contextlib.contextmanager
 def _catalog(app: App) -> Iterator[Any]:
     """The catalog, with its rebuild warnings printed once, as one line each, on stderr."""
-    from ..catalog import Catalog, CatalogWarning
+    from ..find.catalog import Catalog, CatalogWarning
 
     catalog = Catalog(app.settings)
     try:
@@ -79,7 +79,7 @@ def _summary(report: Any, app: App) -> str:
 
 
 def _age_text(catalog: Any) -> str:
-    from ..catalog import format_age
+    from ..find.catalog import format_age
 
     info = catalog.info()
     text = f"catalog refreshed {format_age(info.age)}"
@@ -154,7 +154,7 @@ def sessions_command(
     The catalog is read from disk, so this works offline; its age is shown. It is filled
     on first use and with --refresh (or `ppdata catalog refresh`).
     """
-    from ..catalog import session_records
+    from ..find.catalog import session_records
 
     with _catalog(app) as catalog:
         changed = _spreadsheet_changed(app, catalog)
@@ -259,7 +259,7 @@ def refresh_command(app: App, sessions: tuple[str, ...], full: bool, as_json: bo
 @pass_app
 def info_command(app: App, as_json: bool) -> None:
     """Where the catalog is, its schema version, size, sessions and age (no network)."""
-    from ..catalog import format_age
+    from ..find.catalog import format_age
 
     with _catalog(app) as catalog:
         info = catalog.info()

@@ -47,8 +47,8 @@ def _suggester(app: App) -> Any:
     def suggest(name: str) -> list[str]:
         import sqlite3
 
-        from ..catalog import Catalog
         from ..errors import PpdataError
+        from ..find.catalog import Catalog
 
         if not app.settings.catalog_path.exists():
             return []  # no catalog yet: do not create one just to suggest names
@@ -72,7 +72,7 @@ def assets_command(app: App, session: str, as_json: bool, with_qc: bool) -> None
     Mesoscope `_processed_` assets are told apart by their contents. The newest asset of
     each kind is marked current; older ones are reprocessing versions you can still pick.
     """
-    from ..assets import find_assets
+    from ..find.assets import find_assets
 
     assets = find_assets(session, app.client, suggest=_suggester(app))
     statuses: dict[str, str | None] = {}
@@ -99,7 +99,7 @@ def assets_command(app: App, session: str, as_json: bool, with_qc: bool) -> None
 def qc_statuses(app: App, assets: list[Any]) -> dict[str, str | None]:
     """Overall QC status per asset, from its quality_control.json (one concurrent fetch)."""
     from ..errors import MetadataError
-    from ..qc import get_session_quality_control
+    from ..meta.qc import get_session_quality_control
 
     found = get_session_quality_control(app.client, [a.name for a in assets])
     out: dict[str, str | None] = {}
@@ -120,7 +120,7 @@ def qc_statuses(app: App, assets: list[Any]) -> dict[str, str | None]:
 @pass_app
 def ls_command(app: App, path: str, recursive: bool, long_: bool, as_json: bool) -> None:
     """List PATH: a session, an asset, asset/sub/path, or an s3:// URL of the bucket."""
-    from ..listing import list_path
+    from ..find.listing import list_path
 
     entries = list_path(path, app.client, recursive=recursive)
     if as_json:

@@ -175,7 +175,7 @@ def download_command(
     an s3:// URL. Files land in DEST/<key>, verified (MD5 or size) before they get their
     final name; an interrupted download resumes where it stopped.
     """
-    from ..download import download, plan_download, verify
+    from ..transfer.api import download, plan_download, verify
 
     if verify_dest is not None:
         report = verify(verify_dest)

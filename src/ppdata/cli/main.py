@@ -53,7 +53,7 @@ class App:
 
     @cached_property
     def client(self) -> Any:
-        from ..s3 import S3Client
+        from ..remote.s3 import S3Client
 
         return S3Client(self.settings)
 
@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``ppdata`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("PPDATA_DEBUG", "") not in ("", "0")
-    from ..nwb import STRICT_WINDOWS
+    from ..nwb.open import STRICT_WINDOWS
 
     strict = STRICT_WINDOWS.set(True)  # a window outside the data is an error, not blank output
     try:

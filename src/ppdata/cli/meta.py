@@ -14,14 +14,14 @@ from .render import console, emit_json, emit_table
 
 def _resolve_assets(app: App, name: str, kinds: tuple[str, ...] = ()) -> list[Any]:
     """A session name gives its current assets (of ``kinds``); an asset name gives itself."""
-    from ..assets import find_assets
+    from ..find.assets import find_assets
     from ..naming import NameKind, parse_name
 
     parsed = parse_name(name)
     if parsed.kind is NameKind.RAW:
         assets = [a for a in find_assets(name, app.client) if a.current]
         return [a for a in assets if not kinds or str(a.kind) in kinds]
-    from ..assets import get_asset
+    from ..find.assets import get_asset
 
     return [get_asset(parsed.name, app.client)]
 
@@ -49,7 +49,7 @@ def metadata_command(app: App, name: str, as_json: bool, show_raw: bool) -> None
 
     For a session, the raw asset's metadata.
     """
-    from ..metadata import get_metadata
+    from ..meta.metadata import get_metadata
     from ..naming import NameKind, parse_name
 
     parsed = parse_name(name)
@@ -120,7 +120,7 @@ def metadata_command(app: App, name: str, as_json: bool, show_raw: bool) -> None
 def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool) -> None:
     """Quality control of a session's current assets (or of one asset)."""
     from ..errors import MetadataError
-    from ..qc import get_session_quality_control, qc_figures, session_status
+    from ..meta.qc import get_session_quality_control, qc_figures, session_status
 
     assets = _resolve_assets(app, name)
     found = get_session_quality_control(app.client, [a.name for a in assets])
@@ -194,9 +194,9 @@ def qc_command(app: App, name: str, as_json: bool, failing: bool, figures: bool)
 @pass_app
 def portal_command(app: App, name: str, as_json: bool, version: str | None) -> None:
     """Sorting-summary and timeseries portal links per probe of a sorted asset."""
-    from ..assets import find_assets, pick_asset
+    from ..find.assets import find_assets, pick_asset
+    from ..meta.portal import get_portal_links
     from ..naming import parse_name
-    from ..portal import get_portal_links
 
     parsed = parse_name(name)
     if parsed.process == "sorted":

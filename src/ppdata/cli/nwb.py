@@ -152,8 +152,8 @@ def nwb_command(
     show_stats: bool,
 ) -> None:
     """Which NWB files a session or asset has, their format, size and contents."""
-    from ..locate import find_nwbs
-    from ..nwb import open_nwb
+    from ..find.nwbs import find_nwbs
+    from ..nwb.open import open_nwb
 
     rows = []
     for location in find_nwbs(target, app.client, kind=kind, version=version):
@@ -200,9 +200,9 @@ def _contents(nwb: Any) -> dict[str, Any]:
             out[group] = nwb.children(group)
     if nwb.exists("units"):
         out["units"] = nwb.shape("units/id")[0]
-    from ..ephys import list_lfp_probes
     from ..errors import PpdataError
-    from ..ophys import list_planes
+    from ..nwb.ephys import list_lfp_probes
+    from ..nwb.ophys import list_planes
 
     for field, lister in (("planes", list_planes), ("lfp_probes", list_lfp_probes)):
         try:
@@ -507,7 +507,7 @@ def plot_command(
 
     psth / aligned-dff: mean ± SEM of --to and --vs around the onsets (see `ppdata psth`).
     """
-    from ..plotting import make_plot
+    from ..plots.make import make_plot
 
     asset_kind = {
         "raster": "sorted",

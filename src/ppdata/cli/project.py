@@ -21,7 +21,7 @@ _PEOPLE_ROWS = 20
 def _ensure_catalog(app: App, refresh: bool) -> bool:
     """Refresh the catalog here, with its progress bar and summary, when asked or when it
     was never filled; the library then only reads it (returns the flag it should get)."""
-    from ..catalog import Catalog
+    from ..find.catalog import Catalog
     from .catalog import _refresh
 
     catalog = Catalog(app.settings)

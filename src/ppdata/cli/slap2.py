@@ -37,7 +37,7 @@ def slap2_command(
         slap = s.slap2()
         summary = slap.summary()
         if plot_path is not None:
-            from ..plots import plot_slap2_mean
+            from ..plots.figures import plot_slap2_mean
 
             with err_console().status("Reading mean images ..."):
                 images = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}

@@ -195,7 +195,7 @@ def psth_command(
     Spike times of every unit are fetched in bulk. The table view ranks units by the rate
     difference in the first 300 ms; --csv / --json give every bin.
     """
-    from ..plotting import select_units
+    from ..plots.make import select_units
 
     s = _session(app, session, "nwb", version)
     table = select_units(s, list(unit_ids) or None, probe, areas or None)

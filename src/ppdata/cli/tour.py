@@ -74,9 +74,9 @@ def tour(app: App, session: str | None, out_dir: Path, size: str) -> None:
 
 
 def _run(app: App, session: str | None, out_dir: Path) -> None:
-    from ..assets import AssetKind, find_assets
+    from ..find.assets import AssetKind, find_assets
+    from ..find.spreadsheet import read_spreadsheet
     from ..session import Session
-    from ..spreadsheet import read_spreadsheet
     from .data import qc_statuses
 
     settings = app.settings
@@ -122,7 +122,7 @@ def _run(app: App, session: str | None, out_dir: Path) -> None:
         _responses(app, Session(stimulus_session, client), out_dir)
 
     _heading("7. What a download would fetch (dry run)")
-    from ..download import plan_download
+    from ..transfer.api import plan_download
 
     plan = plan_download(chosen, client, dest=Path("data"), kinds=["sorted"], include=["nwb/*"])
     click.echo(
@@ -157,8 +157,8 @@ def _requests(app: App) -> None:
 
 def _first_with(app: App, sheet: Any, kind: Any) -> str | None:
     """The first spreadsheet session on S3 that has an asset of ``kind``."""
-    from ..assets import find_assets
     from ..errors import SessionNotFound
+    from ..find.assets import find_assets
 
     for name in sheet.sessions:
         try:
@@ -170,7 +170,7 @@ def _first_with(app: App, sheet: Any, kind: Any) -> str | None:
 
 
 def _ephys(app: App, s: Any, out_dir: Path) -> None:
-    from ..plotting import make_plot
+    from ..plots.make import make_plot
 
     _heading("3. Open its NWB and summarise the units")
     for location in s.nwb_locations()[:1]:
@@ -194,7 +194,7 @@ def _ephys(app: App, s: Any, out_dir: Path) -> None:
 
 
 def _ophys(app: App, s: Any, out_dir: Path) -> None:
-    from ..plotting import make_plot
+    from ..plots.make import make_plot
 
     _heading(f"5. ΔF/F of a Mesoscope session: {s.name}")
     planes = s.planes()
@@ -216,7 +216,7 @@ def _responses(app: App, s: Any, out_dir: Path) -> None:
     """Stimulus blocks of a complete NWB, and every unit's response to deviants vs standards."""
     import numpy as np
 
-    from ..plots import psth_figure
+    from ..plots.figures import psth_figure
 
     _heading(f"6. Deviant vs standard stimuli: {s.name}")
     blocks = s.stimuli()
@@ -245,8 +245,8 @@ def _responses(app: App, s: Any, out_dir: Path) -> None:
 
 def _pick_session(app: App, sheet: Any) -> str:
     """The first Neuropixels session of the spreadsheet that has assets on S3."""
-    from ..assets import find_assets
     from ..errors import SessionNotFound
+    from ..find.assets import find_assets
 
     candidates = sorted(sheet.sessions, key=lambda s: not s.startswith("ecephys_"))
     for name in candidates:

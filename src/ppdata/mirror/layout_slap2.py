@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..slap2_format import DAT_MAGIC, dat_header_bytes
+from ..slap2.format import DAT_MAGIC, dat_header_bytes
 from .layout_ephys import write_behavior_videos
 from .layout_files import (
     mat_bytes,

@@ -412,7 +412,7 @@ def add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
     from pynwb.base import TimeSeriesReference, TimeSeriesReferenceVectorData
     from pynwb.epoch import TimeIntervals
 
-    from ..nwbstore import install_safe_pickle
+    from ..nwb.backends import install_safe_pickle
     from .nwbgen import _wrap
 
     if fmt == "zarr":

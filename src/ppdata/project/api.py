@@ -89,11 +89,11 @@ def _catalog_sessions(
     qc: str | Sequence[str] | None,
     refresh_catalog: bool,
 ) -> pd.DataFrame:
-    from ..catalog import Catalog
+    from ..find.catalog import Catalog
 
     catalog = Catalog(settings)
     if refresh_catalog or catalog.is_empty:
-        from ..s3 import S3Client
+        from ..remote.s3 import S3Client
 
         with S3Client(settings) as client:
             catalog.refresh(client)

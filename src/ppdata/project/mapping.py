@@ -21,7 +21,7 @@ from ..settings import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..s3 import S3Client
+    from ..remote.s3 import S3Client
     from ..session import Session
 
 __all__ = ["Outcome", "map_sessions", "outcomes_to_frame", "run_per_session"]
@@ -52,7 +52,7 @@ _FINAL = (LookupError, ValueError, TypeError, AttributeError, NotImplementedErro
 def _worker_client(settings: Settings) -> S3Client:
     """One S3 client (one connection pool) per worker process and settings, kept for all
     the tasks that worker runs: the second session on a worker pays no new connection."""
-    from ..s3 import S3Client
+    from ..remote.s3 import S3Client
 
     return S3Client(settings)
 

@@ -143,7 +143,7 @@ def plot_response_index(
     what : str
         Name of the rows, for the y label (``units``, ``ROIs``).
     """
-    from ..plots import _figure, _save
+    from ..plots.figures import _figure, _save
 
     if "index" not in table:
         raise NotFound("the table has no 'index' column: is it a responses table?")

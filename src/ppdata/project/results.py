@@ -4,7 +4,7 @@
   paper's yield figure counts the same thing per session);
 - :func:`plot_unit_yield`: a stacked bar chart of it.
 
-Plots follow :mod:`ppdata.plots`: matplotlib's object API, atomic writes, axes with units.
+Plots follow :mod:`ppdata.plots.figures`: matplotlib's object API, atomic writes, axes with units.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def plot_unit_yield(
     """
     import numpy as np
 
-    from ..plots import LABEL_COLORS, _figure, _save
+    from ..plots.figures import LABEL_COLORS, _figure, _save
 
     pivot = table.pivot_table(
         index="probe", columns="label", values="per_session", aggfunc="sum", fill_value=0.0

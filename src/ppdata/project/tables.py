@@ -8,7 +8,6 @@ bytes (:func:`ppdata.project.store.encode_part`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from ..session import Session
 
 __all__ = ["TABLES", "TableSpec", "rois_table", "scalar_columns", "stimuli_table", "units_table"]
-
-logger = logging.getLogger(__name__)
 
 
 def scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:

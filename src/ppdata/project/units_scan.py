@@ -28,7 +28,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..nwb import NWB
+    from ..nwb.open import NWB
     from ..session import Session
 
 __all__ = ["UNITS_BLOCK_SIZE", "open_units_nwb", "units_arrow"]
@@ -48,8 +48,8 @@ def units_arrow(nwb: NWB, subject: str | None = None) -> pa.Table:
     """
     import pyarrow as pa
 
-    from ..ephys import ELECTRODES, LABEL_COLUMNS, UNITS
     from ..errors import NotFound
+    from ..nwb.ephys import ELECTRODES, LABEL_COLUMNS, UNITS
 
     if not nwb.exists(UNITS):
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
@@ -185,7 +185,7 @@ def _default_qc(columns: dict[str, pa.Array], n: int) -> pa.Array:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ..ephys import default_qc_rule
+    from ..nwb.ephys import default_qc_rule
 
     stored = columns.get("default_qc")
     if stored is not None:
@@ -206,7 +206,7 @@ def _peak_rows(
     nwb: NWB, ends: np.ndarray, peak: np.ndarray, probe: np.ndarray | None
 ) -> np.ndarray:
     """Each unit's peak electrode (a row of the electrodes table), -1 where unknown."""
-    from ..ephys import UNITS
+    from ..nwb.ephys import UNITS
 
     n = len(ends)
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
@@ -315,9 +315,9 @@ def open_units_nwb(session: Session) -> tuple[NWB, bool]:
     """The NWB to read a session's units from, and whether the caller must close it: its
     complete HDF5 NWB at the usual name, opened with :data:`UNITS_BLOCK_SIZE` blocks
     (one GET reads its first block), else whatever :meth:`Session.units` reads."""
-    from ..assets import AssetKind
-    from ..locate import probe_complete_hdf5
-    from ..nwb import NWBFormat, _open_remote
+    from ..find.assets import AssetKind
+    from ..find.nwbs import probe_complete_hdf5
+    from ..nwb.open import NWBFormat, _open_remote
 
     first_recording = session.recording in (None, "1", "recording1", "experiment1_recording1")
     if session.source != "dandi" and first_recording and AssetKind.NWB in session.kinds:

@@ -1,7 +1,7 @@
 """``ppdata web``: a local web page that knows the project's sessions, assets, QC and NWBs.
 
 Built on Starlette + uvicorn + Jinja2 (autoescape on). Pages read the bucket through
-:class:`ppdata.s3.S3Client` only (anonymous, read-only); nothing is served from local disk
+:class:`ppdata.remote.s3.S3Client` only (anonymous, read-only); nothing is served from local disk
 but this package's ``static/`` files.
 
 Examples

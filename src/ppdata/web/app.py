@@ -1,7 +1,7 @@
 """The Starlette application: routes, error pages and security headers.
 
 Every page is rendered by Jinja2 with autoescape on; nothing is served from local disk but
-the package's own ``static/`` files; objects are read through :class:`ppdata.s3.S3Client`
+the package's own ``static/`` files; objects are read through :class:`ppdata.remote.s3.S3Client`
 (anonymous) and streamed.
 """
 
@@ -57,7 +57,7 @@ def _templates() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    from ..download import format_bytes
+    from ..transfer.api import format_bytes
 
     env.filters["size"] = lambda n: "" if n is None else format_bytes(int(n))
     env.filters["urlkey"] = lambda key: quote(str(key), safe="/")

@@ -98,7 +98,7 @@ class Handlers:
 
     # -- / ----------------------------------------------------------------------------------
     def index(self, request: Request) -> Response:
-        from ..catalog import MATRIX_KINDS, InvalidFilter, session_records
+        from ..find.catalog import MATRIX_KINDS, InvalidFilter, session_records
 
         q = request.query_params
         filters = {
@@ -383,7 +383,7 @@ class Handlers:
         )
 
     def _object_page(self, request: Request, asset: str, key: str) -> Response:
-        from ..s3 import ObjectInfo
+        from ..remote.s3 import ObjectInfo
 
         try:
             info: ObjectInfo = self.web.client.head(key)

@@ -1,6 +1,6 @@
 """What the web pages show, gathered through the library and cached.
 
-One :class:`WebState` per server: one anonymous :class:`~ppdata.s3.S3Client` (the only way
+One :class:`WebState` per server: one anonymous :class:`~ppdata.remote.s3.S3Client` (the only way
 out to S3), the local catalog, a cache of listings and page data, and the open sessions
 (their NWBs stay open between requests; each session's reads are serialized by a lock).
 """
@@ -31,9 +31,9 @@ from ..settings import Settings
 from .cache import TTLCache
 
 if TYPE_CHECKING:
-    from ..assets import Asset
-    from ..catalog import Catalog
-    from ..s3 import S3Client
+    from ..find.assets import Asset
+    from ..find.catalog import Catalog
+    from ..remote.s3 import S3Client
     from ..session import Session
 
 __all__ = ["LOCAL_TZ", "Listing", "SessionOverview", "WebState", "safe_key"]
@@ -118,8 +118,8 @@ class WebState:
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
-        from ..catalog import Catalog
-        from ..s3 import S3Client
+        from ..find.catalog import Catalog
+        from ..remote.s3 import S3Client
 
         self.settings = settings or Settings.resolve()
         self.client: S3Client = S3Client(self.settings)
@@ -206,7 +206,7 @@ class WebState:
         return self.cache.get(("overview", raw), lambda: self._overview(raw))
 
     def _overview(self, raw: str) -> SessionOverview:
-        from ..assets import AssetKind, find_assets
+        from ..find.assets import AssetKind, find_assets
 
         row_future = self.pool.submit(self.catalog_row, raw)
         try:
@@ -235,19 +235,19 @@ class WebState:
         overview.probes = sorted({p.probe for p in overview.portal} | set(overview.qc_figures))
         planar = overview.current(str(AssetKind.PLANAR_OPHYS))
         if planar is not None:
-            from ..assets import PLANE_FOLDER
+            from ..find.assets import PLANE_FOLDER
 
             planes = [e.rstrip("/") for e in planar.entries if PLANE_FOLDER.match(e)]
             overview.planes = sorted(planes, key=lambda p: (int(p.rsplit("_", 1)[1]), p))
         return overview
 
     def _qc(self, names: list[str]) -> dict[str, Any]:
-        from ..qc import get_session_quality_control
+        from ..meta.qc import get_session_quality_control
 
         return get_session_quality_control(self.client, names)
 
     def _metadata(self, asset: str) -> tuple[Any, str | None]:
-        from ..metadata import get_metadata
+        from ..meta.metadata import get_metadata
 
         try:
             return get_metadata(self.client, asset), None
@@ -255,7 +255,7 @@ class WebState:
             return None, str(exc)
 
     def _portal(self, asset: str) -> tuple[list[Any], str | None]:
-        from ..portal import get_portal_links
+        from ..meta.portal import get_portal_links
 
         try:
             return get_portal_links(self.client, asset), None
@@ -263,7 +263,7 @@ class WebState:
             return [], str(exc)
 
     def _qc_figures(self, asset: str) -> dict[str, list[str]]:
-        from ..qc import qc_figures
+        from ..meta.qc import qc_figures
 
         keys = [o.key for o in self.client.iter_objects(f"{asset}/quality_control/")]
         return qc_figures(keys)
@@ -291,7 +291,7 @@ class WebState:
         return self.cache.get(("nwb", raw), lambda: self._nwb_contents(raw))
 
     def _nwb_contents(self, raw: str) -> list[dict[str, Any]]:
-        from ..nwb import open_nwb, summarize
+        from ..nwb.open import open_nwb, summarize
 
         out = []
         with self.session(raw) as session:
@@ -330,7 +330,7 @@ class WebState:
         import tempfile
         from pathlib import Path
 
-        from ..plotting import make_plot
+        from ..plots.make import make_plot
 
         with tempfile.TemporaryDirectory(prefix="ppdata-web-") as tmp, self.session(raw) as s:
             path = make_plot(kind, s, Path(tmp) / "plot.png", **options)

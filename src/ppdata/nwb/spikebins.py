@@ -1,0 +1,340 @@
+"""Reading spike trains in bulk for PSTHs, and binning them.
+
+Spike times are never read unit by unit. From a remote HDF5 file whose ``spike_times`` is
+deflate-chunked, the chunks are fetched by their exact byte ranges (neighbours in one GET,
+several GETs in flight on the client's pool), inflated on the thread that fetched them
+(zlib releases the GIL), and each unit is binned as soon as its whole train has arrived.
+Elsewhere (local files, Zarr) the trains are read in batches of units through the NWB
+reader. Each unit's train is sorted, so the spikes of every trial window are found by
+binary search and counted together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .open import NWB
+
+
+#: Spike times read per batch (8 M float64 = 64 MB): bounds memory and the block cache.
+BATCH_SPIKES = 8_000_000
+#: Units whose ranges are this close (spikes) are read as one span.
+SPAN_GAP = 65_536
+
+
+def _unit_counts(train: np.ndarray, onsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Spike counts per bin, summed over trials, of one sorted train.
+
+    Two binary searches find each trial's window in the train; only the spikes inside the
+    windows are then touched (cost ∝ spikes in windows, not trials × bins) and counted with
+    one ``bincount`` of their bin indices.
+    """
+    n_bins = len(edges) - 1
+    if train.size == 0 or onsets.size == 0:
+        return np.zeros(n_bins, dtype=np.int64)
+    a = np.searchsorted(train, onsets + edges[0], side="left")
+    n = np.searchsorted(train, onsets + edges[-1], side="left") - a
+    total = int(n.sum())
+    if total == 0:
+        return np.zeros(n_bins, dtype=np.int64)
+    # position of every in-window spike: a[trial] + k for k < n[trial], built with one repeat
+    first = np.cumsum(n) - n
+    position = np.arange(total, dtype=np.int64)
+    position += np.repeat(a - first, n)
+    relative = train[position]
+    relative -= np.repeat(onsets, n)  # minus its trial's onset
+    relative -= edges[0]
+    # equal bins: the bin index is arithmetic (np.histogram would search the edges)
+    relative /= (edges[-1] - edges[0]) / n_bins
+    index = relative.astype(np.int64)  # truncation: the few tiny negatives go to bin 0
+    np.clip(index, 0, n_bins - 1, out=index)
+    return np.bincount(index, minlength=n_bins)
+
+
+def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """Positions in ``rows`` grouped so each group holds at most ~BATCH_SPIKES spikes."""
+    groups: list[list[int]] = [[]]
+    held = 0
+    for i, r in enumerate(rows):
+        size = int(ends[r] - starts[r])
+        if groups[-1] and held + size > BATCH_SPIKES:
+            groups.append([])
+            held = 0
+        groups[-1].append(i)
+        held += size
+    return [np.asarray(g, dtype=np.int64) for g in groups if g]
+
+
+def _plain_deflated(nwb: NWB, path: str) -> Any | None:
+    """The h5py dataset at ``path`` when it is 1-D, deflate-chunked and numeric with no
+    other filter (its raw chunks can be inflated here with zlib); else None."""
+    try:
+        import h5py
+
+        ds = nwb.array(path)
+    except ImportError:
+        return None
+    plain = (
+        isinstance(ds, h5py.Dataset)
+        and ds.chunks is not None
+        and len(ds.chunks) == 1
+        and ds.compression == "gzip"
+        and not ds.shuffle
+        and not ds.fletcher32
+        and ds.scaleoffset is None
+        and ds.dtype.kind in "fiu"
+    )
+    return ds if plain else None
+
+
+def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[np.ndarray] | None:
+    """Slices of a 1-D gzip-chunked HDF5 dataset, the chunks inflated on several threads.
+
+    h5py inflates chunks one at a time holding the GIL; zlib releases it, so reading the
+    raw chunks (fetched together) and inflating them in a thread pool uses every core.
+    Returns None when the dataset is not a plain deflate-chunked 1-D HDF5 dataset (the
+    caller then reads through h5py).
+    """
+    import zlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    ds = _plain_deflated(nwb, path)
+    if ds is None:
+        return None
+    chunk = int(ds.chunks[0])
+    prefetch = getattr(getattr(nwb, "_backend", None), "prefetch_ranges", None)
+    if prefetch is not None:
+        prefetch(ds.name.lstrip("/"), ranges)  # every chunk of every range, in one batch
+    wanted = sorted(
+        {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
+    )
+    raw = {c: ds.id.read_direct_chunk((c * chunk,)) for c in wanted}
+
+    def inflate(item: tuple[int, bytes]) -> bytes:
+        mask, data = item
+        return data if mask & 1 else zlib.decompress(data)
+
+    workers = max(1, min(8, os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        inflated = dict(zip(raw, pool.map(inflate, raw.values()), strict=True))
+    size = ds.dtype.itemsize
+    out = []
+    for a, b in ranges:
+        if b <= a:
+            out.append(np.empty(0, dtype=ds.dtype))
+            continue
+        c0, c1 = a // chunk, (b - 1) // chunk + 1
+        joined = b"".join(inflated[c][: chunk * size] for c in range(c0, c1))
+        values = np.frombuffer(joined, dtype=ds.dtype)
+        out.append(values[a - c0 * chunk : b - c0 * chunk])
+    return out
+
+
+def _read_trains(
+    nwb: NWB,
+    path: str,
+    rows: np.ndarray,
+    batch: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> list[tuple[int, np.ndarray]]:
+    """The trains of a batch of units: neighbouring units' ranges merged into spans, the
+    spans' chunks fetched in one concurrent batch and each span decoded once (a compressed
+    chunk holds many units: slicing unit by unit would decompress it again for each)."""
+    order = sorted(batch, key=lambda i: starts[rows[i]])
+    spans: list[list[int]] = []
+    for i in order:
+        a, b = int(starts[rows[i]]), int(ends[rows[i]])
+        if spans and a - spans[-1][1] <= SPAN_GAP:
+            spans[-1][1] = max(spans[-1][1], b)
+            spans[-1][2:] += [i]
+        else:
+            spans.append([a, b, i])
+    ranges = [(s[0], s[1]) for s in spans]
+    data = _read_deflated(nwb, path, ranges)
+    if data is None:
+        data = nwb.read_ranges(path, ranges)
+    out = []
+    for span, values in zip(spans, data, strict=True):
+        values = np.asarray(values, dtype=np.float64)
+        for i in span[2:]:
+            a = int(starts[rows[i]]) - span[0]
+            out.append((int(i), values[a : a + int(ends[rows[i]] - starts[rows[i]])]))
+    return out
+
+
+def _count_batched(
+    nwb: NWB,
+    path: str,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    onsets: Sequence[np.ndarray],
+    edges: np.ndarray,
+    counts: np.ndarray,
+) -> float:
+    """Bin the units batch by batch (local or Zarr files); returns the last spike time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    last = 0.0
+    # the trains of many units per request batch (their chunks fetched together), never
+    # unit by unit; batches bound memory and keep the block cache from thrashing. The next
+    # batch is fetched and inflated while this one is binned (one batch in flight).
+    batches = _batches(rows, starts, ends)
+    with ThreadPoolExecutor(1) as reader:
+        pending = [
+            reader.submit(_read_trains, nwb, path, rows, b, starts, ends) for b in batches[:1]
+        ]
+        for k in range(len(batches)):
+            trains = pending.pop().result()
+            if k + 1 < len(batches):
+                pending.append(
+                    reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
+                )
+            for i, train in trains:
+                if train.size:
+                    last = max(last, float(train[-1]))
+                for c, times in enumerate(onsets):
+                    counts[i, c] = _unit_counts(train, times, edges)
+    return last
+
+
+#: Bytes per ranged GET of spike_times chunks, and GETs in flight: downloads overlap the
+#: inflating and binning of what already arrived, and memory stays bounded.
+GROUP_BYTES = 8 * 2**20
+AHEAD = 6
+
+
+def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
+    """(dataset, remote file) when ``path`` is a 1-D deflate-chunked dataset of a remote
+    HDF5 file, whose chunks can be fetched by byte range and inflated here; else None."""
+    fileobj = getattr(getattr(nwb, "_backend", None), "fileobj", None)
+    if fileobj is None:
+        return None
+    ds = _plain_deflated(nwb, path)
+    return None if ds is None else (ds, fileobj)
+
+
+class _ChunkStream:
+    """The chunks covering element ranges, as ``(first element, values)`` runs in order.
+
+    Neighbouring chunks (adjacent in the file) are fetched in one ranged GET of at most
+    ``GROUP_BYTES``; ``AHEAD`` GETs are in flight on the client's pool from construction
+    on, and each is inflated on its pool thread as soon as it arrives (zlib releases the
+    GIL), so the caller bins one run while the next ones download.
+    """
+
+    def __init__(self, ds: Any, fileobj: Any, ranges: list[tuple[int, int]]) -> None:
+        from collections import deque
+
+        chunk = int(ds.chunks[0])
+        wanted = sorted(
+            {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
+        )
+        infos = {c: ds.id.get_chunk_info_by_coord((c * chunk,)) for c in wanted}
+        groups: list[list[int]] = []
+        for c in wanted:
+            info = infos[c]
+            if groups:
+                last, first = infos[groups[-1][-1]], infos[groups[-1][0]]
+                if (
+                    groups[-1][-1] == c - 1
+                    and info.byte_offset == last.byte_offset + last.size
+                    and info.byte_offset + info.size - first.byte_offset <= GROUP_BYTES
+                ):
+                    groups[-1].append(c)
+                    continue
+            groups.append([c])
+        self._chunk, self._length = chunk, int(ds.shape[0])
+        self._infos, self._dtype = infos, ds.dtype
+        self._client, self._key = fileobj.client, fileobj.key
+        self._todo = iter(groups)
+        self._pending: deque[Any] = deque()
+        for group in self._todo:
+            self._pending.append(self._client.pool.submit(self._load, group))
+            if len(self._pending) >= AHEAD:
+                break
+
+    def _load(self, group: list[int]) -> tuple[int, np.ndarray]:
+        import zlib
+
+        infos = self._infos
+        lo = infos[group[0]].byte_offset
+        hi = infos[group[-1]].byte_offset + infos[group[-1]].size
+        data = memoryview(self._client.get_bytes(self._key, lo, hi))
+        parts = []
+        for c in group:
+            info = infos[c]
+            raw = data[info.byte_offset - lo : info.byte_offset - lo + info.size]
+            parts.append(bytes(raw) if info.filter_mask & 1 else zlib.decompress(raw))
+        start = group[0] * self._chunk
+        values = np.frombuffer(b"".join(parts), dtype=self._dtype)
+        values = values[: min(len(values), self._length - start)]
+        return start, values.astype(np.float64, copy=False)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        try:
+            while self._pending:
+                done = self._pending.popleft().result()
+                group = next(self._todo, None)
+                if group is not None:
+                    self._pending.append(self._client.pool.submit(self._load, group))
+                yield done
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop: GETs not started are dropped."""
+        while self._pending:
+            self._pending.popleft().cancel()
+        self._todo = iter(())
+
+
+def _count_streamed(
+    runs: Iterable[tuple[int, np.ndarray]],
+    rows: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    onsets: Sequence[np.ndarray],
+    edges: np.ndarray,
+    counts: np.ndarray,
+) -> float:
+    """Bin each unit as soon as the runs holding its whole train have arrived; returns the
+    last spike time seen. ``counts`` (rows × conditions × bins) is filled in place."""
+    order = sorted(range(len(rows)), key=lambda i: (starts[rows[i]], ends[rows[i]]))
+    held: list[tuple[int, np.ndarray]] = []  # contiguous pieces of the current run
+    last = 0.0
+    k = 0
+
+    def bin_ready(until: int) -> None:
+        nonlocal k, last, held
+        while k < len(order):
+            i = order[k]
+            a, b = int(starts[rows[i]]), int(ends[rows[i]])
+            if b > until and b > a:
+                break
+            if b > a:
+                pieces = [v[max(a - s, 0) : b - s] for s, v in held if s < b and s + len(v) > a]
+                train = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+                last = max(last, float(train[-1]))
+            else:
+                train = np.empty(0, dtype=np.float64)
+            for c, times in enumerate(onsets):
+                counts[i, c] = _unit_counts(train, times, edges)
+            k += 1
+        if k < len(order):  # drop what no later unit needs
+            keep = int(starts[rows[order[k]]])
+            held = [(s, v) for s, v in held if s + len(v) > keep]
+
+    for start, values in runs:
+        if held and held[-1][0] + len(held[-1][1]) != start:
+            held = []  # a gap: every unit of the previous run is binned already
+        held.append((start, values))
+        bin_ready(start + len(values))
+    bin_ready(np.iinfo(np.int64).max)
+    return last

@@ -1,0 +1,305 @@
+"""SLAP2 file formats, pure: the ``.dat`` v2 header and line layout, and the names of the
+SLAP2 files (see :mod:`ppdata.slap2.reader` and ``docs/real-shapes-slap2-dandi.md``)."""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import PpdataError
+
+__all__ = [
+    "DAT_FIELDS",
+    "DAT_MAGIC",
+    "DatHeader",
+    "LinePlan",
+    "Slap2File",
+    "dat_header_bytes",
+    "parse_dat_header",
+    "parse_line_plan",
+    "parse_slap2_key",
+]
+
+DAT_MAGIC = 322379495
+#: Header field ids, in id order (0 and 3 are confirmed by the packaging code; the rest
+#: follow the order SLAP2_Utils lists them in).
+DAT_FIELDS = (
+    "firstCycleOffsetBytes",
+    "lineHeaderSizeBytes",
+    "laserPathIdx",
+    "bytesPerCycle",
+    "linesPerCycle",
+    "superPixelsPerCycle",
+    "dmdPixelsPerRow",
+    "dmdPixelsPerColumn",
+    "numChannels",
+    "channelMask",
+    "numSlices",
+    "channelsInterleave",
+    "fpgaSystemClock_Hz",
+    "referenceTimestamp_lower",
+    "referenceTimestamp_upper",
+)
+_PATTERNS = {
+    "dat": re.compile(
+        r"_(?P<stamp>\d{8}_\d{6})_DMD(?P<dmd>\d+)-TRIAL(?P<trial>\d+)"
+        r"(?:-CYCLE-(?P<cycle>\d+))?\.dat$",
+        re.IGNORECASE,
+    ),
+    "meta": re.compile(r"_\d{8}_\d{6}_DMD(?P<dmd>\d+)\.meta$"),
+    "annotation": re.compile(r"_\d{8}_\d{6}_DMD(?P<dmd>\d+)\.annotation\.json$"),
+    "reference": re.compile(r"refStack_.*_DMD(?P<dmd>\d+)-REFERENCE\.tif$"),
+    "registered": re.compile(
+        r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_REGISTERED_DOWNSAMPLED-\d+Hz\.tif$"
+    ),
+    "alignment": re.compile(
+        r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_ALIGNMENTDATA\.(mat|h5)$"
+    ),
+}
+
+
+# --- the .dat header --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatHeader:
+    """A parsed ``.dat`` header and the geometry it implies.
+
+    Attributes
+    ----------
+    header_bytes : int
+        Length of the header.
+    fields : dict
+        Field name (or ``field<id>`` for an id we do not know) -> value.
+    file_size : int
+        Size of the file, for the cycle count.
+    """
+
+    header_bytes: int
+    fields: Mapping[str, int]
+    file_size: int
+
+    def _field(self, name: str) -> int:
+        try:
+            return int(self.fields[name])
+        except KeyError:
+            raise PpdataError(
+                f"SLAP2 .dat header has no {name}; fields: {sorted(self.fields)}"
+            ) from None
+
+    @property
+    def first_cycle_offset(self) -> int:
+        return self._field("firstCycleOffsetBytes")
+
+    @property
+    def bytes_per_cycle(self) -> int:
+        return self._field("bytesPerCycle")
+
+    @property
+    def lines_per_cycle(self) -> int:
+        return self._field("linesPerCycle")
+
+    @property
+    def line_header_bytes(self) -> int:
+        return self._field("lineHeaderSizeBytes")
+
+    @property
+    def num_channels(self) -> int:
+        return self._field("numChannels")
+
+    @property
+    def channels(self) -> list[int]:
+        """Channel numbers (1-based) from ``channelMask``, or 1..numChannels."""
+        mask = int(self.fields.get("channelMask", 0))
+        found = [bit + 1 for bit in range(32) if mask >> bit & 1]
+        return found if len(found) == self.num_channels else list(range(1, self.num_channels + 1))
+
+    @property
+    def interleaved(self) -> bool:
+        return bool(self.fields.get("channelsInterleave", 0))
+
+    @property
+    def cycles(self) -> int:
+        """Complete cycles in the file (an incomplete trailing cycle is not counted)."""
+        return max(0, (self.file_size - self.first_cycle_offset) // self.bytes_per_cycle)
+
+    def cycle_offset(self, cycle: int) -> int:
+        """Byte offset of a cycle."""
+        return self.first_cycle_offset + cycle * self.bytes_per_cycle
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "header_bytes": self.header_bytes,
+            "cycles": self.cycles,
+            "lines_per_cycle": self.lines_per_cycle,
+            "channels": self.channels,
+            **{k: int(v) for k, v in self.fields.items()},
+        }
+
+
+@dataclass(frozen=True)
+class LinePlan:
+    """Where each line of a cycle is: lines differ in size (each carries the samples of its
+    own super-pixels), and every cycle repeats the first one's layout.
+
+    Attributes
+    ----------
+    starts : tuple of int
+        Byte offset of each line inside a cycle.
+    sizes : tuple of int
+        Bytes of each line (``lineSizeBytes``, the first uint32 of its line header).
+    counts : tuple of int
+        Samples per channel of each line (its super-pixel count).
+    """
+
+    starts: tuple[int, ...]
+    sizes: tuple[int, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def superpixels(self) -> int:
+        return sum(self.counts)
+
+
+def parse_line_plan(cycle: bytes, header: DatHeader) -> LinePlan:
+    """The line layout from the bytes of one whole cycle.
+
+    Raises
+    ------
+    PpdataError
+        If the line sizes do not add up to ``bytesPerCycle``.
+    """
+    starts, sizes, counts = [], [], []
+    cursor = 0
+    lh, nch = header.line_header_bytes, header.num_channels
+    for _ in range(header.lines_per_cycle):
+        if cursor + 4 > len(cycle):
+            raise PpdataError("SLAP2 .dat cycle ends inside a line header")
+        size = struct.unpack_from("<I", cycle, cursor)[0]
+        if size < lh or (size - lh) % (2 * nch):
+            raise PpdataError(f"SLAP2 .dat line at byte {cursor} has an invalid size {size}")
+        starts.append(cursor)
+        sizes.append(size)
+        counts.append((size - lh) // 2 // nch)
+        cursor += size
+    if cursor != header.bytes_per_cycle:
+        raise PpdataError(
+            f"SLAP2 .dat lines add up to {cursor} bytes, the header says {header.bytes_per_cycle}"
+        )
+    return LinePlan(tuple(starts), tuple(sizes), tuple(counts))
+
+
+def parse_dat_header(data: bytes, file_size: int) -> DatHeader:
+    """Parse a SLAP2 ``.dat`` v2 header from the file's first bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        At least the header (its length is at word 2; :data:`HEADER_PROBE` bytes suffice
+        for the headers we know).
+    file_size : int
+        The file's size.
+
+    Raises
+    ------
+    PpdataError
+        If the magic numbers, version or sizes are wrong, or ``data`` is too short (the
+        message says how many bytes the header needs).
+    """
+    if len(data) < 16:
+        raise PpdataError("SLAP2 .dat too short: a v2 header needs at least 16 bytes")
+    magic, version, header_bytes = struct.unpack_from("<3I", data)
+    if magic != DAT_MAGIC:
+        raise PpdataError(f"not a SLAP2 .dat: magic {magic}, expected {DAT_MAGIC}")
+    if version != 2:
+        raise PpdataError(f"SLAP2 .dat version {version} is not supported (expected 2)")
+    if header_bytes < 16 or header_bytes % 4 or (header_bytes // 4 - 4) % 2:
+        raise PpdataError(f"SLAP2 .dat header size {header_bytes} is invalid")
+    if len(data) < header_bytes:
+        raise PpdataError(f"SLAP2 .dat header needs {header_bytes} bytes, got {len(data)}")
+    words = np.frombuffer(data[:header_bytes], dtype="<u4")
+    if words[-1] != DAT_MAGIC:
+        raise PpdataError("SLAP2 .dat header does not end with the magic number")
+    fields: dict[str, int] = {}
+    for i in range(3, len(words) - 1, 2):
+        fid = int(words[i])
+        name = DAT_FIELDS[fid] if fid < len(DAT_FIELDS) else f"field{fid}"
+        fields[name] = int(words[i + 1])
+    header = DatHeader(header_bytes, fields, int(file_size))
+    if header.bytes_per_cycle <= 0 or header.lines_per_cycle <= 0:
+        raise PpdataError("SLAP2 .dat header has no bytesPerCycle/linesPerCycle")
+    return header
+
+
+def dat_header_bytes(fields: Mapping[str, int]) -> bytes:
+    """Encode a v2 header (the inverse of :func:`parse_dat_header`; the mirror uses it)."""
+    pairs = [(DAT_FIELDS.index(name), int(value)) for name, value in fields.items()]
+    size = 4 * (3 + 2 * len(pairs) + 1)
+    words = [DAT_MAGIC, 2, size, *(x for pair in pairs for x in pair), DAT_MAGIC]
+    return struct.pack(f"<{len(words)}I", *words)
+
+
+# --- files ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slap2File:
+    """One SLAP2 file of a session.
+
+    Attributes
+    ----------
+    key : str
+        Its S3 key.
+    size : int
+    kind : str
+        ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment`` or
+        ``other``.
+    asset : str
+        The asset holding it.
+    dmd, trial : int or None
+        Its DMD and trial, where its name says.
+    cycle_offset : int or None
+        First cycle of a ``-CYCLE-<offset>`` chunk.
+    """
+
+    key: str
+    size: int
+    kind: str
+    asset: str
+    dmd: int | None = None
+    trial: int | None = None
+    cycle_offset: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "size": self.size,
+            "kind": self.kind,
+            "asset": self.asset,
+            "dmd": self.dmd,
+            "trial": self.trial,
+        }
+
+
+def parse_slap2_key(key: str, size: int = 0, asset: str = "") -> Slap2File:
+    """Classify one key by its file name (pure)."""
+    name = key.rsplit("/", 1)[-1]
+    for kind, pattern in _PATTERNS.items():
+        m = pattern.search(name)
+        if m:
+            groups = m.groupdict()
+            return Slap2File(
+                key,
+                size,
+                kind,
+                asset,
+                dmd=int(groups["dmd"]),
+                trial=int(groups["trial"]) if groups.get("trial") else None,
+                cycle_offset=int(groups["cycle"]) if groups.get("cycle") else None,
+            )
+    return Slap2File(key, size, "other", asset)

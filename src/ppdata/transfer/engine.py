@@ -1,0 +1,694 @@
+"""The transfer engine behind :func:`ppdata.transfer.api.download`.
+
+- Small files (up to twice the part size): one streaming GET each, many at a time, written to
+  ``.<name>.ppdata-part`` beside the final file while their MD5 is computed on the fly.
+- Large files: concurrent ranged GETs of ``part_size`` bytes, written with ``os.pwrite`` into
+  a preallocated ``.<name>.ppdata-part``. After each part, the sidecar
+  ``.<name>.ppdata-part.json`` records the completed ranges and the ETag they were fetched
+  against, so an interrupted run (Ctrl-C, kill -9, network drop) fetches only what is missing.
+- Every GET carries ``If-Match: <ETag from the listing>``: an object replaced on the server
+  between the listing and the fetch is detected (HTTP 412), and the file is started again
+  against the new version (once).
+- A body cut mid-transfer (connection reset, timeout) is resumed from the last byte received,
+  under the client's retry budget.
+- A file is renamed to its final name with ``os.replace`` only after its size, and its MD5
+  when the ETag is one, matched. Memory stays bounded: 1 MiB chunks per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
+from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
+
+if TYPE_CHECKING:
+    from ..remote.s3 import S3Client
+    from .api import DownloadSummary, PlannedFile, ProgressCallback
+    from .manifest import Manifest
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PART_SIZE = 16 * 2**20
+MIN_PART_SIZE = 5 * 2**20
+#: Workers fetching small files at first; more join while replies are slow to come.
+LANES_AT_START = 4
+CHUNK = 2**20
+PART_SUFFIX = ".ppdata-part"
+SIDECAR_VERSION = 1
+
+
+def part_paths(path: Path) -> tuple[Path, Path]:
+    """The temporary file and the sidecar of a final path."""
+    name = path.name
+    if len(name) > 200:  # keep ".<name>.ppdata-part.json" under the 255-byte name limit
+        name = hashlib.sha1(name.encode()).hexdigest()
+    temp = path.with_name(f".{name}{PART_SUFFIX}")
+    return temp, temp.with_name(temp.name + ".json")
+
+
+def _read_sidecar(f: PlannedFile) -> list[list[int]] | None:
+    """Completed ranges of an interrupted download of ``f``, if they can be trusted."""
+    temp, sidecar = part_paths(f.path)
+    try:
+        doc = json.loads(sidecar.read_text())
+        st = temp.stat()
+    except (OSError, ValueError):
+        return None
+    if (
+        doc.get("version") != SIDECAR_VERSION
+        or doc.get("key") != f.key
+        or doc.get("etag") != f.etag
+        or doc.get("size") != f.size
+        or st.st_size != f.size
+    ):
+        return None
+    done = doc.get("done") or []
+    if not all(isinstance(r, list) and len(r) == 2 and 0 <= r[0] < r[1] <= f.size for r in done):
+        return None
+    return [list(r) for r in done]
+
+
+def resumable_bytes(files: list[PlannedFile]) -> int:
+    """Bytes of ``files`` already preallocated by interrupted runs (for the space check)."""
+    total = 0
+    for f in files:
+        # only files fetched in parts (over twice the smallest part size) leave a sidecar
+        if f.size > 2 * MIN_PART_SIZE and _read_sidecar(f) is not None:
+            total += f.size
+    return total
+
+
+def _merge(ranges: list[list[int]]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for s, e in sorted(ranges):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return out
+
+
+def _missing(done: list[list[int]], size: int, part: int) -> list[tuple[int, int]]:
+    gaps, cur = [], 0
+    for s, e in _merge(done):
+        if s > cur:
+            gaps.append((cur, s))
+        cur = max(cur, e)
+    if cur < size:
+        gaps.append((cur, size))
+    return [(s, min(s + part, e)) for a, e in gaps for s in range(a, e, part)]
+
+
+class _Changed(Exception):
+    """The object on the server is not the one listed (ETag or size differ)."""
+
+
+class _Stop(Exception):
+    """The transfer was cancelled or another part of it failed."""
+
+
+class _Transfer:
+    """One file in flight."""
+
+    def __init__(self, file: PlannedFile, part_size: int, restarts: int = 0) -> None:
+        self.file = file
+        self.temp, self.sidecar = part_paths(file.path)
+        self.ranged = file.size > 2 * part_size
+        self.part_size = part_size
+        self.lock = threading.Lock()
+        self.done: list[list[int]] = []
+        self.fd: int | None = None
+        self.outstanding = 0
+        self.remaining = 0
+        self.state = "new"  # running | finished | changed | failed
+        self.error: BaseException | None = None
+        self.entry: ManifestEntry | None = None
+        self.transferred = 0
+        self.resumed = 0
+        self.restarts = restarts
+        self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
+
+    def fail(self, exc: BaseException, state: str = "failed") -> None:
+        with self.lock:
+            if self.state == "running":
+                self.state = state
+                self.error = exc
+
+
+class Engine:
+    """Runs the transfers of one download (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        manifest: Manifest,
+        summary: DownloadSummary,
+        progress: ProgressCallback,
+        jobs: int,
+        part_size: int,
+    ) -> None:
+        self.client = client
+        self.manifest = manifest
+        self.summary = summary
+        self.progress = progress
+        self.jobs = max(1, jobs)
+        self.part_size = max(part_size, MIN_PART_SIZE)
+        self.cancel = threading.Event()
+        self._made: set[Path] = set()
+        self.fatal: DownloadError | None = None
+        self._stats_lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- scheduling (main thread) ---------------------------------------------------------
+    def run(self, files: list[PlannedFile]) -> None:
+        transfers = [_Transfer(f, self.part_size) for f in files]
+        self.progress.start(sum(f.size for f in files) - self._resumed_total(transfers), len(files))
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ppdata-download")
+        try:
+            # large files first: they are the long pole, and their parts keep every worker
+            # busy; then the small ones, each fetched whole by one worker from start to end
+            self._run_parts(pool, [t for t in transfers if t.ranged])
+            if self.fatal is None:
+                self._run_small(pool, [t for t in transfers if not t.ranged])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if self.fatal is not None:
+            raise self.fatal
+
+    def _run_small(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+        """Small files: workers ("lanes"), each taking the next file and doing all of it
+        (start, GET, checks, rename, record); no per-file scheduling by this thread.
+
+        Lanes start few and double while they spend most of their time waiting for replies
+        (Little's law: the concurrency a link needs is its latency over the work per file).
+        Far from the server (S3: tens of ms a request) that reaches ``jobs`` within a
+        fraction of a second; next to it (a mirror on this machine) replies come as fast as
+        the CPU handles them, and more threads would only contend for the interpreter.
+        """
+        if not transfers:
+            return
+        queue = deque(transfers)
+        clock = {"wait": 0.0, "total": 0.0}
+
+        def lane() -> None:
+            while not self.cancel.is_set() and self.fatal is None:
+                try:
+                    t: _Transfer | None = queue.popleft()
+                except IndexError:
+                    return
+                while t is not None:
+                    parts = self._start(t)
+                    if not parts or t.state != "running":
+                        break  # could not even start: settled as failed by _start
+                    began = time.perf_counter()
+                    # one part for a small file; a file that changed on the server into a
+                    # large one comes back ranged, and this worker fetches its parts in turn
+                    for _, start, end in parts:
+                        with t.lock:
+                            t.outstanding += 1
+                        self._work(t, start, end)
+                    with self._stats_lock:
+                        clock["wait"] += t.waited
+                        clock["total"] += time.perf_counter() - began
+                    t = self._settle(t)  # a file changed on the server comes back once
+
+        lanes = [pool.submit(lane) for _ in range(min(self.jobs, LANES_AT_START, len(queue)))]
+        try:
+            while True:
+                done, pending = wait(lanes, timeout=0.05)
+                self.manifest.save_every(2.0)
+                if not pending:
+                    break
+                with self._stats_lock:
+                    waited, total = clock["wait"], clock["total"]
+                    clock["wait"] = clock["total"] = 0.0
+                # mostly waiting for replies: more requests in flight will help
+                if total > 0 and waited > 0.75 * total and len(lanes) < self.jobs and queue:
+                    more = min(self.jobs, 2 * len(lanes)) - len(lanes)
+                    lanes += [pool.submit(lane) for _ in range(more)]
+                    logger.debug(
+                        "replies are slow (%.0f%% of the time): %d lanes",
+                        100 * waited / total,
+                        len(lanes),
+                    )
+            for fut in done:
+                fut.result()
+        except BaseException:
+            self.cancel.set()  # each worker ends the file it has (small), then stops
+            wait(lanes)
+            raise
+
+    def _run_parts(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+        """Large files, as concurrent ranged parts scheduled from this thread."""
+        queue: deque[Any] = deque(transfers)
+        in_flight: dict[Future[None], _Transfer] = {}
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < 2 * self.jobs and self.fatal is None:
+                    item = queue.popleft()
+                    if isinstance(item, _Transfer):
+                        queue.extendleft(reversed(self._start(item)))
+                        continue
+                    t, start, end = item
+                    if t.state != "running":
+                        continue
+                    with t.lock:
+                        t.outstanding += 1
+                    in_flight[pool.submit(self._work, t, start, end)] = t
+                if not in_flight:
+                    if self.fatal is not None:
+                        break
+                    continue
+                done, _ = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t = in_flight.pop(fut)
+                    restart = self._settle(t)
+                    if restart is not None:
+                        queue.appendleft(restart)
+                self.manifest.save_every(2.0)
+                if self.fatal is not None:
+                    self.cancel.set()
+                    queue.clear()
+        except BaseException:
+            self.cancel.set()
+            wait(in_flight)
+            for t in in_flight.values():
+                self._close(t)
+                if t.state == "finished" and t.entry is not None:
+                    self.manifest.record(t.entry)
+                elif not t.ranged:
+                    _remove(t.temp)
+            raise
+
+    def _resumed_total(self, transfers: list[_Transfer]) -> int:
+        total = 0
+        for t in transfers:
+            if t.ranged and (done := _read_sidecar(t.file)):
+                total += sum(e - s for s, e in _merge(done))
+        return total
+
+    def _start(self, t: _Transfer) -> list[tuple[_Transfer, int, int]]:
+        """Open a transfer: temp file, resumed ranges; returns its parts."""
+        f = t.file
+        try:
+            if f.path.parent not in self._made:
+                f.path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(f.path.parent)
+            if t.ranged:
+                t.done = _read_sidecar(f) or []
+                if t.done:
+                    t.resumed = sum(e - s for s, e in _merge(t.done))
+                    t.fd = os.open(t.temp, os.O_RDWR)
+                    logger.info(
+                        "resuming %s: %d of %d bytes already here", f.uri, t.resumed, f.size
+                    )
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        t.sidecar.unlink()
+                    t.fd = os.open(t.temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+                    _preallocate(t.fd, f.size)
+                parts = _missing(t.done, f.size, t.part_size)
+            else:
+                parts = [(0, f.size)]
+        except OSError as exc:
+            t.state = "failed"
+            t.error = exc
+            self._settle(t)
+            return []
+        t.state = "running"
+        t.remaining = len(parts)
+        self.progress.file_started(f)
+        if not parts:  # every range was already here: only the checks remain
+            return [(t, 0, 0)]
+        return [(t, s, e) for s, e in parts]
+
+    def _settle(self, t: _Transfer) -> _Transfer | None:
+        """Record a transfer whose work is over; return a restarted transfer if needed."""
+        from .api import FileResult, FileStatus
+
+        with t.lock:
+            if t.outstanding > 0 or t.state in ("running", "settled"):
+                return None
+            state, t.state = t.state, "settled"
+        f = t.file
+        self._close(t)
+        if state == "finished" and t.entry is not None:
+            self.manifest.record(t.entry)
+            result = FileResult(
+                f.key,
+                f.path,
+                FileStatus.FETCHED,
+                f.size,
+                check=t.entry.check,
+                transferred=t.transferred,
+                resumed=t.resumed,
+            )
+            if t.resumed:
+                self.summary.notes.append(
+                    f"{f.uri}: resumed, {t.resumed:,} bytes were already here"
+                )
+            self.summary.results.append(result)
+            self.progress.file_done(result)
+            return None
+        if state == "changed" and t.restarts == 0 and self.fatal is None:
+            _remove(t.temp, t.sidecar)
+            try:
+                info = self.client.head(f.key)
+            except PpdataError as exc:
+                t.error = exc
+            else:
+                from dataclasses import replace
+
+                new = replace(f, size=info.size, etag=info.etag, last_modified=info.last_modified)
+                note = (
+                    f"{f.uri} changed on the server after it was listed (ETag {f.etag} → "
+                    f"{info.etag}, {f.size:,} → {info.size:,} bytes); downloading the "
+                    "new version"
+                )
+                logger.warning("%s", note)
+                self.summary.notes.append(note)
+                return _Transfer(new, self.part_size, restarts=t.restarts + 1)
+        message = self._message(t, state)
+        if state == "changed" or isinstance(t.error, _Checksum) or not t.ranged:
+            _remove(t.temp, t.sidecar)
+        # else: keep a large file's completed parts and sidecar, for the next run to resume
+        result = FileResult(
+            f.key,
+            f.path,
+            FileStatus.FAILED,
+            f.size,
+            transferred=t.transferred,
+            resumed=t.resumed,
+            message=message,
+        )
+        logger.error("%s: %s", f.uri, message)
+        self.summary.results.append(result)
+        self.progress.file_done(result)
+        return None
+
+    def _message(self, t: _Transfer, state: str) -> str:
+        exc = t.error
+        if isinstance(exc, _Stop):
+            return f"not finished: the download stopped ({self.fatal or 'cancelled'})"
+        if state == "changed":
+            return f"it changed on the server twice while downloading ({exc}); try again later"
+        if isinstance(exc, NotFound):
+            return f"it was deleted from the server after the listing ({exc})"
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "the destination is full"
+        if isinstance(exc, S3Error) and _code(exc) in ("SlowDown", "503", "Throttling"):
+            return (
+                f"the server kept throttling requests (503 SlowDown) after "
+                f"{self.client.settings.retries} retries; try again later or with fewer "
+                "--jobs"
+            )
+        if isinstance(exc, PermissionError):
+            return f"cannot write {exc.filename or t.file.path}: permission denied"
+        if isinstance(exc, IsADirectoryError):
+            return f"cannot write {t.file.path}: a folder of that name is in the way"
+        return str(exc) if isinstance(exc, PpdataError) else f"{type(exc).__name__}: {exc}"
+
+    def _close(self, t: _Transfer) -> None:
+        if t.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(t.fd)
+            t.fd = None
+
+    # -- work (worker threads) ------------------------------------------------------------
+    def _work(self, t: _Transfer, start: int, end: int) -> None:
+        try:
+            if t.state != "running":
+                return
+            if t.ranged:
+                if end > start:
+                    self._stream(t, start, end, lambda off, data: _pwrite(t.fd, data, off))
+                with t.lock:
+                    if end > start:
+                        t.done = _merge([*t.done, [start, end]])
+                        self._write_sidecar(t)
+                    t.remaining -= 1
+                    last = t.remaining <= 0 and t.state == "running"
+                if last:
+                    self._finish(t, None)
+            else:
+                self._fetch_whole(t)
+        except _Changed as exc:
+            t.fail(exc, "changed")
+        except _Stop:
+            t.fail(_Stop("cancelled"))
+        except BaseException as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self._out_of_space(exc)
+            t.fail(exc)
+        finally:
+            with t.lock:
+                t.outstanding -= 1
+
+    def _fetch_whole(self, t: _Transfer) -> None:
+        """A small file: one GET into one buffer, hashed and written at once."""
+        f = t.file
+        if self.cancel.is_set():
+            raise _Stop
+        began = time.perf_counter()
+        try:
+            body, resp = self.client.get_whole(f.key, if_match=f.etag)
+        except S3Error as exc:
+            if _code(exc) in ("PreconditionFailed", "412"):
+                raise _Changed(f"ETag {f.etag} no longer matches") from exc
+            cause = exc.__cause__
+            if isinstance(cause, _stream_errors()) and not isinstance(exc, BucketUnreachable):
+                attempts = self.client.settings.retries + 1
+                raise DownloadError(
+                    f"the connection kept failing mid-transfer ({type(cause).__name__}: "
+                    f"{cause}) after {attempts} attempts; re-run to fetch it again"
+                ) from exc
+            raise
+        t.waited = time.perf_counter() - began
+        etag = resp.get("ETag")
+        if (f.etag and etag and etag != f.etag) or len(body) != f.size:
+            raise _Changed(
+                f"the server sent ETag {etag}, {len(body)} bytes; expected {f.etag}, {f.size} bytes"
+            )
+        md5 = hashlib.md5(body).hexdigest() if f.md5 else None
+        fd = os.open(t.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view, written = memoryview(body), 0
+            while written < len(body):
+                written += os.write(fd, view[written:])
+        finally:
+            os.close(fd)
+        with self._stats_lock:
+            t.transferred += len(body)
+            self.summary.bytes_transferred += len(body)
+        self.progress.advance(len(body))
+        self._finish(t, md5)
+
+    def _finish(self, t: _Transfer, md5: str | None) -> None:
+        """Check size (and MD5) of the temp file, then move it into place."""
+        f = t.file
+        if t.fd is not None:
+            os.close(t.fd)
+            t.fd = None
+        size = os.stat(t.temp).st_size
+        if size != f.size:
+            raise _Checksum(
+                f"it has {size:,} bytes after the download, expected {f.size:,}; "
+                "the partial file was removed"
+            )
+        check = Check.SIZE
+        if f.md5:
+            md5 = md5 or md5_file(t.temp)
+            if md5 != f.md5:
+                raise _Checksum(
+                    f"its MD5 is {md5}, but the ETag says {f.md5}: the bytes were "
+                    "corrupted on the way; the file was removed, re-run to fetch "
+                    "it again"
+                )
+            check = Check.MD5
+        os.replace(t.temp, f.path)
+        mtime_ns = None
+        if f.last_modified is not None:
+            with contextlib.suppress(OSError):
+                stamp = int(f.last_modified.timestamp() * 1e9)
+                os.utime(f.path, ns=(time.time_ns(), stamp))
+                mtime_ns = stamp
+        if t.ranged:
+            _remove(t.sidecar)
+        t.entry = ManifestEntry.for_file(f, check, mtime_ns)
+        with t.lock:
+            if t.state == "running":
+                t.state = "finished"
+
+    def _write_sidecar(self, t: _Transfer) -> None:
+        doc = {
+            "version": SIDECAR_VERSION,
+            "key": t.file.key,
+            "etag": t.file.etag,
+            "size": t.file.size,
+            "done": t.done,
+        }
+        atomic_write_text(t.sidecar, json.dumps(doc))
+
+    def _buffer(self) -> memoryview:
+        """This worker's reusable read buffer: a part streams through it into the file,
+        with no new allocation (and no page faults) per chunk."""
+        buffer: memoryview | None = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = memoryview(bytearray(CHUNK))
+        return buffer
+
+    def _stream(
+        self,
+        t: _Transfer,
+        start: int,
+        end: int,
+        sink: Any,
+    ) -> None:
+        """GET ``[start, end)`` into ``sink(offset, data)``, resuming a body cut mid-way."""
+        f = t.file
+        cur = start
+        failures = 0
+        errors = _stream_errors()
+        while True:
+            try:
+                body, resp = self.client.stream(f.key, cur, end, if_match=f.etag)
+            except S3Error as exc:
+                if _code(exc) in ("PreconditionFailed", "412"):
+                    raise _Changed(f"ETag {f.etag} no longer matches") from exc
+                raise
+            try:
+                etag = resp.get("ETag")
+                length = resp.get("ContentLength")
+                if (f.etag and etag and etag != f.etag) or (
+                    length is not None and int(length) != end - cur
+                ):
+                    raise _Changed(
+                        f"the server sent ETag {etag}, {length} bytes; expected "
+                        f"{f.etag}, {end - cur} bytes"
+                    )
+                buffer = self._buffer()
+                while True:
+                    if self.cancel.is_set() or t.state != "running":
+                        raise _Stop
+                    n = body.readinto(buffer)
+                    if not n:
+                        break
+                    data = buffer[:n]
+                    if cur + len(data) > end:
+                        raise _Changed("the server sent more bytes than the object has")
+                    sink(cur, data)
+                    cur += len(data)
+                    with self._stats_lock:
+                        t.transferred += len(data)
+                        self.summary.bytes_transferred += len(data)
+                    self.progress.advance(len(data))
+                if cur != end:
+                    raise ConnectionError(f"the body ended at byte {cur:,} of {end:,}")
+                return
+            except errors as exc:
+                failures += 1
+                if failures > self.client.settings.retries:
+                    raise DownloadError(
+                        f"the connection kept failing mid-transfer ({type(exc).__name__}: "
+                        f"{exc}) after {failures} attempts; re-run to resume: the bytes "
+                        "already here are kept"
+                    ) from exc
+                self.client.stats.add_retry()
+                delay = self.client.policy.backoff(failures)
+                logger.info(
+                    "%s: body cut at byte %d (%s); resuming in %.2fs", f.uri, cur, exc, delay
+                )
+                time.sleep(delay)
+            finally:
+                with contextlib.suppress(*errors):
+                    body.close()
+
+    def _out_of_space(self, exc: OSError) -> None:
+        if self.fatal is None:
+            import shutil
+
+            from ..units import format_bytes
+
+            free = shutil.disk_usage(self.manifest.dest).free
+            self.fatal = DownloadError(
+                f"the destination {self.manifest.dest} is full ({exc.strerror}; "
+                f"{format_bytes(free)} free); free some space and re-run to resume"
+            )
+            self.fatal.__cause__ = exc
+            self.cancel.set()
+
+
+class _Checksum(DownloadError):
+    """Size or MD5 mismatch after a transfer."""
+
+
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    from ..remote.transport import STREAM_ERRORS
+
+    return STREAM_ERRORS
+
+
+def _code(exc: BaseException) -> str:
+    """The S3 error code (or HTTP status) of a failed request, else ``""``."""
+    return getattr(exc, "code", "") or ""
+
+
+def _pwrite(fd: int | None, data: bytes, offset: int) -> None:
+    if fd is None:
+        raise _Stop("the part file is closed")
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
+def _preallocate(fd: int, size: int) -> None:
+    """Reserve the file's space now, so a full disk shows at the start, not mid-way."""
+    if size <= 0:
+        return
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        os.ftruncate(fd, size)
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def run_plan(
+    client: S3Client,
+    files: list[PlannedFile],
+    manifest: Manifest,
+    summary: DownloadSummary,
+    *,
+    progress: ProgressCallback,
+    jobs: int,
+    part_size: int | None,
+) -> None:
+    """Fetch ``files`` (see the module docstring), recording results in ``summary``."""
+    pool_size = client.transport.maxsize
+    if jobs > pool_size:
+        logger.info(
+            "limiting --jobs %d to the client's %d connections (raise PPDATA_MAX_WORKERS for more)",
+            jobs,
+            pool_size,
+        )
+        jobs = pool_size
+    Engine(client, manifest, summary, progress, jobs, part_size or DEFAULT_PART_SIZE).run(files)

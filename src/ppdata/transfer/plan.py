@@ -1,0 +1,298 @@
+"""Target resolution for downloads: from what a user typed to the list of objects.
+
+A target is a session name (all its assets, or chosen kinds; current versions by default),
+an asset name, ``<asset>/<sub/path>``, or an ``s3://`` URL of the configured bucket. Keys that
+would escape the destination are refused here, with the reason, before anything is fetched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from ..errors import AssetNotFound, DownloadError, InvalidName, NotFound, UnsafeKey
+from ..remote.s3 import ObjectInfo, S3Client
+from .manifest import LOCK_NAME, MANIFEST_NAME
+
+if TYPE_CHECKING:
+    from .api import DownloadPlan
+
+logger = logging.getLogger(__name__)
+
+PART_SUFFIX = ".ppdata-part"
+_RESERVED = (MANIFEST_NAME, LOCK_NAME)
+
+
+def safe_relative_path(key: str, prefix: str = "") -> PurePosixPath:
+    """The local relative path of a key, or :class:`UnsafeKey` if it could escape.
+
+    Refused: empty keys, NUL or control characters, backslashes, absolute keys, empty parts
+    (``a//b``), ``.`` and ``..`` parts, keys outside ``prefix``, and names ppdata uses for
+    its own bookkeeping.
+
+    Examples
+    --------
+    >>> safe_relative_path("asset/nwb/x.nwb")
+    PurePosixPath('asset/nwb/x.nwb')
+    >>> safe_relative_path("asset/../../etc/passwd")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ppdata.errors.UnsafeKey: the key 'asset/../../etc/passwd' has a '..' part; ...
+    """
+
+    def refuse(why: str) -> UnsafeKey:
+        return UnsafeKey(
+            f"the key {key!r} {why}; it would not stay inside the destination, "
+            "so it is not downloaded"
+        )
+
+    if not key:
+        raise refuse("is empty")
+    if any(ord(c) < 32 or c == "\x7f" for c in key):
+        raise refuse("contains a NUL or control character")
+    if "\\" in key:
+        raise refuse("contains a backslash")
+    if key.startswith("/"):
+        raise refuse("is absolute")
+    parts = key.split("/")
+    if any(p == "" for p in parts):
+        raise refuse("has an empty part ('//' or a trailing '/')")
+    if any(p == ".." for p in parts):
+        raise refuse("has a '..' part")
+    if any(p == "." for p in parts):
+        raise refuse("has a '.' part")
+    if len(parts[0]) >= 2 and parts[0][1] == ":":
+        raise refuse("starts with a drive letter")
+    rel = PurePosixPath(key)
+    if prefix and PurePosixPath(prefix.rstrip("/")) not in rel.parents:
+        raise refuse(f"is not under {prefix!r}")
+    if rel.name in _RESERVED or rel.name.endswith((PART_SUFFIX, PART_SUFFIX + ".json")):
+        raise refuse("clashes with the names ppdata uses for its own bookkeeping")
+    return rel
+
+
+def build_plan(
+    target: str,
+    client: S3Client,
+    dest: Path,
+    kinds: Iterable[str] | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    versions: str,
+) -> DownloadPlan:
+    from .api import DownloadPlan, PlannedFile, RefusedKey
+
+    if versions not in ("current", "all"):
+        raise InvalidName(f"versions must be 'current' or 'all', not {versions!r}")
+    plan = DownloadPlan(
+        target=target, dest=dest, bucket=client.bucket, endpoint_url=client.settings.endpoint_url
+    )
+    roots = _resolve(target.strip(), client, kinds, versions, plan)
+    listed: list[tuple[str, ObjectInfo]] = []
+    for root, single in roots:
+        if single is not None:
+            listed.append((root, single))
+        else:
+            listed.extend((root, obj) for obj in client.iter_objects(root))
+    folders = {k.rsplit("/", 1)[0] for _, o in listed if "/" in (k := o.key)}
+    folders |= {str(p) for f in folders for p in PurePosixPath(f).parents}
+    kept: list[tuple[str, ObjectInfo]] = []
+    for root, obj in listed:
+        if obj.key.endswith("/") and obj.size == 0:
+            continue  # a "folder" placeholder object, not a file
+        try:
+            safe_relative_path(obj.key)
+        except UnsafeKey as exc:
+            plan.refused.append(RefusedKey(obj.key, str(exc)))
+            continue
+        if obj.key in folders:
+            plan.refused.append(
+                RefusedKey(
+                    obj.key,
+                    "is both a file and a folder in the "
+                    "bucket; only the folder's files are downloaded",
+                )
+            )
+            continue
+        kept.append((root, obj))
+    selected = _apply_globs(kept, include, exclude, plan)
+    for _root, obj in selected:
+        plan.files.append(
+            PlannedFile(
+                key=obj.key,
+                size=obj.size,
+                etag=obj.etag,
+                path=dest.joinpath(*obj.key.split("/")),
+                uri=client.uri(obj.key),
+                last_modified=obj.last_modified,
+            )
+        )
+    for r in plan.refused:
+        logger.warning("refusing %s", r)
+    return plan
+
+
+def _resolve(
+    target: str, client: S3Client, kinds: Iterable[str] | None, versions: str, plan: DownloadPlan
+) -> list[tuple[str, ObjectInfo | None]]:
+    """Turn a target into listing roots: ``(prefix, None)`` or ``(key, its ObjectInfo)``."""
+    from ..naming import NameKind, as_s3_uri, parse_name
+
+    target = as_s3_uri(target)
+    if not target:
+        raise NotFound("empty download target: give a session, an asset, a path or an s3:// URL")
+    wanted_kinds = _parse_kinds(kinds)
+    if target.startswith("s3://"):
+        key = client.key_of(target)
+        if not key.strip("/"):
+            raise DownloadError(
+                f"refusing to download the whole bucket {client.bucket!r}: name a session, an "
+                "asset or a folder"
+            )
+        return _resolve_path(key, client, plan)
+    if "/" in target.strip("/"):
+        return _resolve_path(target, client, plan)
+    name = target.strip("/")
+    try:
+        parsed = parse_name(name)
+    except InvalidName as exc:
+        try:
+            return _resolve_path(name, client, plan)
+        except NotFound:
+            raise NotFound(f"unknown download target {target!r}: {exc}") from None
+    if parsed.kind is NameKind.RAW and parsed.name == name:
+        return _resolve_session(name, client, wanted_kinds, versions, plan)
+    if wanted_kinds:
+        plan.warnings.append(
+            f"--kind is for session targets; {name} is one asset, so it is downloaded whole"
+        )
+    listing = client.list(f"{name}/")
+    if not (listing.prefixes or listing.objects):
+        others: list[str] = []
+        if parsed.raw_name:
+            others = [p.rstrip("/") for p in client.list(parsed.raw_name).prefixes]
+        hint = f"; assets of this session: {', '.join(others)}" if others else ""
+        raise AssetNotFound(
+            f"no asset {name!r} in s3://{client.bucket}/ at {client.settings.where}{hint}"
+        )
+    plan.assets.append(name)
+    plan.roots.append(f"{name}/")
+    return [(f"{name}/", None)]
+
+
+def _parse_kinds(kinds: Iterable[str] | None) -> set[str]:
+    from ..find.assets import AssetKind
+
+    out: set[str] = set()
+    for k in kinds or ():
+        try:
+            out.add(str(AssetKind(str(k).strip().lower())))
+        except ValueError:
+            valid = ", ".join(k.value for k in AssetKind if k is not AssetKind.UNKNOWN)
+            raise InvalidName(f"unknown asset kind {k!r}; kinds are: {valid}") from None
+    return out
+
+
+def _resolve_session(
+    name: str, client: S3Client, wanted: set[str], versions: str, plan: DownloadPlan
+) -> list[tuple[str, ObjectInfo | None]]:
+    from ..find.assets import find_assets
+
+    assets = find_assets(name, client)  # raises SessionNotFound
+    chosen = [
+        a
+        for a in assets
+        if (not wanted or str(a.kind) in wanted) and (versions == "all" or a.current)
+    ]
+    if not chosen:
+        have = ", ".join(f"{a.name} ({a.kind})" for a in assets)
+        raise AssetNotFound(
+            f"session {name} has no asset of kind {', '.join(sorted(wanted))}; it has: {have}"
+        )
+    for a in chosen:
+        plan.assets.append(a.name)
+        plan.roots.append(a.prefix)
+    return [(a.prefix, None) for a in chosen]
+
+
+def _resolve_path(
+    path: str,
+    client: S3Client,
+    plan: DownloadPlan,
+) -> list[tuple[str, ObjectInfo | None]]:
+    key = path.lstrip("/")
+    folder = key.rstrip("/") + "/"
+    # One listing of the path as a prefix tells both: ``<key>/`` among its folders, or an
+    # object named ``<key>`` with its size and ETag (no HEAD needed).
+    listing = client.list(key.rstrip("/"))
+    if folder in listing.prefixes:
+        plan.roots.append(folder)
+        plan.assets.append(folder.split("/", 1)[0])
+        return [(folder, None)]
+    info = next((o for o in listing.objects if o.key == key), None)
+    if info is not None:
+        parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+        plan.roots.append(key)
+        plan.assets.append(key.split("/", 1)[0])
+        return [(parent, info)]
+    parent = key.rstrip("/").rsplit("/", 1)[0] + "/" if "/" in key.rstrip("/") else ""
+    there = client.list(parent).names if parent else []
+    hint = (
+        f"; {client.uri(parent)} holds: {_some(there)}"
+        if there
+        else ""
+        if not parent
+        else f"; {client.uri(parent)} does not exist either"
+    )
+    raise NotFound(f"nothing at {client.uri(key)} ({client.settings.where}){hint}")
+
+
+def _some(names: Sequence[str], n: int = 12) -> str:
+    shown = ", ".join(names[:n])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > n else "")
+
+
+def _apply_globs(
+    items: list[tuple[str, ObjectInfo]],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    plan: DownloadPlan,
+) -> list[tuple[str, ObjectInfo]]:
+    if not include and not exclude:
+        return items
+
+    def rel(root: str, key: str) -> str:
+        return key[len(root) :] if root and key.startswith(root) else key
+
+    def hit(pattern: str, root: str, key: str) -> bool:
+        return fnmatch.fnmatchcase(rel(root, key), pattern) or fnmatch.fnmatchcase(key, pattern)
+
+    used: Counter[str] = Counter()
+    out = []
+    for root, obj in items:
+        inc = [p for p in include if hit(p, root, obj.key)]
+        used.update(inc)
+        if include and not inc:
+            continue
+        if any(hit(p, root, obj.key) for p in exclude):
+            continue
+        out.append((root, obj))
+    if out:
+        for p in include:
+            if not used[p]:
+                plan.warnings.append(f"--include {p!r} matched no file")
+        return out
+    tops = sorted(
+        {rel(r, o.key).split("/", 1)[0] + ("/" if "/" in rel(r, o.key) else "") for r, o in items}
+    )
+    what = " ".join(
+        [*(f"--include {p!r}" for p in include), *(f"--exclude {p!r}" for p in exclude)]
+    )
+    raise NotFound(
+        f"{what} left none of the {len(items):,} files of {plan.target}; paths are matched "
+        f"inside each asset (e.g. 'nwb/*', '*.json'); there is: {_some(tops)}"
+    )
