@@ -209,7 +209,8 @@ def serve_static(root: Path, conn: Any, bucket: str = BUCKET) -> None:
                 return
             counts["bytes"] += end - start
             self.wfile.flush()
-            with open(root / key, "rb") as f:
+            with open(root / key, "rb") as f, contextlib.suppress(ConnectionError):
+                # a client that closes early (remfile stops reading mid-body) is not an error
                 offset = start
                 while offset < end:
                     sent = os.sendfile(

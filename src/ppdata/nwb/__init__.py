@@ -1,3 +1,4 @@
-"""Reading NWB files: open one (``open``), its storage backends (``backends``), and the
-data by modality (``ephys``, ``ophys``, ``behavior``, ``stimuli``, ``aligned``, ``spikebins``).
+"""Reading NWB files: open one (``open``), its backends (``backends``) and remote storage
+(``storage``), and the data by modality (``ephys``, ``ophys``, ``behavior``, ``stimuli``,
+``aligned``, ``spikebins``).
 """

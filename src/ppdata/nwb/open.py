@@ -29,15 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NotFound, NWBError, PpdataError
-from .backends import (
-    H5Backend,
-    S3File,
-    S3ZarrStore,
-    ZarrBackend,
-    as_zarr_store,
-    decode_value,
-    install_safe_pickle,
-)
+from .backends import H5Backend, ZarrBackend, decode_value, install_safe_pickle
+from .storage import S3File, S3ZarrStore, as_zarr_store
 
 if TYPE_CHECKING:
     from .._html import NWBSummary
