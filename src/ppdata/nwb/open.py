@@ -657,7 +657,8 @@ def _open_remote(
     block_size: int | None = None,
 ) -> NWB:
     """Open a remote NWB; ``first``: its first bytes, already read with its size;
-    ``block_size``: of an HDF5 file's block cache (default :data:`ppdata.nwb.storage.BLOCK_SIZE`)."""
+    ``block_size``: of an HDF5 file's block cache (default
+    :data:`ppdata.nwb.storage.BLOCK_SIZE`)."""
     source = client.uri(key)
     store = S3ZarrStore(client, key)
     if fmt is None and size is not None:
