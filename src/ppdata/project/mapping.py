@@ -41,6 +41,8 @@ class Outcome:
     seconds: float = 0.0
     requests: int = 0
     bytes: int = 0
+    #: CPU seconds of the task's own thread (h5py, decoding, Parquet; not the S3 pool's)
+    cpu: float = 0.0
 
 
 #: Failures that another attempt would repeat (a missing table, a bad argument): not retried.
@@ -71,6 +73,7 @@ def call_on_session(
     client = _worker_client(settings)
     before = client.stats.snapshot()
     started = time.perf_counter()
+    cpu = time.thread_time()
     error: str | None = None
     attempt = 0
 
@@ -78,7 +81,14 @@ def call_on_session(
         # tasks on one worker share its client, so concurrent tasks' counts may overlap
         spent = client.stats.snapshot() - before
         return Outcome(
-            name, value, error, attempt, time.perf_counter() - started, spent.requests, spent.bytes
+            name,
+            value,
+            error,
+            attempt,
+            time.perf_counter() - started,
+            spent.requests,
+            spent.bytes,
+            time.thread_time() - cpu,
         )
 
     for attempt in range(1, retries + 2):
