@@ -118,7 +118,7 @@ class _PpdataSide:
         elif op in ("roi", "plane"):
             self.session.nwb("planar-ophys")
         elif op in LONG_LFP:
-            from ppdata.nwb.ephys import lfp
+            from ppdata.nwb.lfp import lfp
 
             # open = the file and the series' metadata, as pynwb's read() does for the
             # notebook (an empty window at the series' start: nothing near the one measured)
@@ -136,7 +136,7 @@ class _PpdataSide:
         if op == "lfp":
             return _checksum(s.lfp(p["probe"], p["lfp_start"], p["lfp_stop"]).data)
         if op in LONG_LFP:
-            from ppdata.nwb.ephys import lfp
+            from ppdata.nwb.lfp import lfp
 
             nwb = s.nwb(LONG_LFP[op])
             return _checksum(lfp(nwb, p["long_probe"], p["long_start"], p["long_stop"]).data)
@@ -456,7 +456,7 @@ def make_plan(endpoint: str, ophys_session: str) -> tuple[dict[str, Any], list[s
     import numpy as np
 
     from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED
-    from ppdata.nwb.ephys import list_lfp_probes
+    from ppdata.nwb.lfp import list_lfp_probes
     from ppdata.nwb.ophys import list_planes
     from ppdata.remote.s3 import S3Client
     from ppdata.session import Session

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .find.assets import Asset
     from .session import Session
-    from .transfer.api import DownloadPlan
+    from .transfer.model import DownloadPlan
 
 __all__ = [
     "NWBSummary",
@@ -130,7 +130,7 @@ def html_card(
 
 
 def _bytes(n: float) -> str:
-    from .transfer.api import format_bytes
+    from .units import format_bytes
 
     return format_bytes(n)
 

@@ -94,7 +94,7 @@ class NotebookProgress:
     def text(self) -> str:
         """The bar's label: ``"files: 3 / 4 (75%)"``."""
         if self._bytes:
-            from .transfer.api import format_bytes
+            from .units import format_bytes
 
             amount = f"{format_bytes(self.done)} / {format_bytes(self.total or 0)}"
             if self.files_total is not None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .dandi import DandiAsset
-    from .nwb.open import NWB
+    from .nwb.file import NWB
     from .slap2.reader import Slap2
 
 __all__ = ["Session", "open_session"]
@@ -332,8 +332,8 @@ class Session:
         stop: float | None = None,
         channels: Iterable[int | str] | None = None,
     ) -> Any:
-        """A window of one probe's LFP (see :func:`ppdata.nwb.ephys.lfp`)."""
-        from .nwb.ephys import lfp
+        """A window of one probe's LFP (see :func:`ppdata.nwb.lfp.lfp`)."""
+        from .nwb.lfp import lfp
 
         return lfp(self._ephys(), probe, start, stop, channels)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from .app import App, common_options, pass_app, window_options
 from .data import json_option
-from .main import App, common_options, pass_app, window_options
 from .render import emit_json, emit_table
 
 WHAT = {

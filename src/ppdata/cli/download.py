@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .main import App, common_options, pass_app
+from .app import App, common_options, pass_app
 from .render import emit_json, emit_table, format_bytes, plural
 
 KINDS = ["raw", "sorted", "planar-ophys", "behavior-videos", "behavior-timing", "nwb", "ccf"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .main import App, common_options, pass_app
+from .app import App, common_options, pass_app
 from .render import emit_json, emit_table, err_console, human_size
 
 

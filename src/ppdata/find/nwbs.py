@@ -162,7 +162,7 @@ def probe_complete_hdf5(
     ``None`` and the caller lists the asset as usual.
     """
     from ..errors import BucketUnreachable, NotFound, S3Error
-    from ..nwb.open import NWBFormat, format_from_objects
+    from ..nwb.formats import NWBFormat, format_from_objects
 
     raw = asset.parsed.raw_name
     if asset.kind is not AssetKind.NWB or not raw:

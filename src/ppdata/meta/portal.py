@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MetadataError, NotFound
-from .metadata import KeyReader, load_json_document
+from .documents import KeyReader, load_json_document
 
 __all__ = [
     "VISUALIZATION_FILE",

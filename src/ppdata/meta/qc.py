@@ -37,7 +37,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MetadataError, NotFound
-from .metadata import KeyReader, load_json_document
+from .documents import KeyReader, load_json_document
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -35,8 +35,8 @@ from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
 
 if TYPE_CHECKING:
     from ..remote.s3 import S3Client
-    from .api import DownloadSummary, PlannedFile, ProgressCallback
     from .manifest import Manifest
+    from .model import DownloadSummary, PlannedFile, ProgressCallback
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ class Engine:
 
     def _settle(self, t: _Transfer) -> _Transfer | None:
         """Record a transfer whose work is over; return a restarted transfer if needed."""
-        from .api import FileResult, FileStatus
+        from .model import FileResult, FileStatus
 
         with t.lock:
             if t.outstanding > 0 or t.state in ("running", "settled"):

@@ -12,14 +12,11 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from ..errors import AssetNotFound, DownloadError, InvalidName, NotFound, UnsafeKey
 from ..remote.s3 import ObjectInfo, S3Client
 from .manifest import LOCK_NAME, MANIFEST_NAME
-
-if TYPE_CHECKING:
-    from .api import DownloadPlan
+from .model import DownloadPlan, PlannedFile, RefusedKey
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +81,6 @@ def build_plan(
     exclude: tuple[str, ...],
     versions: str,
 ) -> DownloadPlan:
-    from .api import DownloadPlan, PlannedFile, RefusedKey
-
     if versions not in ("current", "all"):
         raise InvalidName(f"versions must be 'current' or 'all', not {versions!r}")
     plan = DownloadPlan(
