@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NWBError
 from .find.assets import Asset, AssetKind, find_assets, pick_asset
-from .find.nwbs import NWBLocation, nwbs_in_asset, pick_recording, probe_complete_hdf5
+from .find.nwbs import (
+    NWB_KINDS,
+    NWBLocation,
+    nwbs_in_asset,
+    pick_recording,
+    probe_complete_hdf5,
+)
 from .naming import SessionName, parse_name
 from .remote.s3 import S3Client
 from .settings import Settings
@@ -123,12 +129,7 @@ class Session:
     def nwb_locations(self) -> list[NWBLocation]:
         """Every NWB of the session's chosen assets: complete first, then partial ones."""
         out: list[NWBLocation] = []
-        for kind in (
-            AssetKind.NWB,
-            AssetKind.SORTED,
-            AssetKind.PLANAR_OPHYS,
-            AssetKind.BEHAVIOR_TIMING,
-        ):
+        for kind in NWB_KINDS:
             if kind in self.kinds:
                 try:
                     out.extend(nwbs_in_asset(self.asset(kind), self.client))
@@ -145,16 +146,7 @@ class Session:
         NWBError
             If the session has no NWB of that kind; the message lists what it has.
         """
-        kinds = (
-            [AssetKind(kind)]
-            if kind
-            else [
-                AssetKind.NWB,
-                AssetKind.SORTED,
-                AssetKind.PLANAR_OPHYS,
-                AssetKind.BEHAVIOR_TIMING,
-            ]
-        )
+        kinds = [AssetKind(kind)] if kind else list(NWB_KINDS)
         if self.source == "dandi" and (kind is None or AssetKind(kind) is AssetKind.NWB):
             return self._dandi_nwb()
         for k in kinds:
