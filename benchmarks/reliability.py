@@ -312,7 +312,8 @@ def download_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tal
 def changed_mid_download(lab: Lab, trials: int, rng: random.Random) -> Tally:
     """Replace an object on the server while its ranged parts are being fetched."""
     from ppdata.remote.s3 import S3Client
-    from ppdata.transfer.api import NullProgress, download
+    from ppdata.transfer.api import download
+    from ppdata.transfer.model import NullProgress
 
     tally = Tally("object changed mid-download", "download")
     original = lab.objects[BIG]

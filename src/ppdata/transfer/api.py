@@ -55,7 +55,6 @@ from .manifest import (
     verify,
 )
 from .model import (
-    DEFAULT_CONFIRM_BYTES,
     DownloadPlan,
     DownloadSummary,
     Existing,
@@ -64,22 +63,11 @@ from .model import (
     NullProgress,
     PlannedFile,
     ProgressCallback,
-    RefusedKey,
 )
 from .plan import safe_relative_path
 
 __all__ = [
-    "DEFAULT_CONFIRM_BYTES",
     "Check",
-    "DownloadPlan",
-    "DownloadSummary",
-    "Existing",
-    "FileResult",
-    "FileStatus",
-    "NullProgress",
-    "PlannedFile",
-    "ProgressCallback",
-    "RefusedKey",
     "VerifyReport",
     "download",
     "plan_download",
