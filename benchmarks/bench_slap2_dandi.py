@@ -1,9 +1,14 @@
 """Benchmark: SLAP2 raw reads and the complete NWB on DANDI (issue 14).
 
 (1) One trial's channel-1 data from a raw SLAP2 ``.dat``: ppdata parses the header from one
-ranged GET, then reads only the byte span of the cycles asked for. Baseline: fetch the whole
-file (what ``s3fs``/``boto3`` users do) and slice it locally. Also a 10-cycle window and two
-frames of a registered movie (ppdata reads only those TIFF pages; baseline: whole file).
+ranged GET, then reads channel 1's blocks in at most ``max_requests`` concurrent ranged GETs
+split at gaps of at least ``min_gap`` bytes (each line holds channel 1's samples, then
+channel 2's: with ``min_gap=0`` more requests skip more of channel 2; ``--max-requests``
+lists the budgets shown). Baseline: fetch the whole file (what
+``s3fs``/``boto3`` users do) and slice it locally. Also a 10-cycle window and two
+frames of a registered movie (ppdata reads only those TIFF pages; baseline: whole file), and
+ΔF/F of one DMD from the processed asset's ``experiment_summary.h5`` (h5py over ranged
+reads; baseline: the whole file, then h5py in memory).
 
 (2) The units table of the complete ephys NWB: from the bucket (``open_session(name)``) and
 from DANDI (``open_session(name, source="dandi")``: API look-up, then the blob streamed from
@@ -33,7 +38,7 @@ def _requests(proxy) -> int:
     return sum(proxy.requests.values())
 
 
-def slap2_rows(proxy, latency: float, repeat: int) -> list[list]:
+def slap2_rows(proxy, latency: float, repeat: int, budgets: list[int]) -> list[list]:
     import numpy as np
     import tifffile
 
@@ -49,7 +54,7 @@ def slap2_rows(proxy, latency: float, repeat: int) -> list[list]:
         )
         header = slap.header(1, 1)
         plan = slap.line_plan(1, 1)
-        asked_trial = header.cycles * plan.superpixels * 2
+        asked_trial = header.cycles * plan.superpixels * 2  # int16 samples of channel 1
 
         def measure(label: str, ours, base, asked: int) -> None:
             before_r, before_b = _requests(proxy), client.stats.total_bytes
@@ -87,11 +92,21 @@ def slap2_rows(proxy, latency: float, repeat: int) -> list[list]:
             return np.concatenate(parts, axis=1)
 
         measure(
-            "raw .dat, 1 trial, channel 1 (after the header)",
+            "raw .dat, 1 trial, channel 1 (default: max_requests=3, min_gap=1 MiB)",
             lambda: slap.read_trial(1, 1, channel=1),
             lambda: whole_dat(slice(None)),
             asked_trial,
         )
+        per_block = header.cycles * header.lines_per_cycle
+        for budget in budgets:
+            n = budget or per_block
+            measure(
+                f"raw .dat, 1 trial, channel 1, max_requests={n}, min_gap=0"
+                + (" (one per line block)" if not budget else ""),
+                lambda n=n: slap.read_trial(1, 1, channel=1, max_requests=n, min_gap=0),
+                lambda: whole_dat(slice(None)),
+                asked_trial,
+            )
         measure(
             "raw .dat, 10 cycles, channel 1",
             lambda: slap.read_trial(1, 1, channel=1, cycles=(100, 110)),
@@ -112,6 +127,27 @@ def slap2_rows(proxy, latency: float, repeat: int) -> list[list]:
             whole_tiff,
             2 * frame_bytes,
         )
+        summary = next(f for f in slap.files if f.kind == "summary")
+
+        def whole_summary(frames: tuple[int, int] | None) -> np.ndarray:
+            import io
+
+            import h5py
+
+            from ppdata.slap2 import summary as slap2_summary
+
+            with h5py.File(io.BytesIO(client.get_bytes(summary.key)), "r") as h5:
+                return slap2_summary.traces(h5, 1, frames=frames)
+
+        n_frames, n_sources = slap.traces(1).shape
+        for label, frames in (("all frames", None), ("100 frames", (1000, 1100))):
+            count = n_frames if frames is None else frames[1] - frames[0]
+            measure(
+                f"processed: DMD1 ΔF/F, {label} (dF_denoised and F0 of channel 1)",
+                lambda frames=frames: slap.traces(1, frames=frames),
+                lambda frames=frames: whole_summary(frames),
+                2 * count * n_sources * 4,
+            )
     return rows
 
 
@@ -171,12 +207,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, nargs="*", default=[0.0, 0.05])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        nargs="*",
+        default=[3, 64, 0],
+        help="request budgets for the whole-trial read with min_gap=0 (0: one per line block)",
+    )
     args = parser.parse_args()
     slap, dandi = [], []
     with mirror_process("small") as (endpoint, _sheet):
         for latency in args.latency:
             with endpoint_with_latency(endpoint, latency) as proxy:
-                slap += slap2_rows(proxy, latency, args.repeat)
+                slap += slap2_rows(proxy, latency, args.repeat, args.max_requests)
                 dandi += dandi_rows(proxy, latency, args.repeat)
     print_table(
         "SLAP2: ranged reads vs whole-file GETs",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ppdata.dandi import blob_location, candidate_paths, find_dandi_asset, plan_dandi_download
-from ppdata.errors import BucketUnreachable, DandiAssetNotFound
+from ppdata.errors import BucketUnreachable, DandiAssetNotFound, NotFound
 from ppdata.mirror.world import (
     EPHYS_COMPLETE,
     EPHYS_REPROCESSED,
@@ -156,6 +156,20 @@ def test_dandi_session_without_units(dclient):
         with pytest.raises(Exception, match="no units table in its DANDI NWB"):
             s.units()
         assert s.nwb().exists("processing/ophys/DfOverF/DMD1_DfOverF/data")
+
+
+def test_slap2_dff_from_dandi(dclient):
+    """The complete SLAP2 NWB (the pilot layout, ``DfOverF/DMD1_DfOverF``): ΔF/F per DMD."""
+    with open_session(SLAP2_SESSION, client=dclient, source="dandi") as s:
+        whole = s.slap2_dff(1)
+        assert whole.index.name == "time" and whole.shape[1] > 0
+        window = s.slap2_dff(1, start=float(whole.index[10]), stop=float(whole.index[20]))
+        np.testing.assert_array_equal(window.to_numpy(), whole.to_numpy()[10:20])
+        with pytest.raises(NotFound, match=r"DMDs with series: \[1\]"):
+            s.slap2_dff(2)
+        # its stimulus table comes from the same NWB (the S3 assets hold none)
+        stimuli = s.stimuli()
+        assert len(stimuli) >= 1 and len(s.nwb_used) == 1  # the DANDI NWB only
 
 
 def test_unreachable_api(settings):

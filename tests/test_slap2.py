@@ -148,16 +148,38 @@ def test_header_is_one_ranged_read(client, slap):
 @pytest.mark.parametrize("channel", [1, 2])
 def test_read_whole_trial(client, slap, channel):
     expected = _expected(SLAP2_SESSION, 2, 3, channel)
-    slap.header(2, 3)
+    header = slap.header(2, 3)
     client.stats.reset()
     data = slap.read_trial(2, 3, channel=channel)
     assert data.dtype == np.int16 and data.shape == expected.shape
     np.testing.assert_array_equal(data, expected)
     snap = client.stats.snapshot()
-    assert snap["requests"] == 1
-    # one contiguous span: never more than the file's data section
-    header = slap.header(2, 3)
+    assert snap["requests"] == 1  # gaps of a few bytes are read through
     assert snap["bytes"] <= len(dat_bytes(SLAP2_SESSION, 2, 3)) - header.first_cycle_offset
+    client.stats.reset()
+    np.testing.assert_array_equal(slap.read_trial(2, 3, channel=channel, min_gap=0), data)
+    snap3 = client.stats.snapshot()
+    assert snap3["requests"] == 3 and snap3["bytes"] < snap["bytes"]
+
+
+def test_request_budget_trades_requests_for_bytes(client, slap):
+    """More requests skip more of the other channel: at one request per line block the
+    bytes fetched are exactly the samples asked for."""
+    header, plan = slap.header(1, 2), slap.line_plan(1, 2)
+    expected = _expected(SLAP2_SESSION, 1, 2, 1)[20:40]
+    asked = 20 * plan.superpixels * 2
+    fetched = []
+    for budget in (1, 3, 40, 20 * header.lines_per_cycle):
+        client.stats.reset()
+        data = slap.read_trial(1, 2, cycles=(20, 40), max_requests=budget, min_gap=0)
+        np.testing.assert_array_equal(data, expected)
+        snap = client.stats.snapshot()
+        assert snap["requests"] == budget
+        fetched.append(snap["bytes"])
+    assert fetched == sorted(fetched, reverse=True) and fetched[0] > 2 * asked
+    assert fetched[-1] == asked
+    with pytest.raises(OutOfRange, match="max_requests"):
+        slap.read_trial(1, 2, max_requests=0)
 
 
 def test_read_cycles_and_lines(client, slap):
@@ -165,19 +187,23 @@ def test_read_cycles_and_lines(client, slap):
     client.stats.reset()
     data = slap.read_trial(1, 1, channel=1, cycles=slice(10, 20))
     np.testing.assert_array_equal(data, _expected(SLAP2_SESSION, 1, 1, 1)[10:20])
-    assert client.stats.snapshot()["bytes"] == 10 * header.bytes_per_cycle
-    # a few lines of a few cycles: separate small ranges, fetched concurrently
+    assert client.stats.snapshot()["bytes"] < 10 * header.bytes_per_cycle
+    # a few lines of a few cycles: one small range per cycle, fetched concurrently, once
+    # the gaps are worth skipping
     client.stats.reset()
-    part = slap.read_trial(1, 1, channel=2, cycles=(5, 8), lines=(2, 4))
+    part = slap.read_trial(1, 1, channel=2, cycles=(5, 8), lines=(2, 4), min_gap=100)
     np.testing.assert_array_equal(part, _expected(SLAP2_SESSION, 1, 1, 2, (2, 4))[5:8])
     snap = client.stats.snapshot()
     assert snap["requests"] == 3 and snap["bytes"] < 3 * header.bytes_per_cycle
     single = slap.read_trial(1, 1, cycles=7, lines=3)
     np.testing.assert_array_equal(single, _expected(SLAP2_SESSION, 1, 1, 1, (3, 4))[7:8])
-    # many cycles of one line: one read over the span, not one per cycle
+    # many cycles of one line: within the budget, not one request per cycle
     client.stats.reset()
-    many = slap.read_trial(1, 1, cycles=(0, 50), lines=(0, 1))
+    many = slap.read_trial(1, 1, cycles=(0, 50), lines=(0, 1), min_gap=100)
     np.testing.assert_array_equal(many, _expected(SLAP2_SESSION, 1, 1, 1, (0, 1))[:50])
+    assert client.stats.snapshot()["requests"] == 3
+    client.stats.reset()
+    np.testing.assert_array_equal(slap.read_trial(1, 1, cycles=(0, 50), lines=(0, 1)), many)
     assert client.stats.snapshot()["requests"] == 1
 
 
@@ -189,7 +215,10 @@ def test_read_across_cycle_chunks(client, slap):
     client.stats.reset()
     whole = slap.read_trial(1, CHUNKED_TRIAL)
     np.testing.assert_array_equal(whole, expected)
-    assert client.stats.snapshot()["requests"] == 2  # one read per chunk (headers cached)
+    assert client.stats.snapshot()["requests"] == 2  # one per chunk (headers cached)
+    client.stats.reset()
+    np.testing.assert_array_equal(slap.read_trial(1, CHUNKED_TRIAL, min_gap=0), expected)
+    assert client.stats.snapshot()["requests"] == 3  # the chunks share the budget of 3
     split = CHUNK_STARTS[1]
     window = slap.read_trial(1, CHUNKED_TRIAL, cycles=(split - 3, split + 2), lines=(1, 3))
     np.testing.assert_array_equal(
@@ -248,12 +277,6 @@ def test_registered_reads_only_pages_asked(client, slap, world):
     assert np.isnan(frames[0, 0, 0]) and not np.isnan(frames[0, 60, 60])
     with pytest.raises(OutOfRange, match=rf"valid is 0\.\.{MOVIE_SHAPE[0]}"):
         slap.registered(1, 2, frames=(0, MOVIE_SHAPE[0] + 1))
-
-
-def test_mean_image(slap):
-    image = slap.mean_image(1)
-    pages = movie_pages(SLAP2_SESSION, 1, 1)
-    np.testing.assert_allclose(image[60, 60], pages[0::2, 60, 60].mean(), rtol=1e-5)
 
 
 def test_not_a_slap2_session(client):

@@ -366,6 +366,24 @@ class Session:
 
         return rois(self._ophys(), plane, masks=masks)
 
+    def slap2_dff(
+        self, dmd: int, start: float | None = None, stop: float | None = None
+    ) -> pd.DataFrame:
+        """A SLAP2 DMD's ΔF/F from the session's complete NWB (``source="dandi"``: DANDI
+        001424), time x source (see :func:`ppdata.slap2.summary.nwb_dff`; from S3, the
+        processed asset's traces are :meth:`slap2` ``.traces``).
+
+        Examples
+        --------
+        >>> s = ppdata.open_session("828408_2025-11-13_10-30-53", source="dandi")
+        >>> s.slap2_dff(1).columns.name
+        'source'
+        >>> s.close()
+        """
+        from .slap2.summary import nwb_dff
+
+        return nwb_dff(self.nwb(), dmd, start, stop)
+
     # -- behavior ---------------------------------------------------------------------------
     def running_speed(self) -> pd.DataFrame:
         """Running speed (``speed``, cm/s, negative = backwards) indexed by time (s).
@@ -446,6 +464,8 @@ class Session:
         would be when the session has none."""
         from .nwb.stimuli import has_stimulus_tables
 
+        if self.source == "dandi" and has_stimulus_tables(self._dandi_nwb()):
+            return self._dandi_nwb()
         for kind in (AssetKind.NWB, AssetKind.BEHAVIOR_TIMING):
             if kind in self.kinds:
                 nwb = self.nwb(kind)

@@ -76,6 +76,7 @@ def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) ->
         click.echo(f"Mirror of s3://{bucket} ({mirror.objects} objects) serving at {url}")
         click.echo(f"  export PPDATA_ENDPOINT_URL={url}")
         click.echo(f"  export PPDATA_SPREADSHEET={mirror.spreadsheet}")
+        click.echo(f"  export PPDATA_DANDI_API_URL={url}/api  # its DANDI API stand-in")
         click.echo("Press Ctrl-C to stop.", err=True)
         if ready_file is not None:
             tmp = ready_file.with_name(ready_file.name + ".tmp")

@@ -100,7 +100,8 @@ def classify(name: str | SessionName, entries: Iterable[str] | None = None) -> A
         return AssetKind.PLANAR_OPHYS
     if len(folders & BEHAVIOR_VIDEO_FOLDERS) >= 2:
         return AssetKind.BEHAVIOR_VIDEOS
-    if parsed.platform in (None, "SLAP2") and any(DMD_FOLDER.match(f) for f in folders):
+    slap2_folders = "source_extraction/" in folders or any(DMD_FOLDER.match(f) for f in folders)
+    if parsed.platform in (None, "SLAP2") and slap2_folders:
         return AssetKind.SLAP2_PROCESSED
     has_timing_png = any(f.endswith("_timing_plot.png") or f.startswith("wheel_") for f in files)
     has_nwb = any(e.rstrip("/").endswith(".nwb") for e in names)

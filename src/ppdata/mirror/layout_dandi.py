@@ -55,6 +55,7 @@ def _slap2_nwb(path: Path, session_name: str) -> None:
         {
             "processing/ophys/DfOverF/DMD1_DfOverF/data": g.normal(0, 1, (n, rois)).astype("f4"),
             "processing/ophys/DfOverF/DMD1_DfOverF/timestamps": np.arange(n) / 200.0,
+            "intervals/stimulus_presentations/id": np.arange(10),
             "intervals/stimulus_presentations/start_time": np.arange(10) * 0.2,
             "intervals/stimulus_presentations/stop_time": np.arange(10) * 0.2 + 0.1,
             "session_description": "SLAP2 imaging (synthetic)",

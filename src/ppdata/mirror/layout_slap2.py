@@ -6,8 +6,8 @@ Shapes follow REAL_SHAPES.md §12: per-trial ``.dat`` files with the v2 header, 
 a reference stack TIFF; the motion-corrected asset holds float32 BigTIFF movies (channels
 interleaved, 50-px NaN margin) and ``_ALIGNMENTDATA.mat``. The raw asset also keeps the
 older stand-ins the world had before (registered TIFFs in ``dynamic_data``,
-``static_data``). What a SLAP2 ``_processed_`` asset holds is not known: ``DMD<n>/``
-folders of a summary HDF5 (invented, marked so in the docs).
+``static_data``). The SLAP2 ``_processed_`` asset holds
+``source_extraction/experiment_summary.h5`` (GIAnT's summary, ``Path<n>`` groups).
 """
 
 from __future__ import annotations
@@ -41,10 +41,13 @@ __all__ = [
     "KINDS",
     "MARKUP_NOTE",
     "MOVIE_SHAPE",
+    "SUMMARY_SOURCES",
+    "SUMMARY_TRIAL_FRAMES",
     "TRIALS",
     "dat_bytes",
     "dat_samples",
     "movie_pages",
+    "summary_arrays",
     "write_asset",
 ]
 
@@ -252,17 +255,46 @@ def _motion_corrected(folder: Path, session: Session, asset: Asset) -> None:
     write_metadata(folder, session, asset, modalities=("slap",))
 
 
+#: The processed asset's experiment summary: frames per trial and sources per DMD.
+SUMMARY_TRIAL_FRAMES = (1200, 1200, 1600)
+SUMMARY_SOURCES = {1: 6, 2: 4}
+
+
+def summary_arrays(asset_name: str, dmd: int) -> dict[str, np.ndarray]:
+    """The datasets of one DMD's group (``Path<dmd>``) of ``experiment_summary.h5``, in
+    the newer GIAnT layout: traces ``(frames, channels, sources)``, MATLAB-style ``(1, n)``
+    vectors, ``mean_im`` ``(channels, z, rows, cols)``, one drawn ROI on DMD1."""
+    g = rng("summary", asset_name, dmd)
+    frames, sources = sum(SUMMARY_TRIAL_FRAMES), SUMMARY_SOURCES[dmd]
+    h, w = MOVIE_SHAPE[1:]
+    f0 = g.uniform(200, 400, size=(1, 2, sources)) * np.ones((frames, 1, 1))
+    d_f = np.clip(g.normal(0, 20, size=(frames, 2, sources)), 0, None)
+    out = {
+        "frame_info/trial_num_frames": np.array([SUMMARY_TRIAL_FRAMES], dtype=float),
+        "frame_info/frame_line_idxs": (np.arange(frames, dtype=float) * 100 + 1)[None, :],
+        "frame_info/discard_frames": (g.uniform(size=(frames, 1)) < 0.02).astype(np.uint8),
+        "frame_info/onlineXshifts": g.normal(0, 1, size=(1, frames)),
+        "sources/temporal/F0": f0.astype(np.float32),
+        "sources/temporal/dF_denoised": d_f.astype(np.float32),
+        "sources/temporal/dF_ls": (d_f + g.normal(0, 5, size=d_f.shape)).astype(np.float32),
+        "sources/temporal/events": (d_f > 40).astype(np.float32),
+        "visualizations/mean_im": g.uniform(100, 400, size=(2, 1, h, w)).astype(np.float32),
+        "visualizations/act_im": g.uniform(0, 1, size=(1, h, w)).astype(np.float32),
+    }
+    if dmd == 1:
+        out["user_rois/F"] = g.uniform(100, 300, size=(frames, 2, 1)).astype(np.float32)
+        out["user_rois/Fsvd"] = out["user_rois/F"] * 0.9
+    return out
+
+
 def _processed(folder: Path, session: Session, asset: Asset) -> None:
-    for dmd in DMDS:
-        g = rng("processed", asset.name, dmd)
-        write_h5(
-            folder / f"DMD{dmd}" / f"summary_DMD{dmd}.h5",
-            {
-                "meanIm": g.uniform(0, 1, size=MOVIE_SHAPE[1:]).astype(np.float32),
-                "dF": g.normal(0, 1, size=(5, 400)).astype(np.float32),
-            },
-            attrs={"frame_rate_hz": 200.0},
-        )
+    """``source_extraction/experiment_summary.h5`` (the path the packaging code reads)."""
+    datasets = {
+        f"Path{dmd}/{key}": value
+        for dmd in DMDS
+        for key, value in summary_arrays(asset.name, dmd).items()
+    }
+    write_h5(folder / "source_extraction" / "experiment_summary.h5", datasets)
     write_metadata(folder, session, asset, modalities=("slap",))
 
 

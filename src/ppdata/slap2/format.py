@@ -7,6 +7,7 @@ import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,17 @@ from ..errors import PpdataError
 __all__ = [
     "DAT_FIELDS",
     "DAT_MAGIC",
+    "ChannelBlocks",
     "DatHeader",
     "LinePlan",
     "Slap2File",
+    "channel_blocks",
     "dat_header_bytes",
+    "gather_blocks",
     "parse_dat_header",
     "parse_line_plan",
     "parse_slap2_key",
+    "plan_runs",
 ]
 
 DAT_MAGIC = 322379495
@@ -60,6 +65,7 @@ _PATTERNS = {
     "alignment": re.compile(
         r"E(?P<epoch>\d+)T(?P<trial>\d+)DMD(?P<dmd>\d+)_ALIGNMENTDATA\.(mat|h5)$"
     ),
+    "summary": re.compile(r"^experiment_summary\.h5$"),
 }
 
 
@@ -236,6 +242,107 @@ def parse_dat_header(data: bytes, file_size: int) -> DatHeader:
     return header
 
 
+# --- one channel's bytes: blocks, runs of blocks, and the samples out of them ------------
+
+
+@dataclass(frozen=True)
+class ChannelBlocks:
+    """Where one channel's samples of some cycles and lines are in a ``.dat``.
+
+    Attributes
+    ----------
+    starts : ndarray
+        ``(cycles, lines)`` byte offset of each block in the file; row-major order is file
+        order (lines ascend in a cycle, cycles ascend).
+    lengths : ndarray
+        Bytes of each line's block (the same in every cycle).
+    counts : ndarray
+        Samples of that channel per line (0-sample lines are left out).
+    step, phase : int
+        Sample-interleaved files (``channelsInterleave`` ≠ 0, unverified) keep every
+        ``step``-th sample from ``phase``; otherwise 1 and 0.
+    """
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    counts: np.ndarray
+    step: int = 1
+    phase: int = 0
+
+    @property
+    def asked_bytes(self) -> int:
+        """Bytes of the samples asked for."""
+        return int(self.starts.shape[0] * self.counts.sum() * 2)
+
+
+def channel_blocks(
+    header: DatHeader, plan: LinePlan, cycles: range, lines: range, channel: int
+) -> ChannelBlocks:
+    """The blocks holding ``channel`` for these cycles and lines (pure).
+
+    Each line is its line header, then channel 1's ``count`` int16 samples, then channel
+    2's (SLAP2_Utils ``getLineData``: channel offset ``samples_per_channel × (ch − 1)``).
+    """
+    ci, nch, lh = header.channels.index(channel), header.num_channels, header.line_header_bytes
+    chosen = [line for line in lines if plan.counts[line]]
+    counts = np.array([plan.counts[line] for line in chosen], dtype=np.int64)
+    base = np.array([plan.starts[line] + lh for line in chosen], dtype=np.int64)
+    if header.interleaved:
+        offsets, lengths, step, phase = base, counts * 2 * nch, nch, ci
+    else:
+        offsets, lengths, step, phase = base + ci * counts * 2, counts * 2, 1, 0
+    cyc = np.arange(cycles.start, cycles.stop, dtype=np.int64)
+    starts = (header.first_cycle_offset + cyc * header.bytes_per_cycle)[:, None] + offsets[None, :]
+    return ChannelBlocks(starts.reshape(len(cyc), len(chosen)), lengths, counts, step, phase)
+
+
+def plan_runs(
+    blocks: ChannelBlocks, max_requests: int, min_gap: int = 0
+) -> list[tuple[int, int, int, int]]:
+    """Group the blocks into at most ``max_requests`` byte runs, splitting at the largest
+    gaps of at least ``min_gap`` bytes (pure): ``(start, end, first block, stop block)`` per
+    run, blocks counted in file order. No grouping into that many runs reads fewer bytes."""
+    flat = blocks.starts.ravel()
+    if not flat.size:
+        return []
+    ends = flat + np.tile(blocks.lengths, blocks.starts.shape[0])
+    gaps = flat[1:] - ends[:-1]
+    splits = min(max_requests - 1, int(np.count_nonzero(gaps >= max(min_gap, 1))))
+    cut: list[int] = []
+    if splits > 0:
+        cut = [int(i) + 1 for i in np.sort(np.argpartition(-gaps, splits - 1)[:splits])]
+    bounds = [0, *cut, flat.size]
+    return [(int(flat[a]), int(ends[b - 1]), a, b) for a, b in pairwise(bounds)]
+
+
+def gather_blocks(
+    blocks: ChannelBlocks,
+    runs: list[tuple[int, int, int, int]],
+    buffers: list[bytes],
+    bytes_per_cycle: int,
+) -> np.ndarray:
+    """The samples of the blocks, ``(cycles, samples)`` int16, from the bytes of each run
+    (pure). A line's blocks in one run sit ``bytes_per_cycle`` apart: one strided view each."""
+    n_cyc, n_lines = blocks.starts.shape
+    columns = np.concatenate([[0], np.cumsum(blocks.counts)])
+    out = np.empty((n_cyc, int(columns[-1])), dtype="<i2")
+    for (run_start, _, a, b), buf in zip(runs, buffers, strict=True):
+        for j in range(n_lines):
+            c0, c1 = -(-(a - j) // n_lines), (b - 1 - j) // n_lines
+            if c0 > c1:
+                continue
+            view = np.ndarray(
+                (c1 - c0 + 1, int(blocks.lengths[j])),
+                dtype=np.uint8,
+                buffer=buf,
+                offset=int(blocks.starts[c0, j]) - run_start,
+                strides=(bytes_per_cycle, 1),
+            )
+            samples = np.ascontiguousarray(view).view("<i2")[:, blocks.phase :: blocks.step]
+            out[c0 : c1 + 1, columns[j] : columns[j + 1]] = samples
+    return out
+
+
 def dat_header_bytes(fields: Mapping[str, int]) -> bytes:
     """Encode a v2 header (the inverse of :func:`parse_dat_header`; the mirror uses it)."""
     pairs = [(DAT_FIELDS.index(name), int(value)) for name, value in fields.items()]
@@ -257,8 +364,8 @@ class Slap2File:
         Its S3 key.
     size : int
     kind : str
-        ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment`` or
-        ``other``.
+        ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment``,
+        ``summary`` (the processed asset's ``experiment_summary.h5``) or ``other``.
     asset : str
         The asset holding it.
     dmd, trial : int or None
@@ -298,7 +405,7 @@ def parse_slap2_key(key: str, size: int = 0, asset: str = "") -> Slap2File:
                 size,
                 kind,
                 asset,
-                dmd=int(groups["dmd"]),
+                dmd=int(groups["dmd"]) if groups.get("dmd") else None,
                 trial=int(groups["trial"]) if groups.get("trial") else None,
                 cycle_offset=int(groups["cycle"]) if groups.get("cycle") else None,
             )

@@ -16,7 +16,9 @@ cycle's line layout: ``linesPerCycle`` lines of different sizes, each a line hea
 first uint32 is the line's size) then one block of int16 samples per channel, one sample
 per super-pixel of that line — the layout the paper's extraction script reads on the real
 files. The first ranged GET holds the header and the first cycle; a read then costs one
-ranged GET per run of cycles.
+ranged GET per run of cycles (at most ``max_requests``, split only at gaps of ``min_gap``
+bytes). The ``_processed_`` asset's ``experiment_summary.h5`` gives ΔF/F and the other
+traces per DMD (:mod:`ppdata.slap2.summary`).
 
 Examples
 --------
@@ -24,6 +26,8 @@ Examples
 >>> slap = s.slap2()
 >>> slap.read_trial(dmd=1, trial=1, channel=1, cycles=(100, 110)).shape[0]
 10
+>>> slap.traces(1, frames=(0, 100)).shape  # ΔF/F from the processed asset: frames x sources
+(100, 6)
 >>> s.close()
 """
 
@@ -32,23 +36,28 @@ from __future__ import annotations
 import json
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ..errors import NotFound, OutOfRange, PpdataError
+from . import summary as slap2_summary
 from .format import (
     DAT_FIELDS,
     DAT_MAGIC,
     DatHeader,
     LinePlan,
     Slap2File,
+    channel_blocks,
     dat_header_bytes,
+    gather_blocks,
     parse_dat_header,
     parse_line_plan,
     parse_slap2_key,
+    plan_runs,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +68,7 @@ __all__ = [
     "DAT_FIELDS",
     "DAT_MAGIC",
     "HEADER_PROBE",
+    "MIN_GAP",
     "DatHeader",
     "LinePlan",
     "Slap2",
@@ -74,6 +84,9 @@ logger = logging.getLogger(__name__)
 #: Bytes read first: the header and, in the files we know of (cycles of ~31 KB), the whole
 #: first cycle, whose line headers give the line layout. More costs one more ranged GET.
 HEADER_PROBE = 64 * 2**10
+#: Gaps between the blocks asked for smaller than this are read through, not split into
+#: another request: at S3's ~50 ms a round trip is worth a megabyte or more of transfer.
+MIN_GAP = 2**20
 
 
 def _range_selection(what: str, asked: Any, total: int) -> range:
@@ -169,9 +182,11 @@ class Slap2:
                     "reference_stack": bool(self._of("reference", dmd)),
                 }
             )
+        summaries = self._of("summary")
         return {
             "session": self.raw.session,
             "assets": [self.raw.name, *(a.name for a in self.derived)],
+            "experiment_summary": summaries[-1].key if summaries else None,
             "dmds": per_dmd,
             "files": [f.to_dict() for f in self.files if f.kind != "other"],
         }
@@ -259,14 +274,23 @@ class Slap2:
         channel: int = 1,
         cycles: Any = None,
         lines: Any = None,
+        max_requests: int = 3,
+        min_gap: int = MIN_GAP,
     ) -> np.ndarray:
         """Samples of one channel of a trial: ``(cycles, super-pixels)`` int16.
 
         The super-pixels are those of the lines asked for, in line order (the order of
-        ``meta(dmd)["superPixelIDs"]``, which maps each to DMD pixels). Only the byte ranges
-        of those cycles and lines are read: one ranged GET for a run of whole cycles, at most
-        three (concurrent) for a subset of lines; a trial split in ``-CYCLE-`` chunks costs
-        that per chunk it spans.
+        ``meta(dmd)["superPixelIDs"]``, which maps each to DMD pixels). Each line of the file
+        holds its line header, then channel 1's samples, then channel 2's, so one channel's
+        samples are many short runs. The reader fetches them in at most ``max_requests``
+        concurrent ranged GETs, splitting only at the largest gaps of at least ``min_gap``
+        bytes (a request costs a round trip, in which a megabyte or more would have
+        arrived): one GET for a run of cycles of a real file, whose cycles are ~30 KB. A
+        two-channel file then costs ≈ 2.7× the bytes asked for; with ``min_gap=0`` each
+        extra request skips one more channel-2 block, and only one request per line block
+        (``max_requests`` ≥ cycles × lines) fetches exactly the samples asked for — see
+        ``docs/real-shapes-slap2-dandi.md`` for why ≤ 1.5× in ≤ 3 requests cannot be had.
+        A trial split in ``-CYCLE-`` chunks shares the budget (at least one GET per chunk).
 
         Parameters
         ----------
@@ -275,6 +299,10 @@ class Slap2:
             1-based channel number (1: green, iGluSnFR; 2: red).
         cycles, lines : slice, (start, stop), int or None
             Which cycles of the trial and lines of each cycle (default: all).
+        max_requests : int
+            The most ranged GETs (run concurrently on the client's pool).
+        min_gap : int
+            Bytes of unwanted data worth a request to skip (default 1 MiB).
 
         Raises
         ------
@@ -283,6 +311,8 @@ class Slap2:
         NotFound
             If the session has no ``.dat`` for that DMD and trial.
         """
+        if max_requests < 1:
+            raise OutOfRange(f"max_requests is {max_requests}: it must be 1 or more")
         chunks = self._chunks(dmd, trial)
         h = chunks[0][1]
         if channel not in h.channels:
@@ -290,58 +320,24 @@ class Slap2:
         total = sum(ch.cycles for _, ch, _ in chunks)
         cyc = _range_selection("cycles", cycles, total)
         lin = _range_selection("lines", lines, h.lines_per_cycle)
-        parts = []
+        spans = []
         first = 0
         for f, ch, cplan in chunks:
             lo, hi = max(cyc.start, first), min(cyc.stop, first + ch.cycles)
             if lo < hi:
-                parts.append(
-                    self._read_span(f.key, ch, cplan, range(lo - first, hi - first), lin, channel)
-                )
+                spans.append((f, ch, cplan, range(lo - first, hi - first)))
             first += ch.cycles
-        return np.concatenate(parts, axis=0)
-
-    def _read_span(
-        self, key: str, h: DatHeader, plan: LinePlan, cyc: range, lin: range, channel: int
-    ) -> np.ndarray:
-        ci, nch, lh = h.channels.index(channel), h.num_channels, h.line_header_bytes
-        lo = plan.starts[lin.start]
-        hi = plan.starts[lin.stop - 1] + plan.sizes[lin.stop - 1]
-        per_cycle = [(h.cycle_offset(c) + lo, h.cycle_offset(c) + hi) for c in cyc]
-        runs = _coalesce(per_cycle)
-        if len(runs) > 3:  # a few lines of many cycles: one read over the whole span
-            runs = [(per_cycle[0][0], per_cycle[-1][1])]
-        datas = (
-            [self.client.get_bytes(key, *runs[0])]
-            if len(runs) == 1
-            else self.client.get_ranges(key, runs)
-        )
         parts = []
-        first = 0
-        for (start, end), buf in zip(runs, datas, strict=True):
-            n = sum(1 for a, _ in per_cycle[first:] if start <= a < end)
-            # (cycles, bytes of the lines asked for): cycles sit bytesPerCycle apart
-            view = np.ndarray(
-                (n, hi - lo),
-                dtype=np.uint8,
-                buffer=buf,
-                offset=per_cycle[first][0] - start,
-                strides=(h.bytes_per_cycle, 1),
-            )
-            columns = []
-            for line in lin:
-                count = plan.counts[line]
-                if not count:
-                    continue
-                data_start = plan.starts[line] - lo + lh
-                block = view[:, data_start : data_start + 2 * nch * count]
-                samples = np.ascontiguousarray(block).view("<i2")
-                if h.interleaved:
-                    columns.append(samples[:, ci::nch])
-                else:
-                    columns.append(samples[:, ci * count : (ci + 1) * count])
-            parts.append(np.concatenate(columns, axis=1) if columns else np.empty((n, 0), "<i2"))
-            first += n
+        for i, (f, ch, cplan, span) in enumerate(spans):
+            # chunks share the budget (at least one request each)
+            budget = max(1, max_requests // len(spans) + (i < max_requests % len(spans)))
+            blocks = channel_blocks(ch, cplan, span, lin, channel)
+            runs = plan_runs(blocks, budget, min_gap)
+            if len(runs) == 1:
+                bufs = [self.client.get_bytes(f.key, *runs[0][:2])]
+            else:  # none (lines without samples) or several, fetched concurrently
+                bufs = self.client.get_ranges(f.key, [r[:2] for r in runs])
+            parts.append(gather_blocks(blocks, runs, bufs, ch.bytes_per_cycle))
         return np.concatenate(parts, axis=0)
 
     def cycle_times(self, dmd: int, trial: int, cycles: Any = None) -> np.ndarray:
@@ -437,10 +433,85 @@ class Slap2:
                 out[i] = page.asarray()
             return out
 
-    def mean_image(self, dmd: int) -> np.ndarray:
-        """A DMD's mean image: mean of the first registered movie (channel 1), else the mean
-        of its reference stack."""
-        movies = self._of("registered", dmd)
+    # -- the processed asset's experiment summary --------------------------------------------
+    @contextmanager
+    def _summary(self) -> Iterator[Any]:
+        import h5py
+
+        from ..nwb.backends import S3File
+
+        found = self._of("summary")
+        if not found:
+            raise NotFound(
+                f"no experiment_summary.h5 for {self.raw.name}: it is in a SLAP2 _processed_ "
+                f"asset (source_extraction/), and this session has "
+                f"{[a.name for a in self.derived] or 'none'}"
+            )
+        f = found[-1]
+        # small blocks: a window of frames touches little; neighbouring blocks (a whole
+        # trace dataset) still come in one ranged GET
+        with h5py.File(S3File(self.client, f.key, f.size, block_size=64 * 2**10), "r") as h5:
+            yield h5
+
+    def summary_contents(self) -> dict[int, dict[str, list[int]]]:
+        """Per DMD, each dataset of the experiment summary and its shape."""
+        with self._summary() as h5:
+            return slap2_summary.describe(h5)
+
+    def traces(
+        self,
+        dmd: int,
+        kind: str = "dFF",
+        *,
+        channel: int = 1,
+        frames: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """A DMD's traces from the processed asset, ``(frames, sources)`` float32.
+
+        ``kind``: ``dFF`` (default), ``dF``, ``F0``, ``dF_denoised``, ``dF_ls``, ``events``,
+        ``user_rois/F``, ``user_rois/Fsvd`` (see :func:`ppdata.slap2.summary.traces`). Only
+        the frames asked for are read.
+
+        Raises
+        ------
+        NotFound
+            If the session has no experiment summary, or it lacks the DMD or the kind.
+        OutOfRange
+            If the frames or the channel are outside the data (the message gives the range).
+        """
+        with self._summary() as h5:
+            return slap2_summary.traces(h5, dmd, kind, channel=channel, frames=frames)
+
+    def frame_info(self, dmd: int) -> dict[str, np.ndarray]:
+        """A DMD's frame bookkeeping from the experiment summary (``trial_num_frames``,
+        ``discard_frames``, ``frame_line_idxs``, motion shifts, …)."""
+        with self._summary() as h5:
+            return slap2_summary.frame_info(h5, dmd)
+
+    def summary_image(self, dmd: int, name: str = "mean_im", channel: int = 1) -> np.ndarray:
+        """A DMD's ``mean_im`` (per channel) or ``act_im`` from the experiment summary."""
+        with self._summary() as h5:
+            return slap2_summary.summary_image(h5, dmd, name, channel)
+
+    def mean_image(self, dmd: int, source: str | None = None) -> np.ndarray:
+        """A DMD's mean image (channel 1): the experiment summary's ``mean_im``, else the
+        mean of the first registered movie, else the mean of its reference stack.
+
+        Parameters
+        ----------
+        source : {"summary", "registered", "reference"}, optional
+            Use this one only.
+        """
+        sources = ("summary", "registered", "reference")
+        if source is not None and source not in sources:
+            raise OutOfRange(f"source {source!r} is not one of {', '.join(sources)}")
+        if source in (None, "summary") and self._of("summary"):
+            try:
+                return self.summary_image(dmd)
+            except NotFound:
+                if source is not None:
+                    raise
+        movies = self._of("registered", dmd) if source in (None, "registered") else []
         if movies:
             import warnings
 
@@ -448,19 +519,9 @@ class Slap2:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # the NaN margin: all-NaN
                 return np.nanmean(frames, axis=0)
-        if self._of("reference", dmd):
+        if source in (None, "reference") and self._of("reference", dmd):
             return self.reference_stack(dmd).astype(float).mean(axis=0)
         raise NotFound(
             f"no registered movie or reference stack for DMD{dmd} in {self.raw.name}; "
             f"DMDs: {self.dmds()}"
         )
-
-
-def _coalesce(ranges: Sequence[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
-        if out and start <= out[-1][1] + gap:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
