@@ -20,12 +20,29 @@ WORLD_CACHE = Path(os.environ.get("PPDATA_BENCH_WORLD_CACHE", REPO / ".cache" / 
 
 @contextlib.contextmanager
 def mirror_process(
-    size: str = "small", cache_dir: Path | None = None
+    size: str = "small", cache_dir: Path | None = None, server: str = "moto"
 ) -> Iterator[tuple[str, Path]]:
-    """Serve the synthetic world from a child process; yields (endpoint, spreadsheet)."""
+    """Serve the synthetic world from a child process; yields (endpoint, spreadsheet).
+
+    ``server="moto"`` is the project's mirror (``ppdata mirror serve``). ``server="static"``
+    serves the world's bucket folder read-only from ``_static.py``: ranged GETs cost time
+    in proportion to the range, as on S3, where moto reads the whole object for each one
+    (seconds per request on the bench world's 1.4 GB NWB). Use it for wall times on large
+    files; it has no DANDI stand-in and no writes.
+    """
+    cache = cache_dir or (WORLD_CACHE if size == "bench" else REPO / ".cache" / "test-worlds")
+    if server == "static":
+        from _static import static_server
+
+        from ppdata.mirror.world import ensure_world, load_world
+        from ppdata.settings import Settings
+
+        world = load_world(ensure_world(cache, size))  # type: ignore[arg-type]
+        with static_server(world.root / "bucket", Settings().bucket) as endpoint:
+            yield endpoint, world.spreadsheet
+        return
     from ppdata.mirror.server import serve_in_subprocess
 
-    cache = cache_dir or (WORLD_CACHE if size == "bench" else REPO / ".cache" / "test-worlds")
     with serve_in_subprocess(cache, size=size) as served:
         yield served
 

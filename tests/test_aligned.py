@@ -140,6 +140,21 @@ def test_bad_conditions_blocks_and_windows(ephys):
     assert psth.attrs["blocks"] == ["Control block 1"] and psth.attrs["trials"]["single"] > 0
 
 
+def test_unit_counts_by_trial_and_by_spike_agree_with_histograms():
+    """Few trials are searched in the train, many trials (more than the train's spikes in
+    the block) are found spike by spike: both count what per-trial histograms count, for
+    sorted and shuffled onsets."""
+    from ppdata.nwb.spikebins import _unit_counts
+
+    rng = np.random.default_rng(7)
+    train = np.sort(rng.uniform(0, 100, 300))
+    edges = -0.5 + np.arange(16) * 0.1
+    for onsets in (np.sort(rng.uniform(5, 95, 12)), np.sort(rng.uniform(5, 95, 2000))):
+        expected = sum(np.histogram(train - t, bins=edges)[0] for t in onsets)
+        for trials in (onsets, rng.permutation(onsets)):
+            assert _unit_counts(train, trials, edges).tolist() == expected.tolist()
+
+
 def test_psth_from_spikes_counts_edges():
     spikes = np.array([0.05, 0.15, 1.05, 1.95, 0.5, 1.5])  # unit 0: 4 spikes, unit 1: 2
     ends = np.array([4, 6])

@@ -608,7 +608,7 @@ def test_complete_hdf5_nwb_opens_from_its_usual_name(client, nwb_dir):
 
 def test_complete_nwb_elsewhere_is_found_by_listing(client, nwb_dir):
     from ppdata.find.nwbs import probe_complete_hdf5
-    from ppdata.nwb.backends import BLOCK_SIZE
+    from ppdata.nwb.storage import BLOCK_SIZE
     from ppdata.session import Session
 
     with Session(OLDER_RAW, client) as s:

@@ -5,7 +5,7 @@ SLAP2. Asset paths follow a rule — the raw S3 name with ``_`` → ``-``, prefi
 under ``sub-<mouse>/`` — which SLAP2 pilots break (``ses-SLAP2-801381-…``, or a bare
 ``ses-20250508T145040``), so after the rule comes a search of the subject's assets by date
 and time. DANDI blobs are S3 objects (``s3://dandiarchive/blobs/…``): the NWB is streamed
-through the same :class:`~ppdata.nwb.backends.S3File` as any NWB in the bucket.
+through the same :class:`~ppdata.nwb.storage.S3File` as any NWB in the bucket.
 
 Examples
 --------

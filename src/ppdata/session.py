@@ -163,8 +163,8 @@ class Session:
     def _open_nwb_of(self, asset: Asset) -> NWB:
         """Open the (first) NWB of an asset: a complete HDF5 NWB at its usual name straight
         away, anything else after listing the asset."""
-        from .nwb.backends import BLOCK_SIZE
         from .nwb.open import NWBFormat, _open_remote, open_nwb
+        from .nwb.storage import BLOCK_SIZE
 
         first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
         probed = probe_complete_hdf5(asset, self.client, BLOCK_SIZE) if first_recording else None
@@ -509,8 +509,10 @@ class Session:
 
     def _trial_presentations(self, block: str | None) -> pd.DataFrame:
         """Presentations for an aligned analysis, reading only the tables it needs: the
-        block asked for, else the context (``… mismatch block``) tables, else all."""
+        block asked for, else the context (``… mismatch block``) tables, else all; of each,
+        only the columns that set onsets and trial types."""
         from .nwb.stimuli import (
+            TRIAL_COLUMNS,
             context_tables,
             find_block,
             presentations,
@@ -523,7 +525,8 @@ class Session:
             return presentations(nwb, None, self.__dict__["_tables"])
         names = table_names(nwb)
         wanted = [find_block(dict.fromkeys(names), block)] if block else context_tables(names)
-        return presentations(nwb, None, stimulus_tables(nwb, wanted or names))
+        # only the columns that set onsets and trial types: not kept as the session's tables
+        return presentations(nwb, None, stimulus_tables(nwb, wanted or names, TRIAL_COLUMNS))
 
     def aligned_spikes(
         self,

@@ -337,7 +337,6 @@ def write_asset(folder: Path, session: Session, asset: Asset) -> None:
             duration_s=session.duration_s,
             fmt=asset.nwb_format,  # type: ignore[arg-type]
             label_column="decoder_label",
-            lfp_channels=24,  # 96 electrodes per probe: pynwb adds electrode rows in O(n²)
             lfp_duration_s=0.2,
             mean_firing_rate_hz=MEAN_RATE_HZ,
             seed=seed_of("inventory-nwb", asset.name),

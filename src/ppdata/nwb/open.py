@@ -22,14 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import NotFound, NWBError, PpdataError
-from .backends import (
-    H5Backend,
-    S3File,
-    S3ZarrStore,
-    ZarrBackend,
-    as_zarr_store,
-    install_safe_pickle,
-)
+from .backends import H5Backend, ZarrBackend, install_safe_pickle
 from .file import NWB, STRICT_WINDOWS
 from .formats import (
     HDF5_OFFSETS,
@@ -41,6 +34,7 @@ from .formats import (
     format_from_objects,
     neither_message,
 )
+from .storage import S3File, S3ZarrStore, as_zarr_store
 from .summary import summarize
 
 if TYPE_CHECKING:

@@ -27,33 +27,69 @@ BATCH_SPIKES = 8_000_000
 SPAN_GAP = 65_536
 
 
+def _inflate(raw: Any, nbytes: int) -> bytes | bytearray:
+    """One zlib-format (HDF5 deflate filter) chunk inflated, ``nbytes`` long when whole.
+
+    libdeflate (the ``deflate`` package) inflates a whole buffer about twice as fast as
+    zlib and releases the GIL too; zlib is the fallback when it is missing or refuses.
+    """
+    import zlib
+
+    try:
+        import deflate
+    except ImportError:
+        return zlib.decompress(raw)
+    try:
+        return deflate.zlib_decompress(raw, nbytes)
+    except deflate.DeflateError:  # not the size we expected: let zlib find it
+        return zlib.decompress(raw)
+
+
 def _unit_counts(train: np.ndarray, onsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Spike counts per bin, summed over trials, of one sorted train.
 
-    Two binary searches find each trial's window in the train; only the spikes inside the
-    windows are then touched (cost ∝ spikes in windows, not trials × bins) and counted with
-    one ``bincount`` of their bin indices.
+    Every (spike, trial) pair with the spike inside the trial's window is found by binary
+    search, from whichever side asks fewer questions: each trial's window in the train
+    (few trials), or each spike's trials among the window starts and ends (many trials,
+    e.g. the thousands of standards, against the unit's few spikes in the block); both
+    give the same pairs. Only those pairs are then touched (cost ∝ spikes in windows, not
+    trials × bins) and counted with one ``bincount`` of their bin indices.
     """
     n_bins = len(edges) - 1
     if train.size == 0 or onsets.size == 0:
         return np.zeros(n_bins, dtype=np.int64)
-    a = np.searchsorted(train, onsets + edges[0], side="left")
-    n = np.searchsorted(train, onsets + edges[-1], side="left") - a
+    lows = onsets + edges[0]
+    highs = onsets + edges[-1]
+    ordered = onsets.size < 2 or bool(np.all(onsets[1:] >= onsets[:-1]))
+    i0, i1 = np.searchsorted(train, (lows.min(), highs.max()), side="left")
+    by_spike = ordered and i1 - i0 < onsets.size
+    if by_spike:  # spike s is in trial j's window iff lows[j] <= s < highs[j]
+        spikes = train[i0:i1]
+        a = np.searchsorted(highs, spikes, side="right")  # its first trial
+        n = np.searchsorted(lows, spikes, side="right") - a
+    else:  # trial j's window holds train[a[j] : a[j] + n[j]]
+        a = np.searchsorted(train, lows, side="left")
+        n = np.searchsorted(train, highs, side="left") - a
     total = int(n.sum())
     if total == 0:
         return np.zeros(n_bins, dtype=np.int64)
-    # position of every in-window spike: a[trial] + k for k < n[trial], built with one repeat
+    # the pairs: a[i] + k for k < n[i], for every i, built with one repeat
     first = np.cumsum(n) - n
-    position = np.arange(total, dtype=np.int64)
-    position += np.repeat(a - first, n)
-    relative = train[position]
-    relative -= np.repeat(onsets, n)  # minus its trial's onset
-    relative -= edges[0]
+    other = np.repeat(a - first, n)
+    other += np.arange(total, dtype=np.int64)
+    if by_spike:
+        relative = np.repeat(spikes, n)
+        relative -= lows[other]  # minus its trial's window start
+    else:
+        relative = train[other]
+        relative -= np.repeat(lows, n)
     # equal bins: the bin index is arithmetic (np.histogram would search the edges)
-    relative /= (edges[-1] - edges[0]) / n_bins
-    index = relative.astype(np.int64)  # truncation: the few tiny negatives go to bin 0
-    np.clip(index, 0, n_bins - 1, out=index)
-    return np.bincount(index, minlength=n_bins)
+    relative *= n_bins / (edges[-1] - edges[0])
+    # truncation: the few tiny negatives go to bin 0; a spike a rounding below the window's
+    # end can land on n_bins: it belongs to the last bin
+    counts = np.bincount(relative.astype(np.int64), minlength=n_bins + 1)
+    counts[n_bins - 1] += counts[n_bins:].sum()
+    return counts[:n_bins]
 
 
 def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
@@ -100,7 +136,6 @@ def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[n
     Returns None when the dataset is not a plain deflate-chunked 1-D HDF5 dataset (the
     caller then reads through h5py).
     """
-    import zlib
     from concurrent.futures import ThreadPoolExecutor
 
     ds = _plain_deflated(nwb, path)
@@ -115,9 +150,11 @@ def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[n
     )
     raw = {c: ds.id.read_direct_chunk((c * chunk,)) for c in wanted}
 
-    def inflate(item: tuple[int, bytes]) -> bytes:
+    nbytes = chunk * ds.dtype.itemsize
+
+    def inflate(item: tuple[int, bytes]) -> bytes | bytearray:
         mask, data = item
-        return data if mask & 1 else zlib.decompress(data)
+        return data if mask & 1 else _inflate(data, nbytes)
 
     workers = max(1, min(8, os.cpu_count() or 1))
     with ThreadPoolExecutor(workers) as pool:
@@ -261,8 +298,6 @@ class _ChunkStream:
                 break
 
     def _load(self, group: list[int]) -> tuple[int, np.ndarray]:
-        import zlib
-
         infos = self._infos
         lo = infos[group[0]].byte_offset
         hi = infos[group[-1]].byte_offset + infos[group[-1]].size
@@ -271,7 +306,8 @@ class _ChunkStream:
         for c in group:
             info = infos[c]
             raw = data[info.byte_offset - lo : info.byte_offset - lo + info.size]
-            parts.append(bytes(raw) if info.filter_mask & 1 else zlib.decompress(raw))
+            nbytes = self._chunk * self._dtype.itemsize
+            parts.append(bytes(raw) if info.filter_mask & 1 else _inflate(raw, nbytes))
         start = group[0] * self._chunk
         values = np.frombuffer(b"".join(parts), dtype=self._dtype)
         values = values[: min(len(values), self._length - start)]
@@ -295,6 +331,18 @@ class _ChunkStream:
         self._todo = iter(())
 
 
+def _bin_units(
+    items: list[tuple[int, np.ndarray]],
+    onsets: Sequence[np.ndarray],
+    edges: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Bin trains into their rows of ``counts`` (each row written by one task only)."""
+    for i, train in items:
+        for c, times in enumerate(onsets):
+            counts[i, c] = _unit_counts(train, times, edges)
+
+
 def _count_streamed(
     runs: Iterable[tuple[int, np.ndarray]],
     rows: np.ndarray,
@@ -305,14 +353,23 @@ def _count_streamed(
     counts: np.ndarray,
 ) -> float:
     """Bin each unit as soon as the runs holding its whole train have arrived; returns the
-    last spike time seen. ``counts`` (rows × conditions × bins) is filled in place."""
+    last spike time seen. ``counts`` (rows × conditions × bins) is filled in place.
+
+    The units of each run are binned on a thread pool (one task per run): numpy's searches
+    and arithmetic release the GIL, so binning uses every core while the next runs are
+    fetched and inflated.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     order = sorted(range(len(rows)), key=lambda i: (starts[rows[i]], ends[rows[i]]))
     held: list[tuple[int, np.ndarray]] = []  # contiguous pieces of the current run
     last = 0.0
     k = 0
+    tasks: list[Any] = []
 
-    def bin_ready(until: int) -> None:
+    def bin_ready(until: int, pool: ThreadPoolExecutor) -> None:
         nonlocal k, last, held
+        ready: list[tuple[int, np.ndarray]] = []
         while k < len(order):
             i = order[k]
             a, b = int(starts[rows[i]]), int(ends[rows[i]])
@@ -324,17 +381,25 @@ def _count_streamed(
                 last = max(last, float(train[-1]))
             else:
                 train = np.empty(0, dtype=np.float64)
-            for c, times in enumerate(onsets):
-                counts[i, c] = _unit_counts(train, times, edges)
+            ready.append((i, train))
             k += 1
+        if ready:
+            tasks.append(pool.submit(_bin_units, ready, onsets, edges, counts))
         if k < len(order):  # drop what no later unit needs
             keep = int(starts[rows[order[k]]])
             held = [(s, v) for s, v in held if s + len(v) > keep]
 
-    for start, values in runs:
-        if held and held[-1][0] + len(held[-1][1]) != start:
-            held = []  # a gap: every unit of the previous run is binned already
-        held.append((start, values))
-        bin_ready(start + len(values))
-    bin_ready(np.iinfo(np.int64).max)
+    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+        try:
+            for start, values in runs:
+                if held and held[-1][0] + len(held[-1][1]) != start:
+                    held = []  # a gap: every unit of the previous run is binned already
+                held.append((start, values))
+                bin_ready(start + len(values), pool)
+            bin_ready(np.iinfo(np.int64).max, pool)
+            for task in tasks:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
     return last

@@ -355,7 +355,7 @@ class Slap2:
         object references followed)."""
         import h5py
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         f = self._one("meta", dmd)
         with h5py.File(S3File(self.client, f.key, f.size, block_size=256 * 2**10), "r") as h5:
@@ -380,7 +380,7 @@ class Slap2:
         """A DMD's reference stack, ``(z, y, x)``."""
         import tifffile
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         f = self._one("reference", dmd)
         with tifffile.TiffFile(cast("IO[bytes]", S3File(self.client, f.key, f.size))) as tif:
@@ -401,7 +401,7 @@ class Slap2:
         """
         import tifffile
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         f = self._one("registered", dmd, trial)
         if not 1 <= channel <= channels:
@@ -438,7 +438,7 @@ class Slap2:
     def _summary(self) -> Iterator[Any]:
         import h5py
 
-        from ..nwb.backends import S3File
+        from ..nwb.storage import S3File
 
         found = self._of("summary")
         if not found:
