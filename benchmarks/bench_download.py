@@ -121,8 +121,12 @@ def server_stats(endpoint: str, kind: str, reset: bool = False) -> dict[str, int
 # timed around download(): the listing and the plan are included
 OURS = f"""
 import json, sys, time
-from ppdata.transfer.api import download
-from ppdata.remote.s3 import S3Client
+try:
+    from ppdata.transfer.api import download
+    from ppdata.remote.s3 import S3Client
+except ImportError:  # --compare with a tree from before the layout move
+    from ppdata.download import download
+    from ppdata.s3 import S3Client
 from ppdata.settings import Settings
 endpoint, target, dest, jobs = sys.argv[1:5]
 with S3Client(Settings(endpoint_url=endpoint, bucket={BUCKET!r}, max_workers=int(jobs))) as c:
@@ -176,6 +180,9 @@ t = time.perf_counter() - t
 print(json.dumps({{"seconds": t, "requests": {{"GetObject": gets}}}}))
 """
 
+#: Where the Python tools' bytecode is cached (set in main).
+PYCACHE = Path(tempfile.gettempdir()) / "ppdata-bench-download" / "pycache"
+
 #: Per tool: extra environment (``ppdata@SRC`` runs ppdata from SRC; obstore from its DIR).
 TOOL_ENV: dict[str, dict[str, str]] = {}
 
@@ -222,7 +229,7 @@ def measure(
 ) -> dict[str, Any]:
     server_stats(endpoint, kind, reset=True)
     cmd = commands(tool, workload, endpoint, key, dest, tools, jobs)
-    seconds, rss, out = _Reaper(cmd, TOOL_ENV.get(tool, {})).run()
+    seconds, rss, out, cpu = _Reaper(cmd, TOOL_ENV.get(tool, {})).run()
     stats = server_stats(endpoint, kind)
     inner = json.loads(out.strip().splitlines()[-1]) if tool.startswith("ppdata") else {}
     moved = stats.get("bytes", inner.get("bytes", size))
@@ -230,6 +237,7 @@ def measure(
         "tool": tool,
         "seconds": seconds,
         "rss_mb": rss,
+        "cpu": cpu,
         "requests": sum(v for k, v in stats.items() if k not in ("bytes", "error")),
         "gets": stats.get("GET", 0) if stats else inner.get("requests", {}).get("GetObject", "?"),
         "mb_s": (moved / 1e6 / seconds) if workload != "c" else 0.0,
@@ -252,6 +260,8 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda r: r["seconds"])
     median = dict(ordered[len(ordered) // 2])
     median["rss_mb"] = max(r["rss_mb"] for r in runs)
+    cpus = sorted(r["cpu"] for r in runs)
+    median["cpu"] = cpus[len(cpus) // 2]  # the median CPU, of whichever run
     median["all_seconds"] = [round(r["seconds"], 2) for r in runs]
     return median
 
@@ -263,9 +273,12 @@ class _Reaper:
         self.cmd = cmd
         self.extra_env = extra_env or {}
 
-    def run(self) -> tuple[float, int, str]:
+    def run(self) -> tuple[float, int, str, float]:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            # every Python tool runs as installed: from bytecode cached by a warm-up run, not
+            # compiling its modules anew each start (cached apart, the trees stay untouched)
+            "PYTHONPYCACHEPREFIX": str(PYCACHE),
             "AWS_REGION": "us-west-2",
             "AWS_DEFAULT_REGION": "us-west-2",
             "AWS_CONFIG_FILE": "/dev/null",
@@ -289,7 +302,8 @@ class _Reaper:
             err.seek(0)
             if os.waitstatus_to_exitcode(status) != 0:
                 raise RuntimeError(f"{self.cmd[0]} failed: {err.read().decode()[-2000:]}")
-            return seconds, usage.ru_maxrss // 1024, out.read().decode()
+            cpu = usage.ru_utime + usage.ru_stime
+            return seconds, usage.ru_maxrss // 1024, out.read().decode(), cpu
 
 
 def main() -> None:
@@ -339,6 +353,8 @@ def main() -> None:
     S5CMD_WORKERS = args.s5cmd_workers
     big, n_small = (64 * 2**20, 200) if args.small else (2**30, 2000)
     work = args.work or Path(tempfile.gettempdir()) / "ppdata-bench-download"
+    global PYCACHE
+    PYCACHE = work / "pycache"
     data = work / "data"
     prefixes = make_data(data, big, n_small)
     tools = [
@@ -376,6 +392,13 @@ def main() -> None:
             key = prefixes["a" if workload == "a" else "b"]
             _warm(data / key)  # every tool reads the source from the page cache, none cold
             runs: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
+            for tool in tools:  # a warm-up run each, not counted: bytecode cached, caches warm
+                dest = work / f"dest-{tool}"
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir(parents=True)
+                measure(
+                    tool, workload, endpoint, args.server, key, dest, args.tools_bin, args.jobs, 1
+                )
             for round_ in range(args.rounds):
                 # the order turns each round, so no tool always goes first (or last)
                 for tool in tools[round_ % len(tools) :] + tools[: round_ % len(tools)]:
@@ -412,6 +435,7 @@ def main() -> None:
                         r["requests"],
                         r["gets"],
                         r["rss_mb"],
+                        f"{r['cpu']:.2f}",
                         "-" if tool == "ppdata" else ratio(r["seconds"], ours["seconds"]),
                     ]
                 )
@@ -426,6 +450,7 @@ def main() -> None:
                     f"{mb_s:.0f}" if workload != "c" else "-",
                     "-",
                     inner["requests"].get("GetObject", 0),
+                    "-",
                     "-",
                     "-",
                 ]
@@ -447,6 +472,7 @@ def main() -> None:
             "requests",
             "GETs",
             "peak RSS MB",
+            "CPU s (median)",
             "tool time / ppdata time",
         ],
         rows,

@@ -100,6 +100,19 @@ LFP_FLOOR: dict[str, int] = {}
 LONG_LFP = {"lfp_1s_hdf5": "nwb", "lfp_1s_zarr": "sorted"}
 
 
+def _mod(*names: str) -> Any:
+    """A ppdata module by its name since the layout move, or before it (``--compare`` with
+    an older tree): the first of ``names`` that imports."""
+    import importlib
+
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return importlib.import_module(names[-1])
+
+
 class _PpdataSide:
     """ppdata, from the session name, through an S3Client pointed at the proxy."""
 
@@ -107,9 +120,10 @@ class _PpdataSide:
         self.endpoint, self.plan, self.session = endpoint, plan, None
 
     def open(self, op: str) -> None:
-        from ppdata.remote.s3 import S3Client
         from ppdata.session import Session
         from ppdata.settings import Settings
+
+        S3Client = _mod("ppdata.remote.s3", "ppdata.s3").S3Client
 
         client = S3Client(Settings(endpoint_url=self.endpoint))
         self.session = Session(self.plan[SESSION_OF[op]], client)
@@ -118,7 +132,7 @@ class _PpdataSide:
         elif op in ("roi", "plane"):
             self.session.nwb("planar-ophys")
         elif op in LONG_LFP:
-            from ppdata.nwb.lfp import lfp
+            lfp = _mod("ppdata.nwb.lfp", "ppdata.nwb.ephys", "ppdata.ephys").lfp
 
             # open = the file and the series' metadata, as pynwb's read() does for the
             # notebook (an empty window at the series' start: nothing near the one measured)
@@ -136,7 +150,7 @@ class _PpdataSide:
         if op == "lfp":
             return _checksum(s.lfp(p["probe"], p["lfp_start"], p["lfp_stop"]).data)
         if op in LONG_LFP:
-            from ppdata.nwb.lfp import lfp
+            lfp = _mod("ppdata.nwb.lfp", "ppdata.nwb.ephys", "ppdata.ephys").lfp
 
             nwb = s.nwb(LONG_LFP[op])
             return _checksum(lfp(nwb, p["long_probe"], p["long_start"], p["long_stop"]).data)
@@ -255,13 +269,13 @@ def worker_main() -> None:
     import s3fs
     import zarr  # noqa: F401
 
-    import ppdata.nwb.behavior
-    import ppdata.nwb.ephys
-    import ppdata.nwb.ophys
     import ppdata.session  # noqa: F401
-    from ppdata.nwb.open import install_safe_pickle
-    from ppdata.remote.s3 import S3Client
     from ppdata.settings import Settings
+
+    for new, old in [("behavior", "behavior"), ("ephys", "ephys"), ("ophys", "ophys")]:
+        _mod(f"ppdata.nwb.{new}", f"ppdata.{old}")
+    install_safe_pickle = _mod("ppdata.nwb.open", "ppdata.nwbstore").install_safe_pickle
+    S3Client = _mod("ppdata.remote.s3", "ppdata.s3").S3Client
 
     # hdmf-zarr pickles strings; numcodecs 0.15 refuses to unpickle them. This restricted
     # decoder rebuilds plain numpy arrays only; it changes nothing in what is read.

@@ -17,10 +17,16 @@ session on each row.
   files by URL (remfile for HDF5, fsspec HTTP for Zarr), its cache cleared before the cold
   run; warm = the same call again in the same process.
 
-Every request goes through the latency proxy, which counts requests and bytes.
+The bucket is served by the static range server (``benchmarks/_static.py``: a ranged GET
+costs time per range, as on S3; moto reads the whole object for each) after the NWB files
+were read once into the page cache; every request goes through the latency proxy, which
+counts requests and bytes. The runs are interleaved (ppdata 1 worker, lazynwb cold, ppdata
+2 workers, lazynwb warm, ppdata warm), so load from elsewhere falls on both alike. Last, a
+per-session table: requests, bytes, a task's wall and CPU time (medians), and Dask's own
+cost (start-up, a no-op task per session).
 
-Run: ``python benchmarks/bench_project.py`` (both latencies; ~10 min after the bench world
-is built) or ``--latency 0 --sessions 10`` for a quick look.
+Run: ``python benchmarks/bench_project.py`` (both latencies; ~15 min on a loaded machine
+after the bench world is built) or ``--latency 0 --sessions 10`` for a quick look.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -48,6 +55,25 @@ def _nwb_urls(endpoint: str, bucket: str, names: list[str]) -> list[str]:
         asset = _reader(world, name)
         urls.append(f"{endpoint}/{bucket}/{asset.nwb_key}")
     return urls
+
+
+def _warm_page_cache(names: list[str]) -> float:
+    """Read the sessions' NWB files once on the server's side, so the first timed run does
+    not pay the disk for the runs after it (the files are in the page cache for all)."""
+    from _common import WORLD_CACHE
+
+    from ppdata.mirror.layout_sessions import describe_world
+    from ppdata.mirror.world import ensure_world
+
+    bucket = Path(ensure_world(WORLD_CACHE, "bench")) / "bucket"
+    world = describe_world(Path("."), "bench")
+    started = time.perf_counter()
+    for name in names:
+        path = bucket / _reader(world, name).nwb_key
+        with open(path, "rb") as f:
+            while f.read(8 * 2**20):
+                pass
+    return time.perf_counter() - started
 
 
 def _reader(world: Any, name: str) -> Any:
@@ -82,7 +108,7 @@ def _ours(settings: Any, names: list[str], workers: int, proxy: Any) -> dict[str
     )
     seconds = time.perf_counter() - started
     assert not result.failed, result.failed
-    return {
+    out = {
         "seconds": seconds,
         "rows": len(result.frame),
         "columns": result.frame.shape[1],
@@ -90,6 +116,32 @@ def _ours(settings: Any, names: list[str], workers: int, proxy: Any) -> dict[str
         "bytes": proxy.bytes_sent,
         "computed": len(result.computed),
     }
+    if result.computed:
+        from ppdata.project.store import ProjectStore
+
+        known = ProjectStore(settings).manifest("units")
+        done = [known[n] for n in result.computed]
+        out["task_s"] = statistics.median(d["seconds"] for d in done)
+        out["task_cpu_s"] = statistics.median(d["cpu_seconds"] for d in done)
+        out["cpu_total_s"] = sum(d["cpu_seconds"] for d in done)
+    return out
+
+
+def _dask_overhead(names: list[str], workers: int) -> dict[str, float]:
+    """A LocalCluster's start-up and the cost of one no-op task per session on it."""
+    from ppdata.project.cluster import open_client, run_tasks
+
+    started = time.perf_counter()
+    with open_client(None, n_tasks=len(names), workers=workers) as client:
+        up = time.perf_counter() - started
+        begun = time.perf_counter()
+        run_tasks(client, _noop, [(n,) for n in names])
+        tasks = time.perf_counter() - begun
+    return {"startup_s": up, "per_task_ms": 1e3 * tasks / len(names), "tasks_s": tasks}
+
+
+def _noop(name: str) -> str:
+    return name
 
 
 def _allow_plain_http() -> None:
@@ -129,12 +181,24 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def _row(label: str, m: dict[str, Any], base: dict[str, Any] | None) -> list[Any]:
+    return [
+        label,
+        m["seconds"],
+        m["rows"],
+        m["requests"],
+        _mb(m["bytes"]),
+        ratio(base["seconds"], m["seconds"]) if base else "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, nargs="*", default=[0.0, 0.05])
     parser.add_argument("--sessions", type=int, default=56, help="Neuropixels sessions (≤56)")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--skip-lazynwb", action="store_true")
+    parser.add_argument("--server", choices=["static", "moto"], default="static")
     args = parser.parse_args()
 
     from ppdata.find.catalog import Catalog
@@ -143,9 +207,11 @@ def main() -> None:
 
     names = _hdf5_sessions()[: args.sessions]
     began = time.perf_counter()
-    tables = []
-    with mirror_process("bench") as (endpoint, sheet):
+    per_session: list[list[Any]] = []
+    with mirror_process("bench", server=args.server) as (endpoint, sheet):
+        print(f"page cache warmed in {_warm_page_cache(names):.1f} s", file=sys.stderr)
         for latency in args.latency:
+            tag = f"[{latency * 1e3:.0f} ms]"
             with endpoint_with_latency(endpoint, latency) as proxy:
                 base = Settings(
                     endpoint_url=proxy.endpoint_url,
@@ -158,62 +224,74 @@ def main() -> None:
                     Catalog(base).refresh(client)
                 catalog_s = time.perf_counter() - started
                 catalog_req = proxy.total_requests
-                rows: list[list[Any]] = []
+                urls = _nwb_urls(proxy.endpoint_url, base.bucket, names)
+                # interleaved: ppdata 1 worker, lazynwb cold, ppdata 2 workers, lazynwb
+                # warm, ppdata warm, so load from elsewhere falls on both alike
                 ours: dict[int, dict[str, Any]] = {}
-                for workers in args.workers:
-                    shutil.rmtree(base.cache_dir / "project", ignore_errors=True)
-                    ours[workers] = _ours(base, names, workers, proxy)
-                    print(
-                        f"[{latency * 1e3:.0f} ms] ppdata cold, {workers} workers: {ours[workers]}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                lazy: dict[str, dict[str, Any]] = {}
+                steps: list[tuple[str, Any]] = []
+                for i, workers in enumerate(args.workers):
+                    steps.append((f"ours-{workers}", workers))
+                    if not args.skip_lazynwb and i < 2:
+                        steps.append(("lazy-cold" if i == 0 else "lazy-warm", None))
+                for step, workers in steps:
+                    if step.startswith("ours"):
+                        shutil.rmtree(base.cache_dir / "project", ignore_errors=True)
+                        ours[workers] = _ours(base, names, workers, proxy)
+                        print(f"{tag} ppdata cold, {workers} workers: {ours[workers]}",
+                              file=sys.stderr, flush=True)  # fmt: skip
+                    else:
+                        lazy[step] = _lazynwb(urls, proxy, clear=step == "lazy-cold")
+                        print(f"{tag} lazynwb {step}: {lazy[step]}", file=sys.stderr, flush=True)
                 warm = _ours(base, names, max(args.workers), proxy)
-                print(f"[{latency * 1e3:.0f} ms] ppdata warm: {warm}", file=sys.stderr, flush=True)
-                lazy_cold = lazy_warm = None
-                if not args.skip_lazynwb:
-                    urls = _nwb_urls(proxy.endpoint_url, base.bucket, names)
-                    lazy_cold = _lazynwb(urls, proxy, clear=True)
-                    print(f"[{latency * 1e3:.0f} ms] lazynwb cold: {lazy_cold}", file=sys.stderr)
-                    lazy_warm = _lazynwb(urls, proxy, clear=False)
-                    print(f"[{latency * 1e3:.0f} ms] lazynwb warm: {lazy_warm}", file=sys.stderr)
+                print(f"{tag} ppdata warm: {warm}", file=sys.stderr, flush=True)
+                overhead = _dask_overhead(names, max(args.workers))
+                print(f"{tag} dask: {overhead}", file=sys.stderr, flush=True)
+                cold = lazy.get("lazy-cold")
+                rows = [
+                    _row(f"ppdata cold, {w} worker{'s' if w > 1 else ''}", m, cold)
+                    for w, m in ours.items()
+                ]
+                rows.append(_row("ppdata warm (cache)", warm, lazy.get("lazy-warm")))
+                for label, key in (("lazynwb cold", "lazy-cold"), ("lazynwb warm", "lazy-warm")):
+                    if key in lazy:
+                        rows.append(_row(label, lazy[key], None))
                 best = min(ours.values(), key=lambda m: m["seconds"])
-                for workers, m in ours.items():
-                    rows.append(
+                print_table(
+                    f"Units of {len(names)} sessions, {latency * 1e3:.0f} ms per request "
+                    f"(catalog refresh before: {catalog_s:.1f} s, {catalog_req} requests; "
+                    f"best cold: {best['seconds']:.1f} s)",
+                    ["run", "seconds", "rows", "requests", "bytes", "lazynwb / ppdata"],
+                    rows,
+                )
+                for w, m in ours.items():
+                    n = max(1, m["computed"])
+                    per_session.append(
                         [
-                            f"ppdata cold, {workers} worker{'s' if workers > 1 else ''}",
-                            m["seconds"],
-                            m["rows"],
-                            m["requests"],
-                            _mb(m["bytes"]),
-                            ratio(lazy_cold["seconds"], m["seconds"]) if lazy_cold else "",
+                            f"{latency * 1e3:.0f} ms, {w} worker{'s' if w > 1 else ''}",
+                            f"{m['requests'] / n:.1f}",
+                            _mb(m["bytes"] / n),
+                            f"{m['task_s']:.3f}",
+                            f"{m['task_cpu_s']:.3f}",
+                            f"{overhead['startup_s']:.1f}",
+                            f"{overhead['per_task_ms']:.0f}",
                         ]
                     )
-                rows.append(
-                    [
-                        "ppdata warm (cache)",
-                        warm["seconds"],
-                        warm["rows"],
-                        warm["requests"],
-                        _mb(warm["bytes"]),
-                        ratio(lazy_warm["seconds"], warm["seconds"]) if lazy_warm else "",
-                    ]
-                )
-                for label, m in (("lazynwb cold", lazy_cold), ("lazynwb warm", lazy_warm)):
-                    if m:
-                        rows.append(
-                            [label, m["seconds"], m["rows"], m["requests"], _mb(m["bytes"]), ""]
-                        )
-                tables.append(
-                    print_table(
-                        f"Units of {len(names)} sessions, {latency * 1e3:.0f} ms per request "
-                        f"(catalog refresh before: {catalog_s:.1f} s, {catalog_req} requests; "
-                        f"best cold: {best['seconds']:.1f} s)",
-                        ["run", "seconds", "rows", "requests", "bytes", "lazynwb / ppdata"],
-                        rows,
-                    )
-                )
                 shutil.rmtree(base.cache_dir, ignore_errors=True)
+    print_table(
+        "Per session (medians over the sessions of one cold run; Dask: a no-op task per "
+        "session on a new LocalCluster of the most workers)",
+        [
+            "run",
+            "requests",
+            "bytes",
+            "task wall s",
+            "task CPU s",
+            "Dask start-up s",
+            "Dask ms per no-op task",
+        ],
+        per_session,
+    )
     print(f"Total run time: {time.perf_counter() - began:.0f} s")
     print("Command: " + shlex.join([sys.executable, *sys.argv]))
 

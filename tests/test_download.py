@@ -503,7 +503,10 @@ def test_small_files_get_more_workers_when_replies_are_slow(server, dest, tmp_pa
             summary = download("slow/", c, dest=dest, jobs=16)
     assert summary.ok and len(summary.fetched) == 48
     grown = [r.getMessage() for r in caplog.records if "lanes" in r.getMessage()]
-    assert grown and grown[-1].endswith("16 lanes")  # 4 at first, doubled while waiting
+    # the listing's reply took 50 ms: every lane at once (next to the server: 4, doubled
+    # while they wait)
+    assert grown and grown[-1].endswith("16 lanes")
+    assert c.stats.fastest_reply is not None and c.stats.fastest_reply >= 0.05
     assert local(dest, "slow/f47.bin").read_bytes() == _bytes("slow47", 3000)
 
 

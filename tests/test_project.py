@@ -518,3 +518,55 @@ def test_response_index_across_sessions_on_the_mirror(settings, world):
             got = rois.frame[rois.frame["session"] == session.name]
             assert len(got) == sum(p.rois for p in planes)
             assert (got["n_deviant"] > 0).all()
+
+
+def test_lean_units_match_the_session_units_and_read_less(settings, world):
+    """The project's units reader gives what ``Session.units`` gives (labels, QC, probe,
+    peak-electrode brain area) for every ecephys session, reading fewer bytes."""
+    import numpy as np
+
+    from ppdata.project.tables import units_table
+    from ppdata.remote.s3 import S3Client
+    from ppdata.session import Session
+
+    checked = 0
+    for name in _units_in_world(world):
+        with S3Client(settings) as lean_client, S3Client(settings) as full_client:
+            lean = units_table(Session(name, lean_client)).to_pandas().set_index("unit_id")
+            full = Session(name, full_client).units()
+            lean_bytes = lean_client.stats.snapshot()["bytes"]
+            full_bytes = full_client.stats.snapshot()["bytes"]
+        assert list(lean.index) == list(full.index)
+        for column in ("label", "default_qc", "probe", "snr", "firing_rate"):
+            if column in full:
+                assert lean[column].astype(str).tolist() == full[column].astype(str).tolist()
+        areas = full.get("brain_area")
+        expected = (
+            np.full(len(full), "unknown", dtype=object)
+            if areas is None
+            else areas.where(areas.notna(), "unknown").astype(str).to_numpy()
+        )
+        assert lean["brain_area"].tolist() == expected.tolist()
+        assert lean["subject"].unique().tolist() == [name.split("_")[1]]
+        assert lean_bytes <= full_bytes
+        checked += 1
+    assert checked >= 2
+
+
+def test_inventory_nwbs_have_ccf_areas_except_the_three_the_release_lists():
+    from ppdata.mirror.inventory import CCF_AREAS, NO_CCF
+    from ppdata.mirror.layout_sessions import describe_world
+
+    world = describe_world(Path("/nonexistent"), "bench")
+    readers = {
+        s.name: a
+        for s in world.sessions
+        if s.platform == "ecephys"
+        for a in s.assets
+        if a.nwb_path and a.probes and a.label_column == "decoder_label"
+    }
+    assert set(readers) >= NO_CCF
+    assert not any(readers[n].ccf for n in NO_CCF)
+    assert sum(a.ccf for a in readers.values()) >= 54
+    for probe, areas in CCF_AREAS.items():
+        assert areas[-1] == "void" and any(a.startswith("VIS") for a in areas), probe

@@ -198,6 +198,34 @@ PROBES = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF")
 #: short recording, so 60 files stay small (~5 MB each) while the tables are real-sized.
 DURATION_S = 120.0
 MEAN_RATE_HZ = 1.0
+#: Sessions whose NWB electrodes have no CCF coordinates [real]: the release paper's
+#: ``neuropixels-trajectories.provenance.json`` excludes these 3 of 60 ("missing-ccf-
+#: coordinates:x,y,z"); their electrodes' ``location`` is "unknown" here.
+NO_CCF = frozenset(
+    {
+        "ecephys_834687_2026-03-18_15-50-10",
+        "ecephys_834687_2026-03-19_16-06-07",
+        "ecephys_832691_2026-03-23_11-28-47",
+    }
+)
+#: [ours] Each probe's CCF areas from tip to top: thalamus or hippocampus below one visual
+#: area (the Allen Brain Observatory targets: A AM, B PM, C V1, D LM, E AL, F RL), its
+#: layers, then "void" above the brain. Real profiles differ per insertion.
+_VISUAL = {"ProbeA": "VISam", "ProbeB": "VISpm", "ProbeC": "VISp", "ProbeD": "VISl",
+           "ProbeE": "VISal", "ProbeF": "VISrl"}  # fmt: skip
+_DEEP = {"ProbeA": "LP", "ProbeB": "LP", "ProbeC": "LGd", "ProbeD": "LGd", "ProbeE": "CA3",
+         "ProbeF": "DG-mo"}  # fmt: skip
+CCF_AREAS = {
+    probe: (
+        _DEEP[probe],
+        _DEEP[probe],
+        "CA1",
+        "CA1",
+        *(f"{area}{layer}" for layer in ("6b", "6a", "5", "5", "4", "2/3", "2/3", "1")),
+        "void",
+    )
+    for probe, area in _VISUAL.items()
+}
 
 
 @dataclass(frozen=True)
@@ -279,6 +307,7 @@ def _session(row: InventorySession) -> Session:
                 "probes": probes,
                 "units_per_probe": per_probe,
                 "label_column": "decoder_label",
+                "ccf": row.name not in NO_CCF,
             }
         elif platform == "ecephys" and kind == "sorted":
             extra = {"probes": probes, "units_per_probe": per_probe}
@@ -337,6 +366,8 @@ def write_asset(folder: Path, session: Session, asset: Asset) -> None:
             duration_s=session.duration_s,
             fmt=asset.nwb_format,  # type: ignore[arg-type]
             label_column="decoder_label",
+            ccf=asset.ccf,
+            ccf_areas=CCF_AREAS,
             lfp_duration_s=0.2,
             mean_firing_rate_hz=MEAN_RATE_HZ,
             seed=seed_of("inventory-nwb", asset.name),

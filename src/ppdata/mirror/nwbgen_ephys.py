@@ -133,6 +133,7 @@ def _add_electrodes(
     shanks: Mapping[str, int],
     *,
     ccf: bool,
+    ccf_areas: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Devices, electrode groups and the electrodes table with the real columns."""
     from hdmf.common import VectorData
@@ -159,7 +160,8 @@ def _add_electrodes(
         chans = np.arange(n)
         group_of = [groups[min(len(groups) - 1, ch * len(groups) // n)] for ch in chans]
         if ccf:
-            area = [_CCF_AREAS[min(len(_CCF_AREAS) - 1, ch * len(_CCF_AREAS) // n)] for ch in chans]
+            profile = tuple((ccf_areas or {}).get(probe, _CCF_AREAS))
+            area = [profile[min(len(profile) - 1, ch * len(profile) // n)] for ch in chans]
         else:
             area = ["unknown"] * n
         rows: dict[str, list[Any]] = {
@@ -465,6 +467,7 @@ def write_ephys_nwb(
     label_column: Literal["decoder_label", "unitrefine_label"] = "decoder_label",
     complete: bool = False,
     ccf: bool = False,
+    ccf_areas: Mapping[str, Sequence[str]] | None = None,
     seed: int = 0,
     mean_firing_rate_hz: float = 5.0,
     lfp_duration_s: float | None = 4.0,
@@ -500,6 +503,9 @@ def write_ephys_nwb(
         ``stimulus`` and the ``*_presentations`` tables (a sorted NWB has none of these).
     ccf : bool
         Electrodes with CCF ``x, y, z`` and Allen acronyms in ``location``.
+    ccf_areas : mapping, optional
+        Probe -> its areas from tip (channel 0) to top, spread evenly over its channels
+        (default: the same hippocampus-to-VISp profile on every probe).
     seed : int
         Seed of every random value.
     mean_firing_rate_hz : float
@@ -527,7 +533,7 @@ def write_ephys_nwb(
             session_start=session_start,
             description="Base NWB file generated with subject metadata",
         )
-        _add_electrodes(nwbfile, rng, probes, shanks or {}, ccf=ccf)
+        _add_electrodes(nwbfile, rng, probes, shanks or {}, ccf=ccf, ccf_areas=ccf_areas)
         _add_units(
             nwbfile,
             rng,

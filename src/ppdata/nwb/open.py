@@ -140,8 +140,11 @@ def _open_remote(
     fmt: NWBFormat | None,
     size: int | None,
     first: bytes | None = None,
+    block_size: int | None = None,
 ) -> NWB:
-    """Open a remote NWB; ``first``: its first bytes, already read with its size."""
+    """Open a remote NWB; ``first``: its first bytes, already read with its size;
+    ``block_size``: of an HDF5 file's block cache (default
+    :data:`ppdata.nwb.storage.BLOCK_SIZE`)."""
     source = client.uri(key)
     store = S3ZarrStore(client, key)
     if fmt is None and size is not None:
@@ -171,7 +174,11 @@ def _open_remote(
         return NWB(ZarrBackend(root, store), source=source, client=client, key=key)
 
     try:
-        fileobj = S3File(client, key, size)
+        fileobj = (
+            S3File(client, key, size)
+            if block_size is None
+            else S3File(client, key, size, block_size=block_size)
+        )
     except NotFound:
         raise NWBError(
             f"{source} is not an NWB: no object there and no Zarr group under it"

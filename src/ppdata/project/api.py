@@ -8,11 +8,12 @@ column on every row. :func:`query` runs SQL (DuckDB) over the cached tables.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound, PpdataError
 from ..settings import Settings
@@ -20,6 +21,8 @@ from .tables import TABLES, TableSpec
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..session import Session
 
 __all__ = ["ProjectResult", "project_sessions", "project_table", "query", "table_versions"]
 
@@ -193,7 +196,7 @@ def project_table(
     result = ProjectResult(pd.DataFrame(), spec.name, list(versions), sorted(fresh))
     if todo:
         outcomes = run_per_session(
-            spec.compute,
+            functools.partial(table_part, spec.compute),
             todo,
             settings=settings,
             scheduler=scheduler,
@@ -208,16 +211,17 @@ def project_table(
             if outcome.error is not None:
                 result.failed[outcome.session] = outcome.error
                 continue
-            frame = outcome.value
-            frame.insert(0, "session", outcome.session)
+            data, rows = outcome.value
             info = {
+                "rows": rows,
                 "seconds": round(outcome.seconds, 3),
+                "cpu_seconds": round(outcome.cpu, 3),
                 "requests": outcome.requests,
                 "bytes": outcome.bytes,
             }
-            parts.append((outcome.session, versions[outcome.session], frame, info))
+            parts.append((outcome.session, versions[outcome.session], data, info))
             result.computed.append(outcome.session)
-        store.write_parts(spec.name, parts)
+        store.write_encoded(spec.name, parts)
     frame = store.read(spec.name, [n for n in versions if n not in result.failed])
     if where:
         frame = _where(frame, where, spec.name)
@@ -229,6 +233,15 @@ def project_table(
     result.frame = frame
     result.seconds = time.perf_counter() - started
     return result
+
+
+def table_part(compute: Callable[[Session], Any], session: Session) -> tuple[bytes, int]:
+    """Run a table's ``compute`` on a worker and return its part as Parquet bytes (with
+    the ``session`` column) and its row count: what travels back to the driver."""
+    from .store import encode_part
+
+    value = compute(session)
+    return encode_part(value, session.name), int(value.shape[0])
 
 
 def _where(frame: pd.DataFrame, where: str, table: str) -> pd.DataFrame:

@@ -109,7 +109,10 @@ def open_client(
             n_workers=n,
             threads_per_worker=threads_per_worker,
             processes=True,
-            dashboard_address=None,
+            # no dashboard (bokeh is not installed); the scheduler's HTTP server (health
+            # routes) still starts: on any free port, not 8787, which another cluster on
+            # this machine may hold (Dask then warns and moves)
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
     except (OSError, TimeoutError, RuntimeError) as exc:

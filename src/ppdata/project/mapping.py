@@ -40,6 +40,8 @@ class Outcome:
     seconds: float = 0.0
     requests: int = 0
     bytes: int = 0
+    #: CPU seconds of the task's own thread (h5py, decoding, Parquet; not the S3 pool's)
+    cpu: float = 0.0
 
 
 #: Failures that another attempt would repeat (a missing table, a bad argument): not retried.
@@ -70,6 +72,7 @@ def call_on_session(
     client = _worker_client(settings)
     before = client.stats.snapshot()
     started = time.perf_counter()
+    cpu = time.thread_time()
     error: str | None = None
     attempt = 0
 
@@ -83,6 +86,7 @@ def call_on_session(
             time.perf_counter() - started,
             _delta(after, before, "requests"),
             _delta(after, before, "bytes"),
+            time.thread_time() - cpu,
         )
 
     for attempt in range(1, retries + 2):

@@ -31,10 +31,34 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["ProjectStore"]
+__all__ = ["ProjectStore", "encode_part"]
 
 _MANIFEST = "_manifest.json"
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def encode_part(frame: pd.DataFrame | pa.Table, session: str) -> bytes:
+    """One session's part as Parquet bytes, with a ``session`` column first: made where
+    the rows are (on a worker), so they travel and are stored as these bytes.
+
+    >>> import pandas as pd, pyarrow.parquet as pq, io
+    >>> data = encode_part(pd.DataFrame({"x": [1, 2]}), "s1")
+    >>> pq.read_table(io.BytesIO(data)).column_names
+    ['session', 'x']
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
+    if "session" in arrow.column_names:
+        arrow = arrow.drop_columns(["session"])
+    arrow = arrow.add_column(0, "session", pa.array([session] * arrow.num_rows, pa.string()))
+    arrow = arrow.replace_schema_metadata({"ppdata.session": session})
+    sink = pa.BufferOutputStream()
+    pq.write_table(arrow, sink)
+    return bytes(sink.getvalue())
 
 
 class ProjectStore:
@@ -86,24 +110,30 @@ class ProjectStore:
         self, table: str, parts: Iterable[tuple[str, str, pd.DataFrame, dict[str, Any]]]
     ) -> int:
         """Write ``(session, version, frame, info)`` parts and record them; returns how many."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        return self.write_encoded(
+            table,
+            (
+                (session, version, encode_part(frame, session), {"rows": len(frame), **info})
+                for session, version, frame, info in parts
+            ),
+        )
 
+    def write_encoded(
+        self, table: str, parts: Iterable[tuple[str, str, bytes, dict[str, Any]]]
+    ) -> int:
+        """Write ``(session, version, parquet bytes, info)`` parts as they are (made by
+        :func:`encode_part` on a worker) and record them; ``info`` holds ``rows``."""
         folder = self.table_dir(table)
         folder.mkdir(parents=True, exist_ok=True)
         known = self.manifest(table)
         written = 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        for session, version, frame, info in parts:
+        for session, version, data, info in parts:
             path = self.part_path(table, session)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            arrow = pa.Table.from_pandas(frame, preserve_index=False)
-            arrow = arrow.replace_schema_metadata(
-                {"ppdata.session": session, "ppdata.version": version}
-            )
-            pq.write_table(arrow, tmp)
+            tmp.write_bytes(data)
             os.replace(tmp, path)
-            known[session] = {"version": version, "rows": len(frame), "written": now, **info}
+            known[session] = {"version": version, "written": now, **info}
             written += 1
         self._write_manifest(table, known)
         return written

@@ -1,13 +1,13 @@
 """The built-in project tables: what one task computes for one session.
 
-Each function takes an open :class:`~ppdata.session.Session` and returns a DataFrame of
-scalar columns (no arrays, no object references), ready for Parquet. They run on Dask
-workers; the driver adds the ``session`` column.
+Each function takes an open :class:`~ppdata.session.Session` and returns a DataFrame (or an
+Arrow table) of scalar columns (no arrays, no object references), ready for Parquet. They
+run on Dask workers, which add the ``session`` column and send the part back as Parquet
+bytes (:func:`ppdata.project.store.encode_part`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,12 +16,11 @@ import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from ..session import Session
 
 __all__ = ["TABLES", "TableSpec", "rois_table", "scalar_columns", "stimuli_table", "units_table"]
-
-logger = logging.getLogger(__name__)
 
 
 def scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -59,67 +58,19 @@ def scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
 # --- units --------------------------------------------------------------------------------
 
 
-def units_table(session: Session) -> pd.DataFrame:
-    """Every unit of a Neuropixels session: quality metrics, ``label``, ``default_qc``,
-    ``probe``, and ``brain_area`` (the location of its peak electrode, ``unknown`` when the
-    file does not say)."""
-    frame = session.units()
-    frame = frame.reset_index()
+def units_table(session: Session) -> pa.Table:
+    """Every unit of a Neuropixels session: its scalar columns (quality metrics ...),
+    ``label``, ``default_qc``, ``probe``, and ``brain_area`` (the location of its peak
+    electrode, ``unknown`` when the file does not say); read lean, see
+    :mod:`ppdata.project.units_scan`."""
+    from .units_scan import open_units_nwb, units_arrow
+
+    nwb, own = open_units_nwb(session)
     try:
-        frame["brain_area"] = _brain_areas(session, frame)
-    except (LookupError, ValueError, IndexError, OSError) as exc:
-        logger.info("no brain areas for %s: %s", session.name, exc)
-        frame["brain_area"] = "unknown"
-    frame.insert(1, "subject", session.parsed.subject_id)
-    return scalar_columns(frame)
-
-
-def _brain_areas(session: Session, units: pd.DataFrame) -> np.ndarray:
-    """Peak-electrode locations: from ``extremum_channel_index`` within the unit's probe
-    (the units' ``electrodes`` are the whole probe, REAL_SHAPES §5), else from a
-    one-electrode-per-unit ``electrodes`` column."""
-    import pandas as pd
-
-    from ..nwb.ephys import ELECTRODES, UNITS
-
-    nwb = session._ephys()
-    n = len(units)
-    out = np.full(n, "unknown", dtype=object)
-    if not nwb.exists(ELECTRODES):
-        return out
-    # only the two columns needed: the electrodes' ``group`` references cost ~1 ms each
-    present = set(nwb.table_columns(ELECTRODES))
-    if "location" not in present:
-        return out
-    columns = nwb.read_table(ELECTRODES, [c for c in ("location", "group_name") if c in present])
-    table = pd.DataFrame(
-        {k: v for k, v in columns.items() if k != "id"}, index=np.asarray(columns["id"])
-    )
-    locations = np.asarray([_text(v) for v in table["location"]], dtype=object)
-    if "extremum_channel_index" in units and "probe" in units:
-        if "group_name" not in table:
-            return out
-        group = np.asarray([_text(v) for v in table["group_name"]], dtype=object)
-        for probe, rows in units.groupby("probe").groups.items():
-            mine = np.flatnonzero(group == str(probe))
-            index = units.loc[rows, "extremum_channel_index"].to_numpy()
-            ok = (index >= 0) & (index < len(mine))
-            positions = units.index.get_indexer(rows)
-            out[positions[ok]] = locations[mine[index[ok].astype(int)]]
-        return out
-    index_path, rows_path = f"{UNITS}/electrodes_index", f"{UNITS}/electrodes"
-    if nwb.exists(index_path) and nwb.exists(rows_path):
-        ends = np.asarray(nwb.read(index_path))
-        if len(ends) == n and (n == 0 or int(ends[-1]) == n):  # one electrode per unit
-            rows = np.asarray(nwb.read(rows_path)).astype(int)
-            ids = table.index.get_indexer(rows)
-            ok = ids >= 0
-            out[ok] = locations[ids[ok]]
-    return out
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        return units_arrow(nwb, session.parsed.subject_id)
+    finally:
+        if own:
+            nwb.close()
 
 
 # --- ROIs ---------------------------------------------------------------------------------
@@ -217,6 +168,7 @@ TABLES: dict[str, TableSpec] = {
             "firing_rate",
             "num_spikes",
         ),
+        version=2,
     ),
     "rois": TableSpec(
         "rois",

@@ -1,8 +1,9 @@
 """The one HTTP stack of ppdata: every request the library makes goes through here.
 
-One urllib3 pool per client (a ``ProxyManager`` per proxy that ``HTTPS_PROXY`` /
-``HTTP_PROXY`` name, ``NO_PROXY`` honoured), explicit connect/read timeouts, every request
-attempt and response byte counted in :class:`RequestStats`, and one :class:`RetryPolicy`
+Kept-alive HTTP/1.1 connections of the standard library's ``http.client``, pooled per origin
+(through the proxy that ``HTTPS_PROXY`` / ``HTTP_PROXY`` name, ``NO_PROXY`` honoured: a
+CONNECT tunnel for HTTPS), explicit connect/read timeouts, every request attempt and response
+byte counted in :class:`RequestStats`, and one :class:`RetryPolicy`
 (capped exponential backoff with full jitter, an explicit retryable set, ``Retry-After``
 honoured). Failures leave this module as a small set of exceptions that the policy and
 :func:`ppdata.errors.translate` know:
@@ -11,6 +12,11 @@ honoured). Failures leave this module as a small set of exceptions that the poli
 - :class:`Interrupted`: the connection broke or a reply was cut short;
 - :class:`ReadTimedOut`: the server went silent;
 - :class:`HTTPStatusError`: the server answered with an error status (its S3 code parsed).
+
+Why ``http.client`` and not urllib3 (which wraps it) or obstore: see
+``docs/TRANSPORT.md``. In short, urllib3's import alone (~75 ms of CPU, before the first
+request of every command) was the whole 10% by which the download benchmark regressed at
+30 and 50 ms; obstore reports neither the HTTP status nor ``Retry-After``.
 
 The one place that needs an fsspec filesystem (hdmf-zarr's ``NWBZarrIO``) gets s3fs options
 from :meth:`ppdata.remote.s3.S3Client.storage_options`, counted into the same :class:`RequestStats`.
@@ -41,6 +47,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What a kept-alive connection that the server closed while idle raises when it is used.
+_STALE: tuple[type[BaseException], ...] = (
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+)
 
 #: What reading a body may raise when the network fails mid-way (resume-worthy).
 STREAM_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
@@ -76,6 +89,9 @@ class RequestStats:
         self.requests: dict[str, int] = {}
         self.bytes: dict[str, int] = {}
         self.retries = 0
+        #: Seconds from sending a request to its reply's headers, the fastest seen so far:
+        #: how far away the server is (used to size the download's concurrency).
+        self.fastest_reply: float | None = None
 
     def add_request(self, operation: str) -> None:
         with self._lock:
@@ -84,6 +100,11 @@ class RequestStats:
     def add_bytes(self, operation: str, n: int) -> None:
         with self._lock:
             self.bytes[operation] = self.bytes.get(operation, 0) + n
+
+    def add_reply_time(self, seconds: float) -> None:
+        with self._lock:
+            if self.fastest_reply is None or seconds < self.fastest_reply:
+                self.fastest_reply = seconds
 
     def add_retry(self) -> None:
         with self._lock:
@@ -192,32 +213,40 @@ class Body:
     A body read to its end gives its connection back to the pool.
     """
 
-    def __init__(self, resp: Any, length: int | None) -> None:
+    def __init__(self, resp: Any, length: int | None, release: Callable[[bool], None]) -> None:
         self._resp = resp
         self.length = length
         self._left = length
         self._done = length == 0
-        # A body of known length is read straight from http.client's response: urllib3's
-        # readinto reads into a new bytes object and copies it (3x the CPU for 1 GB). The
-        # length is counted here, so a body cut short is never taken for a whole one.
-        self._fp = getattr(resp, "_fp", None) if length else None
+        self._release = release
+        # A body of known length is read straight from the socket's buffered reader (as
+        # http.client's own readinto does, without its per-call slicing); its length is
+        # counted here, so a body cut short is never taken for a whole one.
+        self._fp = resp.fp if length else None
 
     def read(self, n: int = -1) -> bytes:
         try:
-            data: bytes = self._resp.read(None if n < 0 else n)
+            if self._fp is not None:
+                left = self._left or 0
+                data: bytes = self._fp.read(left if n < 0 else min(n, left))
+            else:
+                data = self._resp.read(None if n < 0 else n)
         except _read_errors() as exc:
             raise _translate_read(exc) from exc
         if self._left is not None:
             self._left -= len(data)
         if n < 0 or not data or self._left == 0:
             if self._left:
-                raise Interrupted(f"the body ended {self._left:,} bytes early")
+                raise Interrupted(f"the reply was cut short: {self._left:,} bytes never came")
             self._done = True
         return data
 
     def readinto(self, buffer: Any) -> int:
         try:
             if self._fp is not None:
+                left = self._left or 0
+                if len(buffer) > left:
+                    buffer = memoryview(buffer)[:left]
                 n: int = self._fp.readinto(buffer)
             else:
                 n = self._resp.readinto(buffer)
@@ -228,16 +257,14 @@ class Body:
             if self._left == 0:
                 self._done = True
             elif not n and len(buffer):
-                raise Interrupted(f"the body ended {self._left:,} bytes early")
+                raise Interrupted(f"the reply was cut short: {self._left:,} bytes never came")
         elif not n:
             self._done = True
         return n
 
     def close(self) -> None:
-        if self._done:
-            self._resp.release_conn()
-        else:
-            self._resp.close()
+        release, self._release = self._release, _nothing
+        release(self._done and not self._resp.will_close)
 
     def __enter__(self) -> Body:
         return self
@@ -246,20 +273,39 @@ class Body:
         self.close()
 
 
+def _nothing(reuse: bool) -> None:
+    return None
+
+
 class Transport:
-    """A urllib3 connection pool with ppdata's timeouts, proxies and counting.
+    """Kept-alive HTTP/1.1 connections (the standard library's ``http.client``) with
+    ppdata's timeouts, proxies and counting.
+
+    Connections are pooled per origin (and proxy); one that the server closed while it was
+    idle is replaced, and a GET or HEAD sent on it is sent again once on a new one. Nothing
+    else is retried here: :class:`RetryPolicy` decides.
 
     Parameters
     ----------
     connect_timeout, read_timeout : float
         Seconds to wait for a connection, and for each read.
     maxsize : int
-        Connections kept per host (at least the number of concurrent requests).
+        Idle connections kept per origin (at least the number of concurrent requests).
     stats : RequestStats, optional
         Where requests and bytes are counted (a new one by default).
     env : Mapping, optional
         Where ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` are read (default: the
         process environment, when the transport is made).
+    ssl_context : ssl.SSLContext, optional
+        How HTTPS servers are verified (default: the system's TLS settings with certifi's
+        certificate authorities).
+
+    Examples
+    --------
+    >>> t = Transport(connect_timeout=5, read_timeout=5)
+    >>> t.proxies == {} or isinstance(t.proxies, dict)
+    True
+    >>> t.close()
     """
 
     def __init__(
@@ -270,57 +316,98 @@ class Transport:
         maxsize: int = 10,
         stats: RequestStats | None = None,
         env: Mapping[str, str] | None = None,
+        ssl_context: Any = None,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.maxsize = max(1, maxsize)
         self.stats = stats if stats is not None else RequestStats()
         self.proxies = _proxies(env)
-        self._managers: dict[str | None, Any] = {}
-        self._route: dict[tuple[str, str], Any] = {}
+        self._ssl_context = ssl_context
+        self._routes: dict[tuple[str, str], _Route] = {}
+        self._idle: dict[_Route, list[Any]] = {}
         self._lock = threading.Lock()
+        self._generation = 0
 
-    # -- pools ----------------------------------------------------------------------------
-    def _opener(self, url: str) -> tuple[Any, str]:
-        """What sends a request to ``url``, and the target to send: the connection pool of
-        its origin and the path (direct, or tunnelled through an HTTPS proxy), or a proxy
-        manager and the absolute URL (plain HTTP through a proxy). Cached per origin: the
-        pool manager's URL parsing and pool lookup cost as much CPU as the rest of a GET."""
-        scheme, _, rest = url.partition("://")
-        host, _, path = rest.partition("/")
-        route = self._route.get((scheme, host))
+    # -- connections ----------------------------------------------------------------------
+    def _route(self, scheme: str, host: str) -> _Route:
+        """How ``scheme://host`` is reached: directly, through a proxy that forwards
+        absolute URLs (plain HTTP), or through a CONNECT tunnel (HTTPS). Cached per origin."""
+        route = self._routes.get((scheme, host))
         if route is None:
+            if scheme not in ("http", "https"):
+                raise ConnectFailed(f"cannot connect to {scheme}://{host}: not http(s)")
+            proxy = _proxy_for(self.proxies, scheme, host)
+            route = _Route(scheme, host, proxy)
             with self._lock:
-                proxy = _proxy_for(self.proxies, scheme, host)
-                manager = self._managers.get(proxy)
-                if manager is None:
-                    manager = self._managers[proxy] = self._make_manager(proxy)
-                if proxy is not None and scheme == "http":
-                    route = (manager, True)
-                else:
-                    route = (manager.connection_from_url(url), False)
-                self._route[(scheme, host)] = route
-        opener, absolute = route
-        return opener, url if absolute else "/" + path
+                route = self._routes.setdefault((scheme, host), route)
+        return route
 
-    def _make_manager(self, proxy: str | None) -> Any:
-        import urllib3
+    def _connect(self, route: _Route) -> Any:
+        """A new connection along ``route``, connected, with the read timeout set."""
+        import http.client
 
-        kwargs: dict[str, Any] = {
-            "num_pools": 32,
-            "maxsize": self.maxsize,
-            "retries": False,
-            "timeout": urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout),
-        }
+        if route.proxy is None:
+            address, tunnel = route.host, None
+        else:
+            address = route.proxy_host
+            tunnel = route.host if route.scheme == "https" else None
+        conn: http.client.HTTPConnection
+        if route.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                address, timeout=self.connect_timeout, context=self._context()
+            )
+        else:
+            conn = http.client.HTTPConnection(address, timeout=self.connect_timeout)
+        if tunnel is not None:
+            conn.set_tunnel(tunnel, headers=route.proxy_headers)
         try:
-            import certifi
+            conn.connect()
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            conn.close()
+            via = f" through the proxy {route.proxy}" if route.proxy else ""
+            raise ConnectFailed(
+                f"cannot connect to {route.scheme}://{route.host}{via}: {_reason(exc)}"
+            ) from exc
+        if conn.sock is not None:
+            conn.sock.settimeout(self.read_timeout)
+        return conn
 
-            kwargs["ca_certs"] = certifi.where()
-        except ImportError:  # pragma: no cover - certifi is a dependency
-            pass
-        if proxy is None:
-            return urllib3.PoolManager(**kwargs)
-        return urllib3.ProxyManager(proxy, **kwargs)
+    def _context(self) -> Any:
+        if self._ssl_context is None:
+            import ssl
+
+            try:
+                import certifi
+
+                context = ssl.create_default_context(cafile=certifi.where())
+            except ImportError:  # pragma: no cover - certifi is a dependency
+                context = ssl.create_default_context()
+            with self._lock:
+                if self._ssl_context is None:
+                    self._ssl_context = context
+        return self._ssl_context
+
+    def _checkout(self, route: _Route) -> tuple[Any, bool]:
+        """An idle connection of ``route`` that the server has not closed, or a new one;
+        and whether it was used before."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(route)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                return self._connect(route), False
+            if not _dropped(conn):
+                return conn, True
+            conn.close()
+
+    def _checkin(self, route: _Route, conn: Any, generation: int) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(route, [])
+            if generation == self._generation and len(idle) < self.maxsize:
+                idle.append(conn)
+                return
+        conn.close()
 
     # -- requests -------------------------------------------------------------------------
     def open(
@@ -342,49 +429,49 @@ class Transport:
         ConnectFailed, Interrupted, ReadTimedOut
             If the request could not be sent or its reply did not come.
         """
-        import urllib3
-
         self.stats.add_request(operation)
+        scheme, _, rest = url.partition("://")
+        host, _, path = rest.partition("/")
+        route = self._route(scheme, host)
+        target = url if route.absolute else "/" + path
+        sent = {"Host": host, **(headers or {})}
+        if route.absolute:
+            sent.update(route.proxy_headers)
+        generation = self._generation
+        conn, reused = self._checkout(route)
+        began = time.perf_counter()
         try:
-            opener, target = self._opener(url)
+            resp = _exchange(conn, method, target, sent, body)
+        except _STALE as exc:
+            conn.close()
+            if not reused or method not in ("GET", "HEAD"):
+                raise _translate_read(exc) from exc
+            # a kept-alive connection the server had closed: once more on a new one (an
+            # attempt, counted as one)
+            self.stats.add_request(operation)
+            conn, reused = self._connect(route), False
             try:
-                resp = self._send(opener, method, target, headers, body)
-            except urllib3.exceptions.ClosedPoolError:  # its manager let it go: make anew
-                with self._lock:
-                    self._route.clear()
-                opener, target = self._opener(url)
-                resp = self._send(opener, method, target, headers, body)
-        except (
-            urllib3.exceptions.NewConnectionError,
-            urllib3.exceptions.ConnectTimeoutError,
-            urllib3.exceptions.SSLError,
-            urllib3.exceptions.ProxyError,
-        ) as exc:
-            raise ConnectFailed(f"cannot connect to {_origin(url)}: {_reason(exc)}") from exc
+                resp = _exchange(conn, method, target, sent, body)
+            except _read_errors() as exc2:
+                conn.close()
+                raise _translate_read(exc2) from exc2
         except _read_errors() as exc:
+            conn.close()
             raise _translate_read(exc) from exc
-        got = {k.lower(): v for k, v in resp.headers.items()}
-        length = got.get("content-length")
-        size = int(length) if length and length.isdigit() else None
-        if size is not None and method != "HEAD":
-            self.stats.add_bytes(operation, size)
-        return resp.status, got, Body(resp, 0 if method == "HEAD" else size)
+        self.stats.add_reply_time(time.perf_counter() - began)
+        got = {k.lower(): v for k, v in resp.getheaders()}
+        length = resp.length if not resp.chunked else None
+        if length is not None and method != "HEAD":
+            self.stats.add_bytes(operation, length)
 
-    @staticmethod
-    def _send(
-        opener: Any, method: str, target: str, headers: Mapping[str, str] | None, body: Any
-    ) -> Any:
-        return opener.urlopen(
-            method,
-            target,
-            headers=dict(headers or {}),
-            body=body,
-            preload_content=False,
-            decode_content=False,
-            redirect=False,
-            retries=False,
-            assert_same_host=False,
-        )
+        def release(reuse: bool) -> None:
+            resp.close()
+            if reuse:
+                self._checkin(route, conn, generation)
+            else:
+                conn.close()
+
+        return resp.status, got, Body(resp, 0 if method == "HEAD" else length, release)
 
     def fetch(
         self,
@@ -414,11 +501,59 @@ class Transport:
         return data, got
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every idle connection (those in use are closed when their body is)."""
         with self._lock:
-            managers, self._managers, self._route = list(self._managers.values()), {}, {}
-        for manager in managers:
-            manager.clear()
+            self._generation += 1
+            idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
+
+
+class _Route:
+    """One way to an origin: ``scheme``, ``host`` (``name[:port]``), and the proxy, if any."""
+
+    __slots__ = ("absolute", "host", "proxy", "proxy_headers", "proxy_host", "scheme")
+
+    def __init__(self, scheme: str, host: str, proxy: str | None) -> None:
+        self.scheme, self.host, self.proxy = scheme, host, proxy
+        self.proxy_host = ""
+        self.proxy_headers: dict[str, str] = {}
+        if proxy is not None:
+            from urllib.parse import unquote, urlsplit
+
+            parts = urlsplit(proxy)
+            self.proxy_host = parts.netloc.rpartition("@")[2]
+            if parts.username is not None:
+                import base64
+
+                user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+                token = base64.b64encode(user.encode()).decode()
+                self.proxy_headers = {"Proxy-Authorization": f"Basic {token}"}
+        # plain HTTP through a proxy: the proxy is sent the absolute URL
+        self.absolute = proxy is not None and scheme == "http"
+
+
+def _exchange(
+    conn: Any, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+) -> Any:
+    conn.request(method, target, body=body, headers=headers)
+    return conn.getresponse()
+
+
+def _dropped(conn: Any) -> bool:
+    """Whether an idle connection was closed by the server (it is readable: EOF, or bytes
+    nobody asked for)."""
+    import select
+
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _proxies(env: Mapping[str, str] | None) -> dict[str, str]:
@@ -450,20 +585,20 @@ def _proxy_for(proxies: Mapping[str, str], scheme: str, host: str) -> str | None
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
-    import urllib3
+    import http.client
 
-    return (urllib3.exceptions.HTTPError, OSError)
+    return (http.client.HTTPException, OSError)
 
 
 def _translate_read(exc: BaseException) -> BaseException:
     """A network failure after the request was sent, as Interrupted / ReadTimedOut."""
-    import urllib3
+    import http.client
 
-    if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
-        return ReadTimedOut(f"no reply within the read timeout ({_reason(exc)})")
     if isinstance(exc, (Interrupted, ReadTimedOut, ConnectFailed)):
         return exc
-    if isinstance(exc, urllib3.exceptions.ProtocolError) and "IncompleteRead" in str(exc):
+    if isinstance(exc, TimeoutError):
+        return ReadTimedOut(f"no reply within the read timeout ({_reason(exc)})")
+    if isinstance(exc, http.client.IncompleteRead):
         return Interrupted(f"the reply was cut short ({_reason(exc)})")
     return Interrupted(f"the connection broke ({_reason(exc)})")
 
@@ -471,8 +606,3 @@ def _translate_read(exc: BaseException) -> BaseException:
 def _reason(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"

@@ -313,7 +313,7 @@ def _prepare_destination(dest: Path) -> None:
 
 
 def _check_free_space(dest: Path, todo: list[PlannedFile]) -> None:
-    from .engine import resumable_bytes
+    from .parts import resumable_bytes
 
     need = sum(f.size for f in todo) - resumable_bytes(todo)
     if need <= 0:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -31,7 +30,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
-from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
+from .manifest import Check, ManifestEntry, md5_file
+from .parts import (
+    MIN_PART_SIZE,
+    Transfer,
+    merge,
+    missing,
+    preallocate,
+    read_sidecar,
+    remove,
+    write_sidecar,
+)
 
 if TYPE_CHECKING:
     from ..remote.s3 import S3Client
@@ -41,74 +50,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_PART_SIZE = 16 * 2**20
-MIN_PART_SIZE = 5 * 2**20
 #: Workers fetching small files at first; more join while replies are slow to come.
 LANES_AT_START = 4
+#: Seconds a reply takes from a server far enough away that every lane starts at once.
+SLOW_REPLY = 0.015
 CHUNK = 2**20
-PART_SUFFIX = ".ppdata-part"
-SIDECAR_VERSION = 1
-
-
-def part_paths(path: Path) -> tuple[Path, Path]:
-    """The temporary file and the sidecar of a final path."""
-    name = path.name
-    if len(name) > 200:  # keep ".<name>.ppdata-part.json" under the 255-byte name limit
-        name = hashlib.sha1(name.encode()).hexdigest()
-    temp = path.with_name(f".{name}{PART_SUFFIX}")
-    return temp, temp.with_name(temp.name + ".json")
-
-
-def _read_sidecar(f: PlannedFile) -> list[list[int]] | None:
-    """Completed ranges of an interrupted download of ``f``, if they can be trusted."""
-    temp, sidecar = part_paths(f.path)
-    try:
-        doc = json.loads(sidecar.read_text())
-        st = temp.stat()
-    except (OSError, ValueError):
-        return None
-    if (
-        doc.get("version") != SIDECAR_VERSION
-        or doc.get("key") != f.key
-        or doc.get("etag") != f.etag
-        or doc.get("size") != f.size
-        or st.st_size != f.size
-    ):
-        return None
-    done = doc.get("done") or []
-    if not all(isinstance(r, list) and len(r) == 2 and 0 <= r[0] < r[1] <= f.size for r in done):
-        return None
-    return [list(r) for r in done]
-
-
-def resumable_bytes(files: list[PlannedFile]) -> int:
-    """Bytes of ``files`` already preallocated by interrupted runs (for the space check)."""
-    total = 0
-    for f in files:
-        # only files fetched in parts (over twice the smallest part size) leave a sidecar
-        if f.size > 2 * MIN_PART_SIZE and _read_sidecar(f) is not None:
-            total += f.size
-    return total
-
-
-def _merge(ranges: list[list[int]]) -> list[list[int]]:
-    out: list[list[int]] = []
-    for s, e in sorted(ranges):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return out
-
-
-def _missing(done: list[list[int]], size: int, part: int) -> list[tuple[int, int]]:
-    gaps, cur = [], 0
-    for s, e in _merge(done):
-        if s > cur:
-            gaps.append((cur, s))
-        cur = max(cur, e)
-    if cur < size:
-        gaps.append((cur, size))
-    return [(s, min(s + part, e)) for a, e in gaps for s in range(a, e, part)]
 
 
 class _Changed(Exception):
@@ -117,34 +63,6 @@ class _Changed(Exception):
 
 class _Stop(Exception):
     """The transfer was cancelled or another part of it failed."""
-
-
-class _Transfer:
-    """One file in flight."""
-
-    def __init__(self, file: PlannedFile, part_size: int, restarts: int = 0) -> None:
-        self.file = file
-        self.temp, self.sidecar = part_paths(file.path)
-        self.ranged = file.size > 2 * part_size
-        self.part_size = part_size
-        self.lock = threading.Lock()
-        self.done: list[list[int]] = []
-        self.fd: int | None = None
-        self.outstanding = 0
-        self.remaining = 0
-        self.state = "new"  # running | finished | changed | failed
-        self.error: BaseException | None = None
-        self.entry: ManifestEntry | None = None
-        self.transferred = 0
-        self.resumed = 0
-        self.restarts = restarts
-        self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
-
-    def fail(self, exc: BaseException, state: str = "failed") -> None:
-        with self.lock:
-            if self.state == "running":
-                self.state = state
-                self.error = exc
 
 
 class Engine:
@@ -173,7 +91,7 @@ class Engine:
 
     # -- scheduling (main thread) ---------------------------------------------------------
     def run(self, files: list[PlannedFile]) -> None:
-        transfers = [_Transfer(f, self.part_size) for f in files]
+        transfers = [Transfer(f, self.part_size) for f in files]
         self.progress.start(sum(f.size for f in files) - self._resumed_total(transfers), len(files))
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ppdata-download")
         try:
@@ -187,7 +105,7 @@ class Engine:
         if self.fatal is not None:
             raise self.fatal
 
-    def _run_small(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+    def _run_small(self, pool: ThreadPoolExecutor, transfers: list[Transfer]) -> None:
         """Small files: workers ("lanes"), each taking the next file and doing all of it
         (start, GET, checks, rename, record); no per-file scheduling by this thread.
 
@@ -195,7 +113,9 @@ class Engine:
         (Little's law: the concurrency a link needs is its latency over the work per file).
         Far from the server (S3: tens of ms a request) that reaches ``jobs`` within a
         fraction of a second; next to it (a mirror on this machine) replies come as fast as
-        the CPU handles them, and more threads would only contend for the interpreter.
+        the CPU handles them, and more threads would only contend for the interpreter. When
+        even the fastest reply so far (the listing's) took ``SLOW_REPLY`` or more, all lanes
+        start at once: the ramp would only lose the first round trips.
         """
         if not transfers:
             return
@@ -205,7 +125,7 @@ class Engine:
         def lane() -> None:
             while not self.cancel.is_set() and self.fatal is None:
                 try:
-                    t: _Transfer | None = queue.popleft()
+                    t: Transfer | None = queue.popleft()
                 except IndexError:
                     return
                 while t is not None:
@@ -224,7 +144,11 @@ class Engine:
                         clock["total"] += time.perf_counter() - began
                     t = self._settle(t)  # a file changed on the server comes back once
 
-        lanes = [pool.submit(lane) for _ in range(min(self.jobs, LANES_AT_START, len(queue)))]
+        fastest = self.client.stats.fastest_reply
+        first = self.jobs if fastest is not None and fastest >= SLOW_REPLY else LANES_AT_START
+        lanes = [pool.submit(lane) for _ in range(min(self.jobs, first, len(queue)))]
+        if first > LANES_AT_START:
+            logger.debug("replies are slow (%.0f ms): %d lanes", 1000 * (fastest or 0.0), len(lanes))
         try:
             while True:
                 done, pending = wait(lanes, timeout=0.05)
@@ -250,15 +174,15 @@ class Engine:
             wait(lanes)
             raise
 
-    def _run_parts(self, pool: ThreadPoolExecutor, transfers: list[_Transfer]) -> None:
+    def _run_parts(self, pool: ThreadPoolExecutor, transfers: list[Transfer]) -> None:
         """Large files, as concurrent ranged parts scheduled from this thread."""
         queue: deque[Any] = deque(transfers)
-        in_flight: dict[Future[None], _Transfer] = {}
+        in_flight: dict[Future[None], Transfer] = {}
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < 2 * self.jobs and self.fatal is None:
                     item = queue.popleft()
-                    if isinstance(item, _Transfer):
+                    if isinstance(item, Transfer):
                         queue.extendleft(reversed(self._start(item)))
                         continue
                     t, start, end = item
@@ -289,17 +213,17 @@ class Engine:
                 if t.state == "finished" and t.entry is not None:
                     self.manifest.record(t.entry)
                 elif not t.ranged:
-                    _remove(t.temp)
+                    remove(t.temp)
             raise
 
-    def _resumed_total(self, transfers: list[_Transfer]) -> int:
+    def _resumed_total(self, transfers: list[Transfer]) -> int:
         total = 0
         for t in transfers:
-            if t.ranged and (done := _read_sidecar(t.file)):
-                total += sum(e - s for s, e in _merge(done))
+            if t.ranged and (done := read_sidecar(t.file)):
+                total += sum(e - s for s, e in merge(done))
         return total
 
-    def _start(self, t: _Transfer) -> list[tuple[_Transfer, int, int]]:
+    def _start(self, t: Transfer) -> list[tuple[Transfer, int, int]]:
         """Open a transfer: temp file, resumed ranges; returns its parts."""
         f = t.file
         try:
@@ -307,9 +231,9 @@ class Engine:
                 f.path.parent.mkdir(parents=True, exist_ok=True)
                 self._made.add(f.path.parent)
             if t.ranged:
-                t.done = _read_sidecar(f) or []
+                t.done = read_sidecar(f) or []
                 if t.done:
-                    t.resumed = sum(e - s for s, e in _merge(t.done))
+                    t.resumed = sum(e - s for s, e in merge(t.done))
                     t.fd = os.open(t.temp, os.O_RDWR)
                     logger.info(
                         "resuming %s: %d of %d bytes already here", f.uri, t.resumed, f.size
@@ -318,8 +242,8 @@ class Engine:
                     with contextlib.suppress(FileNotFoundError):
                         t.sidecar.unlink()
                     t.fd = os.open(t.temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-                    _preallocate(t.fd, f.size)
-                parts = _missing(t.done, f.size, t.part_size)
+                    preallocate(t.fd, f.size)
+                parts = missing(t.done, f.size, t.part_size)
             else:
                 parts = [(0, f.size)]
         except OSError as exc:
@@ -334,7 +258,7 @@ class Engine:
             return [(t, 0, 0)]
         return [(t, s, e) for s, e in parts]
 
-    def _settle(self, t: _Transfer) -> _Transfer | None:
+    def _settle(self, t: Transfer) -> Transfer | None:
         """Record a transfer whose work is over; return a restarted transfer if needed."""
         from .model import FileResult, FileStatus
 
@@ -363,7 +287,7 @@ class Engine:
             self.progress.file_done(result)
             return None
         if state == "changed" and t.restarts == 0 and self.fatal is None:
-            _remove(t.temp, t.sidecar)
+            remove(t.temp, t.sidecar)
             try:
                 info = self.client.head(f.key)
             except PpdataError as exc:
@@ -379,10 +303,10 @@ class Engine:
                 )
                 logger.warning("%s", note)
                 self.summary.notes.append(note)
-                return _Transfer(new, self.part_size, restarts=t.restarts + 1)
+                return Transfer(new, self.part_size, restarts=t.restarts + 1)
         message = self._message(t, state)
         if state == "changed" or isinstance(t.error, _Checksum) or not t.ranged:
-            _remove(t.temp, t.sidecar)
+            remove(t.temp, t.sidecar)
         # else: keep a large file's completed parts and sidecar, for the next run to resume
         result = FileResult(
             f.key,
@@ -398,7 +322,7 @@ class Engine:
         self.progress.file_done(result)
         return None
 
-    def _message(self, t: _Transfer, state: str) -> str:
+    def _message(self, t: Transfer, state: str) -> str:
         exc = t.error
         if isinstance(exc, _Stop):
             return f"not finished: the download stopped ({self.fatal or 'cancelled'})"
@@ -420,14 +344,14 @@ class Engine:
             return f"cannot write {t.file.path}: a folder of that name is in the way"
         return str(exc) if isinstance(exc, PpdataError) else f"{type(exc).__name__}: {exc}"
 
-    def _close(self, t: _Transfer) -> None:
+    def _close(self, t: Transfer) -> None:
         if t.fd is not None:
             with contextlib.suppress(OSError):
                 os.close(t.fd)
             t.fd = None
 
     # -- work (worker threads) ------------------------------------------------------------
-    def _work(self, t: _Transfer, start: int, end: int) -> None:
+    def _work(self, t: Transfer, start: int, end: int) -> None:
         try:
             if t.state != "running":
                 return
@@ -436,8 +360,8 @@ class Engine:
                     self._stream(t, start, end, lambda off, data: _pwrite(t.fd, data, off))
                 with t.lock:
                     if end > start:
-                        t.done = _merge([*t.done, [start, end]])
-                        self._write_sidecar(t)
+                        t.done = merge([*t.done, [start, end]])
+                        write_sidecar(t.sidecar, t.file, t.done)
                     t.remaining -= 1
                     last = t.remaining <= 0 and t.state == "running"
                 if last:
@@ -456,7 +380,7 @@ class Engine:
             with t.lock:
                 t.outstanding -= 1
 
-    def _fetch_whole(self, t: _Transfer) -> None:
+    def _fetch_whole(self, t: Transfer) -> None:
         """A small file: one GET into one buffer, hashed and written at once."""
         f = t.file
         if self.cancel.is_set():
@@ -495,7 +419,7 @@ class Engine:
         self.progress.advance(len(body))
         self._finish(t, md5)
 
-    def _finish(self, t: _Transfer, md5: str | None) -> None:
+    def _finish(self, t: Transfer, md5: str | None) -> None:
         """Check size (and MD5) of the temp file, then move it into place."""
         f = t.file
         if t.fd is not None:
@@ -525,21 +449,11 @@ class Engine:
                 os.utime(f.path, ns=(time.time_ns(), stamp))
                 mtime_ns = stamp
         if t.ranged:
-            _remove(t.sidecar)
+            remove(t.sidecar)
         t.entry = ManifestEntry.for_file(f, check, mtime_ns)
         with t.lock:
             if t.state == "running":
                 t.state = "finished"
-
-    def _write_sidecar(self, t: _Transfer) -> None:
-        doc = {
-            "version": SIDECAR_VERSION,
-            "key": t.file.key,
-            "etag": t.file.etag,
-            "size": t.file.size,
-            "done": t.done,
-        }
-        atomic_write_text(t.sidecar, json.dumps(doc))
 
     def _buffer(self) -> memoryview:
         """This worker's reusable read buffer: a part streams through it into the file,
@@ -551,7 +465,7 @@ class Engine:
 
     def _stream(
         self,
-        t: _Transfer,
+        t: Transfer,
         start: int,
         end: int,
         sink: Any,
@@ -652,24 +566,6 @@ def _pwrite(fd: int | None, data: bytes, offset: int) -> None:
     while view:
         n = os.pwrite(fd, view, offset)
         view, offset = view[n:], offset + n
-
-
-def _preallocate(fd: int, size: int) -> None:
-    """Reserve the file's space now, so a full disk shows at the start, not mid-way."""
-    if size <= 0:
-        return
-    try:
-        os.posix_fallocate(fd, 0, size)
-    except (AttributeError, OSError) as exc:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        os.ftruncate(fd, size)
-
-
-def _remove(*paths: Path) -> None:
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
 
 
 def run_plan(

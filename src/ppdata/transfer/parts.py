@@ -1,0 +1,143 @@
+"""The state of a file being downloaded: in memory (:class:`Transfer`), and on disk (its
+part file and sidecar).
+
+A file is written to ``.<name>.ppdata-part`` beside its final path. A large file, fetched
+in ranged parts, also has ``.<name>.ppdata-part.json``: the ranges completed so far and the
+ETag they were fetched against, so that an interrupted run fetches only what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .manifest import atomic_write_text
+
+if TYPE_CHECKING:
+    from .model import PlannedFile
+    from .manifest import ManifestEntry
+
+#: The smallest part a large file is fetched in (S3's smallest multipart part).
+MIN_PART_SIZE = 5 * 2**20
+PART_SUFFIX = ".ppdata-part"
+SIDECAR_VERSION = 1
+
+
+def part_paths(path: Path) -> tuple[Path, Path]:
+    """The temporary file and the sidecar of a final path."""
+    name = path.name
+    if len(name) > 200:  # keep ".<name>.ppdata-part.json" under the 255-byte name limit
+        name = hashlib.sha1(name.encode()).hexdigest()
+    temp = path.with_name(f".{name}{PART_SUFFIX}")
+    return temp, temp.with_name(temp.name + ".json")
+
+
+def read_sidecar(f: PlannedFile) -> list[list[int]] | None:
+    """Completed ranges of an interrupted download of ``f``, if they can be trusted."""
+    temp, sidecar = part_paths(f.path)
+    try:
+        doc = json.loads(sidecar.read_text())
+        st = temp.stat()
+    except (OSError, ValueError):
+        return None
+    if (
+        doc.get("version") != SIDECAR_VERSION
+        or doc.get("key") != f.key
+        or doc.get("etag") != f.etag
+        or doc.get("size") != f.size
+        or st.st_size != f.size
+    ):
+        return None
+    done = doc.get("done") or []
+    if not all(isinstance(r, list) and len(r) == 2 and 0 <= r[0] < r[1] <= f.size for r in done):
+        return None
+    return [list(r) for r in done]
+
+
+def resumable_bytes(files: list[PlannedFile]) -> int:
+    """Bytes of ``files`` already preallocated by interrupted runs (for the space check)."""
+    total = 0
+    for f in files:
+        # only files fetched in parts (over twice the smallest part size) leave a sidecar
+        if f.size > 2 * MIN_PART_SIZE and read_sidecar(f) is not None:
+            total += f.size
+    return total
+
+
+def merge(ranges: list[list[int]]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for s, e in sorted(ranges):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return out
+
+
+def missing(done: list[list[int]], size: int, part: int) -> list[tuple[int, int]]:
+    gaps, cur = [], 0
+    for s, e in merge(done):
+        if s > cur:
+            gaps.append((cur, s))
+        cur = max(cur, e)
+    if cur < size:
+        gaps.append((cur, size))
+    return [(s, min(s + part, e)) for a, e in gaps for s in range(a, e, part)]
+
+
+def write_sidecar(sidecar: Path, f: PlannedFile, done: list[list[int]]) -> None:
+    """Record the ranges of ``f`` completed so far (atomically)."""
+    doc = {"version": SIDECAR_VERSION, "key": f.key, "etag": f.etag, "size": f.size, "done": done}
+    atomic_write_text(sidecar, json.dumps(doc))
+
+
+def preallocate(fd: int, size: int) -> None:
+    """Reserve the file's space now, so a full disk shows at the start, not mid-way."""
+    if size <= 0:
+        return
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        os.ftruncate(fd, size)
+
+
+def remove(*paths: Path) -> None:
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+class Transfer:
+    """One file in flight."""
+
+    def __init__(self, file: PlannedFile, part_size: int, restarts: int = 0) -> None:
+        self.file = file
+        self.temp, self.sidecar = part_paths(file.path)
+        self.ranged = file.size > 2 * part_size
+        self.part_size = part_size
+        self.lock = threading.Lock()
+        self.done: list[list[int]] = []
+        self.fd: int | None = None
+        self.outstanding = 0
+        self.remaining = 0
+        self.state = "new"  # running | finished | changed | failed
+        self.error: BaseException | None = None
+        self.entry: ManifestEntry | None = None
+        self.transferred = 0
+        self.resumed = 0
+        self.restarts = restarts
+        self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
+
+    def fail(self, exc: BaseException, state: str = "failed") -> None:
+        with self.lock:
+            if self.state == "running":
+                self.state = state
+                self.error = exc
