@@ -148,7 +148,9 @@ class Engine:
         first = self.jobs if fastest is not None and fastest >= SLOW_REPLY else LANES_AT_START
         lanes = [pool.submit(lane) for _ in range(min(self.jobs, first, len(queue)))]
         if first > LANES_AT_START:
-            logger.debug("replies are slow (%.0f ms): %d lanes", 1000 * (fastest or 0.0), len(lanes))
+            logger.debug(
+                "replies are slow (%.0f ms): %d lanes", 1000 * (fastest or 0.0), len(lanes)
+            )
         try:
             while True:
                 done, pending = wait(lanes, timeout=0.05)
