@@ -100,15 +100,17 @@ LFP_FLOOR: dict[str, int] = {}
 LONG_LFP = {"lfp_1s_hdf5": "nwb", "lfp_1s_zarr": "sorted"}
 
 
-def _mod(new: str, old: str) -> Any:
+def _mod(*names: str) -> Any:
     """A ppdata module by its name since the layout move, or before it (``--compare`` with
-    an older tree)."""
+    an older tree): the first of ``names`` that imports."""
     import importlib
 
-    try:
-        return importlib.import_module(new)
-    except ImportError:
-        return importlib.import_module(old)
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return importlib.import_module(names[-1])
 
 
 class _PpdataSide:
@@ -130,7 +132,7 @@ class _PpdataSide:
         elif op in ("roi", "plane"):
             self.session.nwb("planar-ophys")
         elif op in LONG_LFP:
-            lfp = _mod("ppdata.nwb.ephys", "ppdata.ephys").lfp
+            lfp = _mod("ppdata.nwb.lfp", "ppdata.nwb.ephys", "ppdata.ephys").lfp
 
             # open = the file and the series' metadata, as pynwb's read() does for the
             # notebook (an empty window at the series' start: nothing near the one measured)
@@ -148,7 +150,7 @@ class _PpdataSide:
         if op == "lfp":
             return _checksum(s.lfp(p["probe"], p["lfp_start"], p["lfp_stop"]).data)
         if op in LONG_LFP:
-            lfp = _mod("ppdata.nwb.ephys", "ppdata.ephys").lfp
+            lfp = _mod("ppdata.nwb.lfp", "ppdata.nwb.ephys", "ppdata.ephys").lfp
 
             nwb = s.nwb(LONG_LFP[op])
             return _checksum(lfp(nwb, p["long_probe"], p["long_start"], p["long_stop"]).data)
@@ -468,7 +470,7 @@ def make_plan(endpoint: str, ophys_session: str) -> tuple[dict[str, Any], list[s
     import numpy as np
 
     from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED
-    from ppdata.nwb.ephys import list_lfp_probes
+    from ppdata.nwb.lfp import list_lfp_probes
     from ppdata.nwb.ophys import list_planes
     from ppdata.remote.s3 import S3Client
     from ppdata.session import Session

@@ -198,7 +198,8 @@ def test_settings_flags_reach_the_client(run):
 
 
 def test_flags_override_environment(monkeypatch):
-    from ppdata.cli.main import App, cli
+    from ppdata.cli.app import App
+    from ppdata.cli.main import cli
 
     monkeypatch.setenv("PPDATA_RETRIES", "7")
     monkeypatch.setenv("PPDATA_BUCKET", "from-env")

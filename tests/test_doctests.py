@@ -25,7 +25,7 @@ OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def _tests(name: str) -> list[doctest.DocTest]:
-    importlib.import_module("ppdata.cli.main")  # cli.<group> modules import cli.main first
+    importlib.import_module("ppdata.cli.main")  # registers every command on the group
     module = importlib.import_module(name)
     found = doctest.DocTestFinder(exclude_empty=True).find(
         module, name, extraglobs={"ppdata": ppdata}

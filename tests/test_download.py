@@ -34,16 +34,9 @@ from ppdata.mirror.proxy import Fault, LatencyProxy
 from ppdata.mirror.server import MirrorServer, _moto_backend, load_directory, public_read_policy
 from ppdata.remote.s3 import S3Client
 from ppdata.settings import Settings
-from ppdata.transfer.api import (
-    DownloadPlan,
-    Existing,
-    FileStatus,
-    download,
-    plan_download,
-    safe_relative_path,
-    verify,
-)
+from ppdata.transfer.api import download, plan_download, safe_relative_path, verify
 from ppdata.transfer.manifest import MANIFEST_NAME, Manifest
+from ppdata.transfer.model import DownloadPlan, Existing, FileStatus
 
 BUCKET = "aind-open-data"
 SESSION = "ecephys_820454_2025-11-04_14-59-22"

@@ -15,7 +15,7 @@ import pytest
 
 from ppdata.errors import NotFound, NWBError
 from ppdata.mirror import nwbgen
-from ppdata.nwb import behavior, ephys, ophys
+from ppdata.nwb import behavior, ephys, lfp, ophys
 from ppdata.nwb.open import NWBFormat, detect_format, format_from_objects, open_nwb
 from ppdata.plots import figures as plots
 
@@ -183,7 +183,7 @@ def test_electrodes_and_probes(ephys_nwb):
     assert len(table) == 2 * 384
     assert {"location", "group_name", "channel_name", "rel_x", "rel_y"} <= set(table.columns)
     assert ephys.list_probes(ephys_nwb) == ["ProbeA", "ProbeB"]
-    assert ephys.list_lfp_probes(ephys_nwb) == ["ProbeA", "ProbeB"]
+    assert lfp.list_lfp_probes(ephys_nwb) == ["ProbeA", "ProbeB"]
 
 
 def test_lfp_window_and_channels(ephys_nwb, pynwb_files):
@@ -191,26 +191,26 @@ def test_lfp_window_and_channels(ephys_nwb, pynwb_files):
         "ElectricalSeriesProbeB-LFP"
     ]
     stamps = series.timestamps[:]  # explicit: a start offset and a clock off the nominal rate
-    full = ephys.lfp(ephys_nwb, "ProbeB", scaled=False)
+    full = lfp.lfp(ephys_nwb, "ProbeB", scaled=False)
     np.testing.assert_array_equal(full.data, series.data[:])
     np.testing.assert_array_equal(full.times, stamps)
-    window = ephys.lfp(ephys_nwb, "ProbeB", start=1.0, stop=1.1)
+    window = lfp.lfp(ephys_nwb, "ProbeB", start=1.0, stop=1.1)
     i0, i1 = np.searchsorted(stamps, [1.0, 1.1])
     assert window.data.shape == (i1 - i0, 96) and window.data.dtype == np.float32
     np.testing.assert_array_equal(window.times, stamps[i0:i1])
     np.testing.assert_allclose(window.data, series.data[i0:i1] * series.conversion, rtol=1e-6)
     ids = list(full.channels[[2, 5]])
-    picked = ephys.lfp(ephys_nwb, "ProbeB", start=1.0, stop=1.1, channels=ids)
+    picked = lfp.lfp(ephys_nwb, "ProbeB", start=1.0, stop=1.1, channels=ids)
     np.testing.assert_array_equal(picked.channels, ids)
     np.testing.assert_array_equal(picked.data, window.data[:, [2, 5]])
-    by_name = ephys.lfp(ephys_nwb, "ProbeB", 1.0, 1.1, channels=["AP9"])
+    by_name = lfp.lfp(ephys_nwb, "ProbeB", 1.0, 1.1, channels=["AP9"])
     assert by_name.data.shape == (i1 - i0, 1)
     assert picked.to_dataframe().shape == (i1 - i0, 2)
-    assert len(ephys.lfp(ephys_nwb, "ProbeB", 100.0, 101.0).times) == 0  # after its end
+    assert len(lfp.lfp(ephys_nwb, "ProbeB", 100.0, 101.0).times) == 0  # after its end
     with pytest.raises(NotFound, match=r"probes with LFP are \['ProbeA', 'ProbeB'\]"):
-        ephys.lfp(ephys_nwb, "ProbeC")
+        lfp.lfp(ephys_nwb, "ProbeC")
     with pytest.raises(NotFound, match="not in the LFP of ProbeB"):
-        ephys.lfp(ephys_nwb, "ProbeB", channels=[1])
+        lfp.lfp(ephys_nwb, "ProbeB", channels=[1])
 
 
 def test_timestamp_window_search_matches_searchsorted(tmp_path):
@@ -524,7 +524,7 @@ def test_remote_zarr_units_and_spikes_in_few_requests(client, nwb_dir):
         again = ephys.spike_times(nwb, [3])
         assert client.stats.total_requests == 0  # cached
         client.stats.reset()
-        window = ephys.lfp(nwb, "ProbeA", start=0.2, stop=0.4)
+        window = lfp.lfp(nwb, "ProbeA", start=0.2, stop=0.4)
         assert client.stats.total_requests <= 4
         assert nwb.stats.requests == client.stats.total_requests
     with open_nwb(nwb_dir / "ephys.nwb") as local:
@@ -533,7 +533,7 @@ def test_remote_zarr_units_and_spikes_in_few_requests(client, nwb_dir):
         np.testing.assert_array_equal(spikes[3], expected[3])
         np.testing.assert_array_equal(spikes[17], expected[17])
         np.testing.assert_array_equal(again[3], expected[3])
-        np.testing.assert_array_equal(window.data, ephys.lfp(local, "ProbeA", 0.2, 0.4).data)
+        np.testing.assert_array_equal(window.data, lfp.lfp(local, "ProbeA", 0.2, 0.4).data)
 
 
 def test_remote_hdf5_through_block_cache(client, nwb_dir):
@@ -543,13 +543,13 @@ def test_remote_hdf5_through_block_cache(client, nwb_dir):
         assert nwb.format is NWBFormat.HDF5
         remote = ephys.units(nwb)
         spikes = ephys.spike_times(nwb, [2])
-        window = ephys.lfp(nwb, "ProbeB", 0.1, 0.3, channels=None)
+        window = lfp.lfp(nwb, "ProbeB", 0.1, 0.3, channels=None)
         assert client.stats.bytes.get("GetObject", 0) <= size  # never more than the file
         assert "HeadObject" not in client.stats.requests  # size was given
     with open_nwb(nwb_dir / key) as local:
         assert remote.equals(ephys.units(local))
         np.testing.assert_array_equal(spikes[2], ephys.spike_times(local, [2])[2])
-        np.testing.assert_array_equal(window.data, ephys.lfp(local, "ProbeB", 0.1, 0.3).data)
+        np.testing.assert_array_equal(window.data, lfp.lfp(local, "ProbeB", 0.1, 0.3).data)
 
 
 @pytest.mark.parametrize("name", ["long_lfp.h5", "long_lfp.nwb"])
@@ -562,9 +562,9 @@ def test_remote_lfp_window_reads_only_the_covering_timestamps(client, nwb_dir, n
     with open_nwb(key, client=client) as nwb:
         stamps = nwb.array(f"{series}/timestamps")
         first = float(stamps[0])
-        ephys.lfp(nwb, "ProbeA", first, first)  # the series' metadata, as an open reads it
+        lfp.lfp(nwb, "ProbeA", first, first)  # the series' metadata, as an open reads it
         client.stats.reset()
-        window = ephys.lfp(nwb, "ProbeA", 60.0, 61.0)
+        window = lfp.lfp(nwb, "ProbeA", 60.0, 61.0)
         got = client.stats.bytes.get("GetObject", 0)
         i0, i1 = np.searchsorted(stamps[:], [60.0, 61.0])
         assert len(window.times) == i1 - i0 > 1200
@@ -581,7 +581,7 @@ def test_remote_lfp_window_reads_only_the_covering_timestamps(client, nwb_dir, n
             # the data plus far less than the timestamps array
             assert got < (i1 - i0) * 96 * 2 + stamps.size * 8 / 20
     with open_nwb(nwb_dir / key) as local:
-        expected = ephys.lfp(local, "ProbeA", 60.0, 61.0)
+        expected = lfp.lfp(local, "ProbeA", 60.0, 61.0)
         np.testing.assert_array_equal(window.data, expected.data)
         np.testing.assert_array_equal(window.times, expected.times)
 
@@ -623,7 +623,7 @@ def test_complete_nwb_elsewhere_is_found_by_listing(client, nwb_dir):
 
 def test_lfp_as_xarray(client, nwb_dir):
     with open_nwb(nwb_dir / "ephys.nwb") as local:
-        window = ephys.lfp(local, "ProbeA", 0.5, 1.0, channels=[0, 4])
+        window = lfp.lfp(local, "ProbeA", 0.5, 1.0, channels=[0, 4])
     arr = window.to_xarray()
     assert arr.dims == ("time", "channel") and arr.name == "ProbeA LFP"
     np.testing.assert_array_equal(arr.coords["time"].values, window.times)

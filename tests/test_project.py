@@ -390,8 +390,9 @@ def test_inventory_is_the_release():
 
 
 def test_bench_world_carries_the_inventory():
-    from ppdata.mirror.inventory import added_names, inventory, inventory_names
+    from ppdata.mirror.inventory import inventory, inventory_names
     from ppdata.mirror.layout_sessions import describe_world
+    from ppdata.mirror.world import added_names
 
     world = describe_world(Path("/nonexistent"), "bench")
     assert {s.name for s in world.sessions} == inventory_names()

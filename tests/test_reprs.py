@@ -18,7 +18,8 @@ from ppdata.mirror.world import EPHYS_COMPLETE, MESOSCOPE_A
 from ppdata.naming import parse_name
 from ppdata.nwb.open import summarize
 from ppdata.session import Session
-from ppdata.transfer.api import DownloadPlan, PlannedFile, plan_download
+from ppdata.transfer.api import plan_download
+from ppdata.transfer.model import DownloadPlan, PlannedFile
 
 #: an object's card must stay readable in a notebook cell
 MAX_CARD_CHARS = 12_000

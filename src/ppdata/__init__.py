@@ -27,12 +27,12 @@ _EXPORTS: dict[str, str] = {
     "DandiAsset": "dandi",
     "DandiAssetNotFound": "errors",
     "DownloadError": "errors",
-    "DownloadPlan": "transfer.api",
-    "DownloadSummary": "transfer.api",
-    "Existing": "transfer.api",
+    "DownloadPlan": "transfer.model",
+    "DownloadSummary": "transfer.model",
+    "Existing": "transfer.model",
     "InvalidName": "errors",
     "MetadataError": "errors",
-    "NWB": "nwb.open",
+    "NWB": "nwb.file",
     "NWBError": "errors",
     "NWBLocation": "find.nwbs",
     "NotFound": "errors",
@@ -153,12 +153,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .meta.portal import get_portal_links
     from .meta.qc import QualityControl, get_quality_control
     from .naming import SessionName, parse_name
-    from .nwb.open import NWB, open_nwb
+    from .nwb.file import NWB
+    from .nwb.open import open_nwb
     from .plots.make import make_plot
     from .project.mapping import map_sessions
     from .remote.s3 import S3Client
     from .session import Session, open_session
     from .settings import Settings
     from .slap2.reader import Slap2
-    from .transfer.api import DownloadPlan, DownloadSummary, Existing, download, plan_download
+    from .transfer.api import download, plan_download
     from .transfer.manifest import verify
+    from .transfer.model import DownloadPlan, DownloadSummary, Existing

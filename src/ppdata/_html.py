@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .find.assets import Asset
     from .remote.transport import RequestCounts
     from .session import Session
-    from .transfer.api import DownloadPlan
+    from .transfer.model import DownloadPlan
 
 __all__ = [
     "NWBSummary",
@@ -131,7 +131,7 @@ def html_card(
 
 
 def _bytes(n: float) -> str:
-    from .transfer.api import format_bytes
+    from .units import format_bytes
 
     return format_bytes(n)
 

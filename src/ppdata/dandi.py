@@ -29,9 +29,9 @@ from .naming import parse_name
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .nwb.open import NWB
+    from .nwb.file import NWB
     from .remote.s3 import S3Client
-    from .transfer.api import DownloadPlan
+    from .transfer.model import DownloadPlan
 
 __all__ = [
     "DANDISETS",
@@ -321,7 +321,8 @@ def blob_location(s3_url: str, settings: Settings | None = None) -> tuple[Settin
 
 def open_dandi_nwb(asset: DandiAsset, *, settings: Settings | None = None) -> NWB:
     """Open a DANDI asset's HDF5 NWB lazily, through its own S3 client (closed with it)."""
-    from .nwb.open import NWBFormat, open_nwb
+    from .nwb.formats import NWBFormat
+    from .nwb.open import open_nwb
     from .remote.s3 import S3Client
 
     blob_settings, key = blob_location(asset.s3_url, settings)

@@ -198,18 +198,20 @@ def parse_name(name: str) -> SessionName:
         if form == "ccf":
             return SessionName(text, NameKind.CCF, "ecephys", groups["subject_id"], None)
         acquired = parse_datetime(groups["acquired"], part="acquisition datetime", name=text)
-        common = {
-            "platform": groups.get("platform"),
-            "subject_id": groups["subject_id"],
-            "acquired": acquired,
-            "raw_name": groups["raw"],
-        }
+        platform, subject_id, raw_name = groups.get("platform"), groups["subject_id"], groups["raw"]
         if form.startswith("derived"):
             processed = parse_datetime(groups["processed"], part="processing datetime", name=text)
             return SessionName(
-                text, NameKind.DERIVED, process=groups["process"], processed=processed, **common
+                text,
+                NameKind.DERIVED,
+                platform,
+                subject_id,
+                acquired,
+                process=groups["process"],
+                processed=processed,
+                raw_name=raw_name,
             )
-        return SessionName(text, NameKind.RAW, **common)
+        return SessionName(text, NameKind.RAW, platform, subject_id, acquired, raw_name=raw_name)
     raise InvalidName(_explain(text))
 
 

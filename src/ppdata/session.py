@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NWBError, SessionClosed
 from .find.assets import Asset, AssetKind, find_assets, pick_asset
-from .find.nwbs import NWBLocation, nwbs_in_asset, pick_recording, probe_complete_hdf5
+from .find.nwbs import (
+    NWB_KINDS,
+    NWBLocation,
+    nwbs_in_asset,
+    pick_recording,
+    probe_complete_hdf5,
+)
 from .naming import SessionName, parse_name
 from .remote.s3 import S3Client
 from .settings import Settings
@@ -24,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .dandi import DandiAsset
-    from .nwb.open import NWB
+    from .nwb.file import NWB
     from .remote.transport import RequestCounts
     from .slap2.reader import Slap2
 
@@ -145,12 +151,7 @@ class Session:
     def nwb_locations(self) -> list[NWBLocation]:
         """Every NWB of the session's chosen assets: complete first, then partial ones."""
         out: list[NWBLocation] = []
-        for kind in (
-            AssetKind.NWB,
-            AssetKind.SORTED,
-            AssetKind.PLANAR_OPHYS,
-            AssetKind.BEHAVIOR_TIMING,
-        ):
+        for kind in NWB_KINDS:
             if kind in self.kinds:
                 try:
                     out.extend(nwbs_in_asset(self.asset(kind), client=self.client))
@@ -170,16 +171,7 @@ class Session:
             After :meth:`close`.
         """
         self._check_open()
-        kinds = (
-            [AssetKind(kind)]
-            if kind
-            else [
-                AssetKind.NWB,
-                AssetKind.SORTED,
-                AssetKind.PLANAR_OPHYS,
-                AssetKind.BEHAVIOR_TIMING,
-            ]
-        )
+        kinds = [AssetKind(kind)] if kind else list(NWB_KINDS)
         if self.source == "dandi" and (kind is None or AssetKind(kind) is AssetKind.NWB):
             return self._dandi_nwb()
         for k in kinds:
@@ -360,8 +352,8 @@ class Session:
         stop: float | None = None,
         channels: Iterable[int | str] | None = None,
     ) -> Any:
-        """A window of one probe's LFP (see :func:`ppdata.nwb.ephys.lfp`)."""
-        from .nwb.ephys import lfp
+        """A window of one probe's LFP (see :func:`ppdata.nwb.lfp.lfp`)."""
+        from .nwb.lfp import lfp
 
         return lfp(self._ephys(), probe, start, stop, channels)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
+from .app import App, common_options, pass_app, window_options
 from .data import json_option
-from .main import App, common_options, pass_app, window_options
 from .nwb import _write_frame
 from .render import emit_table
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .main import App, common_options, pass_app
+from .app import App, common_options, pass_app
 from .render import emit_json, emit_table, human_size
 
 dandi_api_option = click.option(

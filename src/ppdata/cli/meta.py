@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
+from .app import App, common_options, pass_app
 from .data import json_option
-from .main import App, common_options, pass_app
 from .nwb import asset_version_option
 from .render import console, emit_json, emit_table
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .main import App, common_options, listen_options, pass_app
+from .app import App, common_options, listen_options, pass_app
 from .progress import progress_bar, world_bar
 
 SIZES = click.Choice(["small", "bench"])

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from .aligned_options import ALIGNED_PLOTS, aligned_plot_options, draw_aligned_plot
+from .app import App, common_options, pass_app, window_options
 from .data import json_option
-from .main import App, common_options, pass_app, window_options
 from .render import emit_json, emit_table, format_bytes, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -203,7 +203,7 @@ def _contents(nwb: Any) -> dict[str, Any]:
     if nwb.exists("units"):
         out["units"] = nwb.shape("units/id")[0]
     from ..errors import PpdataError
-    from ..nwb.ephys import list_lfp_probes
+    from ..nwb.lfp import list_lfp_probes
     from ..nwb.ophys import list_planes
 
     for field, lister in (("planes", list_planes), ("lfp_probes", list_lfp_probes)):

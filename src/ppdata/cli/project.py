@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .main import App, common_options, pass_app
+from .app import App, common_options, pass_app
 from .progress import progress_bar
 from .render import emit_json, emit_table
 

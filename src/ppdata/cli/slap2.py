@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .main import App, common_options, pass_app
+from .app import App, common_options, pass_app
 from .render import emit_json, emit_table, err_console, human_size
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from .aligned_options import condition_options
+from .app import App, common_options, pass_app
 from .data import json_option
-from .main import App, common_options, pass_app
 from .nwb import _report_stats, _session, _write_frame, nwb_options
 from .render import emit_json, emit_table
 

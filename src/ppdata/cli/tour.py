@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .main import App, common_options, pass_app
+from .app import App, common_options, pass_app
 from .progress import world_bar
 from .render import console, emit_table
 

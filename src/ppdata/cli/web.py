@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .main import App, common_options, listen_options, pass_app
+from .app import App, common_options, listen_options, pass_app
 
 
 @click.command("web")

@@ -177,7 +177,7 @@ def _sort_key(asset: Asset) -> tuple[int, float]:
     return _KIND_ORDER.index(asset.kind), -stamp
 
 
-class AssetList(list):  # type: ignore[type-arg]
+class AssetList(list):
     """A plain ``list`` of :class:`Asset` that shows itself as a small table in Jupyter."""
 
     def _repr_html_(self) -> str:

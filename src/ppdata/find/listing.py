@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidName, NotFound
-from ..naming import NameKind, as_s3_uri, parse_name
 from ..remote.s3 import S3Client
+from .targets import TargetKind, parse_target
 
 __all__ = ["Entry", "list_path", "resolve_path"]
 
@@ -51,19 +51,16 @@ def resolve_path(path: str, *, client: S3Client) -> tuple[str, bool]:
     WrongBucket
         If an s3:// URL names another bucket.
     """
-    text = as_s3_uri(path).strip()
-    if text.startswith("s3://"):
-        return client.key_of(text), False
-    head, _, rest = text.lstrip("/").partition("/")
-    try:
-        parsed = parse_name(head)
-    except InvalidName as exc:
+    target = parse_target(path, client)
+    if target.url:
+        return target.key, False
+    if target.name is None:
         raise InvalidName(
-            f"{exc}. PATH must start with a session or asset name, or be an s3:// URL"
-        ) from exc
-    if not rest and parsed.kind is NameKind.RAW and not text.endswith("/"):
-        return parsed.name, True
-    return f"{head}/{rest}", False
+            f"{target.error}. PATH must start with a session or asset name, or be an s3:// URL"
+        ) from target.error
+    if target.kind is TargetKind.SESSION and not target.folder:
+        return target.name.name, True
+    return (target.key if target.kind is TargetKind.PATH else f"{target.key}/"), False
 
 
 def list_path(path: str, *, client: S3Client, recursive: bool = False) -> list[Entry]:

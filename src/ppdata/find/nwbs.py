@@ -14,18 +14,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NWBError
-from ..naming import NameKind, as_s3_uri, parse_name
+from ..errors import InvalidName, NWBError
 from ..remote.s3 import S3Client
 from .assets import Asset, AssetKind, find_assets, get_asset, pick_asset
+from .targets import TargetKind, parse_target
 
-__all__ = ["NWBLocation", "find_nwbs", "nwbs_in_asset", "pick_recording"]
+__all__ = ["NWB_KINDS", "NWBLocation", "find_nwbs", "nwbs_in_asset", "pick_recording"]
 
 _NWB_NAME = re.compile(r"\.nwb(\.zarr|\.h5|\.hdf5)?/?$", re.IGNORECASE)
 _RECORDING = re.compile(r"experiment(\d+)_recording(\d+)")
 
-#: Partial NWBs, by the kind of asset that carries them, in the order they are preferred.
-_PARTIAL_KINDS = (AssetKind.SORTED, AssetKind.PLANAR_OPHYS, AssetKind.BEHAVIOR_TIMING)
+#: The asset kinds that hold NWB files, in order of preference: the complete NWB first, then
+#: the partial ones (sorted Neuropixels, processed Mesoscope, behavior/timing). The one
+#: order: find_nwbs and Session.nwb() both follow it.
+NWB_KINDS: tuple[AssetKind, ...] = (
+    AssetKind.NWB,
+    AssetKind.SORTED,
+    AssetKind.PLANAR_OPHYS,
+    AssetKind.BEHAVIOR_TIMING,
+)
+_PARTIAL_KINDS = NWB_KINDS[1:]
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,7 @@ def probe_complete_hdf5(
     ``None`` and the caller lists the asset as usual.
     """
     from ..errors import BucketUnreachable, NotFound, S3Error
-    from ..nwb.open import NWBFormat, format_from_objects
+    from ..nwb.formats import NWBFormat, format_from_objects
 
     raw = asset.parsed.raw_name
     if asset.kind is not AssetKind.NWB or not raw:
@@ -221,9 +229,9 @@ def find_nwbs(
     NWBError
         If no NWB is found; the message says what was found instead.
     """
-    text = as_s3_uri(target).strip()
-    if text.startswith("s3://") or "/" in text.strip("/"):
-        key = client.key_of(text)
+    parsed_target = parse_target(target, client)
+    if parsed_target.kind is TargetKind.PATH:
+        key = parsed_target.key
         asset = get_asset(key.split("/", 1)[0], client=client)
         inner = key.rstrip("/")
         if inner == asset.name:
@@ -232,10 +240,12 @@ def find_nwbs(
         is_folder = bool(listing.prefixes or listing.objects)
         size = None if is_folder else client.head(inner).size
         return [NWBLocation(asset, inner, is_folder, size)]
-    parsed = parse_name(text)
-    if parsed.kind is not NameKind.RAW:
+    parsed = parsed_target.name
+    if parsed is None:
+        raise parsed_target.error or InvalidName(f"{target!r} is not a session or asset name")
+    if parsed_target.kind is not TargetKind.SESSION:
         return nwbs_in_asset(get_asset(parsed.name, client=client), client=client)
-    assets = find_assets(text, client=client)
+    assets = find_assets(parsed_target.key, client=client)
     if kind is not None:
         return nwbs_in_asset(pick_asset(assets, kind, version), client=client)
     complete = [a for a in assets if a.kind is AssetKind.NWB and a.current]

@@ -26,15 +26,15 @@ Rules
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import MetadataError, NotFound
+from .documents import DocumentReader, KeyReader, document_error, load_json_document
 
 __all__ = [
     "KNOWN_MAJOR_VERSIONS",
@@ -44,7 +44,6 @@ __all__ = [
     "MetadataWarning",
     "ProcessingStep",
     "StimulusEpoch",
-    "get_asset_file",
     "get_metadata",
     "load_json_document",
     "metadata_keys",
@@ -76,31 +75,6 @@ KNOWN_MAJOR_VERSIONS = (1, 2)
 
 class MetadataWarning(UserWarning):
     """Metadata that was read only in part (an unknown schema version)."""
-
-
-class KeyReader(Protocol):
-    """What :func:`get_metadata` needs from an S3 client (``ppdata.remote.s3.S3Client`` has it)."""
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """Fetch several keys; keys that do not exist are absent from the result."""
-        ...
-
-
-def get_asset_file(
-    asset_name: str, file: str, *, client: KeyReader, hint: str = ""
-) -> tuple[str, bytes]:
-    """The key and bytes of one file of an asset (``quality_control.json``...).
-
-    Raises
-    ------
-    NotFound
-        If the asset has no such file; ``hint`` (where such files exist) is added.
-    """
-    key = f"{asset_name.strip('/')}/{file}"
-    found = client.get_many([key])
-    if key not in found:
-        raise NotFound(f"{asset_name.strip('/')} has no {file}{hint}")
-    return key, found[key]
 
 
 @dataclass(frozen=True)
@@ -224,138 +198,6 @@ def metadata_keys(asset_name: str) -> list[str]:
     return [f"{asset}/{name}" for name in METADATA_FILES]
 
 
-def _error(file: str, key: str | None, message: str) -> MetadataError:
-    where = f"{file}: key {key!r}: " if key else f"{file}: "
-    err = MetadataError(where + message)
-    err.file = file  # type: ignore[attr-defined]
-    err.key = key  # type: ignore[attr-defined]
-    return err
-
-
-def load_json_document(data: bytes | str | Mapping[str, Any], file: str) -> dict[str, Any]:
-    """Parse one JSON document that must be an object.
-
-    Parameters
-    ----------
-    data : bytes, str or mapping
-        The file's content (a mapping is taken as already parsed).
-    file : str
-        The file name, used in error messages.
-
-    Raises
-    ------
-    MetadataError
-        If the content is not valid UTF-8 JSON or not a JSON object; the message names the
-        file (and the position of a syntax error).
-    """
-    if isinstance(data, Mapping):
-        return dict(data)
-    try:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes | bytearray) else data
-        doc = json.loads(text)
-    except UnicodeDecodeError as exc:
-        raise _error(file, None, f"not UTF-8 text ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise _error(
-            file, None, f"not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
-        ) from exc
-    if not isinstance(doc, dict):
-        raise _error(file, None, f"expected a JSON object, found {type(doc).__name__}")
-    return doc
-
-
-class _Reader:
-    """Typed look-ups in one document; a wrong type is recorded, not raised."""
-
-    def __init__(self, file: str, doc: Mapping[str, Any] | None, errors: list[MetadataError]):
-        self.file = file
-        self.doc = doc or {}
-        self.errors = errors
-
-    def _bad(self, key: str, expected: str, value: Any) -> None:
-        self.errors.append(
-            _error(self.file, key, f"expected {expected}, found {type(value).__name__} {value!r}")
-        )
-
-    def get(self, *paths: str, source: Mapping[str, Any] | None = None) -> tuple[str, Any]:
-        """The first non-None value among dotted paths; (path, value)."""
-        doc = self.doc if source is None else source
-        for path in paths:
-            value: Any = doc
-            for part in path.split("."):
-                if not isinstance(value, Mapping):
-                    value = None
-                    break
-                value = value.get(part)
-            if value is not None:
-                return path, value
-        return paths[0], None
-
-    def text(self, *paths: str, source: Mapping[str, Any] | None = None) -> str | None:
-        key, value = self.get(*paths, source=source)
-        if value is None:
-            return None
-        if isinstance(value, Mapping):  # {"name": ...} objects (species, platform)
-            inner = value.get("abbreviation") or value.get("name")
-            if isinstance(inner, str):
-                return inner
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return str(value)
-        self._bad(key, "a string", value)
-        return None
-
-    def name_of(self, *paths: str, source: Mapping[str, Any] | None = None) -> str | None:
-        """A string, or the ``name`` of an object (species)."""
-        _key, value = self.get(*paths, source=source)
-        if isinstance(value, Mapping) and isinstance(value.get("name"), str):
-            return value["name"]
-        return self.text(*paths, source=source)
-
-    def datetime(self, *paths: str, source: Mapping[str, Any] | None = None) -> datetime | None:
-        key, value = self.get(*paths, source=source)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                pass
-        self._bad(key, "an ISO 8601 datetime", value)
-        return None
-
-    def date(self, *paths: str, source: Mapping[str, Any] | None = None) -> date | None:
-        key, value = self.get(*paths, source=source)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value[:10])
-            except ValueError:
-                pass
-        self._bad(key, "an ISO 8601 date", value)
-        return None
-
-    def items(self, *paths: str, source: Mapping[str, Any] | None = None) -> list[Any]:
-        key, value = self.get(*paths, source=source)
-        if value is None:
-            return []
-        if isinstance(value, list):
-            return value
-        self._bad(key, "a list", value)
-        return []
-
-    def objects(self, *paths: str) -> list[tuple[str, Mapping[str, Any]]]:
-        """The objects of a list, with their keys (``stimulus_epochs[2]``)."""
-        key, _ = self.get(*paths)
-        out = []
-        for i, item in enumerate(self.items(*paths)):
-            if isinstance(item, Mapping):
-                out.append((f"{key}[{i}]", item))
-            else:
-                self._bad(f"{key}[{i}]", "an object", item)
-        return out
-
-
 def _basename(key: str) -> str:
     return key.rstrip("/").rsplit("/", 1)[-1]
 
@@ -433,7 +275,9 @@ def read_metadata(
                     sources[section] = _ND_FILE
                 else:
                     errors.append(
-                        _error(_ND_FILE, section, f"expected an object, found {type(sub).__name__}")
+                        document_error(
+                            _ND_FILE, section, f"expected an object, found {type(sub).__name__}"
+                        )
                     )
 
     versions: dict[str, str] = {}
@@ -449,8 +293,8 @@ def read_metadata(
                 where = f"{_ND_FILE} ({section})"
             unknown.append(f"{where} has schema_version {version}")
 
-    def reader(section: str) -> _Reader:
-        return _Reader(sources.get(section, f"{section}.json"), docs.get(section), errors)
+    def reader(section: str) -> DocumentReader:
+        return DocumentReader(sources.get(section, f"{section}.json"), docs.get(section), errors)
 
     fields: dict[str, Any] = {}
     _merge(fields, _read_data_description(reader("data_description")))
@@ -514,7 +358,7 @@ def _merge(fields: dict[str, Any], new: Mapping[str, Any]) -> None:
             fields[key] = value
 
 
-def _read_data_description(r: _Reader) -> dict[str, Any]:
+def _read_data_description(r: DocumentReader) -> dict[str, Any]:
     modalities = []
     key, _ = r.get("modalities", "modality")
     for item in r.items(key):
@@ -548,7 +392,7 @@ def _read_data_description(r: _Reader) -> dict[str, Any]:
     }
 
 
-def _read_subject(r: _Reader) -> dict[str, Any]:
+def _read_subject(r: DocumentReader) -> dict[str, Any]:
     details = "subject_details"
     key, value = r.get(details)
     if value is not None and not isinstance(value, Mapping):
@@ -562,7 +406,7 @@ def _read_subject(r: _Reader) -> dict[str, Any]:
     }
 
 
-def _read_session(r: _Reader) -> dict[str, Any]:
+def _read_session(r: DocumentReader) -> dict[str, Any]:
     epochs = []
     for _key, item in r.objects("stimulus_epochs"):
         epochs.append(
@@ -581,7 +425,7 @@ def _read_session(r: _Reader) -> dict[str, Any]:
     }
 
 
-def _read_processing(r: _Reader) -> dict[str, Any]:
+def _read_processing(r: DocumentReader) -> dict[str, Any]:
     steps = []
     pipeline_url = pipeline_version = None
     key, value = r.get("processing_pipeline")
@@ -645,7 +489,7 @@ def _fill_from_name(fields: dict[str, Any]) -> None:
             fields["input_data_name"] = parsed.raw_name
 
 
-def get_metadata(asset_name: str, *, client: KeyReader, strict: bool = False) -> AssetMetadata:
+def get_metadata(client: KeyReader, asset_name: str, *, strict: bool = False) -> AssetMetadata:
     """Fetch and read an asset's metadata files (one concurrent request per file).
 
     Parameters

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MetadataError
-from .metadata import KeyReader, get_asset_file, load_json_document
+from .documents import KeyReader, get_asset_file, load_json_document
 
 __all__ = [
     "VISUALIZATION_FILE",

@@ -37,7 +37,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MetadataError
-from .metadata import KeyReader, get_asset_file, load_json_document
+from .documents import KeyReader, get_asset_file, load_json_document
 
 if TYPE_CHECKING:
     import pandas as pd

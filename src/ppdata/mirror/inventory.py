@@ -29,7 +29,6 @@ from .layout_model import Asset, Session
 __all__ = [
     "INVENTORY",
     "InventorySession",
-    "added_names",
     "inventory",
     "inventory_names",
     "world_sessions",
@@ -275,14 +274,6 @@ def inventory() -> list[InventorySession]:
 
 def inventory_names() -> frozenset[str]:
     return frozenset(row[0] for row in INVENTORY)
-
-
-def added_names(root: Path) -> frozenset[str]:
-    """The inventory sessions the bench world adds: those the hand-made world (the same in
-    every size) does not already describe, with its own content."""
-    from .layout_sessions import describe_world
-
-    return inventory_names() - {s.name for s in describe_world(root, "small").sessions}
 
 
 def _when(asset_name: str) -> datetime:

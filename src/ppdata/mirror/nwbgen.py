@@ -87,7 +87,7 @@ def _deterministic_ids(seed_text: str) -> Iterator[None]:
 def _aware(when: datetime) -> datetime:
     """NWB wants time-zone aware datetimes; a naive one is the rig's local wall time (as in
     the raw name): US/Pacific, -08:00 in winter, -07:00 in summer (REAL_SHAPES §9)."""
-    from .jsongen import local_time
+    from .jsongen_common import local_time
 
     return local_time(when)
 

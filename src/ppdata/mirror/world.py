@@ -140,7 +140,7 @@ def build_world(
         shutil.rmtree(world.bucket_dir)
     world.bucket_dir.mkdir()
     started = time.monotonic()
-    added = inventory.added_names(root) if size == "bench" else frozenset()
+    added = added_names(root) if size == "bench" else frozenset()
     steps: list[tuple[str, Path, Callable[[], object]]] = []
     for session in world.on_s3:
         for asset in session.assets:
@@ -177,6 +177,12 @@ def _prune_empty_dirs(top: Path) -> None:
     for dirpath, dirnames, filenames in os.walk(top, topdown=False):
         if not dirnames and not filenames and Path(dirpath) != top:
             Path(dirpath).rmdir()
+
+
+def added_names(root: Path) -> frozenset[str]:
+    """The inventory sessions the bench world adds: those the hand-made world (the same in
+    every size) does not already describe, with its own content."""
+    return inventory.inventory_names() - {s.name for s in describe_world(root, "small").sessions}
 
 
 # --- caching ------------------------------------------------------------------------------

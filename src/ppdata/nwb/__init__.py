@@ -1,4 +1,5 @@
-"""Reading NWB files: open one (``open``), its backends (``backends``) and remote storage
-(``storage``), and the data by modality (``ephys``, ``ophys``, ``behavior``, ``stimuli``,
-``aligned``, ``spikebins``).
+"""Reading NWB files: open one (``open``: the entry point), the handle (``file``), format
+detection (``formats``), ``summary``, its backends (``backends``) and remote storage
+(``storage``), and the data by modality (``ephys``, ``lfp``, ``ophys``, ``behavior``,
+``stimuli``, ``aligned``, ``spikebins``).
 """

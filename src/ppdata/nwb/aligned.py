@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
 
-    from .open import NWB
+    from .file import NWB
 
 __all__ = [
     "DEVIANT",

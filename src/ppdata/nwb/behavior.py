@@ -20,7 +20,7 @@ from .stimuli import stimulus_epochs, stimulus_tables  # moved to ppdata.nwb.sti
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .open import NWB
+    from .file import NWB
 
 __all__ = [
     "EYE_PREFIXES",
@@ -174,7 +174,7 @@ def eye_tracking(nwb: NWB) -> pd.DataFrame:
         times = _timestamps(nwb, path)
         if index is None:
             index = times
-        data = np.asarray(nwb.read(f"{path}/data"))
+        samples = np.asarray(nwb.read(f"{path}/data"))
         key = "likely_blink" if "blink" in name else name
         if not _same(times, index):
             raise NWBError(
@@ -182,12 +182,12 @@ def eye_tracking(nwb: NWB) -> pd.DataFrame:
                 f"({len(times)} vs {len(index)} frames)"
             )
         if "blink" in name:
-            data = data.astype(bool)
-        if data.ndim == 1:
-            columns[key] = data
+            samples = samples.astype(bool)
+        if samples.ndim == 1:
+            columns[key] = samples
         else:
-            for i in range(data.shape[1]):
-                columns[f"{key}_{i}"] = data[:, i]
+            for i in range(samples.shape[1]):
+                columns[f"{key}_{i}"] = samples[:, i]
     return pd.DataFrame(columns, index=pd.Index(index, name="time"))
 
 

@@ -30,7 +30,7 @@ from ..errors import NotFound
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .open import NWB
+    from .file import NWB
 
 __all__ = [
     "PLANE_FILE_PARTS",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .open import NWB
+    from .file import NWB
 
 
 #: Spike times read per batch (8 M float64 = 64 MB): bounds memory and the block cache.

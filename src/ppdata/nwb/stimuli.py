@@ -44,7 +44,7 @@ from ..errors import NotFound
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .open import NWB
+    from .file import NWB
 
 __all__ = [
     "DEVIANT_TYPES",

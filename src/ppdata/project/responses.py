@@ -148,7 +148,7 @@ def plot_response_index(
     if "index" not in table:
         raise NotFound("the table has no 'index' column: is it a responses table?")
     values = table[["index", by]].dropna(subset=["index"])
-    bins = np.linspace(-1, 1, 41)
+    bins = np.linspace(-1, 1, 41).tolist()
     fig = _figure(6.0, 3.6)
     ax = fig.add_subplot()
     ax.hist(values["index"], bins=bins, color="#cccccc", label=f"all ({len(values)})")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import h5py
     import pandas as pd
 
-    from ..nwb.open import NWB
+    from ..nwb.file import NWB
 
 __all__ = [
     "SUMMARY_NAME",

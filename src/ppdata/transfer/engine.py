@@ -45,8 +45,8 @@ from .parts import (
 if TYPE_CHECKING:
     from ..callbacks import Callback
     from ..remote.s3 import S3Client
-    from .api import DownloadSummary, PlannedFile
     from .manifest import Manifest
+    from .model import DownloadSummary, PlannedFile
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,9 @@ class Engine:
         first = self.jobs if fastest is not None and fastest >= SLOW_REPLY else LANES_AT_START
         lanes = [pool.submit(lane) for _ in range(min(self.jobs, first, len(queue)))]
         if first > LANES_AT_START:
-            logger.debug("replies are slow (%.0f ms): %d lanes", 1000 * fastest, len(lanes))
+            logger.debug(
+                "replies are slow (%.0f ms): %d lanes", 1000 * (fastest or 0.0), len(lanes)
+            )
         try:
             while True:
                 done, pending = wait(lanes, timeout=0.05)
@@ -262,7 +264,7 @@ class Engine:
 
     def _settle(self, t: Transfer) -> Transfer | None:
         """Record a transfer whose work is over; return a restarted transfer if needed."""
-        from .api import FileResult, FileStatus
+        from .model import FileResult, FileStatus
 
         with t.lock:
             if t.outstanding > 0 or t.state in ("running", "settled"):

@@ -107,7 +107,7 @@ class ManifestEntry:
 
     @classmethod
     def for_file(cls, f: Any, check: str, mtime_ns: int | None = None) -> ManifestEntry:
-        """The entry of a planned file (:class:`ppdata.transfer.api.PlannedFile`) now on disk.
+        """The entry of a planned file (:class:`ppdata.transfer.model.PlannedFile`) now on disk.
 
         ``mtime_ns`` defaults to the local file's modification time.
         """

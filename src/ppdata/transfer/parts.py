@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from .manifest import atomic_write_text
 
 if TYPE_CHECKING:
-    from .api import PlannedFile
     from .manifest import ManifestEntry
+    from .model import PlannedFile
 
 #: The smallest part a large file is fetched in (S3's smallest multipart part).
 MIN_PART_SIZE = 5 * 2**20

@@ -12,14 +12,11 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from ..errors import AssetNotFound, DownloadError, InvalidName, NotFound, UnsafeKey
 from ..remote.s3 import ObjectInfo, S3Client
 from .manifest import LOCK_NAME, MANIFEST_NAME
-
-if TYPE_CHECKING:
-    from .api import DownloadPlan
+from .model import DownloadPlan, PlannedFile, RefusedKey
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +81,6 @@ def build_plan(
     exclude: tuple[str, ...],
     versions: str,
 ) -> DownloadPlan:
-    from .api import DownloadPlan, PlannedFile, RefusedKey
-
     if versions not in ("current", "all"):
         raise InvalidName(f"versions must be 'current' or 'all', not {versions!r}")
     plan = DownloadPlan(
@@ -140,31 +135,32 @@ def _resolve(
     target: str, client: S3Client, kinds: Iterable[str] | None, versions: str, plan: DownloadPlan
 ) -> list[tuple[str, ObjectInfo | None]]:
     """Turn a target into listing roots: ``(prefix, None)`` or ``(key, its ObjectInfo)``."""
-    from ..naming import NameKind, as_s3_uri, parse_name
+    from ..find.targets import TargetKind, parse_target
+    from ..naming import as_s3_uri
 
     target = as_s3_uri(target)
     if not target:
         raise NotFound("empty download target: give a session, an asset, a path or an s3:// URL")
     wanted_kinds = _parse_kinds(kinds)
-    if target.startswith("s3://"):
-        key = client.key_of(target)
+    parsed_target = parse_target(target, client)
+    if parsed_target.url:
+        key = parsed_target.key
         if not key.strip("/"):
             raise DownloadError(
                 f"refusing to download the whole bucket {client.bucket!r}: name a session, an "
                 "asset or a folder"
             )
         return _resolve_path(key, client, plan)
-    if "/" in target.strip("/"):
+    if parsed_target.kind is TargetKind.PATH:
         return _resolve_path(target, client, plan)
     name = target.strip("/")
-    try:
-        parsed = parse_name(name)
-    except InvalidName as exc:
+    parsed = parsed_target.name
+    if parsed is None:
         try:
             return _resolve_path(name, client, plan)
         except NotFound:
-            raise NotFound(f"unknown download target {target!r}: {exc}") from None
-    if parsed.kind is NameKind.RAW and parsed.name == name:
+            raise NotFound(f"unknown download target {target!r}: {parsed_target.error}") from None
+    if parsed_target.kind is TargetKind.SESSION and parsed.name == name:
         return _resolve_session(name, client, wanted_kinds, versions, plan)
     if wanted_kinds:
         plan.warnings.append(

@@ -8,44 +8,26 @@ the package's own ``static/`` files; objects are read through :class:`ppdata.rem
 from __future__ import annotations
 
 import logging
-import mimetypes
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from ..settings import Settings
-from .state import WebState, safe_key
+from .state import WebState
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["create_app", "media_type", "query", "split_path"]
+__all__ = ["create_app"]
 
 logger = logging.getLogger(__name__)
 
-#: Shown inline (PNG/JPEG/GIF as images, text and JSON as plain text). Anything else is an
-#: attachment: an HTML or SVG key must never run in our origin.
-INLINE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".json": "text/plain; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".log": "text/plain; charset=utf-8",
-    ".csv": "text/plain; charset=utf-8",
-    ".md": "text/plain; charset=utf-8",
-}
-PREVIEW_TEXT = (".json", ".txt", ".log", ".csv", ".md", ".yml", ".yaml", ".xml", ".meta")
-PREVIEW_IMAGE = (".png", ".jpg", ".jpeg", ".gif")
 CSP = (
     "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-PLOT_KINDS = ("raster", "unit-quality", "dff", "rois", "running", "psth", "aligned-dff")
 
 
 def _templates() -> Any:
@@ -57,7 +39,7 @@ def _templates() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    from ..transfer.api import format_bytes
+    from ..units import format_bytes
 
     env.filters["size"] = lambda n: "" if n is None else format_bytes(int(n))
     env.filters["urlkey"] = lambda key: quote(str(key), safe="/")
@@ -170,24 +152,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def split_path(path: str) -> tuple[str, str]:
-    """``asset/sub/path`` -> (``asset``, ``sub/path``) after checking both (see safe_key)."""
-    asset, _, rest = path.partition("/")
-    safe_key(asset, rest)
-    return asset, rest
-
-
-def media_type(key: str) -> tuple[str, bool]:
-    """``(Content-Type, inline)`` for an object served by ``/file``."""
-    suffix = PurePosixPath(key).suffix.lower()
-    if suffix in INLINE_TYPES:
-        return INLINE_TYPES[suffix], True
-    guessed = mimetypes.guess_type(key)[0]
-    return (guessed if guessed and "html" not in guessed else "application/octet-stream"), False
-
-
-def query(**params: Any) -> str:
-    """A query string of the non-empty parameters."""
-    return urlencode({k: v for k, v in params.items() if v not in (None, "", False)}, doseq=True)

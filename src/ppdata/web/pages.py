@@ -19,7 +19,7 @@ from ..errors import (
     SessionNotFound,
 )
 from . import snippets
-from .app import PLOT_KINDS, PREVIEW_IMAGE, PREVIEW_TEXT, media_type, query, split_path
+from .paths import PLOT_KINDS, PREVIEW_IMAGE, PREVIEW_TEXT, media_type, query, split_path
 from .state import LOCAL_TZ, PAGE_SIZE, WebState
 
 if TYPE_CHECKING:
