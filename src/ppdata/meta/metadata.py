@@ -489,7 +489,7 @@ def _fill_from_name(fields: dict[str, Any]) -> None:
             fields["input_data_name"] = parsed.raw_name
 
 
-def get_metadata(client: KeyReader, asset_name: str, *, strict: bool = False) -> AssetMetadata:
+def get_metadata(asset_name: str, *, client: KeyReader, strict: bool = False) -> AssetMetadata:
     """Fetch and read an asset's metadata files (one concurrent request per file).
 
     Parameters
