@@ -35,7 +35,7 @@ def _tests(name: str) -> list[doctest.DocTest]:
 
 def test_modules_are_found() -> None:
     assert {
-        "ppdata.session",
+        "ppdata.session.core",
         "ppdata.nwb.ephys",
         "ppdata.transfer.api",
         "ppdata.mirror.world",
@@ -45,11 +45,11 @@ def test_modules_are_found() -> None:
 def test_examples_run_against_the_mirror_somewhere() -> None:
     """At least the session, NWB and download examples are live, not ``+SKIP``."""
     live = set()
-    for name in ("ppdata.session", "ppdata.nwb.ephys", "ppdata.transfer.api"):
+    for name in ("ppdata.session.core", "ppdata.nwb.ephys", "ppdata.transfer.api"):
         for test in _tests(name):
             if any(not ex.options.get(doctest.SKIP) for ex in test.examples):
                 live.add(name)
-    assert live == {"ppdata.session", "ppdata.nwb.ephys", "ppdata.transfer.api"}
+    assert live == {"ppdata.session.core", "ppdata.nwb.ephys", "ppdata.transfer.api"}
 
 
 @pytest.mark.parametrize("name", MODULES)

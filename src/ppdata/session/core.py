@@ -13,31 +13,32 @@ from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .errors import NWBError, SessionClosed
-from .find.assets import Asset, AssetKind, find_assets, pick_asset
-from .find.nwbs import (
+from ..errors import NWBError, SessionClosed
+from ..find.assets import Asset, AssetKind, find_assets, pick_asset
+from ..find.nwbs import (
     NWB_KINDS,
     NWBLocation,
     nwbs_in_asset,
     pick_recording,
     probe_complete_hdf5,
 )
-from .naming import SessionName, parse_name
-from .remote.s3 import S3Client
-from .settings import Settings
+from ..naming import SessionName, parse_name
+from ..remote.s3 import S3Client
+from ..settings import Settings
+from .aligned import AlignedResponses
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .dandi import DandiAsset
-    from .nwb.file import NWB
-    from .remote.transport import RequestCounts
-    from .slap2.reader import Slap2
+    from ..dandi import DandiAsset
+    from ..nwb.file import NWB
+    from ..remote.transport import RequestCounts
+    from ..slap2.reader import Slap2
 
 __all__ = ["Session", "open_session"]
 
 
-class Session:
+class Session(AlignedResponses):
     """A session in the bucket.
 
     Parameters
@@ -118,7 +119,7 @@ class Session:
             )
 
     def _repr_html_(self) -> str:
-        from ._html import session_html
+        from .._html import session_html
 
         return session_html(self)
 
@@ -188,8 +189,8 @@ class Session:
     def _open_nwb_of(self, asset: Asset) -> NWB:
         """Open the (first) NWB of an asset: a complete HDF5 NWB at its usual name straight
         away, anything else after listing the asset."""
-        from .nwb.open import NWBFormat, _open_remote, open_nwb
-        from .nwb.storage import BLOCK_SIZE
+        from ..nwb.open import NWBFormat, _open_remote, open_nwb
+        from ..nwb.storage import BLOCK_SIZE
 
         first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
         probed = (
@@ -234,7 +235,7 @@ class Session:
         return self._nwb_with(lambda n: n.exists("units"), [AssetKind.SORTED], "units table")
 
     def _ophys(self) -> NWB:
-        from .nwb.ophys import list_planes
+        from ..nwb.ophys import list_planes
 
         return self._nwb_with(
             lambda n: bool(list_planes(n)), [AssetKind.PLANAR_OPHYS], "imaging planes"
@@ -243,7 +244,7 @@ class Session:
     def _behavior(self, what: str = "running data", has: Any = None) -> NWB:
         """The NWB that holds behavior: the complete NWB (``_nwb_`` asset), else the
         Mesoscope behavior/timing NWB. Never the sorted NWB, which holds none."""
-        from .nwb.behavior import running_speed
+        from ..nwb.behavior import running_speed
 
         def has_running(nwb: NWB) -> bool:
             try:
@@ -277,14 +278,14 @@ class Session:
     @cached_property
     def dandi_asset(self) -> DandiAsset:
         """The session's complete NWB on DANDI (see :func:`ppdata.dandi.find_dandi_asset`)."""
-        from .dandi import find_dandi_asset
+        from ..dandi import find_dandi_asset
 
         return find_dandi_asset(self.name, settings=self.client.settings)
 
     def _dandi_nwb(self) -> NWB:
         self._check_open()
         if "dandi" not in self._open:
-            from .dandi import open_dandi_nwb
+            from ..dandi import open_dandi_nwb
 
             self._open["dandi"] = open_dandi_nwb(self.dandi_asset, settings=self.client.settings)
         return self._open["dandi"]
@@ -299,7 +300,7 @@ class Session:
         NWBError
             If the session is not a SLAP2 session.
         """
-        from .slap2.reader import Slap2
+        from ..slap2.reader import Slap2
 
         if self.parsed.platform not in (None, "SLAP2"):
             raise NWBError(
@@ -316,32 +317,32 @@ class Session:
     # -- ephys ------------------------------------------------------------------------------
     def units(self, **filters: Any) -> pd.DataFrame:
         """Units with quality metrics; filters as :func:`ppdata.nwb.ephys.units`."""
-        from .nwb.ephys import units
+        from ..nwb.ephys import units
 
         return units(self._ephys(), **filters)
 
     def spike_times(self, unit_ids: int | Iterable[int]) -> dict[int, Any]:
         """Spike times (s) of the units asked for, fetching only those."""
-        from .nwb.ephys import spike_times
+        from ..nwb.ephys import spike_times
 
         return spike_times(self._ephys(), unit_ids)
 
     def probes(self) -> list[str]:
         """Probe names (the devices: ``ProbeA`` ...; shanks such as ``ProbeF_group0`` are
         electrode groups beneath their probe, see :func:`ppdata.nwb.ephys.electrode_groups`)."""
-        from .nwb.ephys import list_probes
+        from ..nwb.ephys import list_probes
 
         return list_probes(self._ephys())
 
     def waveforms(self, unit_ids: int | Iterable[int], *, sd: bool = False) -> Any:
         """Mean (or SD) waveforms of these units over their probe's channels, read on
         request (see :func:`ppdata.nwb.ephys.waveforms`)."""
-        from .nwb.ephys import waveforms
+        from ..nwb.ephys import waveforms
 
         return waveforms(self._ephys(), unit_ids, sd=sd)
 
     def electrodes(self) -> pd.DataFrame:
-        from .nwb.ephys import electrodes
+        from ..nwb.ephys import electrodes
 
         return electrodes(self._ephys())
 
@@ -353,14 +354,14 @@ class Session:
         channels: Iterable[int | str] | None = None,
     ) -> Any:
         """A window of one probe's LFP (see :func:`ppdata.nwb.lfp.lfp`)."""
-        from .nwb.lfp import lfp
+        from ..nwb.lfp import lfp
 
         return lfp(self._ephys(), probe, start, stop, channels)
 
     # -- ophys ------------------------------------------------------------------------------
     def planes(self) -> pd.DataFrame:
         """Imaging planes: structure, depth, rate, ROI count."""
-        from .nwb.ophys import planes
+        from ..nwb.ophys import planes
 
         return planes(self._ophys())
 
@@ -372,7 +373,7 @@ class Session:
         rois: Iterable[int] | None = None,
     ) -> pd.DataFrame:
         """ΔF/F of a plane, time x ROI, read lazily."""
-        from .nwb.ophys import dff
+        from ..nwb.ophys import dff
 
         return dff(self._ophys(), plane, start, stop, rois)
 
@@ -385,12 +386,12 @@ class Session:
         rois: Iterable[int] | None = None,
     ) -> pd.DataFrame:
         """Traces of one kind (dff, events, raw, neuropil, neuropil_corrected)."""
-        from .nwb.ophys import traces
+        from ..nwb.ophys import traces
 
         return traces(self._ophys(), plane, kind, start, stop, rois)
 
     def rois(self, plane: str, *, masks: bool = False) -> pd.DataFrame:
-        from .nwb.ophys import rois
+        from ..nwb.ophys import rois
 
         return rois(self._ophys(), plane, masks=masks)
 
@@ -408,7 +409,7 @@ class Session:
         'source'
         >>> s.close()
         """
-        from .slap2.summary import nwb_dff
+        from ..slap2.summary import nwb_dff
 
         return nwb_dff(self.nwb(), dmd, start, stop)
 
@@ -424,13 +425,13 @@ class Session:
             If no NWB of the session holds behavior; for a Neuropixels session without a
             complete NWB the message names the raw asset's ``behavior/`` folder.
         """
-        from .nwb.behavior import running_speed
+        from ..nwb.behavior import running_speed
 
         return running_speed(self._behavior())
 
     def wheel_rotation(self) -> pd.DataFrame:
         """Running-wheel rotation per sample (``rotation``, radians) indexed by time (s)."""
-        from .nwb.behavior import wheel_rotation
+        from ..nwb.behavior import wheel_rotation
 
         return wheel_rotation(self._behavior("running wheel data"))
 
@@ -445,7 +446,7 @@ class Session:
             have none; Neuropixels sessions before their complete NWB have it only in the
             raw asset's videos).
         """
-        from .nwb.behavior import eye_tracking
+        from ..nwb.behavior import eye_tracking
 
         def has_eye(nwb: NWB) -> bool:
             return nwb.exists("processing/eye_tracking")
@@ -455,7 +456,7 @@ class Session:
     def stimulus_tables(self) -> dict[str, pd.DataFrame]:
         """Every ``*_presentations`` table by name (see :func:`ppdata.nwb.stimuli.stimulus_tables`),
         from the NWB that holds them: the complete NWB, or the Mesoscope behavior NWB."""
-        from .nwb.stimuli import stimulus_tables
+        from ..nwb.stimuli import stimulus_tables
 
         return stimulus_tables(self._stimulus_nwb())
 
@@ -490,124 +491,6 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- stimuli and aligned responses ------------------------------------------------------
-    def _stimulus_nwb(self) -> NWB:
-        """The NWB with the ``*_presentations`` tables; a one-line error saying where they
-        would be when the session has none."""
-        from .nwb.stimuli import has_stimulus_tables
-
-        if self.source == "dandi" and has_stimulus_tables(self._dandi_nwb()):
-            return self._dandi_nwb()
-        for kind in (AssetKind.NWB, AssetKind.BEHAVIOR_TIMING):
-            if kind in self.kinds:
-                nwb = self.nwb(kind)
-                if has_stimulus_tables(nwb):
-                    return nwb
-        have = ", ".join(sorted(str(k) for k in self.kinds)) or "none"
-        if self.parsed.platform == "ecephys":
-            where = (
-                f"a Neuropixels session's stimulus tables are in its complete NWB "
-                f"({self.name}_nwb_<date>/{self.name}_experiment1_recording1.nwb, "
-                f"intervals/*_presentations), which is not published for it yet; until then "
-                f"the stimulus log is in the raw asset's behavior/ folder"
-            )
-        else:
-            where = (
-                f"stimulus tables are in the complete NWB or, for Mesoscope, in the "
-                f"behavior/timing asset's {self.name}.nwb (intervals/*_presentations)"
-            )
-        raise NWBError(f"session {self.name} has no stimulus tables: {where} (its assets: {have})")
-
-    def _stimuli_cache(self) -> dict[str, pd.DataFrame]:
-        if "_tables" not in self.__dict__:
-            self.__dict__["_tables"] = self.stimulus_tables()
-        return self.__dict__["_tables"]
-
-    def stimuli(self) -> pd.DataFrame:
-        """The stimulus blocks: name, BlockType, time span, presentations per TrialType.
-
-        See :func:`ppdata.nwb.stimuli.blocks`.
-        """
-        from .nwb.stimuli import blocks
-
-        return blocks(self._stimulus_nwb(), self._stimuli_cache())
-
-    def presentations(self, block: str | None = None) -> pd.DataFrame:
-        """Presentations of one block (default: every block) with ``trial_type`` and
-        ``deviant``; see :func:`ppdata.nwb.stimuli.presentations`."""
-        from .nwb.stimuli import presentations
-
-        return presentations(self._stimulus_nwb(), block, self._stimuli_cache())
-
-    def _trial_presentations(self, block: str | None) -> pd.DataFrame:
-        """Presentations for an aligned analysis, reading only the tables it needs: the
-        block asked for, else the context (``… mismatch block``) tables, else all; of each,
-        only the columns that set onsets and trial types."""
-        from .nwb.stimuli import (
-            TRIAL_COLUMNS,
-            context_tables,
-            find_block,
-            presentations,
-            stimulus_tables,
-            table_names,
-        )
-
-        nwb = self._stimulus_nwb()
-        if "_tables" in self.__dict__:
-            return presentations(nwb, None, self.__dict__["_tables"])
-        names = table_names(nwb)
-        wanted = [find_block(dict.fromkeys(names), block)] if block else context_tables(names)
-        # only the columns that set onsets and trial types: not kept as the session's tables
-        return presentations(nwb, None, stimulus_tables(nwb, wanted or names, TRIAL_COLUMNS))
-
-    def aligned_spikes(
-        self,
-        units: pd.DataFrame | Iterable[int] | None = None,
-        to: str = "deviant",
-        vs: str = "standard",
-        block: str | None = None,
-        window: tuple[float, float] = (-0.5, 1.0),
-        bin_size: float = 0.01,
-    ) -> Any:
-        """PSTHs, unit × condition × time in spikes/s (an ``xarray.DataArray``).
-
-        ``to`` / ``vs`` take a ``TrialType`` or ``"deviant"``; ``units`` a units table
-        (its ``probe``/``brain_area`` become coordinates), unit ids, or ``None`` for every
-        unit. Spike times are fetched in bulk. See :func:`ppdata.nwb.aligned.aligned_spikes`.
-        """
-        from .nwb.aligned import aligned_spikes, psth_units
-
-        nwb = self._ephys()
-        if units is None:
-            units = psth_units(nwb)  # ids, probe and area only: not the whole table
-        return aligned_spikes(
-            nwb,
-            lambda: self._trial_presentations(block),  # read while spike times download
-            units,
-            to,
-            vs,
-            block,
-            window,
-            bin_size,
-        )
-
-    def aligned_dff(
-        self,
-        plane: str,
-        rois: Iterable[int] | None = None,
-        to: str = "deviant",
-        vs: str = "standard",
-        block: str | None = None,
-        window: tuple[float, float] = (-1.0, 2.0),
-    ) -> Any:
-        """Trial-aligned ΔF/F, roi × trial × time, with ``condition`` and ``trial_type``
-        coordinates on ``trial``. See :func:`ppdata.nwb.aligned.aligned_dff`."""
-        from .nwb.aligned import aligned_dff
-
-        return aligned_dff(
-            self._ophys(), plane, self._trial_presentations(block), rois, to, vs, block, window
-        )
 
 
 def open_session(
