@@ -224,7 +224,7 @@ def aligned_spikes(
     import pandas as pd
     import xarray as xr
 
-    from .ephys import UNITS, _describe_ids
+    from .ephys import UNITS, unit_rows
 
     w0, w1 = _check_window(window, bin_size)
     if not callable(presentations):
@@ -239,11 +239,7 @@ def aligned_spikes(
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
     table = units if isinstance(units, pd.DataFrame) else None
     wanted = list(ids) if units is None else list(table.index) if table is not None else list(units)
-    position = {int(u): i for i, u in enumerate(ids)}
-    missing = [int(u) for u in wanted if int(u) not in position]
-    if missing:
-        raise NotFound(f"unknown unit id(s) {missing[:10]}: {_describe_ids(ids)}")
-    rows = np.asarray([position[int(u)] for u in wanted], dtype=np.int64)
+    rows = np.asarray(unit_rows(ids, wanted), dtype=np.int64)
     n_bins = max(1, round((w1 - w0) / bin_size))
     edges = w0 + np.arange(n_bins + 1) * bin_size
     counts = np.zeros((len(rows), 2, n_bins), dtype=np.int64)

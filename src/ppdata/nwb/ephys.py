@@ -403,11 +403,7 @@ def spike_times(nwb: NWB, unit_ids: int | Iterable[int]) -> dict[int, np.ndarray
     nwb.prefetch([f"{UNITS}/id", f"{UNITS}/spike_times_index"])
     ids = nwb.read(f"{UNITS}/id")
     ends = nwb.read(f"{UNITS}/spike_times_index").astype(np.int64)
-    position = {int(u): i for i, u in enumerate(ids)}
-    missing = [u for u in wanted if u not in position]
-    if missing:
-        raise NotFound(f"unknown unit id(s) {missing}: {_describe_ids(ids)}")
-    rows = [position[u] for u in wanted]
+    rows = unit_rows(ids, wanted)
     ranges = [(int(ends[r - 1]) if r else 0, int(ends[r])) for r in rows]
     slices = nwb.read_ranges(f"{UNITS}/spike_times", ranges)
     return {u: np.asarray(s, dtype=np.float64) for u, s in zip(wanted, slices, strict=True)}
@@ -446,11 +442,7 @@ def waveforms(nwb: NWB, unit_ids: int | Iterable[int], *, sd: bool = False) -> x
     if not nwb.exists(f"{UNITS}/{column}"):
         raise NotFound(f"{nwb.name} has no {column} column in its units table")
     ids = nwb.read(f"{UNITS}/id")
-    position = {int(u): i for i, u in enumerate(ids)}
-    missing = [u for u in wanted if u not in position]
-    if missing:
-        raise NotFound(f"unknown unit id(s) {missing}: {_describe_ids(ids)}")
-    rows = np.array([position[u] for u in wanted], dtype=np.int64)
+    rows = np.array(unit_rows(ids, wanted), dtype=np.int64)
     order = np.argsort(rows)
     data = np.empty((len(rows), *nwb.shape(f"{UNITS}/{column}")[1:]), dtype=np.float32)
     if len(rows):
@@ -463,6 +455,22 @@ def waveforms(nwb: NWB, unit_ids: int | Iterable[int], *, sd: bool = False) -> x
         name=column,
         attrs={"units": unit},
     )
+
+
+def unit_rows(ids: np.ndarray, wanted: Iterable[Any]) -> list[int]:
+    """Rows of ``units/id`` holding the ``wanted`` unit ids, in their order.
+
+    Raises
+    ------
+    NotFound
+        An unknown unit id (the message gives the first ten and the valid ids).
+    """
+    position = {int(u): i for i, u in enumerate(ids)}
+    wanted = [int(u) for u in wanted]
+    missing = [u for u in wanted if u not in position]
+    if missing:
+        raise NotFound(f"unknown unit id(s) {missing[:10]}: {_describe_ids(ids)}")
+    return [position[u] for u in wanted]
 
 
 def _unit_list(unit_ids: int | Iterable[int]) -> list[int]:
