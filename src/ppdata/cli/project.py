@@ -183,6 +183,14 @@ def _emit(
         click.echo(note, err=True)
 
 
+_scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler, e.g. tcp://host:8786 [env PPDATA_SCHEDULER; default: a local "
+    "cluster of worker processes].",
+)
+
+
 def _table_command(name: str, help_text: str) -> click.Command:
     @click.command(name=name, help=help_text)
     @_filters
@@ -190,12 +198,7 @@ def _table_command(name: str, help_text: str) -> click.Command:
         "--where", metavar="EXPR", help="Row filter, e.g. \"label == 'sua' and snr > 3\"."
     )
     @click.option("--session", "sessions", multiple=True, help="Only these session(s).")
-    @click.option(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler, e.g. tcp://host:8786 [env PPDATA_SCHEDULER; default: a local "
-        "cluster of worker processes].",
-    )
+    @_scheduler_option
     @click.option("--workers", type=click.IntRange(1), help="Worker processes of a local cluster.")
     @click.option("--recompute", is_flag=True, help="Ignore the cache; compute every session.")
     @_outputs
@@ -292,7 +295,7 @@ def query_command(app: App, sql: str, outputs: _Outputs) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also draw units per session by probe and label (.png/.svg/.pdf).",
 )
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler [env PPDATA_SCHEDULER].")
+@_scheduler_option
 @_filters
 @_outputs
 @common_options
@@ -328,7 +331,7 @@ def yield_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also draw the index histogram (.png/.svg/.pdf).",
 )
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler [env PPDATA_SCHEDULER].")
+@_scheduler_option
 @click.option("--where", metavar="EXPR", help='Row filter, e.g. "n_deviant >= 20".')
 @_filters
 @_outputs
