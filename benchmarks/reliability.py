@@ -201,6 +201,14 @@ class Lab:
                     tally.notes.append(f"CORRUPT under its final name: {key}")
         return complete
 
+    def check_midway(self, dest: Path, tally: Tally) -> None:
+        """After a fault or a kill: count only files corrupt under their final name (missing
+        and exact files are the final check's business), with their notes."""
+        probe = Tally("", "")
+        self.check(dest, probe)
+        tally.corrupt += probe.corrupt
+        tally.notes.extend(probe.notes[: max(0, 5 - len(tally.notes))])
+
     def cli(
         self, args: list[str], endpoint: str, env: dict[str, str] | None = None, **popen: Any
     ) -> subprocess.Popen[str]:
@@ -296,10 +304,7 @@ def download_faults(lab: Lab, kind: str, trials: int, rng: random.Random) -> Tal
             continue
         if outcome == "error":
             tally.error(str(value), clear_message(value))
-        probe = Tally("", "")
-        lab.check(dest, probe)
-        tally.corrupt += probe.corrupt
-        tally.notes.extend(probe.notes[: max(0, 5 - len(tally.notes))])
+        lab.check_midway(dest, tally)
         # resume without faults: everything must end exact
         with S3Client(lab.settings(lab.endpoint)) as client:
             outcome, value = watchdog(lambda c=client, d=dest: download(PREFIX, client=c, dest=d))
@@ -432,10 +437,7 @@ def kill_and_resume(lab: Lab, trials: int, rng: random.Random) -> Tally:
                 proc.kill()
                 tally.faults += 1
             proc.communicate()
-            probe = Tally("", "")
-            lab.check(dest, probe)  # after the kill: what has a final name must be exact
-            tally.corrupt += probe.corrupt
-            tally.notes.extend(probe.notes[: max(0, 5 - len(tally.notes))])
+            lab.check_midway(dest, tally)  # after the kill: what has a final name must be exact
             resume = lab.cli([*args, "--dest", str(dest)], proxy.endpoint_url)
             err = finish(resume, tally)
             if err is None:
@@ -513,9 +515,7 @@ def two_processes(lab: Lab, trials: int) -> Tally:
                     continue
                 if proc.returncode != 0:
                     tally.error(err, clear_cli(err) and "another ppdata download" in err)
-            probe = Tally("", "")
-            lab.check(dest, probe)
-            tally.corrupt += probe.corrupt
+            lab.check_midway(dest, tally)
             final = lab.cli([*args, "--dest", str(dest)], proxy.endpoint_url)
             final.communicate(timeout=HANG_AFTER)
             lab.check(dest, tally)
@@ -558,9 +558,7 @@ def disk_full(lab: Lab) -> Tally:
             _, err = proc.communicate(timeout=HANG_AFTER)
             if proc.returncode != 0:
                 tally.error(err, clear_cli(err) and "space" in err)
-            probe = Tally("", "")
-            lab.check(mount / "d", probe)
-            tally.corrupt += probe.corrupt
+            lab.check_midway(mount / "d", tally)
         else:
             tally.notes.append("not root (or no mount): tmpfs trial skipped")
     limit = len(lab.objects[BIG]) // 2
@@ -575,9 +573,7 @@ def disk_full(lab: Lab) -> Tally:
     _, err = proc.communicate(timeout=HANG_AFTER)
     if proc.returncode != 0:
         tally.error(err, clear_cli(err))
-    probe = Tally("", "")
-    lab.check(dest, probe)
-    tally.corrupt += probe.corrupt
+    lab.check_midway(dest, tally)
     resume = lab.cli([*args, "--dest", str(dest)], lab.endpoint)
     resume.communicate(timeout=HANG_AFTER)
     lab.check(dest, tally)
