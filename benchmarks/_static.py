@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -228,19 +228,25 @@ def serve_static(root: Path, conn: Any, bucket: str = BUCKET) -> None:
 
 
 @contextlib.contextmanager
-def static_server(root: Path, bucket: str = BUCKET) -> Iterator[str]:
-    """Serve ``root`` as ``bucket`` from a child process; yields the endpoint URL."""
+def child_server(target: Callable[..., None], root: Path, **kwargs: Any) -> Iterator[str]:
+    """Run ``target(root, conn, **kwargs)`` in a spawned child process (off the measured
+    client's GIL); yields the endpoint URL it sends through ``conn``, stops it on exit."""
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
-    proc = ctx.Process(target=serve_static, args=(root, theirs, bucket), daemon=True)
+    proc = ctx.Process(target=target, args=(root, theirs), kwargs=kwargs, daemon=True)
     proc.start()
     try:
         if not ours.poll(600):
-            raise RuntimeError("the static benchmark server did not start")
+            raise RuntimeError("the benchmark server did not start")
         yield ours.recv()
     finally:
         proc.terminate()
         proc.join(10)
+
+
+def static_server(root: Path, bucket: str = BUCKET) -> contextlib.AbstractContextManager[str]:
+    """Serve ``root`` as ``bucket`` from a child process; yields the endpoint URL."""
+    return child_server(serve_static, root, bucket=bucket)
 
 
 def server_stats(endpoint: str, reset: bool = False) -> dict[str, int]:

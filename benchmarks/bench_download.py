@@ -34,20 +34,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import print_table, ratio
-from _static import BUCKET, serve_static
+from _static import BUCKET, child_server, serve_static
 from _static import server_stats as _static_stats
 
 #: s5cmd's default (256 workers) floods a Python server: set by --s5cmd-workers.
@@ -94,20 +92,8 @@ def serve_moto(root: Path, conn: Any) -> None:
         time.sleep(3600)
 
 
-@contextlib.contextmanager
-def server_process(kind: str, root: Path) -> Iterator[str]:
-    ctx = multiprocessing.get_context("spawn")
-    ours, theirs = ctx.Pipe()
-    target = serve_static if kind == "static" else serve_moto
-    proc = ctx.Process(target=target, args=(root, theirs), daemon=True)
-    proc.start()
-    try:
-        if not ours.poll(600):
-            raise RuntimeError("the benchmark server did not start")
-        yield ours.recv()
-    finally:
-        proc.terminate()
-        proc.join(10)
+def server_process(kind: str, root: Path) -> contextlib.AbstractContextManager[str]:
+    return child_server(serve_static if kind == "static" else serve_moto, root)
 
 
 def server_stats(endpoint: str, kind: str, reset: bool = False) -> dict[str, int]:
