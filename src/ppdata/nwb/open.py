@@ -38,6 +38,8 @@ from .storage import S3File, S3ZarrStore, as_zarr_store
 from .summary import summarize
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..remote.s3 import S3Client
 
 __all__ = [
@@ -141,10 +143,12 @@ def _open_remote(
     size: int | None,
     first: bytes | None = None,
     block_size: int | None = None,
+    prepare: Callable[[S3File], object] | None = None,
 ) -> NWB:
     """Open a remote NWB; ``first``: its first bytes, already read with its size;
     ``block_size``: of an HDF5 file's block cache (default
-    :data:`ppdata.nwb.storage.BLOCK_SIZE`)."""
+    :data:`ppdata.nwb.storage.BLOCK_SIZE`); ``prepare``: called with an HDF5 file's
+    :class:`S3File` before h5py opens it (to fetch what h5py will read, outside its lock)."""
     source = client.uri(key)
     store = S3ZarrStore(client, key)
     if fmt is None and size is not None:
@@ -190,6 +194,8 @@ def _open_remote(
     fileobj.seek(0)
     if format_from_objects(head=head) is not NWBFormat.HDF5:
         raise NWBError(neither_message(source))
+    if prepare is not None:
+        prepare(fileobj)
     import h5py
 
     try:

@@ -101,19 +101,28 @@ def _catalog_sessions(
     return catalog.sessions(platform=platform, subject=subject, qc=qc, on_s3=True)
 
 
-def table_versions(spec: TableSpec, sessions: pd.DataFrame) -> dict[str, str]:
-    """Session -> the version of its part: the table code's version and the names of the
-    current assets it may read. Sessions with none of those assets are left out."""
-    out: dict[str, str] = {}
+def current_assets(spec: TableSpec, sessions: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Session -> asset kind -> name of the current asset, for the kinds the table may read
+    (as the catalog knows them). Sessions with none of those assets are left out."""
+    out: dict[str, dict[str, str]] = {}
     for row in sessions.to_dict("records"):
-        names = []
+        names = {}
         for kind in spec.kinds:
             current = row.get(f"current_{kind.replace('-', '_')}")
             if isinstance(current, str) and current:
-                names.append(current)
+                names[kind] = current
         if names:
-            out[str(row["session"])] = f"{spec.name}/{spec.version}:" + ";".join(names)
+            out[str(row["session"])] = names
     return out
+
+
+def table_versions(spec: TableSpec, sessions: pd.DataFrame) -> dict[str, str]:
+    """Session -> the version of its part: the table code's version and the names of the
+    current assets it may read. Sessions with none of those assets are left out."""
+    return {
+        name: f"{spec.name}/{spec.version}:" + ";".join(assets.values())
+        for name, assets in current_assets(spec, sessions).items()
+    }
 
 
 def project_table(
@@ -187,7 +196,9 @@ def project_table(
         refresh_catalog=refresh_catalog,
     )
     # a table only covers its platforms, whatever --platform asked for
-    versions = table_versions(spec, catalog[catalog["platform"].isin(spec.platforms)])
+    ours = catalog[catalog["platform"].isin(spec.platforms)]
+    versions = table_versions(spec, ours)
+    current = current_assets(spec, ours)
     if sessions is not None:
         wanted = set(sessions)
         versions = {k: v for k, v in versions.items() if k in wanted}
@@ -204,6 +215,7 @@ def project_table(
             retries=retries,
             workers=workers,
             callback=callback,
+            kwargs={name: {"assets": current[name]} for name in todo} if spec.takes_assets else None,
         )
         parts = []
         for outcome in outcomes:
@@ -236,12 +248,15 @@ def project_table(
     return result
 
 
-def table_part(compute: Callable[[Session], Any], session: Session) -> tuple[bytes, int]:
-    """Run a table's ``compute`` on a worker and return its part as Parquet bytes (with
+def table_part(
+    compute: Callable[..., Any], session: Session, **known: Any
+) -> tuple[bytes, int]:
+    """Run a table's ``compute`` on a worker (with what the driver knows of the session,
+    ``assets=``, for the tables that take it) and return its part as Parquet bytes (with
     the ``session`` column) and its row count: what travels back to the driver."""
     from .store import encode_part
 
-    value = compute(session)
+    value = compute(session, **known)
     return encode_part(value, session.name), int(value.shape[0])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -64,10 +64,14 @@ def _describe(exc: BaseException) -> str:
 
 
 def call_on_session(
-    fn: Callable[[Session], Any], name: str, settings: Settings, retries: int
+    fn: Callable[..., Any],
+    name: str,
+    settings: Settings,
+    retries: int,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> Outcome:
-    """Run ``fn(Session(name))`` on a worker, with retries; never raises for a failure of
-    ``fn`` (it becomes :attr:`Outcome.error`)."""
+    """Run ``fn(Session(name), **kwargs)`` on a worker, with retries; never raises for a
+    failure of ``fn`` (it becomes :attr:`Outcome.error`)."""
     from ..session import Session
 
     client = _worker_client(settings)
@@ -95,7 +99,7 @@ def call_on_session(
         session = None
         try:
             session = Session(name, client=client)
-            value = fn(session)
+            value = fn(session, **(kwargs or {}))
         # A user's function may fail in any way; the contract is a row saying why, so every
         # ordinary exception is caught here (never KeyboardInterrupt or SystemExit).
         except Exception as exc:
@@ -122,9 +126,11 @@ def run_per_session(
     retries: int = 2,
     workers: int | None = None,
     callback: CallbackLike | None = None,
+    kwargs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Outcome]:
     """Run ``fn`` on every session on the cluster; one :class:`Outcome` per session, in
-    input order (see :func:`map_sessions`)."""
+    input order (see :func:`map_sessions`). ``kwargs``: session -> keyword arguments of
+    ``fn`` for that session (what the driver already knows about it)."""
     from .cluster import open_client, resolve_scheduler, run_tasks
 
     names = list(dict.fromkeys(str(s) for s in sessions))
@@ -137,7 +143,7 @@ def run_per_session(
         return run_tasks(
             client,
             call_on_session,
-            [(fn, name, settings, retries) for name in names],
+            [(fn, name, settings, retries, (kwargs or {}).get(name)) for name in names],
             keys=[f"ppdata-{token}-{name}" for name in names],
             callback=callback,
         )

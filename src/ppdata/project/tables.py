@@ -8,7 +8,7 @@ bytes (:func:`ppdata.project.store.encode_part`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,14 +58,15 @@ def scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
 # --- units --------------------------------------------------------------------------------
 
 
-def units_table(session: Session) -> pa.Table:
+def units_table(session: Session, assets: Mapping[str, str] | None = None) -> pa.Table:
     """Every unit of a Neuropixels session: its scalar columns (quality metrics ...),
     ``label``, ``default_qc``, ``probe``, and ``brain_area`` (the location of its peak
     electrode, ``unknown`` when the file does not say); read lean, see
-    :mod:`ppdata.project.units_scan`."""
+    :mod:`ppdata.project.units_scan`. ``assets``: kind -> current asset name, if known
+    (the ``nwb`` one is opened without listing the session)."""
     from .units_scan import open_units_nwb, units_arrow
 
-    nwb, own = open_units_nwb(session)
+    nwb, own = open_units_nwb(session, (assets or {}).get("nwb"))
     try:
         return units_arrow(nwb, session.parsed.subject_id)
     finally:
@@ -127,7 +128,7 @@ class TableSpec:
     which of their assets it is read from (their names are the part's version)."""
 
     name: str
-    compute: Callable[[Session], Any]
+    compute: Callable[..., Any]
     platforms: tuple[str, ...]
     #: asset kinds it may read; a session needs at least one of them
     kinds: tuple[str, ...]
@@ -136,6 +137,9 @@ class TableSpec:
     people: tuple[str, ...] = ()
     #: bumped when ``compute`` changes what it writes, so cached parts are made again
     version: int = 1
+    #: ``compute`` takes ``assets=``: kind -> the current asset's name, from the catalog
+    #: (saves a task the listing of its session)
+    takes_assets: bool = False
 
 
 def _unit_responses(session: Session) -> pd.DataFrame:
@@ -169,6 +173,7 @@ TABLES: dict[str, TableSpec] = {
             "num_spikes",
         ),
         version=2,
+        takes_assets=True,
     ),
     "rois": TableSpec(
         "rois",

@@ -311,25 +311,45 @@ def _fetch(fileobj: Any, ranges: list[tuple[int, int]], gap: int = 64 * 1024) ->
 UNITS_BLOCK_SIZE = 2**20
 
 
-def open_units_nwb(session: Session) -> tuple[NWB, bool]:
+def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB, bool]:
     """The NWB to read a session's units from, and whether the caller must close it: its
     complete HDF5 NWB at the usual name, opened with :data:`UNITS_BLOCK_SIZE` blocks
-    (one GET reads its first block), else whatever :meth:`Session.units` reads."""
-    from ..find.assets import AssetKind
+    (one GET reads its first block) and the metadata of ``units`` fetched before h5py
+    opens it (:func:`ppdata.project.h5walk.prefetch_group`), else whatever
+    :meth:`Session.units` reads.
+
+    ``nwb_asset``: the name of the session's current NWB asset, if known (from the
+    catalog): then the session is not listed to find it.
+    """
+    from ..find.assets import Asset, AssetKind
     from ..find.nwbs import probe_complete_hdf5
+    from ..naming import parse_name
+    from ..nwb.ephys import ELECTRODES, UNITS
     from ..nwb.open import NWBFormat, _open_remote
+    from .h5walk import prefetch_group
 
     first_recording = session.recording in (None, "1", "recording1", "experiment1_recording1")
-    if session.source != "dandi" and first_recording and AssetKind.NWB in session.kinds:
-        probed = probe_complete_hdf5(
-            session.asset(AssetKind.NWB), UNITS_BLOCK_SIZE, client=session.client
+    if session.source == "dandi" or not first_recording:
+        return session._ephys(), False
+    if nwb_asset is not None:
+        asset = Asset(nwb_asset, AssetKind.NWB, session.client.bucket, parse_name(nwb_asset))
+    elif AssetKind.NWB in session.kinds:
+        asset = session.asset(AssetKind.NWB)
+    else:
+        return session._ephys(), False
+    probed = probe_complete_hdf5(asset, UNITS_BLOCK_SIZE, client=session.client)
+    if probed is not None:
+        key, size, first = probed
+        nwb = _open_remote(
+            session.client,
+            key,
+            NWBFormat.HDF5,
+            size,
+            first,
+            block_size=UNITS_BLOCK_SIZE,
+            prepare=lambda f: prefetch_group(f, UNITS, others=[f"{ELECTRODES}/location"]),
         )
-        if probed is not None:
-            key, size, first = probed
-            nwb = _open_remote(
-                session.client, key, NWBFormat.HDF5, size, first, block_size=UNITS_BLOCK_SIZE
-            )
-            if nwb.exists("units"):
-                return nwb, True
-            nwb.close()
+        if nwb.exists(UNITS):
+            return nwb, True
+        nwb.close()
     return session._ephys(), False

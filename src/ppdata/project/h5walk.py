@@ -1,0 +1,339 @@
+"""Fetch the HDF5 metadata h5py will read, ahead of it, in concurrent batches.
+
+h5py holds one global lock while it reads, so each block it misses on a remote file is a
+round trip that every other thread of the process waits for. Opening ``/units`` and its
+columns takes a chain of such misses (the root group's symbol table node, the group's
+header and its continuation, its symbol table nodes, each column's header), each known
+only from the one before. This module follows that chain itself, from the raw bytes,
+outside h5py's lock: at each step it reads every address it has learned, across every
+path asked for, in one concurrent batch through the file's block cache
+(:meth:`ppdata.nwb.storage.S3File.prefetch`), then h5py finds all it needs cached.
+
+It knows the structures h5py and pynwb write by default (HDF5 ``libver="earliest"``):
+superblock version 0 or 1, version-1 object headers, groups as symbol tables (a v1 B-tree
+of symbol table nodes over a local heap), attributes of variable-length strings in global
+heap collections. On anything else (a newer superblock, a version-2 object header, a link
+table) it stops and leaves the rest to h5py: the walk only ever saves round trips, it never
+changes what is read.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["prefetch_group"]
+
+#: Byte ranges ``[start, end)`` a step needs before it can go on.
+Need = list[tuple[int, int]]
+Walk = Generator[Need, None, Any]
+
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_CONTINUATION, _SYMBOL_TABLE, _ATTRIBUTE = 0x10, 0x11, 0x0C
+_VLEN = 9
+#: A bound on anything read by size from the file (a header chunk, a heap, a collection).
+_MAX_PIECE = 8 * 2**20
+#: Bound on chained steps (B-tree levels, header continuations): a corrupt file ends here.
+_MAX_STEPS = 16
+
+
+class _Stop(Exception):
+    """The file is not what the walk knows: stop and leave the rest to h5py."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A symbol table entry: the object's header, and its group's B-tree and heap if the
+    entry caches them."""
+
+    header: int
+    btree: int | None = None
+    heap: int | None = None
+
+
+class _File:
+    """The superblock's sizes and root entry, and reads of cached bytes."""
+
+    def __init__(self, fileobj: Any) -> None:
+        self.fileobj = fileobj
+        head = self.read(0, 128)
+        if head[:8] != _SIGNATURE or head[8] not in (0, 1):
+            raise _Stop("not a version 0/1 superblock")
+        self.o, self.l = head[13], head[14]
+        if self.o not in (4, 8) or self.l not in (4, 8):
+            raise _Stop("unusual sizes of offsets or lengths")
+        self.leaf_k, self.node_k = struct.unpack_from("<HH", head, 16)
+        root = 24 + (4 if head[8] == 1 else 0) + 4 * self.o
+        self.root = self.entry(head, root)
+        self.entry_size = 2 * self.o + 24
+        self.node_size = 8 + 2 * self.o + (2 * self.node_k + 1) * self.l + 2 * self.node_k * self.o
+        self.snod_size = 8 + 2 * self.leaf_k * self.entry_size
+
+    def read(self, start: int, size: int) -> bytes:
+        if size < 0 or size > _MAX_PIECE or start < 0 or start + size > self.fileobj.size:
+            raise _Stop(f"a read of {size} bytes at {start} is outside the file")
+        return bytes(self.fileobj.read_range(start, start + size))
+
+    def off(self, data: bytes, at: int) -> int:
+        return int.from_bytes(data[at : at + self.o], "little")
+
+    def length(self, data: bytes, at: int) -> int:
+        return int.from_bytes(data[at : at + self.l], "little")
+
+    def entry(self, data: bytes, at: int) -> _Entry:
+        header = self.off(data, at + self.o)
+        (cache,) = struct.unpack_from("<I", data, at + 2 * self.o)
+        if cache == 1:
+            scratch = at + 2 * self.o + 8
+            return _Entry(header, self.off(data, scratch), self.off(data, scratch + self.o))
+        return _Entry(header)
+
+
+def prefetch_group(
+    fileobj: Any, group: str, *, others: Sequence[str] = (), span: int = 64 * 2**10
+) -> dict[str, int]:
+    """Fetch what h5py reads to open ``group``, list its members and open each of them,
+    and to open the objects at the paths ``others``: in one concurrent batch per step.
+
+    Parameters
+    ----------
+    fileobj : S3File
+        The remote file (its first block already read, as :func:`ppdata.nwb.open` does).
+    group : str
+        A group's path, e.g. ``"units"``.
+    others : sequence of str
+        Paths of other objects to open (``"general/extracellular_ephys/electrodes"``).
+    span : int
+        Bytes fetched from each member's header on: its header, chunk index and, for a
+        small array, its data, which writers put right after it.
+
+    Returns
+    -------
+    dict
+        Member name -> address of its object header; empty when the file is not one the
+        walk knows (then nothing is lost: h5py reads as it would have).
+    """
+    try:
+        f = _File(fileobj)
+        walks = [
+            _header(f, f.root.header),  # h5py reads it (and its continuations) to open the file
+            _members(f, _parts(group), span),
+            *(_open(f, _parts(p)) for p in others),
+        ]
+        results = _drive(fileobj, _parallel(*walks))
+    except (_Stop, struct.error, IndexError, ValueError):
+        return {}
+    return results[1] or {}
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.strip("/").split("/") if p]
+
+
+def _drive(fileobj: Any, walk: Walk) -> Any:
+    """Run a walk: fetch each step's ranges (one concurrent batch), resume it."""
+    try:
+        need = next(walk)
+        while True:
+            fileobj.prefetch(need)
+            need = walk.send(None)
+    except StopIteration as done:
+        return done.value
+
+
+def _parallel(*walks: Walk) -> Walk:
+    """Walks run side by side: each step fetches what all of them need next."""
+    results: list[Any] = [None] * len(walks)
+    live: dict[int, Need] = {}
+    for i, walk in enumerate(walks):
+        try:
+            live[i] = next(walk)
+        except StopIteration as done:
+            results[i] = done.value
+    while live:
+        yield [r for need in live.values() for r in need]
+        for i in list(live):
+            try:
+                live[i] = walks[i].send(None)
+            except StopIteration as done:
+                results[i] = done.value
+                del live[i]
+    return results
+
+
+# --- walks -------------------------------------------------------------------------------
+
+
+def _members(f: _File, parts: list[str], span: int) -> Walk:
+    """Open a group (its header and attributes), list it, and fetch every member's header."""
+    entry = yield from _open(f, parts, read_last=False)
+    if entry is None:
+        return None
+    if entry.btree is not None and entry.heap is not None:
+        _, members = yield from _parallel(
+            _header(f, entry.header), _entries(f, entry.btree, entry.heap)
+        )
+    else:
+        messages = yield from _header(f, entry.header)
+        members = yield from _entries(f, *_symbol_table(f, messages))
+    yield [(e.header, e.header + span) for e in members.values()]
+    return {name: e.header for name, e in members.items()}
+
+
+def _open(f: _File, parts: list[str], *, read_last: bool = True) -> Walk:
+    """Follow a path from the root, group by group, reading what h5py reads to open the
+    object there (its header, unless ``read_last`` is false); its entry, ``None`` if
+    absent."""
+    entry = f.root
+    for name in parts:
+        btree, heap = entry.btree, entry.heap
+        if btree is None or heap is None:
+            messages = yield from _header(f, entry.header)
+            btree, heap = _symbol_table(f, messages)
+        members = yield from _entries(f, btree, heap)
+        if name not in members:
+            return None
+        entry = members[name]
+    if read_last:
+        yield from _header(f, entry.header)
+    return entry
+
+
+def _entries(f: _File, btree: int, heap: int) -> Walk:
+    """A symbol table's entries by name: its heap, its B-tree level by level, then all its
+    symbol table nodes at once."""
+    heap_size = 8 + 2 * f.l + f.o
+    yield [(heap, heap + heap_size), (btree, btree + f.node_size)]
+    head = f.read(heap, heap_size)
+    if head[:4] != b"HEAP":
+        raise _Stop("no local heap where the symbol table says")
+    data_size, data_at = f.length(head, 8), f.off(head, 8 + 2 * f.l)
+    nodes = [btree]
+    for _ in range(_MAX_STEPS):
+        level, children = 0, []
+        for node in nodes:
+            level, kids = _node(f, node)
+            children.extend(kids)
+        if level == 0:
+            break
+        yield [(c, c + f.node_size) for c in children]
+        nodes = children
+    else:
+        raise _Stop("a B-tree deeper than the walk goes")
+    yield [(data_at, data_at + data_size), *((c, c + f.snod_size) for c in children)]
+    names = f.read(data_at, data_size)
+    out: dict[str, _Entry] = {}
+    for snod in children:
+        node = f.read(snod, f.snod_size)
+        if node[:4] != b"SNOD":
+            raise _Stop("no symbol table node where the B-tree says")
+        (count,) = struct.unpack_from("<H", node, 6)
+        for k in range(min(count, 2 * f.leaf_k)):
+            at = 8 + k * f.entry_size
+            name_at = f.off(node, at)
+            name = names[name_at : names.index(b"\0", name_at)].decode("utf-8", "replace")
+            out[name] = f.entry(node, at)
+    return out
+
+
+def _node(f: _File, address: int) -> tuple[int, list[int]]:
+    """A group B-tree node's level and children."""
+    data = f.read(address, f.node_size)
+    if data[:4] != b"TREE" or data[4] != 0:
+        raise _Stop("no group B-tree node where expected")
+    level = data[5]
+    (used,) = struct.unpack_from("<H", data, 6)
+    at = 8 + 2 * f.o
+    children = [f.off(data, at + f.l + k * (f.l + f.o)) for k in range(min(used, 2 * f.node_k))]
+    return level, children
+
+
+def _header(f: _File, address: int) -> Walk:
+    """A version-1 object header's messages ``(type, body)``, continuations followed, and
+    the global heap collections its variable-length attributes point to, fetched."""
+    yield [(address, address + 16)]
+    prefix = f.read(address, 16)
+    if prefix[0] != 1:
+        raise _Stop("not a version-1 object header")
+    (size,) = struct.unpack_from("<I", prefix, 8)
+    chunks = [(address + 16, size)]
+    messages: list[tuple[int, bytes]] = []
+    for _ in range(_MAX_STEPS):
+        if not chunks:
+            break
+        yield [(a, a + n) for a, n in chunks]
+        following = []
+        for start, n in chunks:
+            data = f.read(start, n)
+            pos = 0
+            while pos + 8 <= n:
+                kind, body_size = struct.unpack_from("<HH", data, pos)
+                body = data[pos + 8 : pos + 8 + body_size]
+                messages.append((kind, body))
+                if kind == _CONTINUATION:
+                    following.append((f.off(body, 0), f.length(body, f.o)))
+                pos += 8 + body_size
+        chunks = following
+    collections = sorted({c for kind, body in messages if kind == _ATTRIBUTE for c in _vlen(f, body)})
+    if collections:
+        yield [(c, c + 16) for c in collections]
+        sizes = [(c, f.length(f.read(c, 16), 8)) for c in collections]
+        yield [(c, c + min(n, _MAX_PIECE)) for c, n in sizes]
+    return messages
+
+
+def _symbol_table(f: _File, messages: list[tuple[int, bytes]]) -> tuple[int, int]:
+    for kind, body in messages:
+        if kind == _SYMBOL_TABLE:
+            return f.off(body, 0), f.off(body, f.o)
+    raise _Stop("a group without a symbol table (a link table: newer HDF5)")
+
+
+def _vlen(f: _File, body: bytes) -> list[int]:
+    """The global heap collections a variable-length attribute's values are in."""
+    version = body[0]
+    name_size, type_size, space_size = struct.unpack_from("<HHH", body, 2)
+    if version == 1:
+        pad = _pad8
+        at = 8
+    elif version in (2, 3):
+        pad = _same
+        at = 8 if version == 2 else 9
+    else:
+        return []
+    at += pad(name_size)
+    datatype = body[at : at + type_size]
+    at += pad(type_size)
+    space = body[at : at + space_size]
+    at += pad(space_size)
+    if not datatype or datatype[0] & 0x0F != _VLEN:
+        return []
+    count = _elements(f, space)
+    item = 4 + f.o + 4
+    return [f.off(body, at + k * item + 4) for k in range(count) if at + (k + 1) * item <= len(body)]
+
+
+def _elements(f: _File, space: bytes) -> int:
+    version, ndims = space[0], space[1]
+    if version == 1:
+        at = 8
+    elif version == 2:
+        if space[3] == 2:  # a null dataspace
+            return 0
+        at = 4
+    else:
+        return 0
+    count = 1
+    for k in range(ndims):
+        count *= f.length(space, at + k * f.l)
+    return count
+
+
+def _pad8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
+def _same(n: int) -> int:
+    return n
