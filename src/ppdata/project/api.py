@@ -215,7 +215,9 @@ def project_table(
             retries=retries,
             workers=workers,
             callback=callback,
-            kwargs={name: {"assets": current[name]} for name in todo} if spec.takes_assets else None,
+            kwargs={name: {"assets": current[name]} for name in todo}
+            if spec.takes_assets
+            else None,
         )
         parts = []
         for outcome in outcomes:
@@ -248,9 +250,7 @@ def project_table(
     return result
 
 
-def table_part(
-    compute: Callable[..., Any], session: Session, **known: Any
-) -> tuple[bytes, int]:
+def table_part(compute: Callable[..., Any], session: Session, **known: Any) -> tuple[bytes, int]:
     """Run a table's ``compute`` on a worker (with what the driver knows of the session,
     ``assets=``, for the tables that take it) and return its part as Parquet bytes (with
     the ``session`` column) and its row count: what travels back to the driver."""

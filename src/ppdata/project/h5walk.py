@@ -276,7 +276,9 @@ def _header(f: _File, address: int) -> Walk:
                     following.append((f.off(body, 0), f.length(body, f.o)))
                 pos += 8 + body_size
         chunks = following
-    collections = sorted({c for kind, body in messages if kind == _ATTRIBUTE for c in _vlen(f, body)})
+    collections = sorted(
+        {c for kind, body in messages if kind == _ATTRIBUTE for c in _vlen(f, body)}
+    )
     if collections:
         yield [(c, c + 16) for c in collections]
         sizes = [(c, f.length(f.read(c, 16), 8)) for c in collections]
@@ -312,7 +314,9 @@ def _vlen(f: _File, body: bytes) -> list[int]:
         return []
     count = _elements(f, space)
     item = 4 + f.o + 4
-    return [f.off(body, at + k * item + 4) for k in range(count) if at + (k + 1) * item <= len(body)]
+    return [
+        f.off(body, at + k * item + 4) for k in range(count) if at + (k + 1) * item <= len(body)
+    ]
 
 
 def _elements(f: _File, space: bytes) -> int:
