@@ -226,15 +226,15 @@ def _entries(f: _File, btree: int, heap: int) -> Walk:
     names = f.read(data_at, data_size)
     out: dict[str, _Entry] = {}
     for snod in children:
-        node = f.read(snod, f.snod_size)
-        if node[:4] != b"SNOD":
+        table = f.read(snod, f.snod_size)
+        if table[:4] != b"SNOD":
             raise _Stop("no symbol table node where the B-tree says")
-        (count,) = struct.unpack_from("<H", node, 6)
+        (count,) = struct.unpack_from("<H", table, 6)
         for k in range(min(count, 2 * f.leaf_k)):
             at = 8 + k * f.entry_size
-            name_at = f.off(node, at)
+            name_at = f.off(table, at)
             name = names[name_at : names.index(b"\0", name_at)].decode("utf-8", "replace")
-            out[name] = f.entry(node, at)
+            out[name] = f.entry(table, at)
     return out
 
 
