@@ -1,0 +1,86 @@
+"""The HDF5 metadata walk of the project units table (``ppdata.project.h5walk``): it fetches
+what h5py then reads, and gives up quietly on files it does not know."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ppdata.mirror.world import EPHYS_COMPLETE
+
+LOCATION = "general/extracellular_ephys/electrodes/location"
+
+
+def test_walk_fetches_everything_h5py_reads_for_the_units(client, world):
+    import h5py
+
+    from ppdata.nwb.storage import S3File
+    from ppdata.project.h5walk import prefetch_group
+    from ppdata.project.units_scan import _read_raw
+
+    key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
+    # small blocks, so that the metadata is spread over many of them and several steps
+    fileobj = S3File(client, key, block_size=16 * 2**10)
+    fileobj.prefetch([(0, fileobj.block_size)])
+    before = client.stats.snapshot()
+    headers = prefetch_group(fileobj, "units", others=[LOCATION])
+    walked = client.stats.snapshot()
+    assert (walked - before).requests > 0
+
+    with h5py.File(fileobj, "r") as root:
+        units = root["units"]
+        names = list(units)
+        assert sorted(headers) == sorted(names)
+        for name in names:
+            assert headers[name] == units.id.links.get_info(name.encode()).u
+        members = {name: units[name] for name in names}
+        assert "colnames" in units.attrs
+        assert root[LOCATION].shape[0] > 0
+        # nothing h5py needed to open the group, list it and open its members was missing
+        assert (client.stats.snapshot() - walked).requests == 0
+        for name, node in members.items():
+            if isinstance(node, h5py.Dataset) and node.ndim == 1 and node.dtype.kind in "biuf":
+                np.testing.assert_array_equal(_read_raw(node, name, fileobj), node[:])
+    fileobj.close()
+
+
+class _LocalBlocks:
+    """A local file with the three things the walk uses of an S3File."""
+
+    def __init__(self, path) -> None:
+        self.data = path.read_bytes()
+        self.size = len(self.data)
+        self.fetched: list[tuple[int, int]] = []
+
+    def prefetch(self, ranges) -> None:
+        self.fetched.extend(ranges)
+
+    def read_range(self, start: int, end: int) -> bytes:
+        return self.data[start:end]
+
+
+def test_walk_leaves_files_it_does_not_know_to_h5py(tmp_path):
+    import h5py
+
+    from ppdata.project.h5walk import prefetch_group
+
+    newer = tmp_path / "latest.h5"
+    with h5py.File(newer, "w", libver="latest") as f:
+        for i in range(20):
+            f.create_dataset(f"units/c{i}", data=np.arange(10))
+    assert prefetch_group(_LocalBlocks(newer), "units") == {}
+
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8)
+    assert prefetch_group(_LocalBlocks(garbage), "units") == {}
+
+    old = tmp_path / "earliest.h5"
+    with h5py.File(old, "w") as f:
+        for i in range(20):
+            f.create_dataset(f"units/c{i}", data=np.arange(10))
+        f.create_dataset("other", data=np.arange(3))
+    local = _LocalBlocks(old)
+    headers = prefetch_group(local, "units", others=["other", "missing/path"])
+    with h5py.File(old, "r") as f:
+        group = f["units"]
+        assert headers == {f"c{i}": group.id.links.get_info(f"c{i}".encode()).u for i in range(20)}
+    assert prefetch_group(local, "absent") == {}
