@@ -98,10 +98,23 @@ def _hdf5_sessions() -> list[str]:
     ]
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (the driver, the latency proxy's threads, lazynwb) and
+    of its children that ended (a local cluster's workers, once it is closed)."""
+    import resource
+
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _ours(settings: Any, names: list[str], workers: int, proxy: Any) -> dict[str, Any]:
     from ppdata.project import project_table
 
     proxy.reset_counts()
+    cpu = _cpu()
     started = time.perf_counter()
     result = project_table(
         "units", settings=settings, sessions=names, workers=workers, recompute=False
@@ -110,6 +123,7 @@ def _ours(settings: Any, names: list[str], workers: int, proxy: Any) -> dict[str
     assert not result.failed, result.failed
     out = {
         "seconds": seconds,
+        "cpu_s": _cpu() - cpu,
         "rows": len(result.frame),
         "columns": result.frame.shape[1],
         "requests": proxy.total_requests,
@@ -163,6 +177,7 @@ def _lazynwb(urls: list[str], proxy: Any, *, clear: bool) -> dict[str, Any]:
     if clear:
         lazynwb.clear_cache()
     proxy.reset_counts()
+    cpu = _cpu()
     started = time.perf_counter()
     frame = lazynwb.scan_nwb(
         urls, "units", exclude_array_columns=True, disable_progress=True
@@ -170,6 +185,7 @@ def _lazynwb(urls: list[str], proxy: Any, *, clear: bool) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
+        "cpu_s": _cpu() - cpu,
         "rows": frame.height,
         "columns": frame.width,
         "requests": proxy.total_requests,
@@ -185,6 +201,7 @@ def _row(label: str, m: dict[str, Any], base: dict[str, Any] | None) -> list[Any
     return [
         label,
         m["seconds"],
+        f"{m['cpu_s']:.1f}",
         m["rows"],
         m["requests"],
         _mb(m["bytes"]),
@@ -261,7 +278,7 @@ def main() -> None:
                     f"Units of {len(names)} sessions, {latency * 1e3:.0f} ms per request "
                     f"(catalog refresh before: {catalog_s:.1f} s, {catalog_req} requests; "
                     f"best cold: {best['seconds']:.1f} s)",
-                    ["run", "seconds", "rows", "requests", "bytes", "lazynwb / ppdata"],
+                    ["run", "seconds", "CPU s", "rows", "requests", "bytes", "lazynwb / ppdata"],
                     rows,
                 )
                 for w, m in ours.items():
