@@ -31,7 +31,8 @@ Need = list[tuple[int, int]]
 Walk = Generator[Need, None, Any]
 
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_CONTINUATION, _SYMBOL_TABLE, _ATTRIBUTE = 0x10, 0x11, 0x0C
+_DATATYPE, _LAYOUT, _FILTERS, _ATTRIBUTE = 0x03, 0x08, 0x0B, 0x0C
+_CONTINUATION, _SYMBOL_TABLE = 0x10, 0x11
 _VLEN = 9
 #: A bound on anything read by size from the file (a header chunk, a heap, a collection).
 _MAX_PIECE = 8 * 2**20
@@ -65,6 +66,9 @@ class _File:
         if self.o not in (4, 8) or self.l not in (4, 8):
             raise _Stop("unusual sizes of offsets or lengths")
         self.leaf_k, self.node_k = struct.unpack_from("<HH", head, 16)
+        #: K of chunk B-trees: in a version-1 superblock, else HDF5's default
+        self.chunk_k = struct.unpack_from("<H", head, 24)[0] if head[8] == 1 else 32
+        self.undefined = (1 << (8 * self.o)) - 1
         root = 24 + (4 if head[8] == 1 else 0) + 4 * self.o
         self.root = self.entry(head, root)
         self.entry_size = 2 * self.o + 24
@@ -92,10 +96,11 @@ class _File:
 
 
 def prefetch_group(
-    fileobj: Any, group: str, *, others: Sequence[str] = (), span: int = 64 * 2**10
+    fileobj: Any, group: str, *, others: Sequence[str] = (), data_limit: int = 2**20
 ) -> dict[str, int]:
-    """Fetch what h5py reads to open ``group``, list its members and open each of them,
-    and to open the objects at the paths ``others``: in one concurrent batch per step.
+    """Fetch what h5py reads to open ``group``, list its members, open each of them and
+    read the small ones, and to open and read the objects at the paths ``others``: in one
+    concurrent batch per step.
 
     Parameters
     ----------
@@ -105,9 +110,11 @@ def prefetch_group(
         A group's path, e.g. ``"units"``.
     others : sequence of str
         Paths of other objects to open (``"general/extracellular_ephys/electrodes"``).
-    span : int
-        Bytes fetched from each member's header on: its header, chunk index and, for a
-        small array, its data, which writers put right after it.
+    data_limit : int
+        Arrays whose stored data are at most this many bytes (a column of one number per
+        unit) are fetched whole: their chunk index, their chunks and, for variable-length
+        strings, the global heap collections holding them. Larger ones (spike times,
+        waveforms) only get their header and chunk index fetched.
 
     Returns
     -------
@@ -119,8 +126,8 @@ def prefetch_group(
         f = _File(fileobj)
         walks = [
             _header(f, f.root.header),  # h5py reads it (and its continuations) to open the file
-            _members(f, _parts(group), span),
-            *(_open(f, _parts(p)) for p in others),
+            _members(f, _parts(group), data_limit),
+            *(_object(f, _parts(p), data_limit) for p in others),
         ]
         results = _drive(fileobj, _parallel(*walks))
     except (_Stop, struct.error, IndexError, ValueError):
@@ -166,8 +173,9 @@ def _parallel(*walks: Walk) -> Walk:
 # --- walks -------------------------------------------------------------------------------
 
 
-def _members(f: _File, parts: list[str], span: int) -> Walk:
-    """Open a group (its header and attributes), list it, and fetch every member's header."""
+def _members(f: _File, parts: list[str], limit: int) -> Walk:
+    """Open a group (its header and attributes), list it, and fetch every member's header
+    and chunk index, and the data of the small ones."""
     entry = yield from _open(f, parts, read_last=False)
     if entry is None:
         return None
@@ -178,8 +186,80 @@ def _members(f: _File, parts: list[str], span: int) -> Walk:
     else:
         messages = yield from _header(f, entry.header)
         members = yield from _entries(f, *_symbol_table(f, messages))
-    yield [(e.header, e.header + span) for e in members.values()]
+    yield from _parallel(*(_dataset(f, e.header, limit) for e in members.values()))
     return {name: e.header for name, e in members.items()}
+
+
+def _object(f: _File, parts: list[str], limit: int) -> Walk:
+    """Open the object at a path and, if it is a small array, fetch its data."""
+    entry = yield from _open(f, parts, read_last=False)
+    if entry is not None:
+        yield from _dataset(f, entry.header, limit)
+
+
+def _dataset(f: _File, address: int, limit: int) -> Walk:
+    """An object's header and, for an array, its chunk index and (if at most ``limit``
+    bytes) its data, with the collections its variable-length strings are in. A member
+    the walk does not know is left to h5py; the others go on."""
+    try:
+        messages = yield from _header(f, address, attributes=False)
+        layout = next((body for kind, body in messages if kind == _LAYOUT), None)
+        if layout is None or layout[0] != 3:  # a group, or an older/newer layout
+            return None
+        if layout[1] == 1:  # contiguous
+            pieces = [(f.off(layout, 2), f.length(layout, 2 + f.o))]
+        elif layout[1] == 2:  # chunked: a v1 B-tree of chunks
+            found = yield from _chunks(f, f.off(layout, 3), layout[2], limit)
+            if found is None:
+                return None
+            pieces = found
+        else:
+            return None
+        pieces = [(a, n) for a, n in pieces if a != f.undefined and n > 0]
+        if not pieces or sum(n for _, n in pieces) > limit:
+            return None
+        yield [(a, a + n) for a, n in pieces]
+        datatype = next((body for kind, body in messages if kind == _DATATYPE), b"")
+        filtered = any(kind == _FILTERS for kind, _ in messages)
+        if datatype and datatype[0] & 0x0F == _VLEN and not filtered:
+            item = 4 + f.o + 4
+            heaps = set()
+            for start, n in pieces:
+                data = f.read(start, n)
+                for at in range(0, n - item + 1, item):
+                    if struct.unpack_from("<I", data, at)[0]:
+                        heaps.add(f.off(data, at + 4))
+            yield from _collections(f, sorted(heaps))
+    except _Stop:
+        return None
+    return None
+
+
+def _chunks(f: _File, btree: int, rank: int, limit: int) -> Walk:
+    """``(address, bytes)`` of every chunk of an array, from its v1 chunk B-tree; ``None``
+    if the index alone would be larger than ``limit``."""
+    key = 8 + 8 * rank
+    size = 8 + 2 * f.o + (2 * f.chunk_k + 1) * key + 2 * f.chunk_k * f.o
+    nodes = [btree]
+    for _ in range(_MAX_STEPS):
+        if btree == f.undefined or len(nodes) * size > limit:
+            return None
+        yield [(n, n + size) for n in nodes]
+        level, children = 0, []
+        for node in nodes:
+            data = f.read(node, min(size, f.fileobj.size - node))
+            if data[:4] != b"TREE" or data[4] != 1:
+                raise _Stop("no chunk B-tree node where the layout says")
+            level = data[5]
+            (used,) = struct.unpack_from("<H", data, 6)
+            for k in range(min(used, 2 * f.chunk_k)):
+                at = 8 + 2 * f.o + k * (key + f.o)
+                (nbytes,) = struct.unpack_from("<I", data, at)
+                children.append((f.off(data, at + key), nbytes))
+        if level == 0:
+            return children
+        nodes = [c for c, _ in children]
+    raise _Stop("a chunk B-tree deeper than the walk goes")
 
 
 def _open(f: _File, parts: list[str], *, read_last: bool = True) -> Walk:
@@ -250,9 +330,10 @@ def _node(f: _File, address: int) -> tuple[int, list[int]]:
     return level, children
 
 
-def _header(f: _File, address: int) -> Walk:
+def _header(f: _File, address: int, *, attributes: bool = True) -> Walk:
     """A version-1 object header's messages ``(type, body)``, continuations followed, and
-    the global heap collections its variable-length attributes point to, fetched."""
+    (``attributes``) the global heap collections its variable-length attributes point to,
+    fetched."""
     yield [(address, address + 16)]
     prefix = f.read(address, 16)
     if prefix[0] != 1:
@@ -276,14 +357,21 @@ def _header(f: _File, address: int) -> Walk:
                     following.append((f.off(body, 0), f.length(body, f.o)))
                 pos += 8 + body_size
         chunks = following
-    collections = sorted(
-        {c for kind, body in messages if kind == _ATTRIBUTE for c in _vlen(f, body)}
-    )
-    if collections:
-        yield [(c, c + 16) for c in collections]
-        sizes = [(c, f.length(f.read(c, 16), 8)) for c in collections]
-        yield [(c, c + min(n, _MAX_PIECE)) for c, n in sizes]
+    if attributes:
+        yield from _collections(
+            f, sorted({c for kind, body in messages if kind == _ATTRIBUTE for c in _vlen(f, body)})
+        )
     return messages
+
+
+def _collections(f: _File, addresses: list[int]) -> Walk:
+    """Fetch global heap collections (where variable-length strings are): their size
+    first, then the rest of each."""
+    addresses = [a for a in addresses if a != f.undefined]
+    if addresses:
+        yield [(c, c + 16) for c in addresses]
+        sizes = [(c, f.length(f.read(c, 16), 8)) for c in addresses]
+        yield [(c, c + min(n, _MAX_PIECE)) for c, n in sizes]
 
 
 def _symbol_table(f: _File, messages: list[tuple[int, bytes]]) -> tuple[int, int]:
