@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .nwbgen_common import timeseries
+
 if TYPE_CHECKING:
     from pynwb import NWBFile
 
@@ -408,12 +410,10 @@ def add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
     one without is a Mesoscope behavior/timing NWB (parameters as float64).
     """
     from hdmf.common import VectorData, VectorIndex
-    from pynwb import TimeSeries
     from pynwb.base import TimeSeriesReference, TimeSeriesReferenceVectorData
     from pynwb.epoch import TimeIntervals
 
     from ..nwb.backends import install_safe_pickle
-    from .nwbgen import _wrap
 
     if fmt == "zarr":
         # hdmf-zarr pickles the compound ``timeseries`` column and reads its fill value back
@@ -422,12 +422,13 @@ def add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
     blocks = schedule(duration_s, kind)
     starts = np.sort(np.concatenate([[r["start_time"] for r in b.rows] for b in blocks]))
     module = nwbfile.create_processing_module(name="stimulus", description="stimulus timing")
-    onsets = TimeSeries(
-        name="timestamps",
-        data=_wrap(starts.copy(), fmt),
-        timestamps=_wrap(starts, fmt),
+    onsets = timeseries(
+        "timestamps",
+        starts.copy(),
+        starts,
         unit="s",
         description="onset of every stimulus presentation (photodiode corrected)",
+        fmt=fmt,
     )
     module.add(onsets)
     position = {float(t): i for i, t in enumerate(starts)}
