@@ -246,16 +246,7 @@ def write_pophys_nwb(
     rng = np.random.default_rng(seed)
     n_frames = max(2, int(duration_s * rate_hz))
     n_groups = max(1, (len(planes) + 1) // 2)
-    with building_nwb(
-        path,
-        kind="pophys",
-        raw_name=raw_name,
-        subject_id=subject_id,
-        session_start=session_start,
-        description="Mesoscope two-photon imaging (OpenScope Predictive Processing)",
-        fmt="zarr",
-        seed=seed,
-    ) as nwbfile:
+    with building_nwb(path, "pophys", "zarr", seed, raw_name, subject_id, session_start) as nwbfile:
         device = Device(name="MESO.1", description="Mesoscope (Thorlabs)")
         nwbfile.add_device(device)
         for i, (structure, index, depth) in enumerate(planes):
@@ -297,10 +288,8 @@ def write_behavior_nwb(
 
     Parameters
     ----------
-    path : Path
-        Destination folder (replaced if it exists).
-    raw_name, subject_id, session_start
-        Session identity.
+    path, raw_name, subject_id, session_start
+        As in :func:`write_pophys_nwb`.
     duration_s : float
         Session length.
     seed : int
@@ -308,16 +297,7 @@ def write_behavior_nwb(
     """
     rng = np.random.default_rng(seed)
     fmt = "zarr"
-    with building_nwb(
-        path,
-        kind="behavior",
-        raw_name=raw_name,
-        subject_id=subject_id,
-        session_start=session_start,
-        description="behavior and stimulus timing (OpenScope Predictive Processing)",
-        fmt=fmt,
-        seed=seed,
-    ) as nwbfile:
+    with building_nwb(path, "behavior", fmt, seed, raw_name, subject_id, session_start) as nwbfile:
         t, speed = add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
         running_module(nwbfile, t, speed, fmt)
         add_stimulus(nwbfile, rng, duration_s, fmt)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pynwb import NWBFile
 
 __all__ = [
+    "DESCRIPTIONS",
     "aware",
     "building_nwb",
     "deterministic_ids",
@@ -75,19 +76,26 @@ def deterministic_ids(seed_text: str) -> Iterator[None]:
             blosc.use_threads = threads
 
 
+#: The ``session_description`` of each kind of file the writers build.
+DESCRIPTIONS = {
+    "ephys": "Base NWB file generated with subject metadata",
+    "pophys": "Mesoscope two-photon imaging (OpenScope Predictive Processing)",
+    "behavior": "behavior and stimulus timing (OpenScope Predictive Processing)",
+}
+
+
 @contextlib.contextmanager
 def building_nwb(
     path: Path,
-    *,
     kind: str,
+    fmt: str,
+    seed: int,
     raw_name: str,
     subject_id: str,
     session_start: datetime,
-    description: str,
-    fmt: str,
-    seed: int,
 ) -> Iterator[NWBFile]:
-    """Build one NWB file in the block, with seeded ids, and write it to ``path`` at the end.
+    """Build one NWB file of a kind (a key of :data:`DESCRIPTIONS`) in the block, with
+    seeded ids, and write it to ``path`` at the end.
 
     The block fills the yielded :class:`pynwb.NWBFile`; when it ends without an error the file
     is written in ``fmt`` (``"zarr"`` or ``"hdf5"``) through a temporary sibling.
@@ -98,7 +106,7 @@ def building_nwb(
             kind=kind,
             subject_id=subject_id,
             session_start=session_start,
-            description=description,
+            description=DESCRIPTIONS[kind],
         )
         yield nwbfile
         write_nwb(nwbfile, Path(path), fmt)

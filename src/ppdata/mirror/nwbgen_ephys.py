@@ -524,16 +524,7 @@ def write_ephys_nwb(
     rng = np.random.default_rng(seed)
     short = duration_s if lfp_duration_s is None else min(lfp_duration_s, duration_s)
     durations = {p: (duration_s if p in long_lfp_probes else short) for p in probes}
-    with building_nwb(
-        path,
-        kind="ephys",
-        raw_name=raw_name,
-        subject_id=subject_id,
-        session_start=session_start,
-        description="Base NWB file generated with subject metadata",
-        fmt=fmt,
-        seed=seed,
-    ) as nwbfile:
+    with building_nwb(path, "ephys", fmt, seed, raw_name, subject_id, session_start) as nwbfile:
         _add_electrodes(nwbfile, rng, probes, shanks or {}, ccf=ccf, ccf_areas=ccf_areas)
         _add_units(
             nwbfile,
