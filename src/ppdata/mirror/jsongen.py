@@ -25,12 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from .jsongen_acquisition import (
-    acquisition_doc,
-    instrument_doc,
-    rig_doc,
-    session_doc,
-)
+from .jsongen_acquisition import acquisition_documents
 from .jsongen_common import (
     AIND_ORG,
     ALLEN_ORG,
@@ -189,16 +184,11 @@ def metadata_documents(
         "procedures.json": _procedures(raw_schema, raw_vers, subject_id, acquired, platform, rng),
     }
     session_end = acquired + timedelta(seconds=max((e[2] for e in epochs), default=3600.0) + 120)
-    if raw_schema == 1:
-        docs["session.json"] = session_doc(
-            raw_vers, acquired, session_end, rig, epochs, modalities, rng
+    docs.update(
+        acquisition_documents(
+            raw_schema, raw_vers, subject_id, acquired, session_end, rig, epochs, modalities, rng
         )
-        docs["rig.json"] = rig_doc(raw_vers, rig, modalities, acquired)
-    else:
-        docs["acquisition.json"] = acquisition_doc(
-            raw_vers, subject_id, acquired, session_end, rig, epochs, modalities, rng
-        )
-        docs["instrument.json"] = instrument_doc(raw_vers, rig, modalities, acquired)
+    )
     key = _pipeline_key(platform, process, pipeline)
     docs["processing.json"] = _processing(schema, vers, key, acquired, processed, rng)
     docs["metadata.nd.json"] = _metadata_nd(
