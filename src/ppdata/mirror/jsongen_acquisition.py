@@ -6,12 +6,12 @@ epochs and data streams (:func:`acquisition_documents`).
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from .jsongen_common import (
-    doc_header,
+    Schema,
     iso_time,
     modality_doc,
 )
@@ -54,8 +54,7 @@ def stream_docs(
 
 
 def acquisition_documents(
-    schema: int,
-    vers: Mapping[str, str],
+    schema: Schema,
     subject_id: str,
     start: datetime,
     end: datetime,
@@ -68,12 +67,12 @@ def acquisition_documents(
     ``rig.json`` in schema v1, ``acquisition.json`` and ``instrument.json`` in v2 (the
     literal fields are the schemas' own, in their order)."""
     weight = round(rng.uniform(20, 28), 1)
-    streams = stream_docs(modalities, start, end, schema)
-    stimuli = epoch_docs(epochs, start, schema)
+    streams = stream_docs(modalities, start, end, schema.major)
+    stimuli = epoch_docs(epochs, start, schema.major)
     modified = (start - timedelta(days=60)).date().isoformat()
     modality_list = [modality_doc(m) for m in modalities]
-    if schema == 1:
-        session = doc_header("session", 1, vers)
+    if schema.major == 1:
+        session = schema.header("session")
         session.update(
             {
                 "protocol_id": [],
@@ -96,7 +95,7 @@ def acquisition_documents(
                 "notes": None,
             }
         )
-        rig = doc_header("rig", 1, vers)
+        rig = schema.header("rig")
         rig.update(
             {
                 "rig_id": rig_id,
@@ -111,7 +110,7 @@ def acquisition_documents(
             }
         )
         return {"session.json": session, "rig.json": rig}
-    acquisition = doc_header("acquisition", 2, vers)
+    acquisition = schema.header("acquisition")
     acquisition.update(
         {
             "subject_id": subject_id,
@@ -136,7 +135,7 @@ def acquisition_documents(
             },
         }
     )
-    instrument = doc_header("instrument", 2, vers)
+    instrument = schema.header("instrument")
     instrument.update(
         {
             "location": "Allen Institute",
