@@ -106,11 +106,13 @@ def _ephys_sessions(size: str) -> list[Session]:
     six = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF")
     five = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeF")
     s2_probes = five if bench else ("ProbeA", "ProbeB", "ProbeD", "ProbeF")
+    # the sorted and the complete NWB of s2 hold the same units (DANDI files still carry
+    # decoder_label)
     s2_units = {
         "probes": s2_probes,
         "shanks": (("ProbeF", 2),),
         "units_per_probe": 600 if bench else 20,
-        "label_column": "decoder_label",  # DANDI files still carry decoder_label
+        "label_column": "decoder_label",
     }
     duration_s = 4500.0 if bench else 120.0
     sorted_nwb = {"nwb_path": f"nwb/{s1}_experiment1_recording1.nwb", "nwb_format": "zarr"}
