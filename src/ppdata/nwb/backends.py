@@ -102,12 +102,28 @@ def decode_value(value: Any) -> Any:
     return value
 
 
-class ZarrBackend:
-    fmt = "zarr"
+def _whole_axes(selection: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``selection`` with each list of indices replaced by its whole axis."""
+    return tuple(slice(None) if isinstance(s, (list, np.ndarray)) else s for s in selection)
 
-    def __init__(self, root: Any, store: S3ZarrStore | None) -> None:
-        self.root = root
-        self.store = store
+
+def _take_lists(data: Any, selection: tuple[Any, ...], axis: int = 0) -> Any:
+    """Apply the index lists of ``selection`` to ``data`` read with :func:`_whole_axes`
+    (``selection``'s first axis is ``data``'s ``axis``), one axis at a time."""
+    for s in selection:
+        if isinstance(s, (list, np.ndarray)):
+            data = np.take(data, np.asarray(s, dtype=np.int64), axis=axis)
+        if not isinstance(s, (int, np.integer)):  # an integer index drops its axis
+            axis += 1
+    return data
+
+
+class _TreeBackend:
+    """What a zarr group and an h5py file answer alike: their nodes, by path from the root
+    (``""`` is the root)."""
+
+    fmt: str
+    root: Any
 
     def node(self, path: str) -> Any:
         return self.root[path] if path else self.root
@@ -116,18 +132,32 @@ class ZarrBackend:
         return not path or path in self.root
 
     def is_group(self, path: str) -> bool:
-        import zarr
+        return isinstance(self.node(path), self._group_type())
 
-        return isinstance(self.node(path), zarr.hierarchy.Group)
+    def _group_type(self) -> type:
+        raise NotImplementedError
 
     def children(self, path: str) -> list[str]:
         return list(self.node(path).keys())
 
-    def attrs(self, path: str) -> dict[str, Any]:
-        return dict(self.node(path).attrs.asdict())
-
     def array(self, path: str) -> Any:
         return self.node(path)
+
+
+class ZarrBackend(_TreeBackend):
+    fmt = "zarr"
+
+    def __init__(self, root: Any, store: S3ZarrStore | None) -> None:
+        self.root = root
+        self.store = store
+
+    def _group_type(self) -> type:
+        import zarr
+
+        return zarr.hierarchy.Group
+
+    def attrs(self, path: str) -> dict[str, Any]:
+        return dict(self.node(path).attrs.asdict())
 
     def read(self, path: str, selection: Any) -> np.ndarray:
         arr = self.node(path)
@@ -168,26 +198,17 @@ class ZarrBackend:
         pass
 
 
-class H5Backend:
+class H5Backend(_TreeBackend):
     fmt = "hdf5"
 
     def __init__(self, root: Any, fileobj: S3File | None) -> None:
         self.root = root
         self.fileobj = fileobj
 
-    def node(self, path: str) -> Any:
-        return self.root[path] if path else self.root
-
-    def exists(self, path: str) -> bool:
-        return not path or path in self.root
-
-    def is_group(self, path: str) -> bool:
+    def _group_type(self) -> type:
         import h5py
 
-        return isinstance(self.node(path), h5py.Group)
-
-    def children(self, path: str) -> list[str]:
-        return list(self.node(path).keys())
+        return h5py.Group
 
     def attrs(self, path: str) -> dict[str, Any]:
         import h5py
@@ -200,9 +221,6 @@ class H5Backend:
                 v = [decode_value(x) for x in v.tolist()]
             out[k] = decode_value(v)
         return out
-
-    def array(self, path: str) -> Any:
-        return self.node(path)
 
     def _ranges_for(self, ds: Any, selection: Any) -> list[tuple[int, int]]:
         """Byte ranges of the chunks a selection touches (to prefetch them together)."""
@@ -255,15 +273,9 @@ class H5Backend:
         else:
             raw = self.fileobj.read_range(offset + r0 * row_bytes, offset + r1 * row_bytes)
             data = np.frombuffer(raw, dtype=ds.dtype).reshape((r1 - r0, *ds.shape[1:]))
-        rest = tuple(slice(None) if isinstance(s, (list, np.ndarray)) else s for s in sel[1:])
+        rest = _whole_axes(sel[1:])
         data = data[(slice(None), *rest)] if rest else data
-        axis = 1
-        for s, p in zip(sel[1:], rest, strict=True):
-            if isinstance(s, (list, np.ndarray)):
-                data = np.take(data, np.asarray(s, dtype=np.int64), axis=axis)
-            if not isinstance(p, (int, np.integer)):
-                axis += 1
-        return np.array(data)
+        return np.array(_take_lists(data, sel[1:], axis=1))
 
     def read(self, path: str, selection: Any) -> np.ndarray:
         import h5py
@@ -283,16 +295,7 @@ class H5Backend:
             isinstance(s, (list, np.ndarray)) for s in selection
         ):
             # h5py fancy indexing wants increasing indices, one axis at a time
-            plain = tuple(
-                slice(None) if isinstance(s, (list, np.ndarray)) else s for s in selection
-            )
-            data = ds[plain]
-            axis = 0
-            for s, p in zip(selection, plain, strict=False):
-                if isinstance(s, (list, np.ndarray)):
-                    data = np.take(data, np.asarray(s, dtype=np.int64), axis=axis)
-                if not isinstance(p, (int, np.integer)):
-                    axis += 1
+            data = _take_lists(ds[_whole_axes(selection)], selection)
         else:
             data = ds[selection]
         data = np.asarray(data)
