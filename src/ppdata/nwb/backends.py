@@ -15,12 +15,11 @@ import io
 import itertools
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .storage import S3File, S3ZarrStore
+from .storage import S3File, S3ZarrStore
 
 __all__ = ["H5Backend", "ZarrBackend", "decode_value", "install_safe_pickle"]
 
@@ -118,12 +117,19 @@ def _take_lists(data: Any, selection: tuple[Any, ...], axis: int = 0) -> Any:
     return data
 
 
-class _TreeBackend:
+R = TypeVar("R")
+
+
+class _TreeBackend(Generic[R]):
     """What a zarr group and an h5py file answer alike: their nodes, by path from the root
-    (``""`` is the root)."""
+    (``""`` is the root). ``remote`` is the storage a remote file is read through
+    (``S3ZarrStore``, ``S3File``); ``None`` for a local file."""
 
     fmt: str
-    root: Any
+
+    def __init__(self, root: Any, remote: R | None) -> None:
+        self.root = root
+        self.remote = remote
 
     def node(self, path: str) -> Any:
         return self.root[path] if path else self.root
@@ -144,12 +150,8 @@ class _TreeBackend:
         return self.node(path)
 
 
-class ZarrBackend(_TreeBackend):
+class ZarrBackend(_TreeBackend[S3ZarrStore]):
     fmt = "zarr"
-
-    def __init__(self, root: Any, store: S3ZarrStore | None) -> None:
-        self.root = root
-        self.store = store
 
     def _group_type(self) -> type:
         import zarr
@@ -171,7 +173,7 @@ class ZarrBackend(_TreeBackend):
 
     def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
         """Fetch the chunks of a 1-D array covering ``[start, end)`` ranges, in one batch."""
-        if self.store is None:
+        if self.remote is None:
             return
         arr = self.node(path)
         chunk = arr.chunks[0]
@@ -179,11 +181,11 @@ class ZarrBackend(_TreeBackend):
         for start, end in ranges:
             if end > start:
                 wanted.update(range(start // chunk, (end - 1) // chunk + 1))
-        self.store.getitems([f"{arr.path}/{i}" for i in sorted(wanted)])
+        self.remote.getitems([f"{arr.path}/{i}" for i in sorted(wanted)])
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Fetch every chunk of these arrays in one concurrent batch (remote only)."""
-        if self.store is None:
+        if self.remote is None:
             return
         keys: list[str] = []
         for path in paths:
@@ -192,18 +194,14 @@ class ZarrBackend(_TreeBackend):
             sep = getattr(arr, "_dimension_separator", None) or "."
             for idx in itertools.product(*grid):
                 keys.append(f"{arr.path}/{sep.join(map(str, idx)) or '0'}")
-        self.store.getitems(keys)
+        self.remote.getitems(keys)
 
     def close(self) -> None:
         pass
 
 
-class H5Backend(_TreeBackend):
+class H5Backend(_TreeBackend[S3File]):
     fmt = "hdf5"
-
-    def __init__(self, root: Any, fileobj: S3File | None) -> None:
-        self.root = root
-        self.fileobj = fileobj
 
     def _group_type(self) -> type:
         import h5py
@@ -256,7 +254,7 @@ class H5Backend(_TreeBackend):
         """Rows of an uncompressed contiguous dataset read straight from their byte range
         (one ranged GET of exactly the rows asked for, not the blocks around them);
         ``None`` when the layout or the selection does not allow it."""
-        if self.fileobj is None or ds.chunks is not None or ds.ndim == 0:
+        if self.remote is None or ds.chunks is not None or ds.ndim == 0:
             return None
         if ds.dtype.kind not in "iuf" or ds.id.get_offset() is None:
             return None
@@ -271,7 +269,7 @@ class H5Backend(_TreeBackend):
         if r1 == r0:
             data = np.empty((0, *ds.shape[1:]), dtype=ds.dtype)
         else:
-            raw = self.fileobj.read_range(offset + r0 * row_bytes, offset + r1 * row_bytes)
+            raw = self.remote.read_range(offset + r0 * row_bytes, offset + r1 * row_bytes)
             data = np.frombuffer(raw, dtype=ds.dtype).reshape((r1 - r0, *ds.shape[1:]))
         rest = _whole_axes(sel[1:])
         data = data[(slice(None), *rest)] if rest else data
@@ -285,8 +283,8 @@ class H5Backend(_TreeBackend):
             direct = self._read_contiguous(ds, selection)
             if direct is not None:
                 return direct
-        if self.fileobj is not None:
-            self.fileobj.prefetch(
+        if self.remote is not None:
+            self.remote.prefetch(
                 self._ranges_for(ds, slice(None) if selection is None else selection)
             )
         if selection is None:
@@ -310,26 +308,26 @@ class H5Backend(_TreeBackend):
 
     def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
         """Fetch the chunks of a 1-D dataset covering ``[start, end)`` ranges, together."""
-        if self.fileobj is None:
+        if self.remote is None:
             return
         ds = self.node(path)
         byte_ranges: list[tuple[int, int]] = []
         for start, end in ranges:
             if end > start:
                 byte_ranges.extend(self._ranges_for(ds, slice(start, end)))
-        self.fileobj.prefetch(byte_ranges)
+        self.remote.prefetch(byte_ranges)
 
     def prefetch(self, paths: Iterable[str]) -> None:
-        if self.fileobj is None:
+        if self.remote is None:
             return
         ranges: list[tuple[int, int]] = []
         for path in paths:
             ranges.extend(self._ranges_for(self.node(path), slice(None)))
-        self.fileobj.prefetch(ranges)
+        self.remote.prefetch(ranges)
 
     def close(self) -> None:
         try:
             self.root.close()
         finally:
-            if self.fileobj is not None:  # h5py does not close a file object it was given
-                self.fileobj.close()
+            if self.remote is not None:  # h5py does not close a file object it was given
+                self.remote.close()
