@@ -270,6 +270,8 @@ def units_command(
     show_stats: bool,
 ) -> None:
     """Units of a Neuropixels session with quality metrics, label and probe."""
+    from ..nwb.ephys import QUALITY_COLUMNS
+
     s = _session(app, session, "sorted", version)
     frame = s.units(
         label=label or None,
@@ -285,27 +287,8 @@ def units_command(
             for p, r in summary.iterrows()
         ]
         emit_table(rows, title=f"{plural(len(frame), 'unit')} by probe and label", caption=s.name)
-        columns = (
-            list(frame.columns)
-            if all_columns
-            else [
-                c
-                for c in (
-                    "probe",
-                    "brain_area",
-                    "label",
-                    "default_qc",
-                    "firing_rate",
-                    "snr",
-                    "presence_ratio",
-                    "isi_violations_ratio",
-                    "amplitude_cutoff",
-                    "num_spikes",
-                    "depth",
-                )
-                if c in frame.columns
-            ]
-        )
+        shown = ("probe", "brain_area", "label", *QUALITY_COLUMNS, "num_spikes", "depth")
+        columns = list(frame.columns) if all_columns else [c for c in shown if c in frame.columns]
         emit_table(frame.reset_index().to_dict("records"), ["unit_id", *columns])
     _report_stats(app, show_stats)
 
