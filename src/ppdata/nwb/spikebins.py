@@ -250,7 +250,7 @@ AHEAD = 6
 def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
     """(dataset, remote file) when ``path`` is a 1-D deflate-chunked dataset of a remote
     HDF5 file, whose chunks can be fetched by byte range and inflated here; else None."""
-    fileobj = getattr(getattr(nwb, "_backend", None), "fileobj", None)
+    fileobj = nwb.hdf5_file
     if fileobj is None:
         return None
     ds = _plain_deflated(nwb, path)
