@@ -72,17 +72,6 @@ _PATTERNS = {
 # --- the .dat header --------------------------------------------------------------------
 
 
-class _HeaderInt:
-    """A field of the ``.dat`` header every file has, read as an int attribute of
-    :class:`DatHeader` (a file without it is a :class:`PpdataError` listing the fields)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, header: DatHeader, owner: type | None = None) -> int:
-        return header._field(self.name)
-
-
 @dataclass(frozen=True)
 class DatHeader:
     """A parsed ``.dat`` header and the geometry it implies.
@@ -109,11 +98,25 @@ class DatHeader:
                 f"SLAP2 .dat header has no {name}; fields: {sorted(self.fields)}"
             ) from None
 
-    first_cycle_offset = _HeaderInt("firstCycleOffsetBytes")
-    bytes_per_cycle = _HeaderInt("bytesPerCycle")
-    lines_per_cycle = _HeaderInt("linesPerCycle")
-    line_header_bytes = _HeaderInt("lineHeaderSizeBytes")
-    num_channels = _HeaderInt("numChannels")
+    @property
+    def first_cycle_offset(self) -> int:
+        return self._field("firstCycleOffsetBytes")
+
+    @property
+    def bytes_per_cycle(self) -> int:
+        return self._field("bytesPerCycle")
+
+    @property
+    def lines_per_cycle(self) -> int:
+        return self._field("linesPerCycle")
+
+    @property
+    def line_header_bytes(self) -> int:
+        return self._field("lineHeaderSizeBytes")
+
+    @property
+    def num_channels(self) -> int:
+        return self._field("numChannels")
 
     @property
     def channels(self) -> list[int]:
