@@ -17,7 +17,16 @@ import click
 
 from ..settings import Settings
 
-__all__ = ["App", "cli", "common_options", "listen_options", "pass_app", "window_options"]
+__all__ = [
+    "App",
+    "cli",
+    "common_options",
+    "file_option",
+    "json_option",
+    "listen_options",
+    "pass_app",
+    "window_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _META = "ppdata.options"
@@ -159,6 +168,20 @@ def listen_options(default_port: int, host_help: str) -> Callable[[F], F]:
         )(f)
 
     return decorate
+
+
+#: ``--json`` (as ``as_json``): the result as JSON instead of a table.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def file_option(*names: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option naming a file (not a folder) to write, given to the command as a ``Path``.
+
+    ``names`` and ``kwargs`` are :func:`click.option`'s (e.g. ``"--plot", "plot_path"``).
+    """
+    return click.option(
+        *names, type=click.Path(dir_okay=False, path_type=Path), help=help, **kwargs
+    )
 
 
 def window_options(f: F) -> F:
