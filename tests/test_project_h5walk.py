@@ -84,3 +84,33 @@ def test_walk_leaves_files_it_does_not_know_to_h5py(tmp_path):
         group = f["units"]
         assert headers == {f"c{i}": group.id.links.get_info(f"c{i}".encode()).u for i in range(20)}
     assert prefetch_group(local, "absent") == {}
+
+
+def test_units_scan_reads_numbers_past_h5py_and_after_the_walk_only_windows(
+    client, world, monkeypatch
+):
+    import ppdata.project.units_scan as scan
+    from ppdata.session import Session
+
+    direct = []
+    real = scan._direct
+
+    def counting(array, fileobj):
+        out = real(array, fileobj)
+        direct.append(out is not None)
+        return out
+
+    monkeypatch.setattr(scan, "_direct", counting)
+    session = Session(EPHYS_COMPLETE, client=client)
+    nwb_asset = world.session(EPHYS_COMPLETE).current("nwb").name
+    nwb, own = scan.open_units_nwb(session, nwb_asset)
+    assert own and nwb.hdf5_file is not None
+    opened = client.stats.snapshot()
+    table = scan.units_arrow(nwb, "x")
+    # everything but the probes' electrode windows (one batch) was fetched by the walk
+    probes = len(set(table.column("probe").to_pylist()))
+    assert (client.stats.snapshot() - opened).requests <= probes
+    assert table.num_rows == world.session(EPHYS_COMPLETE).current("nwb").units
+    assert any(direct), "numbers were read through h5py, not from their stored bytes"
+    nwb.close()
+    session.close()

@@ -70,7 +70,7 @@ def units_arrow(nwb: NWB, subject: str | None = None) -> pa.Table:
         nodes["electrodes_index"] = group["electrodes_index"]
         wanted.append("electrodes_index")
     _prefetch_nodes(nwb, {f"{UNITS}/{c}": nodes[c] for c in wanted})
-    fileobj = getattr(getattr(nwb, "_backend", None), "fileobj", None)
+    fileobj = nwb.hdf5_file
     raw = {c: _read_raw(nodes[c], f"{nwb.name}/{UNITS}/{c}", fileobj) for c in wanted}
 
     columns: dict[str, pa.Array] = {"unit_id": pa.array(np.asarray(raw["id"]))}
@@ -137,9 +137,8 @@ def _prefetch_headers(nwb: NWB, group: Any, names: list[str]) -> None:
 def _prefetch_nodes(nwb: NWB, nodes: dict[str, Any]) -> None:
     """Fetch these open arrays' data in one concurrent batch (:meth:`NWB.prefetch`, without
     opening each array again by its path: a tenth of a task's CPU here)."""
-    backend = getattr(nwb, "_backend", None)
-    fileobj = getattr(backend, "fileobj", None)
-    ranges_for = getattr(backend, "_ranges_for", None)
+    fileobj = nwb.hdf5_file
+    ranges_for = getattr(getattr(nwb, "_backend", None), "_ranges_for", None)
     if fileobj is None or ranges_for is None:
         nwb.prefetch(nodes)
         return
