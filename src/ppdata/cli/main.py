@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``ppdata`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("PPDATA_DEBUG", "") not in ("", "0")
-    from ..nwb.file import STRICT_WINDOWS
+    from ..nwb import STRICT_WINDOWS  # not ..nwb.file: that would load numpy for every command
 
     strict = STRICT_WINDOWS.set(True)  # a window outside the data is an error, not blank output
     try:
