@@ -236,7 +236,7 @@ def test_a_plan_lists_each_folder_once(client, dest, target, count, lists):
 
 
 def test_an_empty_folder_target_says_what_is_there(client, dest):
-    with pytest.raises(NotFound, match="quality_control.json"):
+    with pytest.raises(NotFound, match=r"quality_control\.json"):
         plan_download(f"{SORTED}/nope/", client=client, dest=dest)
 
 
