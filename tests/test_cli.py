@@ -24,11 +24,19 @@ def test_help_lists_the_commands(run):
 
 def test_the_command_table_names_what_each_module_registers():
     import importlib
+    import pkgutil
 
     import click
 
+    import ppdata.cli
     from ppdata.cli.main import COMMANDS
 
+    registering = {
+        m.name
+        for m in pkgutil.iter_modules(ppdata.cli.__path__)
+        if hasattr(importlib.import_module(f"ppdata.cli.{m.name}"), "register")
+    }
+    assert registering == set(COMMANDS.values())  # a new command module is in the table
     for module in set(COMMANDS.values()):
         group = click.Group()
         importlib.import_module(f"ppdata.cli.{module}").register(group)

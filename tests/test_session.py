@@ -63,7 +63,9 @@ def test_several_nwbs_in_one_asset_are_listed_and_selectable(client, world):
     assert recordings == ["experiment1_recording1", "experiment1_recording2"]
     first = s.units()
     assert s.several_nwbs and s.nwb_used[0].rstrip("/").endswith("experiment1_recording1.nwb")
-    store = next(iter(s._open.values()))._backend.store
+    nwb = next(iter(s._open.values()))
+    store = nwb._backend.remote
+    assert nwb.format == "zarr" and nwb.hdf5_file is None  # byte-range reads are HDF5's
     cached = list(store._cache._items)
     assert any(k.startswith("units/presence_ratio/") for k in cached), cached[:20]
     assert not any(k.startswith("units/waveform_") for k in cached)  # never for the table
@@ -199,7 +201,7 @@ def test_session_closes_what_it_opens(settings, monkeypatch):
     assert len(s.units()) > 0
     client, nwbs = s._client, list(s._open.values())
     closed = _spy_on_close(client, monkeypatch)
-    files = [n._backend.fileobj for n in nwbs]
+    files = [n.hdf5_file for n in nwbs]
     assert nwbs and files and not any(f.closed for f in files)  # an NWB read over S3
     requests = s.stats.requests
     s.close()

@@ -1,8 +1,9 @@
 """The ``ppdata`` click group and what every command shares: :class:`App` (settings and a
 lazily made client), the connection options, ``pass_app`` and the option helpers.
 
-Command modules (``cli/<group>.py``) import from here; :mod:`ppdata.cli.main` imports them
-and registers their commands on :data:`cli`, so nothing imports back.
+Command modules (``cli/<group>.py``) import from here; :mod:`ppdata.cli.main` names them in
+its command table, and :class:`LazyGroup` imports one when its command runs, so nothing
+imports back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ __all__ = [
     "LazyGroup",
     "cli",
     "common_options",
+    "file_option",
+    "json_option",
     "listen_options",
     "pass_app",
     "window_options",
@@ -168,6 +171,20 @@ def listen_options(default_port: int, host_help: str) -> Callable[[F], F]:
         )(f)
 
     return decorate
+
+
+#: ``--json`` (as ``as_json``): the result as JSON instead of a table.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def file_option(*names: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option naming a file (not a folder) to write, given to the command as a ``Path``.
+
+    ``names`` and ``kwargs`` are :func:`click.option`'s (e.g. ``"--plot", "plot_path"``).
+    """
+    return click.option(
+        *names, type=click.Path(dir_okay=False, path_type=Path), help=help, **kwargs
+    )
 
 
 def window_options(f: F) -> F:

@@ -6,8 +6,7 @@ from typing import Any
 
 import click
 
-from .app import App, common_options, pass_app, window_options
-from .data import json_option
+from .app import App, common_options, json_option, pass_app, window_options
 from .nwb import _write_frame
 from .render import emit_table
 

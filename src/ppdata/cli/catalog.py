@@ -10,11 +10,9 @@ from typing import Any
 
 import click
 
-from .app import App, common_options, pass_app
+from .app import App, common_options, json_option, pass_app
 from .progress import progress_bar
 from .render import emit_json, emit_table, format_bytes, plural
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 #: Availability-matrix columns of the people's table: kind -> short header.
 _MATRIX = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .app import App, common_options, pass_app
+from .app import App, common_options, json_option, pass_app
 from .render import emit_json, emit_table, human_size
 
 dandi_api_option = click.option(
@@ -17,7 +17,7 @@ dandi_api_option = click.option(
 
 @click.command("dandi")
 @click.argument("session")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.option(
     "--dandiset-version", "version", default="draft", show_default=True, help="Dandiset version."
 )

@@ -6,10 +6,8 @@ from typing import Any
 
 import click
 
-from .app import App, common_options, pass_app
+from .app import App, common_options, json_option, pass_app
 from .render import emit_json, emit_table, format_bytes, plural
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 @click.command("name")

@@ -6,8 +6,7 @@ from typing import Any
 
 import click
 
-from .app import App, common_options, pass_app
-from .data import json_option
+from .app import App, common_options, json_option, pass_app
 from .nwb import asset_version_option
 from .render import console, emit_json, emit_table
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .app import App, common_options, listen_options, pass_app
+from .app import App, common_options, file_option, listen_options, pass_app
 from .progress import progress_bar, world_bar
 
 SIZES = click.Choice(["small", "bench"])
@@ -43,11 +43,7 @@ def build(app: App, size: str) -> None:
 @click.option(
     "--size", type=SIZES, default="small", show_default=True, help="Which world to serve."
 )
-@click.option(
-    "--ready-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the endpoint URL to this file once serving (for scripts).",
-)
+@file_option("--ready-file", help="Write the endpoint URL to this file once serving (for scripts).")
 @common_options
 @pass_app
 def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) -> None:

@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from .aligned_options import ALIGNED_PLOTS, aligned_plot_options, draw_aligned_plot
-from .app import App, common_options, pass_app, window_options
-from .data import json_option
+from .app import App, common_options, file_option, json_option, pass_app, window_options
 from .render import emit_json, emit_table, format_bytes, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +65,20 @@ def nwb_options(f: F) -> F:
         help="Report the HTTP requests and bytes this command caused.",
     )(f)
     return asset_version_option(f)
+
+
+#: ``--plane`` (required): the plane a Mesoscope command reads.
+plane_option = click.option(
+    "--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`)."
+)
+#: ``--roi`` (as ``rois``, repeatable): only these ROIs of the plane.
+roi_option = click.option(
+    "--roi", "rois", multiple=True, type=int, help="Only this ROI (repeatable)."
+)
+#: ``--area`` (as ``areas``, repeatable): only units of these brain areas.
+area_option = click.option(
+    "--area", "areas", multiple=True, help="Only units of this brain area (repeatable)."
+)
 
 
 def _remember_recording(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -232,7 +245,7 @@ def _contents(nwb: Any) -> dict[str, Any]:
     help="Only units that pass (or fail) the default QC.",
 )
 @click.option("--probe", multiple=True, help="Only units of this probe (repeatable).")
-@click.option("--area", "areas", multiple=True, help="Only units of this brain area (repeatable).")
+@area_option
 @click.option(
     "--where", metavar="EXPR", help="Metric thresholds, e.g. 'snr > 3 and firing_rate >= 0.5'."
 )
@@ -257,6 +270,8 @@ def units_command(
     show_stats: bool,
 ) -> None:
     """Units of a Neuropixels session with quality metrics, label and probe."""
+    from ..nwb.ephys import QUALITY_COLUMNS
+
     s = _session(app, session, "sorted", version)
     frame = s.units(
         label=label or None,
@@ -272,27 +287,8 @@ def units_command(
             for p, r in summary.iterrows()
         ]
         emit_table(rows, title=f"{plural(len(frame), 'unit')} by probe and label", caption=s.name)
-        columns = (
-            list(frame.columns)
-            if all_columns
-            else [
-                c
-                for c in (
-                    "probe",
-                    "brain_area",
-                    "label",
-                    "default_qc",
-                    "firing_rate",
-                    "snr",
-                    "presence_ratio",
-                    "isi_violations_ratio",
-                    "amplitude_cutoff",
-                    "num_spikes",
-                    "depth",
-                )
-                if c in frame.columns
-            ]
-        )
+        shown = ("probe", "brain_area", "label", *QUALITY_COLUMNS, "num_spikes", "depth")
+        columns = list(frame.columns) if all_columns else [c for c in shown if c in frame.columns]
         emit_table(frame.reset_index().to_dict("records"), ["unit_id", *columns])
     _report_stats(app, show_stats)
 
@@ -351,9 +347,9 @@ def planes_command(
 
 @click.command("dff")
 @click.argument("session")
-@click.option("--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`).")
+@plane_option
 @window_options
-@click.option("--roi", "rois", multiple=True, type=int, help="Only this ROI (repeatable).")
+@roi_option
 @click.option(
     "--kind",
     "trace_kind",
@@ -470,12 +466,7 @@ PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean", *ALIG
 @click.command("plot")
 @click.argument("kind", type=click.Choice(PLOTS))
 @click.argument("session")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Output file (.png or .svg).",
-)
+@file_option("--out", required=True, help="Output file (.png or .svg).")
 @click.option(
     "--unit",
     "unit_ids",

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .app import App, common_options, pass_app
+from .app import App, common_options, file_option, pass_app
 from .progress import progress_bar
 from .render import emit_json, emit_table
 
@@ -289,11 +289,8 @@ def query_command(app: App, sql: str, outputs: _Outputs) -> None:
     show_default=True,
     help="Grouping columns of the units table.",
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw units per session by probe and label (.png/.svg/.pdf).",
+@file_option(
+    "--plot", "plot_path", help="Also draw units per session by probe and label (.png/.svg/.pdf)."
 )
 @_scheduler_option
 @_filters
@@ -325,12 +322,7 @@ def yield_command(
 @project_group.command(name="responses")
 @click.option("--rois", is_flag=True, help="ROIs of Mesoscope sessions instead of units.")
 @click.option("--by", default="session", show_default=True, help="Plot one outline per value.")
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw the index histogram (.png/.svg/.pdf).",
-)
+@file_option("--plot", "plot_path", help="Also draw the index histogram (.png/.svg/.pdf).")
 @_scheduler_option
 @click.option("--where", metavar="EXPR", help='Row filter, e.g. "n_deviant >= 20".')
 @_filters

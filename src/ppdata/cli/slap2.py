@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .app import App, common_options, pass_app
+from .app import App, common_options, file_option, json_option, pass_app
 from .render import emit_json, emit_table, err_console, human_size
 
 if TYPE_CHECKING:
@@ -16,13 +16,10 @@ if TYPE_CHECKING:
 
 @click.command("slap2")
 @click.argument("session")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @click.option("--files", "show_files", is_flag=True, help="Also list every SLAP2 file.")
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the mean image of each DMD to this file (.png, .svg, .pdf).",
+@file_option(
+    "--plot", "plot_path", help="Write the mean image of each DMD to this file (.png, .svg, .pdf)."
 )
 @click.option(
     "--traces",
@@ -41,10 +38,9 @@ if TYPE_CHECKING:
 @click.option(
     "--frames", type=(int, int), metavar="START STOP", help="Only these frames (stop exclusive)."
 )
-@click.option(
+@file_option(
     "--out",
     "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
     help="With --traces: write them here (.npy, or .csv: one column per source).",
 )
 @common_options

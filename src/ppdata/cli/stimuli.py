@@ -8,9 +8,16 @@ from typing import Any
 import click
 
 from .aligned_options import condition_options
-from .app import App, common_options, pass_app
-from .data import json_option
-from .nwb import _report_stats, _session, _write_frame, nwb_options
+from .app import App, common_options, json_option, pass_app
+from .nwb import (
+    _report_stats,
+    _session,
+    _write_frame,
+    area_option,
+    nwb_options,
+    plane_option,
+    roi_option,
+)
 from .render import emit_json, emit_table
 
 
@@ -163,7 +170,7 @@ def _summary_rows(psth: Any) -> list[dict[str, Any]]:
 @condition_options
 @click.option("--unit", "unit_ids", multiple=True, type=int, help="Only this unit (repeatable).")
 @click.option("--probe", help="Only units of this probe.")
-@click.option("--area", "areas", multiple=True, help="Only units of this brain area (repeatable).")
+@area_option
 @click.option("--bin-size", type=click.FloatRange(0.0005), default=0.01, show_default=True,
               help="Bin width (s).")  # fmt: skip
 @click.option("--top", type=int, default=20, show_default=True,
@@ -221,9 +228,9 @@ def psth_command(
 
 @click.command("aligned-dff")
 @click.argument("session")
-@click.option("--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`).")
+@plane_option
 @condition_options
-@click.option("--roi", "rois", multiple=True, type=int, help="Only this ROI (repeatable).")
+@roi_option
 @click.option("--csv", metavar="FILE", help="Write roi x trial x time as a long CSV.")
 @json_option
 @nwb_options

@@ -8,9 +8,9 @@ Used by :mod:`ppdata.meta.metadata`, :mod:`ppdata.meta.qc` and :mod:`ppdata.meta
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..errors import MetadataError, NotFound
 
@@ -21,6 +21,8 @@ __all__ = [
     "get_asset_file",
     "load_json_document",
 ]
+
+T = TypeVar("T")
 
 
 class KeyReader(Protocol):
@@ -137,29 +139,31 @@ class DocumentReader:
             return value["name"]
         return self.text(*paths, source=source)
 
-    def datetime(self, *paths: str, source: Mapping[str, Any] | None = None) -> datetime | None:
+    def _parsed(
+        self,
+        paths: tuple[str, ...],
+        source: Mapping[str, Any] | None,
+        parse: Callable[[str], T],
+        expected: str,
+    ) -> T | None:
+        """The first value found, read by ``parse`` (a ``ValueError`` records it as not
+        ``expected``, as does a value that is not a string)."""
         key, value = self.get(*paths, source=source)
         if value is None:
             return None
         if isinstance(value, str):
             try:
-                return datetime.fromisoformat(value)
+                return parse(value)
             except ValueError:
                 pass
-        self._bad(key, "an ISO 8601 datetime", value)
+        self._bad(key, expected, value)
         return None
 
+    def datetime(self, *paths: str, source: Mapping[str, Any] | None = None) -> datetime | None:
+        return self._parsed(paths, source, datetime.fromisoformat, "an ISO 8601 datetime")
+
     def date(self, *paths: str, source: Mapping[str, Any] | None = None) -> date | None:
-        key, value = self.get(*paths, source=source)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value[:10])
-            except ValueError:
-                pass
-        self._bad(key, "an ISO 8601 date", value)
-        return None
+        return self._parsed(paths, source, lambda v: date.fromisoformat(v[:10]), "an ISO 8601 date")
 
     def items(self, *paths: str, source: Mapping[str, Any] | None = None) -> list[Any]:
         key, value = self.get(*paths, source=source)

@@ -33,6 +33,7 @@ from .spikebins import (  # noqa: F401  -- re-exported: the PSTH's reading machi
     BATCH_SPIKES,
     GROUP_BYTES,
     SPAN_GAP,
+    _Bins,
     _ChunkStream,
     _count_batched,
     _count_streamed,
@@ -262,9 +263,9 @@ def aligned_spikes(
     onsets = [trials.onsets[to], trials.onsets[vs]]
     if runs is not None:
         # each unit binned as soon as its train has arrived
-        last = _count_streamed(runs, rows, starts, ends, onsets, edges, counts)
+        last = _count_streamed(runs, rows, starts, ends, _Bins(onsets, edges, counts))
     else:
-        last = _count_batched(nwb, path, rows, starts, ends, onsets, edges, counts)
+        last = _count_batched(nwb, path, rows, starts, ends, _Bins(onsets, edges, counts))
     _check_span(trials, (w0, w1), 0.0, max(last, float(presentations["stop_time"].max())))
     rates = np.empty((len(rows), 2, n_bins), dtype=np.float64)
     for c, condition in enumerate((to, vs)):

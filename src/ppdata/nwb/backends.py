@@ -15,12 +15,11 @@ import io
 import itertools
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .storage import S3File, S3ZarrStore
+from .storage import S3File, S3ZarrStore
 
 __all__ = ["H5Backend", "ZarrBackend", "decode_value", "install_safe_pickle"]
 
@@ -102,12 +101,35 @@ def decode_value(value: Any) -> Any:
     return value
 
 
-class ZarrBackend:
-    fmt = "zarr"
+def _whole_axes(selection: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``selection`` with each list of indices replaced by its whole axis."""
+    return tuple(slice(None) if isinstance(s, (list, np.ndarray)) else s for s in selection)
 
-    def __init__(self, root: Any, store: S3ZarrStore | None) -> None:
+
+def _take_lists(data: Any, selection: tuple[Any, ...], axis: int = 0) -> Any:
+    """Apply the index lists of ``selection`` to ``data`` read with :func:`_whole_axes`
+    (``selection``'s first axis is ``data``'s ``axis``), one axis at a time."""
+    for s in selection:
+        if isinstance(s, (list, np.ndarray)):
+            data = np.take(data, np.asarray(s, dtype=np.int64), axis=axis)
+        if not isinstance(s, (int, np.integer)):  # an integer index drops its axis
+            axis += 1
+    return data
+
+
+R = TypeVar("R")
+
+
+class _TreeBackend(Generic[R]):
+    """What a zarr group and an h5py file answer alike: their nodes, by path from the root
+    (``""`` is the root). ``remote`` is the storage a remote file is read through
+    (``S3ZarrStore``, ``S3File``); ``None`` for a local file."""
+
+    fmt: str
+
+    def __init__(self, root: Any, remote: R | None) -> None:
         self.root = root
-        self.store = store
+        self.remote = remote
 
     def node(self, path: str) -> Any:
         return self.root[path] if path else self.root
@@ -116,18 +138,28 @@ class ZarrBackend:
         return not path or path in self.root
 
     def is_group(self, path: str) -> bool:
-        import zarr
+        return isinstance(self.node(path), self._group_type())
 
-        return isinstance(self.node(path), zarr.hierarchy.Group)
+    def _group_type(self) -> type:
+        raise NotImplementedError
 
     def children(self, path: str) -> list[str]:
         return list(self.node(path).keys())
 
-    def attrs(self, path: str) -> dict[str, Any]:
-        return dict(self.node(path).attrs.asdict())
-
     def array(self, path: str) -> Any:
         return self.node(path)
+
+
+class ZarrBackend(_TreeBackend[S3ZarrStore]):
+    fmt = "zarr"
+
+    def _group_type(self) -> type:
+        import zarr
+
+        return zarr.hierarchy.Group
+
+    def attrs(self, path: str) -> dict[str, Any]:
+        return dict(self.node(path).attrs.asdict())
 
     def read(self, path: str, selection: Any) -> np.ndarray:
         arr = self.node(path)
@@ -141,7 +173,7 @@ class ZarrBackend:
 
     def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
         """Fetch the chunks of a 1-D array covering ``[start, end)`` ranges, in one batch."""
-        if self.store is None:
+        if self.remote is None:
             return
         arr = self.node(path)
         chunk = arr.chunks[0]
@@ -149,11 +181,11 @@ class ZarrBackend:
         for start, end in ranges:
             if end > start:
                 wanted.update(range(start // chunk, (end - 1) // chunk + 1))
-        self.store.getitems([f"{arr.path}/{i}" for i in sorted(wanted)])
+        self.remote.getitems([f"{arr.path}/{i}" for i in sorted(wanted)])
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Fetch every chunk of these arrays in one concurrent batch (remote only)."""
-        if self.store is None:
+        if self.remote is None:
             return
         keys: list[str] = []
         for path in paths:
@@ -162,32 +194,19 @@ class ZarrBackend:
             sep = getattr(arr, "_dimension_separator", None) or "."
             for idx in itertools.product(*grid):
                 keys.append(f"{arr.path}/{sep.join(map(str, idx)) or '0'}")
-        self.store.getitems(keys)
+        self.remote.getitems(keys)
 
     def close(self) -> None:
         pass
 
 
-class H5Backend:
+class H5Backend(_TreeBackend[S3File]):
     fmt = "hdf5"
 
-    def __init__(self, root: Any, fileobj: S3File | None) -> None:
-        self.root = root
-        self.fileobj = fileobj
-
-    def node(self, path: str) -> Any:
-        return self.root[path] if path else self.root
-
-    def exists(self, path: str) -> bool:
-        return not path or path in self.root
-
-    def is_group(self, path: str) -> bool:
+    def _group_type(self) -> type:
         import h5py
 
-        return isinstance(self.node(path), h5py.Group)
-
-    def children(self, path: str) -> list[str]:
-        return list(self.node(path).keys())
+        return h5py.Group
 
     def attrs(self, path: str) -> dict[str, Any]:
         import h5py
@@ -200,9 +219,6 @@ class H5Backend:
                 v = [decode_value(x) for x in v.tolist()]
             out[k] = decode_value(v)
         return out
-
-    def array(self, path: str) -> Any:
-        return self.node(path)
 
     def _ranges_for(self, ds: Any, selection: Any) -> list[tuple[int, int]]:
         """Byte ranges of the chunks a selection touches (to prefetch them together)."""
@@ -238,7 +254,7 @@ class H5Backend:
         """Rows of an uncompressed contiguous dataset read straight from their byte range
         (one ranged GET of exactly the rows asked for, not the blocks around them);
         ``None`` when the layout or the selection does not allow it."""
-        if self.fileobj is None or ds.chunks is not None or ds.ndim == 0:
+        if self.remote is None or ds.chunks is not None or ds.ndim == 0:
             return None
         if ds.dtype.kind not in "iuf" or ds.id.get_offset() is None:
             return None
@@ -253,17 +269,11 @@ class H5Backend:
         if r1 == r0:
             data = np.empty((0, *ds.shape[1:]), dtype=ds.dtype)
         else:
-            raw = self.fileobj.read_range(offset + r0 * row_bytes, offset + r1 * row_bytes)
+            raw = self.remote.read_range(offset + r0 * row_bytes, offset + r1 * row_bytes)
             data = np.frombuffer(raw, dtype=ds.dtype).reshape((r1 - r0, *ds.shape[1:]))
-        rest = tuple(slice(None) if isinstance(s, (list, np.ndarray)) else s for s in sel[1:])
+        rest = _whole_axes(sel[1:])
         data = data[(slice(None), *rest)] if rest else data
-        axis = 1
-        for s, p in zip(sel[1:], rest, strict=True):
-            if isinstance(s, (list, np.ndarray)):
-                data = np.take(data, np.asarray(s, dtype=np.int64), axis=axis)
-            if not isinstance(p, (int, np.integer)):
-                axis += 1
-        return np.array(data)
+        return np.array(_take_lists(data, sel[1:], axis=1))
 
     def read(self, path: str, selection: Any) -> np.ndarray:
         import h5py
@@ -273,8 +283,8 @@ class H5Backend:
             direct = self._read_contiguous(ds, selection)
             if direct is not None:
                 return direct
-        if self.fileobj is not None:
-            self.fileobj.prefetch(
+        if self.remote is not None:
+            self.remote.prefetch(
                 self._ranges_for(ds, slice(None) if selection is None else selection)
             )
         if selection is None:
@@ -283,16 +293,7 @@ class H5Backend:
             isinstance(s, (list, np.ndarray)) for s in selection
         ):
             # h5py fancy indexing wants increasing indices, one axis at a time
-            plain = tuple(
-                slice(None) if isinstance(s, (list, np.ndarray)) else s for s in selection
-            )
-            data = ds[plain]
-            axis = 0
-            for s, p in zip(selection, plain, strict=False):
-                if isinstance(s, (list, np.ndarray)):
-                    data = np.take(data, np.asarray(s, dtype=np.int64), axis=axis)
-                if not isinstance(p, (int, np.integer)):
-                    axis += 1
+            data = _take_lists(ds[_whole_axes(selection)], selection)
         else:
             data = ds[selection]
         data = np.asarray(data)
@@ -307,26 +308,26 @@ class H5Backend:
 
     def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
         """Fetch the chunks of a 1-D dataset covering ``[start, end)`` ranges, together."""
-        if self.fileobj is None:
+        if self.remote is None:
             return
         ds = self.node(path)
         byte_ranges: list[tuple[int, int]] = []
         for start, end in ranges:
             if end > start:
                 byte_ranges.extend(self._ranges_for(ds, slice(start, end)))
-        self.fileobj.prefetch(byte_ranges)
+        self.remote.prefetch(byte_ranges)
 
     def prefetch(self, paths: Iterable[str]) -> None:
-        if self.fileobj is None:
+        if self.remote is None:
             return
         ranges: list[tuple[int, int]] = []
         for path in paths:
             ranges.extend(self._ranges_for(self.node(path), slice(None)))
-        self.fileobj.prefetch(ranges)
+        self.remote.prefetch(ranges)
 
     def close(self) -> None:
         try:
             self.root.close()
         finally:
-            if self.fileobj is not None:  # h5py does not close a file object it was given
-                self.fileobj.close()
+            if self.remote is not None:  # h5py does not close a file object it was given
+                self.remote.close()

@@ -237,6 +237,18 @@ def _labels(frame: pd.DataFrame) -> Any:
     return None
 
 
+#: What a units table view shows after probe, brain area and label (those a file has): the
+#: default-QC flag and the curation metrics.
+QUALITY_COLUMNS = (
+    "default_qc",
+    "firing_rate",
+    "snr",
+    "presence_ratio",
+    "isi_violations_ratio",
+    "amplitude_cutoff",
+)
+
+
 #: The default-QC rules of the ephys curation: since the 2026-06-30 release
 #: ``rp_contamination`` replaces ``isi_violations_ratio`` (REAL_SHAPES §5).
 QC_RULES = {

@@ -25,6 +25,7 @@ from .summary import summarize
 if TYPE_CHECKING:
     from ..remote.s3 import S3Client
     from ..remote.transport import RequestCounts
+    from .storage import S3File
 
 __all__ = ["NWB", "STRICT_WINDOWS"]
 
@@ -100,6 +101,13 @@ class NWB:
     def stats(self) -> RequestCounts | None:
         """Requests and bytes counted by the client so far (``None`` for a local file)."""
         return None if self.client is None else self.client.stats.snapshot()
+
+    @property
+    def hdf5_file(self) -> S3File | None:
+        """The remote HDF5 file this reads through, for reads by byte range past h5py
+        (``None`` for a local or a Zarr file)."""
+        backend = self._backend
+        return backend.remote if isinstance(backend, H5Backend) else None
 
     # -- structure ------------------------------------------------------------------------
     def exists(self, path: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -205,15 +206,25 @@ def _read_trains(
     return out
 
 
+@dataclass(frozen=True)
+class _Bins:
+    """Where trains are counted: ``counts[row, condition]`` (rows × conditions × bins,
+    filled in place) holds a unit's spikes in each bin of ``edges`` around each of the
+    condition's ``onsets``."""
+
+    onsets: Sequence[np.ndarray]
+    edges: np.ndarray
+    counts: np.ndarray
+
+    def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
+        """Bin ``(row, train)`` pairs into their rows (each row written by one task only)."""
+        for i, train in items:
+            for c, times in enumerate(self.onsets):
+                self.counts[i, c] = _unit_counts(train, times, self.edges)
+
+
 def _count_batched(
-    nwb: NWB,
-    path: str,
-    rows: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    onsets: Sequence[np.ndarray],
-    edges: np.ndarray,
-    counts: np.ndarray,
+    nwb: NWB, path: str, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, bins: _Bins
 ) -> float:
     """Bin the units batch by batch (local or Zarr files); returns the last spike time."""
     from concurrent.futures import ThreadPoolExecutor
@@ -233,11 +244,8 @@ def _count_batched(
                 pending.append(
                     reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
                 )
-            for i, train in trains:
-                if train.size:
-                    last = max(last, float(train[-1]))
-                for c, times in enumerate(onsets):
-                    counts[i, c] = _unit_counts(train, times, edges)
+            last = max([last, *(float(train[-1]) for _, train in trains if train.size)])
+            bins.add(trains)
     return last
 
 
@@ -250,7 +258,7 @@ AHEAD = 6
 def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
     """(dataset, remote file) when ``path`` is a 1-D deflate-chunked dataset of a remote
     HDF5 file, whose chunks can be fetched by byte range and inflated here; else None."""
-    fileobj = getattr(getattr(nwb, "_backend", None), "fileobj", None)
+    fileobj = nwb.hdf5_file
     if fileobj is None:
         return None
     ds = _plain_deflated(nwb, path)
@@ -331,29 +339,15 @@ class _ChunkStream:
         self._todo = iter(())
 
 
-def _bin_units(
-    items: list[tuple[int, np.ndarray]],
-    onsets: Sequence[np.ndarray],
-    edges: np.ndarray,
-    counts: np.ndarray,
-) -> None:
-    """Bin trains into their rows of ``counts`` (each row written by one task only)."""
-    for i, train in items:
-        for c, times in enumerate(onsets):
-            counts[i, c] = _unit_counts(train, times, edges)
-
-
 def _count_streamed(
     runs: Iterable[tuple[int, np.ndarray]],
     rows: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
-    onsets: Sequence[np.ndarray],
-    edges: np.ndarray,
-    counts: np.ndarray,
+    bins: _Bins,
 ) -> float:
     """Bin each unit as soon as the runs holding its whole train have arrived; returns the
-    last spike time seen. ``counts`` (rows × conditions × bins) is filled in place.
+    last spike time seen.
 
     The units of each run are binned on a thread pool (one task per run): numpy's searches
     and arithmetic release the GIL, so binning uses every core while the next runs are
@@ -384,7 +378,7 @@ def _count_streamed(
             ready.append((i, train))
             k += 1
         if ready:
-            tasks.append(pool.submit(_bin_units, ready, onsets, edges, counts))
+            tasks.append(pool.submit(bins.add, ready))
         if k < len(order):  # drop what no later unit needs
             keep = int(starts[rows[order[k]]])
             held = [(s, v) for s, v in held if s + len(v) > keep]

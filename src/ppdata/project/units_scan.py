@@ -116,8 +116,7 @@ def _prefetch_headers(nwb: NWB, group: Any, names: list[str]) -> None:
     """
     import h5py
 
-    backend = getattr(nwb, "_backend", None)
-    fileobj = getattr(backend, "fileobj", None)
+    fileobj = nwb.hdf5_file
     if fileobj is None or not isinstance(group, h5py.Group):
         return
     ranges = []
@@ -249,9 +248,8 @@ def _element_ranges(nwb: NWB, path: str, spans: list[tuple[int, int]]) -> list[n
 
 
 def _exact_ranges(nwb: NWB, path: str, spans: list[tuple[int, int]]) -> list[np.ndarray] | None:
-    backend = getattr(nwb, "_backend", None)
-    fileobj = getattr(backend, "fileobj", None)
-    if fileobj is None or getattr(backend, "fmt", None) != "hdf5":
+    fileobj = nwb.hdf5_file
+    if fileobj is None:
         return None
     ds = nwb.array(path)
     if ds.ndim != 1 or ds.dtype.kind not in "iu":

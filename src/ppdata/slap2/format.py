@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -383,14 +383,8 @@ class Slap2File:
     cycle_offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "size": self.size,
-            "kind": self.kind,
-            "asset": self.asset,
-            "dmd": self.dmd,
-            "trial": self.trial,
-        }
+        """Every field but ``cycle_offset``."""
+        return {k: v for k, v in asdict(self).items() if k != "cycle_offset"}
 
 
 def parse_slap2_key(key: str, size: int = 0, asset: str = "") -> Slap2File:

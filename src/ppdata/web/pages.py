@@ -32,20 +32,6 @@ logger = logging.getLogger(__name__)
 
 #: Sortable columns of the session table (URL value -> frame column).
 SORTS = ("session", "platform", "subject", "acquired", "qc_status", "asset_qc_status")
-#: Units table columns shown (those present), in order.
-UNIT_COLUMNS = (
-    "probe",
-    "area",
-    "label",
-    "default_qc",
-    "firing_rate",
-    "snr",
-    "presence_ratio",
-    "isi_violations_ratio",
-    "amplitude_cutoff",
-    "depth",
-    "num_spikes",
-)
 #: Which asset kind a plot needs.
 PLOT_NEEDS = {
     "raster": ("sorted", "nwb"),
@@ -262,7 +248,10 @@ class Handlers:
         raw, table, failed = self._read(request, self.web.units)
         if failed is not None:
             return failed
-        columns = [c for c in UNIT_COLUMNS if c in table]
+        from ..nwb.ephys import QUALITY_COLUMNS
+
+        shown = ("probe", "area", "label", *QUALITY_COLUMNS, "depth", "num_spikes")
+        columns = [c for c in shown if c in table]
         records = []
         for unit_id, row in zip(table.index, table[columns].to_dict("records"), strict=True):
             records.append({"unit_id": unit_id, **{c: _cell(row[c]) for c in columns}})
