@@ -228,9 +228,15 @@ def serve_static(root: Path, conn: Any, bucket: str = BUCKET) -> None:
                         break
                     offset += sent
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        # set before listen() (a class attribute): set on the instance after it was made,
+        # the listen backlog stayed at socketserver's 5, and a burst of 16 new connections
+        # (16 download lanes starting at once, each through the proxy) overflowed it: SYNs
+        # dropped, a 1-s retransmit charged to whichever client opened them
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", 0), Handler)
     conn.send(f"http://127.0.0.1:{server.server_address[1]}")
     server.serve_forever()
 
