@@ -5,20 +5,20 @@ deflate-chunked, the chunks are fetched by their exact byte ranges (neighbours i
 several GETs in flight on the client's pool), inflated on the thread that fetched them
 (zlib releases the GIL), and each unit is binned as soon as its whole train has arrived.
 Elsewhere (local files, Zarr) the trains are read in batches of units through the NWB
-reader. Each unit's train is sorted, so the spikes of every trial window are found by
-binary search and counted together.
+reader. Each unit's train is binned by :class:`ppdata.nwb.windows.Windows`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     from .file import NWB
+    from .windows import Windows
 
 
 #: Spike times read per batch (8 M float64 = 64 MB): bounds memory and the block cache.
@@ -43,53 +43,6 @@ def _inflate(raw: Any, nbytes: int) -> bytes | bytearray:
         return deflate.zlib_decompress(raw, nbytes)
     except deflate.DeflateError:  # not the size we expected: let zlib find it
         return zlib.decompress(raw)
-
-
-def _unit_counts(train: np.ndarray, onsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Spike counts per bin, summed over trials, of one sorted train.
-
-    Every (spike, trial) pair with the spike inside the trial's window is found by binary
-    search, from whichever side asks fewer questions: each trial's window in the train
-    (few trials), or each spike's trials among the window starts and ends (many trials,
-    e.g. the thousands of standards, against the unit's few spikes in the block); both
-    give the same pairs. Only those pairs are then touched (cost ∝ spikes in windows, not
-    trials × bins) and counted with one ``bincount`` of their bin indices.
-    """
-    n_bins = len(edges) - 1
-    if train.size == 0 or onsets.size == 0:
-        return np.zeros(n_bins, dtype=np.int64)
-    lows = onsets + edges[0]
-    highs = onsets + edges[-1]
-    ordered = onsets.size < 2 or bool(np.all(onsets[1:] >= onsets[:-1]))
-    i0, i1 = np.searchsorted(train, (lows.min(), highs.max()), side="left")
-    by_spike = ordered and i1 - i0 < onsets.size
-    if by_spike:  # spike s is in trial j's window iff lows[j] <= s < highs[j]
-        spikes = train[i0:i1]
-        a = np.searchsorted(highs, spikes, side="right")  # its first trial
-        n = np.searchsorted(lows, spikes, side="right") - a
-    else:  # trial j's window holds train[a[j] : a[j] + n[j]]
-        a = np.searchsorted(train, lows, side="left")
-        n = np.searchsorted(train, highs, side="left") - a
-    total = int(n.sum())
-    if total == 0:
-        return np.zeros(n_bins, dtype=np.int64)
-    # the pairs: a[i] + k for k < n[i], for every i, built with one repeat
-    first = np.cumsum(n) - n
-    other = np.repeat(a - first, n)
-    other += np.arange(total, dtype=np.int64)
-    if by_spike:
-        relative = np.repeat(spikes, n)
-        relative -= lows[other]  # minus its trial's window start
-    else:
-        relative = train[other]
-        relative -= np.repeat(lows, n)
-    # equal bins: the bin index is arithmetic (np.histogram would search the edges)
-    relative *= n_bins / (edges[-1] - edges[0])
-    # truncation: the few tiny negatives go to bin 0; a spike a rounding below the window's
-    # end can land on n_bins: it belongs to the last bin
-    counts = np.bincount(relative.astype(np.int64), minlength=n_bins + 1)
-    counts[n_bins - 1] += counts[n_bins:].sum()
-    return counts[:n_bins]
 
 
 def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
@@ -211,8 +164,7 @@ def _count_batched(
     rows: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
-    onsets: Sequence[np.ndarray],
-    edges: np.ndarray,
+    windows: Windows,
     counts: np.ndarray,
 ) -> float:
     """Bin the units batch by batch (local or Zarr files); returns the last spike time."""
@@ -236,8 +188,7 @@ def _count_batched(
             for i, train in trains:
                 if train.size:
                     last = max(last, float(train[-1]))
-                for c, times in enumerate(onsets):
-                    counts[i, c] = _unit_counts(train, times, edges)
+                counts[i] = windows.count(train)
     return last
 
 
@@ -331,16 +282,10 @@ class _ChunkStream:
         self._todo = iter(())
 
 
-def _bin_units(
-    items: list[tuple[int, np.ndarray]],
-    onsets: Sequence[np.ndarray],
-    edges: np.ndarray,
-    counts: np.ndarray,
-) -> None:
+def _bin_units(items: list[tuple[int, np.ndarray]], windows: Windows, counts: np.ndarray) -> None:
     """Bin trains into their rows of ``counts`` (each row written by one task only)."""
     for i, train in items:
-        for c, times in enumerate(onsets):
-            counts[i, c] = _unit_counts(train, times, edges)
+        counts[i] = windows.count(train)
 
 
 def _count_streamed(
@@ -348,8 +293,7 @@ def _count_streamed(
     rows: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
-    onsets: Sequence[np.ndarray],
-    edges: np.ndarray,
+    windows: Windows,
     counts: np.ndarray,
 ) -> float:
     """Bin each unit as soon as the runs holding its whole train have arrived; returns the
@@ -384,7 +328,7 @@ def _count_streamed(
             ready.append((i, train))
             k += 1
         if ready:
-            tasks.append(pool.submit(_bin_units, ready, onsets, edges, counts))
+            tasks.append(pool.submit(_bin_units, ready, windows, counts))
         if k < len(order):  # drop what no later unit needs
             keep = int(starts[rows[order[k]]])
             held = [(s, v) for s, v in held if s + len(v) > keep]
