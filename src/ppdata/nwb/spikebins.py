@@ -192,10 +192,12 @@ def _count_batched(
     return last
 
 
-#: Bytes per ranged GET of spike_times chunks, and GETs in flight: downloads overlap the
-#: inflating and binning of what already arrived, and memory stays bounded.
+#: Bytes per ranged GET of spike_times chunks, GETs in flight, and GETs fetched (and
+#: inflated) ahead of the binning at most: downloads go on while the caller is busy
+#: elsewhere (reading the stimulus table), and memory stays bounded.
 GROUP_BYTES = 8 * 2**20
 AHEAD = 6
+BUFFERED = 3 * AHEAD
 
 
 def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
@@ -213,23 +215,35 @@ class _ChunkStream:
 
     Neighbouring chunks (adjacent in the file) are fetched in one ranged GET of at most
     ``GROUP_BYTES``; ``AHEAD`` GETs are in flight on the client's pool from construction
-    on, and each is inflated on its pool thread as soon as it arrives (zlib releases the
-    GIL), so the caller bins one run while the next ones download.
+    on, each inflated on its pool thread as soon as it arrives (libdeflate and zlib release
+    the GIL), and each finished GET starts the next one, up to ``BUFFERED`` groups ahead of
+    the caller, who bins one run while the next ones download.
     """
 
     def __init__(self, ds: Any, fileobj: Any, ranges: list[tuple[int, int]]) -> None:
+        import threading
         from collections import deque
 
         chunk = int(ds.chunks[0])
         wanted = sorted(
             {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
         )
-        infos = {c: ds.id.get_chunk_info_by_coord((c * chunk,)) for c in wanted}
-        groups: list[list[int]] = []
+        self._chunk, self._length = chunk, int(ds.shape[0])
+        self._dtype = ds.dtype
+        self._client, self._key = fileobj.client, fileobj.key
+        self._infos: dict[int, Any] = {}
+        self._pending: deque[Any] = deque()
+        self._groups: list[list[int]] = []
+        self._sent = self._ready = self._running = 0
+        self._stopped = False
+        self._lock = threading.RLock()  # a future already done runs its callback at once
+        # each group is sent as soon as it is complete: the first GETs are in flight while
+        # h5py still reads the rest of the chunk index (a miss, one round trip, per node)
+        groups = self._groups
         for c in wanted:
-            info = infos[c]
+            info = self._infos[c] = ds.id.get_chunk_info_by_coord((c * chunk,))
             if groups:
-                last, first = infos[groups[-1][-1]], infos[groups[-1][0]]
+                last, first = self._infos[groups[-1][-1]], self._infos[groups[-1][0]]
                 if (
                     groups[-1][-1] == c - 1
                     and info.byte_offset == last.byte_offset + last.size
@@ -237,49 +251,73 @@ class _ChunkStream:
                 ):
                     groups[-1].append(c)
                     continue
-            groups.append([c])
-        self._chunk, self._length = chunk, int(ds.shape[0])
-        self._infos, self._dtype = infos, ds.dtype
-        self._client, self._key = fileobj.client, fileobj.key
-        self._todo = iter(groups)
-        self._pending: deque[Any] = deque()
-        for group in self._todo:
-            self._pending.append(self._client.pool.submit(self._load, group))
-            if len(self._pending) >= AHEAD:
-                break
+            with self._lock:
+                groups.append([c])
+                self._ready = len(groups) - 1
+            self._fill()
+        with self._lock:
+            self._ready = len(groups)
+        self._fill()
 
-    def _load(self, group: list[int]) -> tuple[int, np.ndarray]:
+    def _fill(self) -> None:
+        """Start the next complete groups' GETs: ``AHEAD`` running, ``BUFFERED`` not yet
+        taken by the caller, at most."""
+        with self._lock:
+            while (
+                not self._stopped
+                and self._sent < self._ready
+                and self._running < AHEAD
+                and len(self._pending) < BUFFERED
+            ):
+                future = self._client.pool.submit(self._load, self._groups[self._sent])
+                self._sent += 1
+                self._running += 1
+                self._pending.append(future)
+                future.add_done_callback(self._finished)
+
+    def _finished(self, future: Any) -> None:
+        with self._lock:
+            self._running -= 1
+        self._fill()
+
+    def _load(self, group: list[int]) -> list[tuple[int, np.ndarray]]:
+        """One GET of neighbouring chunks, each inflated into its own run (no joins: a
+        run's values are the inflated bytes themselves)."""
         infos = self._infos
         lo = infos[group[0]].byte_offset
         hi = infos[group[-1]].byte_offset + infos[group[-1]].size
         data = memoryview(self._client.get_bytes(self._key, lo, hi))
-        parts = []
+        nbytes = self._chunk * self._dtype.itemsize
+        runs = []
         for c in group:
             info = infos[c]
             raw = data[info.byte_offset - lo : info.byte_offset - lo + info.size]
-            nbytes = self._chunk * self._dtype.itemsize
-            parts.append(bytes(raw) if info.filter_mask & 1 else _inflate(raw, nbytes))
-        start = group[0] * self._chunk
-        values = np.frombuffer(b"".join(parts), dtype=self._dtype)
-        values = values[: min(len(values), self._length - start)]
-        return start, values.astype(np.float64, copy=False)
+            inflated = raw if info.filter_mask & 1 else _inflate(raw, nbytes)
+            start = c * self._chunk
+            values = np.frombuffer(inflated, dtype=self._dtype)
+            values = values[: min(self._chunk, len(values), self._length - start)]
+            runs.append((start, values.astype(np.float64, copy=False)))
+        return runs
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         try:
-            while self._pending:
-                done = self._pending.popleft().result()
-                group = next(self._todo, None)
-                if group is not None:
-                    self._pending.append(self._client.pool.submit(self._load, group))
-                yield done
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        break
+                    future = self._pending.popleft()
+                done = future.result()
+                self._fill()
+                yield from done
         finally:
             self.cancel()
 
     def cancel(self) -> None:
         """Stop: GETs not started are dropped."""
-        while self._pending:
-            self._pending.popleft().cancel()
-        self._todo = iter(())
+        with self._lock:
+            self._stopped = True
+            while self._pending:
+                self._pending.popleft().cancel()
 
 
 def _bin_units(items: list[tuple[int, np.ndarray]], windows: Windows, counts: np.ndarray) -> None:
