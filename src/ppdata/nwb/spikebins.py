@@ -197,7 +197,7 @@ def _count_batched(
 #: elsewhere (reading the stimulus table), and memory stays bounded.
 GROUP_BYTES = 8 * 2**20
 AHEAD = 6
-BUFFERED = 3 * AHEAD
+BUFFERED = 2 * AHEAD
 
 
 def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:

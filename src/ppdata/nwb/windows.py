@@ -12,7 +12,7 @@ Examples
 >>> import numpy as np
 >>> windows = Windows([np.array([10.0, 20.0]), np.array([15.0])], np.linspace(-0.5, 1.0, 4))
 >>> windows.count(np.array([9.6, 10.2, 15.9, 20.4, 20.6])).tolist()
-[[1, 1, 1], [0, 0, 1]]
+[[1, 2, 1], [0, 0, 1]]
 """
 
 from __future__ import annotations
