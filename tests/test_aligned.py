@@ -181,6 +181,9 @@ def test_windows_count_every_condition_as_histograms_do(spacing):
             for o in onsets
         ]
         assert counter.count(train).tolist() == [e.tolist() for e in expected]
+    # a trial without an onset (NaN) has no window: it counts nothing, and breaks nothing
+    nan = windows.Windows([np.append(onsets[0], np.nan), onsets[1]], edges)
+    assert nan.count(train).tolist() == counter.count(train).tolist()
 
 
 def test_psth_from_spikes_counts_edges():

@@ -106,6 +106,7 @@ class Windows:
         every = np.concatenate([np.asarray(o, dtype=np.float64) for o in onsets])
         condition = np.repeat(np.arange(self.n_cond), [len(o) for o in onsets])
         order = np.argsort(every, kind="stable")
+        order = order[np.isfinite(every[order])]  # a trial without an onset has no window
         every = every[order]
         self.lows = every + edges[0]
         self.highs = every + edges[-1]
