@@ -236,7 +236,7 @@ class _ChunkStream:
         self._groups: list[list[int]] = []
         self._sent = self._ready = self._running = 0
         self._stopped = False
-        self._lock = threading.RLock()  # a future already done runs its callback at once
+        self._lock = threading.Lock()
         # each group is sent as soon as it is complete: the first GETs are in flight while
         # h5py still reads the rest of the chunk index (a miss, one round trip, per node)
         groups = self._groups
@@ -269,20 +269,23 @@ class _ChunkStream:
                 and self._running < AHEAD
                 and len(self._pending) < BUFFERED
             ):
-                future = self._client.pool.submit(self._load, self._groups[self._sent])
+                self._pending.append(self._client.pool.submit(self._load, self._sent))
                 self._sent += 1
                 self._running += 1
-                self._pending.append(future)
-                future.add_done_callback(self._finished)
 
-    def _finished(self, future: Any) -> None:
-        with self._lock:
-            self._running -= 1
-        self._fill()
+    def _load(self, index: int) -> list[tuple[int, np.ndarray]]:
+        """Group ``index``: one GET of neighbouring chunks, each inflated into its own run
+        (no joins: a run's values are the inflated bytes themselves). Its end starts the
+        next GET, before its result is handed over: the caller never finds nothing in
+        flight while groups remain."""
+        try:
+            return self._fetch(self._groups[index])
+        finally:
+            with self._lock:
+                self._running -= 1
+            self._fill()
 
-    def _load(self, group: list[int]) -> list[tuple[int, np.ndarray]]:
-        """One GET of neighbouring chunks, each inflated into its own run (no joins: a
-        run's values are the inflated bytes themselves)."""
+    def _fetch(self, group: list[int]) -> list[tuple[int, np.ndarray]]:
         infos = self._infos
         lo = infos[group[0]].byte_offset
         hi = infos[group[-1]].byte_offset + infos[group[-1]].size
