@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ppdata.errors import NotFound, NWBError
-from ppdata.mirror import behaviorgen, nwbgen
+from ppdata.mirror import behaviorgen, nwbgen_common
 from ppdata.mirror.world import EPHYS_COMPLETE, EPHYS_REPROCESSED, MESOSCOPE_A
 from ppdata.nwb import behavior
 from ppdata.nwb.open import open_nwb
@@ -24,18 +24,18 @@ def complete(request, tmp_path_factory):
     fmt = request.param
     path = tmp_path_factory.mktemp(f"behavior-{fmt}") / f"{RAW}_experiment1_recording1.nwb"
     rng = np.random.default_rng(3)
-    with nwbgen._deterministic_ids(f"test:{fmt}"):
-        nwbfile = nwbgen._new_nwbfile(
+    with nwbgen_common.deterministic_ids(f"test:{fmt}"):
+        nwbfile = nwbgen_common.new_nwbfile(
             raw_name=RAW,
             kind="test",
             subject_id="820459",
             session_start=datetime(2025, 11, 12, 22, 34, 33, tzinfo=UTC),
             description="behavior parts",
         )
-        t, speed = nwbgen._add_wheel_acquisition(nwbfile, rng, 60.0, fmt)
-        nwbgen._running_module(nwbfile, t, speed, fmt)  # running from the same wheel
-        nwbgen._add_eye_tracking(nwbfile, rng, 60.0, fmt)
-        nwbgen._write(nwbfile, path, fmt)
+        t, speed = behaviorgen.add_wheel_acquisition(nwbfile, rng, 60.0, fmt)
+        behaviorgen.running_module(nwbfile, t, speed, fmt)  # running from the same wheel
+        behaviorgen.add_eye_tracking(nwbfile, rng, 60.0, fmt)
+        nwbgen_common.write_nwb(nwbfile, path, fmt)
     with open_nwb(path) as nwb:
         yield nwb
 
@@ -101,16 +101,16 @@ def test_eye_tracking_reader_keeps_every_column(complete):
 
 def test_eye_tracking_missing_says_what_is_there(complete, tmp_path):
     path = tmp_path / "bare.nwb"
-    with nwbgen._deterministic_ids("bare"):
-        nwbfile = nwbgen._new_nwbfile(
+    with nwbgen_common.deterministic_ids("bare"):
+        nwbfile = nwbgen_common.new_nwbfile(
             raw_name=RAW,
             kind="bare",
             subject_id="1",
             session_start=datetime(2025, 1, 1, tzinfo=UTC),
             description="no behavior",
         )
-        nwbgen._add_running(nwbfile, np.random.default_rng(0), 5.0, "hdf5")
-        nwbgen._write(nwbfile, path, "hdf5")
+        behaviorgen.add_running(nwbfile, np.random.default_rng(0), 5.0, "hdf5")
+        nwbgen_common.write_nwb(nwbfile, path, "hdf5")
     with open_nwb(path) as nwb, pytest.raises(NotFound, match=r"no eye tracking.*\['running'\]"):
         behavior.eye_tracking(nwb)
 
@@ -161,19 +161,19 @@ def test_mesoscope_behavior_from_the_behavior_asset(client, world):
 
 def test_nwb_times_are_local_with_lmt_date_of_birth(tmp_path):
     path = tmp_path / "times.nwb"
-    with nwbgen._deterministic_ids("times"):
-        nwbfile = nwbgen._new_nwbfile(
+    with nwbgen_common.deterministic_ids("times"):
+        nwbfile = nwbgen_common.new_nwbfile(
             raw_name=RAW,
             kind="times",
             subject_id="820459",
             session_start=datetime(2025, 11, 12, 14, 34, 33),  # the raw name's wall time
             description="times",
         )
-        nwbgen._write(nwbfile, path, "hdf5")
+        nwbgen_common.write_nwb(nwbfile, path, "hdf5")
     with open_nwb(path) as nwb:
         assert nwb.read_scalar("session_start_time") == "2025-11-12T14:34:33-08:00"
         assert nwb.read_scalar("general/subject/date_of_birth").endswith("T00:00:00-07:53")
-    summer = nwbgen._aware(datetime(2026, 6, 27, 9, 5, 10))
+    summer = nwbgen_common.aware(datetime(2026, 6, 27, 9, 5, 10))
     assert summer.isoformat() == "2026-06-27T09:05:10-07:00"
 
 

@@ -13,7 +13,8 @@ See REAL_SHAPES.md §2-3 and ``docs/real-shapes-behavior-qc.md``:
   ``likely_blink_times`` on the same timestamps. Blink frames hold ``area`` = -1; frames
   whose fit failed hold ``area`` = ``area_raw`` = pi (the unit-radius placeholder).
 
-:mod:`ppdata.mirror.nwbgen` keeps thin wrappers with its historical names.
+The NWB writers (:mod:`.nwbgen`, :mod:`.nwbgen_ephys`) call these parts; the helpers they
+share are in :mod:`.nwbgen_common`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .nwbgen_common import timeseries, wrap
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
@@ -66,22 +69,6 @@ EYE_COLUMNS = (
 _FRAME = (658, 492)
 
 
-def _wrap(data: np.ndarray, fmt: str) -> Any:
-    from .nwbgen import _wrap as wrap
-
-    return wrap(data, fmt)
-
-
-def _series(name: str, data: np.ndarray, t: Any, *, unit: str, description: str, fmt: str) -> Any:
-    """A TimeSeries with explicit timestamps (``t`` an array, or a TimeSeries to link to)."""
-    from pynwb import TimeSeries
-
-    timestamps = t if not isinstance(t, np.ndarray) else _wrap(t, fmt)
-    return TimeSeries(
-        name=name, data=_wrap(data, fmt), timestamps=timestamps, unit=unit, description=description
-    )
-
-
 # --------------------------------------------------------------------------------------
 # running
 # --------------------------------------------------------------------------------------
@@ -108,7 +95,7 @@ def running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str)
     module = nwbfile.create_processing_module(
         name="running", description="running speed and wheel rotation"
     )
-    speed_series = _series(
+    speed_series = timeseries(
         "running_speed",
         speed,
         t,
@@ -120,7 +107,7 @@ def running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str)
     dt = np.diff(t, prepend=t[0])
     rotation = (speed * dt / WHEEL_RADIUS_CM).astype(np.float32)
     module.add(
-        _series(
+        timeseries(
             "running_wheel_rotation",
             rotation,
             speed_series,
@@ -147,7 +134,7 @@ def add_wheel_acquisition(
     t, speed = running_speed(rng, duration_s)
     dt = np.diff(t, prepend=t[0])
     rotation = (speed * dt / WHEEL_RADIUS_CM).astype(np.float32)
-    first = _series(
+    first = timeseries(
         "raw_running_wheel_rotation",
         rotation,
         t,
@@ -163,7 +150,7 @@ def add_wheel_acquisition(
         ("running_wheel_supply_voltage", 5.0 + rng.normal(0.0, 0.01, len(t))),
     ):
         nwbfile.add_acquisition(
-            _series(
+            timeseries(
                 name,
                 data.astype(np.float32),
                 first,
@@ -243,7 +230,7 @@ def add_eye_tracking(
                 description=descriptions[column],
                 data=values[column]
                 if column == "reference_frame"
-                else _wrap(np.asarray(values[column], dtype=np.float64), fmt),
+                else wrap(np.asarray(values[column], dtype=np.float64), fmt),
             )
             for column in EYE_COLUMNS
         ]
@@ -256,7 +243,7 @@ def add_eye_tracking(
             )
         )
     module.add(
-        _series(
+        timeseries(
             "likely_blink_times",
             blink,
             t,

@@ -25,12 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from .jsongen_acquisition import (
-    acquisition_doc,
-    instrument_doc,
-    rig_doc,
-    session_doc,
-)
+from .jsongen_acquisition import acquisition_documents
 from .jsongen_common import (
     AIND_ORG,
     ALLEN_ORG,
@@ -41,7 +36,7 @@ from .jsongen_common import (
     PIPELINES,
     PLATFORM_NAMES,
     SCHEMA_VERSIONS,
-    doc_header,
+    Schema,
     iso_time,
     local_time,
     modality_doc,
@@ -150,7 +145,7 @@ def metadata_documents(
     """
     if schema not in (1, 2):
         raise ValueError(f"schema must be 1 or 2, got {schema!r}")
-    vers = {**SCHEMA_VERSIONS[schema], **(versions or {})}
+    main = Schema.of(schema, versions)
     rng = seeded_rng(seed, asset_name)
     derived = process is not None
     acquired = local_time(acquired)
@@ -162,7 +157,7 @@ def metadata_documents(
         raw_schema = 1 if platform in PLATFORM_NAMES else schema
     # the results collector writes v2 data_description/processing and copies the raw
     # asset's subject/procedures/session/rig unchanged (v1 for prefixed platforms)
-    raw_vers = {**SCHEMA_VERSIONS[raw_schema], **(versions or {})}
+    raw = Schema.of(raw_schema, versions)
     if input_data_name is None and derived:
         marker = f"_{process}_"
         input_data_name = asset_name.rsplit(marker, 1)[0] if marker in asset_name else asset_name
@@ -175,8 +170,7 @@ def metadata_documents(
     docs: dict[str, dict[str, Any]] = {
         "data_description.json": _data_description(
             asset_name,
-            schema,
-            vers,
+            main,
             platform,
             subject_id,
             created,
@@ -185,32 +179,22 @@ def metadata_documents(
             modalities,
             project_name,
         ),
-        "subject.json": _subject(raw_schema, raw_vers, subject_id, acquired, rng),
-        "procedures.json": _procedures(raw_schema, raw_vers, subject_id, acquired, platform, rng),
+        "subject.json": _subject(raw, subject_id, acquired, rng),
+        "procedures.json": _procedures(raw, subject_id, acquired, platform, rng),
     }
     session_end = acquired + timedelta(seconds=max((e[2] for e in epochs), default=3600.0) + 120)
-    if raw_schema == 1:
-        docs["session.json"] = session_doc(
-            raw_vers, acquired, session_end, rig, epochs, modalities, rng
-        )
-        docs["rig.json"] = rig_doc(raw_vers, rig, modalities, acquired)
-    else:
-        docs["acquisition.json"] = acquisition_doc(
-            raw_vers, subject_id, acquired, session_end, rig, epochs, modalities, rng
-        )
-        docs["instrument.json"] = instrument_doc(raw_vers, rig, modalities, acquired)
-    key = _pipeline_key(platform, process, pipeline)
-    docs["processing.json"] = _processing(schema, vers, key, acquired, processed, rng)
-    docs["metadata.nd.json"] = _metadata_nd(
-        asset_name, schema, vers, created, docs, quality_control, seed
+    docs.update(
+        acquisition_documents(raw, subject_id, acquired, session_end, rig, epochs, modalities, rng)
     )
+    key = _pipeline_key(platform, process, pipeline)
+    docs["processing.json"] = _processing(main, key, acquired, processed, rng)
+    docs["metadata.nd.json"] = _metadata_nd(asset_name, main, created, docs, quality_control, seed)
     return docs
 
 
 def _data_description(
     name: str,
-    schema: int,
-    vers: Mapping[str, str],
+    schema: Schema,
     platform: str | None,
     subject_id: str,
     created: datetime,
@@ -219,9 +203,12 @@ def _data_description(
     modalities: Sequence[str],
     project_name: str,
 ) -> dict[str, Any]:
-    doc = doc_header("data_description", schema, vers)
+    doc = schema.header("data_description")
     funding = {"funder": ALLEN_ORG, "grant_number": None, "fundee": None}
-    investigators = [person_doc("Jerome Lecoq", schema), person_doc("Carter Peene", schema)]
+    investigators = [
+        person_doc("Jerome Lecoq", schema.major),
+        person_doc("Carter Peene", schema.major),
+    ]
     doc.update(
         {
             "license": "CC-BY-4.0",
@@ -231,7 +218,16 @@ def _data_description(
             "institution": AIND_ORG,
         }
     )
-    if schema == 1:
+    # the fields both majors write, in the same place
+    shared = {
+        "data_level": "derived" if process else "raw",
+        "group": None,
+        "investigators": investigators,
+        "project_name": project_name,
+        "restrictions": None,
+    }
+    modality_list = [modality_doc(m) for m in modalities]
+    if schema.major == 1:
         doc["platform"] = (
             {"name": PLATFORM_NAMES.get(platform or "", platform), "abbreviation": platform}
             if platform
@@ -241,12 +237,8 @@ def _data_description(
             {
                 "label": None,
                 "funding_source": [funding],
-                "data_level": "derived" if process else "raw",
-                "group": None,
-                "investigators": investigators,
-                "project_name": project_name,
-                "restrictions": None,
-                "modality": [modality_doc(m) for m in modalities],
+                **shared,
+                "modality": modality_list,
                 "related_data": [],
                 "data_summary": None,
             }
@@ -259,12 +251,8 @@ def _data_description(
         {
             "tags": ["openscope", "predictive-processing"],
             "funding_source": [{"object_type": "Funding", **funding}],
-            "data_level": "derived" if process else "raw",
-            "group": None,
-            "investigators": investigators,
-            "project_name": project_name,
-            "restrictions": None,
-            "modalities": [modality_doc(m) for m in modalities],
+            **shared,
+            "modalities": modality_list,
             "source_data": [input_data_name] if process and input_data_name else [],
             "data_summary": None,
         }
@@ -273,9 +261,9 @@ def _data_description(
 
 
 def _subject(
-    schema: int, vers: Mapping[str, str], subject_id: str, acquired: datetime, rng: random.Random
+    schema: Schema, subject_id: str, acquired: datetime, rng: random.Random
 ) -> dict[str, Any]:
-    doc = doc_header("subject", schema, vers)
+    doc = schema.header("subject")
     born = (acquired - timedelta(days=rng.randint(70, 200))).date().isoformat()
     details: dict[str, Any] = {
         "sex": rng.choice(("Male", "Female")),
@@ -292,7 +280,7 @@ def _subject(
         "breeding_info": None,
         "housing": None,
     }
-    if schema == 1:
+    if schema.major == 1:
         doc.update({"subject_id": subject_id, **details, "restrictions": None, "notes": None})
         doc["wellness_reports"] = []
         return doc
@@ -302,14 +290,9 @@ def _subject(
 
 
 def _procedures(
-    schema: int,
-    vers: Mapping[str, str],
-    subject_id: str,
-    acquired: datetime,
-    platform: str | None,
-    rng: random.Random,
+    schema: Schema, subject_id: str, acquired: datetime, platform: str | None, rng: random.Random
 ) -> dict[str, Any]:
-    doc = doc_header("procedures", schema, vers)
+    doc = schema.header("procedures")
     surgery_date = (acquired - timedelta(days=rng.randint(14, 40))).date().isoformat()
     steps: list[dict[str, Any]] = [{"procedure_type": "Headframe", "headframe_type": "AI Straight"}]
     if platform == "ecephys":
@@ -319,11 +302,11 @@ def _procedures(
     surgery: dict[str, Any] = {
         "procedure_type": "Surgery",
         "start_date": surgery_date,
-        "experimenters": [person_doc("Surgeon One", schema)] if schema >= 2 else None,
+        "experimenters": [person_doc("Surgeon One", schema.major)] if schema.major >= 2 else None,
         "protocol_id": "2109",
         "procedures": steps,
     }
-    if schema >= 2:
+    if schema.major >= 2:
         surgery = {"object_type": "Surgery", **surgery}
     else:
         surgery["experimenter_full_name"] = "Surgeon One"
@@ -338,14 +321,9 @@ def _version(rng: random.Random) -> str:
 
 
 def _processing(
-    schema: int,
-    vers: Mapping[str, str],
-    key: str,
-    acquired: datetime,
-    processed: datetime | None,
-    rng: random.Random,
+    schema: Schema, key: str, acquired: datetime, processed: datetime | None, rng: random.Random
 ) -> dict[str, Any]:
-    doc = doc_header("processing", schema, vers)
+    doc = schema.header("processing")
     pipeline_repo, steps = PIPELINES.get(key, PIPELINES["ecephys"])
     t = processed or acquired + timedelta(hours=2)
     processes = []
@@ -353,7 +331,7 @@ def _processing(
         start, t = t, t + timedelta(minutes=rng.randint(3, 90))
         url = f"https://github.com/AllenNeuralDynamics/{repo}"
         version = _version(rng)
-        if schema == 1:
+        if schema.major == 1:
             processes.append(
                 {
                     "name": name,
@@ -403,7 +381,7 @@ def _processing(
     pipeline_url = (
         f"https://github.com/AllenNeuralDynamics/{pipeline_repo}" if pipeline_repo else None
     )
-    if schema == 1:
+    if schema.major == 1:
         doc["processing_pipeline"] = {
             "data_processes": processes,
             "processor_full_name": "AIND Scientific Computing",
@@ -436,8 +414,7 @@ def _processing(
 
 def _metadata_nd(
     name: str,
-    schema: int,
-    vers: Mapping[str, str],
+    schema: Schema,
     created: datetime,
     docs: Mapping[str, Mapping[str, Any]],
     qc: Mapping[str, Any] | None,
@@ -446,7 +423,7 @@ def _metadata_nd(
     doc: dict[str, Any] = {
         "_id": str(uuid.UUID(bytes=hashlib.md5(f"{seed}|{name}".encode()).digest())),
     }
-    doc.update(doc_header("metadata", schema, vers))
+    doc.update(schema.header("metadata"))
     doc.update(
         {
             "name": name,
@@ -458,7 +435,7 @@ def _metadata_nd(
     )
     for fname, body in docs.items():
         doc[fname.removesuffix(".json")] = dict(body)
-    if schema == 1:
+    if schema.major == 1:
         doc.setdefault("acquisition", None)
         doc.setdefault("instrument", None)
         doc["metadata_status"] = "Valid"

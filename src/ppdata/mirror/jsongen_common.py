@@ -9,7 +9,7 @@ import random
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_PROJECT_NAME = "OpenScope Predictive Processing"
 
@@ -176,13 +176,26 @@ def utc_time(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def doc_header(kind: str, schema: int, versions: Mapping[str, str]) -> dict[str, Any]:
-    head: dict[str, Any] = {}
-    if schema >= 2 and kind in OBJECT_TYPES:
-        head["object_type"] = OBJECT_TYPES[kind]
-    head["describedBy"] = DESCRIBED_BY.format(module=kind)
-    head["schema_version"] = versions[kind]
-    return head
+class Schema(NamedTuple):
+    """A major aind-data-schema version and the ``schema_version`` of each of its documents."""
+
+    major: int
+    versions: Mapping[str, str]
+
+    @classmethod
+    def of(cls, major: int, overrides: Mapping[str, str] | None = None) -> Schema:
+        """Major ``major`` with :data:`SCHEMA_VERSIONS`, some of them overridden."""
+        return cls(major, {**SCHEMA_VERSIONS[major], **(overrides or {})})
+
+    def header(self, kind: str) -> dict[str, Any]:
+        """The fields every document of a kind starts with (``object_type`` in v2,
+        ``describedBy``, ``schema_version``)."""
+        head: dict[str, Any] = {}
+        if self.major >= 2 and kind in OBJECT_TYPES:
+            head["object_type"] = OBJECT_TYPES[kind]
+        head["describedBy"] = DESCRIBED_BY.format(module=kind)
+        head["schema_version"] = self.versions[kind]
+        return head
 
 
 def modality_doc(abbreviation: str) -> dict[str, str]:

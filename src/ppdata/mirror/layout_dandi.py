@@ -16,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .layout_files import rng, write_h5, write_json
+from .layout_model import EPHYS_COMPLETE, MESOSCOPE_A, SLAP2_PILOT, SLAP2_SESSION
 
 if TYPE_CHECKING:
     from .layout_model import World
@@ -38,6 +41,16 @@ DANDISETS = {
     "001768": "Mesoscope: OpenScope predictive processing",
     "001424": "SLAP2: OpenScope predictive processing",
 }
+
+#: What is on DANDI: (dandiset, session, the asset kind whose NWB is uploaded (``None``: a
+#: small stand-in NWB), path suffix, path prefix). The SLAP2 pilot's prefix breaks the rule,
+#: as the real 801381_2025-06-05_14-57-42 does.
+_UPLOADS: tuple[tuple[str, str, str | None, str, str], ...] = (
+    ("001637", EPHYS_COMPLETE, "nwb", "ecephys", ""),
+    ("001768", MESOSCOPE_A, "planar-ophys", "ophys", ""),
+    ("001424", SLAP2_SESSION, None, "image+ophys", ""),
+    ("001424", SLAP2_PILOT, None, "image+ophys", "SLAP2-"),
+)
 
 
 def dandi_path(raw_name: str, subject: str, suffix: str, *, prefix: str = "") -> str:
@@ -81,8 +94,6 @@ def _zarr_to_hdf5(source: Path, target: Path) -> None:
 
 def write_dandi(world: World) -> None:
     """Write the blobs and ``dandi.json`` of the world's DANDI stand-in."""
-    from .layout_model import EPHYS_COMPLETE, MESOSCOPE_A, SLAP2_PILOT, SLAP2_SESSION
-
     top = world.root / DANDI_DIRNAME
     if top.exists():
         shutil.rmtree(top)
@@ -93,7 +104,20 @@ def write_dandi(world: World) -> None:
         },
     }
 
-    def add(dandiset: str, path: str, write: Any) -> None:
+    for dandiset, name, kind, suffix, prefix in _UPLOADS:
+        session = world.session(name)
+        write: Callable[[Path], object]
+        if kind is None:
+            write = partial(_slap2_nwb, session_name=session.name)
+        else:
+            asset = session.current(kind)
+            if asset.nwb_key is None:
+                continue
+            source = world.path(asset.nwb_key)
+            # DANDI holds HDF5: an HDF5 NWB is copied, a Zarr one exported
+            copy = asset.nwb_format == "hdf5"
+            write = partial(shutil.copyfile if copy else _zarr_to_hdf5, source)
+        path = dandi_path(session.name, session.subject_id, suffix, prefix=prefix)
         asset_id = str(uuid.uuid5(_NAMESPACE, f"{dandiset}/{path}"))
         blob_id = str(uuid.uuid5(_NAMESPACE, f"blob/{dandiset}/{path}"))
         key = f"blobs/{blob_id[:3]}/{blob_id[3:6]}/{blob_id}"
@@ -113,34 +137,4 @@ def write_dandi(world: World) -> None:
                 "modified": _CREATED,
             }
         )
-
-    ephys = world.session(EPHYS_COMPLETE)
-    nwb_key = ephys.current("nwb").nwb_key
-    if nwb_key is not None:
-        add(
-            "001637",
-            dandi_path(ephys.name, ephys.subject_id, "ecephys"),
-            lambda target: shutil.copyfile(world.path(nwb_key), target),
-        )
-    meso = world.session(MESOSCOPE_A)
-    planar_key = meso.current("planar-ophys").nwb_key
-    if planar_key is not None:
-        add(
-            "001768",
-            dandi_path(meso.name, meso.subject_id, "ophys"),
-            lambda target: _zarr_to_hdf5(world.path(planar_key), target),
-        )
-    p3 = world.session(SLAP2_SESSION)
-    add(
-        "001424",
-        dandi_path(p3.name, p3.subject_id, "image+ophys"),
-        lambda target: _slap2_nwb(target, p3.name),
-    )
-    # the pilot breaks the rule, as the real 801381_2025-06-05_14-57-42 does
-    pilot = world.session(SLAP2_PILOT)
-    add(
-        "001424",
-        dandi_path(pilot.name, pilot.subject_id, "image+ophys", prefix="SLAP2-"),
-        lambda target: _slap2_nwb(target, pilot.name),
-    )
     write_json(world.root / INDEX_NAME, index)

@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..naming import ccf_name, derived_name
 from .layout_model import (
@@ -77,96 +78,118 @@ def _dt(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d_%H-%M-%S")
 
 
+#: The rig and the spreadsheet's modality of each platform (``None``: unprefixed SLAP2 names).
+_RIGS: dict[str | None, tuple[str, str]] = {
+    "ecephys": ("327_NP2_20240401", "Neuropixels"),
+    "multiplane-ophys": ("429_mesoscope_20220321", "Mesoscope"),
+    None: ("SLAP2_1_20250101", "SLAP2"),
+}
+
+
+def _session(
+    name: str, platform: str | None, subject: str, acquired: str, **fields: Any
+) -> Session:
+    """A session on its platform's rig (``fields``: the other :class:`Session` fields)."""
+    rig, modality = _RIGS[platform]
+    return Session(name, platform, subject, _dt(acquired), rig=rig, modality=modality, **fields)
+
+
+def _derived(raw: str, process: str, kind: str, when: str, **fields: Any) -> Asset:
+    """The derived asset ``<raw>_<process>_<when>`` of a kind (``fields``: other fields)."""
+    return Asset(derived_name(raw, process, _dt(when)), kind, _dt(when), **fields)
+
+
 def _ephys_sessions(size: str) -> list[Session]:
     bench = size == "bench"
     s1, s2 = EPHYS_REPROCESSED, EPHYS_COMPLETE
-    new_sorted = _dt("2026-06-27_11-07-00")
     # probe letters skip, as on the real rigs (820459 has A, B, C, D, F)
     six = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeE", "ProbeF")
     five = ("ProbeA", "ProbeB", "ProbeC", "ProbeD", "ProbeF")
     s2_probes = five if bench else ("ProbeA", "ProbeB", "ProbeD", "ProbeF")
-    first = Session(
+    # the sorted and the complete NWB of s2 hold the same units (DANDI files still carry
+    # decoder_label)
+    s2_units = {
+        "probes": s2_probes,
+        "shanks": (("ProbeF", 2),),
+        "units_per_probe": 600 if bench else 20,
+        "label_column": "decoder_label",
+    }
+    duration_s = 4500.0 if bench else 120.0
+    sorted_nwb = {"nwb_path": f"nwb/{s1}_experiment1_recording1.nwb", "nwb_format": "zarr"}
+    first = _session(
         s1,
         "ecephys",
         "820454",
-        _dt("2025-11-04_14-59-22"),
+        "2025-11-04_14-59-22",
         assets=(
             Asset(s1, "raw", schema=1),
-            Asset(
-                derived_name(s1, "sorted", _dt("2025-11-19_21-40-12")),
+            _derived(
+                s1,
                 "sorted",
-                _dt("2025-11-19_21-40-12"),
+                "sorted",
+                "2025-11-19_21-40-12",
                 current=False,
                 schema=1,
                 qc_schema=1,
-                nwb_path=f"nwb/{s1}_experiment1_recording1.nwb",
-                nwb_format="zarr",
+                **sorted_nwb,
                 probes=("ProbeA", "ProbeB"),
                 units_per_probe=30,
                 label_column="decoder_label",
                 qc_fail=("ProbeB Drift map",),
             ),
-            Asset(
-                derived_name(s1, "sorted", new_sorted),
+            _derived(
+                s1,
                 "sorted",
-                new_sorted,
+                "sorted",
+                "2026-06-27_11-07-00",
                 schema=2,
                 qc_schema=2,
-                nwb_path=f"nwb/{s1}_experiment1_recording1.nwb",
+                **sorted_nwb,
                 # one NWB per experiment x recording: a second recording of the session
                 nwb_extra=(f"nwb/{s1}_experiment1_recording2.nwb",),
-                nwb_format="zarr",
                 probes=six if bench else ("ProbeA", "ProbeB", "ProbeD"),
                 units_per_probe=500 if bench else 45,
                 label_column="unitrefine_label",  # the 2026-06-30 curation release
             ),
         ),
         spreadsheet_qc="Pass",
-        duration_s=4500.0 if bench else 120.0,
-        rig="327_NP2_20240401",
-        modality="Neuropixels",
+        duration_s=duration_s,
     )
-    second = Session(
+    second = _session(
         s2,
         "ecephys",
         "820459",
-        _dt("2025-11-12_14-34-33"),
+        "2025-11-12_14-34-33",
         assets=(
             Asset(s2, "raw", schema=1),
-            Asset(
-                derived_name(s2, "sorted", _dt("2026-06-27_09-05-10")),
+            _derived(
+                s2,
                 "sorted",
-                _dt("2026-06-27_09-05-10"),
+                "sorted",
+                "2026-06-27_09-05-10",
                 schema=2,
                 qc_schema=2,
                 nwb_path=f"nwb/{s2}_experiment1_recording1.nwb",
                 nwb_format="zarr",
-                probes=s2_probes,
-                shanks=(("ProbeF", 2),),
-                units_per_probe=600 if bench else 20,
-                label_column="decoder_label",
+                **s2_units,
                 qc_pending=("ProbeD Unit yield",),
                 missing_links=((recording_name("ProbeD"), "sorting_summary"),),
             ),
             Asset(ccf_name("820459"), "ccf", schema=2, probes=s2_probes),
-            Asset(
-                derived_name(s2, "nwb", _dt("2026-07-21_06-45-18")),
+            _derived(
+                s2,
                 "nwb",
-                _dt("2026-07-21_06-45-18"),
+                "nwb",
+                "2026-07-21_06-45-18",
                 schema=2,
                 nwb_path=f"{s2}_experiment1_recording1.nwb",
                 nwb_format="hdf5",
-                probes=s2_probes,
-                shanks=(("ProbeF", 2),),
-                units_per_probe=600 if bench else 20,
-                label_column="decoder_label",  # DANDI files still carry decoder_label
+                **s2_units,
                 ccf=True,
             ),
         ),
         spreadsheet_qc="Pending",
-        duration_s=4500.0 if bench else 120.0,
-        rig="327_NP2_20240401",
-        modality="Neuropixels",
+        duration_s=duration_s,
     )
     return [first, second]
 
@@ -199,27 +222,26 @@ def _mesoscope_session(
         if "nwb_path" in extra:
             extra["nwb_format"] = "zarr"
         assets.append(
-            Asset(
-                derived_name(name, "processed", _dt(when)),
+            _derived(
+                name,
+                "processed",
                 kind,
-                _dt(when),
+                when,
                 schema=schemas[kind],
                 qc_schema=schemas[kind],
                 qc_fail=fail,
                 qc_pending=pending,
-                **extra,  # type: ignore[arg-type]
+                **extra,
             )
         )
-    return Session(
+    return _session(
         name,
         "multiplane-ophys",
         subject,
-        _dt(acquired),
+        acquired,
         assets=tuple(assets),
         spreadsheet_qc=spreadsheet_qc,
         duration_s=duration_s,
-        rig="429_mesoscope_20220321",
-        modality="Mesoscope",
     )
 
 
@@ -278,53 +300,36 @@ def _mesoscope_sessions(size: str) -> list[Session]:
     return [a, b]
 
 
-def _slap2_pilot() -> Session:
-    name = SLAP2_PILOT
-    return Session(
-        name,
-        None,
-        "801381",
-        _dt("2025-06-05_14-57-42"),
-        assets=(
-            Asset(name, "raw", schema=2),
-            # the SLAP2 pipeline is in development: an early output nobody can classify yet
-            Asset(
-                derived_name(name, "processed", _dt("2025-07-01_10-00-00")),
-                "unknown",
-                _dt("2025-07-01_10-00-00"),
-                schema=2,
+def _slap2_sessions() -> list[Session]:
+    pilot, p3 = SLAP2_PILOT, SLAP2_SESSION
+    return [
+        _session(
+            pilot,
+            None,
+            "801381",
+            "2025-06-05_14-57-42",
+            assets=(
+                Asset(pilot, "raw", schema=2),
+                # the SLAP2 pipeline is in development: an early output nobody can classify
+                _derived(pilot, "processed", "unknown", "2025-07-01_10-00-00", schema=2),
+            ),
+            spreadsheet_qc="",
+        ),
+        # a P3 SLAP2 session with the two derived assets the real bucket holds for 8 sessions
+        _session(
+            p3,
+            None,
+            "828408",
+            "2025-11-13_10-30-53",
+            assets=(
+                Asset(p3, "raw", schema=2),
+                _derived(
+                    p3, "motion-corrected", "motion-corrected", "2026-05-21_01-54-59", schema=2
+                ),
+                _derived(p3, "processed", "slap2-processed", "2026-05-22_06-53-48", schema=2),
             ),
         ),
-        spreadsheet_qc="",
-        rig="SLAP2_1_20250101",
-        modality="SLAP2",
-    )
-
-
-def _slap2_session() -> Session:
-    """A P3 SLAP2 session with the two derived assets the real bucket holds for 8 sessions."""
-    name = SLAP2_SESSION
-    corrected, processed = _dt("2026-05-21_01-54-59"), _dt("2026-05-22_06-53-48")
-    return Session(
-        name,
-        None,
-        "828408",
-        _dt("2025-11-13_10-30-53"),
-        assets=(
-            Asset(name, "raw", schema=2),
-            Asset(
-                derived_name(name, "motion-corrected", corrected),
-                "motion-corrected",
-                corrected,
-                schema=2,
-            ),
-            Asset(
-                derived_name(name, "processed", processed), "slap2-processed", processed, schema=2
-            ),
-        ),
-        rig="SLAP2_1_20250101",
-        modality="SLAP2",
-    )
+    ]
 
 
 def describe_world(root: Path, size: Size = "small") -> World:
@@ -344,21 +349,13 @@ def describe_world(root: Path, size: Size = "small") -> World:
     if size not in SIZES:
         raise ValueError(f"unknown world size {size!r}: expected one of {SIZES}")
     root = Path(root)
-    missing = Session(
-        NOT_ON_S3,
-        "ecephys",
-        "830846",
-        _dt("2026-03-09_10-32-54"),
-        on_s3=False,
-        spreadsheet_qc="Pending",
-        rig="327_NP2_20240401",
-        modality="Neuropixels",
+    missing = _session(
+        NOT_ON_S3, "ecephys", "830846", "2026-03-09_10-32-54", on_s3=False, spreadsheet_qc="Pending"
     )
     sessions = (
         *_ephys_sessions(size),
         *_mesoscope_sessions(size),
-        _slap2_pilot(),
-        _slap2_session(),
+        *_slap2_sessions(),
         missing,
     )
     if size == "bench":  # the release's real inventory at full scale (issue 12)

@@ -10,26 +10,24 @@ The files follow the layout of the real Predictive Processing NWBs described in 
 
 Every writer is deterministic: the same arguments give the same bytes (random values come
 from ``numpy.random.default_rng(seed)``, the NWB identifier is derived from ``raw_name``
-and the per-object ``object_id`` UUIDs from a seeded generator).
+and the per-object ``object_id`` UUIDs from a seeded generator: see
+:func:`.nwbgen_common.building_nwb`, which every writer builds its file in).
 
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import random
-import shutil
-import threading
-import uuid
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .behaviorgen import add_wheel_acquisition, running_module
+from .nwbgen_common import building_nwb
+from .nwbgen_ephys import benchmark_ephys_kwargs, write_ephys_nwb
+from .stimgen import add_dff_responses, add_stimulus
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
@@ -40,250 +38,6 @@ __all__ = [
     "write_ephys_nwb",
     "write_pophys_nwb",
 ]
-
-logger = logging.getLogger(__name__)
-
-# hdmf draws every object_id from ``hdmf.container.uuid4``; we swap in a seeded generator
-# while building and writing one file, and turn off Blosc threads (their output order
-# varies). Both switches are process-global, hence the lock.
-_WRITE_LOCK = threading.Lock()
-
-#: Chunk sizes (elements) chosen like the pipelines do: a few MB per chunk for big arrays.
-STIMULUS_FRAME_RATE = 60.0
-RUNNING_RATE = 60.0
-EYE_RATE = 60.0
-
-
-# --------------------------------------------------------------------------------------
-# shared helpers
-# --------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _deterministic_ids(seed_text: str) -> Iterator[None]:
-    import hdmf.container
-    from numcodecs import blosc
-
-    rng = random.Random(seed_text)
-
-    def _uuid4() -> uuid.UUID:
-        return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-    with _WRITE_LOCK, warnings.catch_warnings():
-        # regions are built before their parent joins the file; hdmf warns, harmlessly
-        warnings.filterwarnings("ignore", message="The linked table for DynamicTableRegion")
-        original = hdmf.container.uuid4
-        hdmf.container.uuid4 = _uuid4
-        # multi-threaded Blosc orders blocks by completion: same data, different bytes
-        threads = blosc.use_threads
-        blosc.use_threads = False
-        try:
-            yield
-        finally:
-            hdmf.container.uuid4 = original
-            blosc.use_threads = threads
-
-
-def _aware(when: datetime) -> datetime:
-    """NWB wants time-zone aware datetimes; a naive one is the rig's local wall time (as in
-    the raw name): US/Pacific, -08:00 in winter, -07:00 in summer (REAL_SHAPES §9)."""
-    from .jsongen_common import local_time
-
-    return local_time(when)
-
-
-def _date_of_birth(start: datetime, days: int) -> datetime:
-    """Midnight ``days`` before the session with the pytz LMT offset the real files carry
-    (-07:53, from localizing US/Pacific without ``normalize``; REAL_SHAPES §9)."""
-    from datetime import timedelta, timezone
-
-    born = (start - timedelta(days=days)).date()
-    lmt = timezone(-timedelta(hours=7, minutes=53), "LMT")
-    return datetime(born.year, born.month, born.day, tzinfo=lmt)
-
-
-def _new_nwbfile(
-    *, raw_name: str, kind: str, subject_id: str, session_start: datetime, description: str
-) -> NWBFile:
-    from pynwb import NWBFile
-    from pynwb.file import Subject
-
-    start = _aware(session_start)
-    return NWBFile(
-        session_description=description,
-        identifier=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ppdata:{kind}:{raw_name}")),
-        session_start_time=start,
-        file_create_date=[start],
-        session_id=raw_name,
-        institution="Allen Institute for Neural Dynamics",
-        experiment_description="OpenScope Predictive Processing (synthetic ppdata mirror)",
-        subject=Subject(
-            subject_id=str(subject_id),
-            species="Mus musculus",
-            sex="F",
-            age="P90D",
-            genotype="wt/wt",
-            date_of_birth=_date_of_birth(start, days=90),
-        ),
-    )
-
-
-def _wrap(data: np.ndarray, fmt: str, chunks: tuple[int, ...] | None = None) -> Any:
-    """Wrap an array with the chunking and compression of the chosen backend."""
-    if chunks is not None:
-        chunks = tuple(max(1, min(c, s)) for c, s in zip(chunks, data.shape, strict=True))
-    if fmt == "zarr":
-        import numcodecs
-        from hdmf_zarr.utils import ZarrDataIO
-
-        compressor = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
-        if chunks is None:
-            return ZarrDataIO(data=data, compressor=compressor)
-        return ZarrDataIO(data=data, chunks=chunks, compressor=compressor)
-    from pynwb import H5DataIO
-
-    if chunks is None:
-        return H5DataIO(data=data, compression="gzip", compression_opts=4)
-    return H5DataIO(data=data, chunks=chunks, compression="gzip", compression_opts=4)
-
-
-def _write(nwbfile: NWBFile, path: Path, fmt: str) -> None:
-    """Write to a temporary sibling, then move into place (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    _remove(tmp)
-    try:
-        if fmt == "zarr":
-            from hdmf_zarr import NWBZarrIO
-
-            with NWBZarrIO(str(tmp), mode="w") as io:
-                io.write(nwbfile, consolidate_metadata=True)
-        elif fmt == "hdf5":
-            from pynwb import NWBHDF5IO
-
-            with NWBHDF5IO(str(tmp), mode="w") as io:
-                io.write(nwbfile)
-        else:
-            raise ValueError(f"unknown NWB format {fmt!r}: expected 'zarr' or 'hdf5'")
-        _remove(path)
-        os.replace(tmp, path)
-    finally:
-        _remove(tmp)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def _table_columns(columns: dict[str, tuple[str, Any]]) -> list[Any]:
-    from hdmf.common import VectorData
-
-    out = []
-    for name, (description, data) in columns.items():
-        values = data.tolist() if isinstance(data, np.ndarray) and data.dtype.kind == "U" else data
-        out.append(VectorData(name=name, description=description, data=values))
-    return out
-
-
-def _time_intervals(name: str, description: str, columns: dict[str, tuple[str, Any]]) -> Any:
-    from pynwb.epoch import TimeIntervals
-
-    n = len(next(iter(columns.values()))[1])
-    return TimeIntervals(
-        name=name,
-        description=description,
-        columns=_table_columns(columns),
-        id=np.arange(n),
-    )
-
-
-# --------------------------------------------------------------------------------------
-# behavior parts (shared by the ephys and the behavior/timing NWB)
-# --------------------------------------------------------------------------------------
-
-
-def _running_speed(rng: np.random.Generator, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
-    from .behaviorgen import running_speed
-
-    return running_speed(rng, duration_s)
-
-
-def _series(
-    name: str, data: np.ndarray, t: np.ndarray, *, unit: str, description: str, fmt: str
-) -> Any:
-    """A TimeSeries with explicit timestamps, its arrays stored as the backend stores them."""
-    from pynwb import TimeSeries
-
-    return TimeSeries(
-        name=name,
-        data=_wrap(data, fmt),
-        timestamps=_wrap(t, fmt),
-        unit=unit,
-        description=description,
-    )
-
-
-def _running_module(nwbfile: NWBFile, t: np.ndarray, speed: np.ndarray, fmt: str) -> Any:
-    """The ``running`` module: ``running_speed`` + ``running_wheel_rotation`` (h2: behaviorgen)."""
-    from .behaviorgen import running_module
-
-    return running_module(nwbfile, t, speed, fmt)
-
-
-def _add_running(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
-    from .behaviorgen import add_running
-
-    add_running(nwbfile, rng, duration_s, fmt)
-
-
-def _add_wheel_acquisition(
-    nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Acquisition ``raw_running_wheel_rotation`` + the two wheel voltages (h2: behaviorgen);
-    returns the wheel's ``(timestamps, speed)`` for :func:`_running_module`."""
-    from .behaviorgen import add_wheel_acquisition
-
-    return add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
-
-
-def _add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str) -> None:
-    """Stimulus onsets plus the ``*_presentations`` tables (see :mod:`.stimgen`)."""
-    from . import stimgen
-
-    stimgen.add_stimulus(nwbfile, rng, duration_s, fmt)
-
-
-def _add_eye_tracking(
-    nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, fmt: str
-) -> None:
-    """``processing/eye_tracking``: pupil/CR/ellipse tables + blinks (h2: behaviorgen)."""
-    from .behaviorgen import add_eye_tracking
-
-    add_eye_tracking(nwbfile, rng, duration_s, fmt)
-
-
-# --------------------------------------------------------------------------------------
-# ephys (in nwbgen_ephys; these wrappers keep ``nwbgen.write_ephys_nwb`` working)
-# --------------------------------------------------------------------------------------
-
-
-def write_ephys_nwb(path: Path, **kwargs: Any) -> None:
-    """Write a Neuropixels NWB: see :func:`ppdata.mirror.nwbgen_ephys.write_ephys_nwb`."""
-    from .nwbgen_ephys import write_ephys_nwb as write
-
-    write(path, **kwargs)
-
-
-def benchmark_ephys_kwargs() -> dict[str, Any]:
-    """The bench-size recipe: see :func:`ppdata.mirror.nwbgen_ephys.benchmark_ephys_kwargs`."""
-    from .nwbgen_ephys import benchmark_ephys_kwargs as recipe
-
-    return recipe()
-
 
 # --------------------------------------------------------------------------------------
 # planar ophys
@@ -356,8 +110,6 @@ def _add_plane(
         RoiResponseSeries,
     )
 
-    from . import stimgen
-
     name = f"{structure}_{index}"
     module = nwbfile.create_processing_module(name=name, description=f"ophys of plane {name}")
     plane = nwbfile.create_imaging_plane(
@@ -429,7 +181,7 @@ def _add_plane(
     )
 
     traces = _calcium_traces(rng, len(timestamps), n_rois, rate_hz)
-    stimgen.add_dff_responses(traces["dff"], timestamps, len(timestamps) / rate_hz, index)
+    add_dff_responses(traces["dff"], timestamps, len(timestamps) / rate_hz, index)
 
     def series(series_name: str, key: str, unit: str) -> Any:
         region = table.create_roi_table_region(
@@ -494,14 +246,7 @@ def write_pophys_nwb(
     rng = np.random.default_rng(seed)
     n_frames = max(2, int(duration_s * rate_hz))
     n_groups = max(1, (len(planes) + 1) // 2)
-    with _deterministic_ids(f"pophys:{raw_name}:{seed}"):
-        nwbfile = _new_nwbfile(
-            raw_name=raw_name,
-            kind="pophys",
-            subject_id=subject_id,
-            session_start=session_start,
-            description="Mesoscope two-photon imaging (OpenScope Predictive Processing)",
-        )
+    with building_nwb(path, "pophys", "zarr", seed, raw_name, subject_id, session_start) as nwbfile:
         device = Device(name="MESO.1", description="Mesoscope (Thorlabs)")
         nwbfile.add_device(device)
         for i, (structure, index, depth) in enumerate(planes):
@@ -520,8 +265,6 @@ def write_pophys_nwb(
                 rate_hz=rate_hz,
                 image_size=image_size,
             )
-        _write(nwbfile, Path(path), "zarr")
-    logger.debug("wrote pophys NWB %s", path)
 
 
 # --------------------------------------------------------------------------------------
@@ -545,10 +288,8 @@ def write_behavior_nwb(
 
     Parameters
     ----------
-    path : Path
-        Destination folder (replaced if it exists).
-    raw_name, subject_id, session_start
-        Session identity.
+    path, raw_name, subject_id, session_start
+        As in :func:`write_pophys_nwb`.
     duration_s : float
         Session length.
     seed : int
@@ -556,16 +297,7 @@ def write_behavior_nwb(
     """
     rng = np.random.default_rng(seed)
     fmt = "zarr"
-    with _deterministic_ids(f"behavior:{raw_name}:{seed}"):
-        nwbfile = _new_nwbfile(
-            raw_name=raw_name,
-            kind="behavior",
-            subject_id=subject_id,
-            session_start=session_start,
-            description="behavior and stimulus timing (OpenScope Predictive Processing)",
-        )
-        t, speed = _add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
-        _running_module(nwbfile, t, speed, fmt)
-        _add_stimulus(nwbfile, rng, duration_s, fmt)
-        _write(nwbfile, Path(path), fmt)
-    logger.debug("wrote behavior NWB %s", path)
+    with building_nwb(path, "behavior", fmt, seed, raw_name, subject_id, session_start) as nwbfile:
+        t, speed = add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
+        running_module(nwbfile, t, speed, fmt)
+        add_stimulus(nwbfile, rng, duration_s, fmt)

@@ -6,7 +6,7 @@
   no behavior at all.
 - The complete NWB of an ``_nwb_`` asset (HDF5 at the asset root): the same plus acquisition
   (wheel rotation and voltages), ``running``, ``eye_tracking``, ``stimulus`` and the
-  ``*_presentations`` tables (written by the behavior writers of :mod:`.nwbgen`), electrodes
+  ``*_presentations`` tables (written by :mod:`.behaviorgen` and :mod:`.stimgen`), electrodes
   with CCF ``x, y, z`` and Allen acronyms in ``location``.
 
 Shapes: one ``Device`` per probe (``ProbeA`` ...), an ``ElectrodeGroup`` per shank (the probe's
@@ -20,7 +20,6 @@ electrode of its probe and ``waveform_mean``/``waveform_sd`` over the full probe
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -29,7 +28,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from . import nwbgen as g
+from .behaviorgen import add_eye_tracking, add_running, add_wheel_acquisition
+from .nwbgen_common import building_nwb, table_columns, wrap
+from .stimgen import add_stimulus
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
@@ -41,8 +42,6 @@ __all__ = [
     "benchmark_ephys_kwargs",
     "write_ephys_nwb",
 ]
-
-logger = logging.getLogger(__name__)
 
 CHANNELS_PER_PROBE = 384  # Neuropixels 1.0
 LFP_RATE = 1250.0  # 2.5 kHz LFP band decimated x2
@@ -346,7 +345,7 @@ def _add_units(
     spike_times = VectorData(
         name="spike_times",
         description="the spike times for each unit in seconds",
-        data=g._wrap(spikes, fmt, (SPIKE_TIMES_CHUNK,)),
+        data=wrap(spikes, fmt, (SPIKE_TIMES_CHUNK,)),
     )
     electrodes = DynamicTableRegion(
         name="electrodes",
@@ -362,19 +361,19 @@ def _add_units(
         VectorData(
             name="waveform_mean",
             description="the spike waveform mean for each spike unit",
-            data=g._wrap(mean, fmt, (64, waveform_samples, n_ch)),
+            data=wrap(mean, fmt, (64, waveform_samples, n_ch)),
         ),
         VectorData(
             name="waveform_sd",
             description="the spike waveform standard deviation for each spike unit",
-            data=g._wrap(sd, fmt, (64, waveform_samples, n_ch)),
+            data=wrap(sd, fmt, (64, waveform_samples, n_ch)),
         ),
     ]
     docs = {"default_qc": qc_doc}
     order = [c for c in UNIT_COLUMNS if c in values] + [
         c for c in RELEASE_2026_COLUMNS if c in values
     ]
-    columns += g._table_columns(
+    columns += table_columns(
         {name: (docs.get(name, name.replace("_", " ")), values[name]) for name in order}
     )
     nwbfile.units = Units(
@@ -437,8 +436,8 @@ def _add_lfp(
             data_io: Any = data
             stamps_io: Any = stamps
         else:
-            data_io = g._wrap(data, fmt, (LFP_TIME_CHUNK, len(rows)))
-            stamps_io = g._wrap(stamps, fmt, (LFP_TIME_CHUNK,))
+            data_io = wrap(data, fmt, (LFP_TIME_CHUNK, len(rows)))
+            stamps_io = wrap(stamps, fmt, (LFP_TIME_CHUNK,))
         lfp.add_electrical_series(
             ElectricalSeries(
                 name=f"ElectricalSeries{probe}-LFP",
@@ -525,14 +524,7 @@ def write_ephys_nwb(
     rng = np.random.default_rng(seed)
     short = duration_s if lfp_duration_s is None else min(lfp_duration_s, duration_s)
     durations = {p: (duration_s if p in long_lfp_probes else short) for p in probes}
-    with g._deterministic_ids(f"ephys:{raw_name}:{seed}"):
-        nwbfile = g._new_nwbfile(
-            raw_name=raw_name,
-            kind="ephys",
-            subject_id=subject_id,
-            session_start=session_start,
-            description="Base NWB file generated with subject metadata",
-        )
+    with building_nwb(path, "ephys", fmt, seed, raw_name, subject_id, session_start) as nwbfile:
         _add_electrodes(nwbfile, rng, probes, shanks or {}, ccf=ccf, ccf_areas=ccf_areas)
         _add_units(
             nwbfile,
@@ -548,12 +540,10 @@ def write_ephys_nwb(
         )
         _add_lfp(nwbfile, rng, probes=probes, durations=durations, fmt=fmt)
         if complete:
-            g._add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
-            g._add_running(nwbfile, rng, duration_s, fmt)
-            g._add_eye_tracking(nwbfile, rng, duration_s, fmt)
-            g._add_stimulus(nwbfile, rng, duration_s, fmt)
-        g._write(nwbfile, Path(path), fmt)
-    logger.debug("wrote ephys NWB %s", path)
+            add_wheel_acquisition(nwbfile, rng, duration_s, fmt)
+            add_running(nwbfile, rng, duration_s, fmt)
+            add_eye_tracking(nwbfile, rng, duration_s, fmt)
+            add_stimulus(nwbfile, rng, duration_s, fmt)
 
 
 def benchmark_ephys_kwargs() -> dict[str, Any]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
@@ -233,33 +234,48 @@ def _ecephys_value(spec: tuple[Any, ...], status: str, rng: random.Random, schem
     return _dropdown(opts, statuses, chosen)
 
 
-def _ecephys_metrics(
-    schema: int,
-    recordings: Sequence[str],
-    asset_name: str,
-    fail: Sequence[str],
-    pending: Sequence[str],
-    rng: random.Random,
-    when: datetime,
-) -> list[tuple[tuple[Any, ...], str, dict[str, Any]]]:
+@dataclass(frozen=True)
+class _Request:
+    """What every metric of one document depends on."""
+
+    schema: int
+    asset_name: str
+    fail: Sequence[str]
+    pending: Sequence[str]
+    rng: random.Random
+    when: datetime
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One metric and where it counts: its v1 evaluation (key, fields with an empty
+    ``metrics`` list) and the v2 ``status`` keys it feeds."""
+
+    metric: dict[str, Any]
+    evaluation: tuple[Any, dict[str, Any]]
+    status_keys: tuple[str, ...]
+
+
+def _ecephys_entries(q: _Request, recordings: Sequence[str]) -> list[_Entry]:
+    schema, when = q.schema, q.when
     out = []
     for rec in recordings:
         tag = short_recording(rec)
         probe = next((p for p in tag.split("_") if p.startswith("Probe")), tag).split("-")[0]
         for i, spec in enumerate(_ECEPHYS):
-            label, _ev, v1_name, v2_name, stage, figure, _options, default = spec
-            status = _status_of(f"{probe} {label}", label, fail, pending, default)
+            label, evaluation, v1_name, v2_name, stage, figure, _options, default = spec
+            status = _status_of(f"{probe} {label}", label, q.fail, q.pending, default)
             name = v1_name.format(r=rec) if schema == 1 else v2_name.format(r=tag)
             reference: str | None = f"quality_control/{rec}/{figure}" if figure else None
             if label == "Sorting curation":
                 gui = "https://ephys.allenneuraldynamics.org/ephys_gui_app?analyzer_path=" + quote(
-                    f"s3://aind-open-data/{asset_name}/postprocessed/{rec}.zarr", safe=""
+                    f"s3://aind-open-data/{q.asset_name}/postprocessed/{rec}.zarr", safe=""
                 )
                 reference = gui
             stamp = when + timedelta(minutes=i)
             metric: dict[str, Any] = {
                 "name": name,
-                "value": _ecephys_value(spec, status, rng, schema),
+                "value": _ecephys_value(spec, status, q.rng, schema),
                 "description": f"{label} check of {tag}",
                 "reference": reference,
                 "status_history": _history(status, stamp, schema),
@@ -284,7 +300,19 @@ def _ecephys_metrics(
                             "timestamp": _iso(stamp),
                         }
                     ]
-            out.append((spec, tag, metric))
+            # v1 groups per metric type, across probes
+            fields = {
+                "modality": _modality("ecephys"),
+                "stage": stage,
+                "name": evaluation,
+                "description": f"{evaluation} of every probe",
+                "metrics": [],
+                "tags": None,
+                "notes": "",
+                "allow_failed_metrics": False,
+                "created": _iso(when),
+            }
+            out.append(_Entry(metric, (evaluation, fields), (f"probe:{tag}", "ecephys", stage)))
     return out
 
 
@@ -335,93 +363,33 @@ def quality_control(
     if schema >= 2:
         doc["object_type"] = "Quality control"
     doc.update({"describedBy": _DESCRIBED_BY, "schema_version": version})
+    q = _Request(schema, asset_name, fail, pending, rng, when)
     if modality == "ecephys" and probes:
-        return _ecephys_document(doc, schema, probes, asset_name, fail, pending, rng, when)
-    return _other_document(doc, schema, modality, probes, asset_name, fail, pending, rng, when)
+        from .layout_model import recording_name
+
+        recordings = [p if "_recording" in p else recording_name(p) for p in probes]
+        return _assemble(doc, schema, _ecephys_entries(q, recordings), [["stage", "probe"]])
+    return _assemble(doc, schema, _other_entries(q, modality, probes), ["stage"])
 
 
-def _ecephys_document(
-    doc: dict[str, Any],
-    schema: int,
-    probes: Sequence[str],
-    asset_name: str,
-    fail: Sequence[str],
-    pending: Sequence[str],
-    rng: random.Random,
-    when: datetime,
-) -> dict[str, Any]:
-    from .layout_model import recording_name
-
-    recordings = [p if "_recording" in p else recording_name(p) for p in probes]
-    metrics = _ecephys_metrics(schema, recordings, asset_name, fail, pending, rng, when)
-    if schema == 1:
-        evaluations: dict[str, dict[str, Any]] = {}
-        for spec, _tag, metric in metrics:
-            ev = evaluations.setdefault(
-                spec[1],
-                {
-                    "modality": _modality("ecephys"),
-                    "stage": spec[4],
-                    "name": spec[1],
-                    "description": f"{spec[1]} of every probe",
-                    "metrics": [],
-                    "tags": None,
-                    "notes": "",
-                    "allow_failed_metrics": False,
-                    "created": _iso(when),
-                },
-            )
-            ev["metrics"].append(metric)
-        for ev in evaluations.values():
-            ev["latest_status"] = _combine(m["status_history"][-1]["status"] for m in ev["metrics"])
-        doc.update({"evaluations": list(evaluations.values()), "notes": None})
-        return doc
-    status: dict[str, str] = {}
-    for spec, tag, metric in metrics:
-        latest = metric["status_history"][-1]["status"]
-        for key in (f"probe:{tag}", "ecephys", spec[4]):
-            status[key] = _combine((status.get(key, "Pass"), latest))
-    doc.update(
-        {
-            "metrics": [m for _, _, m in metrics],
-            "key_experimenters": None,
-            "notes": None,
-            "default_grouping": [["stage", "probe"]],
-            "allow_tag_failures": [],
-            "status": status,
-        }
-    )
-    return doc
-
-
-def _other_document(
-    doc: dict[str, Any],
-    schema: int,
-    modality: str,
-    groups_in: Sequence[str],
-    asset_name: str,
-    fail: Sequence[str],
-    pending: Sequence[str],
-    rng: random.Random,
-    when: datetime,
-) -> dict[str, Any]:
+def _other_entries(q: _Request, modality: str, groups_in: Sequence[str]) -> list[_Entry]:
     groups: Sequence[str | None] = tuple(groups_in) or (None,)
-    metrics: list[tuple[str, str | None, dict[str, Any]]] = []
+    out = []
     for group in groups:
         for i, (stage, label, figure) in enumerate(_OTHER.get(modality, _OTHER["behavior"])):
             name = f"{group} {label}" if group else label
-            status = _status_of(name, label, fail, pending, "Pass")
-            history = _history(status, when + timedelta(minutes=i), schema)
+            status = _status_of(name, label, q.fail, q.pending, "Pass")
+            history = _history(status, q.when + timedelta(minutes=i), q.schema)
             reference = f"{group}/movie_qc/{group}_{figure}" if group else figure
             metric: dict[str, Any] = {
                 "name": name,
-                "value": round(rng.uniform(0, 5), 3) if "drift" in label.lower() else True,
+                "value": round(q.rng.uniform(0, 5), 3) if "drift" in label.lower() else True,
                 "description": f"{label} check",
                 "reference": reference,
                 "status_history": history,
-                "evaluated_assets": [asset_name] if asset_name else None,
+                "evaluated_assets": [q.asset_name] if q.asset_name else None,
             }
-            if schema >= 2:
+            if q.schema >= 2:
                 metric = {
                     "object_type": "QC metric",
                     "name": name,
@@ -430,41 +398,46 @@ def _other_document(
                     **{k: v for k, v in metric.items() if k != "name"},
                     "tags": [group] if group else [],  # 2.0.x: a list of strings
                 }
-            metrics.append((stage, group, metric))
+            # v1 groups per stage and plane (or camera)
+            fields = {
+                "modality": _modality(modality),
+                "stage": stage,
+                "name": f"{stage} {group}" if group else stage,
+                "description": None,
+                "notes": "",
+                "allow_failed_metrics": False,
+                "metrics": [],
+                "created": _iso(q.when),
+            }
+            out.append(_Entry(metric, ((stage, group), fields), (stage,)))
+    return out
+
+
+def _assemble(
+    doc: dict[str, Any], schema: int, entries: list[_Entry], grouping: list[Any]
+) -> dict[str, Any]:
+    """Finish a document: v1 ``evaluations`` with their latest status, or v2 flat
+    ``metrics`` with the combined ``status`` per key."""
     if schema == 1:
-        evaluations: list[dict[str, Any]] = []
-        seen: dict[tuple[str, str | None], dict[str, Any]] = {}
-        for stage, group, metric in metrics:
-            ev = seen.get((stage, group))
-            if ev is None:
-                ev = {
-                    "modality": _modality(modality),
-                    "stage": stage,
-                    "name": f"{stage} {group}" if group else stage,
-                    "description": None,
-                    "notes": "",
-                    "allow_failed_metrics": False,
-                    "metrics": [],
-                    "created": _iso(when),
-                }
-                seen[(stage, group)] = ev
-                evaluations.append(ev)
-            ev["metrics"].append(metric)
-        for ev in evaluations:
+        evaluations: dict[Any, dict[str, Any]] = {}
+        for entry in entries:
+            key, fields = entry.evaluation
+            evaluations.setdefault(key, fields)["metrics"].append(entry.metric)
+        for ev in evaluations.values():
             ev["latest_status"] = _combine(m["status_history"][-1]["status"] for m in ev["metrics"])
-        doc.update({"evaluations": evaluations, "notes": None})
+        doc.update({"evaluations": list(evaluations.values()), "notes": None})
         return doc
     status: dict[str, str] = {}
-    for stage, _group, metric in metrics:
-        status[stage] = _combine(
-            (status.get(stage, "Pass"), metric["status_history"][-1]["status"])
-        )
+    for entry in entries:
+        latest = entry.metric["status_history"][-1]["status"]
+        for key in entry.status_keys:
+            status[key] = _combine((status.get(key, "Pass"), latest))
     doc.update(
         {
-            "metrics": [m for _, _, m in metrics],
+            "metrics": [entry.metric for entry in entries],
             "key_experimenters": None,
             "notes": None,
-            "default_grouping": ["stage"],
+            "default_grouping": grouping,
             "allow_tag_failures": [],
             "status": status,
         }

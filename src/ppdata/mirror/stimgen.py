@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+from .nwbgen_common import timeseries
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
@@ -162,6 +165,7 @@ def _standard_block(
     else:  # standard_control: single, with a few omissions and halts
         types = _oddball_types(rng, n, ("omission", "halt"), fraction)
         types = ["single" if t == "standard" else t for t in types]
+    grating = partial(_grating, label=label, block_type=block_type)
     rows = []
     start = t0
     for i, kind in enumerate(types):
@@ -170,11 +174,9 @@ def _standard_block(
             orientation = float(rng.choice([0.0, 45.0, 90.0]))
         delay = STANDARD_ON if kind != "jitter" else float(rng.choice([0.2, 0.5]))
         rows.append(
-            _grating(
+            grating(
                 start,
                 STANDARD_ON,
-                label=label,
-                block_type=block_type,
                 trial_type=kind,
                 orientation=orientation,
                 Delay=delay,
@@ -197,6 +199,7 @@ def _sequence_block(
         )
     else:  # sequential control: shuffled elements, some halts and omissions
         kinds = _oddball_types(rng, n_seq, ("halt", "omission"), fraction)
+    grating = partial(_grating, label=label, block_type=block_type)
     rows = []
     trial = 0
     for s, kind in enumerate(kinds):
@@ -212,11 +215,9 @@ def _sequence_block(
                 orientation = {"orientation_45": 45.0, "orientation_90": 90.0}.get(kind, 0.0)
             else:
                 trial_type, orientation = "standard", _SEQUENCE[e]
-            row = _grating(
+            row = grating(
                 start,
                 SEQUENCE_ROW,
-                label=label,
-                block_type=block_type,
                 trial_type=trial_type,
                 orientation=orientation,
                 TrialNumber=float(trial),
@@ -235,12 +236,11 @@ def _frames_block(
     t0: float, t1: float, label: str, block_type: str, row: float, trial_type: str, stim_type: str
 ) -> list[dict[str, Any]]:
     n = max(1, int((t1 - t0) // row))
+    grating = partial(_grating, label=label, block_type=block_type)
     return [
-        _grating(
+        grating(
             t0 + i * row,
             row,
-            label=label,
-            block_type=block_type,
             trial_type=trial_type,
             stim_type=stim_type,
             TrialNumber=float(i),
@@ -408,12 +408,10 @@ def add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
     one without is a Mesoscope behavior/timing NWB (parameters as float64).
     """
     from hdmf.common import VectorData, VectorIndex
-    from pynwb import TimeSeries
     from pynwb.base import TimeSeriesReference, TimeSeriesReferenceVectorData
     from pynwb.epoch import TimeIntervals
 
     from ..nwb.backends import install_safe_pickle
-    from .nwbgen import _wrap
 
     if fmt == "zarr":
         # hdmf-zarr pickles the compound ``timeseries`` column and reads its fill value back
@@ -422,12 +420,13 @@ def add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
     blocks = schedule(duration_s, kind)
     starts = np.sort(np.concatenate([[r["start_time"] for r in b.rows] for b in blocks]))
     module = nwbfile.create_processing_module(name="stimulus", description="stimulus timing")
-    onsets = TimeSeries(
-        name="timestamps",
-        data=_wrap(starts.copy(), fmt),
-        timestamps=_wrap(starts, fmt),
+    onsets = timeseries(
+        "timestamps",
+        starts.copy(),
+        starts,
         unit="s",
         description="onset of every stimulus presentation (photodiode corrected)",
+        fmt=fmt,
     )
     module.add(onsets)
     position = {float(t): i for i, t in enumerate(starts)}

@@ -41,59 +41,32 @@ from pathlib import Path
 
 from ..callbacks import CallbackLike, resolve
 from ..errors import MirrorError
-from . import inventory, layout_dandi, layout_ephys, layout_files, layout_ophys
+from . import inventory, layout_dandi, layout_ephys, layout_files, layout_model, layout_ophys
+
+# the world's vocabulary (session names, file names, the dataclasses) is defined in
+# layout_model and re-exported here, where tests and tools name it
+from .layout_model import *  # noqa: F403
 from .layout_model import (
-    BUCKET_DIRNAME,
-    EPHYS_COMPLETE,
-    EPHYS_REPROCESSED,
-    KINDS,
-    MESOSCOPE_A,
-    MESOSCOPE_B,
-    NOT_ON_S3,
     SIZES,
-    SLAP2_PILOT,
-    SLAP2_SESSION,
     SPREADSHEET_NAME,
-    SPREADSHEET_SESSION_COLUMN,
     STAMP_NAME,
     WORLD_VERSION,
-    Asset,
-    Plane,
-    Session,
     Size,
     World,
-    recording_name,
 )
 from .layout_sessions import describe_world, spreadsheet_bytes
 
 __all__ = [
-    "BUCKET_DIRNAME",
-    "EPHYS_COMPLETE",
-    "EPHYS_REPROCESSED",
-    "KINDS",
-    "MESOSCOPE_A",
-    "MESOSCOPE_B",
     "NONDETERMINISTIC_KEYS",
-    "NOT_ON_S3",
-    "SIZES",
-    "SLAP2_PILOT",
-    "SLAP2_SESSION",
-    "SPREADSHEET_NAME",
-    "SPREADSHEET_SESSION_COLUMN",
-    "STAMP_NAME",
-    "WORLD_VERSION",
-    "Asset",
-    "Plane",
-    "Session",
-    "World",
+    "added_names",
     "build_world",
     "describe_world",
     "ensure_world",
     "load_world",
-    "recording_name",
     "spreadsheet_bytes",
     "world_dir",
 ]
+__all__ += layout_model.__all__
 
 logger = logging.getLogger(__name__)
 
