@@ -53,13 +53,21 @@ def serve_static(root: Path, conn: Any, bucket: str = BUCKET) -> None:
             sizes[p.relative_to(root).as_posix()] = p.stat().st_size
     keys = sorted(sizes)
     etags: dict[str, str] = {}
-    lock = threading.Lock()
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
 
     def meta(key: str) -> tuple[int, str]:
-        with lock:
-            if key not in etags:
-                etags[key] = _etag(root / key)
-            return sizes[key], etags[key]
+        # one lock per key: while one request hashes a 1.4 GB file, requests for other keys
+        # go on (one global lock made every request wait for the slowest hash)
+        etag = etags.get(key)
+        if etag is None:
+            with guard:
+                lock = locks.setdefault(key, threading.Lock())
+            with lock:
+                etag = etags.get(key)
+                if etag is None:
+                    etag = etags[key] = _etag(root / key)
+        return sizes[key], etag
 
     stamp = "2025-01-01T00:00:00.000Z"
     counts: Counter[str] = Counter()
@@ -220,9 +228,15 @@ def serve_static(root: Path, conn: Any, bucket: str = BUCKET) -> None:
                         break
                     offset += sent
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        # set before listen() (a class attribute): set on the instance after it was made,
+        # the listen backlog stayed at socketserver's 5, and a burst of 16 new connections
+        # (16 download lanes starting at once, each through the proxy) overflowed it: SYNs
+        # dropped, a 1-s retransmit charged to whichever client opened them
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", 0), Handler)
     conn.send(f"http://127.0.0.1:{server.server_address[1]}")
     server.serve_forever()
 

@@ -232,6 +232,25 @@ def measure(
     return row
 
 
+def instructions(
+    tool: str, workload: str, endpoint: str, key: str, dest: Path, tools: Path, jobs: int
+) -> int | None:
+    """User-space instructions of one run of a Python tool under ``valgrind --tool=callgrind``:
+    a CPU figure that the machine's load does not move (None if valgrind is missing)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None or not (tool.startswith("ppdata") or tool == "obstore"):
+        return None
+    if workload != "c":
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+    cmd = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    reaper = _Reaper([*cmd, *commands(tool, workload, endpoint, key, dest, tools, jobs)])
+    reaper.extra_env = TOOL_ENV.get(tool, {})
+    reaper.run()
+    found = [line for line in reaper.stderr.splitlines() if "Collected :" in line]
+    return int(found[-1].rsplit(":", 1)[1].strip().replace(",", "")) if found else None
+
+
 def _warm(path: Path) -> None:
     """Read the served files once, so that they are in the page cache."""
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
@@ -258,6 +277,7 @@ class _Reaper:
     def __init__(self, cmd: list[str], extra_env: dict[str, str] | None = None) -> None:
         self.cmd = cmd
         self.extra_env = extra_env or {}
+        self.stderr = ""
 
     def run(self) -> tuple[float, int, str, float]:
         env = {
@@ -289,6 +309,7 @@ class _Reaper:
             if os.waitstatus_to_exitcode(status) != 0:
                 raise RuntimeError(f"{self.cmd[0]} failed: {err.read().decode()[-2000:]}")
             cpu = usage.ru_utime + usage.ru_stime
+            self.stderr = err.read().decode()
             return seconds, usage.ru_maxrss // 1024, out.read().decode(), cpu
 
 
@@ -334,6 +355,12 @@ def main() -> None:
         "--obstore", type=Path, default=None, help="a folder holding obstore (pip --target)"
     )
     parser.add_argument("--tools", default=None, help="only these tools (comma-separated)")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="also count each Python tool's instructions in one run under valgrind's callgrind "
+        "(the CPU figure a loaded machine does not move; ~50x slower)",
+    )
     args = parser.parse_args()
     global S5CMD_WORKERS
     S5CMD_WORKERS = args.s5cmd_workers
@@ -409,6 +436,11 @@ def main() -> None:
                         )
                     )
             results = {t: _median_run(r) for t, r in runs.items()}
+            for tool in tools if args.callgrind else ():
+                counted = instructions(
+                    tool, workload, endpoint, key, work / f"dest-{tool}", args.tools_bin, args.jobs
+                )
+                results[tool]["instructions"] = counted
             for tool, r in results.items():
                 ours = results["ppdata"]
                 rows.append(
@@ -423,6 +455,11 @@ def main() -> None:
                         r["rss_mb"],
                         f"{r['cpu']:.2f}",
                         "-" if tool == "ppdata" else ratio(r["seconds"], ours["seconds"]),
+                        *(
+                            [f"{r['instructions'] / 1e6:.0f}" if r.get("instructions") else "-"]
+                            if args.callgrind
+                            else []
+                        ),
                     ]
                 )
             inner = results["ppdata"]["inner"]
@@ -439,6 +476,7 @@ def main() -> None:
                     "-",
                     "-",
                     "-",
+                    *(["-"] if args.callgrind else []),
                 ]
             )
     for tool in tools:
@@ -460,6 +498,7 @@ def main() -> None:
             "peak RSS MB",
             "CPU s (median)",
             "tool time / ppdata time",
+            *(["instructions, millions (callgrind)"] if args.callgrind else []),
         ],
         rows,
     )

@@ -160,8 +160,9 @@ class _PpdataSide:
 
     def close(self) -> None:
         if self.session is not None:
+            client = self.session.client  # a closed Session refuses to hand it out
             self.session.close()
-            self.session.client.close()
+            client.close()
 
 
 class _NotebookSide:

@@ -144,7 +144,7 @@ def test_unit_counts_by_trial_and_by_spike_agree_with_histograms():
     """Few trials are searched in the train, many trials (more than the train's spikes in
     the block) are found spike by spike: both count what per-trial histograms count, for
     sorted and shuffled onsets."""
-    from ppdata.nwb.spikebins import _unit_counts
+    from ppdata.nwb.windows import unit_counts
 
     rng = np.random.default_rng(7)
     train = np.sort(rng.uniform(0, 100, 300))
@@ -152,7 +152,38 @@ def test_unit_counts_by_trial_and_by_spike_agree_with_histograms():
     for onsets in (np.sort(rng.uniform(5, 95, 12)), np.sort(rng.uniform(5, 95, 2000))):
         expected = sum(np.histogram(train - t, bins=edges)[0] for t in onsets)
         for trials in (onsets, rng.permutation(onsets)):
-            assert _unit_counts(train, trials, edges).tolist() == expected.tolist()
+            assert unit_counts(train, trials, edges).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("spacing", ["regular", "bunched", "repeated"])
+def test_windows_count_every_condition_as_histograms_do(spacing):
+    """Two conditions counted together equal each one's per-trial histograms, whether the
+    trials' table search takes a step or two (regular onsets), falls back to a binary
+    search (onsets bunched far closer than the table's cells) or meets equal onsets."""
+    from ppdata.nwb import windows
+
+    rng = np.random.default_rng(11)
+    edges = -0.25 + np.arange(31) * 0.05
+    if spacing == "regular":
+        every = 10.0 + np.arange(600) * 0.27
+    elif spacing == "bunched":
+        every = np.concatenate([np.sort(rng.uniform(10, 11, 300)), rng.uniform(11, 170, 300)])
+    else:
+        every = np.repeat(10.0 + np.arange(200) * 0.8, 2)
+    chosen = rng.random(len(every)) < 0.1
+    onsets = [rng.permutation(every[chosen]), every[~chosen]]
+    counter = windows.Windows(onsets, edges)
+    assert (counter._lookup.width > windows.MAX_WIDTH) == (spacing == "bunched")
+    for size in (0, 5, 400, 20_000):
+        train = np.sort(rng.uniform(0, 180, size))
+        expected = [
+            sum((np.histogram(train - t, bins=edges)[0] for t in o), np.zeros(30, int))
+            for o in onsets
+        ]
+        assert counter.count(train).tolist() == [e.tolist() for e in expected]
+    # a trial without an onset (NaN) has no window: it counts nothing, and breaks nothing
+    nan = windows.Windows([np.append(onsets[0], np.nan), onsets[1]], edges)
+    assert nan.count(train).tolist() == counter.count(train).tolist()
 
 
 def test_psth_from_spikes_counts_edges():

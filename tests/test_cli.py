@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import socket
@@ -19,6 +20,45 @@ def test_help_lists_the_commands(run):
     assert result.code == 0
     for command in ("assets", "ls", "mirror", "tour", "name"):
         assert command in result.out
+
+
+def test_the_command_table_names_what_each_module_registers():
+    import importlib
+    import pkgutil
+
+    import click
+
+    import ppdata.cli
+    from ppdata.cli.main import COMMANDS
+
+    registering = {
+        m.name
+        for m in pkgutil.iter_modules(ppdata.cli.__path__)
+        if hasattr(importlib.import_module(f"ppdata.cli.{m.name}"), "register")
+    }
+    assert registering == set(COMMANDS.values())  # a new command module is in the table
+    for module in set(COMMANDS.values()):
+        group = click.Group()
+        importlib.import_module(f"ppdata.cli.{module}").register(group)
+        assert sorted(group.commands) == sorted(n for n, m in COMMANDS.items() if m == module)
+
+
+def test_a_command_imports_only_its_own_module():
+    code = (
+        "import sys\n"
+        "from ppdata.cli.main import main\n"
+        "try:\n"
+        "    main(['download', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ppdata.cli.') or m == 'numpy'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = ast.literal_eval(out.strip().splitlines()[-1])
+    assert "ppdata.cli.download" in loaded
+    assert not {"numpy", "ppdata.cli.nwb", "ppdata.cli.web", "ppdata.cli.project"} & set(loaded)
 
 
 def test_name_parses_without_network(run):

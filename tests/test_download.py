@@ -216,6 +216,30 @@ def test_path_and_url_targets(client, dest):
     assert all(f.path == local(dest, f.key) for f in folder.files)
 
 
+def listings(client: S3Client) -> int:
+    counts = client.stats.snapshot().by_operation.get("ListObjectsV2")
+    return counts.requests if counts else 0
+
+
+@pytest.mark.parametrize(
+    ("target", "count", "lists"),
+    [
+        (f"s3://{BUCKET}/{SORTED}/nwb/", 2, 1),  # named as a folder: its listing, nothing else
+        (SORTED, 6, 1),  # an asset: its listing says both that it exists and what it holds
+        (f"{SORTED}/nwb", 2, 2),  # folder or object? one look-up, then the folder's listing
+        (BIG, 1, 1),  # an object: the look-up finds it, with its size and ETag
+    ],
+)
+def test_a_plan_lists_each_folder_once(client, dest, target, count, lists):
+    plan = plan_download(target, client=client, dest=dest)
+    assert (plan.count, listings(client)) == (count, lists)
+
+
+def test_an_empty_folder_target_says_what_is_there(client, dest):
+    with pytest.raises(NotFound, match=r"quality_control\.json"):
+        plan_download(f"{SORTED}/nope/", client=client, dest=dest)
+
+
 # -- safety ---------------------------------------------------------------------------------
 
 

@@ -1,14 +1,16 @@
 """The ``ppdata`` click group and what every command shares: :class:`App` (settings and a
 lazily made client), the connection options, ``pass_app`` and the option helpers.
 
-Command modules (``cli/<group>.py``) import from here; :mod:`ppdata.cli.main` imports them
-and registers their commands on :data:`cli`, so nothing imports back.
+Command modules (``cli/<group>.py``) import from here; :mod:`ppdata.cli.main` names them in
+its command table, and :class:`LazyGroup` imports one when its command runs, so nothing
+imports back.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +21,7 @@ from ..settings import Settings
 
 __all__ = [
     "App",
+    "LazyGroup",
     "cli",
     "common_options",
     "file_option",
@@ -190,7 +193,59 @@ def window_options(f: F) -> F:
     return click.option("--start", type=float, help="From this time (s).")(f)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose command modules are imported when one of their commands is used.
+
+    Each ``cli/<group>.py`` pulls in what its commands need (pandas, the web app, Dask...):
+    ``ppdata download`` imports ``cli/download.py`` only. :attr:`commands` still holds
+    every command for whoever reads it (``--help`` lists them all).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._modules: dict[str, str] = {}
+        super().__init__(*args, **kwargs)
+
+    def add_lazy(self, modules: Mapping[str, str]) -> None:
+        """Register ``{command name: module}``; the module's ``register(group)`` adds its
+        commands the first time one of them is asked for."""
+        self._modules.update(modules)
+
+    def _load(self, name: str) -> None:
+        module = self._modules.get(name)
+        if module is not None:
+            for other in [n for n, m in self._modules.items() if m == module]:
+                del self._modules[other]
+            importlib.import_module(module).register(self)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        for name in list(self._modules):
+            self._load(name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name is None:
+            raise TypeError("Command has no name.")
+        self._commands[name] = cmd  # not through .commands: that would import every module
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self._commands:
+            self._load(cmd_name)
+        return self._commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self._commands, *self._modules})
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="ppdata", prog_name="ppdata")
 @common_options
 def cli() -> None:

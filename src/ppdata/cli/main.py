@@ -19,49 +19,45 @@ from .app import cli
 __all__ = ["cli", "main"]
 
 
-def _register() -> None:
-    from . import (
-        behavior,
-        catalog,
-        dandi,
-        data,
-        download,
-        meta,
-        mirror,
-        nwb,
-        project,
-        slap2,
-        stimuli,
-        tour,
-        web,
-    )
+#: Every command, by the module that registers it: a command's module (and what it imports)
+#: is loaded only when that command runs (:class:`~ppdata.cli.app.LazyGroup`).
+COMMANDS = {
+    "tour": "tour",
+    "catalog": "catalog",
+    "sessions": "catalog",
+    "assets": "data",
+    "ls": "data",
+    "name": "data",
+    "metadata": "meta",
+    "portal": "meta",
+    "qc": "meta",
+    "dff": "nwb",
+    "lfp": "nwb",
+    "nwb": "nwb",
+    "planes": "nwb",
+    "plot": "nwb",
+    "spikes": "nwb",
+    "units": "nwb",
+    "aligned-dff": "stimuli",
+    "psth": "stimuli",
+    "stimuli": "stimuli",
+    "behavior": "behavior",
+    "slap2": "slap2",
+    "dandi": "dandi",
+    "download": "download",
+    "mirror": "mirror",
+    "web": "web",
+    "project": "project",
+}
 
-    for module in (
-        tour,
-        catalog,
-        data,
-        meta,
-        nwb,
-        stimuli,
-        behavior,
-        slap2,
-        dandi,
-        download,
-        mirror,
-        web,
-        project,
-    ):
-        module.register(cli)
-
-
-_register()
+cli.add_lazy({name: f"{__package__}.{module}" for name, module in COMMANDS.items()})
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``ppdata`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("PPDATA_DEBUG", "") not in ("", "0")
-    from ..nwb.file import STRICT_WINDOWS
+    from ..nwb import STRICT_WINDOWS  # not ..nwb.file: that would load numpy for every command
 
     strict = STRICT_WINDOWS.set(True)  # a window outside the data is an error, not blank output
     try:

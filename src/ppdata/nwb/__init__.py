@@ -3,3 +3,17 @@ detection (``formats``), ``summary``, its backends (``backends``) and remote sto
 (``storage``), and the data by modality (``ephys``, ``lfp``, ``ophys``, ``behavior``,
 ``stimuli``, ``aligned``, ``spikebins``).
 """
+
+from __future__ import annotations
+
+import contextvars
+
+__all__ = ["STRICT_WINDOWS"]
+
+#: When true (the command line sets it), an empty, reversed or out-of-range time window is an
+#: :class:`~ppdata.errors.InvalidWindow` naming the valid range, instead of empty arrays.
+#: Defined here, not in :mod:`ppdata.nwb.file`, so that setting it imports no NWB reader
+#: (numpy, h5py): every command sets it before it runs.
+STRICT_WINDOWS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ppdata_strict_windows", default=False
+)

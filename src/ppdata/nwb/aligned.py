@@ -33,13 +33,12 @@ from .spikebins import (  # noqa: F401  -- re-exported: the PSTH's reading machi
     BATCH_SPIKES,
     GROUP_BYTES,
     SPAN_GAP,
-    _Bins,
     _ChunkStream,
     _count_batched,
     _count_streamed,
     _remote_plain,
-    _unit_counts,
 )
+from .windows import Windows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -172,9 +171,10 @@ def psth_from_spikes(
     table), ``onsets`` the trial onsets and ``edges`` the bin edges relative to the onset.
     """
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    windows = Windows([onsets], edges)
     out = np.zeros((len(rows), len(edges) - 1), dtype=np.int64)
     for i, r in enumerate(rows):
-        out[i] = _unit_counts(spikes[starts[r] : ends[r]], onsets, edges)
+        out[i] = windows.count(spikes[starts[r] : ends[r]])[0]
     return out
 
 
@@ -260,12 +260,12 @@ def aligned_spikes(
             if runs is not None:
                 runs.cancel()
             raise
-    onsets = [trials.onsets[to], trials.onsets[vs]]
+    windows = Windows([trials.onsets[to], trials.onsets[vs]], edges)
     if runs is not None:
         # each unit binned as soon as its train has arrived
-        last = _count_streamed(runs, rows, starts, ends, _Bins(onsets, edges, counts))
+        last = _count_streamed(runs, rows, starts, ends, windows, counts)
     else:
-        last = _count_batched(nwb, path, rows, starts, ends, _Bins(onsets, edges, counts))
+        last = _count_batched(nwb, path, rows, starts, ends, windows, counts)
     _check_span(trials, (w0, w1), 0.0, max(last, float(presentations["stop_time"].max())))
     rates = np.empty((len(rows), 2, n_bins), dtype=np.float64)
     for c, condition in enumerate((to, vs)):

@@ -8,7 +8,6 @@ fetching only the chunks a selection needs, concurrently, and caching what was f
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import logging
 import threading
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NotFound, NWBError, PpdataError
+from . import STRICT_WINDOWS
 from .backends import H5Backend, ZarrBackend, decode_value, install_safe_pickle
 from .formats import NWBFormat, format_errors
 from .summary import summarize
@@ -30,12 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["NWB", "STRICT_WINDOWS"]
 
 logger = logging.getLogger(__name__)
-
-#: When true (the command line sets it), an empty, reversed or out-of-range time window is an
-#: :class:`~ppdata.errors.InvalidWindow` naming the valid range, instead of empty arrays.
-STRICT_WINDOWS: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "ppdata_strict_windows", default=False
-)
 
 
 class NWB:

@@ -5,21 +5,20 @@ deflate-chunked, the chunks are fetched by their exact byte ranges (neighbours i
 several GETs in flight on the client's pool), inflated on the thread that fetched them
 (zlib releases the GIL), and each unit is binned as soon as its whole train has arrived.
 Elsewhere (local files, Zarr) the trains are read in batches of units through the NWB
-reader. Each unit's train is sorted, so the spikes of every trial window are found by
-binary search and counted together.
+reader. Each unit's train is binned by :class:`ppdata.nwb.windows.Windows`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     from .file import NWB
+    from .windows import Windows
 
 
 #: Spike times read per batch (8 M float64 = 64 MB): bounds memory and the block cache.
@@ -44,53 +43,6 @@ def _inflate(raw: Any, nbytes: int) -> bytes | bytearray:
         return deflate.zlib_decompress(raw, nbytes)
     except deflate.DeflateError:  # not the size we expected: let zlib find it
         return zlib.decompress(raw)
-
-
-def _unit_counts(train: np.ndarray, onsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Spike counts per bin, summed over trials, of one sorted train.
-
-    Every (spike, trial) pair with the spike inside the trial's window is found by binary
-    search, from whichever side asks fewer questions: each trial's window in the train
-    (few trials), or each spike's trials among the window starts and ends (many trials,
-    e.g. the thousands of standards, against the unit's few spikes in the block); both
-    give the same pairs. Only those pairs are then touched (cost ∝ spikes in windows, not
-    trials × bins) and counted with one ``bincount`` of their bin indices.
-    """
-    n_bins = len(edges) - 1
-    if train.size == 0 or onsets.size == 0:
-        return np.zeros(n_bins, dtype=np.int64)
-    lows = onsets + edges[0]
-    highs = onsets + edges[-1]
-    ordered = onsets.size < 2 or bool(np.all(onsets[1:] >= onsets[:-1]))
-    i0, i1 = np.searchsorted(train, (lows.min(), highs.max()), side="left")
-    by_spike = ordered and i1 - i0 < onsets.size
-    if by_spike:  # spike s is in trial j's window iff lows[j] <= s < highs[j]
-        spikes = train[i0:i1]
-        a = np.searchsorted(highs, spikes, side="right")  # its first trial
-        n = np.searchsorted(lows, spikes, side="right") - a
-    else:  # trial j's window holds train[a[j] : a[j] + n[j]]
-        a = np.searchsorted(train, lows, side="left")
-        n = np.searchsorted(train, highs, side="left") - a
-    total = int(n.sum())
-    if total == 0:
-        return np.zeros(n_bins, dtype=np.int64)
-    # the pairs: a[i] + k for k < n[i], for every i, built with one repeat
-    first = np.cumsum(n) - n
-    other = np.repeat(a - first, n)
-    other += np.arange(total, dtype=np.int64)
-    if by_spike:
-        relative = np.repeat(spikes, n)
-        relative -= lows[other]  # minus its trial's window start
-    else:
-        relative = train[other]
-        relative -= np.repeat(lows, n)
-    # equal bins: the bin index is arithmetic (np.histogram would search the edges)
-    relative *= n_bins / (edges[-1] - edges[0])
-    # truncation: the few tiny negatives go to bin 0; a spike a rounding below the window's
-    # end can land on n_bins: it belongs to the last bin
-    counts = np.bincount(relative.astype(np.int64), minlength=n_bins + 1)
-    counts[n_bins - 1] += counts[n_bins:].sum()
-    return counts[:n_bins]
 
 
 def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
@@ -206,25 +158,14 @@ def _read_trains(
     return out
 
 
-@dataclass(frozen=True)
-class _Bins:
-    """Where trains are counted: ``counts[row, condition]`` (rows × conditions × bins,
-    filled in place) holds a unit's spikes in each bin of ``edges`` around each of the
-    condition's ``onsets``."""
-
-    onsets: Sequence[np.ndarray]
-    edges: np.ndarray
-    counts: np.ndarray
-
-    def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
-        """Bin ``(row, train)`` pairs into their rows (each row written by one task only)."""
-        for i, train in items:
-            for c, times in enumerate(self.onsets):
-                self.counts[i, c] = _unit_counts(train, times, self.edges)
-
-
 def _count_batched(
-    nwb: NWB, path: str, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, bins: _Bins
+    nwb: NWB,
+    path: str,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    windows: Windows,
+    counts: np.ndarray,
 ) -> float:
     """Bin the units batch by batch (local or Zarr files); returns the last spike time."""
     from concurrent.futures import ThreadPoolExecutor
@@ -245,14 +186,16 @@ def _count_batched(
                     reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
                 )
             last = max([last, *(float(train[-1]) for _, train in trains if train.size)])
-            bins.add(trains)
+            _bin_units(trains, windows, counts)
     return last
 
 
-#: Bytes per ranged GET of spike_times chunks, and GETs in flight: downloads overlap the
-#: inflating and binning of what already arrived, and memory stays bounded.
+#: Bytes per ranged GET of spike_times chunks, GETs in flight, and GETs fetched (and
+#: inflated) ahead of the binning at most: downloads go on while the caller is busy
+#: elsewhere (reading the stimulus table), and memory stays bounded.
 GROUP_BYTES = 8 * 2**20
 AHEAD = 6
+BUFFERED = 2 * AHEAD
 
 
 def _remote_plain(nwb: NWB, path: str) -> tuple[Any, Any] | None:
@@ -270,23 +213,35 @@ class _ChunkStream:
 
     Neighbouring chunks (adjacent in the file) are fetched in one ranged GET of at most
     ``GROUP_BYTES``; ``AHEAD`` GETs are in flight on the client's pool from construction
-    on, and each is inflated on its pool thread as soon as it arrives (zlib releases the
-    GIL), so the caller bins one run while the next ones download.
+    on, each inflated on its pool thread as soon as it arrives (libdeflate and zlib release
+    the GIL), and each finished GET starts the next one, up to ``BUFFERED`` groups ahead of
+    the caller, who bins one run while the next ones download.
     """
 
     def __init__(self, ds: Any, fileobj: Any, ranges: list[tuple[int, int]]) -> None:
+        import threading
         from collections import deque
 
         chunk = int(ds.chunks[0])
         wanted = sorted(
             {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
         )
-        infos = {c: ds.id.get_chunk_info_by_coord((c * chunk,)) for c in wanted}
-        groups: list[list[int]] = []
+        self._chunk, self._length = chunk, int(ds.shape[0])
+        self._dtype = ds.dtype
+        self._client, self._key = fileobj.client, fileobj.key
+        self._infos: dict[int, Any] = {}
+        self._pending: deque[Any] = deque()
+        self._groups: list[list[int]] = []
+        self._sent = self._ready = self._running = 0
+        self._stopped = False
+        self._lock = threading.Lock()
+        # each group is sent as soon as it is complete: the first GETs are in flight while
+        # h5py still reads the rest of the chunk index (a miss, one round trip, per node)
+        groups = self._groups
         for c in wanted:
-            info = infos[c]
+            info = self._infos[c] = ds.id.get_chunk_info_by_coord((c * chunk,))
             if groups:
-                last, first = infos[groups[-1][-1]], infos[groups[-1][0]]
+                last, first = self._infos[groups[-1][-1]], self._infos[groups[-1][0]]
                 if (
                     groups[-1][-1] == c - 1
                     and info.byte_offset == last.byte_offset + last.size
@@ -294,49 +249,82 @@ class _ChunkStream:
                 ):
                     groups[-1].append(c)
                     continue
-            groups.append([c])
-        self._chunk, self._length = chunk, int(ds.shape[0])
-        self._infos, self._dtype = infos, ds.dtype
-        self._client, self._key = fileobj.client, fileobj.key
-        self._todo = iter(groups)
-        self._pending: deque[Any] = deque()
-        for group in self._todo:
-            self._pending.append(self._client.pool.submit(self._load, group))
-            if len(self._pending) >= AHEAD:
-                break
+            with self._lock:
+                groups.append([c])
+                self._ready = len(groups) - 1
+            self._fill()
+        with self._lock:
+            self._ready = len(groups)
+        self._fill()
 
-    def _load(self, group: list[int]) -> tuple[int, np.ndarray]:
+    def _fill(self) -> None:
+        """Start the next complete groups' GETs: ``AHEAD`` running, ``BUFFERED`` not yet
+        taken by the caller, at most."""
+        with self._lock:
+            while (
+                not self._stopped
+                and self._sent < self._ready
+                and self._running < AHEAD
+                and len(self._pending) < BUFFERED
+            ):
+                self._pending.append(self._client.pool.submit(self._load, self._sent))
+                self._sent += 1
+                self._running += 1
+
+    def _load(self, index: int) -> list[tuple[int, np.ndarray]]:
+        """Group ``index``: one GET of neighbouring chunks, each inflated into its own run
+        (no joins: a run's values are the inflated bytes themselves). Its end starts the
+        next GET, before its result is handed over: the caller never finds nothing in
+        flight while groups remain."""
+        try:
+            return self._fetch(self._groups[index])
+        finally:
+            with self._lock:
+                self._running -= 1
+            self._fill()
+
+    def _fetch(self, group: list[int]) -> list[tuple[int, np.ndarray]]:
         infos = self._infos
         lo = infos[group[0]].byte_offset
         hi = infos[group[-1]].byte_offset + infos[group[-1]].size
         data = memoryview(self._client.get_bytes(self._key, lo, hi))
-        parts = []
+        nbytes = self._chunk * self._dtype.itemsize
+        runs = []
         for c in group:
             info = infos[c]
             raw = data[info.byte_offset - lo : info.byte_offset - lo + info.size]
-            nbytes = self._chunk * self._dtype.itemsize
-            parts.append(bytes(raw) if info.filter_mask & 1 else _inflate(raw, nbytes))
-        start = group[0] * self._chunk
-        values = np.frombuffer(b"".join(parts), dtype=self._dtype)
-        values = values[: min(len(values), self._length - start)]
-        return start, values.astype(np.float64, copy=False)
+            inflated = raw if info.filter_mask & 1 else _inflate(raw, nbytes)
+            start = c * self._chunk
+            values = np.frombuffer(inflated, dtype=self._dtype)
+            values = values[: min(self._chunk, len(values), self._length - start)]
+            runs.append((start, values.astype(np.float64, copy=False)))
+        return runs
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         try:
-            while self._pending:
-                done = self._pending.popleft().result()
-                group = next(self._todo, None)
-                if group is not None:
-                    self._pending.append(self._client.pool.submit(self._load, group))
-                yield done
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        break
+                    future = self._pending.popleft()
+                done = future.result()
+                self._fill()
+                yield from done
         finally:
             self.cancel()
 
     def cancel(self) -> None:
         """Stop: GETs not started are dropped."""
-        while self._pending:
-            self._pending.popleft().cancel()
-        self._todo = iter(())
+        with self._lock:
+            self._stopped = True
+            while self._pending:
+                self._pending.popleft().cancel()
+
+
+def _bin_units(items: list[tuple[int, np.ndarray]], windows: Windows, counts: np.ndarray) -> None:
+    """Bin trains into their rows of ``counts`` (each row written by one task only)."""
+    for i, train in items:
+        counts[i] = windows.count(train)
 
 
 def _count_streamed(
@@ -344,7 +332,8 @@ def _count_streamed(
     rows: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
-    bins: _Bins,
+    windows: Windows,
+    counts: np.ndarray,
 ) -> float:
     """Bin each unit as soon as the runs holding its whole train have arrived; returns the
     last spike time seen.
@@ -378,7 +367,7 @@ def _count_streamed(
             ready.append((i, train))
             k += 1
         if ready:
-            tasks.append(pool.submit(bins.add, ready))
+            tasks.append(pool.submit(_bin_units, ready, windows, counts))
         if k < len(order):  # drop what no later unit needs
             keep = int(starts[rows[order[k]]])
             held = [(s, v) for s, v in held if s + len(v) > keep]

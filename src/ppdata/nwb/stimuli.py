@@ -192,10 +192,12 @@ def stimulus_tables(
 def _text(frame: pd.DataFrame, column: str, default: str = "") -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), default, dtype=object)
+    # one conversion to an object array first: iterating a pandas (Arrow) string column
+    # builds each value through pyarrow, about ten times slower
     return np.array(
         [
             default if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)
-            for v in frame[column]
+            for v in frame[column].to_numpy(dtype=object)
         ],
         dtype=object,
     )
@@ -213,8 +215,12 @@ def _annotate(name: str, table: pd.DataFrame) -> pd.DataFrame:
         trial_types = np.full(len(out), block, dtype=object)
     out.insert(0, "block", block)
     out["trial_type"] = trial_types
+    rule: dict[tuple[str, str], bool] = {}  # a table has a few (trial, block) types
     out["deviant"] = np.array(
-        [is_deviant(t, block, b) for t, b in zip(trial_types, block_types, strict=True)],
+        [
+            rule[key] if key in rule else rule.setdefault(key, is_deviant(key[0], block, key[1]))
+            for key in zip(trial_types, block_types, strict=True)
+        ],
         dtype=bool,
     )
     return out

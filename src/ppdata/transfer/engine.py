@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import logging
 import os
 import threading
@@ -409,7 +408,11 @@ class Engine:
             raise _Changed(
                 f"the server sent ETag {etag}, {len(body)} bytes; expected {f.etag}, {f.size} bytes"
             )
-        md5 = hashlib.md5(body).hexdigest() if f.md5 else None
+        md5 = None
+        if f.md5:
+            import hashlib  # only here: a download of multipart objects never loads it
+
+            md5 = hashlib.md5(body).hexdigest()
         fd = os.open(t.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             view, written = memoryview(body), 0

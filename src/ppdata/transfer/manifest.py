@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -300,6 +299,8 @@ def destination_lock(dest: Path) -> Iterator[None]:
 
 def md5_file(path: Path, *callbacks: CallbackLike) -> str:
     """The MD5 hex digest of a file, read in 4 MB blocks; ``callbacks`` see the bytes read."""
+    import hashlib
+
     digest = hashlib.md5()
     with open(path, "rb", buffering=0) as f:
         buf = bytearray(_HASH_BLOCK)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import threading
@@ -33,6 +32,8 @@ def part_paths(path: Path) -> tuple[Path, Path]:
     """The temporary file and the sidecar of a final path."""
     name = path.name
     if len(name) > 200:  # keep ".<name>.ppdata-part.json" under the 255-byte name limit
+        import hashlib
+
         name = hashlib.sha1(name.encode()).hexdigest()
     temp = path.with_name(f".{name}{PART_SUFFIX}")
     return temp, temp.with_name(temp.name + ".json")

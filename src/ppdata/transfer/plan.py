@@ -87,12 +87,17 @@ def build_plan(
         target=target, dest=dest, bucket=client.bucket, endpoint_url=client.settings.endpoint_url
     )
     roots = _resolve(target.strip(), client, kinds, versions, plan)
+    # the roots still to list (a session's assets) are listed concurrently: one round trip
+    # for all of them, not one after another
+    todo = [root for root, objects in roots if objects is None]
+    found = iter(
+        client.pool.map(client.list_objects, todo)
+        if len(todo) > 1
+        else map(client.list_objects, todo)
+    )
     listed: list[tuple[str, ObjectInfo]] = []
-    for root, single in roots:
-        if single is not None:
-            listed.append((root, single))
-        else:
-            listed.extend((root, obj) for obj in client.iter_objects(root))
+    for root, objects in roots:
+        listed.extend((root, obj) for obj in (next(found) if objects is None else objects))
     folders = {k.rsplit("/", 1)[0] for _, o in listed if "/" in (k := o.key)}
     folders |= {str(p) for f in folders for p in PurePosixPath(f).parents}
     kept: list[tuple[str, ObjectInfo]] = []
@@ -131,10 +136,15 @@ def build_plan(
     return plan
 
 
+#: A listing root: its prefix, and its objects when resolving the target listed them already
+#: (``None``: still to list).
+Root = tuple[str, list[ObjectInfo] | None]
+
+
 def _resolve(
     target: str, client: S3Client, kinds: Iterable[str] | None, versions: str, plan: DownloadPlan
-) -> list[tuple[str, ObjectInfo | None]]:
-    """Turn a target into listing roots: ``(prefix, None)`` or ``(key, its ObjectInfo)``."""
+) -> list[Root]:
+    """Turn a target into listing roots (see :data:`Root`)."""
     from ..find.targets import TargetKind, parse_target
     from ..naming import as_s3_uri
 
@@ -166,8 +176,9 @@ def _resolve(
         plan.warnings.append(
             f"--kind is for session targets; {name} is one asset, so it is downloaded whole"
         )
-    listing = client.list(f"{name}/")
-    if not (listing.prefixes or listing.objects):
+    # the asset's whole listing at once: it says both whether it exists and what is in it
+    objects = client.list_objects(f"{name}/")
+    if not objects:
         others: list[str] = []
         if parsed.raw_name:
             others = [p.rstrip("/") for p in client.list(parsed.raw_name).prefixes]
@@ -177,7 +188,7 @@ def _resolve(
         )
     plan.assets.append(name)
     plan.roots.append(f"{name}/")
-    return [(f"{name}/", None)]
+    return [(f"{name}/", objects)]
 
 
 def _parse_kinds(kinds: Iterable[str] | None) -> set[str]:
@@ -195,7 +206,7 @@ def _parse_kinds(kinds: Iterable[str] | None) -> set[str]:
 
 def _resolve_session(
     name: str, client: S3Client, wanted: set[str], versions: str, plan: DownloadPlan
-) -> list[tuple[str, ObjectInfo | None]]:
+) -> list[Root]:
     from ..find.assets import find_assets
 
     assets = find_assets(name, client=client)  # raises SessionNotFound
@@ -219,9 +230,17 @@ def _resolve_path(
     path: str,
     client: S3Client,
     plan: DownloadPlan,
-) -> list[tuple[str, ObjectInfo | None]]:
+) -> list[Root]:
     key = path.lstrip("/")
     folder = key.rstrip("/") + "/"
+    if key.endswith("/"):
+        # named as a folder: its whole listing at once says what is in it (one round trip);
+        # only if it is empty does the general look-up below say what is there instead
+        objects = client.list_objects(folder)
+        if objects:
+            plan.roots.append(folder)
+            plan.assets.append(folder.split("/", 1)[0])
+            return [(folder, objects)]
     # One listing of the path as a prefix tells both: ``<key>/`` among its folders, or an
     # object named ``<key>`` with its size and ETag (no HEAD needed).
     listing = client.list(key.rstrip("/"))
@@ -234,7 +253,7 @@ def _resolve_path(
         parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
         plan.roots.append(key)
         plan.assets.append(key.split("/", 1)[0])
-        return [(parent, info)]
+        return [(parent, [info])]
     parent = key.rstrip("/").rsplit("/", 1)[0] + "/" if "/" in key.rstrip("/") else ""
     there = client.list(parent).names if parent else []
     hint = (
