@@ -240,6 +240,13 @@ def test_an_empty_folder_target_says_what_is_there(client, dest):
         plan_download(f"{SORTED}/nope/", client=client, dest=dest)
 
 
+@pytest.mark.parametrize("target", [f"{SORTED}/nope\nx/", f"{SORTED}\tx", "a\x7fb"])
+def test_a_target_with_a_control_character_gets_one_line(client, dest, target):
+    with pytest.raises(InvalidName, match="control character") as info:
+        plan_download(target, client=client, dest=dest)
+    assert "\n" not in str(info.value)
+
+
 # -- safety ---------------------------------------------------------------------------------
 
 

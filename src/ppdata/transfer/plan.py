@@ -83,6 +83,11 @@ def build_plan(
 ) -> DownloadPlan:
     if versions not in ("current", "all"):
         raise InvalidName(f"versions must be 'current' or 'all', not {versions!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in target.strip()):
+        raise InvalidName(
+            f"the target {target.strip()!r} contains a control character (a newline, tab ...): "
+            "give a session or asset name, an s3:// URI or a key on one line"
+        )
     plan = DownloadPlan(
         target=target, dest=dest, bucket=client.bucket, endpoint_url=client.settings.endpoint_url
     )
