@@ -177,11 +177,14 @@ class MirrorServer(Serving):
 
 
 class _QuietHandler:
-    """Silence werkzeug's per-request log lines (they would drown the user's terminal)."""
+    """Silence werkzeug's per-request log lines (they would drown the user's terminal), and
+    send small replies without Nagle's wait for the client's delayed ACK (~40 ms)."""
 
     @staticmethod
     def wrap(handler: type) -> type:
         class Quiet(handler):  # type: ignore[misc, valid-type]
+            disable_nagle_algorithm = True
+
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
 
