@@ -224,6 +224,33 @@ def test_cli_units_on_a_users_cluster_via_env(run, world, external_scheduler, mo
     assert json.loads(again.out) == [{"n": len(rows)}]
 
 
+def test_map_sessions_from_a_script_without_a_main_guard(settings, world, tmp_path):
+    # a neuroscientist's script, top-level code only: Dask's spawned workers must not run it
+    script = tmp_path / "count_units.py"
+    script.write_text(
+        "import ppdata\n"
+        "from ppdata.settings import Settings\n"
+        f"s = Settings(endpoint_url={settings.endpoint_url!r}, cache_dir={str(tmp_path)!r})\n"
+        "frame = ppdata.map_sessions(lambda session: {'assets': len(session.assets)},\n"
+        f"                           [{EPHYS_COMPLETE!r}], workers=1, settings=s)\n"
+        "print('ROWS', frame.to_json(orient='records'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("ROWS") == 1  # printed by the script once, not by each worker
+    rows = json.loads(done.stdout.split("ROWS", 1)[1])
+    assert rows == [
+        {
+            "session": EPHYS_COMPLETE,
+            "assets": _count_assets(world.session(EPHYS_COMPLETE)),
+            "error": None,
+        }
+    ]
+
+
 def test_ctrl_c_cancels_the_work_on_the_cluster(settings, external_scheduler, tmp_path):
     from distributed import Client
 

@@ -61,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     "open_session": "session",
     "parse_name": "naming",
     "plan_download": "transfer.api",
+    "project_table": "project.api",
     "read_spreadsheet": "find.spreadsheet",
     "verify": "transfer.manifest",
 }
@@ -110,6 +111,7 @@ __all__ = [
     "open_session",
     "parse_name",
     "plan_download",
+    "project_table",
     "read_spreadsheet",
     "verify",
 ]
@@ -156,6 +158,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .nwb.file import NWB
     from .nwb.open import open_nwb
     from .plots.make import make_plot
+    from .project.api import project_table
     from .project.mapping import map_sessions
     from .remote.s3 import S3Client
     from .session import Session, open_session

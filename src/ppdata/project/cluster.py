@@ -106,16 +106,17 @@ def open_client(
         return
     n = _local_workers(n_tasks, workers)
     try:
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=threads_per_worker,
-            processes=True,
-            # no dashboard (bokeh is not installed); the scheduler's HTTP server (health
-            # routes) still starts: on any free port, not 8787, which another cluster on
-            # this machine may hold (Dask then warns and moves)
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )
+        with _script_not_rerun():
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                # no dashboard (bokeh is not installed); the scheduler's HTTP server (health
+                # routes) still starts: on any free port, not 8787, which another cluster on
+                # this machine may hold (Dask then warns and moves)
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            )
     except (OSError, TimeoutError, RuntimeError) as exc:
         raise ClusterError(f"cannot start a local Dask cluster of {n} workers: {exc}") from exc
     try:
@@ -126,6 +127,33 @@ def open_client(
             client.close()
     finally:
         cluster.close()
+
+
+@contextlib.contextmanager
+def _script_not_rerun() -> Iterator[None]:
+    """Start local worker processes without running the user's script again in each.
+
+    Dask starts them with multiprocessing's "spawn", which re-runs the ``__main__`` script
+    in every new process: a script that calls ppdata at its top level, without
+    ``if __name__ == "__main__":``, would start a cluster inside each worker while it boots,
+    and every worker would fail ("Nanny failed to start"). The workers do not need the
+    script (functions from ``__main__`` travel by value, with cloudpickle), so while they
+    start ``__main__`` shows neither its file nor its module spec, as in a notebook.
+    """
+    import sys
+
+    main = sys.modules.get("__main__")
+    names = ("__file__", "__spec__")
+    hidden: dict[str, Any] = {k: main.__dict__[k] for k in names if main and k in main.__dict__}
+    if main is None or not any(v is not None for v in hidden.values()):
+        yield
+        return
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(hidden)
 
 
 def run_tasks(
