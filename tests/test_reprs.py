@@ -44,7 +44,7 @@ def test_values_are_escaped_and_tables_cut() -> None:
 
 
 def test_request_counts_describe_and_subtract() -> None:
-    from ppdata.remote.transport import OperationCounts, RequestCounts
+    from ppdata.remote.stats import OperationCounts, RequestCounts
 
     now = RequestCounts(1_234, 5_600_000, 2, {"GetObject": OperationCounts(1_234, 5_600_000)})
     assert now.describe() == "1,234 requests, 5.6 MB"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .find.assets import Asset
-    from .remote.transport import RequestCounts
+    from .remote.stats import RequestCounts
     from .session import Session
     from .transfer.model import DownloadPlan
 

@@ -24,7 +24,7 @@ from .summary import summarize
 
 if TYPE_CHECKING:
     from ..remote.s3 import S3Client
-    from ..remote.transport import RequestCounts
+    from ..remote.stats import RequestCounts
     from .storage import S3File
 
 __all__ = ["NWB", "STRICT_WINDOWS"]

@@ -20,7 +20,8 @@ from urllib.parse import quote
 
 from ..errors import HTTPStatusError, NotFound, PpdataError, S3Error, WrongBucket, translate
 from ..settings import Settings
-from .transport import Body, RequestStats, RetryPolicy, Transport
+from .stats import RequestStats
+from .transport import Body, RetryPolicy, Transport
 
 __all__ = [
     "ListPage",

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from ..dandi import DandiAsset
     from ..nwb.file import NWB
-    from ..remote.transport import RequestCounts
+    from ..remote.stats import RequestCounts
     from ..slap2.reader import Slap2
 
 __all__ = ["Session", "open_session"]
