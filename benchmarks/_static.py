@@ -14,7 +14,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
@@ -74,14 +73,12 @@ def serve_static(root: Path, conn: Any, bucket: str = BUCKET) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # no Nagle: the body's last partial segment must not wait for a delayed ACK (the
+        # same stdlib switch as the latency proxy's and the mirror's)
+        disable_nagle_algorithm = True
 
         def log_message(self, *args: Any) -> None:
             return None
-
-        def setup(self) -> None:
-            super().setup()
-            # no Nagle: the body's last partial segment must not wait for a delayed ACK
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def _send(
             self,
