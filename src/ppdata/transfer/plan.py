@@ -83,15 +83,16 @@ def build_plan(
 ) -> DownloadPlan:
     if versions not in ("current", "all"):
         raise InvalidName(f"versions must be 'current' or 'all', not {versions!r}")
-    if any(ord(c) < 32 or ord(c) == 127 for c in target.strip()):
+    wanted = target.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in wanted):
         raise InvalidName(
-            f"the target {target.strip()!r} contains a control character (a newline, tab ...): "
+            f"the target {wanted!r} contains a control character (a newline, tab ...): "
             "give a session or asset name, an s3:// URI or a key on one line"
         )
     plan = DownloadPlan(
         target=target, dest=dest, bucket=client.bucket, endpoint_url=client.settings.endpoint_url
     )
-    roots = _resolve(target.strip(), client, kinds, versions, plan)
+    roots = _resolve(wanted, client, kinds, versions, plan)
     # the roots still to list (a session's assets) are listed concurrently: one round trip
     # for all of them, not one after another
     todo = [root for root, objects in roots if objects is None]
