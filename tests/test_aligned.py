@@ -9,7 +9,7 @@ import pytest
 
 from ppdata.errors import NotFound
 from ppdata.mirror.world import EPHYS_COMPLETE, MESOSCOPE_A
-from ppdata.nwb import aligned
+from ppdata.nwb import aligned, spikebins
 from ppdata.plots import figures as plots
 from ppdata.session import Session
 
@@ -64,7 +64,7 @@ def test_spike_times_are_read_in_bulk_not_per_unit(client, monkeypatch):
         psth = s.aligned_spikes(units, to="deviant", vs="standard")
         spent = s.stats.requests - before
     assert psth.sizes["unit"] == len(units) > 20
-    assert 1 <= len(reads) <= -(-stored // aligned.GROUP_BYTES) + 1, reads
+    assert 1 <= len(reads) <= -(-stored // spikebins.GROUP_BYTES) + 1, reads
     assert sum(b - a for a, b in reads) <= stored * 1.01  # exact chunk ranges, no padding
     assert spent <= 5
 

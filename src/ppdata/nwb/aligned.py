@@ -28,16 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NotFound
-from .spikebins import (  # noqa: F401  -- re-exported: the PSTH's reading machinery
-    AHEAD,
-    BATCH_SPIKES,
-    GROUP_BYTES,
-    SPAN_GAP,
-    _ChunkStream,
-    _count_batched,
-    _count_streamed,
-    _remote_plain,
-)
+from .spikebins import _ChunkStream, _count_batched, _count_streamed, _remote_plain
 from .windows import Windows
 
 if TYPE_CHECKING:

@@ -3,7 +3,10 @@
 The remote storage they read through (``S3ZarrStore``, ``S3File``) is in
 :mod:`ppdata.nwb.storage`.
 
-- ``ZarrBackend`` / ``H5Backend``: one small interface over zarr groups and h5py files.
+- :class:`Backend`: what the :class:`~ppdata.nwb.file.NWB` handle asks of a file;
+  ``ZarrBackend`` / ``H5Backend`` answer it over zarr groups and h5py files. The HDF5 one
+  reads numbers stored as they are straight from their bytes (one reader for every
+  caller: :meth:`NWB.read`, :meth:`NWB.read_ranges`, the project's units scan).
 - :func:`install_safe_pickle`: hdmf-zarr stores strings and references as pickled object
   arrays; recent numcodecs refuse to unpickle. The installed codec only rebuilds numpy
   arrays of plain values (and hdmf-zarr references) and refuses anything else.
@@ -15,13 +18,14 @@ import io
 import itertools
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from ..errors import NWBError
 from .storage import S3File, S3ZarrStore
 
-__all__ = ["H5Backend", "ZarrBackend", "decode_value", "install_safe_pickle"]
+__all__ = ["Backend", "H5Backend", "ZarrBackend", "decode_value", "install_safe_pickle"]
 
 # --------------------------------------------------------------------------------------
 # safe decoding of hdmf-zarr's pickled object arrays
@@ -117,7 +121,127 @@ def _take_lists(data: Any, selection: tuple[Any, ...], axis: int = 0) -> Any:
     return data
 
 
+def _chunk_keys(arr: Any, ranges: Iterable[tuple[int, int]] | None = None) -> list[str]:
+    """Keys of a zarr array's chunks holding rows ``[start, end)`` of ``ranges`` (on the
+    first axis; every chunk of the other axes), or all of its chunks when ``None``."""
+    if arr.ndim == 0:
+        return [f"{arr.path}/0"]
+    per = arr.chunks[0]
+    if ranges is None:
+        first: Iterable[int] = range(-(-arr.shape[0] // per))
+    else:
+        first = sorted({i for a, b in ranges if b > a for i in range(a // per, (b - 1) // per + 1)})
+    rest = [range(-(-s // c)) for s, c in zip(arr.shape[1:], arr.chunks[1:], strict=True)]
+    sep = getattr(arr, "_dimension_separator", None) or "."
+    return [f"{arr.path}/{sep.join(map(str, i))}" for i in itertools.product(first, *rest)]
+
+
+def _stored_ranges(ds: Any, spans: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]] | None:
+    """For each span ``[a, b)`` of an h5py dataset's rows (first axis), the byte ranges of
+    the file that hold those rows as they are stored, in order: when the dataset holds
+    numbers stored as they are (contiguous, or in chunks without filters that span whole
+    rows). ``None`` otherwise: compressed, strings or references, compact or external
+    storage, chunks never written (those read as the fill value), a short storage. The
+    spans are within the rows (:func:`_rows`)."""
+    if ds.ndim == 0 or ds.dtype.kind not in "biuf":
+        return None
+    row = ds.dtype.itemsize * int(np.prod(ds.shape[1:], dtype=np.int64))
+    rows = int(ds.shape[0])
+    if ds.chunks is None:
+        offset = ds.id.get_offset()
+        if offset is None or ds.id.get_storage_size() != rows * row:
+            return None
+        return [[(offset + a * row, offset + b * row)] if b > a else [] for a, b in spans]
+    if tuple(ds.chunks[1:]) != tuple(ds.shape[1:]) or ds.id.get_create_plist().get_nfilters():
+        return None
+    per = int(ds.chunks[0])
+    offsets: dict[int, int] = {}
+    out: list[list[tuple[int, int]]] = []
+    for a, b in spans:
+        pieces = []
+        for c in range(a // per, (b - 1) // per + 1) if b > a else ():
+            if c not in offsets:
+                try:
+                    info = ds.id.get_chunk_info_by_coord((c * per, *[0] * (ds.ndim - 1)))
+                except (KeyError, ValueError, RuntimeError, OSError):  # never written
+                    return None
+                if info.byte_offset is None or info.size != per * row:
+                    return None
+                offsets[c] = int(info.byte_offset)
+            lo, hi = max(a, c * per) - c * per, min(b, (c + 1) * per) - c * per
+            pieces.append((offsets[c] + lo * row, offsets[c] + hi * row))
+        out.append(pieces)
+    return out
+
+
+def _rows(start: int | None, stop: int | None, n: int) -> tuple[int, int]:
+    """Rows ``[start:stop]`` of ``n`` as a span within them (numpy's rules), never reversed."""
+    a, b, _ = slice(start, stop).indices(n)
+    return a, max(a, b)
+
+
+def _from_bytes(dtype: np.dtype, shape: tuple[int, ...], parts: Sequence[bytes]) -> np.ndarray:
+    """A new (writable) array of ``shape`` from its bytes, given in pieces."""
+    out = np.empty(shape, dtype=dtype)
+    flat = out.reshape(-1).view(np.uint8)
+    pos = 0
+    for part in parts:
+        flat[pos : pos + len(part)] = np.frombuffer(part, dtype=np.uint8)
+        pos += len(part)
+    if pos != out.nbytes:
+        raise NWBError(
+            f"got {pos:,} of the {out.nbytes:,} bytes the file's layout promises: the file "
+            "may be truncated; download it again"
+        )
+    return out
+
+
 R = TypeVar("R")
+
+
+class Backend(Protocol):
+    """What :class:`ppdata.nwb.file.NWB` asks of a file's backend (:class:`ZarrBackend`,
+    :class:`H5Backend`). Paths are inside the file, without a leading slash (``""`` is the
+    root); an *array* is what :meth:`array` returns (a ``zarr.Array``, an ``h5py.Dataset``).
+    The ``prefetch*`` methods fetch concurrently, ahead of the reads, and do nothing on a
+    local file."""
+
+    fmt: str
+    root: Any
+
+    def node(self, path: str) -> Any: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def is_group(self, path: str) -> bool: ...
+
+    def children(self, path: str) -> list[str]: ...
+
+    def array(self, path: str) -> Any: ...
+
+    def attrs(self, path: str) -> dict[str, Any]: ...
+
+    def read(self, path: str, selection: Any) -> np.ndarray: ...
+
+    def read_array(self, array: Any, selection: Any = None, *, raw: bool = False) -> np.ndarray:
+        """An open array, or a numpy-style ``selection`` of it; ``raw``: strings as stored."""
+        ...
+
+    def read_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+        """Slices ``[start, end)`` of an array's rows, fetched in one concurrent batch."""
+        ...
+
+    def prefetch(self, paths: Iterable[str]) -> None: ...
+
+    def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
+        """Fetch every chunk of these open arrays in one concurrent batch."""
+        ...
+
+    def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
+        """Fetch the chunks holding rows ``[start, end)`` of an array, in one batch."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class _TreeBackend(Generic[R]):
@@ -149,6 +273,20 @@ class _TreeBackend(Generic[R]):
     def array(self, path: str) -> Any:
         return self.node(path)
 
+    def read(self, path: str, selection: Any) -> np.ndarray:
+        return self.read_array(self.node(path), selection)
+
+    def read_array(self, array: Any, selection: Any = None, *, raw: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Fetch every chunk of the arrays at these paths in one concurrent batch."""
+        if self.remote is not None:
+            self.prefetch_arrays([self.node(path) for path in paths])
+
+    def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
+        raise NotImplementedError
+
 
 class ZarrBackend(_TreeBackend[S3ZarrStore]):
     fmt = "zarr"
@@ -161,46 +299,42 @@ class ZarrBackend(_TreeBackend[S3ZarrStore]):
     def attrs(self, path: str) -> dict[str, Any]:
         return dict(self.node(path).attrs.asdict())
 
-    def read(self, path: str, selection: Any) -> np.ndarray:
-        arr = self.node(path)
+    def read_array(self, array: Any, selection: Any = None, *, raw: bool = False) -> np.ndarray:
+        """``raw`` changes nothing here: zarr gives strings as they are stored."""
         if selection is None:
-            return np.asarray(arr[...])
+            return np.asarray(array[...])
         if isinstance(selection, tuple) and any(
             isinstance(s, (list, np.ndarray)) for s in selection
         ):
-            return np.asarray(arr.oindex[selection])
-        return np.asarray(arr[selection])
+            return np.asarray(array.oindex[selection])
+        return np.asarray(array[selection])
+
+    def read_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+        self.prefetch_ranges(path, ranges)
+        arr = self.node(path)
+        return [self.read_array(arr, slice(a, b)) for a, b in ranges]
 
     def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
-        """Fetch the chunks of a 1-D array covering ``[start, end)`` ranges, in one batch."""
-        if self.remote is None:
-            return
-        arr = self.node(path)
-        chunk = arr.chunks[0]
-        wanted: set[int] = set()
-        for start, end in ranges:
-            if end > start:
-                wanted.update(range(start // chunk, (end - 1) // chunk + 1))
-        self.remote.getitems([f"{arr.path}/{i}" for i in sorted(wanted)])
+        self.prefetch_rows([path], ranges)
 
-    def prefetch(self, paths: Iterable[str]) -> None:
-        """Fetch every chunk of these arrays in one concurrent batch (remote only)."""
-        if self.remote is None:
-            return
-        keys: list[str] = []
-        for path in paths:
-            arr = self.node(path)
-            grid = [range(-(-s // c)) for s, c in zip(arr.shape, arr.chunks, strict=True)]
-            sep = getattr(arr, "_dimension_separator", None) or "."
-            for idx in itertools.product(*grid):
-                keys.append(f"{arr.path}/{sep.join(map(str, idx)) or '0'}")
-        self.remote.getitems(keys)
+    def prefetch_rows(self, paths: Sequence[str], ranges: Sequence[tuple[int, int]]) -> None:
+        """Fetch the chunks holding rows ``[start, end)`` of several arrays, in one batch."""
+        if self.remote is not None:
+            self.remote.getitems([k for p in paths for k in _chunk_keys(self.node(p), ranges)])
+
+    def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
+        if self.remote is not None:
+            self.remote.getitems([k for arr in arrays for k in _chunk_keys(arr)])
 
     def close(self) -> None:
         pass
 
 
 class H5Backend(_TreeBackend[S3File]):
+    """h5py's file. Numbers stored as they are (contiguous, or chunks without filters) are
+    read from a remote file by their byte ranges, not through h5py's reader: one ranged GET
+    of exactly the rows a selection asks for, and no h5py CPU for a whole array."""
+
     fmt = "hdf5"
 
     def _group_type(self) -> type:
@@ -250,43 +384,34 @@ class H5Backend(_TreeBackend[S3File]):
                 out.append((info.byte_offset, info.byte_offset + info.size))
         return out
 
-    def _read_contiguous(self, ds: Any, selection: Any) -> np.ndarray | None:
-        """Rows of an uncompressed contiguous dataset read straight from their byte range
-        (one ranged GET of exactly the rows asked for, not the blocks around them);
-        ``None`` when the layout or the selection does not allow it."""
-        if self.remote is None or ds.chunks is not None or ds.ndim == 0:
+    def _read_stored(self, ds: Any, selection: Any) -> np.ndarray | None:
+        """A selection read from the stored bytes (:func:`_stored_ranges`): a whole array
+        through the block cache (what is read next often sits beside it: headers, other
+        columns), rows ``[a:b]`` (then any selection of the other axes) by their exact
+        byte range. ``None`` for a local file, another layout or another selection."""
+        if self.remote is None or ds.ndim == 0:
             return None
-        if ds.dtype.kind not in "iuf" or ds.id.get_offset() is None:
-            return None
-        sel = selection if isinstance(selection, tuple) else (selection,)
-        first = sel[0]
+        sel = () if selection is None else selection
+        sel = sel if isinstance(sel, tuple) else (sel,)
+        first = sel[0] if sel else slice(None)
         if not isinstance(first, slice) or first.step not in (None, 1):
             return None
-        r0, r1, _ = first.indices(ds.shape[0])
-        r1 = max(r0, r1)
-        row_bytes = ds.dtype.itemsize * int(np.prod(ds.shape[1:], dtype=np.int64))
-        offset = ds.id.get_offset()
-        if r1 == r0:
-            data = np.empty((0, *ds.shape[1:]), dtype=ds.dtype)
-        else:
-            raw = self.remote.read_range(offset + r0 * row_bytes, offset + r1 * row_bytes)
-            data = np.frombuffer(raw, dtype=ds.dtype).reshape((r1 - r0, *ds.shape[1:]))
-        rest = _whole_axes(sel[1:])
-        data = data[(slice(None), *rest)] if rest else data
-        return np.array(_take_lists(data, sel[1:], axis=1))
+        r0, r1 = _rows(first.start, first.stop, ds.shape[0])
+        stored = _stored_ranges(ds, [(r0, r1)])
+        if stored is None:
+            return None
+        if selection is None:
+            self.remote.prefetch(stored[0])
+        data = _from_bytes(ds.dtype, (r1 - r0, *ds.shape[1:]), self.remote.read_ranges(stored[0]))
+        rest = sel[1:]
+        if not rest:
+            return data
+        data = _take_lists(data[(slice(None), *_whole_axes(rest))], rest, axis=1)
+        return np.ascontiguousarray(data)
 
-    def read(self, path: str, selection: Any) -> np.ndarray:
+    def _read_h5py(self, ds: Any, selection: Any, raw: bool) -> np.ndarray:
         import h5py
 
-        ds = self.node(path)
-        if selection is not None:
-            direct = self._read_contiguous(ds, selection)
-            if direct is not None:
-                return direct
-        if self.remote is not None:
-            self.remote.prefetch(
-                self._ranges_for(ds, slice(None) if selection is None else selection)
-            )
         if selection is None:
             data = ds[()]
         elif isinstance(selection, tuple) and any(
@@ -300,14 +425,41 @@ class H5Backend(_TreeBackend[S3File]):
         if h5py.check_dtype(ref=ds.dtype) is not None:
             paths = [{"path": self.root[r].name if r else None} for r in data.ravel().tolist()]
             return np.array(paths, dtype=object).reshape(data.shape)
-        if data.dtype.kind in "OS":
+        if data.dtype.kind in "OS" and not raw:
             data = np.array([decode_value(x) for x in data.ravel().tolist()], dtype=object).reshape(
                 data.shape
             )
         return data
 
+    def read_array(self, array: Any, selection: Any = None, *, raw: bool = False) -> np.ndarray:
+        """``raw``: strings as h5py gives them (bytes), not decoded one by one."""
+        stored = self._read_stored(array, selection)
+        if stored is not None:
+            return stored
+        if self.remote is not None:
+            self.remote.prefetch(
+                self._ranges_for(array, slice(None) if selection is None else selection)
+            )
+        return self._read_h5py(array, selection, raw)
+
+    def read_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+        """Numbers stored as they are: the exact bytes of every range, in one concurrent
+        batch (neighbours merged into one GET); anything else: the chunks covering them,
+        then h5py."""
+        ds = self.node(path)
+        spans = [_rows(a, b, ds.shape[0]) for a, b in ranges] if ds.ndim else []
+        stored = None if self.remote is None or not ds.ndim else _stored_ranges(ds, spans)
+        if stored is None or self.remote is None:
+            self.prefetch_ranges(path, ranges)
+            return [self._read_h5py(ds, slice(a, b), False) for a, b in ranges]
+        datas = iter(self.remote.read_ranges([r for pieces in stored for r in pieces]))
+        return [
+            _from_bytes(ds.dtype, (b - a, *ds.shape[1:]), [next(datas) for _ in pieces])
+            for (a, b), pieces in zip(spans, stored, strict=True)
+        ]
+
     def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
-        """Fetch the chunks of a 1-D dataset covering ``[start, end)`` ranges, together."""
+        """Fetch the chunks of a dataset covering rows ``[start, end)``, together."""
         if self.remote is None:
             return
         ds = self.node(path)
@@ -317,13 +469,9 @@ class H5Backend(_TreeBackend[S3File]):
                 byte_ranges.extend(self._ranges_for(ds, slice(start, end)))
         self.remote.prefetch(byte_ranges)
 
-    def prefetch(self, paths: Iterable[str]) -> None:
-        if self.remote is None:
-            return
-        ranges: list[tuple[int, int]] = []
-        for path in paths:
-            ranges.extend(self._ranges_for(self.node(path), slice(None)))
-        self.remote.prefetch(ranges)
+    def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
+        if self.remote is not None:
+            self.remote.prefetch([r for ds in arrays for r in self._ranges_for(ds, slice(None))])
 
     def close(self) -> None:
         try:

@@ -8,7 +8,6 @@ fetching only the chunks a selection needs, concurrently, and caching what was f
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..errors import NotFound, NWBError, PpdataError
 from . import STRICT_WINDOWS
-from .backends import H5Backend, ZarrBackend, decode_value, install_safe_pickle
+from .backends import Backend, H5Backend, ZarrBackend, decode_value, install_safe_pickle
 from .formats import NWBFormat, format_errors
 from .summary import summarize
 
@@ -50,7 +49,7 @@ class NWB:
 
     def __init__(
         self,
-        backend: ZarrBackend | H5Backend,
+        backend: Backend,
         *,
         source: str,
         client: S3Client | None = None,
@@ -185,19 +184,61 @@ class NWB:
         return decode_value(flat[0]) if flat.size else None
 
     def read_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> list[np.ndarray]:
-        """Read several ``[start, end)`` slices of a 1-D array; chunks fetched in one batch.
+        """Read several ``[start, end)`` slices of an array's rows, fetched in one batch.
 
         This is how ragged columns are read: the slices of ``spike_times`` for the units
-        asked for, located with ``spike_times_index``.
+        asked for, located with ``spike_times_index``. Numbers an HDF5 file stores as they
+        are (contiguous, or chunks without filters) are fetched by the exact bytes of the
+        slices; otherwise the chunks covering them are.
         """
         path = self._check(path)
         ranges = [(int(a), int(b)) for a, b in ranges]
+        return self._guard(path, lambda: self._backend.read_ranges(path, ranges))
 
-        def run() -> list[np.ndarray]:
-            self._backend.prefetch_ranges(path, ranges)
-            return [self._backend.read(path, slice(a, b)) for a, b in ranges]
+    def read_array(self, array: Any, selection: Any = None, *, decode: bool = True) -> np.ndarray:
+        """Read an array already open (from :meth:`array`), or a selection of it, as
+        :meth:`read` does, without looking it up by its path again (nothing is cached).
 
-        return self._guard(path, run)
+        Parameters
+        ----------
+        array : zarr.Array or h5py.Dataset
+            An array of this file, from :meth:`array` or from its group.
+        selection : slice, int, tuple, optional
+            As for :meth:`read`; ``None`` reads the whole array.
+        decode : bool
+            ``False`` leaves strings as the file stores them (``bytes`` in HDF5) instead of
+            decoding each one: for callers that decode a whole column at once (Arrow).
+
+        Examples
+        --------
+        >>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+        >>> nwb = s.nwb()
+        >>> units = nwb.array("units")
+        >>> columns = [units["id"], units["snr"]]
+        >>> nwb.prefetch_arrays(columns)  # both fetched in one concurrent batch
+        >>> ids, snr = (nwb.read_array(c) for c in columns)
+        >>> len(ids) == len(snr) == nwb.shape("units/id")[0]
+        True
+        >>> s.close()
+        """
+        what = str(array.name).strip("/")
+
+        def run() -> np.ndarray:
+            data = self._backend.read_array(array, selection, raw=not decode)
+            return self._decode(data) if decode else data
+
+        return self._guard(what, run)
+
+    def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
+        """Fetch every chunk of these open arrays (from :meth:`array` or their group) in one
+        concurrent batch, ahead of reading them with :meth:`read_array`.
+
+        :meth:`prefetch` does the same by path; this spares looking each array up again
+        when the caller holds them already. A local file does nothing.
+        """
+        arrays = list(arrays)
+        what = ", ".join(str(a.name).strip("/") for a in arrays)
+        self._guard(what, lambda: self._backend.prefetch_arrays(arrays))
 
     def link(self, path: str, name: str) -> str | None:
         """The target path of a link named ``name`` in group ``path`` (None if absent)."""
@@ -330,18 +371,9 @@ class NWB:
 
     def _prefetch_rows(self, paths: Sequence[str], a: int, b: int) -> None:
         """Fetch, in one batch, the Zarr chunks holding rows ``[a, b)`` of these arrays."""
-        store = getattr(self._backend, "store", None)
-        if store is None:
-            return
-        keys: list[str] = []
-        for path in paths:
-            arr = self._backend.array(path)
-            sep = getattr(arr, "_dimension_separator", None) or "."
-            first = range(a // arr.chunks[0], (b - 1) // arr.chunks[0] + 1)
-            rest = [range(-(-s // c)) for s, c in zip(arr.shape[1:], arr.chunks[1:], strict=True)]
-            for index in itertools.product(first, *rest):
-                keys.append(f"{arr.path}/{sep.join(str(i) for i in index)}")
-        self._guard(", ".join(paths), lambda: store.getitems(keys))
+        backend = self._backend
+        if isinstance(backend, ZarrBackend):
+            self._guard(", ".join(paths), lambda: backend.prefetch_rows(paths, [(a, b)]))
 
     def _search(self, path: str, n: int, value: float) -> int:
         """``searchsorted(stamps, value, "left")`` by bisection, one stamp per probe."""

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import threading
@@ -236,6 +237,9 @@ def as_zarr_store(store: S3ZarrStore) -> Any:
 
 #: Bytes per cached block of a remote HDF5 file (see :class:`S3File`).
 BLOCK_SIZE = 2 * 2**20
+#: Byte ranges read by :meth:`S3File.read_ranges` less than this apart share one GET (the
+#: bytes between cost less than another request).
+READ_GAP = 64 * 2**10
 
 
 class S3File(io.RawIOBase):
@@ -347,18 +351,52 @@ class S3File(io.RawIOBase):
                 self._blocks.put(b, data[off : off + self.block_size])
 
     def read_range(self, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)`` in one ranged GET (served from cached blocks if they
-        hold them all), without caching blocks: for large reads of array data."""
-        end = min(end, self.size)
-        if end <= start:
-            return b""
+        """Bytes ``[start, end)``: :meth:`read_ranges` of one range."""
+        return self.read_ranges([(start, end)])[0]
+
+    def read_ranges(self, ranges: Sequence[tuple[int, int]], *, gap: int = READ_GAP) -> list[bytes]:
+        """The bytes of each range ``[start, end)``, for reads of array data by exact byte
+        range: from the cached blocks when they hold all of a range, the others in ranged
+        GETs of just those bytes (ranges less than ``gap`` apart share one GET), made
+        concurrently. What is fetched is not cached as blocks."""
+        out: list[bytes | None] = []
+        missing: list[tuple[int, int]] = []
+        for start, end in ranges:
+            end = min(end, self.size)
+            data = self._cached(start, end) if end > start else b""
+            out.append(data)
+            if data is None:
+                missing.append((start, end))
+        if not missing:
+            return out  # type: ignore[return-value]
+        spans: list[list[int]] = []
+        for start, end in sorted(set(missing)):
+            if spans and start - spans[-1][1] < gap:
+                spans[-1][1] = max(spans[-1][1], end)
+            else:
+                spans.append([start, end])
+        if len(spans) == 1:
+            got = [self.client.get_bytes(self.key, *spans[0])]
+        else:
+            got = self.client.get_ranges(self.key, [(a, b) for a, b in spans])
+        starts = [a for a, _ in spans]
+        for i, data in enumerate(out):
+            if data is None:
+                start, end = ranges[i][0], min(ranges[i][1], self.size)
+                k = bisect.bisect_right(starts, start) - 1
+                out[i] = got[k][start - spans[k][0] : end - spans[k][0]]
+        return out  # type: ignore[return-value]
+
+    def _cached(self, start: int, end: int) -> bytes | None:
+        """Bytes ``[start, end)`` if the cached blocks hold all of them."""
         first, last = start // self.block_size, (end - 1) // self.block_size
         blocks = [self._blocks.get(b) for b in range(first, last + 1)]
-        if all(b is not None for b in blocks):
-            joined = b"".join(blocks)  # type: ignore[arg-type]
-            off = start - first * self.block_size
-            return joined[off : off + end - start]
-        return self.client.get_bytes(self.key, start, end)
+        if any(b is None for b in blocks):
+            return None
+        off = start - first * self.block_size
+        if first == last:
+            return blocks[0][off : off + end - start]  # type: ignore[index]
+        return b"".join(blocks)[off : off + end - start]  # type: ignore[arg-type]
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")

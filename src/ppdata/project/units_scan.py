@@ -69,9 +69,8 @@ def units_arrow(nwb: NWB, subject: str | None = None) -> pa.Table:
     if has_windows:
         nodes["electrodes_index"] = group["electrodes_index"]
         wanted.append("electrodes_index")
-    _prefetch_nodes(nwb, {f"{UNITS}/{c}": nodes[c] for c in wanted})
-    fileobj = nwb.hdf5_file
-    raw = {c: _read_raw(nodes[c], f"{nwb.name}/{UNITS}/{c}", fileobj) for c in wanted}
+    nwb.prefetch_arrays(nodes[c] for c in wanted)
+    raw = {c: nwb.read_array(nodes[c], decode=False) for c in wanted}
 
     columns: dict[str, pa.Array] = {"unit_id": pa.array(np.asarray(raw["id"]))}
     if subject is not None:
@@ -93,7 +92,7 @@ def units_arrow(nwb: NWB, subject: str | None = None) -> pa.Table:
             None if probe is None else np.asarray(probe.to_pylist(), dtype=object),
         )
         path = f"{ELECTRODES}/location"
-        locations = _strings(_read_raw(nwb.array(path), f"{nwb.name}/{path}"))
+        locations = _strings(nwb.read_array(nwb.array(path), decode=False))
         ok = (rows >= 0) & (rows < len(locations))
         areas[ok] = locations[rows[ok]]
     columns["brain_area"] = pa.array(areas, pa.string())
@@ -132,68 +131,6 @@ def _prefetch_headers(nwb: NWB, group: Any, names: list[str]) -> None:
         if info is not None and info.type == h5py.h5l.TYPE_HARD and isinstance(info.u, int):
             ranges.append((info.u, info.u + HEADER_SPAN))
     fileobj.prefetch(ranges)
-
-
-def _prefetch_nodes(nwb: NWB, nodes: dict[str, Any]) -> None:
-    """Fetch these open arrays' data in one concurrent batch (:meth:`NWB.prefetch`, without
-    opening each array again by its path: a tenth of a task's CPU here)."""
-    fileobj = nwb.hdf5_file
-    ranges_for = getattr(getattr(nwb, "_backend", None), "_ranges_for", None)
-    if fileobj is None or ranges_for is None:
-        nwb.prefetch(nodes)
-        return
-    try:
-        ranges = [r for node in nodes.values() for r in ranges_for(node, slice(None))]
-    except (OSError, ValueError, RuntimeError, KeyError):
-        return  # read as h5py goes: _read_raw says what is wrong
-    fileobj.prefetch(ranges)
-
-
-def _read_raw(array: Any, where: str, fileobj: Any = None) -> np.ndarray:
-    """A whole 1-D array as stored (strings as bytes or str): no per-element decoding.
-
-    With ``fileobj`` (the remote HDF5 file's), numbers stored without filters are taken
-    from their bytes as they are (already fetched), not through h5py's reader: half of a
-    task's CPU went there.
-    """
-    from ..errors import NWBError
-
-    try:
-        direct = _direct(array, fileobj) if fileobj is not None else None
-        return direct if direct is not None else np.asarray(array[:])
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise NWBError(f"cannot read {where}: {exc}") from exc
-
-
-def _direct(array: Any, fileobj: Any) -> np.ndarray | None:
-    """A 1-D HDF5 array of numbers from its stored bytes (contiguous, or chunks without
-    filters); ``None`` for anything else (compressed, strings, unwritten chunks)."""
-    if getattr(array, "ndim", None) != 1 or array.dtype.kind not in "biuf":
-        return None
-    n, item = int(array.shape[0]), array.dtype.itemsize
-    if array.chunks is None:
-        offset = array.id.get_offset()
-        if offset is None or array.id.get_storage_size() != n * item:
-            return None
-        pieces = [(0, offset, n)]
-    else:
-        if array.id.get_create_plist().get_nfilters():
-            return None
-        chunk = array.chunks[0]
-        pieces = []
-        for i in range(array.id.get_num_chunks()):
-            info = array.id.get_chunk_info(i)
-            start = int(info.chunk_offset[0])
-            if info.byte_offset is None or info.size != chunk * item:
-                return None
-            pieces.append((start, info.byte_offset, min(chunk, n - start)))
-        if sum(count for _, _, count in pieces) != n:
-            return None  # chunks never written read as the fill value: leave it to h5py
-    out = np.empty(n, dtype=array.dtype)
-    for start, offset, count in pieces:
-        data = fileobj.read_range(offset, offset + count * item)
-        out[start : start + count] = np.frombuffer(data, dtype=array.dtype)
-    return out
 
 
 def _strings(values: np.ndarray) -> np.ndarray:
@@ -272,7 +209,7 @@ def _peak_rows(
     # the first and last unit of each probe: their windows, read together
     ends_of = [(int(g[0]), int(g[-1])) for g in groups if len(g)]
     spans = sorted({(int(starts[i]), int(ends[i])) for pair in ends_of for i in pair})
-    windows = dict(zip(spans, _element_ranges(nwb, path, spans), strict=True))
+    windows = dict(zip(spans, nwb.read_ranges(path, spans), strict=True))
     uniform = True
     for members, (first, last) in zip([g for g in groups if len(g)], ends_of, strict=True):
         window = windows[(int(starts[first]), int(ends[first]))]
@@ -290,67 +227,6 @@ def _peak_rows(
     rows[:] = -1
     rows[valid] = flat[(starts + peak)[valid]]
     return rows
-
-
-def _element_ranges(nwb: NWB, path: str, spans: list[tuple[int, int]]) -> list[np.ndarray]:
-    """Slices ``[start, end)`` of a 1-D array: by exact byte range when it is a remote
-    HDF5 dataset stored without filters (one concurrent batch, no whole chunks), else
-    through :meth:`NWB.read_ranges` (whole chunks)."""
-    exact = _exact_ranges(nwb, path, spans)
-    return exact if exact is not None else nwb.read_ranges(path, spans)
-
-
-def _exact_ranges(nwb: NWB, path: str, spans: list[tuple[int, int]]) -> list[np.ndarray] | None:
-    fileobj = nwb.hdf5_file
-    if fileobj is None:
-        return None
-    ds = nwb.array(path)
-    if ds.ndim != 1 or ds.dtype.kind not in "iu":
-        return None
-    itemsize = ds.dtype.itemsize
-    byte_ranges: list[tuple[int, int]] = []
-    if ds.chunks is None:
-        offset = ds.id.get_offset()
-        if offset is None:
-            return None
-        byte_ranges = [(offset + a * itemsize, offset + b * itemsize) for a, b in spans]
-    else:
-        if ds.id.get_create_plist().get_nfilters():
-            return None
-        chunk = ds.chunks[0]
-        for a, b in spans:
-            if b <= a:
-                byte_ranges.append((0, 0))
-                continue
-            if a // chunk != (b - 1) // chunk:
-                return None  # a window across two chunks: leave it to the chunk reader
-            info = ds.id.get_chunk_info_by_coord(((a // chunk) * chunk,))
-            if info.byte_offset is None:
-                return None
-            base = info.byte_offset + (a % chunk) * itemsize
-            byte_ranges.append((base, base + (b - a) * itemsize))
-    datas = _fetch(fileobj, byte_ranges)
-    return [np.frombuffer(data, dtype=ds.dtype) for data in datas]
-
-
-def _fetch(fileobj: Any, ranges: list[tuple[int, int]], gap: int = 64 * 1024) -> list[bytes]:
-    """Byte ranges of one object, neighbours (less than ``gap`` apart) merged into one
-    ranged GET, the GETs made concurrently; the bytes of each range, in order."""
-    spans: list[list[int]] = []
-    for start, end in sorted(r for r in set(ranges) if r[1] > r[0]):
-        if spans and start - spans[-1][1] < gap:
-            spans[-1][1] = max(spans[-1][1], end)
-        else:
-            spans.append([start, end])
-    got = fileobj.client.get_ranges(fileobj.key, [(a, b) for a, b in spans]) if spans else []
-    out = []
-    for start, end in ranges:
-        if end <= start:
-            out.append(b"")
-            continue
-        i = next(k for k, (a, b) in enumerate(spans) if a <= start and end <= b)
-        out.append(got[i][start - spans[i][0] : end - spans[i][0]])
-    return out
 
 
 #: Block size for reading a complete HDF5 NWB's units. Its headers and columns cluster in a
