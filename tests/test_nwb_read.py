@@ -462,6 +462,31 @@ def test_plots_return_figures_and_write_files_when_asked(nwb_dir, tmp_path):
 # -- remote: the same files on a real S3 server ---------------------------------------------
 
 
+#: An HDF5 file with one array of numbers per storage layout (see :func:`_write_layouts`).
+LAYOUTS = "layouts/arrays.h5"
+ROWS, CHUNK = 120_000, 25_000
+
+
+def _write_layouts(path: Path) -> None:
+    """Float64 arrays of ``ROWS`` x 4 values, well past the first block: stored contiguous,
+    in chunks without filters, gzip-chunked, and in chunks of which only some are written
+    (the others read as the fill value)."""
+    import h5py
+
+    values = np.arange(ROWS * 4, dtype=np.float64).reshape(ROWS, 4) / 7
+    path.parent.mkdir(parents=True)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("padding", data=np.zeros(4 * 2**20, dtype=np.uint8))  # past block 1
+        f.create_dataset("contiguous", data=values)
+        f.create_dataset("chunked", data=values, chunks=(CHUNK, 4))
+        f.create_dataset("gzip", data=values, chunks=(CHUNK, 4), compression="gzip")
+        sparse = f.create_dataset(
+            "sparse", shape=values.shape, dtype="f8", chunks=(CHUNK, 4), fillvalue=-1.0
+        )
+        sparse[CHUNK : 2 * CHUNK] = values[CHUNK : 2 * CHUNK]
+        f.create_dataset("ints", data=np.arange(ROWS, dtype=">i4"), chunks=(CHUNK,))
+
+
 @pytest.fixture(scope="session")
 def bucket_client(nwb_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A moto S3 server (real HTTP, in this process) holding the test files, and a client."""
@@ -481,6 +506,7 @@ def bucket_client(nwb_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     shutil.copy(nwb_dir / "complete" / "ephys_h5.nwb", usual)
     older = f"{OLDER_RAW}_nwb/{OLDER_RAW}_experiment1_recording1.nwb.zarr"
     shutil.copytree(nwb_dir / "ephys.nwb", staged / COMPLETE_OLDER / older)
+    _write_layouts(staged / LAYOUTS)
     with MirrorServer() as server:
         load_directory(server.endpoint_url, BUCKET, staged, in_process=True)
         settings = Settings(
@@ -584,6 +610,74 @@ def test_remote_lfp_window_reads_only_the_covering_timestamps(client, nwb_dir, n
         expected = lfp.lfp(local, "ProbeA", 60.0, 61.0)
         np.testing.assert_array_equal(window.data, expected.data)
         np.testing.assert_array_equal(window.times, expected.times)
+
+
+def test_remote_hdf5_numbers_are_read_by_their_exact_bytes(client, tmp_path):
+    """Numbers stored as they are, contiguous or in chunks without filters, are read by the
+    exact bytes of the rows asked for (whole chunks and blocks are not fetched), in one
+    concurrent batch for several slices; the other layouts read as before. Every value
+    equals what h5py reads from the file itself."""
+    import h5py
+
+    local = tmp_path / "arrays.h5"
+    local.write_bytes(client.get_bytes(LAYOUTS))
+    client.stats.reset()
+    row = 4 * 8
+    a, b = 4 * CHUNK - 100, 4 * CHUNK + 300  # across two chunks, far from the chunk index
+    spans = [(10, 20), (a, b), (ROWS - 5, ROWS + 50)]  # the last runs past the end
+    with h5py.File(local, "r") as expected, open_nwb(LAYOUTS, client=client) as nwb:
+        for name in ("contiguous", "chunked"):
+            width = row
+            nwb.read(name, slice(0, 1))  # its header and chunk index (metadata, in blocks)
+            before = client.stats.snapshot()
+            got = nwb.read(name, slice(a, b))
+            spent = client.stats.snapshot() - before
+            np.testing.assert_array_equal(got, expected[name][a:b])
+            assert (spent.requests, spent.bytes) == (1, (b - a) * width), name
+            before = client.stats.snapshot()
+            parts = nwb.read_ranges(name, spans)
+            spent = client.stats.snapshot() - before
+            for (start, end), part in zip(spans, parts, strict=True):
+                np.testing.assert_array_equal(part, expected[name][start:end])
+            assert spent.requests <= len(spans), name
+            assert spent.bytes <= sum(len(p) for p in parts) * width, name
+        # a selection of columns, an integer row, a whole array (writable, like h5py's)
+        np.testing.assert_array_equal(
+            nwb.read("chunked", (slice(a, b), [3, 0])), expected["chunked"][a:b][:, [3, 0]]
+        )
+        np.testing.assert_array_equal(nwb.read("chunked", 7), expected["chunked"][7])
+        whole = nwb.read("chunked")
+        np.testing.assert_array_equal(whole, expected["chunked"][()])
+        whole[0, 0] = -2.0
+        ints = nwb.read_ranges("ints", spans)  # big-endian, as stored
+        for (start, end), part in zip(spans, ints, strict=True):
+            assert part.dtype == np.dtype(">i4")
+            np.testing.assert_array_equal(part, expected["ints"][start:end])
+        # compressed, and chunks never written: through h5py
+        for name in ("gzip", "sparse"):
+            np.testing.assert_array_equal(nwb.read(name, slice(a, b)), expected[name][a:b])
+            parts = nwb.read_ranges(name, spans)
+            for (start, end), part in zip(spans, parts, strict=True):
+                np.testing.assert_array_equal(part, expected[name][start:end])
+        assert (nwb.read("sparse")[:CHUNK] == -1.0).all()
+
+
+def test_open_arrays_prefetched_in_one_batch(client, nwb_dir):
+    """:meth:`NWB.prefetch_arrays` fetches open arrays' chunks together (Zarr: one GET per
+    chunk, HDF5: the blocks holding them); reading them then makes no request."""
+    names = ("id", "spike_times_index", "electrodes_index")
+    for key in ("ephys.nwb", "complete/ephys_h5.nwb"):
+        with open_nwb(key, client=client) as nwb:
+            units = nwb.array("units")
+            columns = [units[c] for c in names]
+            nwb.prefetch_arrays(columns)
+            fetched = client.stats.snapshot()
+            values = [nwb.read_array(c) for c in columns]
+            assert (client.stats.snapshot() - fetched).requests == 0, key
+            with open_nwb(nwb_dir / key) as local:
+                for c, v in zip(names, values, strict=True):
+                    np.testing.assert_array_equal(v, local.read(f"units/{c}"))
+                local.prefetch_arrays([local.array("units/id")])  # local: nothing to fetch
 
 
 def test_remote_hdf5_detects_and_heads(client):

@@ -38,7 +38,7 @@ def test_walk_fetches_everything_h5py_reads_for_the_units(client, world):
         assert root[LOCATION].shape[0] > 0
         # nothing h5py needed to open the group, list it and open its members was missing
         assert (client.stats.snapshot() - walked).requests == 0
-        for name, node in members.items():
+        for node in members.values():
             if isinstance(node, h5py.Dataset) and node.ndim == 1 and node.dtype.kind in "biuf":
                 np.testing.assert_array_equal(backend.read_array(node), node[:])
     fileobj.close()
