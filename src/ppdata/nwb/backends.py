@@ -180,8 +180,10 @@ def _rows(start: int | None, stop: int | None, n: int) -> tuple[int, int]:
     return a, max(a, b)
 
 
-def _from_bytes(dtype: np.dtype, shape: tuple[int, ...], parts: Sequence[bytes]) -> np.ndarray:
-    """A new (writable) array of ``shape`` from its bytes, given in pieces."""
+def _from_bytes(
+    dtype: np.dtype, shape: tuple[int, ...], parts: Sequence[bytes], where: str
+) -> np.ndarray:
+    """A new (writable) array of ``shape`` from its bytes, given in pieces (of ``where``)."""
     out = np.empty(shape, dtype=dtype)
     flat = out.reshape(-1).view(np.uint8)
     pos = 0
@@ -190,8 +192,8 @@ def _from_bytes(dtype: np.dtype, shape: tuple[int, ...], parts: Sequence[bytes])
         pos += len(part)
     if pos != out.nbytes:
         raise NWBError(
-            f"got {pos:,} of the {out.nbytes:,} bytes the file's layout promises: the file "
-            "may be truncated; download it again"
+            f"cannot read {where}: got {pos:,} of the {out.nbytes:,} bytes its layout "
+            "promises. The file may be truncated or corrupt"
         )
     return out
 
@@ -385,10 +387,11 @@ class H5Backend(_TreeBackend[S3File]):
         return out
 
     def _read_stored(self, ds: Any, selection: Any) -> np.ndarray | None:
-        """A selection read from the stored bytes (:func:`_stored_ranges`): a whole array
-        through the block cache (what is read next often sits beside it: headers, other
-        columns), rows ``[a:b]`` (then any selection of the other axes) by their exact
-        byte range. ``None`` for a local file, another layout or another selection."""
+        """A selection read from the stored bytes (:func:`_stored_ranges`), by their exact
+        byte ranges: rows ``[a:b]`` (then any selection of the other axes) or the whole
+        array. A whole array of at most a block goes through the block cache (what is read
+        next often sits beside it: headers, other columns); a larger one would only push
+        those out. ``None`` for a local file, another layout or another selection."""
         if self.remote is None or ds.ndim == 0:
             return None
         sel = () if selection is None else selection
@@ -400,14 +403,19 @@ class H5Backend(_TreeBackend[S3File]):
         stored = _stored_ranges(ds, [(r0, r1)])
         if stored is None:
             return None
-        if selection is None:
+        if selection is None and sum(b - a for a, b in stored[0]) <= self.remote.block_size:
             self.remote.prefetch(stored[0])
-        data = _from_bytes(ds.dtype, (r1 - r0, *ds.shape[1:]), self.remote.read_ranges(stored[0]))
+        data = _from_bytes(
+            ds.dtype, (r1 - r0, *ds.shape[1:]), self.remote.read_ranges(stored[0]), self._where(ds)
+        )
         rest = sel[1:]
         if not rest:
             return data
         data = _take_lists(data[(slice(None), *_whole_axes(rest))], rest, axis=1)
         return np.ascontiguousarray(data)
+
+    def _where(self, ds: Any) -> str:
+        return f"{ds.name.lstrip('/')!r} in {self.remote.name if self.remote else self.root}"
 
     def _read_h5py(self, ds: Any, selection: Any, raw: bool) -> np.ndarray:
         import h5py
@@ -453,8 +461,9 @@ class H5Backend(_TreeBackend[S3File]):
             self.prefetch_ranges(path, ranges)
             return [self._read_h5py(ds, slice(a, b), False) for a, b in ranges]
         datas = iter(self.remote.read_ranges([r for pieces in stored for r in pieces]))
+        where = self._where(ds)
         return [
-            _from_bytes(ds.dtype, (b - a, *ds.shape[1:]), [next(datas) for _ in pieces])
+            _from_bytes(ds.dtype, (b - a, *ds.shape[1:]), [next(datas) for _ in pieces], where)
             for (a, b), pieces in zip(spans, stored, strict=True)
         ]
 
