@@ -680,6 +680,30 @@ def test_open_arrays_prefetched_in_one_batch(client, nwb_dir):
                 local.prefetch_arrays([local.array("units/id")])  # local: nothing to fetch
 
 
+def test_remote_zarr_window_fetches_stamps_and_data_together(client, monkeypatch):
+    """A window of a long Zarr series: the chunks of the guessed rows of its timestamps and
+    its data are fetched in one concurrent batch (not the stamps, then the data)."""
+    from ppdata.nwb.storage import S3ZarrStore
+
+    series = "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP"
+    batches: list[list[str]] = []
+    real = S3ZarrStore.getitems
+
+    def recording(self, keys, *, contexts=None):
+        batches.append(list(keys))
+        return real(self, keys, contexts=contexts)
+
+    monkeypatch.setattr(S3ZarrStore, "getitems", recording)
+    with open_nwb("long/long_lfp.nwb", client=client) as nwb:
+        times, _ = nwb.read_timeseries(series, 60.0, 61.0)
+    assert len(times) > 1200
+    assert any(
+        any(f"{series}/timestamps/" in k for k in keys)
+        and any(f"{series}/data/" in k for k in keys)
+        for keys in batches
+    ), batches
+
+
 def test_remote_hdf5_detects_and_heads(client):
     with open_nwb("complete/ephys_h5.nwb", client=client) as nwb:
         assert nwb.format is NWBFormat.HDF5
