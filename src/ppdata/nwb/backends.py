@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
@@ -143,18 +144,19 @@ def _stored_ranges(ds: Any, spans: Sequence[tuple[int, int]]) -> list[list[tuple
     rows). ``None`` otherwise: compressed, strings or references, compact or external
     storage, chunks never written (those read as the fill value), a short storage. The
     spans are within the rows (:func:`_rows`)."""
-    if ds.ndim == 0 or ds.dtype.kind not in "biuf":
+    # h5py reads each property from the file's structures again: once each here
+    shape, dtype, chunks = ds.shape, ds.dtype, ds.chunks
+    if not shape or dtype.kind not in "biuf":
         return None
-    row = ds.dtype.itemsize * int(np.prod(ds.shape[1:], dtype=np.int64))
-    rows = int(ds.shape[0])
-    if ds.chunks is None:
+    row = dtype.itemsize * math.prod(shape[1:])
+    if chunks is None:
         offset = ds.id.get_offset()
-        if offset is None or ds.id.get_storage_size() != rows * row:
+        if offset is None or ds.id.get_storage_size() != shape[0] * row:
             return None
         return [[(offset + a * row, offset + b * row)] if b > a else [] for a, b in spans]
-    if tuple(ds.chunks[1:]) != tuple(ds.shape[1:]) or ds.id.get_create_plist().get_nfilters():
+    if tuple(chunks[1:]) != tuple(shape[1:]) or ds.id.get_create_plist().get_nfilters():
         return None
-    per = int(ds.chunks[0])
+    per = int(chunks[0])
     offsets: dict[int, int] = {}
     out: list[list[tuple[int, int]]] = []
     for a, b in spans:
@@ -162,7 +164,7 @@ def _stored_ranges(ds: Any, spans: Sequence[tuple[int, int]]) -> list[list[tuple
         for c in range(a // per, (b - 1) // per + 1) if b > a else ():
             if c not in offsets:
                 try:
-                    info = ds.id.get_chunk_info_by_coord((c * per, *[0] * (ds.ndim - 1)))
+                    info = ds.id.get_chunk_info_by_coord((c * per, *[0] * (len(shape) - 1)))
                 except (KeyError, ValueError, RuntimeError, OSError):  # never written
                     return None
                 if info.byte_offset is None or info.size != per * row:
@@ -392,21 +394,24 @@ class H5Backend(_TreeBackend[S3File]):
         array. A whole array of at most a block goes through the block cache (what is read
         next often sits beside it: headers, other columns); a larger one would only push
         those out. ``None`` for a local file, another layout or another selection."""
-        if self.remote is None or ds.ndim == 0:
+        if self.remote is None:
             return None
         sel = () if selection is None else selection
         sel = sel if isinstance(sel, tuple) else (sel,)
         first = sel[0] if sel else slice(None)
         if not isinstance(first, slice) or first.step not in (None, 1):
             return None
-        r0, r1 = _rows(first.start, first.stop, ds.shape[0])
+        shape = ds.shape
+        if not shape:
+            return None
+        r0, r1 = _rows(first.start, first.stop, shape[0])
         stored = _stored_ranges(ds, [(r0, r1)])
         if stored is None:
             return None
         if selection is None and sum(b - a for a, b in stored[0]) <= self.remote.block_size:
             self.remote.prefetch(stored[0])
         data = _from_bytes(
-            ds.dtype, (r1 - r0, *ds.shape[1:]), self.remote.read_ranges(stored[0]), self._where(ds)
+            ds.dtype, (r1 - r0, *shape[1:]), self.remote.read_ranges(stored[0]), self._where(ds)
         )
         rest = sel[1:]
         if not rest:
