@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .aligned_options import ALIGNED_PLOTS, aligned_plot_options, draw_aligned_plot
+from .aligned_options import ALIGNED_PLOTS, aligned_plot_options
 from .app import App, common_options, file_option, json_option, pass_app, window_options
 from .render import emit_json, emit_table, format_bytes, plural
 
@@ -511,12 +511,6 @@ def plot_command(
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter("use a .png, .svg or .pdf file name", param_hint="--out")
     s = _session(app, session, asset_kind, version)
-    if kind in ALIGNED_PLOTS:
-        path = draw_aligned_plot(kind, s, out, unit_ids=list(unit_ids) or None, probe=probe,
-                                 plane=plane, **aligned)  # fmt: skip
-        click.echo(f"Wrote {path}")
-        _report_stats(app, show_stats)
-        return
     path = make_plot(
         kind,
         s,
@@ -526,6 +520,7 @@ def plot_command(
         plane=plane,
         start=start,
         stop=stop,
+        **aligned,  # psth / aligned-dff: --to, --vs, --block, --window, --area, --roi
     )
     click.echo(f"Wrote {path}")
     _report_stats(app, show_stats)
