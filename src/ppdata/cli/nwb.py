@@ -132,11 +132,14 @@ def _report_stats(app: App) -> None:
         )
 
 
-def _column_summary(frame: Any, name: str, unit: str = "") -> list[dict[str, Any]]:
-    """One row per column of ``frame``: its mean, std, min and max (for a table view)."""
+def _columns_table(frame: Any, name: str, title: str, unit: str = "", digits: int = 1) -> None:
+    """A table with one row per column of ``frame`` (time x column): its mean, std, min and
+    max; titled ``title`` and the time span (``digits`` decimals)."""
     described = frame.describe().T
     stats = ("mean", "std", "min", "max")
-    return [{name: col, **{f"{k}{unit}": r[k] for k in stats}} for col, r in described.iterrows()]
+    rows = [{name: col, **{f"{k}{unit}": r[k] for k in stats}} for col, r in described.iterrows()]
+    t0, t1 = (float(frame.index[0]), float(frame.index[-1])) if len(frame) else (0, 0)
+    emit_table(rows, title=f"{title}, {t0:.{digits}f}-{t1:.{digits}f} s")
 
 
 def _write_frame(frame: Any, csv: str | None, as_json: bool, source: str | None = None) -> bool:
@@ -386,13 +389,8 @@ def dff_command(
     s = _session(app, session, "planar-ophys")
     frame = s.traces(plane, trace_kind, start, stop, list(rois) or None)
     if not _write_frame(frame, csv, as_json):
-        rows = _column_summary(frame, "roi")
-        t0, t1 = (float(frame.index[0]), float(frame.index[-1])) if len(frame) else (0, 0)
-        emit_table(
-            rows,
-            title=f"{trace_kind} of {plane}: {frame.shape[1]} ROIs x "
-            f"{frame.shape[0]} frames, {t0:.1f}-{t1:.1f} s",
-        )
+        size = f"{frame.shape[1]} ROIs x {frame.shape[0]} frames"
+        _columns_table(frame, "roi", f"{trace_kind} of {plane}: {size}")
     _report_stats(app)
 
 
@@ -434,13 +432,8 @@ def lfp_command(
         return
     frame = window.to_dataframe()
     if not _write_frame(frame, csv, as_json):
-        rows = _column_summary(frame * 1e6, "electrode_id", " µV")
-        t0, t1 = (float(window.times[0]), float(window.times[-1])) if len(frame) else (0, 0)
-        emit_table(
-            rows,
-            title=f"LFP of {probe}: {frame.shape[1]} channels x {frame.shape[0]} samples, "
-            f"{t0:.3f}-{t1:.3f} s",
-        )
+        size = f"{frame.shape[1]} channels x {frame.shape[0]} samples"
+        _columns_table(frame * 1e6, "electrode_id", f"LFP of {probe}: {size}", " µV", digits=3)
     _report_stats(app)
 
 
