@@ -13,12 +13,18 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import DownloadError
 from ..remote.s3 import ObjectInfo
 from ..units import format_bytes, plural
 from .manifest import Check
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+#: The first bytes of an object fetched beside its listing, and what that GET said of it.
+Ahead = tuple[bytes, ObjectInfo]
 
 __all__ = [
     "DEFAULT_CONFIRM_BYTES",
@@ -123,6 +129,10 @@ class DownloadPlan:
         Keys left out because they would escape the destination or clash.
     warnings : list of str
         Things worth telling (an include glob that matched nothing while others did).
+    ahead : dict
+        With ``fetch_ahead``: for a target that is one object, its key and the GET of its
+        first bytes started beside the listing (a future of ``(bytes, ObjectInfo)``, or of
+        ``None`` when that GET failed); :func:`download` of the plan uses those bytes.
     """
 
     target: str
@@ -134,6 +144,7 @@ class DownloadPlan:
     files: list[PlannedFile] = field(default_factory=list)
     refused: list[RefusedKey] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    ahead: dict[str, Future[Ahead | None]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def count(self) -> int:
