@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import DownloadError
 from ..remote.s3 import ObjectInfo
@@ -239,6 +239,26 @@ class FileResult:
     message: str = ""
 
 
+class _Results:
+    """A read-only attribute of :class:`DownloadSummary`: its results of one status."""
+
+    def __init__(self, status: FileStatus, doc: str = "") -> None:
+        self.status = status
+        self.__doc__ = doc or f"The files {status.value}."
+
+    @overload
+    def __get__(self, summary: None, owner: type) -> _Results: ...
+    @overload
+    def __get__(self, summary: DownloadSummary, owner: type) -> list[FileResult]: ...
+    def __get__(self, summary: DownloadSummary | None, owner: type) -> _Results | list[FileResult]:
+        if summary is None:  # on the class: the attribute itself (help, docs)
+            return self
+        return [r for r in summary.results if r.status is self.status]
+
+    def __set__(self, summary: DownloadSummary, value: object) -> None:
+        raise AttributeError(f"{self.status.value} is read-only: it is read from the results")
+
+
 @dataclass
 class DownloadSummary:
     """What :func:`download` did.
@@ -269,25 +289,13 @@ class DownloadSummary:
     retries: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def _of(self, status: FileStatus) -> list[FileResult]:
-        return [r for r in self.results if r.status is status]
-
-    @property
-    def fetched(self) -> list[FileResult]:
-        return self._of(FileStatus.FETCHED)
-
-    @property
-    def skipped(self) -> list[FileResult]:
-        return self._of(FileStatus.SKIPPED)
-
-    @property
-    def failed(self) -> list[FileResult]:
-        return self._of(FileStatus.FAILED)
-
-    @property
-    def kept(self) -> list[FileResult]:
-        """Local files that differ from the bucket, left alone (see :class:`Existing`)."""
-        return self._of(FileStatus.KEPT)
+    fetched = _Results(FileStatus.FETCHED)
+    skipped = _Results(FileStatus.SKIPPED)
+    failed = _Results(FileStatus.FAILED)
+    kept = _Results(
+        FileStatus.KEPT,
+        "Local files that differ from the bucket, left alone (see :class:`Existing`).",
+    )
 
     @property
     def ok(self) -> bool:
