@@ -466,6 +466,96 @@ def test_stale_part_file_is_not_trusted(client, dest):
     assert final.read_bytes() == FILES[BIG]
 
 
+# -- the first bytes of a one-object target, fetched beside its listing -------------------------
+
+
+def test_a_one_object_target_is_fetched_from_beside_its_listing(client, dest):
+    small = "many/f03.bin"
+    plan = plan_download(small, client=client, dest=dest, fetch_ahead=PART)
+    assert gets(client) == 1  # it went out with the listing
+    summary = download(plan, client=client)
+    assert local(dest, small).read_bytes() == FILES[small]
+    assert gets(client) == 1 and summary.requests == {"GetObject": 1}  # and was all it took
+    plan = plan_download(BIG, client=client, dest=dest, fetch_ahead=PART)
+    summary = download(plan, client=client, part_size=PART)
+    assert local(dest, BIG).read_bytes() == FILES[BIG]
+    # three 5 MiB parts, the first of them fetched beside the listing
+    assert summary.requests == {"GetObject": 3} and gets(client) == 1 + 3
+    assert summary.bytes_transferred == len(FILES[BIG]) and summary.fetched[0].check == "md5"
+    assert not list(dest.rglob("*.ppdata-part*"))
+
+
+def test_download_sends_the_get_while_the_listing_is_on_its_way(server, dest, tmp_path):
+    import threading
+
+    key = "many/f03.bin"
+    with LatencyProxy(server.endpoint_url) as proxy:
+        settings = Settings(endpoint_url=proxy.endpoint_url, bucket=BUCKET, cache_dir=tmp_path)
+        proxy.add_fault(Fault("stall", match="list-type", stall=3.0))
+        with S3Client(settings) as c:
+            worker = threading.Thread(
+                target=download, args=(key,), kwargs={"client": c, "dest": dest}
+            )
+            worker.start()
+            deadline = time.monotonic() + 2.5
+            while proxy.total_requests < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            during = dict(proxy.requests)  # while the listing's reply is held back
+            worker.join()
+    assert during == {"GET": 2}  # the listing and the object's GET
+    assert local(dest, key).read_bytes() == FILES[key]
+
+
+def test_a_small_file_fetched_ahead_in_part_gets_the_rest(client, dest):
+    key = "many/f29.bin"
+    plan = plan_download(key, client=client, dest=dest, fetch_ahead=1000)
+    summary = download(plan, client=client)
+    assert local(dest, key).read_bytes() == FILES[key]
+    assert summary.requests == {"GetObject": 2} and summary.fetched[0].check == "md5"
+    assert summary.bytes_transferred == len(FILES[key])
+
+
+def test_nothing_is_fetched_ahead_that_a_download_would_not_use(client, dest):
+    plan_download(BIG, client=client, dest=dest)  # a plan on its own only lists
+    plan_download(f"s3://{BUCKET}/{SORTED}/nwb/", client=client, dest=dest, fetch_ahead=PART)
+    assert gets(client) == 0  # nor for a target named as a folder
+    download("many/f01.bin", client=client, dest=dest)
+    before = gets(client)
+    again = download("many/f01.bin", client=client, dest=dest)  # already here: skipped
+    assert gets(client) == before and again.skipped and again.requests == {}
+    # a folder named without its slash: the GET beside the listing finds no object
+    summary = download(f"{SORTED}/nwb", client=client, dest=dest)
+    assert sorted(f.key for f in summary.fetched) == sorted(
+        k for k in FILES if k.startswith(f"{SORTED}/nwb/")
+    )
+    assert summary.requests == {"GetObject": 2}
+
+
+def test_first_bytes_of_another_version_are_not_used(client, dest):
+    from concurrent.futures import Future
+
+    from ppdata.remote.s3 import ObjectInfo
+
+    key = "many/f05.bin"
+    plan = plan_download(key, client=client, dest=dest)
+    stale: Future = Future()
+    stale.set_result((b"x" * len(FILES[key]), ObjectInfo(key, len(FILES[key]), '"other"')))
+    plan.ahead[key] = stale
+    download(plan, client=client)
+    assert local(dest, key).read_bytes() == FILES[key]
+
+
+def test_an_object_changed_after_its_first_part_came_ahead(client, dest):
+    key = "scratch/changing-ahead.bin"
+    put(key, _bytes("v1", 11 * 2**20))
+    plan = plan_download(key, client=client, dest=dest, fetch_ahead=PART)
+    plan.ahead[key].result()
+    put(key, _bytes("v2", 11 * 2**20 + 5))
+    summary = download(plan, client=client, part_size=PART)
+    assert local(dest, key).read_bytes() == _bytes("v2", 11 * 2**20 + 5)
+    assert any("changed on the server" in n for n in summary.notes)
+
+
 def test_kill_9_mid_download_then_resume(server, client, dest, tmp_path):
     """A real interruption: a child process downloading through a slow link is killed."""
     with LatencyProxy(server.endpoint_url, latency=0.4) as proxy:
@@ -588,7 +678,9 @@ def test_not_enough_space_is_said_before_starting(client, dest, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**9, 10**9 - 1000, 1000))
     with pytest.raises(DownloadError, match=r"needs 12\.6 MB but only 1\.0 kB is free"):
         download(BIG, client=client, dest=dest)
-    assert gets(client) == 0
+    # only the GET of its first part that went out beside the listing; nothing was written
+    assert gets(client) == 1
+    assert not [p for p in dest.rglob("*") if "ppdata-part" in p.name or p.name == "big.bin"]
 
 
 def test_disk_full_mid_download_stops_cleanly(client, dest, monkeypatch):

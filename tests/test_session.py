@@ -36,6 +36,35 @@ def test_pick_an_older_version(client, world):
     assert loc.key == old.nwb_key
 
 
+def test_a_sorted_assets_nwb_folder_is_listed_beside_its_root(mirror, world, tmp_path):
+    import threading
+    import time
+
+    from ppdata.find.assets import get_asset
+    from ppdata.find.nwbs import nwbs_in_asset
+    from ppdata.mirror.proxy import Fault, LatencyProxy
+    from ppdata.remote.s3 import S3Client
+    from ppdata.settings import Settings
+
+    current = world.session(EPHYS_REPROCESSED).current("sorted")
+    with LatencyProxy(mirror.endpoint_url) as proxy:
+        settings = Settings(endpoint_url=proxy.endpoint_url, cache_dir=tmp_path)
+        with S3Client(settings) as c:
+            asset = get_asset(current.name, client=c)
+            proxy.reset_counts()
+            proxy.add_fault(Fault("stall", match=f"{current.name}%2F&", stall=3.0))  # its root
+            found: list = []
+            worker = threading.Thread(target=lambda: found.extend(nwbs_in_asset(asset, client=c)))
+            worker.start()
+            deadline = time.monotonic() + 2.5
+            while proxy.total_requests < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            during = proxy.total_requests  # while the root listing's reply is held back
+            worker.join()
+    assert during == 2  # the root listing and the nwb/ folder's
+    assert [loc.key for loc in found] == [f"{current.name}/{p}" for p in current.nwb_paths]
+
+
 def test_asset_without_nwb_names_what_is_there(client, world):
     videos = world.session(MESOSCOPE_A).current("behavior-videos")
     with pytest.raises(NWBError, match=r"no NWB in .*behavior-videos asset.*found there: .*Eye/"):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -101,17 +101,12 @@ class DandiAsset:
         return self.download_url
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ppdata dandi --json`` contract."""
+        """The ``ppdata dandi --json`` contract: the fields in order, ``download_url`` as
+        ``url``, without the look-up's own ``api_url`` and ``api_requests``."""
         return {
-            "session": self.session,
-            "dandiset": self.dandiset,
-            "version": self.version,
-            "path": self.path,
-            "size": self.size,
-            "asset_id": self.asset_id,
-            "url": self.download_url,
-            "s3_url": self.s3_url,
-            "matched_by": self.matched_by,
+            "url" if f.name == "download_url" else f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("api_url", "api_requests")
         }
 
 

@@ -7,7 +7,6 @@ can take them without an import cycle.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -52,43 +51,13 @@ def condition_options(f: F) -> F:
 
 
 def aligned_plot_options(f: F) -> F:
-    """The options ``ppdata plot psth|aligned-dff`` adds to ``ppdata plot``."""
+    """The options ``ppdata plot psth|aligned-dff`` adds to ``ppdata plot``, named as the
+    keywords of :func:`~ppdata.plots.make.aligned_figure` (``make_plot`` passes them on)."""
     f = condition_options(f)
     f = click.option(
-        "--area", "areas", multiple=True, help="psth: only units of this brain area (repeatable)."
+        "--area", "area", multiple=True, help="psth: only units of this brain area (repeatable)."
     )(f)
     f = click.option(
         "--roi", "rois", multiple=True, type=int, help="aligned-dff: only this ROI (repeatable)."
     )(f)
     return f
-
-
-def draw_aligned_plot(
-    kind: str,
-    session: Any,
-    out: Path,
-    *,
-    unit_ids: list[int] | None,
-    probe: str | None,
-    plane: str | None,
-    **options: Any,
-) -> Path:
-    """``ppdata plot psth|aligned-dff``: draw the figure into ``out``."""
-    from ..plots.make import aligned_figure
-
-    window = options.get("window")
-    aligned_figure(
-        kind,
-        session,
-        out,
-        unit_ids=unit_ids,
-        probe=probe,
-        plane=plane,
-        rois=list(options.get("rois") or ()) or None,
-        area=list(options.get("areas") or ()) or None,
-        to=options.get("to") or "deviant",
-        vs=options.get("vs") or "standard",
-        block=options.get("block"),
-        window=(float(window[0]), float(window[1])) if window else None,
-    )
-    return out

@@ -6,13 +6,18 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .app import App, common_options, json_option, pass_app
 from .progress import progress_bar
 from .render import emit_json, emit_table, format_bytes, plural
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..find.catalog import SessionFilters
 
 #: Availability-matrix columns of the people's table: kind -> short header.
 _MATRIX = {
@@ -135,17 +140,7 @@ def _spreadsheet_changed(app: App, catalog: Any) -> str | None:
 @common_options
 @pass_app
 def sessions_command(
-    app: App,
-    platform: tuple[str, ...],
-    subject: tuple[str, ...],
-    since: str | None,
-    until: str | None,
-    qc: tuple[str, ...],
-    has: tuple[str, ...],
-    search: str | None,
-    on_s3: bool | None,
-    refresh: bool,
-    as_json: bool,
+    app: App, refresh: bool, as_json: bool, **filters: Unpack[SessionFilters]
 ) -> None:
     """List sessions from the local catalog: the tracking spreadsheet joined with S3.
 
@@ -166,16 +161,9 @@ def sessions_command(
                     f"The catalog is empty; filling it from {app.settings.where} ...", err=True
                 )
             _refresh(app, catalog)
-        frame = catalog.sessions(
-            platform=_split(platform) or None,
-            subject=_split(subject) or None,
-            since=since,
-            until=until,
-            qc=_split(qc) or None,
-            has=_split(has) or None,
-            search=search,
-            on_s3=on_s3,
-        )
+        # a repeated option (a tuple) may also hold comma-separated values
+        split = {k: _split(v) or None if isinstance(v, tuple) else v for k, v in filters.items()}
+        frame = catalog.sessions(**split)
         records = session_records(frame)
         age = _age_text(catalog)
     if as_json:

@@ -115,6 +115,7 @@ def download_command(
     final name; an interrupted download resumes where it stopped.
     """
     from ..transfer.api import download, plan_download, verify
+    from ..transfer.engine import DEFAULT_PART_SIZE
 
     if verify_dest is not None:
         with progress_bar("Verifying", in_bytes=True, quiet=as_json) as bar:
@@ -143,6 +144,9 @@ def download_command(
                 include=include,
                 exclude=exclude,
                 versions="all" if all_versions else "current",
+                # a one-object target's first part comes beside its listing (not for a
+                # dry run, which fetches nothing)
+                fetch_ahead=0 if dry_run else DEFAULT_PART_SIZE,
             )
     except KeyboardInterrupt:
         _interrupted(app, None, None, _resume_command(app, locals()))

@@ -30,12 +30,16 @@ def mirror_group() -> None:
 @pass_app
 def build(app: App, size: str) -> None:
     """Build the synthetic world into the cache (once; later calls reuse it)."""
+    click.echo(f"Building the {size} synthetic world (first time only) ...", err=True)
+    click.echo(str(_world(app, size)))
+
+
+def _world(app: App, size: str) -> Path:
+    """The folder of the world of ``size``, built under a bar the first time, then cached."""
     from ..mirror.world import ensure_world
 
-    click.echo(f"Building the {size} synthetic world (first time only) ...", err=True)
     with world_bar() as bar:
-        root = ensure_world(app.settings.cache_dir, size=size, callback=bar)  # type: ignore[arg-type]
-    click.echo(str(root))
+        return ensure_world(app.settings.cache_dir, size=size, callback=bar)  # type: ignore[arg-type]
 
 
 @mirror_group.command("serve")
@@ -48,21 +52,22 @@ def build(app: App, size: str) -> None:
 @pass_app
 def serve(app: App, port: int, host: str, size: str, ready_file: Path | None) -> None:
     """Serve the synthetic world at http://HOST:PORT until Ctrl-C."""
-    from ..mirror.server import start_mirror
+    from ..mirror.server import require_mirror_extra, start_mirror
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: listening on {host}, not only on this machine's loopback.", err=True)
     bucket = app.settings.bucket
     click.echo(f"Preparing the {size} synthetic world (built once, then cached) ...", err=True)
-    with world_bar() as world, progress_bar("Loading objects", unit="objects") as bar:
+    require_mirror_extra()  # before a world build of a minute, not after it
+    root = _world(app, size)
+    with progress_bar("Loading objects", unit="objects") as bar:
         mirror = start_mirror(
             app.settings.cache_dir,
-            size=size,
+            world_root=root,
             host=host,
             port=port,
             bucket=bucket,
             callback=bar,
-            world_callback=world,
         )
     with mirror:
         url = mirror.endpoint_url

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .aligned_options import ALIGNED_PLOTS, aligned_plot_options, draw_aligned_plot
+from .aligned_options import ALIGNED_PLOTS, aligned_plot_options
 from .app import App, common_options, file_option, json_option, pass_app, window_options
 from .render import emit_json, emit_table, format_bytes, plural
 
@@ -26,9 +26,10 @@ def _renamed_version(ctx: click.Context, param: click.Parameter, value: Any) -> 
     return value
 
 
-def asset_version_option(f: F) -> F:
-    """``--asset-version`` to pick a reprocessed asset; the old ``--version NAME`` spelling
-    gets an error naming the new one (``ppdata --version`` is the program's version)."""
+def asset_version_option(f: F, *, remembered: bool = False) -> F:
+    """``--asset-version`` to pick a reprocessed asset (the command's ``version``, or with
+    ``remembered`` what :func:`_session` reads); the old ``--version NAME`` spelling gets an
+    error naming the new one (``ppdata --version`` is the program's version)."""
     f = click.option(
         "--version",
         "old_version",
@@ -42,18 +43,21 @@ def asset_version_option(f: F) -> F:
         "version",
         metavar="NAME_OR_TIMESTAMP",
         help="Use this version (reprocessing) of the asset instead of the current one.",
+        expose_value=not remembered,
+        callback=_remember if remembered else None,
     )(f)
 
 
 def nwb_options(f: F) -> F:
     """``--asset-version`` to pick a reprocessed asset, ``--nwb`` to pick one of several NWBs
-    in an asset, and ``--stats`` to show network use."""
+    in an asset, and ``--stats`` to show network use. The command does not take them: they
+    are remembered for :func:`_session` (which NWB to read) and :func:`_report_stats`."""
     f = click.option(
         "--nwb",
         "recording",
         metavar="RECORDING",
         expose_value=False,
-        callback=_remember_recording,
+        callback=_remember,
         help="Where an asset holds several NWBs (one per experiment x recording), read this "
         "one: experiment1_recording2, recording2 or 2 (default: the first; `ppdata nwb "
         "SESSION` lists them).",
@@ -62,9 +66,11 @@ def nwb_options(f: F) -> F:
         "--stats",
         "show_stats",
         is_flag=True,
+        expose_value=False,
+        callback=_remember,
         help="Report the HTTP requests and bytes this command caused.",
     )(f)
-    return asset_version_option(f)
+    return asset_version_option(f, remembered=True)
 
 
 #: ``--plane`` (required): the plane a Mesoscope command reads.
@@ -81,18 +87,27 @@ area_option = click.option(
 )
 
 
-def _remember_recording(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    ctx.meta["ppdata.recording"] = value
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep an option of :func:`nwb_options` for :func:`_remembered`."""
+    ctx.meta[f"ppdata.{param.name}"] = value
 
 
-def _session(app: App, name: str, kind: str, version: str | None) -> Any:
+def _remembered(name: str) -> Any:
+    """The value of an option of :func:`nwb_options`: ``version``, ``recording``,
+    ``show_stats``."""
+    return click.get_current_context().meta.get(f"ppdata.{name}")
+
+
+def _session(app: App, name: str, kind: str) -> Any:
+    """The session ``name``, with the ``--asset-version`` of its ``kind`` asset and the
+    ``--nwb`` recording asked for."""
     from ..session import Session
 
-    ctx = click.get_current_context()
-    recording = ctx.meta.get("ppdata.recording")
+    version, recording = _remembered("version"), _remembered("recording")
     session = Session(
         name, client=app.client, versions={kind: version} if version else None, recording=recording
     )
+    ctx = click.get_current_context()
     ctx.call_on_close(lambda: _say_which_nwb(session))
     return session
 
@@ -105,8 +120,9 @@ def _say_which_nwb(session: Any) -> None:
         click.echo(f"Read from {uri}", err=True)
 
 
-def _report_stats(app: App, show: bool) -> None:
-    if show:
+def _report_stats(app: App) -> None:
+    """With ``--stats``: the requests and bytes the command caused, on stderr."""
+    if _remembered("show_stats"):
         s = app.client.stats.snapshot()
         ops = ", ".join(f"{op} {c.requests}" for op, c in s.by_operation.items())
         click.echo(
@@ -116,11 +132,14 @@ def _report_stats(app: App, show: bool) -> None:
         )
 
 
-def _column_summary(frame: Any, name: str, unit: str = "") -> list[dict[str, Any]]:
-    """One row per column of ``frame``: its mean, std, min and max (for a table view)."""
+def _columns_table(frame: Any, name: str, title: str, unit: str = "", digits: int = 1) -> None:
+    """A table with one row per column of ``frame`` (time x column): its mean, std, min and
+    max; titled ``title`` and the time span (``digits`` decimals)."""
     described = frame.describe().T
     stats = ("mean", "std", "min", "max")
-    return [{name: col, **{f"{k}{unit}": r[k] for k in stats}} for col, r in described.iterrows()]
+    rows = [{name: col, **{f"{k}{unit}": r[k] for k in stats}} for col, r in described.iterrows()]
+    t0, t1 = (float(frame.index[0]), float(frame.index[-1])) if len(frame) else (0, 0)
+    emit_table(rows, title=f"{title}, {t0:.{digits}f}-{t1:.{digits}f} s")
 
 
 def _write_frame(frame: Any, csv: str | None, as_json: bool, source: str | None = None) -> bool:
@@ -163,15 +182,13 @@ def nwb_command(
     kind: str | None,
     contents: bool,
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """Which NWB files a session or asset has, their format, size and contents."""
     from ..find.nwbs import find_nwbs
     from ..nwb.open import open_nwb
 
     rows = []
-    for location in find_nwbs(target, client=app.client, kind=kind, version=version):
+    for location in find_nwbs(target, client=app.client, kind=kind, version=_remembered("version")):
         row = location.to_dict()
         if contents:
             nwb = open_nwb(location.key, client=app.client, size=location.size)
@@ -197,7 +214,7 @@ def nwb_command(
                 title=row["uri"],
             )
         click.echo(_COMPLETE_NOTE)
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 _COMPLETE_NOTE = (
@@ -266,13 +283,11 @@ def units_command(
     csv: str | None,
     all_columns: bool,
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """Units of a Neuropixels session with quality metrics, label and probe."""
     from ..nwb.ephys import QUALITY_COLUMNS
 
-    s = _session(app, session, "sorted", version)
+    s = _session(app, session, "sorted")
     frame = s.units(
         label=label or None,
         default_qc=default_qc,
@@ -290,7 +305,7 @@ def units_command(
         shown = ("probe", "brain_area", "label", *QUALITY_COLUMNS, "num_spikes", "depth")
         columns = list(frame.columns) if all_columns else [c for c in shown if c in frame.columns]
         emit_table(frame.reset_index().to_dict("records"), ["unit_id", *columns])
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 @click.command("spikes")
@@ -305,11 +320,9 @@ def spikes_command(
     session: str,
     unit_ids: tuple[int, ...],
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """Spike times (s) of the UNIT_IDS asked for; only those units are fetched."""
-    s = _session(app, session, "sorted", version)
+    s = _session(app, session, "sorted")
     spikes = s.spike_times(list(unit_ids))
     if as_json:
         emit_json({str(u): t for u, t in spikes.items()})
@@ -325,7 +338,7 @@ def spikes_command(
                 for u, t in spikes.items()
             ]
         )
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 @click.command("planes")
@@ -334,15 +347,13 @@ def spikes_command(
 @nwb_options
 @common_options
 @pass_app
-def planes_command(
-    app: App, session: str, as_json: bool, version: str | None, show_stats: bool
-) -> None:
+def planes_command(app: App, session: str, as_json: bool) -> None:
     """Imaging planes of a Mesoscope session: structure, depth, rate, ROIs."""
-    s = _session(app, session, "planar-ophys", version)
+    s = _session(app, session, "planar-ophys")
     frame = s.planes()
     if not _write_frame(frame, None, as_json):
         emit_table(frame.reset_index().to_dict("records"), title=f"Planes of {s.name}")
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 @click.command("dff")
@@ -373,21 +384,14 @@ def dff_command(
     trace_kind: str,
     csv: str | None,
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """ΔF/F (or other traces) of one plane, sliced by time and ROI, streamed."""
-    s = _session(app, session, "planar-ophys", version)
+    s = _session(app, session, "planar-ophys")
     frame = s.traces(plane, trace_kind, start, stop, list(rois) or None)
     if not _write_frame(frame, csv, as_json):
-        rows = _column_summary(frame, "roi")
-        t0, t1 = (float(frame.index[0]), float(frame.index[-1])) if len(frame) else (0, 0)
-        emit_table(
-            rows,
-            title=f"{trace_kind} of {plane}: {frame.shape[1]} ROIs x "
-            f"{frame.shape[0]} frames, {t0:.1f}-{t1:.1f} s",
-        )
-    _report_stats(app, show_stats)
+        size = f"{frame.shape[1]} ROIs x {frame.shape[0]} frames"
+        _columns_table(frame, "roi", f"{trace_kind} of {plane}: {size}")
+    _report_stats(app)
 
 
 @click.command("lfp")
@@ -414,30 +418,23 @@ def lfp_command(
     channels: tuple[str, ...],
     csv: str | None,
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """LFP of one probe, sliced by time and channel, streamed (only the chunks covering it).
 
     Without --csv/--json: a summary per channel in microvolts.
     """
     wanted = [int(c) if c.lstrip("-").isdigit() else c for c in channels] or None
-    s = _session(app, session, "sorted", version)
+    s = _session(app, session, "sorted")
     window = s.lfp(probe, start, stop, wanted)
     if as_json and not csv:
         emit_json(_lfp_columns(window, s.name), indent=None)
-        _report_stats(app, show_stats)
+        _report_stats(app)
         return
     frame = window.to_dataframe()
     if not _write_frame(frame, csv, as_json):
-        rows = _column_summary(frame * 1e6, "electrode_id", " µV")
-        t0, t1 = (float(window.times[0]), float(window.times[-1])) if len(frame) else (0, 0)
-        emit_table(
-            rows,
-            title=f"LFP of {probe}: {frame.shape[1]} channels x {frame.shape[0]} samples, "
-            f"{t0:.3f}-{t1:.3f} s",
-        )
-    _report_stats(app, show_stats)
+        size = f"{frame.shape[1]} channels x {frame.shape[0]} samples"
+        _columns_table(frame * 1e6, "electrode_id", f"LFP of {probe}: {size}", " µV", digits=3)
+    _report_stats(app)
 
 
 def _lfp_columns(window: Any, session: str) -> dict[str, Any]:
@@ -491,8 +488,6 @@ def plot_command(
     plane: str | None,
     start: float | None,
     stop: float | None,
-    version: str | None,
-    show_stats: bool,
     **aligned: Any,
 ) -> None:
     """Plot KIND for SESSION: raster, unit-quality, dff, rois, running, slap2-mean, psth or
@@ -510,13 +505,7 @@ def plot_command(
     }.get(kind, "behavior-timing")
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter("use a .png, .svg or .pdf file name", param_hint="--out")
-    s = _session(app, session, asset_kind, version)
-    if kind in ALIGNED_PLOTS:
-        path = draw_aligned_plot(kind, s, out, unit_ids=list(unit_ids) or None, probe=probe,
-                                 plane=plane, **aligned)  # fmt: skip
-        click.echo(f"Wrote {path}")
-        _report_stats(app, show_stats)
-        return
+    s = _session(app, session, asset_kind)
     path = make_plot(
         kind,
         s,
@@ -526,9 +515,10 @@ def plot_command(
         plane=plane,
         start=start,
         stop=stop,
+        **aligned,  # psth / aligned-dff: --to, --vs, --block, --window, --area, --roi
     )
     click.echo(f"Wrote {path}")
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 def register(cli: click.Group) -> None:

@@ -44,15 +44,13 @@ def stimuli_command(
     block: str | None,
     csv: str | None,
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """Stimulus blocks of SESSION (name, BlockType, time span, presentations per TrialType).
 
     With --block: that block's presentations, every raw column plus trial_type (the real
     TrialType) and deviant (the oddball types, never sequence_omission nor control rows).
     """
-    s = _session(app, session, "nwb", version)
+    s = _session(app, session, "nwb")
     if block is not None:
         frame = s.presentations(block)
         if not _write_frame(frame, csv, as_json):
@@ -71,7 +69,7 @@ def stimuli_command(
                 title=f"{len(frame)} presentations of {frame['block'].iloc[0]}",
                 caption=summary,
             )
-        _report_stats(app, show_stats)
+        _report_stats(app)
         return
     blocks = s.stimuli()
     if csv:
@@ -98,7 +96,7 @@ def stimuli_command(
             title=f"{len(rows)} stimulus blocks",
             caption=f"{s.name}; `ppdata stimuli SESSION --block NAME` lists the presentations",
         )
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 # -- psth -------------------------------------------------------------------------------------
@@ -194,8 +192,6 @@ def psth_command(
     top: int,
     csv: str | None,
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """Peri-stimulus time histograms of SESSION's units: --to vs --vs, in spikes/s.
 
@@ -204,7 +200,7 @@ def psth_command(
     """
     from ..plots.make import select_units
 
-    s = _session(app, session, "nwb", version)
+    s = _session(app, session, "nwb")
     table = select_units(s, list(unit_ids) or None, probe, areas or None)
     psth = s.aligned_spikes(table, to, vs, block, _window(window, (-0.5, 1.0)), bin_size)
     if csv:
@@ -220,7 +216,7 @@ def psth_command(
             "mean rate 0-300 ms (spikes/s)",
             caption=f"{s.name}; blocks: {', '.join(psth.attrs['blocks'])}",
         )
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 # -- aligned-dff ------------------------------------------------------------------------------
@@ -247,14 +243,12 @@ def aligned_dff_command(
     rois: tuple[int, ...],
     csv: str | None,
     as_json: bool,
-    version: str | None,
-    show_stats: bool,
 ) -> None:
     """Trial-aligned ΔF/F of one plane of SESSION: --to vs --vs (roi x trial x time).
 
     The table view gives each ROI's mean response (0-1 s) per condition.
     """
-    s = _session(app, session, "planar-ophys", version)
+    s = _session(app, session, "planar-ophys")
     data = s.aligned_dff(plane, list(rois) or None, to, vs, block, _window(window, (-1.0, 2.0)))
     if csv or as_json:
         frame = data.to_dataframe().reset_index()
@@ -279,7 +273,7 @@ def aligned_dff_command(
             f"ΔF/F 0-1 s ({data.attrs['units']})",
             caption=f"{s.name}; blocks: {', '.join(data.attrs['blocks'])}",
         )
-    _report_stats(app, show_stats)
+    _report_stats(app)
 
 
 def register(cli: click.Group) -> None:

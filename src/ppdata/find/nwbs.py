@@ -108,6 +108,9 @@ def nwbs_in_asset(asset: Asset, *, client: S3Client) -> list[NWBLocation]:
     known = sorted(e for e in asset.entries if e.endswith("/") and _NWB_NAME.search(e))
     if known:
         return [NWBLocation(asset, asset.prefix + e.rstrip("/"), True) for e in known]
+    # a sorted asset keeps its NWBs in nwb/: that folder is listed beside the root, not after
+    nwb_folder = f"{asset.prefix}nwb/"
+    early = client.pool.submit(client.list, nwb_folder) if asset.kind is AssetKind.SORTED else None
     root = client.list(asset.prefix)
     found = _match(asset, root)
     if not found:
@@ -115,7 +118,8 @@ def nwbs_in_asset(asset: Asset, *, client: S3Client) -> list[NWBLocation]:
         subfolders = [p for p in root.prefixes if not _NWB_NAME.search(p)]
         preferred = [p for p in subfolders if "nwb" in p.lower()]
         for prefix in preferred:
-            found.extend(_match(asset, client.list(prefix)))
+            listing = early.result() if early and prefix == nwb_folder else client.list(prefix)
+            found.extend(_match(asset, listing))
     if not found:
         what = ", ".join(root.names[:12]) or "nothing"
         more = f" (and {len(root.names) - 12} more)" if len(root.names) > 12 else ""

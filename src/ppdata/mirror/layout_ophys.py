@@ -11,20 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import layout_slap2
+from . import layout_files, layout_slap2
 from .layout_ephys import write_behavior_folder, write_behavior_videos
-from .layout_files import (
-    npy_bytes,
-    rng,
-    seed_of,
-    tiff_bytes,
-    write_bytes,
-    write_h5,
-    write_json,
-    write_metadata,
-    write_png,
-    write_text,
-)
 from .layout_slap2 import MARKUP_NOTE
 
 if TYPE_CHECKING:
@@ -62,8 +50,10 @@ def _stamp(session: Session) -> str:
 
 
 def _tiff(path: Path, shape: tuple[int, ...], *seed: object) -> None:
-    g = rng("tiff", path.name, *seed)
-    write_bytes(path, tiff_bytes(g.integers(0, 4096, size=shape, dtype=np.uint16)))
+    g = layout_files.rng("tiff", path.name, *seed)
+    layout_files.write_bytes(
+        path, layout_files.tiff_bytes(g.integers(0, 4096, size=shape, dtype=np.uint16))
+    )
 
 
 # --- Mesoscope raw --------------------------------------------------------------------------
@@ -76,14 +66,18 @@ def _raw_mesoscope(folder: Path, session: Session, asset: Asset) -> None:
     _tiff(stem.with_name(stem.name + "_timeseries.tiff"), (4, 32, 32), session.name)
     _tiff(stem.with_name(stem.name + "_averaged_depth.tiff"), (32, 32), session.name)
     _tiff(stem.with_name(stem.name + "_averaged_surface.tiff"), (32, 32), session.name)
-    write_json(
+    layout_files.write_json(
         stem.with_name(stem.name + "_platform.json"),
         {"rig_id": session.rig, "imaging_plane_groups": 4, "frame_rate_hz": 9.48},
     )
     original = folder / "original_metadata"
-    write_json(original / "session.json", {"rig_id": session.rig, "note": "as acquired"})
-    write_json(original / "rig.json", {"rig_id": session.rig})
-    write_metadata(folder, session, asset, modalities=("pophys", "behavior", "behavior-videos"))
+    layout_files.write_json(
+        original / "session.json", {"rig_id": session.rig, "note": "as acquired"}
+    )
+    layout_files.write_json(original / "rig.json", {"rig_id": session.rig})
+    layout_files.write_metadata(
+        folder, session, asset, modalities=("pophys", "behavior", "behavior-videos")
+    )
 
 
 # --- planar ophys ---------------------------------------------------------------------------
@@ -97,16 +91,18 @@ def _planar(folder: Path, world: World, session: Session, asset: Asset) -> None:
     half = max(1, len(asset.planes) // 2)
     for i in range(half):
         pair = [p.name for p in asset.planes[i::half]]
-        write_text(folder / f"pair{i}.txt", "\n".join(pair) + "\n")
+        layout_files.write_text(folder / f"pair{i}.txt", "\n".join(pair) + "\n")
     _tiff(folder / "vasculature" / f"{session.subject_id}_vasculature.tif", (48, 48), asset.name)
-    write_json(folder / "vasculature" / "vasculature_metadata.json", {"pixel_size_um": 2.5})
-    g = rng("stitched", asset.name)
-    write_h5(
+    layout_files.write_json(
+        folder / "vasculature" / "vasculature_metadata.json", {"pixel_size_um": 2.5}
+    )
+    g = layout_files.rng("stitched", asset.name)
+    layout_files.write_h5(
         folder / "stitched_full_field_img.h5",
         {"data": g.integers(0, 4096, size=(48, 96), dtype=np.uint16)},
         {"pixel_size_um": 2.5},
     )
-    write_metadata(
+    layout_files.write_metadata(
         folder,
         session,
         asset,
@@ -124,16 +120,16 @@ def _planar(folder: Path, world: World, session: Session, asset: Asset) -> None:
         rois_per_plane=asset.planes[0].rois,
         duration_s=session.duration_s,
         image_size=(64, 64),
-        seed=seed_of("nwb", asset.name),
+        seed=layout_files.seed_of("nwb", asset.name),
     )
 
 
 def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     name = plane.name
-    g = rng("plane", asset.name, name)
+    g = layout_files.rng("plane", asset.name, name)
     n, frames = plane.rois, _H5_FRAMES
     movie = g.integers(0, 4096, size=(8, 32, 32), dtype=np.uint16)
-    write_h5(
+    layout_files.write_h5(
         base / f"{name}.h5",
         {"data": movie},
         {"structure": plane.structure, "depth_um": plane.depth_um},
@@ -141,13 +137,13 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     _tiff(base / f"{name}_depth.tif", (32, 32), asset.name)
     _tiff(base / f"{name}_surface.tif", (32, 32), asset.name)
     mc = base / "motion_correction"
-    write_h5(mc / f"{name}_registered.h5", {"data": movie.astype(np.int16)})
+    layout_files.write_h5(mc / f"{name}_registered.h5", {"data": movie.astype(np.int16)})
     # names as aind-ophys-nwb finds them: ``*<plane>_<part>*`` (REAL_SHAPES §7)
-    write_png(mc / f"{name}_average_projection.png", asset.name, size=(32, 32))
-    write_png(mc / f"{name}_maximum_projection.png", asset.name, size=(32, 32))
+    layout_files.write_png(mc / f"{name}_average_projection.png", asset.name, size=(32, 32))
+    layout_files.write_png(mc / f"{name}_maximum_projection.png", asset.name, size=(32, 32))
     shifts = "\n".join(f"{i},{g.normal(0, 1):.3f},{g.normal(0, 1):.3f}" for i in range(8))
-    write_text(mc / f"{name}_motion_transform.csv", "frame,x,y\n" + shifts + "\n")
-    write_json(
+    layout_files.write_text(mc / f"{name}_motion_transform.csv", "frame,x,y\n" + shifts + "\n")
+    layout_files.write_json(
         mc / f"{name}_registered_metrics.json",
         {
             "plane": name,
@@ -160,11 +156,11 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     neuropil = (raw * 0.3).astype(np.float32)
     corrected = (raw - 0.7 * neuropil).astype(np.float32)
     masks = (g.random((n, 32, 32)) > 0.97).astype(np.float32)
-    write_json(
+    layout_files.write_json(
         base / "extraction" / f"{name}_extract_traces.json",
         {"plane": name, "neuropil_coefficient": 0.7, "rois": n},
     )
-    write_h5(
+    layout_files.write_h5(
         base / "extraction" / f"{name}_extraction.h5",
         {
             "traces/roi": raw,
@@ -179,7 +175,7 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
     )
     baseline = np.median(corrected, axis=1, keepdims=True)
     dff = ((corrected - baseline) / np.maximum(baseline, 1)).astype(np.float32)
-    write_h5(
+    layout_files.write_h5(
         base / "dff" / f"{name}_dff.h5",
         {
             "data": dff,
@@ -188,10 +184,12 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
         },
     )
     events = np.where(dff > 0.5, dff, 0).astype(np.float32)
-    write_h5(base / "events" / f"{name}{asset.events_suffix}", {"events": events, "denoised": dff})
+    layout_files.write_h5(
+        base / "events" / f"{name}{asset.events_suffix}", {"events": events, "denoised": dff}
+    )
     soma = g.random(n).astype(np.float32)
     dendrite = (g.random(n) * (1 - soma)).astype(np.float32)
-    write_h5(
+    layout_files.write_h5(
         base / "classification" / f"{name}_classification.h5",
         {
             "soma/probabilities": soma,
@@ -200,8 +198,10 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
             "dendrites/predictions": dendrite > 0.5,
         },
     )
-    write_h5(base / "decrosstalk" / f"{name}_decrosstalk.h5", {"data": raw[:, :16]})
-    write_png(base / "movie_qc" / f"{name}_max_projection_with_rois.png", asset.name, size=(32, 32))
+    layout_files.write_h5(base / "decrosstalk" / f"{name}_decrosstalk.h5", {"data": raw[:, :16]})
+    layout_files.write_png(
+        base / "movie_qc" / f"{name}_max_projection_with_rois.png", asset.name, size=(32, 32)
+    )
 
 
 # --- behavior videos and behavior/timing ----------------------------------------------------
@@ -209,17 +209,19 @@ def _plane_folder(base: Path, asset: Asset, plane: Plane) -> None:
 
 def _videos(folder: Path, world: World, session: Session, asset: Asset) -> None:
     for camera in _CAMERAS:
-        g = rng("video", asset.name, camera)
-        write_png(folder / camera / f"{camera}_average_frame.png", asset.name, size=(40, 50))
-        write_bytes(
-            folder / camera / f"{camera}_motion_energy.npy",
-            npy_bytes(g.random(300).astype(np.float32)),
+        g = layout_files.rng("video", asset.name, camera)
+        layout_files.write_png(
+            folder / camera / f"{camera}_average_frame.png", asset.name, size=(40, 50)
         )
-        write_json(
+        layout_files.write_bytes(
+            folder / camera / f"{camera}_motion_energy.npy",
+            layout_files.npy_bytes(g.random(300).astype(np.float32)),
+        )
+        layout_files.write_json(
             folder / camera / f"{camera}_metadata.json", {"camera": camera, "frame_rate_hz": 60.0}
         )
-    g = rng("eye", asset.name)
-    write_h5(
+    g = layout_files.rng("eye", asset.name)
+    layout_files.write_h5(
         folder / "Eye" / "ellipses.h5",
         {
             f"{part}/{col}": g.normal(100, 5, 300)
@@ -227,7 +229,7 @@ def _videos(folder: Path, world: World, session: Session, asset: Asset) -> None:
             for col in ("center_x", "center_y", "width", "height", "phi")
         },
     )
-    write_metadata(
+    layout_files.write_metadata(
         folder, session, asset, modalities=("behavior-videos",), pipeline="behavior-videos"
     )
 
@@ -239,11 +241,11 @@ def _timing(folder: Path, world: World, session: Session, asset: Asset) -> None:
     from . import nwbgen
 
     for plot in _TIMING_PLOTS:
-        write_png(folder / f"{plot}_timing_plot.png", asset.name)
-    write_png(folder / "wheel_speed.png", asset.name)
-    write_png(folder / "wheel_encoder_signal.png", asset.name)
-    g = rng("metrics", asset.name)
-    write_json(
+        layout_files.write_png(folder / f"{plot}_timing_plot.png", asset.name)
+    layout_files.write_png(folder / "wheel_speed.png", asset.name)
+    layout_files.write_png(folder / "wheel_encoder_signal.png", asset.name)
+    g = layout_files.rng("metrics", asset.name)
+    layout_files.write_json(
         folder / "metrics.json",
         {
             "photodiode_delay_s": round(float(g.uniform(0.01, 0.04)), 5),
@@ -254,7 +256,7 @@ def _timing(folder: Path, world: World, session: Session, asset: Asset) -> None:
             "wheel_encoder_ok": True,
         },
     )
-    write_metadata(
+    layout_files.write_metadata(
         folder,
         session,
         asset,
@@ -268,12 +270,14 @@ def _timing(folder: Path, world: World, session: Session, asset: Asset) -> None:
         subject_id=session.subject_id,
         session_start=session.acquired,
         duration_s=session.duration_s,
-        seed=seed_of("nwb", asset.name),
+        seed=layout_files.seed_of("nwb", asset.name),
     )
 
 
 def _unknown(folder: Path, world: World, session: Session, asset: Asset) -> None:
     """An early output of a pipeline in development: nothing a classifier knows."""
-    write_json(folder / "pipeline_output" / "run_summary.json", {"status": "partial", "trials": 3})
-    write_text(folder / "logs" / "pipeline.log", "step 1/4 done\nstep 2/4 failed\n")
-    write_metadata(folder, session, asset, modalities=("slap",), pipeline="raw")
+    layout_files.write_json(
+        folder / "pipeline_output" / "run_summary.json", {"status": "partial", "trials": 3}
+    )
+    layout_files.write_text(folder / "logs" / "pipeline.log", "step 1/4 done\nstep 2/4 failed\n")
+    layout_files.write_metadata(folder, session, asset, modalities=("slap",), pipeline="raw")

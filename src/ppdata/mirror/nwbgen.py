@@ -90,16 +90,15 @@ def _calcium_traces(
 def _add_plane(
     nwbfile: NWBFile,
     rng: np.random.Generator,
-    *,
     device: Any,
-    structure: str,
-    index: int,
-    depth: int,
-    n_rois: int,
+    plane: tuple[str, int, int],
     timestamps: np.ndarray,
+    *,
+    n_rois: int,
     rate_hz: float,
     image_size: tuple[int, int],
 ) -> None:
+    """One imaging plane, ``(structure, index, depth_um)``, and its processing module."""
     from pynwb.base import Images
     from pynwb.image import GrayscaleImage
     from pynwb.ophys import (
@@ -110,9 +109,10 @@ def _add_plane(
         RoiResponseSeries,
     )
 
+    structure, index, depth = plane
     name = f"{structure}_{index}"
     module = nwbfile.create_processing_module(name=name, description=f"ophys of plane {name}")
-    plane = nwbfile.create_imaging_plane(
+    imaging_plane = nwbfile.create_imaging_plane(
         name=name,
         optical_channel=OpticalChannel(
             name="OpticalChannel", description="green channel", emission_lambda=520.0
@@ -132,7 +132,7 @@ def _add_plane(
     table = segmentation.create_plane_segmentation(
         name="roi_table",
         description="suite2p segmentation, cellpose soma classifier",
-        imaging_plane=plane,
+        imaging_plane=imaging_plane,
     )
     for column, doc in (
         ("is_soma", "ROI classified as a soma"),
@@ -249,19 +249,17 @@ def write_pophys_nwb(
     with building_nwb(path, "pophys", "zarr", seed, raw_name, subject_id, session_start) as nwbfile:
         device = Device(name="MESO.1", description="Mesoscope (Thorlabs)")
         nwbfile.add_device(device)
-        for i, (structure, index, depth) in enumerate(planes):
+        for i, plane in enumerate(planes):
             # planes are imaged in pairs: each pair has its own frame clock offset
             offset = (i // 2) / (rate_hz * n_groups)
             timestamps = np.arange(n_frames) / rate_hz + offset
             _add_plane(
                 nwbfile,
                 rng,
-                device=device,
-                structure=structure,
-                index=index,
-                depth=depth,
+                device,
+                plane,
+                timestamps,
                 n_rois=rois_per_plane,
-                timestamps=timestamps,
                 rate_hz=rate_hz,
                 image_size=image_size,
             )

@@ -285,8 +285,8 @@ def _moto_backend() -> Any:
 
 
 @dataclass
-class RunningMirror:
-    """A mirror server filled with the synthetic world."""
+class RunningMirror(contextlib.AbstractContextManager["RunningMirror"]):
+    """A mirror server filled with the synthetic world; ``with`` it to stop it at the end."""
 
     server: MirrorServer
     world_root: Path
@@ -304,9 +304,6 @@ class RunningMirror:
 
     def stop(self) -> None:
         self.server.stop()
-
-    def __enter__(self) -> RunningMirror:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

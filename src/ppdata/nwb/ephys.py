@@ -429,10 +429,8 @@ def waveforms(nwb: NWB, unit_ids: int | Iterable[int], *, sd: bool = False) -> x
 
     Parameters
     ----------
-    nwb : NWB
-        An open ephys NWB.
-    unit_ids : int or iterable of int
-        Unit ids (the index of :func:`units`).
+    nwb, unit_ids
+        As in :func:`spike_times`.
     sd : bool
         Read ``waveform_sd`` instead of ``waveform_mean``.
 

@@ -276,35 +276,33 @@ def traces(
     return frame
 
 
-def dff(nwb: NWB, plane: str, start: float | None = None, stop: float | None = None,
-        rois: Iterable[int] | None = None) -> pd.DataFrame:  # fmt: skip
-    """ΔF/F traces of a plane (time x ROI); see :func:`traces`."""
-    return traces(nwb, plane, "dff", start, stop, rois)
+class _TracesOfKind:
+    """:func:`traces` of one kind, as a function of its own (:func:`dff`, :func:`events` ...)."""
+
+    def __init__(self, kind: str, what: str) -> None:
+        self.kind = kind
+        self.__name__ = self.__qualname__ = kind
+        self.__doc__ = f"{what} of a plane (time x ROI); see :func:`traces`."
+
+    def __repr__(self) -> str:
+        return f"<function {__name__}.{self.kind}>"
+
+    def __call__(
+        self,
+        nwb: NWB,
+        plane: str,
+        start: float | None = None,
+        stop: float | None = None,
+        rois: Iterable[int] | None = None,
+    ) -> pd.DataFrame:
+        return traces(nwb, plane, self.kind, start, stop, rois)
 
 
-def events(nwb: NWB, plane: str, start: float | None = None, stop: float | None = None,
-           rois: Iterable[int] | None = None) -> pd.DataFrame:  # fmt: skip
-    """Detected events (OASIS) of a plane (time x ROI); see :func:`traces`."""
-    return traces(nwb, plane, "events", start, stop, rois)
-
-
-def raw(nwb: NWB, plane: str, start: float | None = None, stop: float | None = None,
-        rois: Iterable[int] | None = None) -> pd.DataFrame:  # fmt: skip
-    """Raw ROI fluorescence of a plane (time x ROI); see :func:`traces`."""
-    return traces(nwb, plane, "raw", start, stop, rois)
-
-
-def neuropil(nwb: NWB, plane: str, start: float | None = None, stop: float | None = None,
-             rois: Iterable[int] | None = None) -> pd.DataFrame:  # fmt: skip
-    """Neuropil fluorescence of a plane (time x ROI); see :func:`traces`."""
-    return traces(nwb, plane, "neuropil", start, stop, rois)
-
-
-def neuropil_corrected(nwb: NWB, plane: str, start: float | None = None,
-                       stop: float | None = None,
-                       rois: Iterable[int] | None = None) -> pd.DataFrame:  # fmt: skip
-    """Neuropil-corrected fluorescence of a plane (time x ROI); see :func:`traces`."""
-    return traces(nwb, plane, "neuropil_corrected", start, stop, rois)
+dff = _TracesOfKind("dff", "ΔF/F traces")
+events = _TracesOfKind("events", "Detected events (OASIS)")
+raw = _TracesOfKind("raw", "Raw ROI fluorescence")
+neuropil = _TracesOfKind("neuropil", "Neuropil fluorescence")
+neuropil_corrected = _TracesOfKind("neuropil_corrected", "Neuropil-corrected fluorescence")
 
 
 # --------------------------------------------------------------------------------------

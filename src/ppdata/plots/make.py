@@ -4,16 +4,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..errors import NotFound
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ..session import Session
 
-__all__ = ["PLOT_KINDS", "make_plot"]
+__all__ = ["PLOT_KINDS", "PlotOptions", "make_plot"]
 
 PLOT_KINDS = (
     "raster",
@@ -27,18 +29,32 @@ PLOT_KINDS = (
 )
 
 
-def make_plot(
-    kind: str,
-    session: Session,
-    out: str | Path,
-    *,
-    unit_ids: Sequence[int] | None = None,
-    probe: str | None = None,
-    plane: str | None = None,
-    start: float | None = None,
-    stop: float | None = None,
-    **aligned: Any,
-) -> Path:
+class PlotOptions(TypedDict, total=False):
+    """The keywords of :func:`make_plot` and :func:`aligned_figure`; each kind reads the
+    ones it needs (documented in :func:`make_plot`) and passes over the others."""
+
+    unit_ids: Sequence[int] | None
+    probe: str | None
+    plane: str | None
+    start: float | None
+    stop: float | None
+    rois: Sequence[int] | None
+    area: Sequence[str] | None
+    to: str
+    vs: str
+    block: str | None
+    window: tuple[float, float] | None
+    bin_size: float
+
+
+def _check_options(options: Mapping[str, Any], function: str) -> None:
+    """A misspelt keyword is refused, as Python refuses it of a plain signature."""
+    unknown = sorted(options.keys() - PlotOptions.__annotations__.keys())
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+
+
+def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[PlotOptions]) -> Path:
     """Draw one kind of plot of a session into ``out`` (.png, .svg or .pdf).
 
     Parameters
@@ -49,17 +65,19 @@ def make_plot(
         The session (its NWBs are opened as needed).
     out : path
         Output file.
-    unit_ids : sequence of int, optional
-        ``raster``: the units (default: up to 30 SUA units of ``probe``).
-    probe : str, optional
-        ``raster`` / ``unit-quality``: only this probe.
-    plane : str, optional
-        ``dff`` / ``rois``: the plane (default: the first one).
-    start, stop : float, optional
-        Time window in seconds.
-    **aligned
-        ``psth`` / ``aligned-dff``: ``to``, ``vs``, ``block``, ``window``, ``area``,
-        ``rois``, ``bin_size`` (see :func:`aligned_figure`).
+    **options
+        Keywords (:class:`PlotOptions`), each optional:
+
+        unit_ids : sequence of int
+            ``raster``: the units (default: up to 30 SUA units of ``probe``).
+        probe : str
+            ``raster`` / ``unit-quality``: only this probe.
+        plane : str
+            ``dff`` / ``rois``: the plane (default: the first one).
+        start, stop : float
+            Time window in seconds.
+        to, vs, block, window, area, rois, bin_size
+            ``psth`` / ``aligned-dff`` (see :func:`aligned_figure`).
 
     Returns
     -------
@@ -70,15 +88,20 @@ def make_plot(
     ------
     NotFound
         An unknown kind, probe, plane or unit (the message lists the valid ones).
+    TypeError
+        For a keyword that is none of the options.
     """
     from . import figures as plots
 
+    _check_options(options, "make_plot")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     name = session.name
     if kind in ("psth", "aligned-dff"):
-        aligned_figure(kind, session, out, unit_ids=unit_ids, probe=probe, plane=plane, **aligned)
+        aligned_figure(kind, session, out, **options)
         return out
+    unit_ids, probe, plane = options.get("unit_ids"), options.get("probe"), options.get("plane")
+    start, stop = options.get("start"), options.get("stop")
     if kind == "raster":
         table = session.units(probe=probe)
         if unit_ids is None:
@@ -175,29 +198,32 @@ def select_units(
 
 
 def aligned_figure(
-    kind: str,
-    session: Session,
-    out: str | Path | None = None,
-    *,
-    unit_ids: Sequence[int] | None = None,
-    probe: str | None = None,
-    plane: str | None = None,
-    rois: Sequence[int] | None = None,
-    area: Sequence[str] | None = None,
-    to: str = "deviant",
-    vs: str = "standard",
-    block: str | None = None,
-    window: tuple[float, float] | None = None,
-    bin_size: float = 0.01,
+    kind: str, session: Session, out: str | Path | None = None, **options: Unpack[PlotOptions]
 ) -> Any:
-    """The figure of a ``psth`` or ``aligned-dff`` plot (written to ``out`` if given)."""
+    """The figure of a ``psth`` or ``aligned-dff`` plot (written to ``out`` if given).
+
+    ``options`` (:class:`PlotOptions`): ``to`` (default ``"deviant"``) vs ``vs``
+    (``"standard"``), in ``block``, over ``window`` seconds around each onset (psth:
+    -0.5 to 1; aligned-dff: -1 to 2); psth: the units (``unit_ids``, ``probe``, ``area``)
+    and ``bin_size`` (0.01 s); aligned-dff: the ``plane`` (default: the first) and ``rois``.
+    ``start`` and ``stop`` are passed over.
+    """
     from . import figures as plots
 
+    _check_options(options, "aligned_figure")
     name = session.name
+    to, vs = options.get("to", "deviant"), options.get("vs", "standard")
+    block, window = options.get("block"), options.get("window")
     if kind == "psth":
-        table = select_units(session, unit_ids, probe, area)
-        psth = session.aligned_spikes(table, to, vs, block, window or (-0.5, 1.0), bin_size)
+        table = select_units(
+            session, options.get("unit_ids"), options.get("probe"), options.get("area")
+        )
+        psth = session.aligned_spikes(
+            table, to, vs, block, window or (-0.5, 1.0), options.get("bin_size", 0.01)
+        )
         return plots.psth_figure(psth, out, title=f"{name}: {to} vs {vs}")
-    plane = plane or str(session.planes().index[0])
-    data = session.aligned_dff(plane, rois or None, to, vs, block, window or (-1.0, 2.0))
+    plane = options.get("plane") or str(session.planes().index[0])
+    data = session.aligned_dff(
+        plane, options.get("rois") or None, to, vs, block, window or (-1.0, 2.0)
+    )
     return plots.aligned_dff_figure(data, out, title=f"{name} {plane}: {to} vs {vs}")

@@ -400,8 +400,21 @@ class S3Client:
         NotFound
             If there is no such object.
         """
+        data, info = self.get_head(key, nbytes)
+        return data, info.size
+
+    def get_head(self, key: str, nbytes: int) -> tuple[bytes, ObjectInfo]:
+        """The first ``nbytes`` of an object (all of it if smaller) and its size and ETag,
+        in one ranged GET: what a HEAD would say, with the first bytes besides.
+
+        Raises
+        ------
+        NotFound
+            If there is no such object.
+        """
         data, meta = self.get_whole(key, 0, max(1, nbytes))
-        return data[:nbytes], _total_size(meta.get("ContentRange"), len(data))
+        size = _total_size(meta.get("ContentRange"), len(data))
+        return data[:nbytes], ObjectInfo(key, size, meta.get("ETag"))
 
     def get_whole(
         self,

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -72,6 +72,28 @@ _PATTERNS = {
 # --- the .dat header --------------------------------------------------------------------
 
 
+class _RequiredField:
+    """A header field the geometry needs, read as an ``int`` attribute of
+    :class:`DatHeader`; a header without it raises :class:`PpdataError` naming it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, header: None, owner: type) -> _RequiredField: ...
+    @overload
+    def __get__(self, header: DatHeader, owner: type) -> int: ...
+    def __get__(self, header: DatHeader | None, owner: type) -> int | _RequiredField:
+        if header is None:
+            return self
+        try:
+            return int(header.fields[self.name])
+        except KeyError:
+            raise PpdataError(
+                f"SLAP2 .dat header has no {self.name}; fields: {sorted(header.fields)}"
+            ) from None
+
+
 @dataclass(frozen=True)
 class DatHeader:
     """A parsed ``.dat`` header and the geometry it implies.
@@ -90,33 +112,11 @@ class DatHeader:
     fields: Mapping[str, int]
     file_size: int
 
-    def _field(self, name: str) -> int:
-        try:
-            return int(self.fields[name])
-        except KeyError:
-            raise PpdataError(
-                f"SLAP2 .dat header has no {name}; fields: {sorted(self.fields)}"
-            ) from None
-
-    @property
-    def first_cycle_offset(self) -> int:
-        return self._field("firstCycleOffsetBytes")
-
-    @property
-    def bytes_per_cycle(self) -> int:
-        return self._field("bytesPerCycle")
-
-    @property
-    def lines_per_cycle(self) -> int:
-        return self._field("linesPerCycle")
-
-    @property
-    def line_header_bytes(self) -> int:
-        return self._field("lineHeaderSizeBytes")
-
-    @property
-    def num_channels(self) -> int:
-        return self._field("numChannels")
+    first_cycle_offset = _RequiredField("firstCycleOffsetBytes")
+    bytes_per_cycle = _RequiredField("bytesPerCycle")
+    lines_per_cycle = _RequiredField("linesPerCycle")
+    line_header_bytes = _RequiredField("lineHeaderSizeBytes")
+    num_channels = _RequiredField("numChannels")
 
     @property
     def channels(self) -> list[int]:

@@ -24,15 +24,17 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
-from .manifest import Check, ManifestEntry, md5_file
 from .parts import (
     MIN_PART_SIZE,
+    ChecksumMismatch,
     Transfer,
+    finish,
     merge,
     missing,
     preallocate,
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from ..callbacks import Callback
     from ..remote.s3 import S3Client
     from .manifest import Manifest
-    from .model import DownloadSummary, PlannedFile
+    from .model import Ahead, DownloadSummary, PlannedFile
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +78,11 @@ class Engine:
         callback: Callback,
         jobs: int,
         part_size: int,
+        ahead: Mapping[str, Future[Ahead | None]] | None = None,
     ) -> None:
         self.client = client
+        #: per key, the GET of the file's first bytes started beside its listing
+        self.ahead = dict(ahead or {})
         self.manifest = manifest
         self.summary = summary
         self.callback = callback
@@ -309,7 +314,7 @@ class Engine:
                 self.summary.notes.append(note)
                 return Transfer(new, self.part_size, restarts=t.restarts + 1)
         message = self._message(t, state)
-        if state == "changed" or isinstance(t.error, _Checksum) or not t.ranged:
+        if state == "changed" or isinstance(t.error, ChecksumMismatch) or not t.ranged:
             remove(t.temp, t.sidecar)
         # else: keep a large file's completed parts and sidecar, for the next run to resume
         result = FileResult(
@@ -359,8 +364,16 @@ class Engine:
             if t.state != "running":
                 return
             if t.ranged:
-                if end > start:
-                    self._stream(t, start, end, lambda off, data: _pwrite(t.fd, data, off))
+                # the first part may have been fetched beside the listing: wait for it here,
+                # in this worker, while the other parts are already on their way
+                head = self._ahead(t.file)[: end - start] if start == 0 and end else b""
+                if head:
+                    _pwrite(t.fd, head, 0)
+                    self._received(t, len(head))
+                if end > start + len(head):
+                    self._stream(
+                        t, start + len(head), end, lambda off, data: _pwrite(t.fd, data, off)
+                    )
                 with t.lock:
                     if end > start:
                         t.done = merge([*t.done, [start, end]])
@@ -368,7 +381,7 @@ class Engine:
                     t.remaining -= 1
                     last = t.remaining <= 0 and t.state == "running"
                 if last:
-                    self._finish(t, None)
+                    finish(t, None)
             else:
                 self._fetch_whole(t)
         except _Changed as exc:
@@ -384,13 +397,36 @@ class Engine:
                 t.outstanding -= 1
 
     def _fetch_whole(self, t: Transfer) -> None:
-        """A small file: one GET into one buffer, hashed and written at once."""
+        """A small file: one GET into one buffer (or the rest of what was fetched ahead),
+        hashed and written at once."""
         f = t.file
         if self.cancel.is_set():
             raise _Stop
+        head = self._ahead(f)
+        body = head if head and len(head) == f.size else head + self._get(t, len(head))
+        md5 = None
+        if f.md5:
+            import hashlib  # only here: a download of multipart objects never loads it
+
+            md5 = hashlib.md5(body).hexdigest()
+        fd = os.open(t.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view, written = memoryview(body), 0
+            while written < len(body):
+                written += os.write(fd, view[written:])
+        finally:
+            os.close(fd)
+        self._received(t, len(body))
+        finish(t, md5)
+
+    def _get(self, t: Transfer, start: int) -> bytes:
+        """One GET of a small file's bytes from ``start`` to its end, into one buffer."""
+        f = t.file
         began = time.perf_counter()
         try:
-            body, resp = self.client.get_whole(f.key, if_match=f.etag)
+            body, resp = self.client.get_whole(
+                f.key, start or None, f.size if start else None, if_match=f.etag
+            )
         except S3Error as exc:
             if _code(exc) in ("PreconditionFailed", "412"):
                 raise _Changed(f"ETag {f.etag} no longer matches") from exc
@@ -404,69 +440,33 @@ class Engine:
             raise
         t.waited = time.perf_counter() - began
         etag = resp.get("ETag")
-        if (f.etag and etag and etag != f.etag) or len(body) != f.size:
+        if (f.etag and etag and etag != f.etag) or len(body) != f.size - start:
             raise _Changed(
-                f"the server sent ETag {etag}, {len(body)} bytes; expected {f.etag}, {f.size} bytes"
+                f"the server sent ETag {etag}, {len(body)} bytes; expected {f.etag}, "
+                f"{f.size - start} bytes"
             )
-        md5 = None
-        if f.md5:
-            import hashlib  # only here: a download of multipart objects never loads it
+        return body
 
-            md5 = hashlib.md5(body).hexdigest()
-        fd = os.open(t.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view, written = memoryview(body), 0
-            while written < len(body):
-                written += os.write(fd, view[written:])
-        finally:
-            os.close(fd)
+    def _ahead(self, f: PlannedFile) -> bytes:
+        """The first bytes of ``f`` fetched beside its listing, if they are of the version
+        listed (empty: nothing was, or the object changed in between)."""
+        future = self.ahead.pop(f.key, None)
+        got = future.result() if future is not None else None
+        if got is None:
+            return b""
+        data, info = got
+        if info.size != f.size or (f.etag and info.etag != f.etag):
+            return b""
+        return data[: f.size]
+
+    def _received(self, t: Transfer, nbytes: int) -> None:
+        """Count bytes received for ``t`` and tell the job's callback and the file's branch."""
         with self._stats_lock:
-            t.transferred += len(body)
-            self.summary.bytes_transferred += len(body)
-        self._advance(t, len(body))
-        self._finish(t, md5)
-
-    def _advance(self, t: Transfer, nbytes: int) -> None:
-        """Tell the job's callback and the file's branch about bytes received."""
+            t.transferred += nbytes
+            self.summary.bytes_transferred += nbytes
         self.callback.relative_update(nbytes)
         if t.child is not None:
             t.child.relative_update(nbytes)
-
-    def _finish(self, t: Transfer, md5: str | None) -> None:
-        """Check size (and MD5) of the temp file, then move it into place."""
-        f = t.file
-        if t.fd is not None:
-            os.close(t.fd)
-            t.fd = None
-        size = os.stat(t.temp).st_size
-        if size != f.size:
-            raise _Checksum(
-                f"it has {size:,} bytes after the download, expected {f.size:,}; "
-                "the partial file was removed"
-            )
-        check = Check.SIZE
-        if f.md5:
-            md5 = md5 or md5_file(t.temp)
-            if md5 != f.md5:
-                raise _Checksum(
-                    f"its MD5 is {md5}, but the ETag says {f.md5}: the bytes were "
-                    "corrupted on the way; the file was removed, re-run to fetch "
-                    "it again"
-                )
-            check = Check.MD5
-        os.replace(t.temp, f.path)
-        mtime_ns = None
-        if f.last_modified is not None:
-            with contextlib.suppress(OSError):
-                stamp = int(f.last_modified.timestamp() * 1e9)
-                os.utime(f.path, ns=(time.time_ns(), stamp))
-                mtime_ns = stamp
-        if t.ranged:
-            remove(t.sidecar)
-        t.entry = ManifestEntry.for_file(f, check, mtime_ns)
-        with t.lock:
-            if t.state == "running":
-                t.state = "finished"
 
     def _buffer(self) -> memoryview:
         """This worker's reusable read buffer: a part streams through it into the file,
@@ -517,10 +517,7 @@ class Engine:
                         raise _Changed("the server sent more bytes than the object has")
                     sink(cur, data)
                     cur += len(data)
-                    with self._stats_lock:
-                        t.transferred += len(data)
-                        self.summary.bytes_transferred += len(data)
-                    self._advance(t, len(data))
+                    self._received(t, len(data))
                 if cur != end:
                     raise ConnectionError(f"the body ended at byte {cur:,} of {end:,}")
                 return
@@ -557,10 +554,6 @@ class Engine:
             self.cancel.set()
 
 
-class _Checksum(DownloadError):
-    """Size or MD5 mismatch after a transfer."""
-
-
 def _stream_errors() -> tuple[type[BaseException], ...]:
     from ..remote.transport import STREAM_ERRORS
 
@@ -590,8 +583,10 @@ def run_plan(
     callback: Callback,
     jobs: int,
     part_size: int | None,
+    ahead: Mapping[str, Future[Ahead | None]] | None = None,
 ) -> None:
-    """Fetch ``files`` (see the module docstring), recording results in ``summary``."""
+    """Fetch ``files`` (see the module docstring), recording results in ``summary``;
+    ``ahead``: per key, the GET of a file's first bytes started while it was listed."""
     pool_size = client.transport.maxsize
     if jobs > pool_size:
         logger.info(
@@ -600,4 +595,6 @@ def run_plan(
             pool_size,
         )
         jobs = pool_size
-    Engine(client, manifest, summary, callback, jobs, part_size or DEFAULT_PART_SIZE).run(files)
+    Engine(client, manifest, summary, callback, jobs, part_size or DEFAULT_PART_SIZE, ahead).run(
+        files
+    )

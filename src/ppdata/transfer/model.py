@@ -13,12 +13,18 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..errors import DownloadError
 from ..remote.s3 import ObjectInfo
 from ..units import format_bytes, plural
 from .manifest import Check
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+#: The first bytes of an object fetched beside its listing, and what that GET said of it.
+Ahead = tuple[bytes, ObjectInfo]
 
 __all__ = [
     "DEFAULT_CONFIRM_BYTES",
@@ -123,6 +129,10 @@ class DownloadPlan:
         Keys left out because they would escape the destination or clash.
     warnings : list of str
         Things worth telling (an include glob that matched nothing while others did).
+    ahead : dict
+        With ``fetch_ahead``: for a target that is one object, its key and the GET of its
+        first bytes started beside the listing (a future of ``(bytes, ObjectInfo)``, or of
+        ``None`` when that GET failed); :func:`download` of the plan uses those bytes.
     """
 
     target: str
@@ -134,6 +144,7 @@ class DownloadPlan:
     files: list[PlannedFile] = field(default_factory=list)
     refused: list[RefusedKey] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    ahead: dict[str, Future[Ahead | None]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def count(self) -> int:
@@ -228,6 +239,26 @@ class FileResult:
     message: str = ""
 
 
+class _Results:
+    """A read-only attribute of :class:`DownloadSummary`: its results of one status."""
+
+    def __init__(self, status: FileStatus, doc: str = "") -> None:
+        self.status = status
+        self.__doc__ = doc or f"The files {status.value}."
+
+    @overload
+    def __get__(self, summary: None, owner: type) -> _Results: ...
+    @overload
+    def __get__(self, summary: DownloadSummary, owner: type) -> list[FileResult]: ...
+    def __get__(self, summary: DownloadSummary | None, owner: type) -> _Results | list[FileResult]:
+        if summary is None:  # on the class: the attribute itself (help, docs)
+            return self
+        return [r for r in summary.results if r.status is self.status]
+
+    def __set__(self, summary: DownloadSummary, value: object) -> None:
+        raise AttributeError(f"{self.status.value} is read-only: it is read from the results")
+
+
 @dataclass
 class DownloadSummary:
     """What :func:`download` did.
@@ -258,25 +289,13 @@ class DownloadSummary:
     retries: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def _of(self, status: FileStatus) -> list[FileResult]:
-        return [r for r in self.results if r.status is status]
-
-    @property
-    def fetched(self) -> list[FileResult]:
-        return self._of(FileStatus.FETCHED)
-
-    @property
-    def skipped(self) -> list[FileResult]:
-        return self._of(FileStatus.SKIPPED)
-
-    @property
-    def failed(self) -> list[FileResult]:
-        return self._of(FileStatus.FAILED)
-
-    @property
-    def kept(self) -> list[FileResult]:
-        """Local files that differ from the bucket, left alone (see :class:`Existing`)."""
-        return self._of(FileStatus.KEPT)
+    fetched = _Results(FileStatus.FETCHED)
+    skipped = _Results(FileStatus.SKIPPED)
+    failed = _Results(FileStatus.FAILED)
+    kept = _Results(
+        FileStatus.KEPT,
+        "Local files that differ from the bucket, left alone (see :class:`Existing`).",
+    )
 
     @property
     def ok(self) -> bool:

@@ -13,13 +13,14 @@ import errno
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .manifest import atomic_write_text
+from ..errors import DownloadError
+from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
 
 if TYPE_CHECKING:
-    from .manifest import ManifestEntry
     from .model import PlannedFile
 
 #: The smallest part a large file is fetched in (S3's smallest multipart part).
@@ -143,3 +144,45 @@ class Transfer:
             if self.state == "running":
                 self.state = state
                 self.error = exc
+
+
+class ChecksumMismatch(DownloadError):
+    """Size or MD5 mismatch after a transfer."""
+
+
+def finish(t: Transfer, md5: str | None) -> None:
+    """Check the size (and MD5: ``md5`` when computed on the way) of a transfer's part file,
+    then move it into place and make its manifest entry."""
+    f = t.file
+    if t.fd is not None:
+        os.close(t.fd)
+        t.fd = None
+    size = os.stat(t.temp).st_size
+    if size != f.size:
+        raise ChecksumMismatch(
+            f"it has {size:,} bytes after the download, expected {f.size:,}; "
+            "the partial file was removed"
+        )
+    check = Check.SIZE
+    if f.md5:
+        md5 = md5 or md5_file(t.temp)
+        if md5 != f.md5:
+            raise ChecksumMismatch(
+                f"its MD5 is {md5}, but the ETag says {f.md5}: the bytes were "
+                "corrupted on the way; the file was removed, re-run to fetch "
+                "it again"
+            )
+        check = Check.MD5
+    os.replace(t.temp, f.path)
+    mtime_ns = None
+    if f.last_modified is not None:
+        with contextlib.suppress(OSError):
+            stamp = int(f.last_modified.timestamp() * 1e9)
+            os.utime(f.path, ns=(time.time_ns(), stamp))
+            mtime_ns = stamp
+    if t.ranged:
+        remove(t.sidecar)
+    t.entry = ManifestEntry.for_file(f, check, mtime_ns)
+    with t.lock:
+        if t.state == "running":
+            t.state = "finished"

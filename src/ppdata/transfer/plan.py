@@ -11,16 +11,24 @@ import fnmatch
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from pathlib import Path, PurePosixPath
 
-from ..errors import AssetNotFound, DownloadError, InvalidName, NotFound, UnsafeKey
+from ..errors import (
+    AssetNotFound,
+    DownloadError,
+    InvalidName,
+    NotFound,
+    PpdataError,
+    UnsafeKey,
+)
 from ..remote.s3 import ObjectInfo, S3Client
 from .manifest import LOCK_NAME, MANIFEST_NAME
-from .model import DownloadPlan, PlannedFile, RefusedKey
+from .model import Ahead, DownloadPlan, PlannedFile, RefusedKey
+from .parts import PART_SUFFIX, part_paths
 
 logger = logging.getLogger(__name__)
 
-PART_SUFFIX = ".ppdata-part"
 _RESERVED = (MANIFEST_NAME, LOCK_NAME)
 
 
@@ -80,6 +88,7 @@ def build_plan(
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     versions: str,
+    fetch_ahead: int = 0,
 ) -> DownloadPlan:
     if versions not in ("current", "all"):
         raise InvalidName(f"versions must be 'current' or 'all', not {versions!r}")
@@ -92,7 +101,7 @@ def build_plan(
     plan = DownloadPlan(
         target=target, dest=dest, bucket=client.bucket, endpoint_url=client.settings.endpoint_url
     )
-    roots = _resolve(wanted, client, kinds, versions, plan)
+    roots = _resolve(wanted, client, kinds, versions, plan, fetch_ahead)
     # the roots still to list (a session's assets) are listed concurrently: one round trip
     # for all of them, not one after another
     todo = [root for root, objects in roots if objects is None]
@@ -148,7 +157,12 @@ Root = tuple[str, list[ObjectInfo] | None]
 
 
 def _resolve(
-    target: str, client: S3Client, kinds: Iterable[str] | None, versions: str, plan: DownloadPlan
+    target: str,
+    client: S3Client,
+    kinds: Iterable[str] | None,
+    versions: str,
+    plan: DownloadPlan,
+    fetch_ahead: int,
 ) -> list[Root]:
     """Turn a target into listing roots (see :data:`Root`)."""
     from ..find.targets import TargetKind, parse_target
@@ -166,14 +180,14 @@ def _resolve(
                 f"refusing to download the whole bucket {client.bucket!r}: name a session, an "
                 "asset or a folder"
             )
-        return _resolve_path(key, client, plan)
+        return _resolve_path(key, client, plan, fetch_ahead)
     if parsed_target.kind is TargetKind.PATH:
-        return _resolve_path(target, client, plan)
+        return _resolve_path(target, client, plan, fetch_ahead)
     name = target.strip("/")
     parsed = parsed_target.name
     if parsed is None:
         try:
-            return _resolve_path(name, client, plan)
+            return _resolve_path(name, client, plan, fetch_ahead)
         except NotFound:
             raise NotFound(f"unknown download target {target!r}: {parsed_target.error}") from None
     if parsed_target.kind is TargetKind.SESSION and parsed.name == name:
@@ -236,6 +250,7 @@ def _resolve_path(
     path: str,
     client: S3Client,
     plan: DownloadPlan,
+    fetch_ahead: int = 0,
 ) -> list[Root]:
     key = path.lstrip("/")
     folder = key.rstrip("/") + "/"
@@ -249,6 +264,7 @@ def _resolve_path(
             return [(folder, objects)]
     # One listing of the path as a prefix tells both: ``<key>/`` among its folders, or an
     # object named ``<key>`` with its size and ETag (no HEAD needed).
+    early = _start_ahead(client, key, plan.dest, fetch_ahead)
     listing = client.list(key.rstrip("/"))
     if folder in listing.prefixes:
         plan.roots.append(folder)
@@ -256,6 +272,8 @@ def _resolve_path(
         return [(folder, None)]
     info = next((o for o in listing.objects if o.key == key), None)
     if info is not None:
+        if early is not None:
+            plan.ahead[key] = early
         parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
         plan.roots.append(key)
         plan.assets.append(key.split("/", 1)[0])
@@ -270,6 +288,35 @@ def _resolve_path(
         else f"; {client.uri(parent)} does not exist either"
     )
     raise NotFound(f"nothing at {client.uri(key)} ({client.settings.where}){hint}")
+
+
+def _start_ahead(
+    client: S3Client, key: str, dest: Path, nbytes: int
+) -> Future[Ahead | None] | None:
+    """Start a GET of the first ``nbytes`` of ``key``, beside the listing that says whether
+    it is one object: when it is, its download starts a round trip sooner (one no larger
+    than ``nbytes`` needs no other request).
+
+    Not for a key that names a folder, nor when a file or an interrupted download is already
+    at its destination (it may be skipped or resumed): nothing is fetched that a download
+    would not use.
+    """
+    if nbytes <= 0 or not key or key.endswith("/"):
+        return None
+    try:
+        path = dest.joinpath(*safe_relative_path(key).parts)
+    except UnsafeKey:
+        return None
+    if any(p.exists() for p in (path, *part_paths(path))):
+        return None
+    return client.pool.submit(_fetch_ahead, client, key, nbytes)
+
+
+def _fetch_ahead(client: S3Client, key: str, nbytes: int) -> Ahead | None:
+    try:
+        return client.get_head(key, nbytes)
+    except PpdataError:  # no such object (a folder), or unreadable: the listing tells
+        return None
 
 
 def _some(names: Sequence[str], n: int = 12) -> str:

@@ -40,8 +40,10 @@ def _templates() -> Any:
         lstrip_blocks=True,
     )
     from ..units import format_bytes
+    from .pages import both_times
 
     env.filters["size"] = lambda n: "" if n is None else format_bytes(int(n))
+    env.filters["both_times"] = both_times
     env.filters["urlkey"] = lambda key: quote(str(key), safe="/")
     env.filters["q"] = lambda value: quote(str(value), safe="")
     return env

@@ -161,10 +161,6 @@ class Handlers:
         except BucketUnreachable as exc:
             return self._error(request, exc, 503)
         raw, url = overview.name, self.endpoint_url
-        md = overview.metadata
-        times = {}
-        if md is not None:
-            times = {"start": both_times(md.session_start), "end": both_times(md.session_end)}
         qc_rows = []
         for asset_name, qc in overview.qc.items():
             if qc is None:
@@ -187,8 +183,6 @@ class Handlers:
             "session.html",
             title=raw,
             o=overview,
-            md=md,
-            times=times,
             qc_rows=qc_rows,
             plots=plots,
             statuses={

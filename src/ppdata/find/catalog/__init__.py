@@ -44,7 +44,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,12 +53,13 @@ from ...errors import BucketUnreachable, CatalogError, InvalidName, SessionNotFo
 from ...naming import parse_name
 from ...settings import Settings
 from . import _refresh, _schema
-from ._query import InvalidFilter, resolve_platform, session_records
+from ._query import InvalidFilter, SessionFilters, resolve_platform, session_records
 from ._refresh import RefreshReport
 from ._schema import MATRIX_KINDS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import pandas as pd
+    from typing_extensions import Unpack
 
     from ...remote.s3 import S3Client
 
@@ -70,6 +71,7 @@ __all__ = [
     "CatalogWarning",
     "InvalidFilter",
     "RefreshReport",
+    "SessionFilters",
     "format_age",
     "resolve_platform",
     "session_records",
@@ -287,23 +289,14 @@ class Catalog:
                 f"{', '.join(sorted(set(valid.values()), key=str.lower))} (case does not matter)"
             )
 
-    def sessions(
-        self,
-        *,
-        platform: str | Sequence[str] | None = None,
-        subject: str | Sequence[str] | None = None,
-        since: str | date | None = None,
-        until: str | date | None = None,
-        qc: str | Sequence[str] | None = None,
-        asset_qc: str | Sequence[str] | None = None,
-        has: str | Sequence[str] | None = None,
-        search: str | None = None,
-        on_s3: bool | None = None,
-    ) -> pd.DataFrame:
+    def sessions(self, **filters: Unpack[SessionFilters]) -> pd.DataFrame:
         """The session table, filtered in SQL, newest acquisition first.
 
         Parameters
         ----------
+        **filters
+            Any of the keywords below (:class:`SessionFilters`); each one left out, or
+            ``None``, does not filter.
         platform : str or sequence of str, optional
             Platform prefix or modality, case-insensitive: ``ecephys``/``neuropixels``,
             ``multiplane-ophys``/``mesoscope``, ``SLAP2``.
@@ -338,6 +331,8 @@ class Catalog:
             If the catalog has never been refreshed.
         InvalidFilter
             For an unknown platform or kind, or a date that cannot be read.
+        TypeError
+            For a keyword that is not one of the filters.
 
         Examples
         --------
@@ -351,11 +346,12 @@ class Catalog:
 
         from ._query import SELECT, frame, where
 
-        self._check_statuses("qc_status", qc)
-        self._check_statuses("asset_qc_status", asset_qc)
-        conditions, params = where(
-            platform, subject, since, until, qc, asset_qc, has, search, on_s3
-        )
+        unknown = sorted(filters.keys() - SessionFilters.__annotations__.keys())
+        if unknown:  # what Python says of a misspelt keyword argument
+            raise TypeError(f"sessions() got an unexpected keyword argument {unknown[0]!r}")
+        self._check_statuses("qc_status", filters.get("qc"))
+        self._check_statuses("asset_qc_status", filters.get("asset_qc"))
+        conditions, params = where(filters)
         clause = " WHERE " + " AND ".join(conditions) if conditions else ""
         # Fetching rows costs more than filtering them, so a Catalog used again and again
         # (a notebook) keeps the whole table of the current generation (a token every write

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ...errors import PpdataError
 from ..assets import AssetKind
@@ -121,17 +121,22 @@ def _time_bound(value: str | date, *, end: bool) -> str:
         ) from exc
 
 
-def where(
-    platform: str | Sequence[str] | None = None,
-    subject: str | Sequence[str] | None = None,
-    since: str | date | None = None,
-    until: str | date | None = None,
-    qc: str | Sequence[str] | None = None,
-    asset_qc: str | Sequence[str] | None = None,
-    has: str | Sequence[str] | None = None,
-    search: str | None = None,
-    on_s3: bool | None = None,
-) -> tuple[list[str], list[Any]]:
+class SessionFilters(TypedDict, total=False):
+    """The filters of :meth:`Catalog.sessions <ppdata.Catalog.sessions>`, by keyword (each
+    is documented there); a filter left out, or ``None``, does not filter."""
+
+    platform: str | Sequence[str] | None
+    subject: str | Sequence[str] | None
+    since: str | date | None
+    until: str | date | None
+    qc: str | Sequence[str] | None
+    asset_qc: str | Sequence[str] | None
+    has: str | Sequence[str] | None
+    search: str | None
+    on_s3: bool | None
+
+
+def where(filters: SessionFilters) -> tuple[list[str], list[Any]]:
     """SQL conditions and their parameters for ``Catalog.sessions``.
 
     Raises
@@ -142,16 +147,17 @@ def where(
     conditions: list[str] = []
     params: list[Any] = []
     platforms = []
-    for value in _as_list(platform):
+    for value in _as_list(filters.get("platform")):
         canonical = resolve_platform(value)
         if canonical is None:
             known = sorted({*PLATFORM_ALIASES.values(), *MODALITY.values()})
             raise InvalidFilter(f"unknown platform {value!r}; known: {', '.join(known)}")
         platforms.append(canonical)
-    for column, values in (("platform", platforms), ("subject", _as_list(subject))):
+    for column, values in (("platform", platforms), ("subject", _as_list(filters.get("subject")))):
         if values:
             conditions.append(f"{column} IN ({', '.join('?' * len(values))})")
             params.extend(values)
+    since, until = filters.get("since"), filters.get("until")
     if since is not None:
         conditions.append("acquired >= ?")
         params.append(_time_bound(since, end=False))
@@ -159,7 +165,8 @@ def where(
         bound = _time_bound(until, end=True)
         conditions.append("acquired < ?" if len(bound) == 10 else "acquired <= ?")
         params.append(bound)
-    for column, wanted in (("qc_status", _as_list(qc)), ("asset_qc_status", _as_list(asset_qc))):
+    qc, asset_qc = _as_list(filters.get("qc")), _as_list(filters.get("asset_qc"))
+    for column, wanted in (("qc_status", qc), ("asset_qc_status", asset_qc)):
         if not wanted:
             continue
         blank = [w for w in wanted if w.strip().lower() in ("", "none", "null", "blank")]
@@ -169,12 +176,13 @@ def where(
             either.append(f"{column} COLLATE NOCASE IN ({', '.join('?' * len(named))})")
             params.extend(named)
         conditions.append("(" + " OR ".join(either) + ")")
-    for kind in _as_list(has):
+    for kind in _as_list(filters.get("has")):
         try:
             conditions.append(f"has_{IDENT[AssetKind(kind.strip().lower())]} = 1")
         except ValueError:
             kinds = ", ".join(k.value for k in AssetKind)
             raise InvalidFilter(f"unknown asset kind {kind!r}; kinds: {kinds}") from None
+    search, on_s3 = filters.get("search"), filters.get("on_s3")
     if search:
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", search.strip()) + "%"
         conditions.append(
