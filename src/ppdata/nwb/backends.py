@@ -245,6 +245,12 @@ class Backend(Protocol):
         """Fetch the chunks holding rows ``[start, end)`` of an array, in one batch."""
         ...
 
+    def prefetch_group(self, path: str, others: Sequence[str] = ()) -> None:
+        """Fetch the metadata of opening the group at ``path``, listing it and opening its
+        members (and the data of its small arrays), and of opening the arrays at
+        ``others``: in one concurrent batch per step of the chain."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -290,6 +296,9 @@ class _TreeBackend(Generic[R]):
 
     def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
         raise NotImplementedError
+
+    def prefetch_group(self, path: str, others: Sequence[str] = ()) -> None:
+        """Nothing to do but for a remote HDF5 file (a Zarr's metadata is consolidated)."""
 
 
 class ZarrBackend(_TreeBackend[S3ZarrStore]):
@@ -486,6 +495,14 @@ class H5Backend(_TreeBackend[S3File]):
     def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
         if self.remote is not None:
             self.remote.prefetch([r for ds in arrays for r in self._ranges_for(ds, slice(None))])
+
+    def prefetch_group(self, path: str, others: Sequence[str] = ()) -> None:
+        """Follow the group's HDF5 metadata from the raw bytes, outside h5py's lock
+        (:func:`ppdata.nwb.h5walk.prefetch_group`), so that h5py then finds it cached."""
+        if self.remote is not None:
+            from .h5walk import prefetch_group
+
+            prefetch_group(self.remote, path, others=others)
 
     def close(self) -> None:
         try:

@@ -395,6 +395,31 @@ class NWB:
         if checked:
             self._guard(", ".join(checked), lambda: self._backend.prefetch(checked))
 
+    def prefetch_group(self, path: str, *, others: Sequence[str] = ()) -> None:
+        """Fetch what opening the group at ``path``, listing it, opening its members and
+        reading its small arrays (columns of one value per row) will read, and what opening
+        the arrays at ``others`` will, ahead of it: on a remote HDF5 file one concurrent
+        batch per step of its metadata chain, where h5py would make one round trip per
+        block it misses. Nothing is read that h5py would not; the Zarr metadata is
+        consolidated and a local file is read as it is, so both do nothing.
+
+        A missing path, or a file laid out in a way the walk does not know, fetches less
+        and raises nothing: the reads that follow find what they find.
+
+        Examples
+        --------
+        >>> s = ppdata.open_session("ecephys_820459_2025-11-12_14-34-33")
+        >>> nwb = s.nwb()
+        >>> nwb.prefetch_group("units", others=["general/extracellular_ephys/electrodes/location"])
+        >>> before = nwb.stats.requests
+        >>> snr = nwb.read("units/snr")  # its header, chunk index and data were all fetched
+        >>> nwb.stats.requests == before
+        True
+        >>> s.close()
+        """
+        paths = [p.strip("/") for p in others]
+        self._guard(path, lambda: self._backend.prefetch_group(path.strip("/"), paths))
+
     def read_table(self, path: str, columns: Sequence[str] | None = None) -> dict[str, Any]:
         """Read the plain columns of a DynamicTable (ragged and nested ones skipped).
 

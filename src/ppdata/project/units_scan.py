@@ -242,7 +242,7 @@ def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB,
     """The NWB to read a session's units from, and whether the caller must close it: its
     complete HDF5 NWB at the usual name, opened with :data:`UNITS_BLOCK_SIZE` blocks
     (one GET reads its first block) and the metadata of ``units`` fetched before h5py
-    opens it (:func:`ppdata.project.h5walk.prefetch_group`), else whatever
+    opens it (:func:`ppdata.nwb.h5walk.prefetch_group`), else whatever
     :meth:`Session.units` reads.
 
     ``nwb_asset``: the name of the session's current NWB asset, if known (from the
@@ -252,8 +252,8 @@ def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB,
     from ..find.nwbs import probe_complete_hdf5
     from ..naming import parse_name
     from ..nwb.ephys import ELECTRODES, UNITS
+    from ..nwb.h5walk import prefetch_group
     from ..nwb.open import NWBFormat, _open_remote
-    from .h5walk import prefetch_group
 
     first_recording = session.recording in (None, "1", "recording1", "experiment1_recording1")
     if session.source == "dandi" or not first_recording:

@@ -198,7 +198,9 @@ class Session(AlignedResponses):
         )
         if probed is not None:
             key, size, first = probed
-            return _open_remote(self.client, key, NWBFormat.HDF5, size, first)
+            return _open_remote(
+                self.client, key, NWBFormat.HDF5, size, first, block_size=BLOCK_SIZE
+            )
         locations = nwbs_in_asset(asset, client=self.client)
         if len(locations) > 1:
             self.several_nwbs = True

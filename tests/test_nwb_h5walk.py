@@ -1,5 +1,5 @@
-"""The HDF5 metadata walk of the project units table (``ppdata.project.h5walk``): it fetches
-what h5py then reads, and gives up quietly on files it does not know."""
+"""The HDF5 metadata walk (``ppdata.nwb.h5walk``): it fetches what h5py then reads, for
+the project units scan and ``Session.units()``, and gives up quietly on files it does not know."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def test_walk_fetches_everything_h5py_reads_for_the_units(client, world):
     import h5py
 
     from ppdata.nwb.backends import H5Backend
+    from ppdata.nwb.h5walk import prefetch_group
     from ppdata.nwb.storage import S3File
-    from ppdata.project.h5walk import prefetch_group
 
     key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
     # small blocks, so that the metadata is spread over many of them and several steps
@@ -62,7 +62,7 @@ class _LocalBlocks:
 def test_walk_leaves_files_it_does_not_know_to_h5py(tmp_path):
     import h5py
 
-    from ppdata.project.h5walk import prefetch_group
+    from ppdata.nwb.h5walk import prefetch_group
 
     newer = tmp_path / "latest.h5"
     with h5py.File(newer, "w", libver="latest") as f:
@@ -116,3 +116,37 @@ def test_units_scan_reads_numbers_past_h5py_and_after_the_walk_only_windows(
     assert through_h5py and set(through_h5py) <= {"O", "S"}, through_h5py
     nwb.close()
     session.close()
+
+
+def test_session_units_finds_the_hdf5_metadata_fetched_by_the_walk(client, world, monkeypatch):
+    """``Session.units()`` on the complete HDF5 NWB walks the units' metadata first: after
+    the walk, h5py and the column reads make no request (without the walk, each block h5py
+    misses in the metadata chain is one more serial round trip)."""
+    import ppdata.nwb.storage as storage
+    from ppdata.nwb.file import NWB
+    from ppdata.session import Session
+
+    # small blocks, so that the metadata is spread over many of them (as on a 14 GB file)
+    monkeypatch.setattr(storage, "BLOCK_SIZE", 16 * 2**10)
+    walked: list = []
+    real = NWB.prefetch_group
+
+    def recording(self, path, *, others=()):
+        before = client.stats.snapshot()
+        real(self, path, others=others)
+        walked.append((path, client.stats.snapshot(), client.stats.snapshot() - before))
+
+    monkeypatch.setattr(NWB, "prefetch_group", recording)
+    session = Session(EPHYS_COMPLETE, client=client)
+    try:
+        frame = session.units()
+        assert session.nwb().hdf5_file is not None
+        assert session.nwb().hdf5_file.block_size == 16 * 2**10
+        assert len(frame) == world.session(EPHYS_COMPLETE).current("nwb").units
+        assert frame["brain_area"].notna().any()
+        assert [path for path, _, _ in walked] == ["units"]
+        _, after_walk, during = walked[0]
+        assert during.requests > 0
+        assert (client.stats.snapshot() - after_walk).requests == 0
+    finally:
+        session.close()

@@ -227,8 +227,10 @@ def _dataset(f: _File, address: int, limit: int) -> Walk:
             for start, n in pieces:
                 data = f.read(start, n)
                 for at in range(0, n - item + 1, item):
-                    if struct.unpack_from("<I", data, at)[0]:
-                        heaps.add(f.off(data, at + 4))
+                    # HDF5 reads an element's collection even for an empty string (length
+                    # 0): only a null address has none
+                    heaps.add(f.off(data, at + 4))
+            heaps.discard(0)
             yield from _collections(f, sorted(heaps))
     except _Stop:
         return None
