@@ -118,35 +118,27 @@ def test_units_scan_reads_numbers_past_h5py_and_after_the_walk_only_windows(
     session.close()
 
 
-def test_session_units_finds_the_hdf5_metadata_fetched_by_the_walk(client, world, monkeypatch):
-    """``Session.units()`` on the complete HDF5 NWB walks the units' metadata first: after
-    the walk, h5py and the column reads make no request (without the walk, each block h5py
-    misses in the metadata chain is one more serial round trip)."""
+def test_after_the_walk_the_units_table_makes_no_request(client, world, monkeypatch):
+    """``NWB.prefetch_group`` on a session's complete HDF5 NWB fetches all that
+    :func:`ppdata.nwb.ephys.units` then reads (headers, small columns, the string heaps of
+    its string columns, even of empty strings, and the electrodes' locations)."""
     import ppdata.nwb.storage as storage
-    from ppdata.nwb.file import NWB
+    from ppdata.nwb.ephys import ELECTRODES, UNITS, units
     from ppdata.session import Session
 
     # small blocks, so that the metadata is spread over many of them (as on a 14 GB file)
     monkeypatch.setattr(storage, "BLOCK_SIZE", 16 * 2**10)
-    walked: list = []
-    real = NWB.prefetch_group
-
-    def recording(self, path, *, others=()):
-        before = client.stats.snapshot()
-        real(self, path, others=others)
-        walked.append((path, client.stats.snapshot(), client.stats.snapshot() - before))
-
-    monkeypatch.setattr(NWB, "prefetch_group", recording)
     session = Session(EPHYS_COMPLETE, client=client)
     try:
-        frame = session.units()
-        assert session.nwb().hdf5_file is not None
-        assert session.nwb().hdf5_file.block_size == 16 * 2**10
+        nwb = session.nwb()
+        assert nwb.hdf5_file is not None and nwb.hdf5_file.block_size == 16 * 2**10
+        before = client.stats.snapshot()
+        nwb.prefetch_group(UNITS, others=[f"{ELECTRODES}/location"])
+        walked = client.stats.snapshot()
+        assert (walked - before).requests > 0
+        frame = units(nwb)
+        assert (client.stats.snapshot() - walked).requests == 0
         assert len(frame) == world.session(EPHYS_COMPLETE).current("nwb").units
         assert frame["brain_area"].notna().any()
-        assert [path for path, _, _ in walked] == ["units"]
-        _, after_walk, during = walked[0]
-        assert during.requests > 0
-        assert (client.stats.snapshot() - after_walk).requests == 0
     finally:
         session.close()

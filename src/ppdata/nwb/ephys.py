@@ -187,9 +187,6 @@ def units(
     """
     import pandas as pd
 
-    # what h5py reads to open the table and its columns, and the electrodes' locations, in
-    # one concurrent batch per step of the HDF5 metadata chain, not one round trip per block
-    nwb.prefetch_group(UNITS, others=[f"{ELECTRODES}/location"])
     if not nwb.exists(UNITS):
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
     names = [c for c in nwb.table_columns(UNITS) if c not in _SKIPPED_UNIT_COLUMNS]
