@@ -502,7 +502,7 @@ class H5Backend(_TreeBackend[S3File]):
         if self.remote is not None:
             from .h5walk import prefetch_group
 
-            prefetch_group(self.remote, path, others=others)
+            prefetch_group(self.remote, path, others=others, large_indexes=False)
 
     def close(self) -> None:
         try:

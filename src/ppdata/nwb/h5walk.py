@@ -31,7 +31,7 @@ Need = list[tuple[int, int]]
 Walk = Generator[Need, None, Any]
 
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_DATATYPE, _LAYOUT, _FILTERS, _ATTRIBUTE = 0x03, 0x08, 0x0B, 0x0C
+_DATASPACE, _DATATYPE, _LAYOUT, _FILTERS, _ATTRIBUTE = 0x01, 0x03, 0x08, 0x0B, 0x0C
 _CONTINUATION, _SYMBOL_TABLE = 0x10, 0x11
 _VLEN = 9
 #: A bound on anything read by size from the file (a header chunk, a heap, a collection).
@@ -74,6 +74,8 @@ class _File:
         self.entry_size = 2 * self.o + 24
         self.node_size = 8 + 2 * self.o + (2 * self.node_k + 1) * self.l + 2 * self.node_k * self.o
         self.snod_size = 8 + 2 * self.leaf_k * self.entry_size
+        #: whether a large array's chunk index is fetched (see :func:`prefetch_group`)
+        self.large_indexes = True
 
     def read(self, start: int, size: int) -> bytes:
         if size < 0 or size > _MAX_PIECE or start < 0 or start + size > self.fileobj.size:
@@ -96,7 +98,12 @@ class _File:
 
 
 def prefetch_group(
-    fileobj: Any, group: str, *, others: Sequence[str] = (), data_limit: int = 2**20
+    fileobj: Any,
+    group: str,
+    *,
+    others: Sequence[str] = (),
+    data_limit: int = 2**20,
+    large_indexes: bool = True,
 ) -> dict[str, int]:
     """Fetch what h5py reads to open ``group``, list its members, open each of them and
     read the small ones, and to open and read the objects at the paths ``others``: in one
@@ -115,6 +122,9 @@ def prefetch_group(
         unit) are fetched whole: their chunk index, their chunks and, for variable-length
         strings, the global heap collections holding them. Larger ones (spike times,
         waveforms) only get their header and chunk index fetched.
+    large_indexes : bool
+        Whether to fetch the chunk index of the larger arrays (to read parts of them next);
+        without, only their header.
 
     Returns
     -------
@@ -124,6 +134,7 @@ def prefetch_group(
     """
     try:
         f = _File(fileobj)
+        f.large_indexes = large_indexes
         walks = [
             _header(f, f.root.header),  # h5py reads it (and its continuations) to open the file
             _members(f, _parts(group), data_limit),
@@ -209,6 +220,8 @@ def _dataset(f: _File, address: int, limit: int) -> Walk:
         if layout[1] == 1:  # contiguous
             pieces = [(f.off(layout, 2), f.length(layout, 2 + f.o))]
         elif layout[1] == 2:  # chunked: a v1 B-tree of chunks
+            if not f.large_indexes and _nbytes(f, messages) > limit:
+                return None
             found = yield from _chunks(f, f.off(layout, 3), layout[2], limit)
             if found is None:
                 return None
@@ -423,6 +436,15 @@ def _elements(f: _File, space: bytes) -> int:
     for k in range(ndims):
         count *= f.length(space, at + k * f.l)
     return count
+
+
+def _nbytes(f: _File, messages: list[tuple[int, bytes]]) -> int:
+    """An array's size in bytes as stored uncompressed (elements times element size)."""
+    space = next((body for kind, body in messages if kind == _DATASPACE), b"")
+    datatype = next((body for kind, body in messages if kind == _DATATYPE), b"")
+    if not space or len(datatype) < 8:
+        raise _Stop("an array without a dataspace or a datatype")
+    return _elements(f, space) * struct.unpack_from("<I", datatype, 4)[0]
 
 
 def _pad8(n: int) -> int:
