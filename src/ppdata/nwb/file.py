@@ -420,6 +420,14 @@ class NWB:
         paths = [p.strip("/") for p in others]
         self._guard(path, lambda: self._backend.prefetch_group(path.strip("/"), paths))
 
+    def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
+        """Fetch the chunks holding rows ``[start, end)`` of an array, for every range, in
+        one concurrent batch (ahead of reading them chunk by chunk); a local file does
+        nothing."""
+        path = self._check(path)
+        ranges = [(int(a), int(b)) for a, b in ranges]
+        self._guard(path, lambda: self._backend.prefetch_ranges(path, ranges))
+
     def read_table(self, path: str, columns: Sequence[str] | None = None) -> dict[str, Any]:
         """Read the plain columns of a DynamicTable (ragged and nested ones skipped).
 

@@ -95,9 +95,7 @@ def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[n
     if ds is None:
         return None
     chunk = int(ds.chunks[0])
-    prefetch = getattr(getattr(nwb, "_backend", None), "prefetch_ranges", None)
-    if prefetch is not None:
-        prefetch(ds.name.lstrip("/"), ranges)  # every chunk of every range, in one batch
+    nwb.prefetch_ranges(ds.name.lstrip("/"), ranges)  # every chunk of every range, one batch
     wanted = sorted(
         {c for a, b in ranges if b > a for c in range(a // chunk, (b - 1) // chunk + 1)}
     )

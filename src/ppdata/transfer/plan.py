@@ -212,10 +212,13 @@ def _resolve(
 
 
 def _parse_kinds(kinds: Iterable[str] | None) -> set[str]:
+    kinds = list(kinds or ())
+    if not kinds:
+        return set()  # (a download of a path or URL never loads the asset finder)
     from ..find.assets import AssetKind
 
     out: set[str] = set()
-    for k in kinds or ():
+    for k in kinds:
         try:
             out.add(str(AssetKind(str(k).strip().lower())))
         except ValueError:
