@@ -387,8 +387,8 @@ class H5Backend(_TreeBackend[S3File]):
                 return []
             bounds.append(range(start // chunk, (stop - 1) // chunk + 1))
         out = []
-        for idx in itertools.product(*bounds):
-            coords = tuple(i * c for i, c in zip(idx, ds.chunks, strict=True))
+        for position in itertools.product(*bounds):
+            coords = tuple(i * c for i, c in zip(position, ds.chunks, strict=True))
             try:
                 info = ds.id.get_chunk_info_by_coord(coords)
             except (KeyError, ValueError, RuntimeError, OSError):  # no such chunk
