@@ -3,7 +3,8 @@
 Workloads (issue 5):
   (a) one 1 GB object;
   (b) an asset of 2,000 objects of 10-500 kB (like a Zarr NWB);
-  (c) a re-run of (b) with everything already present.
+  (c) a re-run of (b) with everything already present;
+  (s) one small object (the first of (b)'s), not in the default set: ``--workloads s``.
 
 Every client runs as its own process (so peak memory is that process's max RSS, from
 ``wait4``) against one server in another process (so the server never shares the GIL with
@@ -76,7 +77,11 @@ def make_data(root: Path, big_bytes: int, n_small: int) -> dict[str, str]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(os.urandom(rng.randint(10_000, 500_000)))
         marker.touch()
-    return {"a": "big/one.bin", "b": "asset_processed_2025-01-01_01-01-01/"}
+    return {
+        "a": "big/one.bin",
+        "b": "asset_processed_2025-01-01_01-01-01/",
+        "s": "asset_processed_2025-01-01_01-01-01/x.nwb/group00/chunk00000",
+    }
 
 
 # -- servers (child processes) ------------------------------------------------------------
@@ -190,12 +195,12 @@ def commands(
             "--numworkers",
             str(S5CMD_WORKERS),
         ]
-        if workload == "a":
+        if workload in ("a", "s"):
             return [*base, "cp", uri, str(dest / key)]
         verb = "sync" if workload == "c" else "cp"
         return [*base, verb, uri + "*", str(dest / key)]
     base = [str(tools / "aws"), "--no-sign-request", "--endpoint-url", endpoint, "s3"]
-    if workload == "a":
+    if workload in ("a", "s"):
         return [*base, "cp", "--only-show-errors", uri, str(dest / key)]
     if workload == "c":
         return [*base, "sync", "--only-show-errors", uri, str(dest / key)]
@@ -386,11 +391,13 @@ def main() -> None:
     if args.tools:
         tools = [t for t in tools if t == "ppdata" or t in args.tools.split(",")]
     total_b = sum(p.stat().st_size for p in (data / prefixes["b"]).rglob("*") if p.is_file())
-    sizes = {"a": big, "b": total_b, "c": total_b}
+    small = (data / prefixes["s"]).stat().st_size
+    sizes = {"a": big, "b": total_b, "c": total_b, "s": small}
     names = {
         "a": f"(a) one {big / 1e6:.0f} MB object",
         "b": f"(b) {n_small:,} objects, {total_b / 1e6:.0f} MB",
         "c": "(c) re-run of (b), all present",
+        "s": f"(s) one {small / 1e3:.0f} kB object",
     }
     rows = []
     with contextlib.ExitStack() as stack:
@@ -402,7 +409,7 @@ def main() -> None:
                 endpoint_with_latency(endpoint, args.latency)
             ).endpoint_url
         for workload in args.workloads:
-            key = prefixes["a" if workload == "a" else "b"]
+            key = prefixes.get(workload, prefixes["b"])
             _warm(data / key)  # every tool reads the source from the page cache, none cold
             runs: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
             for tool in tools:  # a warm-up run each, not counted: bytecode cached, caches warm
