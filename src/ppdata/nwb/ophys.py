@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -276,33 +276,28 @@ def traces(
     return frame
 
 
-class _TracesOfKind:
+def _traces_of(kind: str, what: str) -> Callable[..., pd.DataFrame]:
     """:func:`traces` of one kind, as a function of its own (:func:`dff`, :func:`events` ...)."""
 
-    def __init__(self, kind: str, what: str) -> None:
-        self.kind = kind
-        self.__name__ = self.__qualname__ = kind
-        self.__doc__ = f"{what} of a plane (time x ROI); see :func:`traces`."
-
-    def __repr__(self) -> str:
-        return f"<function {__name__}.{self.kind}>"
-
-    def __call__(
-        self,
+    def read(
         nwb: NWB,
         plane: str,
         start: float | None = None,
         stop: float | None = None,
         rois: Iterable[int] | None = None,
     ) -> pd.DataFrame:
-        return traces(nwb, plane, self.kind, start, stop, rois)
+        return traces(nwb, plane, kind, start, stop, rois)
+
+    read.__name__ = read.__qualname__ = kind
+    read.__doc__ = f"{what} of a plane (time x ROI); see :func:`traces`."
+    return read
 
 
-dff = _TracesOfKind("dff", "ΔF/F traces")
-events = _TracesOfKind("events", "Detected events (OASIS)")
-raw = _TracesOfKind("raw", "Raw ROI fluorescence")
-neuropil = _TracesOfKind("neuropil", "Neuropil fluorescence")
-neuropil_corrected = _TracesOfKind("neuropil_corrected", "Neuropil-corrected fluorescence")
+dff = _traces_of("dff", "ΔF/F traces")
+events = _traces_of("events", "Detected events (OASIS)")
+raw = _traces_of("raw", "Raw ROI fluorescence")
+neuropil = _traces_of("neuropil", "Neuropil fluorescence")
+neuropil_corrected = _traces_of("neuropil_corrected", "Neuropil-corrected fluorescence")
 
 
 # --------------------------------------------------------------------------------------
