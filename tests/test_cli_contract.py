@@ -336,9 +336,9 @@ def test_windows_outside_the_data_say_the_valid_range(run, world, tmp_path):
     _error(run("lfp", ephys.name, "--probe", probe, "--start", "2", "--stop", "1"), "reversed")
     _error(run("dff", meso.name, "--plane", plane, "--start", "100000"), "the data covers")
     _error(run("dff", meso.name, "--plane", plane, "--start", "5", "--stop", "5"), "empty")
-    out = tmp_path / "blank.png"
+    out = tmp_path / "plots" / "blank.png"
     _error(run("plot", "dff", meso.name, "--out", str(out), "--start", "100000"), "the data covers")
-    assert not out.exists(), "no blank PNG"
+    assert not out.parent.exists(), "no blank PNG, nor a folder made for it"
 
 
 def test_endpoint_without_scheme(run):

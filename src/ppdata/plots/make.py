@@ -94,8 +94,7 @@ def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[Pl
     from . import figures as plots
 
     _check_options(options, "make_plot")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(out)  # its folder is made when the plot is written, not before it is read
     name = session.name
     if kind in ("psth", "aligned-dff"):
         aligned_figure(kind, session, out, **options)
