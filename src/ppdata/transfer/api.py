@@ -41,7 +41,6 @@ from ..callbacks import CallbackLike, resolve
 from ..errors import (
     DownloadError,
     InvalidName,
-    PpdataError,
     UnsafeKey,
 )
 from ..remote.s3 import S3Client
@@ -410,7 +409,3 @@ def _check_local(f: PlannedFile) -> str | None:
     if f.md5 is None:
         return str(Check.SIZE)
     return str(Check.MD5) if md5_file(f.path) == f.md5 else None
-
-
-def _error_text(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, PpdataError) else f"{type(exc).__name__}: {exc}"
