@@ -815,6 +815,24 @@ def test_s3_file_reads_like_a_local_file(client, nwb_dir):
     assert client.stats.total_requests == requests  # served from cached blocks
 
 
+def test_s3_file_caches_the_whole_blocks_of_its_last_bytes(client, nwb_dir):
+    from ppdata.nwb.open import S3File
+
+    key = "complete/ephys_h5.nwb"
+    data = (nwb_dir / key).read_bytes()
+    remote = S3File(client, key, block_size=4096)
+    last_block = (len(data) - 1) // 4096 * 4096
+    assert remote.ends() == [(0, 4096), (last_block, len(data))]
+    remote.seed_tail(data[-(len(data) - last_block + 4096 + 10) :])  # 2 blocks and a bit
+    requests = client.stats.total_requests
+    remote.seek(last_block - 4096)
+    assert remote.read() == data[last_block - 4096 :]
+    assert client.stats.total_requests == requests  # the two whole blocks: no request
+    remote.seek(last_block - 4096 - 5)
+    assert remote.read(10) == data[last_block - 4096 - 5 : last_block - 4096 + 5]
+    assert client.stats.total_requests == requests + 1  # the block cut short was not kept
+
+
 def test_s3_uri_without_client_uses_settings(bucket_client, monkeypatch):
     monkeypatch.setenv("PPDATA_ENDPOINT_URL", bucket_client.settings.endpoint_url)
     with open_nwb(f"s3://{BUCKET}/{RAW_OPHYS}.nwb") as nwb:
