@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._keywords import check_keywords
 from ..errors import NotFound
 
 if TYPE_CHECKING:
@@ -45,13 +46,6 @@ class PlotOptions(TypedDict, total=False):
     block: str | None
     window: tuple[float, float] | None
     bin_size: float
-
-
-def _check_options(options: Mapping[str, Any], function: str) -> None:
-    """A misspelt keyword is refused, as Python refuses it of a plain signature."""
-    unknown = sorted(options.keys() - PlotOptions.__annotations__.keys())
-    if unknown:
-        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
 
 
 def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[PlotOptions]) -> Path:
@@ -93,7 +87,7 @@ def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[Pl
     """
     from . import figures as plots
 
-    _check_options(options, "make_plot")
+    check_keywords(options, tuple(PlotOptions.__annotations__), "make_plot()")
     out = Path(out)  # its folder is made when the plot is written, not before it is read
     name = session.name
     if kind in ("psth", "aligned-dff"):
@@ -209,7 +203,7 @@ def aligned_figure(
     """
     from . import figures as plots
 
-    _check_options(options, "aligned_figure")
+    check_keywords(options, tuple(PlotOptions.__annotations__), "aligned_figure()")
     name = session.name
     to, vs = options.get("to", "deviant"), options.get("vs", "standard")
     block, window = options.get("block"), options.get("window")
