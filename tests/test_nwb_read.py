@@ -861,3 +861,20 @@ def test_each_backend_prefetches_rows_as_it_gains_by_it(client, name):
             assert prefetched == 0 and read >= 1
     with open_nwb(name, client=client) as nwb:
         np.testing.assert_array_equal(values[0], nwb.read(paths[0], rows))
+
+
+def test_hdf5_read_ranges_is_the_same_remote_by_bytes_and_local_by_h5py(client, nwb_dir):
+    """``H5Backend.read_ranges`` has two ways: a remote file's plain numbers by their exact
+    bytes, a local file through h5py; both give the same rows (empty ranges too)."""
+    series = "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP"
+    ranges = [(0, 3), (59_990, 60_010), (70_000, 70_000), (119_000, 119_500)]
+    with open_nwb("long/long_lfp.h5", client=client) as remote:
+        before = client.stats.snapshot()
+        got = remote.read_ranges(f"{series}/timestamps", ranges)
+        assert (client.stats.snapshot() - before).requests >= 1
+    with open_nwb(nwb_dir / "long" / "long_lfp.h5") as local:
+        expected = local.read_ranges(f"{series}/timestamps", ranges)
+        whole = local.read(f"{series}/timestamps")
+    for (a, b), g, e in zip(ranges, got, expected, strict=True):
+        np.testing.assert_array_equal(g, whole[a:b])
+        np.testing.assert_array_equal(e, whole[a:b])

@@ -476,8 +476,7 @@ class H5Backend(_TreeBackend[S3File]):
         then h5py."""
         ds = self.node(path)
         spans = [_rows(a, b, ds.shape[0]) for a, b in ranges] if ds.ndim else []
-        stored = None if self.remote is None or not ds.ndim else _stored_ranges(ds, spans)
-        if stored is None or self.remote is None:
+        if self.remote is None or not ds.ndim or (stored := _stored_ranges(ds, spans)) is None:
             self.prefetch_ranges(path, ranges)
             return [self._read_h5py(ds, slice(a, b), False) for a, b in ranges]
         datas = iter(self.remote.read_ranges([r for pieces in stored for r in pieces]))
