@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .layout_model import Asset, Session, World
 
 __all__ = [
+    "ephys_nwb_identity",
     "write_asset",
     "write_behavior_folder",
     "write_behavior_videos",
