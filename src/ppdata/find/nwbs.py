@@ -171,13 +171,16 @@ class ProbedNWB(NamedTuple):
     last: bytes
 
 
-def probe_complete_hdf5(asset: Asset, nbytes: int, *, client: S3Client) -> ProbedNWB | None:
+def probe_complete_hdf5(
+    asset: Asset, nbytes: int, *, client: S3Client, tail: bool = True
+) -> ProbedNWB | None:
     """The complete NWB at its usual place, ``<asset>/<raw name>_experiment1_recording1.nwb``,
-    if an HDF5 file is there, with its first and last ``nbytes``; else ``None``.
+    if an HDF5 file is there, with its first ``nbytes`` and (``tail``) its last; else
+    ``None``.
 
-    Two ranged GETs at once, of the file's start and of its end (where what an NWB writes
-    last, its units table, lies): opening by listing takes a listing and then the same
-    GETs. Whether it is an NWB is told by the HDF5 signature in the bytes, not by the name;
+    Ranged GETs at once, of the file's start and of its end (where what an NWB writes last,
+    its units table, lies): opening by listing takes a listing and then the same GETs.
+    Whether it is an NWB is told by the HDF5 signature in the bytes, not by the name;
     anything else there (a Zarr folder, nothing) answers ``None`` and the caller lists the
     asset as usual.
     """
@@ -188,10 +191,10 @@ def probe_complete_hdf5(asset: Asset, nbytes: int, *, client: S3Client) -> Probe
     if asset.kind is not AssetKind.NWB or not raw:
         return None
     key = f"{asset.prefix}{raw}_experiment1_recording1.nwb"
-    tail = client.pool.submit(client.get_tail, key, nbytes)
+    end = client.pool.submit(client.get_tail, key, nbytes) if tail else None
     try:
         first, size = client.get_first(key, nbytes)
-        last, _ = tail.result()
+        last = end.result()[0] if end is not None else b""
     except BucketUnreachable:
         raise
     except (NotFound, S3Error):  # nothing there, an empty object (416), a 403 for a miss

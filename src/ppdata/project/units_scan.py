@@ -264,7 +264,9 @@ def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB,
         asset = session.asset(AssetKind.NWB)
     else:
         return session._ephys(), False
-    probed = probe_complete_hdf5(asset, UNITS_BLOCK_SIZE, client=session.client)
+    # not its last block: the walk fetches the blocks it needs (on the bench world the
+    # last one is not among them: +1 request and +1 MB a session, no round trip saved)
+    probed = probe_complete_hdf5(asset, UNITS_BLOCK_SIZE, client=session.client, tail=False)
     if probed is not None:
         nwb = _open_remote(
             session.client,
@@ -274,7 +276,7 @@ def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB,
             probed.first,
             block_size=UNITS_BLOCK_SIZE,
             prepare=lambda f: prefetch_group(f, UNITS, others=[f"{ELECTRODES}/location"]),
-            last=probed.last,
+            tail=False,
         )
         if nwb.exists(UNITS):
             return nwb, True
