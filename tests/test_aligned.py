@@ -92,10 +92,13 @@ def test_psth_matches_a_unit_by_unit_count(ephys):
         assert np.allclose(psth.sel(unit=unit, condition="deviant").values, expected)
 
 
-def test_streamed_and_local_reads_give_the_same_psth(ephys, world):
+@pytest.mark.parametrize("batch_spikes", [spikebins.BATCH_SPIKES, 5_000])
+def test_streamed_and_local_reads_give_the_same_psth(ephys, world, monkeypatch, batch_spikes):
     """The remote path (chunks by byte range, binned as they arrive) and the local one
-    (batches through h5py) count the same spikes."""
+    (batches through h5py; one batch, or many read one ahead) count the same spikes."""
     from ppdata.nwb.open import open_nwb
+
+    monkeypatch.setattr(spikebins, "BATCH_SPIKES", batch_spikes)
 
     remote = ephys._ephys()
     assert aligned._remote_plain(remote, "units/spike_times") is not None
