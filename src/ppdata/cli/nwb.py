@@ -73,6 +73,18 @@ def nwb_options(f: F) -> F:
     return asset_version_option(f, remembered=True)
 
 
+def reader_options(csv: str | None = None) -> Callable[[F], F]:
+    """What a command that reads a session's NWB ends with: ``--csv FILE`` (with ``csv`` as
+    its help; none without it), ``--json``, :func:`nwb_options`, the common options, and
+    the :class:`App` as the command's first argument."""
+
+    def decorate(f: F) -> F:
+        f = json_option(nwb_options(common_options(pass_app(f))))
+        return click.option("--csv", metavar="FILE", help=csv)(f) if csv else f
+
+    return decorate
+
+
 #: ``--plane`` (required): the plane a Mesoscope command reads.
 plane_option = click.option(
     "--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`)."
@@ -172,10 +184,7 @@ def _write_frame(frame: Any, csv: str | None, as_json: bool, source: str | None 
     show_default=True,
     help="Open each NWB and summarise what it holds.",
 )
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def nwb_command(
     app: App,
     target: str,
@@ -268,10 +277,7 @@ def _contents(nwb: Any) -> dict[str, Any]:
 )
 @click.option("--csv", metavar="FILE", help="Write the table as CSV ('-' for stdout).")
 @click.option("--all-columns", is_flag=True, help="Show every column in the table view.")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def units_command(
     app: App,
     session: str,
@@ -311,10 +317,7 @@ def units_command(
 @click.command("spikes")
 @click.argument("session")
 @click.argument("unit_ids", nargs=-1, type=int, required=True)
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def spikes_command(
     app: App,
     session: str,
@@ -343,10 +346,7 @@ def spikes_command(
 
 @click.command("planes")
 @click.argument("session")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def planes_command(app: App, session: str, as_json: bool) -> None:
     """Imaging planes of a Mesoscope session: structure, depth, rate, ROIs."""
     s = _session(app, session, "planar-ophys")
@@ -369,11 +369,7 @@ def planes_command(app: App, session: str, as_json: bool) -> None:
     type=click.Choice(["dff", "events", "raw", "neuropil", "neuropil_corrected"]),
     help="Which traces.",
 )
-@click.option("--csv", metavar="FILE", help="Write time x ROI as CSV ('-' for stdout).")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write time x ROI as CSV ('-' for stdout).")
 def dff_command(
     app: App,
     session: str,
@@ -404,11 +400,7 @@ def dff_command(
     multiple=True,
     help="Only this electrode id or channel name (repeatable).",
 )
-@click.option("--csv", metavar="FILE", help="Write time x channel (volts) as CSV ('-' for stdout).")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write time x channel (volts) as CSV ('-' for stdout).")
 def lfp_command(
     app: App,
     session: str,

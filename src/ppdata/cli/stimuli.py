@@ -8,14 +8,14 @@ from typing import Any
 import click
 
 from .aligned_options import condition_options
-from .app import App, common_options, json_option, pass_app
+from .app import App
 from .nwb import (
     _report_stats,
     _session,
     _write_frame,
     area_option,
-    nwb_options,
     plane_option,
+    reader_options,
     roi_option,
 )
 from .render import emit_json, emit_table
@@ -33,11 +33,7 @@ def _window(
 @click.command("stimuli")
 @click.argument("session")
 @click.option("--block", help="List this block's presentations (name as `ppdata stimuli` shows).")
-@click.option("--csv", metavar="FILE", help="Write the table as CSV ('-' for stdout).")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write the table as CSV ('-' for stdout).")
 def stimuli_command(
     app: App,
     session: str,
@@ -173,11 +169,7 @@ def _summary_rows(psth: Any) -> list[dict[str, Any]]:
               help="Bin width (s).")  # fmt: skip
 @click.option("--top", type=int, default=20, show_default=True,
               help="Table view: the units with the largest difference.")  # fmt: skip
-@click.option("--csv", metavar="FILE", help="Write unit x condition x time bins as CSV.")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write unit x condition x time bins as CSV.")
 def psth_command(
     app: App,
     session: str,
@@ -227,11 +219,7 @@ def psth_command(
 @plane_option
 @condition_options
 @roi_option
-@click.option("--csv", metavar="FILE", help="Write roi x trial x time as a long CSV.")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write roi x trial x time as a long CSV.")
 def aligned_dff_command(
     app: App,
     session: str,
