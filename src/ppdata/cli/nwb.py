@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from .aligned_options import ALIGNED_PLOTS, aligned_plot_options
+from .aligned_options import ALIGNED_PLOTS, Conditions, aligned_plot_options
 from .app import App, common_options, file_option, json_option, pass_app, window_options
 from .render import emit_json, emit_table, format_bytes, plural
 
@@ -480,6 +481,7 @@ def plot_command(
     plane: str | None,
     start: float | None,
     stop: float | None,
+    conditions: Conditions,
     **aligned: Any,
 ) -> None:
     """Plot KIND for SESSION: raster, unit-quality, dff, rois, running, slap2-mean, psth or
@@ -507,7 +509,8 @@ def plot_command(
         plane=plane,
         start=start,
         stop=stop,
-        **aligned,  # psth / aligned-dff: --to, --vs, --block, --window, --area, --roi
+        **asdict(conditions),  # psth / aligned-dff: --to, --vs, --block, --window
+        **aligned,  # and --area, --roi
     )
     click.echo(f"Wrote {path}")
     _report_stats(app)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .aligned_options import condition_options
+from .aligned_options import Conditions, condition_options
 from .app import App
 from .nwb import (
     _report_stats,
@@ -19,13 +19,6 @@ from .nwb import (
     roi_option,
 )
 from .render import emit_json, emit_table
-
-
-def _window(
-    window: tuple[float, float] | None, default: tuple[float, float]
-) -> tuple[float, float]:
-    return (float(window[0]), float(window[1])) if window else default
-
 
 # -- stimuli ----------------------------------------------------------------------------------
 
@@ -173,10 +166,7 @@ def _summary_rows(psth: Any) -> list[dict[str, Any]]:
 def psth_command(
     app: App,
     session: str,
-    to: str,
-    vs: str,
-    block: str | None,
-    window: tuple[float, float] | None,
+    conditions: Conditions,
     unit_ids: tuple[int, ...],
     probe: str | None,
     areas: tuple[str, ...],
@@ -194,7 +184,9 @@ def psth_command(
 
     s = _session(app, session, "nwb")
     table = select_units(s, list(unit_ids) or None, probe, areas or None)
-    psth = s.aligned_spikes(table, to, vs, block, _window(window, (-0.5, 1.0)), bin_size)
+    to, vs = conditions.to, conditions.vs
+    window = conditions.window_or((-0.5, 1.0))
+    psth = s.aligned_spikes(table, to, vs, conditions.block, window, bin_size)
     if csv:
         _write_frame(_psth_frame(psth), csv, False)
     elif as_json:
@@ -224,10 +216,7 @@ def aligned_dff_command(
     app: App,
     session: str,
     plane: str,
-    to: str,
-    vs: str,
-    block: str | None,
-    window: tuple[float, float] | None,
+    conditions: Conditions,
     rois: tuple[int, ...],
     csv: str | None,
     as_json: bool,
@@ -237,7 +226,9 @@ def aligned_dff_command(
     The table view gives each ROI's mean response (0-1 s) per condition.
     """
     s = _session(app, session, "planar-ophys")
-    data = s.aligned_dff(plane, list(rois) or None, to, vs, block, _window(window, (-1.0, 2.0)))
+    to, vs = conditions.to, conditions.vs
+    window = conditions.window_or((-1.0, 2.0))
+    data = s.aligned_dff(plane, list(rois) or None, to, vs, conditions.block, window)
     if csv or as_json:
         frame = data.to_dataframe().reset_index()
         frame = frame[["roi", "trial", "condition", "trial_type", "onset", "time", "dff"]]
