@@ -245,6 +245,9 @@ def test_cli_psth(run, tmp_path):
     data = json.loads(res.out)
     assert data["conditions"] == ["orientation_90", "standard"] and len(data["time"]) == 15
     assert data["units"] and len(data["units"][0]["orientation_90"]) == 15
+    res = run("psth", EPHYS_COMPLETE, "--window", "-0.2", "0.3", "--bin-size", "0.1", "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["window"] == [-0.2, 0.3] and len(json.loads(res.out)["time"]) == 5
     table = run("psth", EPHYS_COMPLETE, "--probe", "ProbeA", "--top", "5")
     assert table.code == 0, table.err
     assert "deviant (" in table.out and "difference" in table.out
