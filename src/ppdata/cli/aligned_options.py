@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from .app import bundle
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 ALIGNED_PLOTS = ("psth", "aligned-dff")
 
@@ -70,7 +68,7 @@ def condition_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def aligned_plot_options(f: F) -> F:
+def aligned_plot_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options ``ppdata plot psth|aligned-dff`` adds to ``ppdata plot``, named as the
     keywords of :func:`~ppdata.plots.make.aligned_figure` (``make_plot`` passes them on)."""
     f = condition_options(f)
