@@ -113,6 +113,10 @@ def test_streamed_and_local_reads_give_the_same_psth(ephys, world, monkeypatch, 
     assert streamed.sizes["unit"] > 20
     assert np.array_equal(streamed.values, batched.values)
     assert np.array_equal(streamed["unit"].values, batched["unit"].values)
+    with open_nwb(world.path(key)) as local:
+        for nwb in (remote, local):  # no unit: nothing to read, an empty PSTH
+            none = aligned.aligned_spikes(nwb, seq, units=[], window=(-0.5, 0.5))
+            assert none.sizes["unit"] == 0 and none.sizes["time"] > 0
 
 
 def test_deviants_drive_a_subset_of_units_harder(ephys):

@@ -136,9 +136,10 @@ def _read_trains(
             spans[-1][2:] += [i]
         else:
             spans.append([a, b, i])
-    data = _read_deflated(nwb, path, [(s[0], s[1]) for s in spans])
+    merged = [(s[0], s[1]) for s in spans]
+    data = _read_deflated(nwb, path, merged)
     if data is None:
-        data = nwb.read_ranges(path, [(s[0], s[1]) for s in spans])
+        data = nwb.read_ranges(path, merged)
     out = []
     for span, values in zip(spans, data, strict=True):
         values = np.asarray(values, dtype=np.float64)
@@ -161,13 +162,15 @@ def batched_trains(
     from concurrent.futures import ThreadPoolExecutor
 
     batches = _batches(ranges)
+    if not batches:
+        return
     with ThreadPoolExecutor(1) as reader:
-        ahead = [reader.submit(_read_trains, nwb, path, ranges, b) for b in batches[:1]]
-        for following in [*batches[1:], None]:
-            trains = ahead.pop().result()
-            if following is not None:
-                ahead.append(reader.submit(_read_trains, nwb, path, ranges, following))
+        ahead = reader.submit(_read_trains, nwb, path, ranges, batches[0])
+        for following in batches[1:]:
+            trains = ahead.result()
+            ahead = reader.submit(_read_trains, nwb, path, ranges, following)
             yield trains
+        yield ahead.result()
 
 
 #: Bytes per ranged GET of spike_times chunks, GETs in flight, and GETs fetched (and
