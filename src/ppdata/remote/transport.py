@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STREAM_ERRORS",
+    "UNNAMED",
     "Body",
     "ConnectFailed",
     "HTTPStatusError",
