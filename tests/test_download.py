@@ -506,6 +506,26 @@ def test_download_sends_the_get_while_the_listing_is_on_its_way(server, dest, tm
     assert local(dest, key).read_bytes() == FILES[key]
 
 
+def test_every_attempt_of_the_get_beside_the_listing_is_counted(server, dest, tmp_path):
+    """The plan counts what it sent beside the listing as it went (here a GET refused once
+    with 503, then sent again, both while the listing's reply is held back), and the
+    download's summary counts them with its own requests: not one GET per file assumed."""
+    key = "many/f07.bin"
+    with LatencyProxy(server.endpoint_url) as proxy:
+        settings = Settings(endpoint_url=proxy.endpoint_url, bucket=BUCKET, cache_dir=tmp_path)
+        proxy.add_fault(Fault("stall", match="list-type", stall=1.0))
+        proxy.add_fault(Fault("503", match=f"/{key}", method="GET"))  # Retry-After: 0
+        with S3Client(settings) as c:
+            plan = plan_download(key, client=c, dest=dest, fetch_ahead=PART)
+            assert plan.requests == {"GetObject": 2}  # the listings are not the transfer's
+            summary = download(plan, client=c)
+            assert gets(c) == 2
+            again = download(plan, client=c, existing="overwrite")  # handed over once
+    assert summary.requests == {"GetObject": 2} and plan.requests == {}
+    assert again.requests == {"GetObject": 1}
+    assert local(dest, key).read_bytes() == FILES[key]
+
+
 def test_a_small_file_fetched_ahead_in_part_gets_the_rest(client, dest):
     key = "many/f29.bin"
     plan = plan_download(key, client=client, dest=dest, fetch_ahead=1000)

@@ -815,6 +815,24 @@ def test_s3_file_reads_like_a_local_file(client, nwb_dir):
     assert client.stats.total_requests == requests  # served from cached blocks
 
 
+def test_s3_file_caches_the_whole_blocks_of_its_last_bytes(client, nwb_dir):
+    from ppdata.nwb.open import S3File
+
+    key = "complete/ephys_h5.nwb"
+    data = (nwb_dir / key).read_bytes()
+    remote = S3File(client, key, block_size=4096)
+    last_block = (len(data) - 1) // 4096 * 4096
+    assert remote.ends() == [(0, 4096), (last_block, len(data))]
+    remote.seed_tail(data[-(len(data) - last_block + 4096 + 10) :])  # 2 blocks and a bit
+    requests = client.stats.total_requests
+    remote.seek(last_block - 4096)
+    assert remote.read() == data[last_block - 4096 :]
+    assert client.stats.total_requests == requests  # the two whole blocks: no request
+    remote.seek(last_block - 4096 - 5)
+    assert remote.read(10) == data[last_block - 4096 - 5 : last_block - 4096 + 5]
+    assert client.stats.total_requests == requests + 1  # the block cut short was not kept
+
+
 def test_s3_uri_without_client_uses_settings(bucket_client, monkeypatch):
     monkeypatch.setenv("PPDATA_ENDPOINT_URL", bucket_client.settings.endpoint_url)
     with open_nwb(f"s3://{BUCKET}/{RAW_OPHYS}.nwb") as nwb:
@@ -839,3 +857,42 @@ def test_summarize(nwb_dir, client):
         info = summarize(nwb)
         assert client.stats.total_requests <= 3  # a few scalars; structure is in .zmetadata
     assert info.planes == ["VISp_0", "VISl_4"] and info.n_units == 0
+
+
+@pytest.mark.parametrize("name", ["long/long_lfp.nwb", "long/long_lfp.h5"])
+def test_each_backend_prefetches_rows_as_it_gains_by_it(client, name):
+    """``Backend.prefetch_rows``: Zarr fetches the chunks of the rows of both arrays in one
+    batch, so reading them costs nothing more; HDF5 fetches nothing (its reads of rows fetch
+    their exact bytes), and the window read is the same either way."""
+    series = "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP"
+    paths = [f"{series}/timestamps", f"{series}/data"]
+    with open_nwb(name, client=client) as nwb:
+        rows = slice(60_000, 60_100)
+        before = client.stats.snapshot()
+        nwb._backend.prefetch_rows(paths, [(rows.start, rows.stop)])
+        prefetched = (client.stats.snapshot() - before).requests
+        values = [nwb.read(p, rows) for p in paths]
+        read = (client.stats.snapshot() - before).requests - prefetched
+        if nwb.format is NWBFormat.ZARR:
+            assert prefetched >= 2 and read == 0
+        else:
+            assert prefetched == 0 and read >= 1
+    with open_nwb(name, client=client) as nwb:
+        np.testing.assert_array_equal(values[0], nwb.read(paths[0], rows))
+
+
+def test_hdf5_read_ranges_is_the_same_remote_by_bytes_and_local_by_h5py(client, nwb_dir):
+    """``H5Backend.read_ranges`` has two ways: a remote file's plain numbers by their exact
+    bytes, a local file through h5py; both give the same rows (empty ranges too)."""
+    series = "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP"
+    ranges = [(0, 3), (59_990, 60_010), (70_000, 70_000), (119_000, 119_500)]
+    with open_nwb("long/long_lfp.h5", client=client) as remote:
+        before = client.stats.snapshot()
+        got = remote.read_ranges(f"{series}/timestamps", ranges)
+        assert (client.stats.snapshot() - before).requests >= 1
+    with open_nwb(nwb_dir / "long" / "long_lfp.h5") as local:
+        expected = local.read_ranges(f"{series}/timestamps", ranges)
+        whole = local.read(f"{series}/timestamps")
+    for (a, b), g, e in zip(ranges, got, expected, strict=True):
+        np.testing.assert_array_equal(g, whole[a:b])
+        np.testing.assert_array_equal(e, whole[a:b])

@@ -50,6 +50,17 @@ def test_ranged_reads_and_etag_md5(client, world):
     assert client.head(key).md5 == hashlib.md5(data).hexdigest()
 
 
+def test_first_and_last_bytes_say_the_size(client, world):
+    asset = world.session(world.sessions[0].name).current("sorted")
+    key = f"{asset.name}/visualization_output.json"
+    data = (world.bucket_dir / key).read_bytes()
+    assert client.get_first(key, 7) == (data[:7], len(data))
+    assert client.get_tail(key, 7) == (data[-7:], len(data))  # a suffix range: bytes=-7
+    assert client.get_tail(key, len(data) + 100) == (data, len(data))  # all of a smaller one
+    with pytest.raises(NotFound):
+        client.get_tail(f"{asset.name}/no-such-file.json", 7)
+
+
 def test_get_many_leaves_out_missing_keys(client, world):
     asset = world.session(world.sessions[0].name).current("sorted")
     keys = [f"{asset.name}/data_description.json", f"{asset.name}/no-such-file.json"]

@@ -36,33 +36,67 @@ def test_pick_an_older_version(client, world):
     assert loc.key == old.nwb_key
 
 
-def test_a_sorted_assets_nwb_folder_is_listed_beside_its_root(mirror, world, tmp_path):
+def _sent_while_held(proxy, match: str, action, wanted: int = 2) -> tuple[int, object]:
+    """Run ``action`` while the first request whose path contains ``match`` is held back
+    by the proxy: how many requests went out meanwhile (waiting up to 2.5 s for
+    ``wanted``), and what ``action`` returned."""
     import threading
     import time
 
-    from ppdata.find.assets import get_asset
-    from ppdata.find.nwbs import nwbs_in_asset
-    from ppdata.mirror.proxy import Fault, LatencyProxy
+    from ppdata.mirror.proxy import Fault
+
+    proxy.reset_counts()
+    proxy.add_fault(Fault("stall", match=match, stall=3.0))
+    got: list = []
+    worker = threading.Thread(target=lambda: got.append(action()))
+    worker.start()
+    deadline = time.monotonic() + 2.5
+    while proxy.total_requests < wanted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    during = proxy.total_requests
+    worker.join()
+    return during, got[0] if got else None
+
+
+@pytest.fixture
+def proxied(mirror, tmp_path):
+    """A client through a latency proxy (no latency) in front of the mirror, and the proxy."""
+    from ppdata.mirror.proxy import LatencyProxy
     from ppdata.remote.s3 import S3Client
     from ppdata.settings import Settings
 
-    current = world.session(EPHYS_REPROCESSED).current("sorted")
     with LatencyProxy(mirror.endpoint_url) as proxy:
         settings = Settings(endpoint_url=proxy.endpoint_url, cache_dir=tmp_path)
         with S3Client(settings) as c:
-            asset = get_asset(current.name, client=c)
-            proxy.reset_counts()
-            proxy.add_fault(Fault("stall", match=f"{current.name}%2F&", stall=3.0))  # its root
-            found: list = []
-            worker = threading.Thread(target=lambda: found.extend(nwbs_in_asset(asset, client=c)))
-            worker.start()
-            deadline = time.monotonic() + 2.5
-            while proxy.total_requests < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            during = proxy.total_requests  # while the root listing's reply is held back
-            worker.join()
-    assert during == 2  # the root listing and the nwb/ folder's
+            yield c, proxy
+
+
+def test_a_sorted_assets_nwb_folder_is_listed_beside_its_root(proxied, world):
+    from ppdata.find.assets import get_asset
+    from ppdata.find.nwbs import nwbs_in_asset
+
+    c, proxy = proxied
+    current = world.session(EPHYS_REPROCESSED).current("sorted")
+    asset = get_asset(current.name, client=c)
+    # while the root listing's reply is held back: the root listing and the nwb/ folder's
+    during, found = _sent_while_held(
+        proxy, f"{current.name}%2F&", lambda: nwbs_in_asset(asset, client=c)
+    )
+    assert during == 2
     assert [loc.key for loc in found] == [f"{current.name}/{p}" for p in current.nwb_paths]
+
+
+def test_a_complete_nwbs_start_and_end_are_read_together(proxied, world):
+    c, proxy = proxied
+    expected = world.session(EPHYS_COMPLETE).current("nwb")
+    with Session(EPHYS_COMPLETE, client=c) as s:
+        assert s.kinds  # the session's assets are listed
+        # while the first GET's reply is held back: the file's first block and its last
+        name = expected.nwb_key.rsplit("/", 1)[1]
+        during, opened = _sent_while_held(proxy, name, lambda: s.nwb("nwb"))
+        assert during == 2
+        assert opened.format == "hdf5"
+        assert len(s.units()) == expected.units
 
 
 def test_asset_without_nwb_names_what_is_there(client, world):

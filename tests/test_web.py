@@ -147,6 +147,9 @@ def test_plots_are_png_and_missing_data_is_a_message(web, world):
     png = fetch(web + f"/plot/{MESOSCOPE_A}/dff.png")
     assert png.status == 200 and png.headers["content-type"] == "image/png"
     assert png.body.startswith(b"\x89PNG")
+    # an option the kind does not take (make_plot would refuse it) is let go, as before
+    stray = fetch(web + f"/plot/{MESOSCOPE_A}/running.png?probe=ProbeA&stop=30")
+    assert stray.status == 200 and stray.body.startswith(b"\x89PNG")
     psth = fetch(web + f"/plot/{EPHYS_COMPLETE}/psth.png")
     assert psth.status == 200 and psth.body.startswith(b"\x89PNG") and len(psth.body) > 10_000
     meso = fetch(web + f"/session/{MESOSCOPE_A}")

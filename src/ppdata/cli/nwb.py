@@ -489,7 +489,7 @@ def plot_command(
 
     psth / aligned-dff: mean ± SEM of --to and --vs around the onsets (see `ppdata psth`).
     """
-    from ..plots.make import make_plot
+    from ..plots.make import make_plot, options_for
 
     asset_kind = {
         "raster": "sorted",
@@ -500,18 +500,16 @@ def plot_command(
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter("use a .png, .svg or .pdf file name", param_hint="--out")
     s = _session(app, session, asset_kind)
-    path = make_plot(
-        kind,
-        s,
-        out,
-        unit_ids=list(unit_ids) or None,
-        probe=probe,
-        plane=plane,
-        start=start,
-        stop=stop,
+    given = {
+        "unit_ids": list(unit_ids) or None,
+        "probe": probe,
+        "plane": plane,
+        "start": start,
+        "stop": stop,
         **asdict(conditions),  # psth / aligned-dff: --to, --vs, --block, --window
         **aligned,  # and --area, --roi
-    )
+    }
+    path = make_plot(kind, s, out, **options_for(kind, given))  # what this kind takes
     click.echo(f"Wrote {path}")
     _report_stats(app)
 

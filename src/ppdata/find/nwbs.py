@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InvalidName, NWBError
 from ..remote.s3 import S3Client
@@ -162,16 +162,24 @@ def pick_recording(locations: list[NWBLocation], recording: str | None) -> NWBLo
     )
 
 
-def probe_complete_hdf5(
-    asset: Asset, nbytes: int, *, client: S3Client
-) -> tuple[str, int, bytes] | None:
-    """The complete NWB at its usual place, ``<asset>/<raw name>_experiment1_recording1.nwb``,
-    if an HDF5 file is there: ``(key, size, first nbytes)``, else ``None``.
+class ProbedNWB(NamedTuple):
+    """A complete HDF5 NWB found at its usual name: its key, size, first and last bytes."""
 
-    One ranged GET that also reads the file's first block, where opening by listing takes a
-    listing and then the same GET. Whether it is an NWB is told by the HDF5 signature in
-    the bytes, not by the name; anything else there (a Zarr folder, nothing) answers
-    ``None`` and the caller lists the asset as usual.
+    key: str
+    size: int
+    first: bytes
+    last: bytes
+
+
+def probe_complete_hdf5(asset: Asset, nbytes: int, *, client: S3Client) -> ProbedNWB | None:
+    """The complete NWB at its usual place, ``<asset>/<raw name>_experiment1_recording1.nwb``,
+    if an HDF5 file is there, with its first and last ``nbytes``; else ``None``.
+
+    Two ranged GETs at once, of the file's start and of its end (where what an NWB writes
+    last, its units table, lies): opening by listing takes a listing and then the same
+    GETs. Whether it is an NWB is told by the HDF5 signature in the bytes, not by the name;
+    anything else there (a Zarr folder, nothing) answers ``None`` and the caller lists the
+    asset as usual.
     """
     from ..errors import BucketUnreachable, NotFound, S3Error
     from ..nwb.formats import NWBFormat, format_from_objects
@@ -180,15 +188,17 @@ def probe_complete_hdf5(
     if asset.kind is not AssetKind.NWB or not raw:
         return None
     key = f"{asset.prefix}{raw}_experiment1_recording1.nwb"
+    tail = client.pool.submit(client.get_tail, key, nbytes)
     try:
         first, size = client.get_first(key, nbytes)
+        last, _ = tail.result()
     except BucketUnreachable:
         raise
     except (NotFound, S3Error):  # nothing there, an empty object (416), a 403 for a miss
         return None
     if format_from_objects(head=first) is not NWBFormat.HDF5:
         return None
-    return key, size, first
+    return ProbedNWB(key, size, first, last)
 
 
 def _match(asset: Asset, listing: Any) -> list[NWBLocation]:

@@ -354,19 +354,13 @@ def write_asset(folder: Path, session: Session, asset: Asset) -> None:
             write_bytes(folder / camera / "metadata.csv", b"CameraFrameNumber,CameraFrameTime\n")
     if asset.nwb_path and session.platform == "ecephys":
         from . import nwbgen
+        from .layout_ephys import ephys_nwb_identity
         from .layout_files import seed_of
 
         nwbgen.write_ephys_nwb(
             folder / asset.nwb_path,
-            raw_name=session.name,
-            subject_id=session.subject_id,
-            session_start=session.acquired,
-            probes=asset.probes,
-            units_per_probe=asset.units_per_probe,
+            **ephys_nwb_identity(session, asset),
             duration_s=session.duration_s,
-            fmt=asset.nwb_format,  # type: ignore[arg-type]
-            label_column="decoder_label",
-            ccf=asset.ccf,
             ccf_areas=CCF_AREAS,
             lfp_duration_s=0.2,
             mean_firing_rate_hz=MEAN_RATE_HZ,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .layout_model import Asset, Session, World
 
 __all__ = [
+    "ephys_nwb_identity",
     "write_asset",
     "write_behavior_folder",
     "write_behavior_videos",
@@ -232,6 +233,23 @@ def _sorted(folder: Path, world: World, session: Session, asset: Asset) -> None:
         nwbgen.write_ephys_nwb(folder / nwb_path, **_ephys_nwb_params(world, session, asset, i))
 
 
+def ephys_nwb_identity(session: Session, asset: Asset) -> dict[str, object]:
+    """Arguments of :func:`~.nwbgen.write_ephys_nwb` that an ephys asset's description fixes
+    for any NWB it holds: whose session, which probes and units, the format, the unit label
+    column and whether electrodes carry CCF (the hand-made and the inventory sessions alike)."""
+    return {
+        "raw_name": session.name,
+        "subject_id": session.subject_id,
+        "session_start": session.acquired,
+        "probes": asset.probes,
+        "shanks": dict(asset.shanks),
+        "units_per_probe": asset.units_per_probe,
+        "fmt": asset.nwb_format,
+        "label_column": asset.label_column,
+        "ccf": asset.ccf,
+    }
+
+
 def _ephys_nwb_params(
     world: World, session: Session, asset: Asset, index: int = 0
 ) -> dict[str, object]:
@@ -239,18 +257,10 @@ def _ephys_nwb_params(
     (later ones are further recordings of the session: shorter, sorted on their own)."""
     bench = world.size == "bench"
     params: dict[str, object] = {
-        "raw_name": session.name,
-        "subject_id": session.subject_id,
-        "session_start": session.acquired,
-        "probes": asset.probes,
-        "shanks": dict(asset.shanks),
-        "units_per_probe": asset.units_per_probe,
+        **ephys_nwb_identity(session, asset),
         "duration_s": session.duration_s / (1 + 3 * index),
-        "fmt": asset.nwb_format,
-        "label_column": asset.label_column,
         "seed": seed_of("nwb", asset.name, index),
         "complete": asset.kind == "nwb",
-        "ccf": asset.ccf,
     }
     if bench and asset.current and asset.units_per_probe >= 100:
         params.update(mean_firing_rate_hz=1.5, waveform_samples=30, lfp_duration_s=60.0)

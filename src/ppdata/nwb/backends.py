@@ -245,6 +245,12 @@ class Backend(Protocol):
         """Fetch the chunks holding rows ``[start, end)`` of an array, in one batch."""
         ...
 
+    def prefetch_rows(self, paths: Sequence[str], ranges: Sequence[tuple[int, int]]) -> None:
+        """Fetch, in one batch, what reading rows ``[start, end)`` of several arrays will
+        need, where each read would otherwise wait for its own round trip (Zarr chunks);
+        nothing where a read of rows fetches their exact bytes itself (HDF5)."""
+        ...
+
     def prefetch_group(self, path: str, others: Sequence[str] = ()) -> None:
         """Fetch the metadata of opening the group at ``path``, listing it and opening its
         members (and the data of its small arrays), and of opening the arrays at
@@ -470,8 +476,7 @@ class H5Backend(_TreeBackend[S3File]):
         then h5py."""
         ds = self.node(path)
         spans = [_rows(a, b, ds.shape[0]) for a, b in ranges] if ds.ndim else []
-        stored = None if self.remote is None or not ds.ndim else _stored_ranges(ds, spans)
-        if stored is None or self.remote is None:
+        if self.remote is None or not ds.ndim or (stored := _stored_ranges(ds, spans)) is None:
             self.prefetch_ranges(path, ranges)
             return [self._read_h5py(ds, slice(a, b), False) for a, b in ranges]
         datas = iter(self.remote.read_ranges([r for pieces in stored for r in pieces]))
@@ -491,6 +496,11 @@ class H5Backend(_TreeBackend[S3File]):
             if end > start:
                 byte_ranges.extend(self._ranges_for(ds, slice(start, end)))
         self.remote.prefetch(byte_ranges)
+
+    def prefetch_rows(self, paths: Sequence[str], ranges: Sequence[tuple[int, int]]) -> None:
+        """Nothing: a read of rows fetches what it needs itself (the rows' exact bytes, for
+        numbers stored plain: :meth:`read_array`), where a prefetch by chunk would fetch a
+        contiguous array whole."""
 
     def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
         if self.remote is not None:

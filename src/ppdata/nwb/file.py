@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import NotFound, NWBError, PpdataError
 from . import STRICT_WINDOWS
-from .backends import Backend, H5Backend, ZarrBackend, decode_value, install_safe_pickle
+from .backends import Backend, H5Backend, decode_value, install_safe_pickle
 from .formats import NWBFormat, format_errors
 from .summary import summarize
 
@@ -333,8 +333,8 @@ class NWB:
         A whole window (or an array already read) reads the array; otherwise the first and
         last stamps give the mean rate, the guessed rows (plus a margin) are read and
         checked, and a binary search over single stamps takes over if the guess misses
-        (gaps in the clock). In Zarr the guessed rows of ``data`` are fetched in the same
-        batch as their timestamps.
+        (gaps in the clock). The guessed rows of ``data`` are prefetched in the same batch as
+        their timestamps where the backend gains by it (Zarr: ``Backend.prefetch_rows``).
         """
         n = min(n, self.shape(path)[0])
         if (start is None and stop is None) or path in self._cache or n < 4096:
@@ -342,8 +342,7 @@ class NWB:
             i0 = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
             i1 = n if stop is None else int(np.searchsorted(stamps, stop, side="left"))
             return i0, max(i0, i1), stamps[i0:i1]
-        if self.format is NWBFormat.ZARR:  # the first and last chunks in one batch
-            self._guard(path, lambda: self._backend.prefetch_ranges(path, [(0, 1), (n - 1, n)]))
+        self._prefetch_rows([path], [(0, 1), (n - 1, n)])  # the first and last, in one batch
         first = float(self.read(path, slice(0, 1))[0])
         last = float(self.read(path, slice(n - 1, n))[0])
         lo_t = first if start is None else start
@@ -355,8 +354,7 @@ class NWB:
             g1 = int(np.ceil((hi_t - first) * rate)) + margin
             a, b = min(max(g0, 0), n), min(max(g1, 0), n)
             if b > a:
-                if self.format is NWBFormat.ZARR:
-                    self._prefetch_rows([path, *([data] if data else [])], a, b)
+                self._prefetch_rows([path, *([data] if data else [])], [(a, b)])
                 part = self.read(path, slice(a, b))
                 covers_lo = a == 0 or part[0] < lo_t
                 covers_hi = b == n or part[-1] >= hi_t
@@ -369,11 +367,10 @@ class NWB:
         i1 = max(i0, i1)
         return i0, i1, self.read(path, slice(i0, i1)) if i1 > i0 else np.empty(0)
 
-    def _prefetch_rows(self, paths: Sequence[str], a: int, b: int) -> None:
-        """Fetch, in one batch, the Zarr chunks holding rows ``[a, b)`` of these arrays."""
-        backend = self._backend
-        if isinstance(backend, ZarrBackend):
-            self._guard(", ".join(paths), lambda: backend.prefetch_rows(paths, [(a, b)]))
+    def _prefetch_rows(self, paths: Sequence[str], ranges: Sequence[tuple[int, int]]) -> None:
+        """Fetch, in one batch, what reading these rows of these arrays will need (the
+        backend's :meth:`~ppdata.nwb.backends.Backend.prefetch_rows`)."""
+        self._guard(", ".join(paths), lambda: self._backend.prefetch_rows(paths, ranges))
 
     def _search(self, path: str, n: int, value: float) -> int:
         """``searchsorted(stamps, value, "left")`` by bisection, one stamp per probe."""

@@ -144,9 +144,10 @@ def _open_remote(
     first: bytes | None = None,
     block_size: int | None = None,
     prepare: Callable[[S3File], object] | None = None,
+    last: bytes | None = None,
 ) -> NWB:
-    """Open a remote NWB; ``first``: its first bytes, already read with its size;
-    ``block_size``: of an HDF5 file's block cache (default
+    """Open a remote NWB; ``first`` and ``last``: its first and last bytes, already read
+    with its size; ``block_size``: of an HDF5 file's block cache (default
     :data:`ppdata.nwb.storage.BLOCK_SIZE`); ``prepare``: called with an HDF5 file's
     :class:`S3File` before h5py opens it (to fetch what h5py will read, outside its lock)."""
     source = client.uri(key)
@@ -189,7 +190,13 @@ def _open_remote(
         ) from None
     if first:
         fileobj.seed(first)
-    fileobj.prefetch([(0, min(fileobj.size, fileobj.block_size))])
+    if last:
+        fileobj.seed_tail(last)
+    # its first block (superblock, root group) and its last together, in one round trip:
+    # an NWB's groups are written in the schema's order, so what is written last
+    # (intervals, units) and the newest metadata sit at the end of the file (see
+    # "Round trips saved" in docs/TRANSPORT.md)
+    fileobj.prefetch(fileobj.ends())
     head = fileobj.read(max(HDF5_OFFSETS) + 8)
     fileobj.seek(0)
     if format_from_objects(head=head) is not NWBFormat.HDF5:

@@ -322,6 +322,19 @@ class S3File(io.RawIOBase):
         for b in range(blocks):
             self._blocks.put(b, data[b * self.block_size : (b + 1) * self.block_size])
 
+    def seed_tail(self, data: bytes) -> None:
+        """Cache the object's last bytes, already read (the whole blocks among them)."""
+        start = max(0, self.size - len(data))
+        first = -(-start // self.block_size)  # the first block wholly inside
+        for b in range(first, -(-self.size // self.block_size)):
+            off = b * self.block_size - start
+            self._blocks.put(b, data[off : off + self.block_size])
+
+    def ends(self) -> list[tuple[int, int]]:
+        """The byte ranges of the object's first and last blocks."""
+        last = max(0, self.size - 1) // self.block_size * self.block_size
+        return [(0, min(self.size, self.block_size)), (last, self.size)]
+
     def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Make sure the blocks covering byte ranges ``[start, end)`` are cached."""
         wanted: set[int] = set()

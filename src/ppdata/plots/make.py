@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._keywords import check_keywords
 from ..errors import NotFound
 
 if TYPE_CHECKING:
@@ -15,23 +17,29 @@ if TYPE_CHECKING:
 
     from ..session import Session
 
-__all__ = ["PLOT_KINDS", "PlotOptions", "make_plot"]
+__all__ = ["PLOT_KINDS", "PLOT_OPTIONS", "PlotOptions", "make_plot", "options_for"]
 
-PLOT_KINDS = (
-    "raster",
-    "unit-quality",
-    "dff",
-    "rois",
-    "running",
-    "slap2-mean",
-    "psth",
-    "aligned-dff",
+#: The keywords (:class:`PlotOptions`) each kind of plot takes; :func:`make_plot` refuses the
+#: others with a ``TypeError``.
+PLOT_OPTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "raster": ("unit_ids", "probe", "start", "stop"),
+        "unit-quality": ("probe",),
+        "dff": ("plane", "start", "stop"),
+        "rois": ("plane",),
+        "running": ("start", "stop"),
+        "slap2-mean": (),
+        "psth": ("to", "vs", "block", "window", "unit_ids", "probe", "area", "bin_size"),
+        "aligned-dff": ("to", "vs", "block", "window", "plane", "rois"),
+    }
 )
+PLOT_KINDS = tuple(PLOT_OPTIONS)
+_ALIGNED = ("psth", "aligned-dff")
 
 
 class PlotOptions(TypedDict, total=False):
-    """The keywords of :func:`make_plot` and :func:`aligned_figure`; each kind reads the
-    ones it needs (documented in :func:`make_plot`) and passes over the others."""
+    """The keywords of :func:`make_plot` and :func:`aligned_figure` (documented in
+    :func:`make_plot`); each kind takes the ones :data:`PLOT_OPTIONS` lists for it."""
 
     unit_ids: Sequence[int] | None
     probe: str | None
@@ -47,26 +55,21 @@ class PlotOptions(TypedDict, total=False):
     bin_size: float
 
 
-def _check_options(options: Mapping[str, Any], function: str) -> None:
-    """A misspelt keyword is refused, as Python refuses it of a plain signature."""
-    unknown = sorted(options.keys() - PlotOptions.__annotations__.keys())
-    if unknown:
-        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
-
-
 def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[PlotOptions]) -> Path:
     """Draw one kind of plot of a session into ``out`` (.png, .svg or .pdf).
 
     Parameters
     ----------
-    kind : {"raster", "unit-quality", "dff", "rois", "running", "slap2-mean"}
-        What to plot.
+    kind : str
+        What to plot, one of :data:`PLOT_KINDS`: ``raster``, ``unit-quality``, ``dff``,
+        ``rois``, ``running``, ``slap2-mean``, ``psth``, ``aligned-dff``.
     session : Session
         The session (its NWBs are opened as needed).
     out : path
         Output file.
     **options
-        Keywords (:class:`PlotOptions`), each optional:
+        Keywords (:class:`PlotOptions`), each optional; a kind takes only those
+        :data:`PLOT_OPTIONS` lists for it:
 
         unit_ids : sequence of int
             ``raster``: the units (default: up to 30 SUA units of ``probe``).
@@ -75,7 +78,7 @@ def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[Pl
         plane : str
             ``dff`` / ``rois``: the plane (default: the first one).
         start, stop : float
-            Time window in seconds.
+            ``raster`` / ``dff`` / ``running``: the time window in seconds.
         to, vs, block, window, area, rois, bin_size
             ``psth`` / ``aligned-dff`` (see :func:`aligned_figure`).
 
@@ -89,14 +92,15 @@ def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[Pl
     NotFound
         An unknown kind, probe, plane or unit (the message lists the valid ones).
     TypeError
-        For a keyword that is none of the options.
+        For a keyword this kind does not take (the message lists the ones it takes).
     """
     from . import figures as plots
 
-    _check_options(options, "make_plot")
+    _check_kind(kind, PLOT_KINDS)
+    check_keywords(options, PLOT_OPTIONS[kind], f"make_plot({kind!r})")
     out = Path(out)  # its folder is made when the plot is written, not before it is read
     name = session.name
-    if kind in ("psth", "aligned-dff"):
+    if kind in _ALIGNED:
         aligned_figure(kind, session, out, **options)
         return out
     unit_ids, probe, plane = options.get("unit_ids"), options.get("probe"), options.get("plane")
@@ -151,12 +155,28 @@ def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[Pl
             speed, out, epochs=behavior.stimulus_epochs(nwb), title=f"{name}: running speed"
         )
         return out
-    if kind == "slap2-mean":
-        slap = session.slap2()
-        means = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
-        plots.plot_slap2_mean(means, out, title=f"{name}: mean image per DMD")
-        return out
-    raise NotFound(f"unknown plot kind {kind!r}; choose one of {', '.join(PLOT_KINDS)}")
+    slap = session.slap2()  # slap2-mean, the one kind left
+    means = {dmd: slap.mean_image(dmd) for dmd in slap.dmds()}
+    plots.plot_slap2_mean(means, out, title=f"{name}: mean image per DMD")
+    return out
+
+
+def _check_kind(kind: str, kinds: Sequence[str]) -> None:
+    if kind not in kinds:
+        raise NotFound(f"unknown plot kind {kind!r}; choose one of {', '.join(kinds)}")
+
+
+def options_for(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ones of ``options`` that ``kind`` takes (:data:`PLOT_OPTIONS`): for a command or
+    a page that offers one set of options for every kind of plot.
+
+    Examples
+    --------
+    >>> options_for("dff", {"plane": "VISp_0", "probe": None, "to": "deviant"})
+    {'plane': 'VISp_0'}
+    """
+    takes = PLOT_OPTIONS.get(kind, ())  # an unknown kind: make_plot says what there is
+    return {k: v for k, v in options.items() if k in takes}
 
 
 def select_units(
@@ -205,11 +225,18 @@ def aligned_figure(
     (``"standard"``), in ``block``, over ``window`` seconds around each onset (psth:
     -0.5 to 1; aligned-dff: -1 to 2); psth: the units (``unit_ids``, ``probe``, ``area``)
     and ``bin_size`` (0.01 s); aligned-dff: the ``plane`` (default: the first) and ``rois``.
-    ``start`` and ``stop`` are passed over.
+
+    Raises
+    ------
+    NotFound
+        For a kind other than ``psth`` and ``aligned-dff``.
+    TypeError
+        For a keyword this kind does not take (the message lists the ones it takes).
     """
     from . import figures as plots
 
-    _check_options(options, "aligned_figure")
+    _check_kind(kind, _ALIGNED)
+    check_keywords(options, PLOT_OPTIONS[kind], f"aligned_figure({kind!r})")
     name = session.name
     to, vs = options.get("to", "deviant"), options.get("vs", "standard")
     block, window = options.get("block"), options.get("window")

@@ -266,15 +266,15 @@ def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB,
         return session._ephys(), False
     probed = probe_complete_hdf5(asset, UNITS_BLOCK_SIZE, client=session.client)
     if probed is not None:
-        key, size, first = probed
         nwb = _open_remote(
             session.client,
-            key,
+            probed.key,
             NWBFormat.HDF5,
-            size,
-            first,
+            probed.size,
+            probed.first,
             block_size=UNITS_BLOCK_SIZE,
             prepare=lambda f: prefetch_group(f, UNITS, others=[f"{ELECTRODES}/location"]),
+            last=probed.last,
         )
         if nwb.exists(UNITS):
             return nwb, True

@@ -416,6 +416,19 @@ class S3Client:
         size = _total_size(meta.get("ContentRange"), len(data))
         return data[:nbytes], ObjectInfo(key, size, meta.get("ETag"))
 
+    def get_tail(self, key: str, nbytes: int) -> tuple[bytes, int]:
+        """The last ``nbytes`` of an object (all of it if smaller) and its total size, in one
+        GET of a suffix range (``Range: bytes=-N``): the end of a file whose size is not
+        known yet, read beside its start.
+
+        Raises
+        ------
+        NotFound
+            If there is no such object.
+        """
+        data, meta = self.get_whole(key, -max(1, nbytes))
+        return data, _total_size(meta.get("ContentRange"), len(data))
+
     def get_whole(
         self,
         key: str,
@@ -424,7 +437,8 @@ class S3Client:
         *,
         if_match: str | None = None,
     ) -> tuple[bytes, dict[str, Any]]:
-        """One GET of ``[start, end)`` (the whole object by default), read into one buffer:
+        """One GET of ``[start, end)`` (the whole object by default; a negative ``start``
+        alone: the last ``-start`` bytes), read into one buffer:
         ``(body, {"ETag", "ContentLength", "ContentRange"})``.
 
         ``if_match`` (an ETag) makes the server refuse the read if the object changed. An
@@ -561,9 +575,12 @@ def _decode(data: bytes, encoding: str | None) -> bytes:
 
 
 def _headers(start: int | None, end: int | None, if_match: str | None) -> dict[str, str]:
-    """Request headers of a GET of the byte range ``[start, end)`` (whole object if neither)."""
+    """Request headers of a GET of the byte range ``[start, end)`` (whole object if neither;
+    the last ``-start`` bytes, a suffix range, if ``start`` is negative)."""
     headers = {"User-Agent": "ppdata"}
-    if start is not None or end is not None:
+    if start is not None and start < 0 and end is None:
+        headers["Range"] = f"bytes={start}"
+    elif start is not None or end is not None:
         headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
     if if_match:
         headers["If-Match"] = if_match

@@ -203,9 +203,14 @@ class Session(AlignedResponses):
             probe_complete_hdf5(asset, BLOCK_SIZE, client=self.client) if first_recording else None
         )
         if probed is not None:
-            key, size, first = probed
             return _open_remote(
-                self.client, key, NWBFormat.HDF5, size, first, block_size=BLOCK_SIZE
+                self.client,
+                probed.key,
+                NWBFormat.HDF5,
+                probed.size,
+                probed.first,
+                block_size=BLOCK_SIZE,
+                last=probed.last,
             )
         locations = nwbs_in_asset(asset, client=self.client)
         if len(locations) > 1:

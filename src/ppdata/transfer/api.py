@@ -33,6 +33,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -280,9 +281,11 @@ def _download_plan(
         summary.results.extend(skipped)
         _check_free_space(dest, todo)
         # the GETs started beside the listing, for the files still to fetch (the others'
-        # bytes are let go)
+        # bytes are let go), and what they cost when they were sent: both handed over once
         ahead = {f.key: plan.ahead[f.key] for f in todo if f.key in plan.ahead}
+        requests = Counter(plan.requests)
         plan.ahead.clear()
+        plan.requests = {}
         before = client.stats.snapshot()
         try:
             run_plan(
@@ -301,11 +304,8 @@ def _download_plan(
         finally:
             manifest.save()
             spent = client.stats.snapshot() - before
-            summary.requests = {
-                op: c.requests for op, c in spent.by_operation.items() if c.requests
-            }
-            if ahead:  # made while planning, before ``before``
-                summary.requests["GetObject"] = summary.requests.get("GetObject", 0) + len(ahead)
+            requests.update({op: c.requests for op, c in spent.by_operation.items()})
+            summary.requests = {op: n for op, n in sorted(requests.items()) if n}
             summary.retries = spent.retries
             summary.seconds = time.monotonic() - started
     return summary

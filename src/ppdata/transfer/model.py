@@ -133,6 +133,10 @@ class DownloadPlan:
         With ``fetch_ahead``: for a target that is one object, its key and the GET of its
         first bytes started beside the listing (a future of ``(bytes, ObjectInfo)``, or of
         ``None`` when that GET failed); :func:`download` of the plan uses those bytes.
+    requests : dict
+        The requests planning sent towards the transfer, by S3 operation: the GET of
+        ``ahead`` (each attempt sent by the end of planning). The listings are not counted.
+        :func:`download` of the plan counts them in its summary's ``requests``.
     """
 
     target: str
@@ -145,6 +149,7 @@ class DownloadPlan:
     refused: list[RefusedKey] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     ahead: dict[str, Future[Ahead | None]] = field(default_factory=dict, repr=False, compare=False)
+    requests: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def count(self) -> int:

@@ -30,6 +30,8 @@ from .parts import PART_SUFFIX, part_paths
 logger = logging.getLogger(__name__)
 
 _RESERVED = (MANIFEST_NAME, LOCK_NAME)
+#: The S3 operation of a listing: planning's own cost, not counted as the transfer's.
+LISTING = "ListObjectsV2"
 
 
 def safe_relative_path(key: str, prefix: str = "") -> PurePosixPath:
@@ -267,6 +269,7 @@ def _resolve_path(
             return [(folder, objects)]
     # One listing of the path as a prefix tells both: ``<key>/`` among its folders, or an
     # object named ``<key>`` with its size and ETag (no HEAD needed).
+    before = client.stats.snapshot()
     early = _start_ahead(client, key, plan.dest, fetch_ahead)
     listing = client.list(key.rstrip("/"))
     if folder in listing.prefixes:
@@ -277,6 +280,13 @@ def _resolve_path(
     if info is not None:
         if early is not None:
             plan.ahead[key] = early
+            # what went out beside the listing (its attempts so far), counted as it went
+            sent = client.stats.snapshot() - before
+            plan.requests = {
+                op: c.requests
+                for op, c in sent.by_operation.items()
+                if c.requests and op != LISTING
+            }
         parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
         plan.roots.append(key)
         plan.assets.append(key.split("/", 1)[0])

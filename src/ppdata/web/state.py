@@ -322,7 +322,11 @@ class WebState:
         return table
 
     def plot(self, raw: str, kind: str, **options: Any) -> bytes:
-        """A PNG of one plot of the session (cached for an hour)."""
+        """A PNG of one plot of the session (cached for an hour); options the kind does not
+        take are let go."""
+        from ..plots.make import options_for
+
+        options = options_for(kind, options)
         key = ("plot", raw, kind, tuple(sorted(options.items())))
         return self.plots.get(key, lambda: self._plot(raw, kind, options))
 

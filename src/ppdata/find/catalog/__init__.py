@@ -48,6 +48,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..._keywords import check_keywords
 from ...callbacks import CallbackLike, resolve
 from ...errors import BucketUnreachable, CatalogError, InvalidName, SessionNotFound
 from ...naming import parse_name
@@ -346,9 +347,7 @@ class Catalog:
 
         from ._query import SELECT, frame, where
 
-        unknown = sorted(filters.keys() - SessionFilters.__annotations__.keys())
-        if unknown:  # what Python says of a misspelt keyword argument
-            raise TypeError(f"sessions() got an unexpected keyword argument {unknown[0]!r}")
+        check_keywords(filters, tuple(SessionFilters.__annotations__), "sessions()")
         self._check_statuses("qc_status", filters.get("qc"))
         self._check_statuses("asset_qc_status", filters.get("asset_qc"))
         conditions, params = where(filters)
