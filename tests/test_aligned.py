@@ -92,10 +92,13 @@ def test_psth_matches_a_unit_by_unit_count(ephys):
         assert np.allclose(psth.sel(unit=unit, condition="deviant").values, expected)
 
 
-def test_streamed_and_local_reads_give_the_same_psth(ephys, world):
+@pytest.mark.parametrize("batch_spikes", [spikebins.BATCH_SPIKES, 5_000])
+def test_streamed_and_local_reads_give_the_same_psth(ephys, world, monkeypatch, batch_spikes):
     """The remote path (chunks by byte range, binned as they arrive) and the local one
-    (batches through h5py) count the same spikes."""
+    (batches through h5py; one batch, or many read one ahead) count the same spikes."""
     from ppdata.nwb.open import open_nwb
+
+    monkeypatch.setattr(spikebins, "BATCH_SPIKES", batch_spikes)
 
     remote = ephys._ephys()
     assert aligned._remote_plain(remote, "units/spike_times") is not None
@@ -110,6 +113,10 @@ def test_streamed_and_local_reads_give_the_same_psth(ephys, world):
     assert streamed.sizes["unit"] > 20
     assert np.array_equal(streamed.values, batched.values)
     assert np.array_equal(streamed["unit"].values, batched["unit"].values)
+    with open_nwb(world.path(key)) as local:
+        for nwb in (remote, local):  # no unit: nothing to read, an empty PSTH
+            none = aligned.aligned_spikes(nwb, seq, units=[], window=(-0.5, 0.5))
+            assert none.sizes["unit"] == 0 and none.sizes["time"] > 0
 
 
 def test_deviants_drive_a_subset_of_units_harder(ephys):
@@ -242,6 +249,9 @@ def test_cli_psth(run, tmp_path):
     data = json.loads(res.out)
     assert data["conditions"] == ["orientation_90", "standard"] and len(data["time"]) == 15
     assert data["units"] and len(data["units"][0]["orientation_90"]) == 15
+    res = run("psth", EPHYS_COMPLETE, "--window", "-0.2", "0.3", "--bin-size", "0.1", "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["window"] == [-0.2, 0.3] and len(json.loads(res.out)["time"]) == 5
     table = run("psth", EPHYS_COMPLETE, "--probe", "ProbeA", "--top", "5")
     assert table.code == 0, table.err
     assert "deviant (" in table.out and "difference" in table.out

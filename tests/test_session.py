@@ -165,6 +165,30 @@ def test_session_real_units_columns_probes_and_waveforms(client, world):
     assert s._closed and all(n._backend.root.id.valid == 0 for n in opened)  # closed
 
 
+def test_session_methods_are_the_nwb_functions_on_its_nwb():
+    """``Session.units`` ... are ``nwb.*`` functions bound to the session's NWB: their
+    signature (``nwb`` as ``self``), name and docstring; the module loads at the first call."""
+    import inspect
+    import subprocess
+    import sys
+
+    from ppdata.nwb import ephys, lfp, ophys
+
+    for method, function in [(Session.lfp, lfp.lfp), (Session.traces, ophys.traces),
+                             (Session.probes, ephys.list_probes)]:  # fmt: skip
+        ours, theirs = inspect.signature(method), inspect.signature(function)
+        assert next(iter(ours.parameters)) == "self"
+        assert list(ours.parameters.values())[1:] == list(theirs.parameters.values())[1:]
+        assert ours.return_annotation == theirs.return_annotation
+        assert method.__doc__.startswith(inspect.getdoc(function))
+    assert Session.units.__qualname__ == "Session.units"
+    bound = Session.__new__(Session).units
+    assert bound.__name__ == "units" and "nwb" not in inspect.signature(bound).parameters
+    code = "import sys; import ppdata.session; print('numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
 def test_older_version_of_a_session(client, world):
     old = world.session(EPHYS_REPROCESSED).assets_of("sorted")[-1]
     s = Session(EPHYS_REPROCESSED, client=client, versions={"sorted": old.name})

@@ -7,17 +7,35 @@ can take them without an import cycle.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+from .app import bundle
 
 ALIGNED_PLOTS = ("psth", "aligned-dff")
 
 
-def condition_options(f: F) -> F:
-    """``--to``, ``--vs``, ``--block`` and ``--window``, shared by psth, aligned-dff, plot."""
+@dataclass(frozen=True)
+class Conditions:
+    """What ``--to``, ``--vs``, ``--block`` and ``--window`` asked for (the window ``None``
+    unless given: each command has its own default)."""
+
+    to: str
+    vs: str
+    block: str | None
+    window: tuple[float, float] | None
+
+    def window_or(self, default: tuple[float, float]) -> tuple[float, float]:
+        """The window asked for, else ``default``."""
+        return (float(self.window[0]), float(self.window[1])) if self.window else default
+
+
+def condition_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--to``, ``--vs``, ``--block`` and ``--window``, shared by psth, aligned-dff, plot;
+    the command takes them as one :class:`Conditions`, ``conditions``."""
+    f = bundle(f, Conditions, "conditions")
     for option in reversed(
         [
             click.option(
@@ -50,7 +68,7 @@ def condition_options(f: F) -> F:
     return f
 
 
-def aligned_plot_options(f: F) -> F:
+def aligned_plot_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options ``ppdata plot psth|aligned-dff`` adds to ``ppdata plot``, named as the
     keywords of :func:`~ppdata.plots.make.aligned_figure` (``make_plot`` passes them on)."""
     f = condition_options(f)

@@ -8,6 +8,8 @@ imports back.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Mapping
@@ -22,6 +24,7 @@ from ..settings import Settings
 __all__ = [
     "App",
     "LazyGroup",
+    "bundle",
     "cli",
     "common_options",
     "file_option",
@@ -191,6 +194,19 @@ def window_options(f: F) -> F:
     """Add ``--start`` and ``--stop`` (seconds) to a command that reads a time window."""
     f = click.option("--stop", type=float, help="Up to this time (s).")(f)
     return click.option("--start", type=float, help="From this time (s).")(f)
+
+
+def bundle(f: Callable[..., Any], cls: type, name: str) -> Callable[..., Any]:
+    """Wrap the command ``f`` so that the options named by ``cls``'s fields (a dataclass)
+    reach it as one ``cls`` keyword argument ``name``."""
+    names = tuple(field.name for field in dataclasses.fields(cls))
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs[name] = cls(**{k: kwargs.pop(k) for k in names})
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 class LazyGroup(click.Group):

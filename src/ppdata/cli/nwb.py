@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from .aligned_options import ALIGNED_PLOTS, aligned_plot_options
+from .aligned_options import ALIGNED_PLOTS, Conditions, aligned_plot_options
 from .app import App, common_options, file_option, json_option, pass_app, window_options
 from .render import emit_json, emit_table, format_bytes, plural
 
@@ -71,6 +72,18 @@ def nwb_options(f: F) -> F:
         help="Report the HTTP requests and bytes this command caused.",
     )(f)
     return asset_version_option(f, remembered=True)
+
+
+def reader_options(csv: str | None = None) -> Callable[[F], F]:
+    """What a command that reads a session's NWB ends with: ``--csv FILE`` (with ``csv`` as
+    its help; none without it), ``--json``, :func:`nwb_options`, the common options, and
+    the :class:`App` as the command's first argument."""
+
+    def decorate(f: F) -> F:
+        f = json_option(nwb_options(common_options(pass_app(f))))
+        return click.option("--csv", metavar="FILE", help=csv)(f) if csv else f
+
+    return decorate
 
 
 #: ``--plane`` (required): the plane a Mesoscope command reads.
@@ -172,10 +185,7 @@ def _write_frame(frame: Any, csv: str | None, as_json: bool, source: str | None 
     show_default=True,
     help="Open each NWB and summarise what it holds.",
 )
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def nwb_command(
     app: App,
     target: str,
@@ -268,10 +278,7 @@ def _contents(nwb: Any) -> dict[str, Any]:
 )
 @click.option("--csv", metavar="FILE", help="Write the table as CSV ('-' for stdout).")
 @click.option("--all-columns", is_flag=True, help="Show every column in the table view.")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def units_command(
     app: App,
     session: str,
@@ -311,10 +318,7 @@ def units_command(
 @click.command("spikes")
 @click.argument("session")
 @click.argument("unit_ids", nargs=-1, type=int, required=True)
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def spikes_command(
     app: App,
     session: str,
@@ -343,10 +347,7 @@ def spikes_command(
 
 @click.command("planes")
 @click.argument("session")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options()
 def planes_command(app: App, session: str, as_json: bool) -> None:
     """Imaging planes of a Mesoscope session: structure, depth, rate, ROIs."""
     s = _session(app, session, "planar-ophys")
@@ -369,11 +370,7 @@ def planes_command(app: App, session: str, as_json: bool) -> None:
     type=click.Choice(["dff", "events", "raw", "neuropil", "neuropil_corrected"]),
     help="Which traces.",
 )
-@click.option("--csv", metavar="FILE", help="Write time x ROI as CSV ('-' for stdout).")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write time x ROI as CSV ('-' for stdout).")
 def dff_command(
     app: App,
     session: str,
@@ -404,11 +401,7 @@ def dff_command(
     multiple=True,
     help="Only this electrode id or channel name (repeatable).",
 )
-@click.option("--csv", metavar="FILE", help="Write time x channel (volts) as CSV ('-' for stdout).")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write time x channel (volts) as CSV ('-' for stdout).")
 def lfp_command(
     app: App,
     session: str,
@@ -488,6 +481,7 @@ def plot_command(
     plane: str | None,
     start: float | None,
     stop: float | None,
+    conditions: Conditions,
     **aligned: Any,
 ) -> None:
     """Plot KIND for SESSION: raster, unit-quality, dff, rois, running, slap2-mean, psth or
@@ -512,7 +506,8 @@ def plot_command(
         "plane": plane,
         "start": start,
         "stop": stop,
-        **aligned,  # psth / aligned-dff: --to, --vs, --block, --window, --area, --roi
+        **asdict(conditions),  # psth / aligned-dff: --to, --vs, --block, --window
+        **aligned,  # and --area, --roi
     }
     path = make_plot(kind, s, out, **options_for(kind, given))  # what this kind takes
     click.echo(f"Wrote {path}")

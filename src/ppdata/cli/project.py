@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +9,7 @@ from typing import Any
 
 import click
 
-from .app import App, common_options, file_option, pass_app
+from .app import App, bundle, common_options, file_option, pass_app
 from .progress import progress_bar
 from .render import emit_json, emit_table
 
@@ -80,21 +78,8 @@ class _Outputs:
     limit: int
 
 
-def _bundle(f: Any, cls: type, name: str) -> Any:
-    """Wrap the command ``f`` so that the options named by ``cls``'s fields reach it as
-    one ``cls`` keyword argument ``name``."""
-    names = tuple(f.name for f in dataclasses.fields(cls))
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs[name] = cls(**{k: kwargs.pop(k) for k in names})
-        return f(*args, **kwargs)
-
-    return wrapper
-
-
 def _filters(f: Any) -> Any:
-    f = _bundle(f, _Filters, "filters")
+    f = bundle(f, _Filters, "filters")
     options = [
         click.option(
             "--platform", multiple=True, help="Platform(s): neuropixels, mesoscope, SLAP2."
@@ -109,7 +94,7 @@ def _filters(f: Any) -> Any:
 
 
 def _outputs(f: Any) -> Any:
-    f = _bundle(f, _Outputs, "outputs")
+    f = bundle(f, _Outputs, "outputs")
     options = [
         click.option("--json", "as_json", is_flag=True, help="Print JSON records for scripts."),
         click.option(

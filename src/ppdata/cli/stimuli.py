@@ -7,25 +7,18 @@ from typing import Any
 
 import click
 
-from .aligned_options import condition_options
-from .app import App, common_options, json_option, pass_app
+from .aligned_options import Conditions, condition_options
+from .app import App
 from .nwb import (
     _report_stats,
     _session,
     _write_frame,
     area_option,
-    nwb_options,
     plane_option,
+    reader_options,
     roi_option,
 )
 from .render import emit_json, emit_table
-
-
-def _window(
-    window: tuple[float, float] | None, default: tuple[float, float]
-) -> tuple[float, float]:
-    return (float(window[0]), float(window[1])) if window else default
-
 
 # -- stimuli ----------------------------------------------------------------------------------
 
@@ -33,11 +26,7 @@ def _window(
 @click.command("stimuli")
 @click.argument("session")
 @click.option("--block", help="List this block's presentations (name as `ppdata stimuli` shows).")
-@click.option("--csv", metavar="FILE", help="Write the table as CSV ('-' for stdout).")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write the table as CSV ('-' for stdout).")
 def stimuli_command(
     app: App,
     session: str,
@@ -173,18 +162,11 @@ def _summary_rows(psth: Any) -> list[dict[str, Any]]:
               help="Bin width (s).")  # fmt: skip
 @click.option("--top", type=int, default=20, show_default=True,
               help="Table view: the units with the largest difference.")  # fmt: skip
-@click.option("--csv", metavar="FILE", help="Write unit x condition x time bins as CSV.")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write unit x condition x time bins as CSV.")
 def psth_command(
     app: App,
     session: str,
-    to: str,
-    vs: str,
-    block: str | None,
-    window: tuple[float, float] | None,
+    conditions: Conditions,
     unit_ids: tuple[int, ...],
     probe: str | None,
     areas: tuple[str, ...],
@@ -202,7 +184,9 @@ def psth_command(
 
     s = _session(app, session, "nwb")
     table = select_units(s, list(unit_ids) or None, probe, areas or None)
-    psth = s.aligned_spikes(table, to, vs, block, _window(window, (-0.5, 1.0)), bin_size)
+    to, vs = conditions.to, conditions.vs
+    window = conditions.window_or((-0.5, 1.0))
+    psth = s.aligned_spikes(table, to, vs, conditions.block, window, bin_size)
     if csv:
         _write_frame(_psth_frame(psth), csv, False)
     elif as_json:
@@ -227,19 +211,12 @@ def psth_command(
 @plane_option
 @condition_options
 @roi_option
-@click.option("--csv", metavar="FILE", help="Write roi x trial x time as a long CSV.")
-@json_option
-@nwb_options
-@common_options
-@pass_app
+@reader_options(csv="Write roi x trial x time as a long CSV.")
 def aligned_dff_command(
     app: App,
     session: str,
     plane: str,
-    to: str,
-    vs: str,
-    block: str | None,
-    window: tuple[float, float] | None,
+    conditions: Conditions,
     rois: tuple[int, ...],
     csv: str | None,
     as_json: bool,
@@ -249,7 +226,9 @@ def aligned_dff_command(
     The table view gives each ROI's mean response (0-1 s) per condition.
     """
     s = _session(app, session, "planar-ophys")
-    data = s.aligned_dff(plane, list(rois) or None, to, vs, block, _window(window, (-1.0, 2.0)))
+    to, vs = conditions.to, conditions.vs
+    window = conditions.window_or((-1.0, 2.0))
+    data = s.aligned_dff(plane, list(rois) or None, to, vs, conditions.block, window)
     if csv or as_json:
         frame = data.to_dataframe().reset_index()
         frame = frame[["roi", "trial", "condition", "trial_type", "onset", "time", "dff"]]

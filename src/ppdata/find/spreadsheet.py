@@ -90,7 +90,7 @@ def _get_following(transport: Any, url: str, hops: int = 5) -> tuple[bytes, dict
         data, got = transport.fetch(
             "GET",
             url,
-            {"User-Agent": "ppdata"},
+            headers={"User-Agent": "ppdata"},
             operation="spreadsheet",
             ok=(200, 301, 302, 303, 307, 308),
         )

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NotFound
-from .spikebins import _ChunkStream, _count_batched, _count_streamed, _remote_plain
+from .spikebins import _ChunkStream, _remote_plain, batched_trains, count_trains, streamed_trains
 from .windows import Windows
 
 if TYPE_CHECKING:
@@ -235,12 +235,12 @@ def aligned_spikes(
     n_bins = max(1, round((w1 - w0) / bin_size))
     edges = w0 + np.arange(n_bins + 1) * bin_size
     counts = np.zeros((len(rows), 2, n_bins), dtype=np.int64)
+    ranges = [(int(starts[r]), int(ends[r])) for r in rows]  # each unit's spikes
     remote = _remote_plain(nwb, path)
     runs = None
     if remote is not None:
         # spike_times chunks fetched by byte range, several GETs in flight from here on:
         # a stimulus table still to read is read while they download
-        ranges = [(int(starts[r]), int(ends[r])) for r in rows]
         runs = _ChunkStream(remote[0], remote[1], ranges)
     if callable(presentations):
         try:
@@ -252,11 +252,10 @@ def aligned_spikes(
                 runs.cancel()
             raise
     windows = Windows([trials.onsets[to], trials.onsets[vs]], edges)
-    if runs is not None:
-        # each unit binned as soon as its train has arrived
-        last = _count_streamed(runs, rows, starts, ends, windows, counts)
+    if runs is not None:  # each unit binned as soon as its train has arrived
+        last = count_trains(streamed_trains(runs, ranges), windows, counts)
     else:
-        last = _count_batched(nwb, path, rows, starts, ends, windows, counts)
+        last = count_trains(batched_trains(nwb, path, ranges), windows, counts)
     _check_span(trials, (w0, w1), 0.0, max(last, float(presentations["stop_time"].max())))
     rates = np.empty((len(rows), 2, n_bins), dtype=np.float64)
     for c, condition in enumerate((to, vs)):

@@ -11,7 +11,7 @@ reader. Each unit's train is binned by :class:`ppdata.nwb.windows.Windows`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,18 +45,17 @@ def _inflate(raw: Any, nbytes: int) -> bytes | bytearray:
         return zlib.decompress(raw)
 
 
-def _batches(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """Positions in ``rows`` grouped so each group holds at most ~BATCH_SPIKES spikes."""
+def _batches(ranges: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Positions in ``ranges`` grouped so each group holds at most ~BATCH_SPIKES spikes."""
     groups: list[list[int]] = [[]]
     held = 0
-    for i, r in enumerate(rows):
-        size = int(ends[r] - starts[r])
-        if groups[-1] and held + size > BATCH_SPIKES:
+    for i, (a, b) in enumerate(ranges):
+        if groups[-1] and held + b - a > BATCH_SPIKES:
             groups.append([])
             held = 0
         groups[-1].append(i)
-        held += size
-    return [np.asarray(g, dtype=np.int64) for g in groups if g]
+        held += b - a
+    return [g for g in groups if g]
 
 
 def _plain_deflated(nwb: NWB, path: str) -> Any | None:
@@ -124,68 +123,54 @@ def _read_deflated(nwb: NWB, path: str, ranges: list[tuple[int, int]]) -> list[n
 
 
 def _read_trains(
-    nwb: NWB,
-    path: str,
-    rows: np.ndarray,
-    batch: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
+    nwb: NWB, path: str, ranges: Sequence[tuple[int, int]], batch: list[int]
 ) -> list[tuple[int, np.ndarray]]:
     """The trains of a batch of units: neighbouring units' ranges merged into spans, the
     spans' chunks fetched in one concurrent batch and each span decoded once (a compressed
     chunk holds many units: slicing unit by unit would decompress it again for each)."""
-    order = sorted(batch, key=lambda i: starts[rows[i]])
     spans: list[list[int]] = []
-    for i in order:
-        a, b = int(starts[rows[i]]), int(ends[rows[i]])
+    for i in sorted(batch, key=lambda i: ranges[i][0]):
+        a, b = ranges[i]
         if spans and a - spans[-1][1] <= SPAN_GAP:
             spans[-1][1] = max(spans[-1][1], b)
             spans[-1][2:] += [i]
         else:
             spans.append([a, b, i])
-    ranges = [(s[0], s[1]) for s in spans]
-    data = _read_deflated(nwb, path, ranges)
+    merged = [(s[0], s[1]) for s in spans]
+    data = _read_deflated(nwb, path, merged)
     if data is None:
-        data = nwb.read_ranges(path, ranges)
+        data = nwb.read_ranges(path, merged)
     out = []
     for span, values in zip(spans, data, strict=True):
         values = np.asarray(values, dtype=np.float64)
         for i in span[2:]:
-            a = int(starts[rows[i]]) - span[0]
-            out.append((int(i), values[a : a + int(ends[rows[i]] - starts[rows[i]])]))
+            a, b = ranges[i]
+            out.append((i, values[a - span[0] : b - span[0]]))
     return out
 
 
-def _count_batched(
-    nwb: NWB,
-    path: str,
-    rows: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    windows: Windows,
-    counts: np.ndarray,
-) -> float:
-    """Bin the units batch by batch (local or Zarr files); returns the last spike time."""
+def batched_trains(
+    nwb: NWB, path: str, ranges: Sequence[tuple[int, int]]
+) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """The trains of the units whose spikes are ``ranges`` of ``path``, batch by batch (local
+    or Zarr files): ``(position in ranges, train)`` pairs.
+
+    Many units per request batch (their chunks fetched together), never unit by unit;
+    batches bound memory and keep the block cache from thrashing. The next batch is fetched
+    and inflated while the caller bins this one (one batch in flight).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    last = 0.0
-    # the trains of many units per request batch (their chunks fetched together), never
-    # unit by unit; batches bound memory and keep the block cache from thrashing. The next
-    # batch is fetched and inflated while this one is binned (one batch in flight).
-    batches = _batches(rows, starts, ends)
+    batches = _batches(ranges)
+    if not batches:
+        return
     with ThreadPoolExecutor(1) as reader:
-        pending = [
-            reader.submit(_read_trains, nwb, path, rows, b, starts, ends) for b in batches[:1]
-        ]
-        for k in range(len(batches)):
-            trains = pending.pop().result()
-            if k + 1 < len(batches):
-                pending.append(
-                    reader.submit(_read_trains, nwb, path, rows, batches[k + 1], starts, ends)
-                )
-            last = max([last, *(float(train[-1]) for _, train in trains if train.size)])
-            _bin_units(trains, windows, counts)
-    return last
+        ahead = reader.submit(_read_trains, nwb, path, ranges, batches[0])
+        for following in batches[1:]:
+            trains = ahead.result()
+            ahead = reader.submit(_read_trains, nwb, path, ranges, following)
+            yield trains
+        yield ahead.result()
 
 
 #: Bytes per ranged GET of spike_times chunks, GETs in flight, and GETs fetched (and
@@ -319,67 +304,77 @@ class _ChunkStream:
                 self._pending.popleft().cancel()
 
 
+def streamed_trains(
+    runs: Iterable[tuple[int, np.ndarray]], ranges: Sequence[tuple[int, int]]
+) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """The trains of the units whose spikes are ``ranges`` of the array that ``runs``
+    (``(first element, values)``, in order, e.g. a :class:`_ChunkStream`) cover: each unit
+    as soon as the runs holding its whole train have arrived, as ``(position in ranges,
+    train)`` pairs, those completed by one run together."""
+    order = sorted(range(len(ranges)), key=lambda i: ranges[i])
+    held: list[tuple[int, np.ndarray]] = []  # contiguous pieces of the current run
+    k = 0
+
+    def complete(until: int) -> list[tuple[int, np.ndarray]]:
+        nonlocal k, held
+        ready: list[tuple[int, np.ndarray]] = []
+        while k < len(order):
+            i = order[k]
+            a, b = ranges[i]
+            if b > until and b > a:
+                break
+            if b > a:
+                pieces = [v[max(a - s, 0) : b - s] for s, v in held if s < b and s + len(v) > a]
+                ready.append((i, pieces[0] if len(pieces) == 1 else np.concatenate(pieces)))
+            else:
+                ready.append((i, np.empty(0, dtype=np.float64)))
+            k += 1
+        if k < len(order):  # drop what no later unit needs
+            keep = ranges[order[k]][0]
+            held = [(s, v) for s, v in held if s + len(v) > keep]
+        return ready
+
+    for start, values in runs:
+        if held and held[-1][0] + len(held[-1][1]) != start:
+            held = []  # a gap: every unit of the previous run is complete already
+        held.append((start, values))
+        yield complete(start + len(values))
+    yield complete(np.iinfo(np.int64).max)
+
+
 def _bin_units(items: list[tuple[int, np.ndarray]], windows: Windows, counts: np.ndarray) -> None:
     """Bin trains into their rows of ``counts`` (each row written by one task only)."""
     for i, train in items:
         counts[i] = windows.count(train)
 
 
-def _count_streamed(
-    runs: Iterable[tuple[int, np.ndarray]],
-    rows: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    windows: Windows,
-    counts: np.ndarray,
+def count_trains(
+    trains: Iterable[list[tuple[int, np.ndarray]]], windows: Windows, counts: np.ndarray
 ) -> float:
-    """Bin each unit as soon as the runs holding its whole train have arrived; returns the
-    last spike time seen.
+    """Bin each group of ``(row, train)`` pairs into its rows of ``counts`` as it comes (from
+    :func:`streamed_trains` or :func:`batched_trains`); returns the last spike time seen.
 
-    The units of each run are binned on a thread pool (one task per run): numpy's searches
-    and arithmetic release the GIL, so binning uses every core while the next runs are
-    fetched and inflated.
+    Each group is binned on a thread pool (one task per group): numpy's searches and
+    arithmetic release the GIL, so binning uses every core while the next trains are
+    fetched and inflated. At most twice as many groups as threads wait to be binned (they
+    hold memory).
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    order = sorted(range(len(rows)), key=lambda i: (starts[rows[i]], ends[rows[i]]))
-    held: list[tuple[int, np.ndarray]] = []  # contiguous pieces of the current run
+    workers = max(1, min(4, os.cpu_count() or 1))
     last = 0.0
-    k = 0
-    tasks: list[Any] = []
-
-    def bin_ready(until: int, pool: ThreadPoolExecutor) -> None:
-        nonlocal k, last, held
-        ready: list[tuple[int, np.ndarray]] = []
-        while k < len(order):
-            i = order[k]
-            a, b = int(starts[rows[i]]), int(ends[rows[i]])
-            if b > until and b > a:
-                break
-            if b > a:
-                pieces = [v[max(a - s, 0) : b - s] for s, v in held if s < b and s + len(v) > a]
-                train = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-                last = max(last, float(train[-1]))
-            else:
-                train = np.empty(0, dtype=np.float64)
-            ready.append((i, train))
-            k += 1
-        if ready:
-            tasks.append(pool.submit(_bin_units, ready, windows, counts))
-        if k < len(order):  # drop what no later unit needs
-            keep = int(starts[rows[order[k]]])
-            held = [(s, v) for s, v in held if s + len(v) > keep]
-
-    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+    tasks: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(workers) as pool:
         try:
-            for start, values in runs:
-                if held and held[-1][0] + len(held[-1][1]) != start:
-                    held = []  # a gap: every unit of the previous run is binned already
-                held.append((start, values))
-                bin_ready(start + len(values), pool)
-            bin_ready(np.iinfo(np.int64).max, pool)
-            for task in tasks:
-                task.result()
+            for group in trains:
+                last = max([last, *(float(train[-1]) for _, train in group if train.size)])
+                if group:
+                    tasks.append(pool.submit(_bin_units, group, windows, counts))
+                while len(tasks) > 2 * workers:
+                    tasks.popleft().result()
+            while tasks:
+                tasks.popleft().result()
         finally:
             for task in tasks:
                 task.cancel()

@@ -340,7 +340,7 @@ class S3Client:
         headers = {"User-Agent": "ppdata"}
 
         def call() -> bytes:
-            data, got = self.transport.fetch("GET", url, headers, operation="ListObjectsV2")
+            data, got = self.transport.fetch("GET", url, headers=headers, operation="ListObjectsV2")
             return _decode(data, got.get("content-encoding"))
 
         return _parse_listing(self.retry(params.get("prefix", ""), call))
@@ -357,7 +357,7 @@ class S3Client:
         url = self.http_url(key)
         headers = {"User-Agent": "ppdata"}
         _, got = self.retry(
-            key, lambda: self.transport.fetch("HEAD", url, headers, operation="HeadObject")
+            key, lambda: self.transport.fetch("HEAD", url, headers=headers, operation="HeadObject")
         )
         stamp = got.get("last-modified")
         return ObjectInfo(
@@ -448,7 +448,7 @@ class S3Client:
         headers = _headers(start, end, if_match)
 
         def call() -> tuple[bytes, dict[str, Any]]:
-            data, got = self.transport.fetch("GET", url, headers, operation="GetObject")
+            data, got = self.transport.fetch("GET", url, headers=headers, operation="GetObject")
             return data, _meta(got, len(data))
 
         return self.retry(key, call)

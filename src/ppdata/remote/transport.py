@@ -30,18 +30,23 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from ..errors import ConnectFailed, HTTPStatusError, Interrupted, ReadTimedOut
 from .stats import RequestStats
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "STREAM_ERRORS",
+    "UNNAMED",
     "Body",
     "ConnectFailed",
     "HTTPStatusError",
     "Interrupted",
     "ReadTimedOut",
+    "Request",
     "RetryPolicy",
     "Transport",
 ]
@@ -213,6 +218,20 @@ def _nothing(reuse: bool) -> None:
     return None
 
 
+#: The operation a request is counted as when the caller names none.
+UNNAMED = "request"
+
+
+class Request(TypedDict, total=False):
+    """What :meth:`Transport.open` sends besides the method and URL, as keywords (what
+    :meth:`Transport.fetch` passes on): ``headers``, the ``operation`` it is counted as
+    (default :data:`UNNAMED`), and a ``body``."""
+
+    headers: Mapping[str, str] | None
+    operation: str
+    body: bytes | None
+
+
 class Transport:
     """Kept-alive HTTP/1.1 connections (the standard library's ``http.client``) with
     ppdata's timeouts, proxies and counting.
@@ -352,7 +371,7 @@ class Transport:
         url: str,
         headers: Mapping[str, str] | None = None,
         *,
-        operation: str = "request",
+        operation: str = UNNAMED,
         body: bytes | None = None,
     ) -> tuple[int, dict[str, str], Body]:
         """Send one request; ``(status, headers with lower-case names, body)``.
@@ -410,15 +429,10 @@ class Transport:
         return resp.status, got, Body(resp, 0 if method == "HEAD" else length, release)
 
     def fetch(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None = None,
-        *,
-        operation: str = "request",
-        ok: tuple[int, ...] = (200, 206),
+        self, method: str, url: str, *, ok: tuple[int, ...] = (200, 206), **request: Unpack[Request]
     ) -> tuple[bytes, dict[str, str]]:
-        """One whole request: ``(body, headers)``; a status not in ``ok`` raises.
+        """One whole request: ``(body, headers)``; a status not in ``ok`` raises. ``request``
+        is what :meth:`open` sends (``headers``, ``operation``, ``body``).
 
         Raises
         ------
@@ -427,10 +441,11 @@ class Transport:
         ConnectFailed, Interrupted, ReadTimedOut
             If the network failed.
         """
-        status, got, body = self.open(method, url, headers, operation=operation)
+        status, got, body = self.open(method, url, **request)
         with body:
             data = b"" if method == "HEAD" else body.read()
         if status not in ok:
+            operation = request.get("operation", UNNAMED)
             raise HTTPStatusError.from_reply(status, got, data, operation)
         if body.length is not None and len(data) != body.length:
             raise Interrupted(f"the body ended at byte {len(data):,} of {body.length:,}")

@@ -26,16 +26,22 @@ from ..naming import SessionName, parse_name
 from ..remote.s3 import S3Client
 from ..settings import Settings
 from .aligned import AlignedResponses
+from .binding import LazyModule, NWBMethod
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..dandi import DandiAsset
+    from ..nwb import ephys, ophys
+    from ..nwb import lfp as lfp_
     from ..nwb.file import NWB
     from ..remote.stats import RequestCounts
     from ..slap2.reader import Slap2
 
 __all__ = ["Session", "open_session"]
+
+if not TYPE_CHECKING:  # imported at the first call (numpy and all), not with the session
+    ephys, lfp_, ophys = (LazyModule(f"ppdata.nwb.{m}") for m in ("ephys", "lfp", "ophys"))
 
 
 class Session(AlignedResponses):
@@ -321,56 +327,16 @@ class Session(AlignedResponses):
         ]
         return Slap2(self.client, self.asset(AssetKind.RAW), derived)
 
-    # -- ephys ------------------------------------------------------------------------------
-    def units(self, **filters: Any) -> pd.DataFrame:
-        """Units with quality metrics; filters as :func:`ppdata.nwb.ephys.units`."""
-        from ..nwb.ephys import units
-
-        return units(self._ephys(), **filters)
-
-    def spike_times(self, unit_ids: int | Iterable[int]) -> dict[int, Any]:
-        """Spike times (s) of the units asked for, fetching only those."""
-        from ..nwb.ephys import spike_times
-
-        return spike_times(self._ephys(), unit_ids)
-
-    def probes(self) -> list[str]:
-        """Probe names (the devices: ``ProbeA`` ...; shanks such as ``ProbeF_group0`` are
-        electrode groups beneath their probe, see :func:`ppdata.nwb.ephys.electrode_groups`)."""
-        from ..nwb.ephys import list_probes
-
-        return list_probes(self._ephys())
-
-    def waveforms(self, unit_ids: int | Iterable[int], *, sd: bool = False) -> Any:
-        """Mean (or SD) waveforms of these units over their probe's channels, read on
-        request (see :func:`ppdata.nwb.ephys.waveforms`)."""
-        from ..nwb.ephys import waveforms
-
-        return waveforms(self._ephys(), unit_ids, sd=sd)
-
-    def electrodes(self) -> pd.DataFrame:
-        from ..nwb.ephys import electrodes
-
-        return electrodes(self._ephys())
-
-    def lfp(
-        self,
-        probe: str,
-        start: float | None = None,
-        stop: float | None = None,
-        channels: Iterable[int | str] | None = None,
-    ) -> Any:
-        """A window of one probe's LFP (see :func:`ppdata.nwb.lfp.lfp`)."""
-        from ..nwb.lfp import lfp
-
-        return lfp(self._ephys(), probe, start, stop, channels)
-
-    # -- ophys ------------------------------------------------------------------------------
-    def planes(self) -> pd.DataFrame:
-        """Imaging planes: structure, depth, rate, ROI count."""
-        from ..nwb.ophys import planes
-
-        return planes(self._ophys())
+    # -- ephys and ophys: the nwb.* functions, run on the NWB that holds what they read --------
+    units = NWBMethod(lambda: ephys.units, _ephys)
+    spike_times = NWBMethod(lambda: ephys.spike_times, _ephys)
+    probes = NWBMethod(lambda: ephys.list_probes, _ephys)
+    waveforms = NWBMethod(lambda: ephys.waveforms, _ephys)
+    electrodes = NWBMethod(lambda: ephys.electrodes, _ephys)
+    lfp = NWBMethod(lambda: lfp_.lfp, _ephys)
+    planes = NWBMethod(lambda: ophys.planes, _ophys)
+    traces = NWBMethod(lambda: ophys.traces, _ophys)
+    rois = NWBMethod(lambda: ophys.rois, _ophys)
 
     def dff(
         self,
@@ -379,28 +345,8 @@ class Session(AlignedResponses):
         stop: float | None = None,
         rois: Iterable[int] | None = None,
     ) -> pd.DataFrame:
-        """ΔF/F of a plane, time x ROI, read lazily."""
-        from ..nwb.ophys import dff
-
-        return dff(self._ophys(), plane, start, stop, rois)
-
-    def traces(
-        self,
-        plane: str,
-        kind: str = "dff",
-        start: float | None = None,
-        stop: float | None = None,
-        rois: Iterable[int] | None = None,
-    ) -> pd.DataFrame:
-        """Traces of one kind (dff, events, raw, neuropil, neuropil_corrected)."""
-        from ..nwb.ophys import traces
-
-        return traces(self._ophys(), plane, kind, start, stop, rois)
-
-    def rois(self, plane: str, *, masks: bool = False) -> pd.DataFrame:
-        from ..nwb.ophys import rois
-
-        return rois(self._ophys(), plane, masks=masks)
+        """ΔF/F of a plane, time x ROI, read lazily (see :func:`ppdata.nwb.ophys.traces`)."""
+        return self.traces(plane, "dff", start, stop, rois)
 
     def slap2_dff(
         self, dmd: int, start: float | None = None, stop: float | None = None
