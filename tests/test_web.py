@@ -143,6 +143,13 @@ def test_session_fragments_units_and_nwb(web, world):
     assert "n_units" in nwb.text
 
 
+def test_the_page_offers_only_plots_that_make_plot_draws():
+    from ppdata.plots.make import PLOT_KINDS
+    from ppdata.web.pages import PLOT_NEEDS
+
+    assert set(PLOT_NEEDS) <= set(PLOT_KINDS)
+
+
 def test_plots_are_png_and_missing_data_is_a_message(web, world):
     png = fetch(web + f"/plot/{MESOSCOPE_A}/dff.png")
     assert png.status == 200 and png.headers["content-type"] == "image/png"

@@ -19,7 +19,7 @@ from ..errors import (
     SessionNotFound,
 )
 from . import snippets
-from .paths import PLOT_KINDS, PREVIEW_IMAGE, PREVIEW_TEXT, media_type, query, split_path
+from .paths import PREVIEW_IMAGE, PREVIEW_TEXT, media_type, query, split_path
 from .state import LOCAL_TZ, PAGE_SIZE, WebState
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: Sortable columns of the session table (URL value -> frame column).
 SORTS = ("session", "platform", "subject", "acquired", "qc_status", "asset_qc_status")
-#: Which asset kind a plot needs.
+#: The plots a session page offers (of :data:`ppdata.plots.make.PLOT_KINDS`: not the SLAP2
+#: mean image, read from raw frames), and which asset kinds each needs.
 PLOT_NEEDS = {
     "raster": ("sorted", "nwb"),
     "unit-quality": ("sorted", "nwb"),
@@ -44,6 +45,7 @@ PLOT_NEEDS = {
     "psth": ("nwb",),
     "aligned-dff": ("planar-ophys",),
 }
+PLOT_KINDS = tuple(PLOT_NEEDS)
 
 
 def both_times(value: datetime | None) -> tuple[str, str] | None:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from .state import safe_key
 
-__all__ = ["PLOT_KINDS", "PREVIEW_IMAGE", "PREVIEW_TEXT", "media_type", "query", "split_path"]
+__all__ = ["PREVIEW_IMAGE", "PREVIEW_TEXT", "media_type", "query", "split_path"]
 
 #: Shown inline (PNG/JPEG/GIF as images, text and JSON as plain text). Anything else is an
 #: attachment: an HTML or SVG key must never run in our origin.
@@ -28,7 +28,6 @@ INLINE_TYPES = {
 }
 PREVIEW_TEXT = (".json", ".txt", ".log", ".csv", ".md", ".yml", ".yaml", ".xml", ".meta")
 PREVIEW_IMAGE = (".png", ".jpg", ".jpeg", ".gif")
-PLOT_KINDS = ("raster", "unit-quality", "dff", "rois", "running", "psth", "aligned-dff")
 
 
 def split_path(path: str) -> tuple[str, str]:
