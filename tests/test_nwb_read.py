@@ -133,6 +133,20 @@ def _reference(ephys_nwb, pynwb_files):
     return pynwb_files["ephys" if ephys_nwb.format is NWBFormat.ZARR else "ephys_h5"]
 
 
+def test_links_resolve_in_both_formats(ephys_nwb):
+    groups = [
+        g
+        for g in ephys_nwb.children("general/extracellular_ephys")
+        if ephys_nwb.is_group(f"general/extracellular_ephys/{g}") and g != "electrodes"
+    ]
+    assert groups
+    for g in groups:
+        target = ephys_nwb.link(f"general/extracellular_ephys/{g}", "device")
+        assert target is not None and target.startswith("general/devices/"), (g, target)
+        assert ephys_nwb.is_group(target)
+    assert ephys_nwb.link(f"general/extracellular_ephys/{groups[0]}", "no_such_link") is None
+
+
 def test_units_match_pynwb(ephys_nwb, pynwb_files):
     reference = _reference(ephys_nwb, pynwb_files).units.to_dataframe()
     frame = ephys.units(ephys_nwb)

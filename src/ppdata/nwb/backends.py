@@ -19,12 +19,15 @@ import itertools
 import math
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from ..errors import NWBError
 from .storage import S3File, S3ZarrStore
+
+if TYPE_CHECKING:
+    from ..remote.s3 import S3Client
 
 __all__ = ["Backend", "H5Backend", "ZarrBackend", "decode_value", "install_safe_pickle"]
 
@@ -257,6 +260,20 @@ class Backend(Protocol):
         ``others``: in one concurrent batch per step of the chain."""
         ...
 
+    @property
+    def hdf5_file(self) -> S3File | None:
+        """The remote HDF5 file read through (``None`` for a local or a Zarr file)."""
+        ...
+
+    def link(self, path: str, name: str) -> str | None:
+        """The target path of the link named ``name`` in the group at ``path`` (``None`` if
+        there is none)."""
+        ...
+
+    def open_pynwb(self, source: str, client: S3Client | None) -> Any:
+        """pynwb's reader of the file (``NWBZarrIO``, ``NWBHDF5IO``), opened, not read."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -344,6 +361,26 @@ class ZarrBackend(_TreeBackend[S3ZarrStore]):
     def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
         if self.remote is not None:
             self.remote.getitems([k for arr in arrays for k in _chunk_keys(arr)])
+
+    @property
+    def hdf5_file(self) -> S3File | None:
+        return None
+
+    def link(self, path: str, name: str) -> str | None:
+        """hdmf-zarr keeps a group's links in its ``zarr_link`` attribute."""
+        for entry in self.attrs(path).get("zarr_link", []) or []:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                return str(entry.get("path", "")).strip("/") or None
+        return None
+
+    def open_pynwb(self, source: str, client: S3Client | None) -> Any:
+        """hdmf-zarr's reader; a remote file through s3fs (anonymous, the same endpoint,
+        its requests counted in the client's stats)."""
+        from hdmf_zarr import NWBZarrIO
+
+        if client is None:
+            return NWBZarrIO(source, mode="r")
+        return NWBZarrIO(source, mode="r", storage_options=client.storage_options())
 
     def close(self) -> None:
         pass
@@ -513,6 +550,29 @@ class H5Backend(_TreeBackend[S3File]):
             from .h5walk import prefetch_group
 
             prefetch_group(self.remote, path, others=others, large_indexes=False)
+
+    @property
+    def hdf5_file(self) -> S3File | None:
+        return self.remote
+
+    def link(self, path: str, name: str) -> str | None:
+        """A soft link's target, or the path of a hard-linked object."""
+        import h5py
+
+        full = f"{path}/{name}" if path else name
+        if not self.exists(full):
+            return None
+        link = self.node(path).get(name, getlink=True)
+        if isinstance(link, h5py.SoftLink):
+            return str(link.path).strip("/") or None
+        return str(self.node(full).name).strip("/")
+
+    def open_pynwb(self, source: str, client: S3Client | None) -> Any:
+        """pynwb's reader on the h5py file already open (its reads go through the same
+        block cache)."""
+        from pynwb import NWBHDF5IO
+
+        return NWBHDF5IO(file=self.root, mode="r")
 
     def close(self) -> None:
         try:

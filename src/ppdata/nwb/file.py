@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import NotFound, NWBError, PpdataError
 from . import STRICT_WINDOWS
-from .backends import Backend, H5Backend, decode_value, install_safe_pickle
+from .backends import Backend, decode_value, install_safe_pickle
 from .formats import NWBFormat, format_errors
 from .summary import summarize
 
@@ -105,8 +105,7 @@ class NWB:
     def hdf5_file(self) -> S3File | None:
         """The remote HDF5 file this reads through, for reads by byte range past h5py
         (``None`` for a local or a Zarr file)."""
-        backend = self._backend
-        return backend.remote if isinstance(backend, H5Backend) else None
+        return self._backend.hdf5_file
 
     # -- structure ------------------------------------------------------------------------
     def exists(self, path: str) -> bool:
@@ -243,17 +242,7 @@ class NWB:
     def link(self, path: str, name: str) -> str | None:
         """The target path of a link named ``name`` in group ``path`` (None if absent)."""
         path = self._check(path)
-        for entry in self.attrs(path).get("zarr_link", []) or []:
-            if isinstance(entry, dict) and entry.get("name") == name:
-                return str(entry.get("path", "")).strip("/") or None
-        if self.format is NWBFormat.HDF5 and self._backend.exists(f"{path}/{name}"):
-            import h5py
-
-            link = self._backend.node(path).get(name, getlink=True)
-            if isinstance(link, h5py.SoftLink):
-                return str(link.path).strip("/") or None
-            return str(self._backend.node(f"{path}/{name}").name).strip("/")
-        return None
+        return self._guard(f"{path}/{name}", lambda: self._backend.link(path, name))
 
     def read_timeseries(
         self,
@@ -465,19 +454,7 @@ class NWB:
 
     def _open_pynwb(self) -> Any:
         install_safe_pickle()
-        if self.format is NWBFormat.ZARR:
-            from hdmf_zarr import NWBZarrIO
-
-            if self.client is None:
-                self._io = NWBZarrIO(self.source, mode="r")
-            else:
-                self._io = NWBZarrIO(
-                    self.source, mode="r", storage_options=self.client.storage_options()
-                )
-        else:
-            from pynwb import NWBHDF5IO
-
-            self._io = NWBHDF5IO(file=self._backend.root, mode="r")
+        self._io = self._backend.open_pynwb(self.source, self.client)
         return self._io.read()
 
     # -- helpers --------------------------------------------------------------------------
