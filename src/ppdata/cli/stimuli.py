@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..nwb import ALIGNED_DFF_WINDOW, PSTH_WINDOW
 from .aligned_options import Conditions, condition_options
 from .app import App
 from .nwb import (
@@ -185,7 +186,7 @@ def psth_command(
     s = _session(app, session, "nwb")
     table = select_units(s, list(unit_ids) or None, probe, areas or None)
     to, vs = conditions.to, conditions.vs
-    window = conditions.window_or((-0.5, 1.0))
+    window = conditions.window_or(PSTH_WINDOW)
     psth = s.aligned_spikes(table, to, vs, conditions.block, window, bin_size)
     if csv:
         _write_frame(_psth_frame(psth), csv, False)
@@ -227,7 +228,7 @@ def aligned_dff_command(
     """
     s = _session(app, session, "planar-ophys")
     to, vs = conditions.to, conditions.vs
-    window = conditions.window_or((-1.0, 2.0))
+    window = conditions.window_or(ALIGNED_DFF_WINDOW)
     data = s.aligned_dff(plane, list(rois) or None, to, vs, conditions.block, window)
     if csv or as_json:
         frame = data.to_dataframe().reset_index()

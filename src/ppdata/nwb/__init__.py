@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextvars
 
-__all__ = ["STRICT_WINDOWS"]
+__all__ = ["ALIGNED_DFF_WINDOW", "PSTH_WINDOW", "STRICT_WINDOWS"]
 
 #: When true (the command line sets it), an empty, reversed or out-of-range time window is an
 #: :class:`~ppdata.errors.InvalidWindow` naming the valid range, instead of empty arrays.
@@ -17,3 +17,8 @@ __all__ = ["STRICT_WINDOWS"]
 STRICT_WINDOWS: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "ppdata_strict_windows", default=False
 )
+
+#: The default windows, in seconds around each onset, of a PSTH and of trial-aligned ΔF/F
+#: (:func:`ppdata.nwb.aligned.aligned_spikes`, :func:`ppdata.nwb.aligned.aligned_dff`).
+PSTH_WINDOW: tuple[float, float] = (-0.5, 1.0)
+ALIGNED_DFF_WINDOW: tuple[float, float] = (-1.0, 2.0)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NotFound
+from . import ALIGNED_DFF_WINDOW, PSTH_WINDOW
 from .spikebins import _ChunkStream, _remote_plain, batched_trains, count_trains, streamed_trains
 from .windows import Windows
 
@@ -176,7 +177,7 @@ def aligned_spikes(
     to: str = DEVIANT,
     vs: str = "standard",
     block: str | None = None,
-    window: Sequence[float] = (-0.5, 1.0),
+    window: Sequence[float] = PSTH_WINDOW,
     bin_size: float = 0.01,
 ) -> xr.DataArray:
     """Peri-stimulus time histograms: unit × condition × time, in spikes/s.
@@ -294,7 +295,7 @@ def aligned_dff(
     to: str = DEVIANT,
     vs: str = "standard",
     block: str | None = None,
-    window: Sequence[float] = (-1.0, 2.0),
+    window: Sequence[float] = ALIGNED_DFF_WINDOW,
 ) -> xr.DataArray:
     """Trial-aligned ΔF/F: roi × trial × time.
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from .._keywords import check_keywords
 from ..errors import NotFound
+from ..nwb import ALIGNED_DFF_WINDOW, PSTH_WINDOW
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -245,11 +246,11 @@ def aligned_figure(
             session, options.get("unit_ids"), options.get("probe"), options.get("area")
         )
         psth = session.aligned_spikes(
-            table, to, vs, block, window or (-0.5, 1.0), options.get("bin_size", 0.01)
+            table, to, vs, block, window or PSTH_WINDOW, options.get("bin_size", 0.01)
         )
         return plots.psth_figure(psth, out, title=f"{name}: {to} vs {vs}")
     plane = options.get("plane") or str(session.planes().index[0])
     data = session.aligned_dff(
-        plane, options.get("rois") or None, to, vs, block, window or (-1.0, 2.0)
+        plane, options.get("rois") or None, to, vs, block, window or ALIGNED_DFF_WINDOW
     )
     return plots.aligned_dff_figure(data, out, title=f"{name} {plane}: {to} vs {vs}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NWBError
 from ..find.assets import AssetKind
+from ..nwb import ALIGNED_DFF_WINDOW, PSTH_WINDOW
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,7 +115,7 @@ class AlignedResponses:
         to: str = "deviant",
         vs: str = "standard",
         block: str | None = None,
-        window: tuple[float, float] = (-0.5, 1.0),
+        window: tuple[float, float] = PSTH_WINDOW,
         bin_size: float = 0.01,
     ) -> Any:
         """PSTHs, unit × condition × time in spikes/s (an ``xarray.DataArray``).
@@ -146,7 +147,7 @@ class AlignedResponses:
         to: str = "deviant",
         vs: str = "standard",
         block: str | None = None,
-        window: tuple[float, float] = (-1.0, 2.0),
+        window: tuple[float, float] = ALIGNED_DFF_WINDOW,
     ) -> Any:
         """Trial-aligned ΔF/F, roi × trial × time, with ``condition`` and ``trial_type``
         coordinates on ``trial``. See :func:`ppdata.nwb.aligned.aligned_dff`."""
