@@ -171,6 +171,12 @@ class ProbedNWB(NamedTuple):
     last: bytes
 
 
+def is_first_recording(recording: str | None) -> bool:
+    """Whether ``recording`` (a session's ``--nwb`` choice; ``None``: none made) names its
+    first recording, the one whose NWB has the usual name (:func:`probe_complete_hdf5`)."""
+    return recording in (None, "1", "recording1", "experiment1_recording1")
+
+
 def probe_complete_hdf5(
     asset: Asset, nbytes: int, *, client: S3Client, tail: bool = True
 ) -> ProbedNWB | None:

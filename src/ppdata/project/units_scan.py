@@ -249,14 +249,13 @@ def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB,
     catalog): then the session is not listed to find it.
     """
     from ..find.assets import Asset, AssetKind
-    from ..find.nwbs import probe_complete_hdf5
+    from ..find.nwbs import is_first_recording, probe_complete_hdf5
     from ..naming import parse_name
     from ..nwb.ephys import ELECTRODES, UNITS
     from ..nwb.h5walk import prefetch_group
     from ..nwb.open import NWBFormat, _open_remote
 
-    first_recording = session.recording in (None, "1", "recording1", "experiment1_recording1")
-    if session.source == "dandi" or not first_recording:
+    if session.source == "dandi" or not is_first_recording(session.recording):
         return session._ephys(), False
     if nwb_asset is not None:
         asset = Asset(nwb_asset, AssetKind.NWB, session.client.bucket, parse_name(nwb_asset))

@@ -18,6 +18,7 @@ from ..find.assets import Asset, AssetKind, find_assets, pick_asset
 from ..find.nwbs import (
     NWB_KINDS,
     NWBLocation,
+    is_first_recording,
     nwbs_in_asset,
     pick_recording,
     probe_complete_hdf5,
@@ -198,9 +199,10 @@ class Session(AlignedResponses):
         from ..nwb.open import NWBFormat, _open_remote, open_nwb
         from ..nwb.storage import BLOCK_SIZE
 
-        first_recording = self.recording in (None, "1", "recording1", "experiment1_recording1")
         probed = (
-            probe_complete_hdf5(asset, BLOCK_SIZE, client=self.client) if first_recording else None
+            probe_complete_hdf5(asset, BLOCK_SIZE, client=self.client)
+            if is_first_recording(self.recording)
+            else None
         )
         if probed is not None:
             return _open_remote(
