@@ -145,13 +145,13 @@ def _open_remote(
     block_size: int | None = None,
     prepare: Callable[[S3File], object] | None = None,
     last: bytes | None = None,
-    tail: bool = True,
 ) -> NWB:
     """Open a remote NWB.
 
-    ``first`` and ``last``: its first and last bytes, already read with its size; ``tail``:
-    read an HDF5 file's last block together with its first (not when ``prepare`` fetches
-    what it needs itself); ``block_size``: of an HDF5 file's block cache (default
+    ``first`` and ``last``: its first and last bytes, already read with its size (without
+    ``first``, an HDF5 file's first and last blocks are read together; a caller that read
+    the start itself gives the end too if it wants it); ``block_size``: of an HDF5 file's
+    block cache (default
     :data:`ppdata.nwb.storage.BLOCK_SIZE`); ``prepare``: called with an HDF5 file's
     :class:`S3File` before h5py opens it (to fetch what h5py will read, outside its lock)."""
     source = client.uri(key)
@@ -200,7 +200,7 @@ def _open_remote(
     # an NWB's groups are written in the schema's order, so what is written last
     # (intervals, units) and the newest metadata sit at the end of the file (see
     # "Round trips saved" in docs/TRANSPORT.md)
-    fileobj.prefetch(fileobj.ends() if tail else fileobj.ends()[:1])
+    fileobj.prefetch(fileobj.ends() if first is None else fileobj.ends()[:1])
     head = fileobj.read(max(HDF5_OFFSETS) + 8)
     fileobj.seek(0)
     if format_from_objects(head=head) is not NWBFormat.HDF5:

@@ -275,7 +275,6 @@ def open_units_nwb(session: Session, nwb_asset: str | None = None) -> tuple[NWB,
             probed.first,
             block_size=UNITS_BLOCK_SIZE,
             prepare=lambda f: prefetch_group(f, UNITS, others=[f"{ELECTRODES}/location"]),
-            tail=False,
         )
         if nwb.exists(UNITS):
             return nwb, True
