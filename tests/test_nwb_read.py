@@ -837,7 +837,8 @@ def test_s3_file_caches_the_whole_blocks_of_its_last_bytes(client, nwb_dir):
     remote = S3File(client, key, block_size=4096)
     last_block = (len(data) - 1) // 4096 * 4096
     assert remote.ends() == [(0, 4096), (last_block, len(data))]
-    remote.seed_tail(data[-(len(data) - last_block + 4096 + 10) :])  # 2 blocks and a bit
+    tail = data[-(len(data) - last_block + 4096 + 10) :]  # 2 blocks and a bit
+    remote.seed(tail, len(data) - len(tail))
     requests = client.stats.total_requests
     remote.seek(last_block - 4096)
     assert remote.read() == data[last_block - 4096 :]

@@ -195,7 +195,7 @@ def _open_remote(
     if first:
         fileobj.seed(first)
     if last:
-        fileobj.seed_tail(last)
+        fileobj.seed(last, fileobj.size - len(last))
     # its first block (superblock, root group) and its last together, in one round trip:
     # an NWB's groups are written in the schema's order, so what is written last
     # (intervals, units) and the newest metadata sit at the end of the file (see

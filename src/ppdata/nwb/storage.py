@@ -314,21 +314,14 @@ class S3File(io.RawIOBase):
         self._pos = pos
         return pos
 
-    def seed(self, data: bytes) -> None:
-        """Cache the object's first bytes, already read (whole blocks only)."""
-        blocks = len(data) // self.block_size
-        if len(data) == self.size and len(data) % self.block_size:
-            blocks += 1  # the whole object: its last, short block too
-        for b in range(blocks):
-            self._blocks.put(b, data[b * self.block_size : (b + 1) * self.block_size])
-
-    def seed_tail(self, data: bytes) -> None:
-        """Cache the object's last bytes, already read (the whole blocks among them)."""
-        start = max(0, self.size - len(data))
-        first = -(-start // self.block_size)  # the first block wholly inside
-        for b in range(first, -(-self.size // self.block_size)):
-            off = b * self.block_size - start
-            self._blocks.put(b, data[off : off + self.block_size])
+    def seed(self, data: bytes, start: int = 0) -> None:
+        """Cache bytes of the object already read: ``data`` from byte ``start`` (default:
+        its first bytes; ``size - len(data)``: its last). Only the whole blocks among them
+        are kept (the object's last block, shorter, is whole when it ends at the end)."""
+        end, size = start + len(data), self.block_size
+        for b in range(-(-start // size), -(-min(end, self.size) // size)):
+            if min((b + 1) * size, self.size) <= end:
+                self._blocks.put(b, data[b * size - start : (b + 1) * size - start])
 
     def ends(self) -> list[tuple[int, int]]:
         """The byte ranges of the object's first and last blocks."""
