@@ -555,14 +555,59 @@ def test_first_bytes_of_another_version_are_not_used(client, dest):
     from concurrent.futures import Future
 
     from ppdata.remote.s3 import ObjectInfo
+    from ppdata.transfer.model import Ahead
 
     key = "many/f05.bin"
     plan = plan_download(key, client=client, dest=dest)
+    body, _ = client.open_head("many/f06.bin", len(FILES[key]))
     stale: Future = Future()
-    stale.set_result((b"x" * len(FILES[key]), ObjectInfo(key, len(FILES[key]), '"other"')))
+    stale.set_result(Ahead(body, ObjectInfo(key, len(FILES[key]), '"other"')))
     plan.ahead[key] = stale
-    download(plan, client=client)
+    summary = download(plan, client=client)
     assert local(dest, key).read_bytes() == FILES[key]
+    assert summary.requests == {"GetObject": 1}  # asked for again
+    with pytest.raises(ValueError):  # the reply of another version was let go, unread
+        body.read()
+
+
+def test_the_reply_beside_the_listing_waits_unread_for_the_download(client, dest):
+    """Planning waits only for the headers of the GET sent beside the listing: its body is
+    left for the download to read (straight into the file), and let go unread when the
+    download does not need it."""
+    plan = plan_download(BIG, client=client, dest=dest, fetch_ahead=PART)
+    sent = plan.ahead[BIG].result()
+    assert (sent.info.size, sent.body.length) == (len(FILES[BIG]), PART)
+    assert sent.body.read(10) == FILES[BIG][:10]  # nothing of it was read by planning
+    sent.close()
+    plan = plan_download(BIG, client=client, dest=dest, fetch_ahead=PART)
+    sent = plan.ahead[BIG].result()
+    summary = download(plan, client=client, part_size=PART)
+    assert local(dest, BIG).read_bytes() == FILES[BIG]
+    assert summary.requests == {"GetObject": 3} and summary.bytes_transferred == len(FILES[BIG])
+    with pytest.raises(ValueError):  # read to its end by the download, and closed
+        sent.body.read(1)
+    key = "many/f08.bin"
+    plan = plan_download(key, client=client, dest=dest, fetch_ahead=PART)
+    sent = plan.ahead[key].result()
+    local(dest, key).parent.mkdir(parents=True, exist_ok=True)
+    local(dest, key).write_bytes(FILES[key])  # there before the download: not fetched
+    assert download(plan, client=client).requests == {"GetObject": 1}
+    with pytest.raises(ValueError):
+        sent.body.read(1)
+
+
+@pytest.mark.parametrize("key", [BIG, "many/f09.bin"])
+def test_a_reply_beside_the_listing_cut_mid_body_is_fetched_again(server, dest, tmp_path, key):
+    """The body of the GET sent ahead breaks off while the download reads it: a large file's
+    first part resumes where it broke, a small file is asked for again."""
+    with LatencyProxy(server.endpoint_url) as proxy:
+        settings = Settings(endpoint_url=proxy.endpoint_url, bucket=BUCKET, cache_dir=tmp_path)
+        proxy.add_fault(Fault("reset", match=f"/{key}", method="GET"))  # not the listing
+        with S3Client(settings) as c:
+            summary = download(key, client=c, dest=dest, part_size=PART)
+            assert gets(c) == summary.requests["GetObject"]
+    assert local(dest, key).read_bytes() == FILES[key]
+    assert summary.requests == {"GetObject": 4 if key == BIG else 2}
 
 
 def test_an_object_changed_after_its_first_part_came_ahead(client, dest):

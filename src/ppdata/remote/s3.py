@@ -400,21 +400,22 @@ class S3Client:
         NotFound
             If there is no such object.
         """
-        data, info = self.get_head(key, nbytes)
-        return data, info.size
+        data, meta = self.get_whole(key, 0, max(1, nbytes))
+        return data[:nbytes], _total_size(meta.get("ContentRange"), len(data))
 
-    def get_head(self, key: str, nbytes: int) -> tuple[bytes, ObjectInfo]:
-        """The first ``nbytes`` of an object (all of it if smaller) and its size and ETag,
-        in one ranged GET: what a HEAD would say, with the first bytes besides.
+    def open_head(self, key: str, nbytes: int) -> tuple[Body, ObjectInfo]:
+        """Start a GET of an object's first ``nbytes``: once its reply's headers came, the
+        body (unread: the caller reads and closes it) and the size and ETag a HEAD would say.
 
         Raises
         ------
         NotFound
             If there is no such object.
         """
-        data, meta = self.get_whole(key, 0, max(1, nbytes))
-        size = _total_size(meta.get("ContentRange"), len(data))
-        return data[:nbytes], ObjectInfo(key, size, meta.get("ETag"))
+        body, meta = self.stream(key, 0, max(1, nbytes))
+        return body, ObjectInfo(
+            key, _total_size(meta.get("ContentRange"), body.length or 0), meta.get("ETag")
+        )
 
     def get_tail(self, key: str, nbytes: int) -> tuple[bytes, int]:
         """The last ``nbytes`` of an object (all of it if smaller) and its total size, in one

@@ -62,6 +62,7 @@ from .model import (
     FileResult,
     FileStatus,
     PlannedFile,
+    let_go,
 )
 from .plan import safe_relative_path
 
@@ -282,7 +283,8 @@ def _download_plan(
         _check_free_space(dest, todo)
         # the GETs started beside the listing, for the files still to fetch (the others'
         # bytes are let go), and what they cost when they were sent: both handed over once
-        ahead = {f.key: plan.ahead[f.key] for f in todo if f.key in plan.ahead}
+        ahead = {f.key: plan.ahead.pop(f.key) for f in todo if f.key in plan.ahead}
+        let_go(plan.ahead.values())
         requests = Counter(plan.requests)
         plan.ahead.clear()
         plan.requests = {}

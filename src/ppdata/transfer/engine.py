@@ -29,23 +29,29 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BucketUnreachable, DownloadError, NotFound, PpdataError, S3Error
+from ..errors import BucketUnreachable, DownloadError, PpdataError, S3Error
+from .model import let_go
 from .parts import (
     MIN_PART_SIZE,
+    Changed,
     ChecksumMismatch,
+    Stopped,
     Transfer,
+    failure_message,
     finish,
     merge,
     missing,
     preallocate,
     read_sidecar,
     remove,
+    s3_code,
     write_sidecar,
 )
 
 if TYPE_CHECKING:
     from ..callbacks import Callback
     from ..remote.s3 import S3Client
+    from ..remote.transport import Body
     from .manifest import Manifest
     from .model import Ahead, DownloadSummary, PlannedFile
 
@@ -57,14 +63,6 @@ LANES_AT_START = 4
 #: Seconds a reply takes from a server far enough away that every lane starts at once.
 SLOW_REPLY = 0.015
 CHUNK = 2**20
-
-
-class _Changed(Exception):
-    """The object on the server is not the one listed (ETag or size differ)."""
-
-
-class _Stop(Exception):
-    """The transfer was cancelled or another part of it failed."""
 
 
 class Engine:
@@ -107,6 +105,7 @@ class Engine:
                 self._run_small(pool, [t for t in transfers if not t.ranged])
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            let_go(self.ahead.values())  # sent ahead for a file that failed before its read
         if self.fatal is not None:
             raise self.fatal
 
@@ -313,7 +312,7 @@ class Engine:
                 logger.warning("%s", note)
                 self.summary.notes.append(note)
                 return Transfer(new, self.part_size, restarts=t.restarts + 1)
-        message = self._message(t, state)
+        message = failure_message(t, state, self.fatal, self.client.settings.retries)
         if state == "changed" or isinstance(t.error, ChecksumMismatch) or not t.ranged:
             remove(t.temp, t.sidecar)
         # else: keep a large file's completed parts and sidecar, for the next run to resume
@@ -330,28 +329,6 @@ class Engine:
         self.summary.results.append(result)
         return None
 
-    def _message(self, t: Transfer, state: str) -> str:
-        exc = t.error
-        if isinstance(exc, _Stop):
-            return f"not finished: the download stopped ({self.fatal or 'cancelled'})"
-        if state == "changed":
-            return f"it changed on the server twice while downloading ({exc}); try again later"
-        if isinstance(exc, NotFound):
-            return f"it was deleted from the server after the listing ({exc})"
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return "the destination is full"
-        if isinstance(exc, S3Error) and _code(exc) in ("SlowDown", "503", "Throttling"):
-            return (
-                f"the server kept throttling requests (503 SlowDown) after "
-                f"{self.client.settings.retries} retries; try again later or with fewer "
-                "--jobs"
-            )
-        if isinstance(exc, PermissionError):
-            return f"cannot write {exc.filename or t.file.path}: permission denied"
-        if isinstance(exc, IsADirectoryError):
-            return f"cannot write {t.file.path}: a folder of that name is in the way"
-        return str(exc) if isinstance(exc, PpdataError) else f"{type(exc).__name__}: {exc}"
-
     def _close(self, t: Transfer) -> None:
         if t.fd is not None:
             with contextlib.suppress(OSError):
@@ -364,16 +341,11 @@ class Engine:
             if t.state != "running":
                 return
             if t.ranged:
-                # the first part may have been fetched beside the listing: wait for it here,
-                # in this worker, while the other parts are already on their way
-                head = self._ahead(t.file)[: end - start] if start == 0 and end else b""
-                if head:
-                    _pwrite(t.fd, head, 0)
-                    self._received(t, len(head))
-                if end > start + len(head):
-                    self._stream(
-                        t, start + len(head), end, lambda off, data: _pwrite(t.fd, data, off)
-                    )
+                # the first part may have been asked for beside the listing: its reply is read
+                # here, in this worker, while the other parts are already on their way
+                sent = self._ahead(t.file, end - start) if start == 0 else None
+                if end > start:
+                    self._stream(t, start, end, lambda off, data: _pwrite(t.fd, data, off), sent)
                 with t.lock:
                     if end > start:
                         t.done = merge([*t.done, [start, end]])
@@ -384,10 +356,10 @@ class Engine:
                     finish(t, None)
             else:
                 self._fetch_whole(t)
-        except _Changed as exc:
+        except Changed as exc:
             t.fail(exc, "changed")
-        except _Stop:
-            t.fail(_Stop("cancelled"))
+        except Stopped:
+            t.fail(Stopped("cancelled"))
         except BaseException as exc:
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 self._out_of_space(exc)
@@ -401,8 +373,8 @@ class Engine:
         hashed and written at once."""
         f = t.file
         if self.cancel.is_set():
-            raise _Stop
-        head = self._ahead(f)
+            raise Stopped
+        head = self._ahead_bytes(f)
         body = head if head and len(head) == f.size else head + self._get(t, len(head))
         md5 = None
         if f.md5:
@@ -428,8 +400,8 @@ class Engine:
                 f.key, start or None, f.size if start else None, if_match=f.etag
             )
         except S3Error as exc:
-            if _code(exc) in ("PreconditionFailed", "412"):
-                raise _Changed(f"ETag {f.etag} no longer matches") from exc
+            if s3_code(exc) in ("PreconditionFailed", "412"):
+                raise Changed(f"ETag {f.etag} no longer matches") from exc
             cause = exc.__cause__
             if isinstance(cause, _stream_errors()) and not isinstance(exc, BucketUnreachable):
                 attempts = self.client.settings.retries + 1
@@ -441,23 +413,36 @@ class Engine:
         t.waited = time.perf_counter() - began
         etag = resp.get("ETag")
         if (f.etag and etag and etag != f.etag) or len(body) != f.size - start:
-            raise _Changed(
+            raise Changed(
                 f"the server sent ETag {etag}, {len(body)} bytes; expected {f.etag}, "
                 f"{f.size - start} bytes"
             )
         return body
 
-    def _ahead(self, f: PlannedFile) -> bytes:
-        """The first bytes of ``f`` fetched beside its listing, if they are of the version
-        listed (empty: nothing was, or the object changed in between)."""
+    def _ahead(self, f: PlannedFile, length: int | None = None) -> Body | None:
+        """The reply of the GET of ``f``'s first bytes sent beside its listing, if it is of
+        the version listed (and of ``length`` bytes, if given); else ``None`` (let go)."""
         future = self.ahead.pop(f.key, None)
         got = future.result() if future is not None else None
         if got is None:
+            return None
+        info, size = got.info, got.body.length
+        if info.size != f.size or (f.etag and info.etag != f.etag) or length not in (None, size):
+            got.close()
+            return None
+        return got.body
+
+    def _ahead_bytes(self, f: PlannedFile) -> bytes:
+        """The first bytes of ``f`` read from the reply sent for beside its listing (empty:
+        there was none, it was of another version, or it broke off)."""
+        body = self._ahead(f)
+        if body is None:
             return b""
-        data, info = got
-        if info.size != f.size or (f.etag and info.etag != f.etag):
-            return b""
-        return data[: f.size]
+        with body:
+            try:
+                return body.read()
+            except _stream_errors():
+                return b""  # the whole file is asked for again
 
     def _received(self, t: Transfer, nbytes: int) -> None:
         """Count bytes received for ``t`` and tell the job's callback and the file's branch."""
@@ -482,18 +467,23 @@ class Engine:
         start: int,
         end: int,
         sink: Any,
+        sent: Body | None = None,
     ) -> None:
-        """GET ``[start, end)`` into ``sink(offset, data)``, resuming a body cut mid-way."""
+        """GET ``[start, end)`` into ``sink(offset, data)``, resuming a body cut mid-way;
+        ``sent``: a reply to that GET already checked (its first attempt)."""
         f = t.file
         cur = start
         failures = 0
         errors = _stream_errors()
         while True:
             try:
-                body, resp = self.client.stream(f.key, cur, end, if_match=f.etag)
+                body, resp = (
+                    (sent, {}) if sent else self.client.stream(f.key, cur, end, if_match=f.etag)
+                )
+                sent = None
             except S3Error as exc:
-                if _code(exc) in ("PreconditionFailed", "412"):
-                    raise _Changed(f"ETag {f.etag} no longer matches") from exc
+                if s3_code(exc) in ("PreconditionFailed", "412"):
+                    raise Changed(f"ETag {f.etag} no longer matches") from exc
                 raise
             try:
                 etag = resp.get("ETag")
@@ -501,20 +491,20 @@ class Engine:
                 if (f.etag and etag and etag != f.etag) or (
                     length is not None and int(length) != end - cur
                 ):
-                    raise _Changed(
+                    raise Changed(
                         f"the server sent ETag {etag}, {length} bytes; expected "
                         f"{f.etag}, {end - cur} bytes"
                     )
                 buffer = self._buffer()
                 while True:
                     if self.cancel.is_set() or t.state != "running":
-                        raise _Stop
+                        raise Stopped
                     n = body.readinto(buffer)
                     if not n:
                         break
                     data = buffer[:n]
                     if cur + len(data) > end:
-                        raise _Changed("the server sent more bytes than the object has")
+                        raise Changed("the server sent more bytes than the object has")
                     sink(cur, data)
                     cur += len(data)
                     self._received(t, len(data))
@@ -560,14 +550,9 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
     return STREAM_ERRORS
 
 
-def _code(exc: BaseException) -> str:
-    """The S3 error code (or HTTP status) of a failed request, else ``""``."""
-    return getattr(exc, "code", "") or ""
-
-
 def _pwrite(fd: int | None, data: bytes, offset: int) -> None:
     if fd is None:
-        raise _Stop("the part file is closed")
+        raise Stopped("the part file is closed")
     view = memoryview(data)
     while view:
         n = os.pwrite(fd, view, offset)

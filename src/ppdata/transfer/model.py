@@ -8,12 +8,13 @@ Plain dataclasses and enums with no I/O: :mod:`ppdata.transfer.plan` fills a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from ..errors import DownloadError
 from ..remote.s3 import ObjectInfo
@@ -23,8 +24,33 @@ from .manifest import Check
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-#: The first bytes of an object fetched beside its listing, and what that GET said of it.
-Ahead = tuple[bytes, ObjectInfo]
+    from ..remote.transport import Body
+
+
+class Ahead(NamedTuple):
+    """The GET of an object's first bytes sent beside its listing (its reply's headers have
+    come): the body, left for the download to read straight into the file, and what the
+    reply said of the object. Let go unread with :meth:`close`."""
+
+    body: Body
+    info: ObjectInfo
+
+    def close(self) -> None:
+        self.body.close()
+
+
+def let_go(aheads: Iterable[Future[Ahead | None]]) -> None:
+    """Close, unread, the replies of GETs sent ahead that no download will read: each as it
+    comes, without waiting for it."""
+    for future in aheads:
+        future.add_done_callback(_close_reply)
+
+
+def _close_reply(future: Future[Ahead | None]) -> None:
+    got = None if future.cancelled() or future.exception() else future.result()
+    if got is not None:
+        got.close()
+
 
 __all__ = [
     "DEFAULT_CONFIRM_BYTES",
@@ -131,8 +157,8 @@ class DownloadPlan:
         Things worth telling (an include glob that matched nothing while others did).
     ahead : dict
         With ``fetch_ahead``: for a target that is one object, its key and the GET of its
-        first bytes started beside the listing (a future of ``(bytes, ObjectInfo)``, or of
-        ``None`` when that GET failed); :func:`download` of the plan uses those bytes.
+        first bytes started beside the listing (a future of an :class:`Ahead`, or of
+        ``None`` when that GET failed); :func:`download` of the plan reads its body.
     requests : dict
         The requests planning sent towards the transfer, by S3 operation: the GET of
         ``ahead`` (each attempt sent by the end of planning). The listings are not counted.

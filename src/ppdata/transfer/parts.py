@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DownloadError
+from ..errors import DownloadError, NotFound, PpdataError, S3Error
 from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
 
 if TYPE_CHECKING:
@@ -144,6 +144,43 @@ class Transfer:
             if self.state == "running":
                 self.state = state
                 self.error = exc
+
+
+class Changed(Exception):
+    """The object on the server is not the one listed (ETag or size differ)."""
+
+
+class Stopped(Exception):
+    """The transfer was cancelled or another part of it failed."""
+
+
+def s3_code(exc: BaseException) -> str:
+    """The S3 error code (or HTTP status) of a failed request, else ``""``."""
+    return getattr(exc, "code", "") or ""
+
+
+def failure_message(t: Transfer, state: str, stopped_by: object, retries: int) -> str:
+    """What to tell of a file that failed with ``t.error`` (``stopped_by``: what stopped the
+    whole download, if anything did; ``retries``: the retry policy's attempts)."""
+    exc = t.error
+    if isinstance(exc, Stopped):
+        return f"not finished: the download stopped ({stopped_by or 'cancelled'})"
+    if state == "changed":
+        return f"it changed on the server twice while downloading ({exc}); try again later"
+    if isinstance(exc, NotFound):
+        return f"it was deleted from the server after the listing ({exc})"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the destination is full"
+    if isinstance(exc, S3Error) and s3_code(exc) in ("SlowDown", "503", "Throttling"):
+        return (
+            f"the server kept throttling requests (503 SlowDown) after {retries} retries; "
+            "try again later or with fewer --jobs"
+        )
+    if isinstance(exc, PermissionError):
+        return f"cannot write {exc.filename or t.file.path}: permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return f"cannot write {t.file.path}: a folder of that name is in the way"
+    return str(exc) if isinstance(exc, PpdataError) else f"{type(exc).__name__}: {exc}"
 
 
 class ChecksumMismatch(DownloadError):

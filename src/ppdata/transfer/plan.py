@@ -308,7 +308,9 @@ def _start_ahead(
 ) -> Future[Ahead | None] | None:
     """Start a GET of the first ``nbytes`` of ``key``, beside the listing that says whether
     it is one object: when it is, its download starts a round trip sooner (one no larger
-    than ``nbytes`` needs no other request).
+    than ``nbytes`` needs no other request). Only the reply's headers are waited for: its
+    body is read by the download, straight into the file, so planning shares the machine
+    with no transfer and nothing is read before the plan is confirmed.
 
     Not for a key that names a folder, nor when a file or an interrupted download is already
     at its destination (it may be skipped or resumed): nothing is fetched that a download
@@ -327,7 +329,7 @@ def _start_ahead(
 
 def _fetch_ahead(client: S3Client, key: str, nbytes: int) -> Ahead | None:
     try:
-        return client.get_head(key, nbytes)
+        return Ahead(*client.open_head(key, nbytes))
     except PpdataError:  # no such object (a folder), or unreadable: the listing tells
         return None
 
