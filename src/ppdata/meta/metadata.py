@@ -115,13 +115,13 @@ class ProcessingStep:
     """
 
     name: str | None
-    label: str | None = None
-    stage: str | None = None
-    code_url: str | None = None
-    code_version: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    pipeline: str | None = None
+    label: str | None
+    stage: str | None
+    code_url: str | None
+    code_version: str | None
+    start: datetime | None
+    end: datetime | None
+    pipeline: str | None
 
 
 @dataclass(frozen=True)
