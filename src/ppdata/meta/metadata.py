@@ -217,6 +217,11 @@ def read_metadata(
 ) -> AssetMetadata:
     """Read an asset's metadata files into one :class:`AssetMetadata`.
 
+    A section's own file wins over the copy in ``metadata.nd.json``, which fills in the
+    sections that have no file. A malformed file or field does not stop the others: it is
+    collected in ``errors`` (raised with ``strict``), and what it held stays ``None`` unless
+    another file gives it.
+
     Parameters
     ----------
     files : mapping
