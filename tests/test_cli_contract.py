@@ -394,6 +394,14 @@ def test_lfp_json_is_columns(run, world):
     assert len(result.out) < 60 * len(doc["times"]) * len(doc["channels"]) + 10_000
 
 
+def test_behavior_window_keeps_samples_from_start_up_to_stop(run):
+    whole = _strict_json(run("behavior", EPHYS_COMPLETE, "--json").out)
+    cut = run("behavior", EPHYS_COMPLETE, "--start", "1", "--stop", "2", "--json")
+    assert cut.code == 0, cut.err
+    times = [row["time"] for row in _strict_json(cut.out)]
+    assert times == [row["time"] for row in whole if 1 <= row["time"] < 2] and times
+
+
 def test_nwb_sizes_are_human(run, world):
     result = run("nwb", EPHYS_COMPLETE)
     assert result.code == 0, result.err

@@ -94,6 +94,17 @@ def test_v1_generated(v1_docs):
     assert md.sources["session"] == "session.json"
 
 
+def test_utc_times_follow_the_written_ones_in_any_record():
+    from dataclasses import replace
+    from datetime import timedelta, timezone
+
+    start = datetime(2025, 1, 1, 1, 1, 1, tzinfo=timezone(timedelta(hours=-8)))
+    md = AssetMetadata(session_start=start, creation_time=datetime(2025, 1, 2))
+    assert md.session_start_utc.isoformat() == "2025-01-01T09:01:01+00:00"
+    assert md.creation_time_utc is None  # a naive time: its zone is unknown
+    assert replace(md, session_start=None).session_start_utc is None
+
+
 def test_v2_generated(v2_docs):
     md = read_metadata(as_bytes(v2_docs))
     details = v2_docs["subject.json"]["subject_details"]

@@ -861,17 +861,19 @@ def test_summarize(nwb_dir, client):
 
     with open_nwb(nwb_dir / "ephys.nwb") as nwb:
         info = summarize(nwb)
+        again = summarize(nwb)
     assert info.format == "zarr" and info.session_id == RAW_EPHYS
-    assert info.n_units == 20 and info.probes == ["ProbeA", "ProbeB"]
-    assert info.lfp == [
+    assert info.n_units == 20 and info.probes == ("ProbeA", "ProbeB")
+    assert info.lfp == (
         "processing/ecephys/LFP/ElectricalSeriesProbeA-LFP",
         "processing/ecephys/LFP/ElectricalSeriesProbeB-LFP",
-    ]
+    )
+    assert hash(info) == hash(again)  # tuples, not lists: frozen all through, so hashable
     with open_nwb("pophys.nwb.zarr", client=client) as nwb:
         client.stats.reset()
         info = summarize(nwb)
         assert client.stats.total_requests <= 3  # a few scalars; structure is in .zmetadata
-    assert info.planes == ["VISp_0", "VISl_4"] and info.n_units == 0
+    assert info.planes == ("VISp_0", "VISl_4") and info.n_units == 0
 
 
 @pytest.mark.parametrize("name", ["long/long_lfp.nwb", "long/long_lfp.h5"])

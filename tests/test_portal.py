@@ -58,11 +58,12 @@ def test_hand_written_variants():
     }
     links = read_portal_links(doc)
     assert links == [
-        PortalLinks("ProbeA", f"{NODE}.ProbeA-AP_recording1"),
-        PortalLinks("ProbeB", f"{NODE}.ProbeB-AP_recording1", "https://figurl.org/f?b1", None),
-        PortalLinks("ProbeB", f"{NODE}.ProbeB-AP_recording2", "https://figurl.org/f?b2", None),
-        PortalLinks("odd name", "odd name", None, "https://figurl.org/f?odd"),
+        PortalLinks(f"{NODE}.ProbeA-AP_recording1"),
+        PortalLinks(f"{NODE}.ProbeB-AP_recording1", "https://figurl.org/f?b1", None),
+        PortalLinks(f"{NODE}.ProbeB-AP_recording2", "https://figurl.org/f?b2", None),
+        PortalLinks("odd name", None, "https://figurl.org/f?odd"),
     ]
+    assert [link.probe for link in links] == ["ProbeA", "ProbeB", "ProbeB", "odd name"]
     assert links[-1].recording_index is None
 
 

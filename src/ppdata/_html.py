@@ -189,11 +189,11 @@ class NWBSummary:
         ``hdf5`` or ``zarr``; where the file is.
     session_id, identifier, session_start_time
         The file's scalars (``None`` where absent).
-    acquisition, processing, intervals : list of str
+    acquisition, processing, intervals : tuple of str
         Names in those groups (``processing``: the modules).
     n_units : int
         Rows of the units table (0 without one).
-    probes, lfp, planes : list of str
+    probes, lfp, planes : tuple of str
         Electrode groups; LFP series paths; imaging planes (modules with ROIs or ΔF/F).
     stats : RequestCounts, optional
         Requests and bytes the file's client had counted (``None`` for a local file).
@@ -204,13 +204,13 @@ class NWBSummary:
     session_id: Any = None
     identifier: Any = None
     session_start_time: Any = None
-    acquisition: list[str] = field(default_factory=list)
-    processing: list[str] = field(default_factory=list)
-    intervals: list[str] = field(default_factory=list)
+    acquisition: tuple[str, ...] = ()
+    processing: tuple[str, ...] = ()
+    intervals: tuple[str, ...] = ()
     n_units: int = 0
-    probes: list[str] = field(default_factory=list)
-    lfp: list[str] = field(default_factory=list)
-    planes: list[str] = field(default_factory=list)
+    probes: tuple[str, ...] = ()
+    lfp: tuple[str, ...] = ()
+    planes: tuple[str, ...] = ()
     stats: RequestCounts | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

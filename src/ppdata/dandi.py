@@ -60,6 +60,9 @@ DANDI_BUCKET_REGION = "us-east-2"
 class DandiAsset:
     """A session's NWB on DANDI.
 
+    Returned by :func:`find_dandi_asset` and :attr:`ppdata.Session.dandi_asset`;
+    :func:`open_dandi_nwb` opens it and :func:`plan_dandi_download` downloads it.
+
     Attributes
     ----------
     session : str
@@ -71,6 +74,7 @@ class DandiAsset:
     size : int
         Bytes.
     asset_id : str
+        The asset's UUID in the archive (its API address is ``<api_url>/assets/<asset_id>/``).
     api_url : str
         The API it was found through.
     download_url : str

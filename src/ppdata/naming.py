@@ -98,6 +98,9 @@ class NameKind(StrEnum):
 class SessionName:
     """A parsed session or asset name.
 
+    Returned by :func:`parse_name`, which raises :class:`~ppdata.errors.InvalidName` for a
+    name that fits no pattern; :attr:`ppdata.Asset.parsed` holds one for each asset.
+
     Attributes
     ----------
     name : str

@@ -24,6 +24,7 @@ from ..settings import Settings
 __all__ = [
     "App",
     "LazyGroup",
+    "TimeWindow",
     "bundle",
     "cli",
     "common_options",
@@ -190,8 +191,18 @@ def file_option(*names: str, help: str, **kwargs: Any) -> Callable[[F], F]:
     )
 
 
-def window_options(f: F) -> F:
-    """Add ``--start`` and ``--stop`` (seconds) to a command that reads a time window."""
+@dataclasses.dataclass(frozen=True)
+class TimeWindow:
+    """What ``--start`` and ``--stop`` asked for, in seconds (``None``: that end is open)."""
+
+    start: float | None
+    stop: float | None
+
+
+def window_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--start`` and ``--stop`` (seconds) to a command that reads a time window; the
+    command takes them as one :class:`TimeWindow`, ``time_window``."""
+    f = bundle(f, TimeWindow, "time_window")
     f = click.option("--stop", type=float, help="Up to this time (s).")(f)
     return click.option("--start", type=float, help="From this time (s).")(f)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .app import App, common_options, json_option, pass_app, window_options
+from .app import App, TimeWindow, common_options, json_option, pass_app, window_options
 from .nwb import _write_frame
 from .render import emit_table
 
@@ -35,8 +35,7 @@ def behavior_command(
     app: App,
     session: str,
     what: str,
-    start: float | None,
-    stop: float | None,
+    time_window: TimeWindow,
     csv: str | None,
     as_json: bool,
 ) -> None:
@@ -45,16 +44,14 @@ def behavior_command(
     Neuropixels: the complete NWB (``_nwb_`` asset); Mesoscope: the behavior/timing NWB
     (no eye tracking there). Without --csv/--json: a summary per column.
     """
+    from ..nwb.behavior import between
     from ..session import Session
 
     method, label = WHAT[what]
     with Session(session, client=app.client) as s:
         frame = getattr(s, method)()
         source = ", ".join(s._open) or "?"
-    if start is not None or stop is not None:
-        lo = -float("inf") if start is None else start
-        hi = float("inf") if stop is None else stop
-        frame = frame[(frame.index >= lo) & (frame.index < hi)]
+    frame = between(frame, time_window.start, time_window.stop)
     if _write_frame(frame, csv, as_json, source):
         return
     span = f"{frame.index[0]:.3f}-{frame.index[-1]:.3f} s" if len(frame) else "no samples"

@@ -11,7 +11,15 @@ from typing import Any, TypeVar
 import click
 
 from .aligned_options import ALIGNED_PLOTS, Conditions, aligned_plot_options
-from .app import App, common_options, file_option, json_option, pass_app, window_options
+from .app import (
+    App,
+    TimeWindow,
+    common_options,
+    file_option,
+    json_option,
+    pass_app,
+    window_options,
+)
 from .render import emit_json, emit_table, format_bytes, plural
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -375,8 +383,7 @@ def dff_command(
     app: App,
     session: str,
     plane: str,
-    start: float | None,
-    stop: float | None,
+    time_window: TimeWindow,
     rois: tuple[int, ...],
     trace_kind: str,
     csv: str | None,
@@ -384,7 +391,7 @@ def dff_command(
 ) -> None:
     """ΔF/F (or other traces) of one plane, sliced by time and ROI, streamed."""
     s = _session(app, session, "planar-ophys")
-    frame = s.traces(plane, trace_kind, start, stop, list(rois) or None)
+    frame = s.traces(plane, trace_kind, time_window.start, time_window.stop, list(rois) or None)
     if not _write_frame(frame, csv, as_json):
         size = f"{frame.shape[1]} ROIs x {frame.shape[0]} frames"
         _columns_table(frame, "roi", f"{trace_kind} of {plane}: {size}")
@@ -406,8 +413,7 @@ def lfp_command(
     app: App,
     session: str,
     probe: str,
-    start: float | None,
-    stop: float | None,
+    time_window: TimeWindow,
     channels: tuple[str, ...],
     csv: str | None,
     as_json: bool,
@@ -418,7 +424,7 @@ def lfp_command(
     """
     wanted = [int(c) if c.lstrip("-").isdigit() else c for c in channels] or None
     s = _session(app, session, "sorted")
-    window = s.lfp(probe, start, stop, wanted)
+    window = s.lfp(probe, time_window.start, time_window.stop, wanted)
     if as_json and not csv:
         emit_json(_lfp_columns(window, s.name), indent=None)
         _report_stats(app)
@@ -479,8 +485,7 @@ def plot_command(
     unit_ids: tuple[int, ...],
     probe: str | None,
     plane: str | None,
-    start: float | None,
-    stop: float | None,
+    time_window: TimeWindow,
     conditions: Conditions,
     **aligned: Any,
 ) -> None:
@@ -504,8 +509,7 @@ def plot_command(
         "unit_ids": list(unit_ids) or None,
         "probe": probe,
         "plane": plane,
-        "start": start,
-        "stop": stop,
+        **asdict(time_window),  # --start, --stop
         **asdict(conditions),  # psth / aligned-dff: --to, --vs, --block, --window
         **aligned,  # and --area, --roi
     }

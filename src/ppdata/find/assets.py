@@ -114,6 +114,9 @@ def classify(name: str | SessionName, entries: Iterable[str] | None = None) -> A
 class Asset:
     """One asset (top-level folder) of a session.
 
+    Returned by :func:`find_assets` (all of a session's, newest first within each kind),
+    :func:`get_asset` (one by name) and :attr:`ppdata.Session.assets`.
+
     Attributes
     ----------
     name : str

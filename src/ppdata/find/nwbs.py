@@ -40,6 +40,9 @@ _PARTIAL_KINDS = NWB_KINDS[1:]
 class NWBLocation:
     """One NWB file found in the bucket.
 
+    Returned by :func:`find_nwbs` and :meth:`ppdata.Session.nwb_locations`;
+    :func:`ppdata.open_nwb` opens one.
+
     Attributes
     ----------
     asset : Asset

@@ -26,6 +26,7 @@ Rules
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping
@@ -115,13 +116,13 @@ class ProcessingStep:
     """
 
     name: str | None
-    label: str | None = None
-    stage: str | None = None
-    code_url: str | None = None
-    code_version: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    pipeline: str | None = None
+    label: str | None
+    stage: str | None
+    code_url: str | None
+    code_version: str | None
+    start: datetime | None
+    end: datetime | None
+    pipeline: str | None
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ class AssetMetadata:
     Times are kept as written, with their offsets: acquisition times in local time
     (``-08:00`` in winter, ``-07:00`` in summer, like the time in a raw name), the creation
     time of a derived asset in UTC (like the suffix of its name). ``session_start_utc`` and
-    ``creation_time_utc`` give both in UTC (``None`` when the file has no offset).
+    ``creation_time_utc`` give both in UTC (``None`` when the file has no offset); they are
+    computed from those two when the record is made, not passed in.
     """
 
     name: str | None = None
@@ -146,7 +148,7 @@ class AssetMetadata:
     species: str | None = None
     session_start: datetime | None = None
     session_end: datetime | None = None
-    session_start_utc: datetime | None = None
+    session_start_utc: datetime | None = field(init=False)
     instrument_id: str | None = None
     session_type: str | None = None
     stimulus_epochs: tuple[StimulusEpoch, ...] = ()
@@ -160,13 +162,17 @@ class AssetMetadata:
     input_data_name: str | None = None
     process_name: str | None = None
     creation_time: datetime | None = None
-    creation_time_utc: datetime | None = None
+    creation_time_utc: datetime | None = field(init=False)
     investigators: tuple[str, ...] = ()
     schema_versions: Mapping[str, str] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     warnings: tuple[str, ...] = ()
     errors: tuple[MetadataError, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "session_start_utc", _utc(self.session_start))
+        object.__setattr__(self, "creation_time_utc", _utc(self.creation_time))
 
     @property
     def ok(self) -> bool:
@@ -189,7 +195,8 @@ class AssetMetadata:
                 return str(value)
             return value
 
-        return {k: plain(v) for k, v in self.__dict__.items() if k != "raw"}
+        names = [f.name for f in dataclasses.fields(self) if f.name != "raw"]  # in field order
+        return {name: plain(getattr(self, name)) for name in names}
 
 
 def metadata_keys(asset_name: str) -> list[str]:
@@ -216,6 +223,11 @@ def read_metadata(
     strict: bool = False,
 ) -> AssetMetadata:
     """Read an asset's metadata files into one :class:`AssetMetadata`.
+
+    A section's own file wins over the copy in ``metadata.nd.json``, which fills in the
+    sections that have no file. A malformed file or field does not stop the others: it is
+    collected in ``errors`` (raised with ``strict``), and what it held stays ``None`` unless
+    another file gives it.
 
     Parameters
     ----------
@@ -313,8 +325,6 @@ def read_metadata(
     if fields.get("name") is None:
         fields["name"] = name or (reader("metadata").text("name") if "metadata" in docs else None)
     _fill_from_name(fields)
-    fields["session_start_utc"] = _utc(fields.get("session_start"))
-    fields["creation_time_utc"] = _utc(fields.get("creation_time"))
 
     notes: list[str] = []
     if unknown:

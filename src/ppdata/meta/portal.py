@@ -56,18 +56,21 @@ class PortalLinks:
 
     Attributes
     ----------
-    probe : str
-        Short probe name (``ProbeA``), or the full recording name if it names no probe.
     recording : str
         The recording folder name as in the file.
     sorting_summary, timeseries : str or None
         The figurl links; ``None`` when the file leaves them out.
     """
 
-    probe: str
     recording: str
     sorting_summary: str | None = None
     timeseries: str | None = None
+
+    @property
+    def probe(self) -> str:
+        """Short probe name (``ProbeA``), or the full recording name if it names no probe
+        (see :func:`probe_name`)."""
+        return probe_name(self.recording)
 
     @property
     def recording_index(self) -> int | None:
@@ -122,7 +125,6 @@ def read_portal_links(
             )
         out.append(
             PortalLinks(
-                probe=probe_name(recording),
                 recording=recording,
                 sorting_summary=_link(entry, "sorting_summary", file, recording),
                 timeseries=_link(entry, "timeseries", file, recording),

@@ -118,6 +118,9 @@ def _combine(statuses: Iterable[QCStatus | str | None]) -> QCStatus | None:
 class QualityControl:
     """One parsed ``quality_control.json``.
 
+    Returned by :func:`get_quality_control` (fetches an asset's file) and
+    :func:`read_quality_control` (parses a document you already have).
+
     Attributes
     ----------
     table : pandas.DataFrame
@@ -125,7 +128,10 @@ class QualityControl:
     groups : mapping
         v2 ``status`` (group -> status); v1 evaluation name -> ``latest_status``.
     schema_version : str or None
+        The document's ``schema_version``, e.g. ``1.2.2`` (v1, ``evaluations``) or ``2.0.6``
+        (v2, ``metrics``).
     asset_name : str or None
+        The asset the file belongs to, when the caller said (``get_quality_control`` does).
     """
 
     table: pd.DataFrame = field(repr=False)

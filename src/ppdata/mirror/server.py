@@ -202,6 +202,9 @@ def load_directory(
 ) -> int:
     """Upload every file under ``directory`` as a key of ``bucket``, then make it public.
 
+    The bucket is created first; at the end a public-read policy lets ppdata's anonymous,
+    unsigned requests read it as they read ``aind-open-data``.
+
     Parameters
     ----------
     endpoint_url : str

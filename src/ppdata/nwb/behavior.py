@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EYE_PREFIXES",
+    "between",
     "eye_tracking",
     "running_speed",
     "stimulus_epochs",
@@ -74,6 +75,25 @@ def _series_frame(nwb: NWB, path: str, column: str) -> pd.DataFrame:
     frame.attrs["unit"] = nwb.attrs(f"{path}/data").get("unit")
     frame.attrs["source"] = path
     return frame
+
+
+def between(frame: pd.DataFrame, start: float | None, stop: float | None) -> pd.DataFrame:
+    """The rows of a frame indexed by time (s) from ``start`` up to, not including, ``stop``.
+
+    ``None`` leaves that end open (both ``None``: the frame itself).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> speed = pd.DataFrame({"speed": [1.0, 2.0, 3.0]}, index=[0.0, 0.5, 1.0])
+    >>> between(speed, 0.5, None)["speed"].tolist(), between(speed, None, 1.0).index.tolist()
+    ([2.0, 3.0], [0.0, 0.5])
+    """
+    if start is None and stop is None:
+        return frame
+    lo = -np.inf if start is None else start
+    hi = np.inf if stop is None else stop
+    return frame[(frame.index >= lo) & (frame.index < hi)]
 
 
 def running_speed(nwb: NWB) -> pd.DataFrame:

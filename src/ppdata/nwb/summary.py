@@ -36,8 +36,8 @@ def _summary_fields(nwb: NWB) -> dict[str, Any]:
     def scalar(path: str) -> Any:
         return nwb.read_scalar(path) if path in present else None
 
-    def names(path: str) -> list[str]:
-        return nwb.children(path) if nwb.exists(path) and nwb.is_group(path) else []
+    def names(path: str) -> tuple[str, ...]:
+        return tuple(nwb.children(path)) if nwb.exists(path) and nwb.is_group(path) else ()
 
     modules = names("processing")
     planes = sorted(
@@ -49,19 +49,19 @@ def _summary_fields(nwb: NWB) -> dict[str, Any]:
         ),
         key=lambda m: (int(m.rsplit("_", 1)[1]) if m.rsplit("_", 1)[-1].isdigit() else 10**6, m),
     )
-    lfp = [
+    lfp = tuple(
         f"processing/{m}/{c}/{s}"
         for m in modules
         for c in names(f"processing/{m}")
         if "lfp" in c.lower()
         for s in names(f"processing/{m}/{c}")
         if s.endswith("-LFP") or s.startswith("ElectricalSeries")
-    ]
-    groups = [
+    )
+    groups = tuple(
         g
         for g in names("general/extracellular_ephys")
         if g != "electrodes" and nwb.is_group(f"general/extracellular_ephys/{g}")
-    ]
+    )
     return {
         "format": nwb.format.value,
         "source": nwb.source,
@@ -74,5 +74,5 @@ def _summary_fields(nwb: NWB) -> dict[str, Any]:
         "n_units": nwb.shape("units/id")[0] if nwb.exists("units/id") else 0,
         "probes": groups,
         "lfp": lfp,
-        "planes": planes,
+        "planes": tuple(planes),
     }

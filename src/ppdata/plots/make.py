@@ -147,11 +147,7 @@ def make_plot(kind: str, session: Session, out: str | Path, **options: Unpack[Pl
         from ..nwb import behavior
 
         nwb = session._behavior()
-        speed = behavior.running_speed(nwb)
-        if start is not None or stop is not None:
-            lo = start if start is not None else -float("inf")
-            hi = stop if stop is not None else float("inf")
-            speed = speed[(speed.index >= lo) & (speed.index < hi)]
+        speed = behavior.between(behavior.running_speed(nwb), start, stop)
         plots.plot_running(
             speed, out, epochs=behavior.stimulus_epochs(nwb), title=f"{name}: running speed"
         )

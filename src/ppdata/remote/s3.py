@@ -37,7 +37,23 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One object in the bucket."""
+    """One object in the bucket.
+
+    Returned by :meth:`S3Client.head` (one key) and by the listings
+    (:meth:`S3Client.list_objects`, :meth:`S3Client.iter_objects`, :attr:`Listing.objects`).
+
+    Attributes
+    ----------
+    key : str
+        The object's full key (no ``s3://bucket/``).
+    size : int
+        Size in bytes.
+    etag : str or None
+        As the server sends it, quotes included: the MD5 of the bytes for a single-part
+        upload, ``<md5>-<parts>`` for a multipart one (see :attr:`md5`).
+    last_modified : datetime or None
+        When the object was written, in UTC (``None`` if the server did not say).
+    """
 
     key: str
     size: int

@@ -98,6 +98,9 @@ class _RequiredField:
 class DatHeader:
     """A parsed ``.dat`` header and the geometry it implies.
 
+    Returned by :func:`parse_dat_header` and :meth:`ppdata.Slap2.header` (a trial's first
+    ``.dat`` file).
+
     Attributes
     ----------
     header_bytes : int
@@ -358,11 +361,14 @@ def dat_header_bytes(fields: Mapping[str, int]) -> bytes:
 class Slap2File:
     """One SLAP2 file of a session.
 
+    Listed by :attr:`ppdata.Slap2.files`; :func:`parse_slap2_key` classifies one key.
+
     Attributes
     ----------
     key : str
         Its S3 key.
     size : int
+        Its size in bytes, from the listing (0 when the key was classified without one).
     kind : str
         ``dat``, ``meta``, ``annotation``, ``reference``, ``registered``, ``alignment``,
         ``summary`` (the processed asset's ``experiment_summary.h5``) or ``other``.

@@ -383,6 +383,10 @@ def verify(
 ) -> VerifyReport:
     """Re-check every file of a destination's manifest: size, and MD5 where known.
 
+    Only the files the manifest lists are looked at. Each one that is missing, has another
+    size or another MD5 becomes a :class:`VerifyProblem` in the report; with ``forget_bad``
+    it is also dropped from the manifest, which is saved once, at the end.
+
     Parameters
     ----------
     dest : path
