@@ -13,17 +13,32 @@ import builtins
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from ..errors import HTTPStatusError, NotFound, PpdataError, S3Error, WrongBucket, translate
+from ..errors import HTTPStatusError, NotFound, PpdataError, WrongBucket, translate
 from ..settings import Settings
+from .objects import (
+    ByteRange,
+    Listing,
+    ListPage,
+    ObjectInfo,
+    decode_body,
+    http_date,
+    parse_listing,
+    parse_s3_uri,
+    reply_meta,
+    request_headers,
+    total_size,
+)
 from .stats import RequestStats
 from .transport import Body, RetryPolicy, Transport
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
+    "ByteRange",
     "ListPage",
     "Listing",
     "ObjectInfo",
@@ -33,72 +48,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """One object in the bucket.
-
-    Returned by :meth:`S3Client.head` (one key) and by the listings
-    (:meth:`S3Client.list_objects`, :meth:`S3Client.iter_objects`, :attr:`Listing.objects`).
-
-    Attributes
-    ----------
-    key : str
-        The object's full key (no ``s3://bucket/``).
-    size : int
-        Size in bytes.
-    etag : str or None
-        As the server sends it, quotes included: the MD5 of the bytes for a single-part
-        upload, ``<md5>-<parts>`` for a multipart one (see :attr:`md5`).
-    last_modified : datetime or None
-        When the object was written, in UTC (``None`` if the server did not say).
-    """
-
-    key: str
-    size: int
-    etag: str | None = None
-    last_modified: datetime | None = None
-
-    @property
-    def md5(self) -> str | None:
-        """The MD5 hex digest when the ETag is one (single-part uploads), else ``None``."""
-        tag = (self.etag or "").strip('"')
-        if len(tag) == 32 and all(c in "0123456789abcdef" for c in tag.lower()):
-            return tag.lower()
-        return None
-
-
-@dataclass
-class Listing:
-    """What one delimiter listing found: sub-folders (``prefixes``) and objects."""
-
-    prefix: str
-    prefixes: list[str] = field(default_factory=list)
-    objects: list[ObjectInfo] = field(default_factory=list)
-
-    @property
-    def names(self) -> list[str]:
-        """The last path part of every sub-folder and object (folders end with ``/``)."""
-        cut = len(self.prefix)
-        return [p[cut:] for p in self.prefixes] + [o.key[cut:] for o in self.objects]
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/key`` into ``(bucket, key)``.
-
-    Raises
-    ------
-    PpdataError
-        If the text is not an ``s3://`` URI with a bucket.
-    """
-    # Not urllib.parse: keys may hold "#", "?" and spaces, which are not URL syntax here.
-    if not uri.startswith("s3://"):
-        raise PpdataError(f"{uri!r} is not an s3:// URI (expected s3://<bucket>/<key>)")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise PpdataError(f"{uri!r} names no bucket (expected s3://<bucket>/<key>)")
-    return bucket, key
 
 
 class S3Client:
@@ -357,9 +306,9 @@ class S3Client:
 
         def call() -> bytes:
             data, got = self.transport.fetch("GET", url, headers=headers, operation="ListObjectsV2")
-            return _decode(data, got.get("content-encoding"))
+            return decode_body(data, got.get("content-encoding"))
 
-        return _parse_listing(self.retry(params.get("prefix", ""), call))
+        return parse_listing(self.retry(params.get("prefix", ""), call))
 
     # -- reading --------------------------------------------------------------------------
     def head(self, key: str) -> ObjectInfo:
@@ -380,7 +329,7 @@ class S3Client:
             key=key,
             size=int(got.get("content-length") or 0),
             etag=got.get("etag"),
-            last_modified=_http_date(stamp) if stamp else None,
+            last_modified=http_date(stamp) if stamp else None,
         )
 
     def exists(self, key: str) -> bool:
@@ -403,7 +352,7 @@ class S3Client:
         """
         if end is not None and end <= (start or 0):
             return b""
-        return self.get_whole(key, start, end)[0]
+        return self.get_whole(key, start=start, end=end)[0]
 
     def get_first(self, key: str, nbytes: int) -> tuple[bytes, int]:
         """The first ``nbytes`` of an object and its total size, in one ranged GET.
@@ -416,8 +365,8 @@ class S3Client:
         NotFound
             If there is no such object.
         """
-        data, meta = self.get_whole(key, 0, max(1, nbytes))
-        return data[:nbytes], _total_size(meta.get("ContentRange"), len(data))
+        data, meta = self.get_whole(key, start=0, end=max(1, nbytes))
+        return data[:nbytes], total_size(meta.get("ContentRange"), len(data))
 
     def open_head(self, key: str, nbytes: int) -> tuple[Body, ObjectInfo]:
         """Start a GET of an object's first ``nbytes``: once its reply's headers came, the
@@ -428,9 +377,9 @@ class S3Client:
         NotFound
             If there is no such object.
         """
-        body, meta = self.stream(key, 0, max(1, nbytes))
+        body, meta = self.stream(key, start=0, end=max(1, nbytes))
         return body, ObjectInfo(
-            key, _total_size(meta.get("ContentRange"), body.length or 0), meta.get("ETag")
+            key, total_size(meta.get("ContentRange"), body.length or 0), meta.get("ETag")
         )
 
     def get_tail(self, key: str, nbytes: int) -> tuple[bytes, int]:
@@ -443,49 +392,32 @@ class S3Client:
         NotFound
             If there is no such object.
         """
-        data, meta = self.get_whole(key, -max(1, nbytes))
-        return data, _total_size(meta.get("ContentRange"), len(data))
+        data, meta = self.get_whole(key, start=-max(1, nbytes))
+        return data, total_size(meta.get("ContentRange"), len(data))
 
-    def get_whole(
-        self,
-        key: str,
-        start: int | None = None,
-        end: int | None = None,
-        *,
-        if_match: str | None = None,
-    ) -> tuple[bytes, dict[str, Any]]:
-        """One GET of ``[start, end)`` (the whole object by default; a negative ``start``
-        alone: the last ``-start`` bytes), read into one buffer:
-        ``(body, {"ETag", "ContentLength", "ContentRange"})``.
-
-        ``if_match`` (an ETag) makes the server refuse the read if the object changed. An
-        interrupted body is fetched again whole, under the retry policy.
+    def get_whole(self, key: str, **span: Unpack[ByteRange]) -> tuple[bytes, dict[str, Any]]:
+        """One GET of ``span`` (the whole object by default), read into one buffer:
+        ``(body, {"ETag", "ContentLength", "ContentRange"})``. An interrupted body is fetched
+        again whole, under the retry policy.
         """
         url = self.http_url(key)
-        headers = _headers(start, end, if_match)
+        headers = request_headers(**span)
 
         def call() -> tuple[bytes, dict[str, Any]]:
             data, got = self.transport.fetch("GET", url, headers=headers, operation="GetObject")
-            return data, _meta(got, len(data))
+            return data, reply_meta(got, len(data))
 
         return self.retry(key, call)
 
-    def stream(
-        self,
-        key: str,
-        start: int | None = None,
-        end: int | None = None,
-        *,
-        if_match: str | None = None,
-    ) -> tuple[Body, dict[str, Any]]:
-        """Start a streaming GET of ``[start, end)``: ``(body, {"ETag", "ContentLength",
-        "ContentRange"})``.
+    def stream(self, key: str, **span: Unpack[ByteRange]) -> tuple[Body, dict[str, Any]]:
+        """Start a streaming GET of ``span`` (the whole object by default): ``(body,
+        {"ETag", "ContentLength", "ContentRange"})``.
 
         The caller reads the body (``readinto`` / ``read``) and closes it; a failure while
         reading is a :data:`ppdata.remote.transport.STREAM_ERRORS` (resume from where it broke).
         """
         url = self.http_url(key)
-        headers = _headers(start, end, if_match)
+        headers = request_headers(**span)
 
         def call() -> tuple[Body, dict[str, Any]]:
             status, got, body = self.transport.open("GET", url, headers, operation="GetObject")
@@ -493,7 +425,7 @@ class S3Client:
                 with body:
                     data = body.read(65536)
                 raise HTTPStatusError.from_reply(status, got, data, "GetObject")
-            return body, _meta(got, body.length)
+            return body, reply_meta(got, body.length)
 
         return self.retry(key, call)
 
@@ -536,95 +468,3 @@ class S3Client:
             If the bucket does not exist there.
         """
         next(self._pages("", "/", max_keys=1))
-
-
-@dataclass
-class ListPage:
-    """One page of a listing: sub-folders, objects, and the token of the next page."""
-
-    prefixes: list[str]
-    objects: list[ObjectInfo]
-    truncated: bool
-    token: str | None
-
-
-def _parse_listing(xml: bytes) -> ListPage:
-    """A ListObjectsV2 result (XML): its sub-folders, objects and continuation."""
-    from urllib.parse import unquote_plus
-    from xml.etree import ElementTree
-
-    try:
-        root = ElementTree.fromstring(xml)
-    except ElementTree.ParseError as exc:
-        raise S3Error(f"the server sent a listing that is not XML ({exc})") from exc
-    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    decode = unquote_plus if root.findtext(f"{ns}EncodingType") == "url" else str
-    objects = []
-    for item in root.iterfind(f"{ns}Contents"):
-        stamp = item.findtext(f"{ns}LastModified")
-        objects.append(
-            ObjectInfo(
-                key=decode(item.findtext(f"{ns}Key") or ""),
-                size=int(item.findtext(f"{ns}Size") or 0),
-                etag=item.findtext(f"{ns}ETag"),
-                last_modified=datetime.fromisoformat(stamp) if stamp else None,
-            )
-        )
-    return ListPage(
-        prefixes=[
-            decode(p.findtext(f"{ns}Prefix") or "") for p in root.iterfind(f"{ns}CommonPrefixes")
-        ],
-        objects=objects,
-        truncated=root.findtext(f"{ns}IsTruncated") == "true",
-        token=root.findtext(f"{ns}NextContinuationToken"),
-    )
-
-
-def _decode(data: bytes, encoding: str | None) -> bytes:
-    encoding = (encoding or "identity").lower()
-    if encoding == "gzip":
-        import gzip
-
-        return gzip.decompress(data)
-    if encoding not in ("identity", ""):
-        raise S3Error(f"unexpected Content-Encoding {encoding} in a listing")
-    return data
-
-
-def _headers(start: int | None, end: int | None, if_match: str | None) -> dict[str, str]:
-    """Request headers of a GET of the byte range ``[start, end)`` (whole object if neither;
-    the last ``-start`` bytes, a suffix range, if ``start`` is negative)."""
-    headers = {"User-Agent": "ppdata"}
-    if start is not None and start < 0 and end is None:
-        headers["Range"] = f"bytes={start}"
-    elif start is not None or end is not None:
-        headers["Range"] = f"bytes={start or 0}-{'' if end is None else end - 1}"
-    if if_match:
-        headers["If-Match"] = if_match
-    return headers
-
-
-def _meta(got: dict[str, str], length: int | None) -> dict[str, Any]:
-    return {
-        "ETag": got.get("etag"),
-        "ContentLength": length,
-        "ContentRange": got.get("content-range"),
-    }
-
-
-def _total_size(content_range: str | None, received: int) -> int:
-    """The object size in ``Content-Range: bytes 0-99/1234`` (a 200 reply: what came)."""
-    if content_range and "/" in content_range:
-        total = content_range.rsplit("/", 1)[1].strip()
-        if total.isdigit():
-            return int(total)
-    return received
-
-
-def _http_date(text: str) -> datetime | None:
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None

@@ -397,7 +397,7 @@ class Engine:
         began = time.perf_counter()
         try:
             body, resp = self.client.get_whole(
-                f.key, start or None, f.size if start else None, if_match=f.etag
+                f.key, start=start or None, end=f.size if start else None, if_match=f.etag
             )
         except S3Error as exc:
             if s3_code(exc) in ("PreconditionFailed", "412"):
@@ -478,7 +478,9 @@ class Engine:
         while True:
             try:
                 body, resp = (
-                    (sent, {}) if sent else self.client.stream(f.key, cur, end, if_match=f.etag)
+                    (sent, {})
+                    if sent
+                    else self.client.stream(f.key, start=cur, end=end, if_match=f.etag)
                 )
                 sent = None
             except S3Error as exc:
