@@ -394,6 +394,20 @@ def test_lfp_json_is_columns(run, world):
     assert len(result.out) < 60 * len(doc["times"]) * len(doc["channels"]) + 10_000
 
 
+def test_reader_commands_report_stats_however_they_end(run, world):
+    """--stats is reported when a reading command ends: on lfp's --json path, and after a
+    failure; --channel takes an electrode id as a number."""
+    session = world.session(EPHYS_REPROCESSED)
+    probe = session.current("sorted").probes[0]
+    window = ("lfp", session.name, "--probe", probe, "--start", "1", "--stop", "1.5", "--json")
+    channel = _strict_json(run(*window).out)["channels"][1]
+    one = run(*window, "--channel", str(channel), "--stats")
+    assert one.code == 0, one.err
+    assert _strict_json(one.out)["channels"] == [channel] and "HTTP requests" in one.err
+    bad = run("dff", MESOSCOPE_A, "--plane", "VISx_9", "--stats")
+    assert bad.code != 0 and "VISx_9" in bad.err and "HTTP requests" in bad.err
+
+
 def test_behavior_window_keeps_samples_from_start_up_to_stop(run):
     whole = _strict_json(run("behavior", EPHYS_COMPLETE, "--json").out)
     cut = run("behavior", EPHYS_COMPLETE, "--start", "1", "--stop", "2", "--json")

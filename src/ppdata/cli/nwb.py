@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from ..nwb import TRACE_KINDS
 from .aligned_options import ALIGNED_PLOTS, Conditions, aligned_plot_options
 from .app import (
     App,
     TimeWindow,
+    bundle,
     common_options,
     file_option,
     json_option,
@@ -21,6 +25,9 @@ from .app import (
     window_options,
 )
 from .render import emit_json, emit_table, format_bytes, plural
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,30 +89,75 @@ def nwb_options(f: F) -> F:
     return asset_version_option(f, remembered=True)
 
 
-def reader_options(csv: str | None = None) -> Callable[[F], F]:
+def reader_options(csv: str | None = None, *, session: str | None = None) -> Callable[[F], F]:
     """What a command that reads a session's NWB ends with: ``--csv FILE`` (with ``csv`` as
-    its help; none without it), ``--json``, :func:`nwb_options`, the common options, and
-    the :class:`App` as the command's first argument."""
+    its help; none without it), ``--json``, :func:`nwb_options` and the common options; its
+    ``--stats`` are reported when it ends, whichever way it ends.
+
+    The command's first argument is the :class:`App`; with ``session`` (the kind of asset
+    whose ``--asset-version`` counts: ``sorted``, ``planar-ophys``, ``nwb``), it is instead
+    the SESSION argument opened as a :class:`~ppdata.Session` (see :func:`_session`)."""
 
     def decorate(f: F) -> F:
-        f = json_option(nwb_options(common_options(pass_app(f))))
-        return click.option("--csv", metavar="FILE", help=csv)(f) if csv else f
+        @functools.wraps(f)
+        def run(app: App, **kwargs: Any) -> Any:
+            click.get_current_context().call_on_close(lambda: _report_stats(app))
+            if session is None:
+                return f(app, **kwargs)
+            return f(_session(app, kwargs.pop("session"), session), **kwargs)
+
+        command = json_option(nwb_options(common_options(pass_app(cast(F, run)))))
+        return click.option("--csv", metavar="FILE", help=csv)(command) if csv else command
 
     return decorate
 
 
-#: ``--plane`` (required): the plane a Mesoscope command reads.
-plane_option = click.option(
-    "--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`)."
-)
-#: ``--roi`` (as ``rois``, repeatable): only these ROIs of the plane.
-roi_option = click.option(
-    "--roi", "rois", multiple=True, type=int, help="Only this ROI (repeatable)."
-)
+@dataclasses.dataclass(frozen=True)
+class PlaneROIs:
+    """What ``--plane`` and ``--roi`` asked for: a Mesoscope plane, and which of its ROIs."""
+
+    plane: str
+    rois: tuple[int, ...]
+
+    @property
+    def roi_ids(self) -> list[int] | None:
+        """The ROIs asked for; ``None`` (all of them) without ``--roi``."""
+        return list(self.rois) or None
+
+
+def plane_options(f: F) -> F:
+    """``--plane`` (required) and ``--roi`` (repeatable): the ROIs a Mesoscope command reads,
+    given to it as one :class:`PlaneROIs`, ``selected``."""
+    roi = click.option("--roi", "rois", multiple=True, type=int, help="Only this ROI (repeatable).")
+    plane = click.option(
+        "--plane", required=True, help="Plane name, e.g. VISp_0 (`ppdata planes`)."
+    )
+    return plane(roi(cast(F, bundle(f, PlaneROIs, "selected"))))
+
+
 #: ``--area`` (as ``areas``, repeatable): only units of these brain areas.
 area_option = click.option(
     "--area", "areas", multiple=True, help="Only units of this brain area (repeatable)."
 )
+#: ``--kind`` (as ``trace_kind``): which traces of a plane (:data:`ppdata.nwb.TRACE_KINDS`).
+trace_kind_option = click.option(
+    "--kind",
+    "trace_kind",
+    default="dff",
+    show_default=True,
+    type=click.Choice(list(TRACE_KINDS)),
+    help="Which traces.",
+)
+
+
+class ChannelType(click.ParamType):
+    """An LFP channel: an electrode id (a whole number) or a channel name."""
+
+    name = "channel"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> int | str:
+        text = str(value)
+        return int(text) if text.lstrip("-").isdigit() else text
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -232,7 +284,6 @@ def nwb_command(
                 title=row["uri"],
             )
         click.echo(_COMPLETE_NOTE)
-    _report_stats(app)
 
 
 _COMPLETE_NOTE = (
@@ -286,10 +337,9 @@ def _contents(nwb: Any) -> dict[str, Any]:
 )
 @click.option("--csv", metavar="FILE", help="Write the table as CSV ('-' for stdout).")
 @click.option("--all-columns", is_flag=True, help="Show every column in the table view.")
-@reader_options()
+@reader_options(session="sorted")
 def units_command(
-    app: App,
-    session: str,
+    s: Session,
     label: tuple[str, ...],
     default_qc: bool | None,
     probe: tuple[str, ...],
@@ -302,7 +352,6 @@ def units_command(
     """Units of a Neuropixels session with quality metrics, label and probe."""
     from ..nwb.ephys import QUALITY_COLUMNS
 
-    s = _session(app, session, "sorted")
     frame = s.units(
         label=label or None,
         default_qc=default_qc,
@@ -320,21 +369,18 @@ def units_command(
         shown = ("probe", "brain_area", "label", *QUALITY_COLUMNS, "num_spikes", "depth")
         columns = list(frame.columns) if all_columns else [c for c in shown if c in frame.columns]
         emit_table(frame.reset_index().to_dict("records"), ["unit_id", *columns])
-    _report_stats(app)
 
 
 @click.command("spikes")
 @click.argument("session")
 @click.argument("unit_ids", nargs=-1, type=int, required=True)
-@reader_options()
+@reader_options(session="sorted")
 def spikes_command(
-    app: App,
-    session: str,
+    s: Session,
     unit_ids: tuple[int, ...],
     as_json: bool,
 ) -> None:
     """Spike times (s) of the UNIT_IDS asked for; only those units are fetched."""
-    s = _session(app, session, "sorted")
     spikes = s.spike_times(list(unit_ids))
     if as_json:
         emit_json({str(u): t for u, t in spikes.items()})
@@ -350,52 +396,38 @@ def spikes_command(
                 for u, t in spikes.items()
             ]
         )
-    _report_stats(app)
 
 
 @click.command("planes")
 @click.argument("session")
-@reader_options()
-def planes_command(app: App, session: str, as_json: bool) -> None:
+@reader_options(session="planar-ophys")
+def planes_command(s: Session, as_json: bool) -> None:
     """Imaging planes of a Mesoscope session: structure, depth, rate, ROIs."""
-    s = _session(app, session, "planar-ophys")
     frame = s.planes()
     if not _write_frame(frame, None, as_json):
         emit_table(frame.reset_index().to_dict("records"), title=f"Planes of {s.name}")
-    _report_stats(app)
 
 
 @click.command("dff")
 @click.argument("session")
-@plane_option
+@plane_options
 @window_options
-@roi_option
-@click.option(
-    "--kind",
-    "trace_kind",
-    default="dff",
-    show_default=True,
-    type=click.Choice(["dff", "events", "raw", "neuropil", "neuropil_corrected"]),
-    help="Which traces.",
-)
-@reader_options(csv="Write time x ROI as CSV ('-' for stdout).")
+@trace_kind_option
+@reader_options(csv="Write time x ROI as CSV ('-' for stdout).", session="planar-ophys")
 def dff_command(
-    app: App,
-    session: str,
-    plane: str,
+    s: Session,
+    selected: PlaneROIs,
     time_window: TimeWindow,
-    rois: tuple[int, ...],
     trace_kind: str,
     csv: str | None,
     as_json: bool,
 ) -> None:
     """ΔF/F (or other traces) of one plane, sliced by time and ROI, streamed."""
-    s = _session(app, session, "planar-ophys")
-    frame = s.traces(plane, trace_kind, time_window.start, time_window.stop, list(rois) or None)
+    plane, start, stop = selected.plane, time_window.start, time_window.stop
+    frame = s.traces(plane, trace_kind, start, stop, selected.roi_ids)
     if not _write_frame(frame, csv, as_json):
         size = f"{frame.shape[1]} ROIs x {frame.shape[0]} frames"
         _columns_table(frame, "roi", f"{trace_kind} of {plane}: {size}")
-    _report_stats(app)
 
 
 @click.command("lfp")
@@ -406,15 +438,15 @@ def dff_command(
     "--channel",
     "channels",
     multiple=True,
+    type=ChannelType(),
     help="Only this electrode id or channel name (repeatable).",
 )
-@reader_options(csv="Write time x channel (volts) as CSV ('-' for stdout).")
+@reader_options(csv="Write time x channel (volts) as CSV ('-' for stdout).", session="sorted")
 def lfp_command(
-    app: App,
-    session: str,
+    s: Session,
     probe: str,
     time_window: TimeWindow,
-    channels: tuple[str, ...],
+    channels: tuple[int | str, ...],
     csv: str | None,
     as_json: bool,
 ) -> None:
@@ -422,18 +454,14 @@ def lfp_command(
 
     Without --csv/--json: a summary per channel in microvolts.
     """
-    wanted = [int(c) if c.lstrip("-").isdigit() else c for c in channels] or None
-    s = _session(app, session, "sorted")
-    window = s.lfp(probe, time_window.start, time_window.stop, wanted)
+    window = s.lfp(probe, time_window.start, time_window.stop, list(channels) or None)
     if as_json and not csv:
         emit_json(_lfp_columns(window, s.name), indent=None)
-        _report_stats(app)
         return
     frame = window.to_dataframe()
     if not _write_frame(frame, csv, as_json):
         size = f"{frame.shape[1]} channels x {frame.shape[0]} samples"
         _columns_table(frame * 1e6, "electrode_id", f"LFP of {probe}: {size}", " µV", digits=3)
-    _report_stats(app)
 
 
 def _lfp_columns(window: Any, session: str) -> dict[str, Any]:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    from ..session import Session
+
 from ..nwb import ALIGNED_DFF_WINDOW, PSTH_WINDOW
 from .aligned_options import Conditions, condition_options
-from .app import App
 from .nwb import (
-    _report_stats,
-    _session,
+    PlaneROIs,
     _write_frame,
     area_option,
-    plane_option,
+    plane_options,
     reader_options,
-    roi_option,
 )
 from .render import emit_json, emit_table
 
@@ -27,10 +27,9 @@ from .render import emit_json, emit_table
 @click.command("stimuli")
 @click.argument("session")
 @click.option("--block", help="List this block's presentations (name as `ppdata stimuli` shows).")
-@reader_options(csv="Write the table as CSV ('-' for stdout).")
+@reader_options(csv="Write the table as CSV ('-' for stdout).", session="nwb")
 def stimuli_command(
-    app: App,
-    session: str,
+    s: Session,
     block: str | None,
     csv: str | None,
     as_json: bool,
@@ -40,7 +39,6 @@ def stimuli_command(
     With --block: that block's presentations, every raw column plus trial_type (the real
     TrialType) and deviant (the oddball types, never sequence_omission nor control rows).
     """
-    s = _session(app, session, "nwb")
     if block is not None:
         frame = s.presentations(block)
         if not _write_frame(frame, csv, as_json):
@@ -59,7 +57,6 @@ def stimuli_command(
                 title=f"{len(frame)} presentations of {frame['block'].iloc[0]}",
                 caption=summary,
             )
-        _report_stats(app)
         return
     blocks = s.stimuli()
     if csv:
@@ -86,7 +83,6 @@ def stimuli_command(
             title=f"{len(rows)} stimulus blocks",
             caption=f"{s.name}; `ppdata stimuli SESSION --block NAME` lists the presentations",
         )
-    _report_stats(app)
 
 
 # -- psth -------------------------------------------------------------------------------------
@@ -163,10 +159,9 @@ def _summary_rows(psth: Any) -> list[dict[str, Any]]:
               help="Bin width (s).")  # fmt: skip
 @click.option("--top", type=int, default=20, show_default=True,
               help="Table view: the units with the largest difference.")  # fmt: skip
-@reader_options(csv="Write unit x condition x time bins as CSV.")
+@reader_options(csv="Write unit x condition x time bins as CSV.", session="nwb")
 def psth_command(
-    app: App,
-    session: str,
+    s: Session,
     conditions: Conditions,
     unit_ids: tuple[int, ...],
     probe: str | None,
@@ -183,7 +178,6 @@ def psth_command(
     """
     from ..plots.make import select_units
 
-    s = _session(app, session, "nwb")
     table = select_units(s, list(unit_ids) or None, probe, areas or None)
     to, vs = conditions.to, conditions.vs
     window = conditions.window_or(PSTH_WINDOW)
@@ -201,7 +195,6 @@ def psth_command(
             "mean rate 0-300 ms (spikes/s)",
             caption=f"{s.name}; blocks: {', '.join(psth.attrs['blocks'])}",
         )
-    _report_stats(app)
 
 
 # -- aligned-dff ------------------------------------------------------------------------------
@@ -209,16 +202,13 @@ def psth_command(
 
 @click.command("aligned-dff")
 @click.argument("session")
-@plane_option
+@plane_options
 @condition_options
-@roi_option
-@reader_options(csv="Write roi x trial x time as a long CSV.")
+@reader_options(csv="Write roi x trial x time as a long CSV.", session="planar-ophys")
 def aligned_dff_command(
-    app: App,
-    session: str,
-    plane: str,
+    s: Session,
+    selected: PlaneROIs,
     conditions: Conditions,
-    rois: tuple[int, ...],
     csv: str | None,
     as_json: bool,
 ) -> None:
@@ -226,10 +216,10 @@ def aligned_dff_command(
 
     The table view gives each ROI's mean response (0-1 s) per condition.
     """
-    s = _session(app, session, "planar-ophys")
     to, vs = conditions.to, conditions.vs
     window = conditions.window_or(ALIGNED_DFF_WINDOW)
-    data = s.aligned_dff(plane, list(rois) or None, to, vs, conditions.block, window)
+    plane = selected.plane
+    data = s.aligned_dff(plane, selected.roi_ids, to, vs, conditions.block, window)
     if csv or as_json:
         frame = data.to_dataframe().reset_index()
         frame = frame[["roi", "trial", "condition", "trial_type", "onset", "time", "dff"]]
@@ -253,7 +243,6 @@ def aligned_dff_command(
             f"ΔF/F 0-1 s ({data.attrs['units']})",
             caption=f"{s.name}; blocks: {', '.join(data.attrs['blocks'])}",
         )
-    _report_stats(app)
 
 
 def register(cli: click.Group) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NotFound
+from . import TRACE_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,14 +55,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Trace kinds and where each lives in a plane's module (current layout first, then older).
-TRACE_KINDS: dict[str, tuple[str, ...]] = {
-    "dff": ("dff_timeseries/dff_timeseries", "dff"),
-    "events": ("event_timeseries", "events"),
-    "raw": ("raw_timeseries/ROI_fluorescence_timeseries", "raw"),
-    "neuropil": ("neuropil_fluorescence_timeseries", "neuropil_fluorescence"),
-    "neuropil_corrected": ("neuropil_corrected_timeseries", "neuropil_corrected"),
-}
 ROI_TABLES = ("image_segmentation/roi_table", "image_segmentation/cell_specimen_table")
 _LOCATION = re.compile(r"Structure:\s*(?P<structure>\S+)\s+Depth:\s*(?P<depth>-?[\d.]+)", re.I)
 _PLANE_NAME = re.compile(r"^(?P<structure>.+?)_(?P<index>\d+)$")
