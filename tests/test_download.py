@@ -823,3 +823,32 @@ def test_plan_object_round_trip(client, dest):
     assert isinstance(plan, DownloadPlan) and plan.count == 10
     with pytest.raises(TypeError):
         download(plan, client=client, dest=dest)
+
+
+def test_a_large_files_md5_keeps_up_with_its_front(tmp_path):
+    """FrontMD5, fed the fronts that parts landing in any order reach (from several threads
+    at once), gives the file's MD5; a file shorter than its size is a mismatch."""
+    import hashlib
+    import os
+    import random
+    import threading
+
+    from ppdata.transfer.parts import ChecksumMismatch, FrontMD5
+
+    data = random.Random(7).randbytes(9 * 2**20 + 123)
+    path = tmp_path / "file.bin"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        md5 = FrontMD5(fd)
+        fronts = [random.Random(i).randrange(len(data)) for i in range(40)]
+        threads = [threading.Thread(target=md5.advance, args=(f,)) for f in fronts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert md5.hexdigest(len(data)) == hashlib.md5(data).hexdigest()
+        with pytest.raises(ChecksumMismatch, match="ends at byte"):
+            FrontMD5(fd).hexdigest(len(data) + 1)
+    finally:
+        os.close(fd)

@@ -35,6 +35,7 @@ from .parts import (
     MIN_PART_SIZE,
     Changed,
     ChecksumMismatch,
+    FrontMD5,
     Stopped,
     Transfer,
     failure_message,
@@ -250,6 +251,7 @@ class Engine:
                     t.fd = os.open(t.temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
                     preallocate(t.fd, f.size)
                 parts = missing(t.done, f.size, t.part_size)
+                t.md5 = FrontMD5(t.fd) if f.md5 else None
             else:
                 parts = [(0, f.size)]
         except OSError as exc:
@@ -263,6 +265,8 @@ class Engine:
         t.child.set_size(f.size - t.resumed)
         if not parts:  # every range was already here: only the checks remain
             return [(t, 0, 0)]
+        if f.key in self.ahead and parts[0][0] == 0:
+            parts = [*parts[1:], parts[0]]  # the others' GETs go out before the first is read
         return [(t, s, e) for s, e in parts]
 
     def _settle(self, t: Transfer) -> Transfer | None:
@@ -352,8 +356,11 @@ class Engine:
                         write_sidecar(t.sidecar, t.file, t.done)
                     t.remaining -= 1
                     last = t.remaining <= 0 and t.state == "running"
+                    front = t.front
+                if t.md5 is not None:
+                    t.md5.advance(front)  # while the other parts are still coming
                 if last:
-                    finish(t, None)
+                    finish(t, t.md5.hexdigest(t.file.size) if t.md5 is not None else None)
             else:
                 self._fetch_whole(t)
         except Changed as exc:

@@ -56,7 +56,7 @@ logger = logging.getLogger(__name__)
 MANIFEST_NAME = ".ppdata-manifest.json"
 LOCK_NAME = ".ppdata-manifest.lock"
 MANIFEST_VERSION = 1
-_HASH_BLOCK = 4 * 2**20
+HASH_BLOCK = 4 * 2**20
 
 
 class Check(StrEnum):
@@ -303,7 +303,7 @@ def md5_file(path: Path, *callbacks: CallbackLike) -> str:
 
     digest = hashlib.md5()
     with open(path, "rb", buffering=0) as f:
-        buf = bytearray(_HASH_BLOCK)
+        buf = bytearray(HASH_BLOCK)
         view = memoryview(buf)
         while n := f.readinto(buf):
             digest.update(view[:n])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DownloadError, NotFound, PpdataError, S3Error
-from .manifest import Check, ManifestEntry, atomic_write_text, md5_file
+from .manifest import HASH_BLOCK, Check, ManifestEntry, atomic_write_text, md5_file
 
 if TYPE_CHECKING:
     from .model import PlannedFile
@@ -117,6 +117,62 @@ def remove(*paths: Path) -> None:
             p.unlink()
 
 
+class FrontMD5:
+    """The MD5 of a file written in ranged parts, in any order, kept up with its front.
+
+    Each time the completed ranges reach further from byte 0, the bytes newly joined to the
+    front are read back (from the page cache) and hashed, while the other parts are still on
+    their way (:mod:`hashlib` lets go of the interpreter while it hashes). One worker hashes
+    at a time and takes on any front the others report meanwhile: none waits for another.
+    When the last part lands only what it joined is left to hash, not the whole file.
+    """
+
+    def __init__(self, fd: int) -> None:
+        import hashlib
+
+        self._fd = fd
+        self._digest = hashlib.md5()
+        self._hashed = 0  # bytes hashed so far
+        self._wanted = 0  # the furthest front reported
+        self._busy = False  # a worker is hashing
+        self._cond = threading.Condition()
+
+    def advance(self, front: int, *, wait: bool = False) -> None:
+        """Hash the file up to ``front`` (its bytes are all there): here, or by the worker
+        already hashing (``wait``: here, once that worker is done)."""
+        with self._cond:
+            self._wanted = max(self._wanted, front)
+            if self._busy and not wait:
+                return
+            while self._busy:
+                self._cond.wait()
+            self._busy = True
+        try:
+            view = memoryview(bytearray(HASH_BLOCK))
+            while True:
+                with self._cond:
+                    start, stop = self._hashed, self._wanted
+                    if start >= stop:  # caught up: the next report finds no one hashing
+                        self._busy = False
+                        self._cond.notify_all()
+                        return
+                n = os.preadv(self._fd, [view[: min(HASH_BLOCK, stop - start)]], start)
+                if not n:
+                    raise ChecksumMismatch(f"the part file ends at byte {start:,}")
+                self._digest.update(view[:n])
+                self._hashed = start + n  # written by the busy worker only
+        except BaseException:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+            raise
+
+    def hexdigest(self, size: int) -> str:
+        """The MD5 of the whole file of ``size`` bytes (hashing what is left of it)."""
+        self.advance(size, wait=True)
+        return self._digest.hexdigest()
+
+
 class Transfer:
     """One file in flight."""
 
@@ -138,6 +194,12 @@ class Transfer:
         self.restarts = restarts
         self.child: Any = None  # the progress callback's branch for this file, once started
         self.waited = 0.0  # seconds waiting for the reply (a small file's one GET)
+        self.md5: FrontMD5 | None = None  # a large file's MD5, kept up as its parts land
+
+    @property
+    def front(self) -> int:
+        """How far the completed ranges reach from byte 0 (read under ``lock``)."""
+        return self.done[0][1] if self.done and self.done[0][0] == 0 else 0
 
     def fail(self, exc: BaseException, state: str = "failed") -> None:
         with self.lock:
