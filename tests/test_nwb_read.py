@@ -913,3 +913,36 @@ def test_hdf5_read_ranges_is_the_same_remote_by_bytes_and_local_by_h5py(client, 
     for (a, b), g, e in zip(ranges, got, expected, strict=True):
         np.testing.assert_array_equal(g, whole[a:b])
         np.testing.assert_array_equal(e, whole[a:b])
+
+
+def test_a_whole_session_roi_read_sends_the_data_with_the_roi_ids(bucket_client):
+    """Every row of one ROI's ΔF/F: the data (one chunk across the ROIs, so read whole
+    whichever ROI is asked for) goes out in the batch of the ROI ids, rois and timestamps,
+    one round trip instead of two; a time window waits for the timestamps as before."""
+    import threading
+    import time
+
+    from ppdata.mirror.proxy import Fault, LatencyProxy
+    from ppdata.remote.s3 import S3Client
+
+    series = "processing/VISp_0/dff_timeseries/dff_timeseries"
+
+    def sent_during_stall(**read: object) -> int:
+        proxy.add_fault(Fault("stall", match="dff_timeseries/rois/", stall=1.5))
+        before = proxy.total_requests
+        reader = threading.Thread(target=ophys.dff, args=(nwb, "VISp_0"), kwargs=read)
+        reader.start()
+        deadline = time.monotonic() + 1.0
+        while proxy.total_requests < before + 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sent = proxy.total_requests - before
+        reader.join()
+        return sent
+
+    with LatencyProxy(bucket_client.settings.endpoint_url) as proxy:
+        settings = bucket_client.settings.with_(endpoint_url=proxy.endpoint_url)
+        with S3Client(settings) as c, open_nwb("pophys.nwb.zarr", client=c) as nwb:
+            assert nwb.array(f"{series}/data").chunks[1] >= nwb.shape(f"{series}/data")[1]
+            assert sent_during_stall(rois=[1]) == 4  # ids, rois, timestamps and the data
+        with S3Client(settings) as c, open_nwb("pophys.nwb.zarr", client=c) as nwb:
+            assert sent_during_stall(start=1.0, stop=2.0) == 3

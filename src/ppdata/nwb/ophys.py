@@ -255,11 +255,12 @@ def traces(
 
     _check_plane(nwb, plane)
     series = _trace_path(nwb, plane, kind)
-    # the small arrays needed before the data itself, fetched in one concurrent batch
+    # the small arrays needed before the data itself, fetched in one concurrent batch; with
+    # them the data too, when a read of all its rows will fetch all of it anyway
     table = _roi_table(nwb, plane)
-    nwb.prefetch(
-        p for p in (f"{table}/id", f"{series}/rois", f"{series}/timestamps") if nwb.exists(p)
-    )
+    first = [p for p in (f"{table}/id", f"{series}/rois", f"{series}/timestamps") if nwb.exists(p)]
+    whole = start is None and stop is None and _read_whole(nwb, f"{series}/data", rois)
+    nwb.prefetch([*first, f"{series}/data"] if whole else first)
     roi_ids = _series_roi_ids(nwb, plane, series)
     columns = None if rois is None else _roi_columns(roi_ids, rois, plane)
     times, data = nwb.read_timeseries(series, start, stop, columns)
@@ -267,6 +268,21 @@ def traces(
     frame = pd.DataFrame(np.asarray(data), index=pd.Index(times, name="time"))
     frame.columns = pd.Index(chosen, name="roi_id")
     return frame
+
+
+#: The largest trace array (bytes, uncompressed) a read of all its rows fetches in the batch
+#: that reads the ROI ids, instead of a round trip later.
+PREFETCH_DATA_BYTES = 64 * 2**20
+
+
+def _read_whole(nwb: NWB, data: str, rois: Iterable[int] | None) -> bool:
+    """Whether reading every row of the time x ROI array ``data`` fetches all of it whichever
+    ROIs are asked for (all of them; or ROIs stored together: one chunk across the ROI axis,
+    or an unchunked HDF5 dataset), and it is small enough to fetch at once."""
+    array = nwb.array(data)
+    chunks = getattr(array, "chunks", None)
+    together = chunks is None or (len(chunks) > 1 and chunks[1] >= array.shape[1])
+    return (rois is None or together) and array.nbytes <= PREFETCH_DATA_BYTES
 
 
 def _traces_of(kind: str, what: str) -> Callable[..., pd.DataFrame]:
