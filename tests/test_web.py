@@ -186,6 +186,21 @@ def test_spreadsheet_only_session_page(web):
     assert page.status == 200 and 'id="not-on-s3"' in page.text
 
 
+def test_a_spreadsheet_only_session_page_opened_first(mirror, tmp_path):
+    """A link to a session only the spreadsheet knows, followed on a new server before
+    its index page built the catalog, shows the session, not a 404."""
+    settings = Settings(
+        endpoint_url=mirror.endpoint_url,
+        bucket=BUCKET,
+        cache_dir=tmp_path / "cache",
+        spreadsheet=str(mirror.spreadsheet),
+        retries=1,
+    )
+    with running(settings) as url:
+        page = fetch(url + f"/session/{NOT_ON_S3}")
+    assert page.status == 200 and 'id="not-on-s3"' in page.text
+
+
 def test_folder_browser_pages_past_1000_keys(web, world):
     # the folder of the world's >1,000-key prefix that holds more than 1,000 entries itself
     big = max((p for p in (world.bucket_dir / world.big_listing_prefix).rglob("*") if p.is_dir()),

@@ -213,6 +213,11 @@ class WebState:
             assets = find_assets(raw, client=self.client, suggest=self.suggest)
         except SessionNotFound:
             row = row_future.result()
+            if row is None and self.catalog.is_empty:
+                # a link followed before the index built the catalog: the tracking
+                # spreadsheet may know a session the bucket does not hold yet
+                self.ensure_catalog()
+                row = self.catalog_row(raw)
             if row is None:
                 raise
             return SessionOverview(raw, parse_name(raw), False, row)
