@@ -610,6 +610,34 @@ def test_a_reply_beside_the_listing_cut_mid_body_is_fetched_again(server, dest, 
     assert summary.requests == {"GetObject": 4 if key == BIG else 2}
 
 
+def test_a_reply_beside_the_listing_of_a_folder_is_let_go(client, dest, monkeypatch):
+    """A key that is both an object and a folder downloads the folder: the reply of the GET
+    sent beside its listing is closed unread, not left open."""
+    import ppdata.transfer.plan as planning
+
+    put("scratch/both", b"an object")
+    put("scratch/both/inner.txt", b"a file in the folder")
+    sent = []
+    fetch = planning._fetch_ahead
+    monkeypatch.setattr(planning, "_fetch_ahead", lambda *a: sent.append(fetch(*a)) or sent[-1])
+    plan = plan_download("scratch/both", client=client, dest=dest, fetch_ahead=PART)
+    assert [f.key for f in plan.files] == ["scratch/both/inner.txt"] and not plan.ahead
+
+    def closed() -> bool:  # closed once its headers came, which may be after the listing
+        if not sent:
+            return False
+        try:
+            sent[0].body.read(1)
+        except ValueError:
+            return True
+        return False
+
+    deadline = time.monotonic() + 5
+    while not closed() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent and sent[0] is not None and closed()
+
+
 def test_an_object_changed_after_its_first_part_came_ahead(client, dest):
     key = "scratch/changing-ahead.bin"
     put(key, _bytes("v1", 11 * 2**20))

@@ -24,7 +24,7 @@ from ..errors import (
 )
 from ..remote.s3 import ObjectInfo, S3Client
 from .manifest import LOCK_NAME, MANIFEST_NAME
-from .model import Ahead, DownloadPlan, PlannedFile, RefusedKey
+from .model import Ahead, DownloadPlan, PlannedFile, RefusedKey, let_go
 from .parts import PART_SUFFIX, part_paths
 
 logger = logging.getLogger(__name__)
@@ -271,26 +271,30 @@ def _resolve_path(
     # object named ``<key>`` with its size and ETag (no HEAD needed).
     before = client.stats.snapshot()
     early = _start_ahead(client, key, plan.dest, fetch_ahead)
-    listing = client.list(key.rstrip("/"))
-    if folder in listing.prefixes:
-        plan.roots.append(folder)
-        plan.assets.append(folder.split("/", 1)[0])
-        return [(folder, None)]
-    info = next((o for o in listing.objects if o.key == key), None)
-    if info is not None:
-        if early is not None:
-            plan.ahead[key] = early
-            # what went out beside the listing (its attempts so far), counted as it went
-            sent = client.stats.snapshot() - before
-            plan.requests = {
-                op: c.requests
-                for op, c in sent.by_operation.items()
-                if c.requests and op != LISTING
-            }
-        parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
-        plan.roots.append(key)
-        plan.assets.append(key.split("/", 1)[0])
-        return [(parent, [info])]
+    unused = [early] if early is not None else []  # closed unread unless the plan keeps it
+    try:
+        listing = client.list(key.rstrip("/"))
+        if folder in listing.prefixes:
+            plan.roots.append(folder)
+            plan.assets.append(folder.split("/", 1)[0])
+            return [(folder, None)]
+        info = next((o for o in listing.objects if o.key == key), None)
+        if info is not None:
+            if early is not None:
+                plan.ahead[key], unused = early, []
+                # what went out beside the listing (its attempts so far), counted as it went
+                sent = client.stats.snapshot() - before
+                plan.requests = {
+                    op: c.requests
+                    for op, c in sent.by_operation.items()
+                    if c.requests and op != LISTING
+                }
+            parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+            plan.roots.append(key)
+            plan.assets.append(key.split("/", 1)[0])
+            return [(parent, [info])]
+    finally:
+        let_go(unused)
     parent = key.rstrip("/").rsplit("/", 1)[0] + "/" if "/" in key.rstrip("/") else ""
     there = client.list(parent).names if parent else []
     hint = (
