@@ -136,6 +136,7 @@ class FrontMD5:
         self._wanted = 0  # the furthest front reported
         self._busy = False  # a worker is hashing
         self._cond = threading.Condition()
+        self._view: memoryview | None = None  # the read buffer, used by the busy worker only
 
     def advance(self, front: int, *, wait: bool = False) -> None:
         """Hash the file up to ``front`` (its bytes are all there): here, or by the worker
@@ -148,7 +149,9 @@ class FrontMD5:
                 self._cond.wait()
             self._busy = True
         try:
-            view = memoryview(bytearray(HASH_BLOCK))
+            if self._view is None:
+                self._view = memoryview(bytearray(HASH_BLOCK))
+            view = self._view
             while True:
                 with self._cond:
                     start, stop = self._hashed, self._wanted
