@@ -150,14 +150,19 @@ trace_kind_option = click.option(
 )
 
 
+def channel_id(value: Any) -> int | str:
+    """An LFP channel as given or as stored: an electrode id (a whole number) or a name."""
+    text = str(value)
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 class ChannelType(click.ParamType):
     """An LFP channel: an electrode id (a whole number) or a channel name."""
 
     name = "channel"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> int | str:
-        text = str(value)
-        return int(text) if text.lstrip("-").isdigit() else text
+        return channel_id(value)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -478,7 +483,7 @@ def _lfp_columns(window: Any, session: str) -> dict[str, Any]:
         "layout": "data[channel][sample]",
         "start": float(times[0]) if len(times) else None,
         "rate_hz": rate,
-        "channels": [int(c) if str(c).lstrip("-").isdigit() else str(c) for c in window.channels],
+        "channels": [channel_id(c) for c in window.channels],
         "times": np.round(times, 9),
         "data": np.round(np.asarray(window.data, dtype=np.float64).T * 1e6, 2),
     }
