@@ -408,6 +408,17 @@ def test_reader_commands_report_stats_however_they_end(run, world):
     assert bad.code != 0 and "VISx_9" in bad.err and "HTTP requests" in bad.err
 
 
+def test_plot_reports_stats_however_it_ends(run, tmp_path):
+    """plot's --stats comes from the same place as the reading commands': once after a plot
+    written, and after one that failed."""
+    png = tmp_path / "rois.png"
+    good = run("plot", "rois", MESOSCOPE_A, "--out", str(png), "--stats")
+    assert good.code == 0, good.err
+    assert png.stat().st_size > 0 and good.err.count("HTTP requests") == 1
+    bad = run("plot", "rois", MESOSCOPE_A, "--out", str(png), "--plane", "VISx_9", "--stats")
+    assert bad.code != 0 and "VISx_9" in bad.err and bad.err.count("HTTP requests") == 1
+
+
 def test_behavior_window_keeps_samples_from_start_up_to_stop(run):
     whole = _strict_json(run("behavior", EPHYS_COMPLETE, "--json").out)
     cut = run("behavior", EPHYS_COMPLETE, "--start", "1", "--stop", "2", "--json")

@@ -101,15 +101,26 @@ def reader_options(csv: str | None = None, *, session: str | None = None) -> Cal
     def decorate(f: F) -> F:
         @functools.wraps(f)
         def run(app: App, **kwargs: Any) -> Any:
-            click.get_current_context().call_on_close(lambda: _report_stats(app))
             if session is None:
                 return f(app, **kwargs)
             return f(_session(app, kwargs.pop("session"), session), **kwargs)
 
-        command = json_option(nwb_options(common_options(pass_app(cast(F, run)))))
+        command = json_option(nwb_options(common_options(pass_app(reports_stats(cast(F, run))))))
         return click.option("--csv", metavar="FILE", help=csv)(command) if csv else command
 
     return decorate
+
+
+def reports_stats(f: F) -> F:
+    """With ``--stats`` (:func:`nwb_options`): the requests and bytes the command caused,
+    reported when it ends, whichever way it ends. Goes under :func:`pass_app`."""
+
+    @functools.wraps(f)
+    def run(app: App, *args: Any, **kwargs: Any) -> Any:
+        click.get_current_context().call_on_close(lambda: _report_stats(app))
+        return f(app, *args, **kwargs)
+
+    return cast(F, run)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -510,6 +521,7 @@ PLOTS = ["raster", "unit-quality", "dff", "rois", "running", "slap2-mean", *ALIG
 @nwb_options
 @common_options
 @pass_app
+@reports_stats
 def plot_command(
     app: App,
     kind: str,
@@ -548,7 +560,6 @@ def plot_command(
     }
     path = make_plot(kind, s, out, **options_for(kind, given))  # what this kind takes
     click.echo(f"Wrote {path}")
-    _report_stats(app)
 
 
 def register(cli: click.Group) -> None:
