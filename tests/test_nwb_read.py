@@ -576,6 +576,42 @@ def test_remote_zarr_units_and_spikes_in_few_requests(client, nwb_dir):
         np.testing.assert_array_equal(window.data, lfp.lfp(local, "ProbeA", 0.2, 0.4).data)
 
 
+def test_remote_zarr_units_fetch_the_brain_area_join_with_the_columns(bucket_client):
+    """The arrays of the brain-area join (the units' electrodes and the electrodes'
+    location) go out in the batch of the units' columns: while one column's reply is held
+    back, they are already sent (one round trip, not three more after the columns)."""
+    import threading
+    import time
+
+    from ppdata.mirror.proxy import Fault, LatencyProxy
+    from ppdata.remote.s3 import S3Client
+
+    join = ("units/electrodes_index/", "units/electrodes/", "electrodes/location/")
+    with LatencyProxy(bucket_client.settings.endpoint_url) as proxy:
+        settings = bucket_client.settings.with_(endpoint_url=proxy.endpoint_url)
+        with S3Client(settings) as c, open_nwb(f"s3://{BUCKET}/ephys.nwb", client=c) as nwb:
+            sent: list[str] = []
+            take = proxy._take_fault
+
+            def record(method: str, path: str) -> Fault | None:
+                sent.append(path)
+                return take(method, path)
+
+            proxy._take_fault = record  # type: ignore[method-assign]
+            proxy.add_fault(Fault("stall", match="/units/id/", stall=1.5))
+            reader = threading.Thread(target=lambda: frame.append(ephys.units(nwb)))
+            frame: list[object] = []
+            reader.start()
+            deadline = time.monotonic() + 1.2
+            while time.monotonic() < deadline and not all(any(j in p for p in sent) for j in join):
+                time.sleep(0.01)
+            during = list(sent)
+            reader.join()
+    assert frame and "brain_area" in frame[0]  # type: ignore[operator]
+    assert any("/units/id/" in p for p in during)
+    assert all(any(j in p for p in during) for j in join), during
+
+
 def test_remote_hdf5_through_block_cache(client, nwb_dir):
     key = "complete/ephys_h5.nwb"
     size = (nwb_dir / key).stat().st_size
@@ -915,10 +951,12 @@ def test_hdf5_read_ranges_is_the_same_remote_by_bytes_and_local_by_h5py(client, 
         np.testing.assert_array_equal(e, whole[a:b])
 
 
-def test_a_whole_session_roi_read_sends_the_data_with_the_roi_ids(bucket_client):
-    """Every row of one ROI's ΔF/F: the data (one chunk across the ROIs, so read whole
-    whichever ROI is asked for) goes out in the batch of the ROI ids, rois and timestamps,
-    one round trip instead of two; a time window waits for the timestamps as before."""
+def test_a_roi_read_sends_the_data_with_the_roi_ids_when_it_reads_it_all(bucket_client):
+    """One ROI's ΔF/F: the data (one chunk across the ROIs and one along time, so read
+    whole whichever ROI and window are asked for) goes out in the batch of the ROI ids,
+    rois and timestamps, one round trip instead of two. Where a window reads only some of
+    the data (several chunks along time, or an unchunked dataset), it waits for the
+    timestamps: see the next test."""
     import threading
     import time
 
@@ -942,7 +980,23 @@ def test_a_whole_session_roi_read_sends_the_data_with_the_roi_ids(bucket_client)
     with LatencyProxy(bucket_client.settings.endpoint_url) as proxy:
         settings = bucket_client.settings.with_(endpoint_url=proxy.endpoint_url)
         with S3Client(settings) as c, open_nwb("pophys.nwb.zarr", client=c) as nwb:
-            assert nwb.array(f"{series}/data").chunks[1] >= nwb.shape(f"{series}/data")[1]
+            data = nwb.array(f"{series}/data")
+            assert data.chunks[0] >= data.shape[0] and data.chunks[1] >= data.shape[1]
             assert sent_during_stall(rois=[1]) == 4  # ids, rois, timestamps and the data
         with S3Client(settings) as c, open_nwb("pophys.nwb.zarr", client=c) as nwb:
-            assert sent_during_stall(start=1.0, stop=2.0) == 3
+            assert sent_during_stall(start=1.0, stop=2.0) == 4
+
+
+def test_a_windowed_trace_read_fetches_the_data_early_only_when_it_reads_it_all(
+    client, monkeypatch
+):
+    """Which time x ROI arrays a read fetches whole (so early, with the ROI ids): with a
+    window, only those of one chunk along time (not 120,000 rows in 25,000-row chunks, nor
+    an unchunked dataset, of which a window reads only its rows' bytes); without one, any
+    whose chunks span the ROIs; never one larger than PREFETCH_DATA_BYTES."""
+    with open_nwb(LAYOUTS, client=client) as nwb:
+        for name in ("contiguous", "chunked", "gzip"):
+            assert not ophys._read_whole(nwb, name, None, windowed=True), name
+            assert ophys._read_whole(nwb, name, [1], windowed=False), name
+        monkeypatch.setattr(ophys, "PREFETCH_DATA_BYTES", nwb.array("chunked").nbytes - 1)
+        assert not ophys._read_whole(nwb, "chunked", None, windowed=False)

@@ -191,7 +191,7 @@ def units(
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
     names = [c for c in nwb.table_columns(UNITS) if c not in _SKIPPED_UNIT_COLUMNS]
     extra = ["spike_times_index"] if "num_spikes" not in names else []
-    columns = nwb.read_table(UNITS, [*names, *extra])
+    columns = nwb.read_table(UNITS, [*names, *extra], others=_brain_area_arrays(nwb, names))
     ids = columns.pop("id")
     frame = pd.DataFrame({k: _column(v) for k, v in columns.items()}, index=ids)
     frame.index.name = "unit_id"
@@ -285,14 +285,21 @@ def _default_qc(frame: pd.DataFrame) -> Any:
     return frame.eval(rule.replace("&", "and"))
 
 
+def _brain_area_arrays(nwb: NWB, columns: Iterable[str]) -> list[str]:
+    """What :func:`_brain_areas` reads, where the file has it all: the units' electrodes
+    (ragged) and the electrodes' ``location`` (none: the file cannot say)."""
+    paths = [f"{UNITS}/electrodes_index", f"{UNITS}/electrodes", f"{ELECTRODES}/location"]
+    if "extremum_channel_index" not in columns or not all(nwb.exists(p) for p in paths):
+        return []
+    return paths
+
+
 def _brain_areas(nwb: NWB, frame: pd.DataFrame) -> Any:
     """Each unit's brain area: the ``location`` of its peak channel, i.e.
     ``electrodes[i].iloc[extremum_channel_index]`` (None where the file cannot say)."""
+    if not _brain_area_arrays(nwb, frame.columns):
+        return None
     path = f"{ELECTRODES}/location"
-    if "extremum_channel_index" not in frame or not nwb.exists(path):
-        return None
-    if not (nwb.exists(f"{UNITS}/electrodes") and nwb.exists(f"{UNITS}/electrodes_index")):
-        return None
     ends = nwb.read(f"{UNITS}/electrodes_index").astype(np.int64)
     starts = np.concatenate([[0], ends[:-1]])
     peak = frame["extremum_channel_index"].to_numpy().astype(np.int64)

@@ -259,7 +259,8 @@ def traces(
     # them the data too, when a read of all its rows will fetch all of it anyway
     table = _roi_table(nwb, plane)
     first = [p for p in (f"{table}/id", f"{series}/rois", f"{series}/timestamps") if nwb.exists(p)]
-    whole = start is None and stop is None and _read_whole(nwb, f"{series}/data", rois)
+    windowed = start is not None or stop is not None
+    whole = _read_whole(nwb, f"{series}/data", rois, windowed=windowed)
     nwb.prefetch([*first, f"{series}/data"] if whole else first)
     roi_ids = _series_roi_ids(nwb, plane, series)
     columns = None if rois is None else _roi_columns(roi_ids, rois, plane)
@@ -270,17 +271,23 @@ def traces(
     return frame
 
 
-#: The largest trace array (bytes, uncompressed) a read of all its rows fetches in the batch
-#: that reads the ROI ids, instead of a round trip later.
+#: The largest trace array (bytes, uncompressed) a read that fetches all of it anyway
+#: fetches in the batch that reads the ROI ids, instead of a round trip later.
 PREFETCH_DATA_BYTES = 64 * 2**20
 
 
-def _read_whole(nwb: NWB, data: str, rois: Iterable[int] | None) -> bool:
-    """Whether reading every row of the time x ROI array ``data`` fetches all of it whichever
-    ROIs are asked for (all of them; or ROIs stored together: one chunk across the ROI axis,
-    or an unchunked HDF5 dataset), and it is small enough to fetch at once."""
+def _read_whole(nwb: NWB, data: str, rois: Iterable[int] | None, *, windowed: bool) -> bool:
+    """Whether the read fetches all of the time x ROI array ``data`` whichever ROIs are asked
+    for, and it is small enough to fetch at once.
+
+    Its rows: all of them without a time window; with one, only where the time axis is one
+    chunk (any window's rows are in it; a window of an unchunked HDF5 dataset reads only
+    its rows' bytes). Its ROIs: all of them, or ROIs stored together (one chunk across the
+    ROI axis, or an unchunked HDF5 dataset)."""
     array = nwb.array(data)
     chunks = getattr(array, "chunks", None)
+    if windowed and (chunks is None or chunks[0] < array.shape[0]):
+        return False
     together = chunks is None or (len(chunks) > 1 and chunks[1] >= array.shape[1])
     return (rois is None or together) and array.nbytes <= PREFETCH_DATA_BYTES
 
