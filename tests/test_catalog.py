@@ -137,6 +137,26 @@ def test_bad_filters_say_what_is_wrong(filled, filters, message):
         filled.sessions(**filters)
 
 
+def test_qc_filters_take_known_statuses_and_those_in_the_catalog(filled):
+    """A QC status is checked without a look-up when it is a known one (or blank); any other
+    must be in the catalog, case aside, and a typo names the valid ones."""
+    import sqlite3
+
+    with pytest.raises(InvalidFilter, match=r"--qc 'passed' is not a QC status; use one of .*Pass"):
+        filled.sessions(qc="passed")
+    con = sqlite3.connect(filled.settings.catalog_path)
+    with con:
+        con.execute(
+            "UPDATE sessions SET qc_status = 'Needs review' WHERE session = ?", (MESOSCOPE_A,)
+        )
+    con.close()
+    fresh = Catalog(filled.settings)
+    assert set(fresh.sessions(qc="needs REVIEW")["session"]) == {MESOSCOPE_A}
+    assert MESOSCOPE_A not in set(fresh.sessions(qc=["pass", "FAIL", "pending", "none"])["session"])
+    with pytest.raises(InvalidFilter, match="Needs review"):
+        fresh.sessions(qc=["Pass", "need review"])
+
+
 def test_did_you_mean(filled, client):
     typo = EPHYS_REPROCESSED.replace("820454", "820445")
     assert filled.suggest(typo)[0] == EPHYS_REPROCESSED

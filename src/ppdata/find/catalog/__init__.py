@@ -263,25 +263,28 @@ class Catalog:
         with self._connect() as con:
             return con.execute("SELECT 1 FROM sessions LIMIT 1").fetchone() is None
 
-    def _check_statuses(self, column: str, wanted: str | Sequence[str] | None) -> None:
+    @staticmethod
+    def _check_statuses(
+        con: sqlite3.Connection, column: str, wanted: str | Sequence[str] | None
+    ) -> None:
         """Refuse a QC status that is neither a known one nor in the catalog (a typo such
-        as ``passed`` would otherwise silently match nothing)."""
-        from ._query import InvalidFilter
+        as ``passed`` would otherwise silently match nothing). Only a status that is not
+        a known one is looked up."""
+        from ._query import BLANK_STATUSES, QC_STATUSES, InvalidFilter
 
         values = [wanted] if isinstance(wanted, str) else list(wanted or [])
-        if not values:
+        known = {v.lower() for v in (*QC_STATUSES, *BLANK_STATUSES)}
+        if all(v.strip().lower() in known for v in values):
             return
-        with self._connect() as con:
-            found = {
-                str(r[0])
-                for r in con.execute(f"SELECT DISTINCT {column} FROM sessions")
-                if r[0] is not None
-            }
-        valid = {v.lower(): v for v in ("Pass", "Fail", "Pending", *sorted(found))}
+        found = {
+            str(r[0])
+            for r in con.execute(f"SELECT DISTINCT {column} FROM sessions")
+            if r[0] is not None
+        }
+        valid = {v.lower(): v for v in (*QC_STATUSES, *sorted(found))}
         valid.update({"none": "none"})
-        blank = ("", "none", "null", "blank")
         bad = [
-            v for v in values if v.strip().lower() not in valid and v.strip().lower() not in blank
+            v for v in values if v.strip().lower() not in valid and v.strip().lower() not in known
         ]
         if bad:
             option = "--qc" if column == "qc_status" else "asset_qc"
@@ -348,8 +351,6 @@ class Catalog:
         from ._query import SELECT, frame, where
 
         check_keywords(filters, tuple(SessionFilters.__annotations__), "sessions()")
-        self._check_statuses("qc_status", filters.get("qc"))
-        self._check_statuses("asset_qc_status", filters.get("asset_qc"))
         conditions, params = where(filters)
         clause = " WHERE " + " AND ".join(conditions) if conditions else ""
         # Fetching rows costs more than filtering them, so a Catalog used again and again
@@ -358,6 +359,8 @@ class Catalog:
         # fetches the rows it needs.
         with self._connect() as con:
             con.execute("BEGIN")  # one consistent snapshot for every read below
+            self._check_statuses(con, "qc_status", filters.get("qc"))
+            self._check_statuses(con, "asset_qc_status", filters.get("asset_qc"))
             row = con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
             generation = row[0] if row else None
             cached = self._snapshot if self._snapshot and self._snapshot[0] == generation else None

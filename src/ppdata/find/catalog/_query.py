@@ -136,6 +136,12 @@ class SessionFilters(TypedDict, total=False):
     on_s3: bool | None
 
 
+#: The QC statuses of the tracking spreadsheet and of ``quality_control.json``.
+QC_STATUSES = ("Pass", "Fail", "Pending")
+#: What a QC filter may say for "no status" (the column is blank).
+BLANK_STATUSES = ("", "none", "null", "blank")
+
+
 def where(filters: SessionFilters) -> tuple[list[str], list[Any]]:
     """SQL conditions and their parameters for ``Catalog.sessions``.
 
@@ -169,7 +175,7 @@ def where(filters: SessionFilters) -> tuple[list[str], list[Any]]:
     for column, wanted in (("qc_status", qc), ("asset_qc_status", asset_qc)):
         if not wanted:
             continue
-        blank = [w for w in wanted if w.strip().lower() in ("", "none", "null", "blank")]
+        blank = [w for w in wanted if w.strip().lower() in BLANK_STATUSES]
         named = [w for w in wanted if w not in blank]
         either = [f"{column} IS NULL"] if blank else []
         if named:
@@ -200,6 +206,12 @@ def frame(rows: list[tuple[Any, ...]]) -> tuple[pd.DataFrame, Any]:
     rows' ``rowid`` (a numpy array, in the frame's order)."""
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+
+    def text(values: Sequence[str | None]) -> Any:
+        # the columns are TEXT (SQLite's affinity makes every value str or NULL): built by
+        # Arrow in C, ~5x faster than pandas converting each value
+        return pd.array(pa.array(values, type=pa.large_string()), dtype="str")
 
     n = len(TEXT)
     # newest first, then by name: two stable C-level sorts, cheaper than SQL's ORDER BY
@@ -207,12 +219,10 @@ def frame(rows: list[tuple[Any, ...]]) -> tuple[pd.DataFrame, Any]:
     rows.sort(key=itemgetter(n), reverse=True)
     columns = list(zip(*rows, strict=True)) if rows else [()] * (n + 4)
     # explicit dtypes: the same columns whatever the rows (an all-blank column stays str)
-    data: dict[str, Any] = {
-        name: pd.array(values, dtype="str") for name, values in zip(TEXT, columns, strict=False)
-    }
+    data: dict[str, Any] = {name: text(values) for name, values in zip(TEXT, columns, strict=False)}
     platforms = columns[TEXT.index("platform")]
     modality = {p: modality_of(p) for p in set(platforms)}
-    data["modality"] = pd.array([modality[p] for p in platforms], dtype="str")
+    data["modality"] = text([modality[p] for p in platforms])
     data["acquired"] = np.array(columns[n], dtype="datetime64[s]")
     data["refreshed_at"] = pd.to_datetime(
         pd.Series(columns[n + 1], dtype=object), format="ISO8601", utc=True
