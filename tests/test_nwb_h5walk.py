@@ -142,3 +142,54 @@ def test_after_the_walk_the_units_table_makes_no_request(client, world, monkeypa
         assert frame["brain_area"].notna().any()
     finally:
         session.close()
+
+
+def test_walk_spends_a_round_trip_only_on_bytes_not_yet_fetched(client, world):
+    """Walks side by side do not wait for each other's fetches when their own next bytes are
+    cached: every batch the walk asks for holds a block not yet fetched (the path to the
+    electrodes' location shares its blocks with the root's, and used to take a step of its
+    own for each of its links)."""
+    from ppdata.nwb.h5walk import prefetch_group
+    from ppdata.nwb.storage import S3File
+
+    key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
+    fileobj = S3File(client, key, block_size=16 * 2**10)
+    fileobj.prefetch([(0, fileobj.block_size)])
+    batches: list[bool] = []
+    fetch = fileobj.prefetch
+
+    def recording(ranges):
+        ranges = list(ranges)
+        batches.append(fileobj.cached(ranges))
+        fetch(ranges)
+
+    fileobj.prefetch = recording  # type: ignore[method-assign]
+    headers = prefetch_group(fileobj, "units", others=[LOCATION], whole=["electrodes"])
+    assert headers and len(batches) >= 2
+    assert not any(batches), batches  # no batch of bytes already there
+    fileobj.close()
+
+
+def test_walk_fetches_the_members_named_whole_whatever_their_size(client, world):
+    """``whole`` members (the units' electrodes, which the brain-area join reads whole) get
+    their data fetched by the walk, past ``data_limit``: h5py then reads them with no
+    request. Without it, the same read makes requests."""
+    import h5py
+
+    from ppdata.nwb.h5walk import prefetch_group
+    from ppdata.nwb.storage import S3File
+
+    key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
+
+    def requests_to_read_electrodes(whole: list[str]) -> int:
+        fileobj = S3File(client, key, block_size=16 * 2**10)
+        fileobj.prefetch([(0, fileobj.block_size)])
+        prefetch_group(fileobj, "units", data_limit=64, whole=whole)
+        before = client.stats.snapshot()
+        with h5py.File(fileobj, "r") as root:
+            assert root["units/electrodes"][:].size > 0
+        fileobj.close()
+        return (client.stats.snapshot() - before).requests
+
+    assert requests_to_read_electrodes(["electrodes"]) == 0
+    assert requests_to_read_electrodes([]) > 0

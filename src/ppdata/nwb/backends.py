@@ -254,10 +254,13 @@ class Backend(Protocol):
         nothing where a read of rows fetches their exact bytes itself (HDF5)."""
         ...
 
-    def prefetch_group(self, path: str, others: Sequence[str] = ()) -> None:
+    def prefetch_group(
+        self, path: str, others: Sequence[str] = (), whole: Sequence[str] = ()
+    ) -> None:
         """Fetch the metadata of opening the group at ``path``, listing it and opening its
-        members (and the data of its small arrays), and of opening the arrays at
-        ``others``: in one concurrent batch per step of the chain."""
+        members (and the data of its small arrays and of the members named in ``whole``),
+        and of opening the arrays at ``others``: in one concurrent batch per step of the
+        chain."""
         ...
 
     @property
@@ -320,7 +323,9 @@ class _TreeBackend(Generic[R]):
     def prefetch_arrays(self, arrays: Iterable[Any]) -> None:
         raise NotImplementedError
 
-    def prefetch_group(self, path: str, others: Sequence[str] = ()) -> None:
+    def prefetch_group(
+        self, path: str, others: Sequence[str] = (), whole: Sequence[str] = ()
+    ) -> None:
         """Nothing to do but for a remote HDF5 file (a Zarr's metadata is consolidated)."""
 
 
@@ -543,13 +548,15 @@ class H5Backend(_TreeBackend[S3File]):
         if self.remote is not None:
             self.remote.prefetch([r for ds in arrays for r in self._ranges_for(ds, slice(None))])
 
-    def prefetch_group(self, path: str, others: Sequence[str] = ()) -> None:
+    def prefetch_group(
+        self, path: str, others: Sequence[str] = (), whole: Sequence[str] = ()
+    ) -> None:
         """Follow the group's HDF5 metadata from the raw bytes, outside h5py's lock
         (:func:`ppdata.nwb.h5walk.prefetch_group`), so that h5py then finds it cached."""
         if self.remote is not None:
             from .h5walk import prefetch_group
 
-            prefetch_group(self.remote, path, others=others, large_indexes=False)
+            prefetch_group(self.remote, path, others=others, whole=whole, large_indexes=False)
 
     @property
     def hdf5_file(self) -> S3File | None:

@@ -188,8 +188,8 @@ def units(
     import pandas as pd
 
     # a remote HDF5 file: the table's metadata chain, its small columns and what the brain
-    # area join opens, in one concurrent batch per step (h5py: one round trip per block)
-    nwb.prefetch_group(UNITS, others=[f"{ELECTRODES}/location"])
+    # area join reads, in one concurrent batch per step (h5py: one round trip per block)
+    nwb.prefetch_group(UNITS, others=[f"{ELECTRODES}/location"], whole=["electrodes"])
     if not nwb.exists(UNITS):
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
     names = [c for c in nwb.table_columns(UNITS) if c not in _SKIPPED_UNIT_COLUMNS]

@@ -381,10 +381,13 @@ class NWB:
         if checked:
             self._guard(", ".join(checked), lambda: self._backend.prefetch(checked))
 
-    def prefetch_group(self, path: str, *, others: Sequence[str] = ()) -> None:
+    def prefetch_group(
+        self, path: str, *, others: Sequence[str] = (), whole: Sequence[str] = ()
+    ) -> None:
         """Fetch what opening the group at ``path``, listing it, opening its members and
-        reading its small arrays (columns of one value per row) will read, and what opening
-        the arrays at ``others`` will, ahead of it: on a remote HDF5 file one concurrent
+        reading its small arrays (columns of one value per row) and the members named in
+        ``whole`` will read, and what opening the arrays at ``others`` will, ahead of it:
+        on a remote HDF5 file one concurrent
         batch per step of its metadata chain, where h5py would make one round trip per
         block it misses. Nothing is read that h5py would not; the Zarr metadata is
         consolidated and a local file is read as it is, so both do nothing.
@@ -404,7 +407,7 @@ class NWB:
         >>> s.close()
         """
         paths = [p.strip("/") for p in others]
-        self._guard(path, lambda: self._backend.prefetch_group(path.strip("/"), paths))
+        self._guard(path, lambda: self._backend.prefetch_group(path.strip("/"), paths, whole))
 
     def prefetch_ranges(self, path: str, ranges: Sequence[tuple[int, int]]) -> None:
         """Fetch the chunks holding rows ``[start, end)`` of an array, for every range, in

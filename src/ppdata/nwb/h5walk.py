@@ -36,6 +36,8 @@ _CONTINUATION, _SYMBOL_TABLE = 0x10, 0x11
 _VLEN = 9
 #: A bound on anything read by size from the file (a header chunk, a heap, a collection).
 _MAX_PIECE = 8 * 2**20
+#: The size limit of an array fetched whole whatever its size.
+_NO_LIMIT = 2**62
 #: Bound on chained steps (B-tree levels, header continuations): a corrupt file ends here.
 _MAX_STEPS = 16
 
@@ -77,6 +79,12 @@ class _File:
         #: whether a large array's chunk index is fetched (see :func:`prefetch_group`)
         self.large_indexes = True
 
+    def cached(self, need: Need) -> bool:
+        """Whether the file object already holds every byte of ``need`` (one that cannot
+        say is taken not to)."""
+        check = getattr(self.fileobj, "cached", None)
+        return bool(check is not None and check(need))
+
     def read(self, start: int, size: int) -> bytes:
         if size < 0 or size > _MAX_PIECE or start < 0 or start + size > self.fileobj.size:
             raise _Stop(f"a read of {size} bytes at {start} is outside the file")
@@ -104,6 +112,7 @@ def prefetch_group(
     others: Sequence[str] = (),
     data_limit: int = 2**20,
     large_indexes: bool = True,
+    whole: Sequence[str] = (),
 ) -> dict[str, int]:
     """Fetch what h5py reads to open ``group``, list its members, open each of them and
     read the small ones, and to open and read the objects at the paths ``others``: in one
@@ -125,6 +134,9 @@ def prefetch_group(
     large_indexes : bool
         Whether to fetch the chunk index of the larger arrays (to read parts of them next);
         without, only their header.
+    whole : sequence of str
+        Members of ``group`` whose data are fetched whatever their size (a column a join
+        reads whole): beside the other steps, not in a round trip after the walk.
 
     Returns
     -------
@@ -137,10 +149,10 @@ def prefetch_group(
         f.large_indexes = large_indexes
         walks = [
             _header(f, f.root.header),  # h5py reads it (and its continuations) to open the file
-            _members(f, _parts(group), data_limit),
+            _members(f, _parts(group), data_limit, frozenset(whole)),
             *(_object(f, _parts(p), data_limit) for p in others),
         ]
-        results = _drive(fileobj, _parallel(*walks))
+        results = _drive(fileobj, _parallel(f, *walks))
     except (_Stop, struct.error, IndexError, ValueError):
         return {}
     return results[1] or {}
@@ -161,43 +173,54 @@ def _drive(fileobj: Any, walk: Walk) -> Any:
         return done.value
 
 
-def _parallel(*walks: Walk) -> Walk:
-    """Walks run side by side: each step fetches what all of them need next."""
+def _parallel(f: _File, *walks: Walk) -> Walk:
+    """Walks run side by side: each step fetches what all of them need next. A walk whose
+    next need is already cached goes on at once instead of waiting for the others' fetch,
+    so a chain of cached links (a group path whose headers share a block) costs no round
+    trip of its own."""
     results: list[Any] = [None] * len(walks)
     live: dict[int, Need] = {}
-    for i, walk in enumerate(walks):
+
+    def advance(i: int, started: bool) -> None:
+        walk = walks[i]
         try:
-            live[i] = next(walk)
+            need = walk.send(None) if started else next(walk)
+            while f.cached(need):
+                need = walk.send(None)
+            live[i] = need
         except StopIteration as done:
             results[i] = done.value
+            live.pop(i, None)
+
+    for i in range(len(walks)):
+        advance(i, started=False)
     while live:
         yield [r for need in live.values() for r in need]
         for i in list(live):
-            try:
-                live[i] = walks[i].send(None)
-            except StopIteration as done:
-                results[i] = done.value
-                del live[i]
+            advance(i, started=True)
     return results
 
 
 # --- walks -------------------------------------------------------------------------------
 
 
-def _members(f: _File, parts: list[str], limit: int) -> Walk:
+def _members(f: _File, parts: list[str], limit: int, whole: frozenset[str] = frozenset()) -> Walk:
     """Open a group (its header and attributes), list it, and fetch every member's header
-    and chunk index, and the data of the small ones."""
+    and chunk index, and the data of the small ones and of those named in ``whole``."""
     entry = yield from _open(f, parts, read_last=False)
     if entry is None:
         return None
     if entry.btree is not None and entry.heap is not None:
         _, members = yield from _parallel(
-            _header(f, entry.header), _entries(f, entry.btree, entry.heap)
+            f, _header(f, entry.header), _entries(f, entry.btree, entry.heap)
         )
     else:
         messages = yield from _header(f, entry.header)
         members = yield from _entries(f, *_symbol_table(f, messages))
-    yield from _parallel(*(_dataset(f, e.header, limit) for e in members.values()))
+    yield from _parallel(
+        f,
+        *(_dataset(f, e.header, _NO_LIMIT if n in whole else limit) for n, e in members.items()),
+    )
     return {name: e.header for name, e in members.items()}
 
 

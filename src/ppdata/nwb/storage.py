@@ -328,14 +328,22 @@ class S3File(io.RawIOBase):
         last = max(0, self.size - 1) // self.block_size * self.block_size
         return [(0, min(self.size, self.block_size)), (last, self.size)]
 
-    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
-        """Make sure the blocks covering byte ranges ``[start, end)`` are cached."""
+    def _missing(self, ranges: Iterable[tuple[int, int]]) -> list[int]:
+        """The blocks covering byte ranges ``[start, end)`` that are not cached, in order."""
         wanted: set[int] = set()
         for start, end in ranges:
             end = min(end, self.size)
             if end > start:
                 wanted.update(range(start // self.block_size, (end - 1) // self.block_size + 1))
-        missing = sorted(b for b in wanted if b not in self._blocks)
+        return sorted(b for b in wanted if b not in self._blocks)
+
+    def cached(self, ranges: Iterable[tuple[int, int]]) -> bool:
+        """Whether every byte of these ranges ``[start, end)`` is cached (nothing to fetch)."""
+        return not self._missing(ranges)
+
+    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Make sure the blocks covering byte ranges ``[start, end)`` are cached."""
+        missing = self._missing(ranges)
         if not missing:
             return
         runs: list[tuple[int, int]] = []
