@@ -173,15 +173,17 @@ def test_walk_spends_a_round_trip_only_on_bytes_not_yet_fetched(client, world):
 def test_walk_fetches_the_members_named_whole_whatever_their_size(client, world):
     """``whole`` members (the units' electrodes, which the brain-area join reads whole) get
     their data fetched by the walk, past ``data_limit``: h5py then reads them with no
-    request. Without it, the same read makes requests."""
+    request. Without it, the same read makes requests. ``whole`` may be a function of the
+    group's member names: units() fetches the electrodes only where the join will be made."""
     import h5py
 
+    from ppdata.nwb.ephys import _joined_whole
     from ppdata.nwb.h5walk import prefetch_group
     from ppdata.nwb.storage import S3File
 
     key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
 
-    def requests_to_read_electrodes(whole: list[str]) -> int:
+    def requests_to_read_electrodes(whole) -> int:
         fileobj = S3File(client, key, block_size=16 * 2**10)
         fileobj.prefetch([(0, fileobj.block_size)])
         prefetch_group(fileobj, "units", data_limit=64, whole=whole)
@@ -193,3 +195,13 @@ def test_walk_fetches_the_members_named_whole_whatever_their_size(client, world)
 
     assert requests_to_read_electrodes(["electrodes"]) == 0
     assert requests_to_read_electrodes([]) > 0
+    # chosen from the group's members, as units() does for its brain-area join
+    seen: list[str] = []
+
+    def choose(members):
+        seen.extend(members)
+        return _joined_whole(members)
+
+    assert requests_to_read_electrodes(choose) == 0
+    assert {"electrodes", "extremum_channel_index", "spike_times"} <= set(seen)
+    assert _joined_whole(["electrodes", "electrodes_index", "spike_times"]) == []

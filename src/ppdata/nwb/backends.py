@@ -28,6 +28,7 @@ from .storage import S3File, S3ZarrStore
 
 if TYPE_CHECKING:
     from ..remote.s3 import S3Client
+    from .h5walk import WholeMembers
 
 __all__ = ["Backend", "H5Backend", "ZarrBackend", "decode_value", "install_safe_pickle"]
 
@@ -255,7 +256,7 @@ class Backend(Protocol):
         ...
 
     def prefetch_group(
-        self, path: str, others: Sequence[str] = (), whole: Sequence[str] = ()
+        self, path: str, others: Sequence[str] = (), whole: WholeMembers = ()
     ) -> None:
         """Fetch the metadata of opening the group at ``path``, listing it and opening its
         members (and the data of its small arrays and of the members named in ``whole``),
@@ -324,7 +325,7 @@ class _TreeBackend(Generic[R]):
         raise NotImplementedError
 
     def prefetch_group(
-        self, path: str, others: Sequence[str] = (), whole: Sequence[str] = ()
+        self, path: str, others: Sequence[str] = (), whole: WholeMembers = ()
     ) -> None:
         """Nothing to do but for a remote HDF5 file (a Zarr's metadata is consolidated)."""
 
@@ -549,7 +550,7 @@ class H5Backend(_TreeBackend[S3File]):
             self.remote.prefetch([r for ds in arrays for r in self._ranges_for(ds, slice(None))])
 
     def prefetch_group(
-        self, path: str, others: Sequence[str] = (), whole: Sequence[str] = ()
+        self, path: str, others: Sequence[str] = (), whole: WholeMembers = ()
     ) -> None:
         """Follow the group's HDF5 metadata from the raw bytes, outside h5py's lock
         (:func:`ppdata.nwb.h5walk.prefetch_group`), so that h5py then finds it cached."""

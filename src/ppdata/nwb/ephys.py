@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -189,7 +189,7 @@ def units(
 
     # a remote HDF5 file: the table's metadata chain, its small columns and what the brain
     # area join reads, in one concurrent batch per step (h5py: one round trip per block)
-    nwb.prefetch_group(UNITS, others=[f"{ELECTRODES}/location"], whole=["electrodes"])
+    nwb.prefetch_group(UNITS, others=[f"{ELECTRODES}/location"], whole=_joined_whole)
     if not nwb.exists(UNITS):
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
     names = [c for c in nwb.table_columns(UNITS) if c not in _SKIPPED_UNIT_COLUMNS]
@@ -286,6 +286,13 @@ def _default_qc(frame: pd.DataFrame) -> Any:
         return None
     frame.attrs["default_qc_rule"] = rule
     return frame.eval(rule.replace("&", "and"))
+
+
+def _joined_whole(members: Collection[str]) -> list[str]:
+    """The units' column the brain-area join reads whole (``electrodes``), where the table
+    has what the join needs: for :meth:`NWB.prefetch_group`'s ``whole``."""
+    needed = {"electrodes", "electrodes_index", "extremum_channel_index"}
+    return ["electrodes"] if needed <= set(members) else []
 
 
 def _brain_area_arrays(nwb: NWB, columns: Iterable[str]) -> list[str]:

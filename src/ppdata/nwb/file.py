@@ -24,6 +24,7 @@ from .summary import summarize
 if TYPE_CHECKING:
     from ..remote.s3 import S3Client
     from ..remote.stats import RequestCounts
+    from .h5walk import WholeMembers
     from .storage import S3File
 
 __all__ = ["NWB", "STRICT_WINDOWS"]
@@ -382,7 +383,7 @@ class NWB:
             self._guard(", ".join(checked), lambda: self._backend.prefetch(checked))
 
     def prefetch_group(
-        self, path: str, *, others: Sequence[str] = (), whole: Sequence[str] = ()
+        self, path: str, *, others: Sequence[str] = (), whole: WholeMembers = ()
     ) -> None:
         """Fetch what opening the group at ``path``, listing it, opening its members and
         reading its small arrays (columns of one value per row) and the members named in

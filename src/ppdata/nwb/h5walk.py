@@ -20,11 +20,11 @@ changes what is read.
 from __future__ import annotations
 
 import struct
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
-__all__ = ["prefetch_group"]
+__all__ = ["WholeMembers", "prefetch_group"]
 
 #: Byte ranges ``[start, end)`` a step needs before it can go on.
 Need = list[tuple[int, int]]
@@ -38,6 +38,9 @@ _VLEN = 9
 _MAX_PIECE = 8 * 2**20
 #: The size limit of an array fetched whole whatever its size.
 _NO_LIMIT = 2**62
+#: The members of a group whose data a walk fetches whatever their size: their names, or a
+#: function that chooses them from the names of the group's members.
+WholeMembers: TypeAlias = Sequence[str] | Callable[[Collection[str]], Iterable[str]]
 #: Bound on chained steps (B-tree levels, header continuations): a corrupt file ends here.
 _MAX_STEPS = 16
 
@@ -112,7 +115,7 @@ def prefetch_group(
     others: Sequence[str] = (),
     data_limit: int = 2**20,
     large_indexes: bool = True,
-    whole: Sequence[str] = (),
+    whole: WholeMembers = (),
 ) -> dict[str, int]:
     """Fetch what h5py reads to open ``group``, list its members, open each of them and
     read the small ones, and to open and read the objects at the paths ``others``: in one
@@ -134,9 +137,11 @@ def prefetch_group(
     large_indexes : bool
         Whether to fetch the chunk index of the larger arrays (to read parts of them next);
         without, only their header.
-    whole : sequence of str
+    whole : sequence of str, or callable
         Members of ``group`` whose data are fetched whatever their size (a column a join
-        reads whole): beside the other steps, not in a round trip after the walk.
+        reads whole): beside the other steps, not in a round trip after the walk. A
+        function is given the names of the group's members and returns those to fetch
+        (so that a join's column is fetched only where the join will be made).
 
     Returns
     -------
@@ -149,7 +154,7 @@ def prefetch_group(
         f.large_indexes = large_indexes
         walks = [
             _header(f, f.root.header),  # h5py reads it (and its continuations) to open the file
-            _members(f, _parts(group), data_limit, frozenset(whole)),
+            _members(f, _parts(group), data_limit, whole),
             *(_object(f, _parts(p), data_limit) for p in others),
         ]
         results = _drive(fileobj, _parallel(f, *walks))
@@ -204,9 +209,9 @@ def _parallel(f: _File, *walks: Walk) -> Walk:
 # --- walks -------------------------------------------------------------------------------
 
 
-def _members(f: _File, parts: list[str], limit: int, whole: frozenset[str] = frozenset()) -> Walk:
+def _members(f: _File, parts: list[str], limit: int, whole: WholeMembers = ()) -> Walk:
     """Open a group (its header and attributes), list it, and fetch every member's header
-    and chunk index, and the data of the small ones and of those named in ``whole``."""
+    and chunk index, and the data of the small ones and of those ``whole`` names."""
     entry = yield from _open(f, parts, read_last=False)
     if entry is None:
         return None
@@ -217,9 +222,10 @@ def _members(f: _File, parts: list[str], limit: int, whole: frozenset[str] = fro
     else:
         messages = yield from _header(f, entry.header)
         members = yield from _entries(f, *_symbol_table(f, messages))
+    chosen = set(whole(list(members)) if callable(whole) else whole)
     yield from _parallel(
         f,
-        *(_dataset(f, e.header, _NO_LIMIT if n in whole else limit) for n, e in members.items()),
+        *(_dataset(f, e.header, _NO_LIMIT if n in chosen else limit) for n, e in members.items()),
     )
     return {name: e.header for name, e in members.items()}
 
