@@ -194,7 +194,8 @@ def units(
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
     names = [c for c in nwb.table_columns(UNITS) if c not in _SKIPPED_UNIT_COLUMNS]
     extra = ["spike_times_index"] if "num_spikes" not in names else []
-    columns = nwb.read_table(UNITS, [*names, *extra], others=_brain_area_arrays(nwb, names))
+    joined = _brain_area_arrays(nwb, names)
+    columns = nwb.read_table(UNITS, [*names, *extra], others=joined)
     ids = columns.pop("id")
     frame = pd.DataFrame({k: _column(v) for k, v in columns.items()}, index=ids)
     frame.index.name = "unit_id"
@@ -204,7 +205,7 @@ def units(
     frame["label"] = _labels(frame)
     frame["default_qc"] = _default_qc(frame)
     frame["probe"] = _probes(nwb, frame)
-    frame["brain_area"] = _brain_areas(nwb, frame)
+    frame["brain_area"] = _brain_areas(nwb, frame, joined)
     if area is not None:
         wanted = _as_set(area)
         valid = set(frame["brain_area"].dropna().astype(str))
@@ -288,29 +289,35 @@ def _default_qc(frame: pd.DataFrame) -> Any:
     return frame.eval(rule.replace("&", "and"))
 
 
+#: The units' columns the brain-area join reads (each unit's electrodes, ragged), beside
+#: its peak channel (``extremum_channel_index``) and the electrodes' ``location``.
+_JOIN_COLUMNS = ("electrodes_index", "electrodes")
+
+
 def _joined_whole(members: Collection[str]) -> list[str]:
     """The units' column the brain-area join reads whole (``electrodes``), where the table
     has what the join needs: for :meth:`NWB.prefetch_group`'s ``whole``."""
-    needed = {"electrodes", "electrodes_index", "extremum_channel_index"}
+    needed = {*_JOIN_COLUMNS, "extremum_channel_index"}
     return ["electrodes"] if needed <= set(members) else []
 
 
 def _brain_area_arrays(nwb: NWB, columns: Iterable[str]) -> list[str]:
     """What :func:`_brain_areas` reads, where the file has it all: the units' electrodes
     (ragged) and the electrodes' ``location`` (none: the file cannot say)."""
-    paths = [f"{UNITS}/electrodes_index", f"{UNITS}/electrodes", f"{ELECTRODES}/location"]
+    paths = [*(f"{UNITS}/{c}" for c in _JOIN_COLUMNS), f"{ELECTRODES}/location"]
     if "extremum_channel_index" not in columns or not all(nwb.exists(p) for p in paths):
         return []
     return paths
 
 
-def _brain_areas(nwb: NWB, frame: pd.DataFrame) -> Any:
+def _brain_areas(nwb: NWB, frame: pd.DataFrame, joined: list[str]) -> Any:
     """Each unit's brain area: the ``location`` of its peak channel, i.e.
-    ``electrodes[i].iloc[extremum_channel_index]`` (None where the file cannot say)."""
-    if not _brain_area_arrays(nwb, frame.columns):
+    ``electrodes[i].iloc[extremum_channel_index]``, from the arrays ``joined``
+    (:func:`_brain_area_arrays`; none: the file cannot say, ``None``)."""
+    if not joined:
         return None
-    path = f"{ELECTRODES}/location"
-    ends = nwb.read(f"{UNITS}/electrodes_index").astype(np.int64)
+    index, electrodes, path = joined
+    ends = nwb.read(index).astype(np.int64)
     starts = np.concatenate([[0], ends[:-1]])
     peak = frame["extremum_channel_index"].to_numpy().astype(np.int64)
     position = starts + peak
@@ -319,7 +326,7 @@ def _brain_areas(nwb: NWB, frame: pd.DataFrame) -> Any:
     if valid.any():
         # one element per unit, but spread over the whole array: its chunks are all needed,
         # so one read of it (one batch of chunks, one decode) beats thousands of slices
-        flat = nwb.read(f"{UNITS}/electrodes")
+        flat = nwb.read(electrodes)
         rows[valid] = np.asarray(flat, dtype=np.int64)[position[valid]]
     locations = nwb.read(path)
     out = np.array([str(locations[r]) if r >= 0 else None for r in rows], dtype=object)
