@@ -386,12 +386,13 @@ class NWB:
         self, path: str, *, others: Sequence[str] = (), whole: WholeMembers = ()
     ) -> None:
         """Fetch what opening the group at ``path``, listing it, opening its members and
-        reading its small arrays (columns of one value per row) and the members named in
-        ``whole`` will read, and what opening the arrays at ``others`` will, ahead of it:
-        on a remote HDF5 file one concurrent
+        reading its small arrays (columns of one value per row) will read, and what opening
+        the arrays at ``others`` will, ahead of it: on a remote HDF5 file one concurrent
         batch per step of its metadata chain, where h5py would make one round trip per
-        block it misses. Nothing is read that h5py would not; the Zarr metadata is
-        consolidated and a local file is read as it is, so both do nothing.
+        block it misses. Nothing is read that h5py would not, but the data of the members
+        ``whole`` chooses (names, or a function of the member names: see
+        :func:`ppdata.nwb.h5walk.prefetch_group`), which the caller will read next. The
+        Zarr metadata is consolidated and a local file is read as it is, so both do nothing.
 
         A missing path, or a file laid out in a way the walk does not know, fetches less
         and raises nothing: the reads that follow find what they find.
