@@ -576,37 +576,54 @@ def test_remote_zarr_units_and_spikes_in_few_requests(client, nwb_dir):
         np.testing.assert_array_equal(window.data, lfp.lfp(local, "ProbeA", 0.2, 0.4).data)
 
 
+def _sent_while_held(proxy, held: str, read, enough) -> list[str]:
+    """Run ``read`` in a thread while ``proxy`` holds back, for 1.5 s, the reply of the
+    request whose path has ``held`` in it; the paths of the requests sent meanwhile (once
+    ``enough(paths)`` is true, or after 1.2 s, while that reply is still held)."""
+    import threading
+    import time
+
+    from ppdata.mirror.proxy import Fault
+
+    sent: list[str] = []
+    take = proxy._take_fault
+
+    def record(method: str, path: str) -> Fault | None:
+        sent.append(path)
+        return take(method, path)
+
+    proxy._take_fault = record
+    proxy.add_fault(Fault("stall", match=held, stall=1.5))
+    reader = threading.Thread(target=read)
+    reader.start()
+    deadline = time.monotonic() + 1.2
+    while time.monotonic() < deadline and not enough(sent):
+        time.sleep(0.01)
+    during = list(sent)
+    reader.join()
+    proxy._take_fault = take
+    return during
+
+
 def test_remote_zarr_units_fetch_the_brain_area_join_with_the_columns(bucket_client):
     """The arrays of the brain-area join (the units' electrodes and the electrodes'
     location) go out in the batch of the units' columns: while one column's reply is held
     back, they are already sent (one round trip, not three more after the columns)."""
-    import threading
-    import time
-
-    from ppdata.mirror.proxy import Fault, LatencyProxy
+    from ppdata.mirror.proxy import LatencyProxy
     from ppdata.remote.s3 import S3Client
 
     join = ("units/electrodes_index/", "units/electrodes/", "electrodes/location/")
+
+    def all_sent(sent: list[str]) -> bool:
+        return all(any(j in p for p in sent) for j in join)
+
+    frame: list[object] = []
     with LatencyProxy(bucket_client.settings.endpoint_url) as proxy:
         settings = bucket_client.settings.with_(endpoint_url=proxy.endpoint_url)
         with S3Client(settings) as c, open_nwb(f"s3://{BUCKET}/ephys.nwb", client=c) as nwb:
-            sent: list[str] = []
-            take = proxy._take_fault
-
-            def record(method: str, path: str) -> Fault | None:
-                sent.append(path)
-                return take(method, path)
-
-            proxy._take_fault = record  # type: ignore[method-assign]
-            proxy.add_fault(Fault("stall", match="/units/id/", stall=1.5))
-            reader = threading.Thread(target=lambda: frame.append(ephys.units(nwb)))
-            frame: list[object] = []
-            reader.start()
-            deadline = time.monotonic() + 1.2
-            while time.monotonic() < deadline and not all(any(j in p for p in sent) for j in join):
-                time.sleep(0.01)
-            during = list(sent)
-            reader.join()
+            during = _sent_while_held(
+                proxy, "/units/id/", lambda: frame.append(ephys.units(nwb)), all_sent
+            )
     assert frame and "brain_area" in frame[0]  # type: ignore[operator]
     assert any("/units/id/" in p for p in during)
     assert all(any(j in p for p in during) for j in join), during
@@ -957,25 +974,16 @@ def test_a_roi_read_sends_the_data_with_the_roi_ids_when_it_reads_it_all(bucket_
     rois and timestamps, one round trip instead of two. Where a window reads only some of
     the data (several chunks along time, or an unchunked dataset), it waits for the
     timestamps: see the next test."""
-    import threading
-    import time
-
-    from ppdata.mirror.proxy import Fault, LatencyProxy
+    from ppdata.mirror.proxy import LatencyProxy
     from ppdata.remote.s3 import S3Client
 
     series = "processing/VISp_0/dff_timeseries/dff_timeseries"
 
     def sent_during_stall(**read: object) -> int:
-        proxy.add_fault(Fault("stall", match="dff_timeseries/rois/", stall=1.5))
-        before = proxy.total_requests
-        reader = threading.Thread(target=ophys.dff, args=(nwb, "VISp_0"), kwargs=read)
-        reader.start()
-        deadline = time.monotonic() + 1.0
-        while proxy.total_requests < before + 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        sent = proxy.total_requests - before
-        reader.join()
-        return sent
+        def dff() -> None:
+            ophys.dff(nwb, "VISp_0", **read)
+
+        return len(_sent_while_held(proxy, "dff_timeseries/rois/", dff, lambda s: len(s) >= 4))
 
     with LatencyProxy(bucket_client.settings.endpoint_url) as proxy:
         settings = bucket_client.settings.with_(endpoint_url=proxy.endpoint_url)
