@@ -829,6 +829,14 @@ def main() -> None:
         "--no-notebook", action="store_true", help="skip the notebook side (with --compare)"
     )
     parser.add_argument("--rounds", type=int, default=1, help="runs per side (median shown)")
+    parser.add_argument(
+        "--server",
+        choices=["moto", "static"],
+        default="moto",
+        help="moto: the project's mirror; static: the world's bucket folder served read-only, "
+        "a ranged GET costing time in proportion to its range as on S3 (moto reads the whole "
+        "object for each: ~0.7 s per request on the bench world's 1.4 GB NWB)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -847,7 +855,7 @@ def main() -> None:
     worker = Worker()
     other = Worker(str(args.compare.resolve())) if args.compare else None
     try:
-        with mirror_process(world) as (endpoint, _sheet):
+        with mirror_process(world, server=args.server) as (endpoint, _sheet):
             plan, notes = make_plan(endpoint, MESOSCOPE_B if args.quick else MESOSCOPE_A)
             LFP_FLOOR.update(plan["lfp_floor"])
             print(f"World: {world}. " + "\n".join(["", *notes]).replace("\n", "\n- ") + "\n")

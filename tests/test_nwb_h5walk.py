@@ -4,6 +4,7 @@ the project units scan and ``Session.units()``, and gives up quietly on files it
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ppdata.mirror.world import EPHYS_COMPLETE
 
@@ -205,3 +206,109 @@ def test_walk_fetches_the_members_named_whole_whatever_their_size(client, world)
     assert requests_to_read_electrodes(choose) == 0
     assert {"electrodes", "extremum_channel_index", "spike_times"} <= set(seen)
     assert _joined_whole(["electrodes", "electrodes_index", "spike_times"]) == []
+
+
+def test_session_units_walks_before_h5py_opens_the_file(client, world, monkeypatch):
+    """``Session.units()`` opens the complete NWB with the units' walk run first
+    (``ephys.prepare_units``): its first batch holds the root group's blocks too, so h5py's
+    open finds all it reads cached, where a plain open reads them one round trip at a time.
+    The units table then makes no request of its own."""
+    import h5py
+
+    import ppdata.nwb.ephys as ephys
+    import ppdata.nwb.storage as storage
+    from ppdata.session import Session
+
+    monkeypatch.setattr(storage, "BLOCK_SIZE", 16 * 2**10)
+    opening: list[int] = []
+    reading: list[int] = []
+    real_file, real_units = h5py.File, ephys.units
+
+    def counted(into, call):
+        def wrapper(*args, **kwargs):
+            before = client.stats.snapshot()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                into.append((client.stats.snapshot() - before).requests)
+
+        return wrapper
+
+    monkeypatch.setattr(h5py, "File", counted(opening, real_file))
+    monkeypatch.setattr(ephys, "units", counted(reading, real_units))
+    with Session(EPHYS_COMPLETE, client=client) as session:
+        frame = session.units()
+        assert session.nwb().hdf5_file is not None
+    assert len(frame) == world.session(EPHYS_COMPLETE).current("nwb").units
+    assert frame["brain_area"].notna().all()
+    assert opening == [0] and reading == [0], (opening, reading)
+    with Session(EPHYS_COMPLETE, client=client) as session:
+        session.nwb()  # no walk first
+    assert opening[1] > 0
+
+
+def test_the_same_walk_again_reads_nothing(client, world):
+    """A walk made again on the same file (an open's ``prepare``, then the read it was made
+    for) returns the first one's result without reading the file."""
+    from ppdata.nwb.h5walk import prefetch_group
+    from ppdata.nwb.storage import S3File
+
+    key = world.session(EPHYS_COMPLETE).current("nwb").nwb_key
+    fileobj = S3File(client, key, block_size=16 * 2**10)
+    fileobj.prefetch([(0, fileobj.block_size)])
+    first = prefetch_group(fileobj, "units", others=[LOCATION])
+    assert first
+    fileobj.read_range = None  # type: ignore[assignment,method-assign]  # reading would fail
+    assert prefetch_group(fileobj, "units", others=[LOCATION]) == first
+    with pytest.raises(TypeError):  # another walk does read
+        prefetch_group(fileobj, "units")
+    fileobj.close()
+
+
+def test_walk_fetches_a_chunk_index_beside_the_rest_of_its_header(tmp_path):
+    """Where an array's header holds its layout and continues elsewhere (attributes written
+    after the data, as hdmf does), its chunk index is fetched in the same batch as the
+    continuation: h5py reads both, and neither needs the other."""
+    import struct
+
+    import h5py
+
+    from ppdata.nwb import h5walk
+
+    path = tmp_path / "continued.h5"
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset("units/electrodes_index", data=np.arange(3000), chunks=(1000,))
+        for i in range(5):
+            f.create_dataset(f"units/c{i}", data=np.arange(10))
+        for i in range(30):
+            ds.attrs[f"note{i}"] = "x" * 40
+    with h5py.File(path, "r") as f:
+        group = f["units"]
+        address = group.id.links.get_info(b"electrodes_index").u
+        expected = f["units/electrodes_index"][:]
+
+    class Batches(_LocalBlocks):
+        def __init__(self, path) -> None:
+            super().__init__(path)
+            self.batches: list[list[tuple[int, int]]] = []
+
+        def prefetch(self, ranges) -> None:
+            self.batches.append(list(ranges))
+
+    local = Batches(path)
+    walk = h5walk._File(local)
+    size = struct.unpack_from("<I", local.data, address + 8)[0]
+    messages, following = h5walk._parse(walk, [(address + 16, size)])
+    layout = h5walk._message(messages, h5walk._LAYOUT)
+    # the case: the layout (chunked) in the first chunk, the header continued elsewhere
+    assert layout is not None and layout[1] == 2 and following
+    btree = walk.off(layout, 3)
+    headers = h5walk.prefetch_group(local, "units", large_indexes=False)
+    assert headers["electrodes_index"] == address
+
+    def batch_of(start: int) -> int:
+        return next(i for i, b in enumerate(local.batches) if any(a == start for a, _ in b))
+
+    assert batch_of(following[0][0]) == batch_of(btree)
+    with h5py.File(path, "r") as f:  # what the walk read is what h5py reads
+        np.testing.assert_array_equal(f["units/electrodes_index"][:], expected)

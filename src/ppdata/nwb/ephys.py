@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from .file import NWB
+    from .storage import S3File
 
 __all__ = [
     "LABELS",
@@ -188,8 +189,9 @@ def units(
     import pandas as pd
 
     # a remote HDF5 file: the table's metadata chain, its small columns and what the brain
-    # area join reads, in one concurrent batch per step (h5py: one round trip per block)
-    nwb.prefetch_group(UNITS, others=[f"{ELECTRODES}/location"], whole=_joined_whole)
+    # area join reads, in one concurrent batch per step (h5py: one round trip per block);
+    # all cached already where the open ran prepare_units
+    nwb.prefetch_group(UNITS, others=_UNITS_OTHERS, whole=_joined_whole)
     if not nwb.exists(UNITS):
         raise NotFound(f"{nwb.name} has no units table (not a sorted ephys NWB?)")
     names = [c for c in nwb.table_columns(UNITS) if c not in _SKIPPED_UNIT_COLUMNS]
@@ -287,6 +289,25 @@ def _default_qc(frame: pd.DataFrame) -> Any:
         return None
     frame.attrs["default_qc_rule"] = rule
     return frame.eval(rule.replace("&", "and"))
+
+
+#: What the units table's walk opens besides the group: the brain-area join's ``location``.
+_UNITS_OTHERS = (f"{ELECTRODES}/location",)
+
+
+def prepare_units(fileobj: S3File) -> None:
+    """Fetch what :func:`units` reads of a remote HDF5 NWB before h5py opens it: an open's
+    ``prepare`` (:meth:`ppdata.session.Session.units` passes it when it opens the NWB).
+
+    The walk :func:`units` makes (:meth:`NWB.prefetch_group`) then starts from the
+    superblock, and its first batch also holds the root group's blocks, which h5py would
+    otherwise read one after another to open the file: two round trips fewer.
+    """
+    from .h5walk import prefetch_group
+
+    # large_indexes=False as NWB.prefetch_group walks: the same walk, so units() finds
+    # everything cached
+    prefetch_group(fileobj, UNITS, others=_UNITS_OTHERS, whole=_joined_whole, large_indexes=False)
 
 
 #: The units' columns the brain-area join reads (each unit's electrodes, ragged), beside

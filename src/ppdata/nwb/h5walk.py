@@ -148,7 +148,34 @@ def prefetch_group(
     dict
         Member name -> address of its object header; empty when the file is not one the
         walk knows (then nothing is lost: h5py reads as it would have).
+
+    Notes
+    -----
+    A file object with a ``walked`` dict (:class:`~ppdata.nwb.storage.S3File`) keeps each
+    walk's result there, and the same walk again returns it without walking: what it
+    fetched is in the file's block cache (or, evicted since, read by h5py as it goes).
     """
+    # the same walk again on the same file (an open's prepare, then the read it prepared
+    # for) is CPU only, all of it cached: its result is kept on the file object
+    done = getattr(fileobj, "walked", None)
+    chosen = whole if callable(whole) else tuple(whole)
+    key = (group, tuple(others), data_limit, large_indexes, chosen)
+    if done is not None and key in done:
+        return dict(done[key])
+    found = _walk(fileobj, group, others, data_limit, large_indexes, whole)
+    if done is not None:
+        done[key] = dict(found)
+    return found
+
+
+def _walk(
+    fileobj: Any,
+    group: str,
+    others: Sequence[str],
+    data_limit: int,
+    large_indexes: bool,
+    whole: WholeMembers,
+) -> dict[str, int]:
     try:
         f = _File(fileobj)
         f.large_indexes = large_indexes
@@ -240,43 +267,82 @@ def _object(f: _File, parts: list[str], limit: int) -> Walk:
 def _dataset(f: _File, address: int, limit: int) -> Walk:
     """An object's header and, for an array, its chunk index and (if at most ``limit``
     bytes) its data, with the collections its variable-length strings are in. A member
-    the walk does not know is left to h5py; the others go on."""
+    the walk does not know is left to h5py; the others go on.
+
+    Where the header's first chunk already has the array's layout and it continues
+    elsewhere (attributes added later), the chunk index and data are fetched beside the
+    rest of the header: h5py reads both, and neither needs the other.
+    """
     try:
-        messages = yield from _header(f, address, attributes=False)
-        layout = next((body for kind, body in messages if kind == _LAYOUT), None)
-        if layout is None or layout[0] != 3:  # a group, or an older/newer layout
-            return None
-        if layout[1] == 1:  # contiguous
-            pieces = [(f.off(layout, 2), f.length(layout, 2 + f.o))]
-        elif layout[1] == 2:  # chunked: a v1 B-tree of chunks
-            if not f.large_indexes and _nbytes(f, messages) > limit:
-                return None
-            found = yield from _chunks(f, f.off(layout, 3), layout[2], limit)
-            if found is None:
-                return None
-            pieces = found
+        chunks = yield from _first_chunk(f, address)
+        messages, following = _parse(f, chunks)
+        layout = _message(messages, _LAYOUT)
+        if following and layout is not None and _early(f, messages, layout, limit):
+            rest, pieces = yield from _parallel(f, _messages(f, following), _data(f, layout, limit))
+            messages += rest
         else:
+            messages += yield from _messages(f, following)
+            layout = _message(messages, _LAYOUT)
+            if layout is None or layout[0] != 3:  # a group, or an older/newer layout
+                return None
+            if layout[1] == 2 and not f.large_indexes and _nbytes(f, messages) > limit:
+                return None
+            pieces = yield from _data(f, layout, limit)
+        if pieces is None:
             return None
-        pieces = [(a, n) for a, n in pieces if a != f.undefined and n > 0]
-        if not pieces or sum(n for _, n in pieces) > limit:
-            return None
-        yield [(a, a + n) for a, n in pieces]
-        datatype = next((body for kind, body in messages if kind == _DATATYPE), b"")
-        filtered = any(kind == _FILTERS for kind, _ in messages)
+        datatype = _message(messages, _DATATYPE) or b""
+        filtered = _message(messages, _FILTERS) is not None
         if datatype and datatype[0] & 0x0F == _VLEN and not filtered:
-            item = 4 + f.o + 4
-            heaps = set()
+            # an element: its length, its collection's address, its index there
+            element = struct.Struct("<I" + ("Q" if f.o == 8 else "I") + "I")
+            heaps: set[int] = set()
             for start, n in pieces:
-                data = f.read(start, n)
-                for at in range(0, n - item + 1, item):
-                    # HDF5 reads an element's collection even for an empty string (length
-                    # 0): only a null address has none
-                    heaps.add(f.off(data, at + 4))
+                data = memoryview(f.read(start, n))[: n - n % element.size]
+                # HDF5 reads an element's collection even for an empty string (length 0):
+                # only a null address has none
+                heaps.update(address for _, address, _ in element.iter_unpack(data))
             heaps.discard(0)
             yield from _collections(f, sorted(heaps))
     except _Stop:
         return None
     return None
+
+
+def _early(f: _File, messages: list[tuple[int, bytes]], layout: bytes, limit: int) -> bool:
+    """Whether an array's data can be walked before the rest of its header is read: its
+    layout is one the walk knows and, where large arrays get no chunk index, its
+    dataspace shows it small whatever its datatype (at most 16 bytes an element, a
+    variable-length string's size)."""
+    if layout[0] != 3 or layout[1] not in (1, 2):
+        return False
+    if layout[1] == 1 or f.large_indexes:
+        return True
+    space = _message(messages, _DATASPACE)
+    return space is not None and _elements(f, space) * 16 <= limit
+
+
+def _data(f: _File, layout: bytes, limit: int) -> Walk:
+    """The pieces ``(address, bytes)`` of an array's stored data (its chunk index walked),
+    fetched if at most ``limit`` bytes in all; ``None`` if not fetched."""
+    if layout[1] == 1:  # contiguous
+        pieces = [(f.off(layout, 2), f.length(layout, 2 + f.o))]
+    elif layout[1] == 2:  # chunked: a v1 B-tree of chunks
+        found = yield from _chunks(f, f.off(layout, 3), layout[2], limit)
+        if found is None:
+            return None
+        pieces = found
+    else:
+        return None
+    pieces = [(a, n) for a, n in pieces if a != f.undefined and n > 0]
+    if not pieces or sum(n for _, n in pieces) > limit:
+        return None
+    yield [(a, a + n) for a, n in pieces]
+    return pieces
+
+
+def _message(messages: list[tuple[int, bytes]], kind: int) -> bytes | None:
+    """The body of a header's first message of ``kind``."""
+    return next((body for k, body in messages if k == kind), None)
 
 
 def _chunks(f: _File, btree: int, rank: int, limit: int) -> Walk:
@@ -378,34 +444,58 @@ def _header(f: _File, address: int, *, attributes: bool = True) -> Walk:
     """A version-1 object header's messages ``(type, body)``, continuations followed, and
     (``attributes``) the global heap collections its variable-length attributes point to,
     fetched."""
+    chunks = yield from _first_chunk(f, address)
+    messages, following = _parse(f, chunks)
+    messages += yield from _messages(f, following)
+    if attributes:
+        yield from _collections(
+            f, sorted({c for kind, body in messages if kind == _ATTRIBUTE for c in _vlen(f, body)})
+        )
+    return messages
+
+
+def _first_chunk(f: _File, address: int) -> Walk:
+    """Fetch a version-1 object header's prefix and its first chunk ``[(start, bytes)]``."""
     yield [(address, address + 16)]
     prefix = f.read(address, 16)
     if prefix[0] != 1:
         raise _Stop("not a version-1 object header")
     (size,) = struct.unpack_from("<I", prefix, 8)
     chunks = [(address + 16, size)]
+    yield [(a, a + n) for a, n in chunks]
+    return chunks
+
+
+def _messages(f: _File, chunks: list[tuple[int, int]]) -> Walk:
+    """The messages of header chunks ``[(start, bytes)]`` and of the chunks their
+    continuations lead to, fetched level by level."""
     messages: list[tuple[int, bytes]] = []
     for _ in range(_MAX_STEPS):
         if not chunks:
-            break
+            return messages
         yield [(a, a + n) for a, n in chunks]
-        following = []
-        for start, n in chunks:
-            data = f.read(start, n)
-            pos = 0
-            while pos + 8 <= n:
-                kind, body_size = struct.unpack_from("<HH", data, pos)
-                body = data[pos + 8 : pos + 8 + body_size]
-                messages.append((kind, body))
-                if kind == _CONTINUATION:
-                    following.append((f.off(body, 0), f.length(body, f.o)))
-                pos += 8 + body_size
-        chunks = following
-    if attributes:
-        yield from _collections(
-            f, sorted({c for kind, body in messages if kind == _ATTRIBUTE for c in _vlen(f, body)})
-        )
-    return messages
+        found, chunks = _parse(f, chunks)
+        messages += found
+    raise _Stop("a header continued further than the walk goes")
+
+
+def _parse(
+    f: _File, chunks: list[tuple[int, int]]
+) -> tuple[list[tuple[int, bytes]], list[tuple[int, int]]]:
+    """The messages of cached header chunks, and the chunks their continuations name."""
+    messages: list[tuple[int, bytes]] = []
+    following = []
+    for start, n in chunks:
+        data = f.read(start, n)
+        pos = 0
+        while pos + 8 <= n:
+            kind, body_size = struct.unpack_from("<HH", data, pos)
+            body = data[pos + 8 : pos + 8 + body_size]
+            messages.append((kind, body))
+            if kind == _CONTINUATION:
+                following.append((f.off(body, 0), f.length(body, f.o)))
+            pos += 8 + body_size
+    return messages, following
 
 
 def _collections(f: _File, addresses: list[int]) -> Walk:

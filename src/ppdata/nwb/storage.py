@@ -13,7 +13,7 @@ import io
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound, NWBError
@@ -286,6 +286,9 @@ class S3File(io.RawIOBase):
         self._blocks = _LRUBytes(cache_bytes)
         self._pos = 0
         self._lock = threading.Lock()
+        #: the metadata walks made on this file, by their arguments (see
+        #: :func:`ppdata.nwb.h5walk.prefetch_group`)
+        self.walked: dict[Hashable, dict[str, int]] = {}
 
     @property
     def name(self) -> str:

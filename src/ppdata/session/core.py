@@ -8,7 +8,7 @@ once, and hands back DataFrames and arrays.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ..nwb import ephys, ophys
     from ..nwb import lfp as lfp_
     from ..nwb.file import NWB
+    from ..nwb.storage import S3File
     from ..remote.stats import RequestCounts
     from ..slap2.reader import Slap2
 
@@ -178,6 +179,13 @@ class Session(AlignedResponses):
         SessionClosed
             After :meth:`close`.
         """
+        return self._opened(kind)
+
+    def _opened(
+        self, kind: AssetKind | str | None, prepare: Callable[[S3File], object] | None = None
+    ) -> NWB:
+        """:meth:`nwb`; ``prepare`` is given a remote HDF5 file before h5py opens it, if this
+        call opens it, to fetch what the caller reads next (``_open_remote``'s ``prepare``)."""
         self._check_open()
         kinds = [AssetKind(kind)] if kind else list(NWB_KINDS)
         if self.source == "dandi" and (kind is None or AssetKind(kind) is AssetKind.NWB):
@@ -187,16 +195,16 @@ class Session(AlignedResponses):
                 continue
             asset = self.asset(k)
             if asset.name not in self._open:
-                self._open[asset.name] = self._open_nwb_of(asset)
+                self._open[asset.name] = self._open_nwb_of(asset, prepare)
             return self._open[asset.name]
         have = ", ".join(sorted(str(k) for k in self.kinds))
         wanted = ", ".join(str(k) for k in kinds)
         raise NWBError(f"session {self.name} has no NWB in a {wanted} asset (it has: {have})")
 
-    def _open_nwb_of(self, asset: Asset) -> NWB:
+    def _open_nwb_of(self, asset: Asset, prepare: Callable[[S3File], object] | None = None) -> NWB:
         """Open the (first) NWB of an asset: a complete HDF5 NWB at its usual name straight
         away, anything else after listing the asset."""
-        from ..nwb.open import NWBFormat, _open_remote, open_nwb
+        from ..nwb.open import NWBFormat, _open_remote
         from ..nwb.storage import BLOCK_SIZE
 
         probed = (
@@ -213,20 +221,30 @@ class Session(AlignedResponses):
                 probed.first,
                 block_size=BLOCK_SIZE,
                 last=probed.last,
+                prepare=prepare,
             )
         locations = nwbs_in_asset(asset, client=self.client)
         if len(locations) > 1:
             self.several_nwbs = True
         location = pick_recording(locations, self.recording)
-        return open_nwb(location.key, client=self.client, size=location.size)
+        return _open_remote(
+            self.client, location.key.rstrip("/"), None, location.size, prepare=prepare
+        )
 
     @property
     def nwb_used(self) -> list[str]:
         """URIs of the NWB files opened so far (what the answers were read from)."""
         return [nwb.source for nwb in self._open.values()]
 
-    def _nwb_with(self, test: Any, kinds: Iterable[AssetKind], what: str) -> NWB:
-        """The first NWB among ``kinds`` (complete NWB first) that ``test`` accepts."""
+    def _nwb_with(
+        self,
+        test: Any,
+        kinds: Iterable[AssetKind],
+        what: str,
+        prepare: Callable[[S3File], object] | None = None,
+    ) -> NWB:
+        """The first NWB among ``kinds`` (complete NWB first) that ``test`` accepts
+        (``prepare``: as :meth:`_opened`)."""
         if self.source == "dandi":
             nwb = self._dandi_nwb()
             if test(nwb):
@@ -238,7 +256,7 @@ class Session(AlignedResponses):
         for kind in (AssetKind.NWB, *kinds):
             if kind not in self.kinds:
                 continue
-            nwb = self.nwb(kind)
+            nwb = self._opened(kind, prepare)
             if test(nwb):
                 return nwb
             tried.append(str(kind))
@@ -246,8 +264,15 @@ class Session(AlignedResponses):
         looked = f"looked in its {', '.join(tried)} NWB" if tried else "no NWB of it holds one"
         raise NWBError(f"session {self.name} has no {what} ({looked}; its assets: {have})")
 
-    def _ephys(self) -> NWB:
-        return self._nwb_with(lambda n: n.exists("units"), [AssetKind.SORTED], "units table")
+    def _ephys(self, prepare: Callable[[S3File], object] | None = None) -> NWB:
+        return self._nwb_with(
+            lambda n: n.exists("units"), [AssetKind.SORTED], "units table", prepare
+        )
+
+    def _units_nwb(self) -> NWB:
+        """:meth:`_ephys`, a remote HDF5 NWB opened with what :meth:`units` reads fetched
+        ahead of h5py (:func:`ppdata.nwb.ephys.prepare_units`)."""
+        return self._ephys(prepare=ephys.prepare_units)
 
     def _ophys(self) -> NWB:
         from ..nwb.ophys import list_planes
@@ -330,7 +355,7 @@ class Session(AlignedResponses):
         return Slap2(self.client, self.asset(AssetKind.RAW), derived)
 
     # -- ephys and ophys: the nwb.* functions, run on the NWB that holds what they read --------
-    units = NWBMethod(lambda: ephys.units, _ephys)
+    units = NWBMethod(lambda: ephys.units, _units_nwb)
     spike_times = NWBMethod(lambda: ephys.spike_times, _ephys)
     probes = NWBMethod(lambda: ephys.list_probes, _ephys)
     waveforms = NWBMethod(lambda: ephys.waveforms, _ephys)
