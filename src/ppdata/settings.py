@@ -66,7 +66,7 @@ class Settings:
     retries: int = 4
     cache_dir: Path = field(default_factory=_default_cache_dir)
     spreadsheet: str | None = None
-    max_workers: int = 16
+    max_workers: int = 32
     dandi_api_url: str = DEFAULT_DANDI_API_URL
 
     def __post_init__(self) -> None:

@@ -413,7 +413,11 @@ class S3File(io.RawIOBase):
         off = start - first * self.block_size
         if first == last:
             return blocks[0][off : off + end - start]  # type: ignore[index]
-        return b"".join(blocks)[off : off + end - start]  # type: ignore[arg-type]
+        # the bytes asked for copied once (not the whole blocks joined, then cut)
+        views = [memoryview(b) for b in blocks]  # type: ignore[arg-type]
+        views[-1] = views[-1][: end - last * self.block_size]
+        views[0] = views[0][off:]
+        return b"".join(views)
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
