@@ -159,6 +159,33 @@ def test_units_match_pynwb(ephys_nwb, pynwb_files):
     assert "spike_times" not in frame
 
 
+def test_a_table_read_looks_each_column_up_once(ephys_nwb):
+    """The backend keeps the nodes it has looked up (a file is only read): reading the units
+    table asks the library for each column's node once, not at each of the existence check,
+    the group check and the read."""
+    backend = ephys_nwb._backend
+    root, asked = backend.root, []
+
+    class Counting:
+        def __getitem__(self, path):
+            asked.append(path)
+            return root[path]
+
+        def __contains__(self, path):
+            return path in root
+
+        def __getattr__(self, name):
+            return getattr(root, name)
+
+    backend.root = Counting()
+    try:
+        columns = ephys_nwb.read_table("units")
+    finally:
+        backend.root = root
+    assert len(columns) > 10
+    assert asked and len(asked) == len(set(asked)), sorted(asked)
+
+
 def test_units_filters(ephys_nwb):
     frame = ephys.units(ephys_nwb)
     sua = ephys.units(ephys_nwb, label="sua")

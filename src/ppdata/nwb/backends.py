@@ -291,12 +291,18 @@ class _TreeBackend(Generic[R]):
     def __init__(self, root: Any, remote: R | None) -> None:
         self.root = root
         self.remote = remote
+        # the nodes looked up so far: a file is only read, and each look-up costs the
+        # library a walk of the path (a units table's read looks each column up 3-4 times)
+        self._nodes: dict[str, Any] = {}
 
     def node(self, path: str) -> Any:
-        return self.root[path] if path else self.root
+        found = self._nodes.get(path)
+        if found is None:
+            found = self._nodes[path] = self.root[path] if path else self.root
+        return found
 
     def exists(self, path: str) -> bool:
-        return not path or path in self.root
+        return not path or path in self._nodes or path in self.root
 
     def is_group(self, path: str) -> bool:
         return isinstance(self.node(path), self._group_type())
@@ -497,9 +503,12 @@ class H5Backend(_TreeBackend[S3File]):
             paths = [{"path": self.root[r].name if r else None} for r in data.ravel().tolist()]
             return np.array(paths, dtype=object).reshape(data.shape)
         if data.dtype.kind in "OS" and not raw:
-            data = np.array([decode_value(x) for x in data.ravel().tolist()], dtype=object).reshape(
-                data.shape
-            )
+            items = data.ravel().tolist()
+            if all(type(x) is bytes for x in items):  # variable-length strings: all bytes
+                decoded = [x.decode("utf-8", errors="replace") for x in items]
+            else:
+                decoded = [decode_value(x) for x in items]
+            data = np.array(decoded, dtype=object).reshape(data.shape)
         return data
 
     def read_array(self, array: Any, selection: Any = None, *, raw: bool = False) -> np.ndarray:
