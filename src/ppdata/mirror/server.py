@@ -155,7 +155,10 @@ class MirrorServer(Serving):
         from werkzeug.serving import make_server
 
         _check_port_free(self.host, self.port)
-        app = DomainDispatcherApplication(create_backend_app)
+        from .ranges import RangedReads
+
+        # a ranged GET reads its range only, as on S3 (moto reads the whole object)
+        app = RangedReads(DomainDispatcherApplication(create_backend_app), _moto_backend)
         if self.dandi_index is not None:
             from .dandi_api import wrap
 
@@ -266,7 +269,12 @@ def load_directory(
     if in_process:
         backend = _moto_backend()
         for path in small:
-            backend.put_object(bucket, path.relative_to(directory).as_posix(), path.read_bytes())
+            key = backend.put_object(
+                bucket, path.relative_to(directory).as_posix(), path.read_bytes()
+            )
+            # moto computes an ETag on first use, reading the object's buffer unlocked:
+            # here, before any request can read that buffer at the same time
+            key.etag  # noqa: B018
             tick()
     else:
         large = files

@@ -300,7 +300,7 @@ def _dataset(f: _File, address: int, limit: int) -> Walk:
                 data = memoryview(f.read(start, n))[: n - n % element.size]
                 # HDF5 reads an element's collection even for an empty string (length 0):
                 # only a null address has none
-                heaps.update(address for _, address, _ in element.iter_unpack(data))
+                heaps.update(heap for _, heap, _ in element.iter_unpack(data))
             heaps.discard(0)
             yield from _collections(f, sorted(heaps))
     except _Stop:
