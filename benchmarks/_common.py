@@ -25,9 +25,9 @@ def mirror_process(
     """Serve the synthetic world from a child process; yields (endpoint, spreadsheet).
 
     ``server="moto"`` is the project's mirror (``ppdata mirror serve``). ``server="static"``
-    serves the world's bucket folder read-only from ``_static.py``: ranged GETs cost time
-    in proportion to the range, as on S3, where moto reads the whole object for each one
-    (seconds per request on the bench world's 1.4 GB NWB). Use it for wall times on large
+    serves the world's bucket folder read-only from ``_static.py``: a request costs what it
+    costs on S3 (the mirror reads only a ranged GET's range too, but moto spends a few ms of
+    CPU on each request, on the cores the client runs on). Use it for wall times on large
     files; it has no DANDI stand-in and no writes.
     """
     cache = cache_dir or (WORLD_CACHE if size == "bench" else REPO / ".cache" / "test-worlds")

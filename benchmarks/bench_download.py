@@ -15,8 +15,9 @@ Two servers:
   HEAD, GET with Range and If-Match, ``sendfile`` bodies; multipart-style ETags for objects
   of 64 MB and more). It serves ranged GETs the way S3 does, in time proportional to the
   range, so it measures the clients.
-  ``--server moto``: the project's mirror (``MirrorServer`` + ``load_directory``). moto reads
-  the whole object for every ranged GET, so (a) there mostly measures moto.
+  ``--server moto``: the project's mirror (``MirrorServer`` + ``load_directory``). Its
+  ranged GETs read their range only (``ppdata.mirror.ranges``), but each request costs moto a
+  few ms of CPU, so (a) there partly measures moto.
 
 Baselines need their own environment (not the project's)::
 

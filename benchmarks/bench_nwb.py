@@ -834,8 +834,8 @@ def main() -> None:
         choices=["moto", "static"],
         default="moto",
         help="moto: the project's mirror; static: the world's bucket folder served read-only, "
-        "a ranged GET costing time in proportion to its range as on S3 (moto reads the whole "
-        "object for each: ~0.7 s per request on the bench world's 1.4 GB NWB)",
+        "a request costing what it costs on S3 (moto spends a few ms of CPU on each, on the "
+        "cores the client runs on)",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

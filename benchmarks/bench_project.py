@@ -18,7 +18,7 @@ session on each row.
   run; warm = the same call again in the same process.
 
 The bucket is served by the static range server (``benchmarks/_static.py``: a ranged GET
-costs time per range, as on S3; moto reads the whole object for each) after the NWB files
+costs time per range, as on S3, and little CPU per request) after the NWB files
 were read once into the page cache; every request goes through the latency proxy, which
 counts requests and bytes. The runs are interleaved (ppdata 1 worker, lazynwb cold, ppdata
 2 workers, lazynwb warm, ppdata warm), so load from elsewhere falls on both alike. Last, a

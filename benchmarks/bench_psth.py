@@ -24,7 +24,7 @@ requests and bytes are counted at the proxy.
     python benchmarks/bench_psth.py --quick         # small world, smoke test (not results)
 
 The server is ``_static.py`` by default (``--server static``): a ranged GET costs time in
-proportion to its range, as on S3 (moto reads the whole object for each ranged GET).
+proportion to its range, as on S3, and little CPU per request (moto's is a few ms).
 ppdata and the bulk read alternate for ``--rounds`` rounds (medians reported, the load
 average beside them: the machine is shared); the notebook runs once, after them.
 """
