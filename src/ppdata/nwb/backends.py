@@ -564,9 +564,15 @@ class H5Backend(_TreeBackend[S3File]):
         """Follow the group's HDF5 metadata from the raw bytes, outside h5py's lock
         (:func:`ppdata.nwb.h5walk.prefetch_group`), so that h5py then finds it cached."""
         if self.remote is not None:
-            from .h5walk import prefetch_group
+            self.walk(self.remote, path, others, whole)
 
-            prefetch_group(self.remote, path, others=others, whole=whole, large_indexes=False)
+    @staticmethod
+    def walk(fileobj: S3File, path: str, others: Sequence[str], whole: WholeMembers) -> None:
+        """:meth:`prefetch_group`'s walk on a remote file (also before h5py opens it: the
+        open's ``prepare``). Large arrays get no chunk index: a read fetches its rows'."""
+        from .h5walk import prefetch_group
+
+        prefetch_group(fileobj, path, others=others, whole=whole, large_indexes=False)
 
     @property
     def hdf5_file(self) -> S3File | None:

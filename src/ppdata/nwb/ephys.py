@@ -303,11 +303,10 @@ def prepare_units(fileobj: S3File) -> None:
     superblock, and its first batch also holds the root group's blocks, which h5py would
     otherwise read one after another to open the file: two round trips fewer.
     """
-    from .h5walk import prefetch_group
+    from .backends import H5Backend
 
-    # large_indexes=False as NWB.prefetch_group walks: the same walk, so units() finds
-    # everything cached
-    prefetch_group(fileobj, UNITS, others=_UNITS_OTHERS, whole=_joined_whole, large_indexes=False)
+    # the walk NWB.prefetch_group makes, so units() finds it made
+    H5Backend.walk(fileobj, UNITS, _UNITS_OTHERS, _joined_whole)
 
 
 #: The units' columns the brain-area join reads (each unit's electrodes, ragged), beside
