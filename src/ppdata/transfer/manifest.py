@@ -239,26 +239,41 @@ class Manifest:
 
 def _entry(item: Any) -> ManifestEntry | None:
     """A manifest entry from its JSON, or ``None`` if any field is missing or mistyped."""
-    import dataclasses
-    import typing
-
     if not isinstance(item, dict):
         return None
-    hints = typing.get_type_hints(ManifestEntry)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(ManifestEntry):
-        if f.name not in item:
-            if f.default is dataclasses.MISSING:
+    for name, allowed, required in _entry_fields():
+        if name not in item:
+            if required:
                 return None
             continue
-        value, hint = item[f.name], hints[f.name]
-        allowed = tuple(a for a in typing.get_args(hint) or (hint,) if isinstance(a, type))
+        value = item[name]
         if isinstance(value, bool) or not isinstance(value, allowed):
             return None
-        values[f.name] = value
+        values[name] = value
     if not values["path"] or values["size"] < 0:
         return None
     return ManifestEntry(**values)
+
+
+@functools.cache
+def _entry_fields() -> tuple[tuple[str, tuple[type, ...], bool], ...]:
+    """``ManifestEntry``'s fields as (name, the JSON types it accepts, required), worked out
+    from its type hints once (a manifest of thousands of entries is read on every re-run)."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(ManifestEntry)
+    return tuple(
+        (
+            f.name,
+            tuple(
+                a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if isinstance(a, type)
+            ),
+            f.default is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(ManifestEntry)
+    )
 
 
 def atomic_write_text(path: Path, text: str) -> None:

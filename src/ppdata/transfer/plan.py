@@ -8,7 +8,9 @@ would escape the destination are refused here, with the reason, before anything 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -32,6 +34,13 @@ logger = logging.getLogger(__name__)
 _RESERVED = (MANIFEST_NAME, LOCK_NAME)
 #: The S3 operation of a listing: planning's own cost, not counted as the transfer's.
 LISTING = "ListObjectsV2"
+#: NUL and the other control characters, which no local name should carry.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+@functools.lru_cache(maxsize=64)
+def _prefix_path(prefix: str) -> PurePosixPath:
+    return PurePosixPath(prefix.rstrip("/"))
 
 
 def safe_relative_path(key: str, prefix: str = "") -> PurePosixPath:
@@ -59,23 +68,23 @@ def safe_relative_path(key: str, prefix: str = "") -> PurePosixPath:
 
     if not key:
         raise refuse("is empty")
-    if any(ord(c) < 32 or c == "\x7f" for c in key):
+    if _CONTROL.search(key):
         raise refuse("contains a NUL or control character")
     if "\\" in key:
         raise refuse("contains a backslash")
     if key.startswith("/"):
         raise refuse("is absolute")
     parts = key.split("/")
-    if any(p == "" for p in parts):
+    if "" in parts:
         raise refuse("has an empty part ('//' or a trailing '/')")
-    if any(p == ".." for p in parts):
+    if ".." in parts:
         raise refuse("has a '..' part")
-    if any(p == "." for p in parts):
+    if "." in parts:
         raise refuse("has a '.' part")
     if len(parts[0]) >= 2 and parts[0][1] == ":":
         raise refuse("starts with a drive letter")
     rel = PurePosixPath(key)
-    if prefix and PurePosixPath(prefix.rstrip("/")) not in rel.parents:
+    if prefix and _prefix_path(prefix) not in rel.parents:
         raise refuse(f"is not under {prefix!r}")
     if rel.name in _RESERVED or rel.name.endswith((PART_SUFFIX, PART_SUFFIX + ".json")):
         raise refuse("clashes with the names ppdata uses for its own bookkeeping")
