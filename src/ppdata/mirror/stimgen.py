@@ -411,7 +411,7 @@ def add_stimulus(nwbfile: NWBFile, rng: np.random.Generator, duration_s: float, 
     from pynwb.base import TimeSeriesReference, TimeSeriesReferenceVectorData
     from pynwb.epoch import TimeIntervals
 
-    from ..nwb.backends import install_safe_pickle
+    from ..nwb.safepickle import install_safe_pickle
 
     if fmt == "zarr":
         # hdmf-zarr pickles the compound ``timeseries`` column and reads its fill value back

@@ -7,17 +7,14 @@ The remote storage they read through (``S3ZarrStore``, ``S3File``) is in
   ``ZarrBackend`` / ``H5Backend`` answer it over zarr groups and h5py files. The HDF5 one
   reads numbers stored as they are straight from their bytes (one reader for every
   caller: :meth:`NWB.read`, :meth:`NWB.read_ranges`, the project's units scan).
-- :func:`install_safe_pickle`: hdmf-zarr stores strings and references as pickled object
-  arrays; recent numcodecs refuse to unpickle. The installed codec only rebuilds numpy
-  arrays of plain values (and hdmf-zarr references) and refuses anything else.
+- The codec that decodes hdmf-zarr's pickled object arrays safely is in
+  :mod:`ppdata.nwb.safepickle`.
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
-import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -30,72 +27,7 @@ if TYPE_CHECKING:
     from ..remote.s3 import S3Client
     from .h5walk import WholeMembers
 
-__all__ = ["Backend", "H5Backend", "ZarrBackend", "decode_value", "install_safe_pickle"]
-
-# --------------------------------------------------------------------------------------
-# safe decoding of hdmf-zarr's pickled object arrays
-# --------------------------------------------------------------------------------------
-
-_SAFE_GLOBALS = {
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    # hdmf-zarr's object references: a dict subclass with no custom state
-    ("hdmf_zarr.utils", "ZarrReference"),
-}
-
-
-def _safe_loads(data: bytes) -> Any:
-    import pickle
-
-    class _Unpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            if (module, name) in _SAFE_GLOBALS:
-                return super().find_class(module, name)
-            raise pickle.UnpicklingError(
-                f"refusing to unpickle {module}.{name}: only numpy arrays of plain values "
-                "are allowed in NWB object arrays"
-            )
-
-    return _Unpickler(io.BytesIO(data)).load()
-
-
-_SAFE_PICKLE_LOCK = threading.Lock()
-_safe_pickle_class: type | None = None
-
-
-def install_safe_pickle() -> type:
-    """Register :class:`SafePickle` as the decoder of numcodecs' ``pickle`` codec id.
-
-    Idempotent. Returns the registered class.
-    """
-    global _safe_pickle_class
-    with _SAFE_PICKLE_LOCK:
-        if _safe_pickle_class is None:
-            import numcodecs
-            from numcodecs.compat import ensure_contiguous_ndarray
-            from numcodecs.pickles import Pickle
-
-            class _SafePickle(Pickle):
-                """numcodecs ``Pickle`` whose decode only rebuilds plain numpy arrays."""
-
-                codec_id = "pickle"
-
-                def decode(self, buf: Any, out: Any = None) -> Any:
-                    data = ensure_contiguous_ndarray(buf).tobytes()
-                    dec = _safe_loads(data)
-                    if out is not None:
-                        np.copyto(out, dec)
-                        return out
-                    return dec
-
-            numcodecs.register_codec(_SafePickle)
-            _safe_pickle_class = _SafePickle
-        return _safe_pickle_class
-
+__all__ = ["Backend", "H5Backend", "ZarrBackend", "decode_value"]
 
 # --------------------------------------------------------------------------------------
 # backends: one interface over zarr and h5py

@@ -17,8 +17,9 @@ import numpy as np
 
 from ..errors import NotFound, NWBError, PpdataError
 from . import STRICT_WINDOWS
-from .backends import Backend, decode_value, install_safe_pickle
+from .backends import Backend, decode_value
 from .formats import NWBFormat, format_errors
+from .safepickle import install_safe_pickle
 from .summary import summarize
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ block cache). Every request is counted in the client's ``stats``.
 
 hdmf-zarr stores strings and references as pickled object arrays. Recent numcodecs refuse
 to unpickle; ppdata installs a restricted decoder for the ``pickle`` codec id
-(:func:`~ppdata.nwb.backends.install_safe_pickle`) that only rebuilds numpy arrays of plain
+(:func:`~ppdata.nwb.safepickle.install_safe_pickle`) that only rebuilds numpy arrays of plain
 values and refuses anything else.
 
 The handle (:mod:`ppdata.nwb.file`), format detection (:mod:`ppdata.nwb.formats`) and
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import NotFound, NWBError, PpdataError
-from .backends import H5Backend, ZarrBackend, install_safe_pickle
+from .backends import H5Backend, ZarrBackend
 from .file import NWB, STRICT_WINDOWS
 from .formats import (
     HDF5_OFFSETS,
@@ -34,6 +34,7 @@ from .formats import (
     format_from_objects,
     neither_message,
 )
+from .safepickle import install_safe_pickle
 from .storage import S3File, S3ZarrStore, as_zarr_store
 from .summary import summarize
 
