@@ -909,6 +909,31 @@ def test_s3_file_reads_like_a_local_file(client, nwb_dir):
     assert client.stats.total_requests == requests  # served from cached blocks
 
 
+def test_s3_file_keeps_its_cache_within_its_bound(client, nwb_dir):
+    """Blocks fetched in one run are each their own bytes, not views of the run's reply (a
+    view would keep the whole reply alive while any of its blocks is cached, so an evicted
+    block would free nothing and the cache would hold more than its bound)."""
+    from ppdata.nwb.open import S3File
+
+    key = "complete/ephys_h5.nwb"
+    data = (nwb_dir / key).read_bytes()
+    block = 4096
+    remote = S3File(client, key, block_size=block, cache_bytes=2 * block)
+    runs = min(len(data) // (16 * block), 8)
+    assert runs >= 2
+    requests = client.stats.total_requests
+    for r in range(runs):  # runs of 16 blocks, one request each; 2 blocks stay cached
+        remote.prefetch([(r * 16 * block, (r + 1) * 16 * block)])
+    assert client.stats.total_requests == requests + runs
+    cached = list(remote._blocks._items.values())
+    assert len(cached) == 2
+    # what each cached block keeps alive: its own bytes only
+    assert all(len(memoryview(b).obj) == block for b in cached)
+    remote.seek((runs * 16 - 1) * block)
+    assert remote.read(block) == data[(runs * 16 - 1) * block : runs * 16 * block]
+    assert client.stats.total_requests == requests + runs  # served from the cache
+
+
 def test_s3_file_caches_the_whole_blocks_of_its_last_bytes(client, nwb_dir):
     from ppdata.nwb.open import S3File
 

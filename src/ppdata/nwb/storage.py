@@ -13,8 +13,8 @@ import io
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Sized
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound, NWBError
 
@@ -33,27 +33,23 @@ __all__ = ["BLOCK_SIZE", "S3File", "S3ZarrStore", "as_zarr_store"]
 _CHUNK = re.compile(r"\d+(\.\d+)*")
 
 
-#: What an LRU map holds: bytes (a Zarr chunk), or bytes or views of them (a file's blocks).
-V = TypeVar("V", bound=Sized)
-
-
-class _LRUBytes(Generic[V]):
-    """A byte-bounded LRU map of keys to bytes, or views of bytes (thread-safe)."""
+class _LRUBytes:
+    """A byte-bounded LRU map of keys to bytes (thread-safe)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[Any, V] = OrderedDict()
+        self._items: OrderedDict[Any, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Any) -> V | None:
+    def get(self, key: Any) -> bytes | None:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: Any, value: V) -> None:
+    def put(self, key: Any, value: bytes) -> None:
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
@@ -91,7 +87,7 @@ class S3ZarrStore(MutableMapping[str, bytes]):
     def __init__(self, client: S3Client, prefix: str, *, cache_bytes: int = 256 * 2**20) -> None:
         self.client = client
         self.prefix = prefix.strip("/")
-        self._cache: _LRUBytes[bytes] = _LRUBytes(cache_bytes)
+        self._cache = _LRUBytes(cache_bytes)
         self._missing: set[str] = set()
         self._keys: list[str] | None = None
 
@@ -287,7 +283,7 @@ class S3File(io.RawIOBase):
         self.key = key
         self.size = client.head(key).size if size is None else int(size)
         self.block_size = int(block_size)
-        self._blocks: _LRUBytes[bytes | memoryview] = _LRUBytes(cache_bytes)
+        self._blocks = _LRUBytes(cache_bytes)
         self._pos = 0
         self._lock = threading.Lock()
         #: the metadata walks made on this file, by their arguments (see
@@ -367,11 +363,11 @@ class S3File(io.RawIOBase):
         else:
             datas = self.client.get_ranges(self.key, byte_ranges)
         for (b0, b1), data in zip(runs, datas, strict=True):
-            # a run of blocks is cached as views of the one reply (not copies of it)
-            whole = memoryview(data) if b1 - b0 > 1 else data
+            # each block its own copy: a view would keep the whole reply alive for as long as
+            # any of its blocks is cached, past the cache's bound
             for b in range(b0, b1):
                 off = (b - b0) * self.block_size
-                self._blocks.put(b, whole[off : off + self.block_size])
+                self._blocks.put(b, bytes(data[off : off + self.block_size]))
 
     def read_range(self, start: int, end: int) -> bytes:
         """Bytes ``[start, end)``: :meth:`read_ranges` of one range."""
@@ -418,7 +414,7 @@ class S3File(io.RawIOBase):
             return None
         off = start - first * self.block_size
         # the bytes asked for copied once (not the whole blocks joined, then cut)
-        views = [memoryview(b) for b in blocks]  # type: ignore[arg-type]
+        views = [memoryview(b) for b in blocks if b is not None]
         if first == last:
             return bytes(views[0][off : off + end - start])
         views[-1] = views[-1][: end - last * self.block_size]
