@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 WORLD_CACHE = Path(os.environ.get("PPDATA_BENCH_WORLD_CACHE", REPO / ".cache" / "bench-worlds"))
@@ -92,3 +94,56 @@ def ratio(baseline: float, ours: float) -> str:
     if ours == 0:
         return "inf"
     return f"{baseline / ours:.1f}x"
+
+
+class Measured(NamedTuple):
+    """One process's run: wall and CPU seconds, its own peak RSS, what it printed."""
+
+    seconds: float
+    cpu: float
+    rss_mb: int
+    stdout: str
+    stderr: str
+
+
+def run_measured(cmd: Sequence[str], env: dict[str, str]) -> Measured:
+    """Run ``cmd`` with exactly ``env``, timed from ``posix_spawn`` to ``wait4``; its CPU
+    and peak RSS from ``wait4`` (its own, not the max over all children). A failure raises
+    ``RuntimeError`` with the end of its standard error."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        pid = os.posix_spawn(
+            cmd[0],
+            list(cmd),
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+            ],
+        )
+        _, status, usage = os.wait4(pid, 0)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stderr = err.read().decode()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(cmd)[:200]} failed: {stderr[-2000:]}")
+        return Measured(
+            seconds,
+            usage.ru_utime + usage.ru_stime,
+            usage.ru_maxrss // 1024,
+            out.read().decode(),
+            stderr,
+        )
+
+
+def instructions(cmd: Sequence[str], env: dict[str, str]) -> int | None:
+    """User-space instructions of one run of ``cmd`` under ``valgrind --tool=callgrind``: a
+    CPU figure that the machine's load does not move (``None`` if valgrind is missing)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    prefix = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    stderr = run_measured([*prefix, *cmd], env).stderr
+    found = [line for line in stderr.splitlines() if "Collected :" in line]
+    return int(found[-1].rsplit(":", 1)[1].strip().replace(",", "")) if found else None

@@ -24,17 +24,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import endpoint_with_latency, mirror_process, print_table
+from _common import (
+    endpoint_with_latency,
+    instructions,
+    mirror_process,
+    print_table,
+    run_measured,
+)
 
 
 def commands() -> list[list[str]]:
@@ -55,38 +59,9 @@ def commands() -> list[list[str]]:
     ]
 
 
-def run(argv: list[str], env: dict[str, str], prefix: tuple[str, ...] = ()) -> tuple[float, float]:
-    """Wall and CPU seconds of one ``python -m ppdata ARGV`` (stdout to /dev/null)."""
-    cmd = [*prefix, sys.executable, "-m", "ppdata", *argv]
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        pid = os.posix_spawn(
-            cmd[0],
-            cmd,
-            env,
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
-            ],
-        )
-        _, status, usage = os.wait4(pid, 0)
-        seconds = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            err.seek(0)
-            raise RuntimeError(f"ppdata {' '.join(argv)} failed: {err.read().decode()[-1000:]}")
-    return seconds, usage.ru_utime + usage.ru_stime
-
-
-def instructions(argv: list[str], env: dict[str, str]) -> int | None:
-    """User-space instructions of one run under callgrind (None without valgrind)."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        return None
-    with tempfile.NamedTemporaryFile(suffix=".log") as log:
-        prefix = (valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null")
-        run(argv, env, (*prefix, f"--log-file={log.name}"))
-        found = [line for line in Path(log.name).read_text().splitlines() if "Collected :" in line]
-    return int(found[-1].rsplit(":", 1)[1].strip().replace(",", "")) if found else None
+def ppdata(argv: list[str]) -> list[str]:
+    """The command line of ``ppdata ARGV`` under this interpreter."""
+    return [sys.executable, "-m", "ppdata", *argv]
 
 
 def main() -> None:
@@ -124,7 +99,7 @@ def main() -> None:
                     envs[label] = env
                 for argv in todo:
                     for label in trees:  # unmeasured: bytecode and caches as on a second run
-                        run(argv, envs[label])
+                        run_measured(ppdata(argv), envs[label])
                     walls: dict[str, list[float]] = {label: [] for label in trees}
                     cpus: dict[str, list[float]] = {label: [] for label in trees}
                     requests: dict[str, int] = {}
@@ -132,16 +107,16 @@ def main() -> None:
                         order = list(trees) if round_ % 2 == 0 else list(trees)[::-1]
                         for label in order:
                             proxy.reset_counts()
-                            wall, cpu = run(argv, envs[label])
-                            walls[label].append(wall)
-                            cpus[label].append(cpu)
+                            run = run_measured(ppdata(argv), envs[label])
+                            walls[label].append(run.seconds)
+                            cpus[label].append(run.cpu)
                             requests[label] = proxy.total_requests
                     ours, theirs = (statistics.median(walls[k]) for k in trees)
                     counted = (
                         [
                             " / ".join(
                                 f"{n / 1e6:.0f}" if n else "-"
-                                for n in (instructions(argv, envs[k]) for k in trees)
+                                for n in (instructions(ppdata(argv), envs[k]) for k in trees)
                             )
                         ]
                         if args.callgrind and latency == args.latency[0]

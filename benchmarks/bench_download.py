@@ -46,7 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import print_table, ratio
+from _common import instructions, print_table, ratio, run_measured
 from _static import BUCKET, child_server, serve_static
 from _static import server_stats as _static_stats
 
@@ -221,7 +221,7 @@ def measure(
 ) -> dict[str, Any]:
     server_stats(endpoint, kind, reset=True)
     cmd = commands(tool, workload, endpoint, key, dest, tools, jobs)
-    seconds, rss, out, cpu = _Reaper(cmd, TOOL_ENV.get(tool, {})).run()
+    seconds, cpu, rss, out, _ = run_measured(cmd, tool_env(tool))
     stats = server_stats(endpoint, kind)
     inner = json.loads(out.strip().splitlines()[-1]) if tool.startswith("ppdata") else {}
     moved = stats.get("bytes", inner.get("bytes", size))
@@ -238,23 +238,17 @@ def measure(
     return row
 
 
-def instructions(
+def tool_instructions(
     tool: str, workload: str, endpoint: str, key: str, dest: Path, tools: Path, jobs: int
 ) -> int | None:
-    """User-space instructions of one run of a Python tool under ``valgrind --tool=callgrind``:
-    a CPU figure that the machine's load does not move (None if valgrind is missing)."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None or not (tool.startswith("ppdata") or tool == "obstore"):
+    """Instructions of one run of a Python tool (:func:`_common.instructions`)."""
+    if not (tool.startswith("ppdata") or tool == "obstore"):
         return None
     if workload != "c":
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
-    cmd = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-    reaper = _Reaper([*cmd, *commands(tool, workload, endpoint, key, dest, tools, jobs)])
-    reaper.extra_env = TOOL_ENV.get(tool, {})
-    reaper.run()
-    found = [line for line in reaper.stderr.splitlines() if "Collected :" in line]
-    return int(found[-1].rsplit(":", 1)[1].strip().replace(",", "")) if found else None
+    cmd = commands(tool, workload, endpoint, key, dest, tools, jobs)
+    return instructions(cmd, tool_env(tool))
 
 
 def _warm(path: Path) -> None:
@@ -277,46 +271,19 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return median
 
 
-class _Reaper:
-    """Run a process and get its own peak RSS from wait4 (not the max over all children)."""
-
-    def __init__(self, cmd: list[str], extra_env: dict[str, str] | None = None) -> None:
-        self.cmd = cmd
-        self.extra_env = extra_env or {}
-        self.stderr = ""
-
-    def run(self) -> tuple[float, int, str, float]:
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-            # every Python tool runs as installed: from bytecode cached by a warm-up run, not
-            # compiling its modules anew each start (cached apart, the trees stay untouched)
-            "PYTHONPYCACHEPREFIX": str(PYCACHE),
-            "AWS_REGION": "us-west-2",
-            "AWS_DEFAULT_REGION": "us-west-2",
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-            **self.extra_env,
-        }
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            start = time.perf_counter()
-            pid = os.posix_spawn(
-                self.cmd[0],
-                self.cmd,
-                env,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
-                    (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
-                ],
-            )
-            _, status, usage = os.wait4(pid, 0)
-            seconds = time.perf_counter() - start
-            out.seek(0)
-            err.seek(0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise RuntimeError(f"{self.cmd[0]} failed: {err.read().decode()[-2000:]}")
-            cpu = usage.ru_utime + usage.ru_stime
-            self.stderr = err.read().decode()
-            return seconds, usage.ru_maxrss // 1024, out.read().decode(), cpu
+def tool_env(tool: str) -> dict[str, str]:
+    """The environment every tool runs in, with ``tool``'s own (``TOOL_ENV``) on top."""
+    return {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+        # every Python tool runs as installed: from bytecode cached by a warm-up run, not
+        # compiling its modules anew each start (cached apart, the trees stay untouched)
+        "PYTHONPYCACHEPREFIX": str(PYCACHE),
+        "AWS_REGION": "us-west-2",
+        "AWS_DEFAULT_REGION": "us-west-2",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        **TOOL_ENV.get(tool, {}),
+    }
 
 
 def main() -> None:
@@ -445,7 +412,7 @@ def main() -> None:
                     )
             results = {t: _median_run(r) for t, r in runs.items()}
             for tool in tools if args.callgrind else ():
-                counted = instructions(
+                counted = tool_instructions(
                     tool, workload, endpoint, key, work / f"dest-{tool}", args.tools_bin, args.jobs
                 )
                 results[tool]["instructions"] = counted
